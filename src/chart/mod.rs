@@ -1,0 +1,321 @@
+//! Charts as Helm reads them: a directory or a packaged `.tgz`, with subcharts under `charts/`
+//! (directories or `.tgz`), `Chart.yaml` dependencies with conditions, tags, aliases and
+//! import-values, the default `values.yaml` and `values.schema.json`.
+
+mod fetch;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::values::yaml::{self, YamlError};
+
+pub use fetch::{ChartRef, resolve_chart_ref};
+
+/// The chart bundled with helmdeck, used by the demo, the simulated cluster and the tests.
+pub const BUNDLED_CHART: &str = "posthog-mini";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChartError {
+    #[error("cannot read chart {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a chart: no Chart.yaml (give a chart directory, a .tgz, or --repo URL NAME)")]
+    NotAChart { path: String },
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("{0}")]
+    Fetch(String),
+}
+
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    #[serde(default)]
+    pub api_version: String,
+    pub name: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub app_version: Option<String>,
+    #[serde(default)]
+    pub kube_version: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default, rename = "type")]
+    pub chart_type: Option<String>,
+    #[serde(default)]
+    pub dependencies: Vec<Dependency>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Dependency {
+    pub name: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub repository: String,
+    #[serde(default)]
+    pub condition: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub alias: String,
+    #[serde(default)]
+    pub import_values: Vec<Value>,
+    #[serde(skip)]
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Chart {
+    pub metadata: Metadata,
+    /// `values.yaml`, resolved as Helm resolves it.
+    pub values: Map<String, Value>,
+    pub schema: Option<Value>,
+    /// Loaded subcharts (from `charts/`), in name order as Helm loads them.
+    pub dependencies: Vec<Chart>,
+    /// Where the chart was read from, for messages.
+    pub origin: String,
+}
+
+impl Chart {
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+
+    /// Loads a chart directory or a packaged `.tgz`.
+    pub fn load(path: &Path) -> Result<Chart, ChartError> {
+        let meta = std::fs::metadata(path).map_err(|source| ChartError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let files = if meta.is_dir() {
+            read_dir_files(path)?
+        } else {
+            let bytes = std::fs::read(path).map_err(|source| ChartError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+            read_tgz_files(&bytes, &path.display().to_string())?
+        };
+        from_files(&files, &path.display().to_string())
+    }
+}
+
+/// Chart files by path relative to the chart root.
+type Files = BTreeMap<String, Vec<u8>>;
+
+fn read_dir_files(root: &Path) -> Result<Files, ChartError> {
+    let mut out = Files::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let dir = root.join(&rel);
+        let entries = std::fs::read_dir(&dir).map_err(|source| ChartError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| ChartError::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            let rel_child = rel.join(&name);
+            let ft = entry.file_type().map_err(|source| ChartError::Io {
+                path: entry.path().display().to_string(),
+                source,
+            })?;
+            if ft.is_dir() {
+                // Only what values rendering needs: metadata, values, schema, subcharts.
+                if rel.as_os_str().is_empty() && name != "charts" {
+                    continue;
+                }
+                stack.push(rel_child);
+            } else {
+                let key = rel_child.to_string_lossy().replace('\\', "/");
+                if wanted(&key) {
+                    let bytes = std::fs::read(entry.path()).map_err(|source| ChartError::Io {
+                        path: entry.path().display().to_string(),
+                        source,
+                    })?;
+                    out.insert(key, bytes);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn wanted(rel: &str) -> bool {
+    let base = rel.rsplit('/').next().unwrap_or(rel);
+    matches!(base, "Chart.yaml" | "values.yaml" | "values.schema.json") || rel.ends_with(".tgz")
+}
+
+fn read_tgz_files(bytes: &[u8], origin: &str) -> Result<Files, ChartError> {
+    let gz = flate2::read::GzDecoder::new(bytes);
+    let mut archive = tar::Archive::new(gz);
+    let mut out = Files::new();
+    let entries = archive.entries().map_err(|source| ChartError::Io {
+        path: origin.to_string(),
+        source,
+    })?;
+    for entry in entries {
+        let mut entry = entry.map_err(|source| ChartError::Io {
+            path: origin.to_string(),
+            source,
+        })?;
+        let path = entry
+            .path()
+            .map_err(|source| ChartError::Io {
+                path: origin.to_string(),
+                source,
+            })?
+            .to_string_lossy()
+            .to_string();
+        // Packaged charts hold one top-level directory named after the chart.
+        let Some((_, rel)) = path.split_once('/') else {
+            continue;
+        };
+        if !entry.header().entry_type().is_file() || !wanted(rel) {
+            continue;
+        }
+        let mut buf = Vec::new();
+        entry.read_to_end(&mut buf).map_err(|source| ChartError::Io {
+            path: origin.to_string(),
+            source,
+        })?;
+        out.insert(rel.to_string(), buf);
+    }
+    Ok(out)
+}
+
+fn text(files: &Files, name: &str, origin: &str) -> Result<Option<String>, ChartError> {
+    match files.get(name) {
+        None => Ok(None),
+        Some(b) => String::from_utf8(b.clone())
+            .map(Some)
+            .map_err(|_| ChartError::Invalid {
+                path: format!("{origin}/{name}"),
+                message: "not UTF-8 text".into(),
+            }),
+    }
+}
+
+fn from_files(files: &Files, origin: &str) -> Result<Chart, ChartError> {
+    let chart_yaml = text(files, "Chart.yaml", origin)?.ok_or_else(|| ChartError::NotAChart {
+        path: origin.to_string(),
+    })?;
+    let meta_origin = format!("{origin}/Chart.yaml");
+    let meta_value = yaml::parse(&meta_origin, &chart_yaml)?;
+    let metadata: Metadata =
+        serde_json::from_value(meta_value).map_err(|e| ChartError::Invalid {
+            path: meta_origin.clone(),
+            message: e.to_string(),
+        })?;
+    if metadata.name.is_empty() {
+        return Err(ChartError::Invalid {
+            path: meta_origin,
+            message: "`name` is required".into(),
+        });
+    }
+    let values = match text(files, "values.yaml", origin)? {
+        Some(t) => yaml::parse_values(&format!("{origin}/values.yaml"), &t)?,
+        None => Map::new(),
+    };
+    let schema = match text(files, "values.schema.json", origin)? {
+        Some(t) => Some(serde_json::from_str(&t).map_err(|e| ChartError::Invalid {
+            path: format!("{origin}/values.schema.json"),
+            message: format!("line {}, column {}: {e}", e.line(), e.column()),
+        })?),
+        None => None,
+    };
+    // Subcharts: charts/<dir>/... and charts/<name>.tgz
+    let mut sub_dirs: BTreeMap<String, Files> = BTreeMap::new();
+    let mut deps = Vec::new();
+    for (path, bytes) in files {
+        let Some(rest) = path.strip_prefix("charts/") else {
+            continue;
+        };
+        match rest.split_once('/') {
+            Some((dir, inner)) => {
+                sub_dirs
+                    .entry(dir.to_string())
+                    .or_default()
+                    .insert(inner.to_string(), bytes.clone());
+            }
+            None if rest.ends_with(".tgz") => {
+                let sub_origin = format!("{origin}/charts/{rest}");
+                let sub_files = read_tgz_files(bytes, &sub_origin)?;
+                deps.push(from_files(&sub_files, &sub_origin)?);
+            }
+            None => {}
+        }
+    }
+    for (dir, sub_files) in sub_dirs {
+        if sub_files.contains_key("Chart.yaml") {
+            deps.push(from_files(&sub_files, &format!("{origin}/charts/{dir}"))?);
+        }
+    }
+    deps.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    Ok(Chart {
+        metadata,
+        values,
+        schema,
+        dependencies: deps,
+        origin: origin.to_string(),
+    })
+}
+
+/// Whether a version satisfies a dependency's constraint, as Helm's `IsCompatibleRange`.
+pub fn version_matches(constraint: &str, version: &str) -> bool {
+    let constraint = constraint.trim();
+    if constraint.is_empty() || constraint == "*" {
+        return true;
+    }
+    let Ok(v) = semver::Version::parse(version.trim_start_matches('v')) else {
+        return false;
+    };
+    constraint_matches(constraint, &v)
+}
+
+/// Masterminds-style constraints: `||` alternatives, comma or space separated terms,
+/// `x` wildcards and `a - b` ranges, evaluated with the semver crate.
+pub fn constraint_matches(constraint: &str, v: &semver::Version) -> bool {
+    constraint.split("||").any(|alt| {
+        let alt = alt.trim();
+        if let Some((lo, hi)) = alt.split_once(" - ") {
+            let req = format!(">={}, <={}", lo.trim(), hi.trim());
+            return semver::VersionReq::parse(&req).is_ok_and(|r| matches_with_pre(&r, v));
+        }
+        let mut terms = Vec::new();
+        let mut pending_op = String::new();
+        for tok in alt.split(|c: char| c == ',' || c.is_whitespace()) {
+            let tok = tok.trim();
+            if tok.is_empty() {
+                continue;
+            }
+            if tok.chars().all(|c| "<>=!~^".contains(c)) {
+                pending_op = tok.to_string();
+                continue;
+            }
+            terms.push(format!("{pending_op}{tok}"));
+            pending_op.clear();
+        }
+        let req = terms.join(", ");
+        semver::VersionReq::parse(&req).is_ok_and(|r| matches_with_pre(&r, v))
+    })
+}
+
+/// Kubernetes versions carry pre-release suffixes (`v1.30.2-eks-1234`); compare the release.
+fn matches_with_pre(req: &semver::VersionReq, v: &semver::Version) -> bool {
+    req.matches(v) || req.matches(&semver::Version::new(v.major, v.minor, v.patch))
+}

@@ -1,0 +1,3 @@
+//! Everything helmdeck learns from a cluster goes through here.
+
+pub mod quantity;

@@ -1,0 +1,83 @@
+//! The real `helm` binary: where it is and which major it is.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::values::HelmMajor;
+
+#[derive(Debug, Clone)]
+pub struct HelmBinary {
+    pub path: PathBuf,
+    /// `v4.1.4+g05fa379` as helm prints it.
+    pub version: String,
+    pub major: HelmMajor,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HelmNotFound {
+    #[error(
+        "helm was not found (looked at $HELMDECK_HELM, $PATH and .tools/bin). Install Helm 3.8+ or 4, or run scripts/get-helm"
+    )]
+    Missing,
+    #[error("{path}: cannot read its version: {message}")]
+    Broken { path: String, message: String },
+    #[error("{path} is helm {version}; helmdeck needs Helm 3.8 or newer")]
+    TooOld { path: String, version: String },
+}
+
+/// Finds helm: `HELMDECK_HELM`, then `PATH`, then `.tools/bin` of the source tree.
+pub fn find_helm() -> Result<HelmBinary, HelmNotFound> {
+    if let Some(p) = std::env::var_os("HELMDECK_HELM").filter(|p| !p.is_empty()) {
+        return probe(Path::new(&p));
+    }
+    if let Some(paths) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&paths) {
+            let cand = dir.join("helm");
+            if cand.is_file() {
+                return probe(&cand);
+            }
+        }
+    }
+    let tools = tools_dir().join("helm");
+    if tools.is_file() {
+        return probe(&tools);
+    }
+    Err(HelmNotFound::Missing)
+}
+
+/// `.tools/bin` in the source tree, where `scripts/get-helm` puts helm and kubectl.
+pub fn tools_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/bin")
+}
+
+/// Reads a helm binary's version.
+pub fn probe(path: &Path) -> Result<HelmBinary, HelmNotFound> {
+    let out = Command::new(path)
+        .args(["version", "--short"])
+        .env("HELM_NO_PLUGINS", "1")
+        .output()
+        .map_err(|e| HelmNotFound::Broken {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+    let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let core = version.trim_start_matches('v');
+    let mut parts = core.split(['.', '+', '-']);
+    let major: u64 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let minor: u64 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let major = match (major, minor) {
+        (3, m) if m >= 8 => HelmMajor::V3,
+        (m, _) if m >= 4 => HelmMajor::V4,
+        _ => {
+            return Err(HelmNotFound::TooOld {
+                path: path.display().to_string(),
+                version,
+            });
+        }
+    };
+    Ok(HelmBinary {
+        path: path.to_path_buf(),
+        version,
+        major,
+    })
+}

@@ -1,0 +1,12 @@
+//! helmdeck: install, inspect and upgrade a self-hosted analytics stack on Kubernetes.
+//!
+//! The library holds everything; `main.rs` only parses the command line and hands over.
+
+pub mod assets;
+pub mod chart;
+pub mod cli;
+pub mod cluster;
+pub mod dirs;
+pub mod helm;
+pub mod profile;
+pub mod values;

@@ -1,0 +1,6 @@
+use clap::Parser;
+
+fn main() {
+    let cli = helmdeck::cli::Cli::parse();
+    std::process::exit(helmdeck::cli::run(cli));
+}

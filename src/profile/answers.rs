@@ -1,0 +1,199 @@
+//! Answers to a profile's questions: a YAML file of `value.path: answer`, each validated by
+//! its question's rule before it becomes a render layer.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{Profile, Question};
+use crate::values::{self, LayerSource, UserLayer};
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Validation {
+    Hostname,
+    Email,
+    /// A Kubernetes storage size such as `20Gi`.
+    Size,
+    Enum,
+    Boolean,
+    Text,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    #[error(transparent)]
+    Yaml(#[from] values::YamlError),
+    #[error("cannot read {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("{origin}: {key}: {message}")]
+    Invalid {
+        origin: String,
+        key: String,
+        message: String,
+    },
+}
+
+/// Checks one answer against its question; returns the typed value to store.
+pub fn validate_answer(q: &Question, v: &Value) -> Result<Value, String> {
+    let text = match v {
+        Value::String(s) => s.trim().to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Null => String::new(),
+        _ => return Err("expected a single value, not a list or a mapping".into()),
+    };
+    if text.is_empty() {
+        return if q.required {
+            Err("an answer is required".into())
+        } else {
+            Ok(Value::Null)
+        };
+    }
+    match q.validate {
+        Validation::Hostname => {
+            let ok = text.len() <= 253
+                && text.split('.').count() >= 2
+                && text.split('.').all(|l| {
+                    !l.is_empty()
+                        && l.len() <= 63
+                        && !l.starts_with('-')
+                        && !l.ends_with('-')
+                        && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                });
+            if ok {
+                Ok(Value::String(text.to_ascii_lowercase()))
+            } else {
+                Err(format!("{text:?} is not a DNS hostname (e.g. posthog.example.com)"))
+            }
+        }
+        Validation::Email => {
+            let ok = text
+                .split_once('@')
+                .is_some_and(|(u, d)| !u.is_empty() && d.contains('.') && !d.starts_with('.'));
+            if ok {
+                Ok(Value::String(text))
+            } else {
+                Err(format!("{text:?} is not an email address"))
+            }
+        }
+        Validation::Size => {
+            if crate::cluster::quantity::parse_bytes(&text).is_some_and(|b| b > 0.0) {
+                Ok(Value::String(text))
+            } else {
+                Err(format!("{text:?} is not a storage size (e.g. 20Gi)"))
+            }
+        }
+        Validation::Enum => {
+            if q.choices.iter().any(|c| c == &text) {
+                Ok(Value::String(text))
+            } else {
+                Err(format!("{text:?} is not one of: {}", q.choices.join(", ")))
+            }
+        }
+        Validation::Boolean => match text.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "y" | "on" => Ok(Value::Bool(true)),
+            "false" | "no" | "n" | "off" => Ok(Value::Bool(false)),
+            _ => Err(format!("{text:?} is not true or false")),
+        },
+        Validation::Text => Ok(Value::String(text)),
+    }
+}
+
+/// Loads an answers file for `profile` (questions' defaults fill what it leaves out).
+pub fn load_answers(path: &Path, profile: Option<&Profile>) -> Result<UserLayer, AnswerError> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| AnswerError::Read {
+        path: origin.clone(),
+        message: e.to_string(),
+    })?;
+    let doc = values::yaml::parse_values(&origin, &text)?;
+    answers_layer(&origin, &doc, profile)
+}
+
+/// Builds the answers layer from `path: answer` pairs.
+pub fn answers_layer(
+    origin: &str,
+    given: &Map<String, Value>,
+    profile: Option<&Profile>,
+) -> Result<UserLayer, AnswerError> {
+    let questions: &[Question] = profile.map(|p| p.questions.as_slice()).unwrap_or(&[]);
+    let mut out = Map::new();
+    for (key, v) in given {
+        let Some(q) = questions.iter().find(|q| &q.path == key) else {
+            let known: Vec<&str> = questions.iter().map(|q| q.path.as_str()).collect();
+            return Err(AnswerError::Invalid {
+                origin: origin.to_string(),
+                key: key.clone(),
+                message: if known.is_empty() {
+                    "no profile questions to answer (give --profile)".into()
+                } else {
+                    format!("not a question of this profile; questions: {}", known.join(", "))
+                },
+            });
+        };
+        let typed = validate_answer(q, v).map_err(|message| AnswerError::Invalid {
+            origin: origin.to_string(),
+            key: key.clone(),
+            message,
+        })?;
+        if !typed.is_null() {
+            values::set_path(&mut out, &q.path, typed);
+        }
+    }
+    for q in questions {
+        if given.contains_key(&q.path) {
+            continue;
+        }
+        match &q.default {
+            Some(d) => values::set_path(&mut out, &q.path, d.clone()),
+            None if q.required => {
+                return Err(AnswerError::Invalid {
+                    origin: origin.to_string(),
+                    key: q.path.clone(),
+                    message: format!("an answer is required ({})", q.prompt),
+                });
+            }
+            None => {}
+        }
+    }
+    Ok(UserLayer {
+        source: LayerSource::Answers {
+            origin: origin.to_string(),
+        },
+        values: out,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn q(v: Validation) -> Question {
+        Question {
+            path: "a".into(),
+            prompt: "A".into(),
+            default: None,
+            validate: v,
+            choices: vec!["x".into(), "y".into()],
+            required: true,
+            help: None,
+        }
+    }
+
+    #[test]
+    fn validations() {
+        assert!(validate_answer(&q(Validation::Hostname), &json!("posthog.example.com")).is_ok());
+        assert!(validate_answer(&q(Validation::Hostname), &json!("bad_host")).is_err());
+        assert!(validate_answer(&q(Validation::Email), &json!("a@b.io")).is_ok());
+        assert!(validate_answer(&q(Validation::Email), &json!("ab.io")).is_err());
+        assert!(validate_answer(&q(Validation::Size), &json!("20Gi")).is_ok());
+        assert!(validate_answer(&q(Validation::Size), &json!("20 apples")).is_err());
+        assert!(validate_answer(&q(Validation::Enum), &json!("x")).is_ok());
+        assert!(validate_answer(&q(Validation::Enum), &json!("z")).is_err());
+        assert_eq!(validate_answer(&q(Validation::Boolean), &json!("yes")).unwrap(), json!(true));
+        assert!(validate_answer(&q(Validation::Hostname), &json!("")).is_err());
+    }
+}

@@ -1,0 +1,351 @@
+//! Cloud profiles: what a provider's cluster looks like and what the chart needs there.
+//! Built-in profiles are embedded in the binary; files in the user's config directory
+//! override them by name. Every profile is checked against `profiles/schema.json`.
+
+mod answers;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::values::{self, YamlError};
+
+pub use answers::{AnswerError, Validation, load_answers, validate_answer};
+
+/// The schema every profile must satisfy (also published as `profiles/schema.json`).
+pub const PROFILE_SCHEMA: &str = include_str!("../../profiles/schema.json");
+
+const BUILTIN: [(&str, &str); 5] = [
+    ("aws", include_str!("../../profiles/aws.yaml")),
+    ("gcp", include_str!("../../profiles/gcp.yaml")),
+    ("azure", include_str!("../../profiles/azure.yaml")),
+    ("digitalocean", include_str!("../../profiles/digitalocean.yaml")),
+    ("local", include_str!("../../profiles/local.yaml")),
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Profile {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    pub provider: String,
+    #[serde(default)]
+    pub chart: ChartSpec,
+    pub kubernetes: KubernetesRange,
+    pub requirements: Requirements,
+    pub storage: StorageRule,
+    #[serde(default)]
+    pub values: Map<String, Value>,
+    #[serde(default)]
+    pub questions: Vec<Question>,
+    #[serde(default)]
+    pub ingestion: IngestionSettings,
+    #[serde(default)]
+    pub upgrade_notes: Vec<UpgradeNote>,
+    /// Where this profile was loaded from (`builtin` or a file path).
+    #[serde(skip)]
+    pub origin: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChartSpec {
+    /// Repository URL; absent means the bundled chart (or `path`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A version constraint such as `>=30.0.0 <31.0.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KubernetesRange {
+    /// A semver constraint on the server version, e.g. `>=1.25.0 <1.36.0`.
+    pub versions: String,
+}
+
+impl KubernetesRange {
+    pub fn allows(&self, server: &str) -> bool {
+        let v = server.trim_start_matches('v');
+        let v = v.split(['-', '+']).next().unwrap_or(v);
+        match semver::Version::parse(v) {
+            Ok(v) => crate::chart::constraint_matches(&self.versions, &v),
+            Err(_) => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Requirements {
+    pub min_nodes: u32,
+    /// Total allocatable CPU across nodes (Kubernetes quantity, e.g. `6` or `5500m`).
+    pub cpu: String,
+    /// Total allocatable memory across nodes (e.g. `16Gi`).
+    pub memory: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncryptionRule {
+    /// The StorageClass must carry the provider's encryption parameter.
+    ClassParameter,
+    /// The platform always encrypts volumes.
+    Platform,
+    NotRequired,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StorageRule {
+    pub provisioners: Vec<String>,
+    pub encryption: EncryptionRule,
+    #[serde(default)]
+    pub require_expansion: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Question {
+    /// The value path the answer is written to (`ingress.hostname`).
+    pub path: String,
+    pub prompt: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Value>,
+    pub validate: Validation,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IngestionSettings {
+    /// Public base URL (e.g. `https://{{hostname}}`); without it the probe goes through the
+    /// API server's service proxy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_api_key: Option<KeySource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal_api_key: Option<KeySource>,
+    #[serde(default = "default_interval")]
+    pub interval_seconds: u64,
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_interval() -> u64 {
+    30
+}
+fn default_timeout() -> u64 {
+    60
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeySource {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<SecretKeyRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretKeyRef {
+    pub name: String,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpgradeNote {
+    /// Chart versions this note applies to when an upgrade crosses them.
+    pub versions: String,
+    pub title: String,
+    pub steps: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+    #[error("{origin}: profile does not match profiles/schema.json:\n{details}")]
+    Schema { origin: String, details: String },
+    #[error("unknown profile {name:?}; known profiles: {}", known.join(", "))]
+    Unknown { name: String, known: Vec<String> },
+    #[error("cannot read {path}: {message}")]
+    Read { path: String, message: String },
+}
+
+/// Every profile: built-ins overridden by the user's directory.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileSet {
+    profiles: BTreeMap<String, Profile>,
+}
+
+impl ProfileSet {
+    /// Built-ins plus `dir` (the user's profile directory), which wins by name.
+    pub fn load(user_dir: Option<&Path>) -> Result<ProfileSet, ProfileError> {
+        let mut set = ProfileSet::default();
+        for (name, text) in BUILTIN {
+            let p = parse_profile(&format!("builtin:{name}.yaml"), text)?;
+            set.profiles.insert(p.name.clone(), p);
+        }
+        if let Some(dir) = user_dir {
+            if let Ok(entries) = std::fs::read_dir(dir) {
+                let mut paths: Vec<PathBuf> = entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                    .collect();
+                paths.sort();
+                for path in paths {
+                    let text = std::fs::read_to_string(&path).map_err(|e| ProfileError::Read {
+                        path: path.display().to_string(),
+                        message: e.to_string(),
+                    })?;
+                    let p = parse_profile(&path.display().to_string(), &text)?;
+                    set.profiles.insert(p.name.clone(), p);
+                }
+            }
+        }
+        Ok(set)
+    }
+
+    pub fn get(&self, name: &str) -> Result<&Profile, ProfileError> {
+        self.profiles.get(name).ok_or_else(|| ProfileError::Unknown {
+            name: name.to_string(),
+            known: self.names(),
+        })
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.profiles.keys().cloned().collect()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Profile> {
+        self.profiles.values()
+    }
+}
+
+/// The user's profile directory: `$HELMDECK_CONFIG_DIR/profiles` or the platform config dir.
+pub fn user_profile_dir() -> Option<PathBuf> {
+    crate::dirs::config_dir().map(|d| d.join("profiles"))
+}
+
+/// Parses and schema-checks one profile document.
+pub fn parse_profile(origin: &str, text: &str) -> Result<Profile, ProfileError> {
+    let doc = values::yaml::parse(origin, text)?;
+    let schema: Value = serde_json::from_str(PROFILE_SCHEMA).unwrap_or(Value::Null);
+    let violations = values::schema::validate(&schema, &doc, origin, "");
+    if !violations.is_empty() {
+        let details = violations
+            .iter()
+            .map(|v| {
+                let at = if v.path.is_empty() { "(top level)" } else { v.path.as_str() };
+                let line = values::yaml::line_of_path(text, &v.path)
+                    .map(|l| format!(" (line {l})"))
+                    .unwrap_or_default();
+                format!("  - {at}{line}: {}", v.rule)
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        return Err(ProfileError::Schema {
+            origin: origin.to_string(),
+            details,
+        });
+    }
+    let mut p: Profile = serde_json::from_value(doc).map_err(|e| ProfileError::Schema {
+        origin: origin.to_string(),
+        details: format!("  - {e}"),
+    })?;
+    p.origin = origin.to_string();
+    Ok(p)
+}
+
+impl Profile {
+    /// The profile's values as a render layer.
+    pub fn layer(&self) -> values::UserLayer {
+        values::UserLayer {
+            source: values::LayerSource::Profile {
+                name: self.name.clone(),
+            },
+            values: self.values.clone(),
+        }
+    }
+
+    /// Upgrade notes whose range contains any version in `(from, to]`.
+    pub fn notes_crossed(&self, from: &str, to: &str) -> Vec<&UpgradeNote> {
+        let (Ok(from), Ok(to)) = (
+            semver::Version::parse(from.trim_start_matches('v')),
+            semver::Version::parse(to.trim_start_matches('v')),
+        ) else {
+            return Vec::new();
+        };
+        self.upgrade_notes
+            .iter()
+            .filter(|n| {
+                // A note applies when the target is inside its range and the source is not.
+                crate::chart::constraint_matches(&n.versions, &to)
+                    && !crate::chart::constraint_matches(&n.versions, &from)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_load_and_validate() {
+        let set = ProfileSet::load(None).unwrap();
+        assert_eq!(set.names(), vec!["aws", "azure", "digitalocean", "gcp", "local"]);
+        let aws = set.get("aws").unwrap();
+        assert_eq!(aws.values["cloud"], serde_json::json!("aws"));
+        assert_eq!(aws.storage.encryption, EncryptionRule::ClassParameter);
+    }
+
+    #[test]
+    fn unknown_profile_lists_known_ones() {
+        let set = ProfileSet::load(None).unwrap();
+        let e = set.get("nope").unwrap_err().to_string();
+        assert!(e.contains("aws, azure, digitalocean, gcp, local"), "{e}");
+    }
+
+    #[test]
+    fn schema_violation_names_key_and_line() {
+        let text = "name: x\ntitle: X\ndescription: d\nprovider: aws\nkubernetes:\n  versions: 5\nrequirements: {minNodes: 1, cpu: '1', memory: 1Gi}\nstorage: {provisioners: [], encryption: platform}\n";
+        let e = parse_profile("x.yaml", text).unwrap_err().to_string();
+        assert!(e.contains("kubernetes.versions (line 6)"), "{e}");
+    }
+
+    #[test]
+    fn user_dir_overrides_builtin_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = include_str!("../../profiles/local.yaml").replacen("title: ", "title: Mine ", 1);
+        std::fs::write(dir.path().join("local.yaml"), local).unwrap();
+        let set = ProfileSet::load(Some(dir.path())).unwrap();
+        assert!(set.get("local").unwrap().title.starts_with("Mine "));
+    }
+
+    #[test]
+    fn upgrade_notes_are_selected_by_crossed_range() {
+        let set = ProfileSet::load(None).unwrap();
+        let aws = set.get("aws").unwrap();
+        assert!(!aws.notes_crossed("0.1.0", "1.0.0").is_empty());
+        assert!(aws.notes_crossed("1.0.0", "1.0.1").is_empty());
+    }
+}

@@ -1,0 +1,418 @@
+//! Values rendering: the layers a user stacks on a chart, merged exactly as Helm merges them,
+//! with the provenance of every leaf, schema checks and secret redaction.
+//!
+//! Helm applies user layers in a fixed order — every `-f` file, then all `--set-json`, all
+//! `--set`, all `--set-string`, all `--set-file`, all `--set-literal` (each kind in
+//! command-line order) — and helmdeck does the same, so a render here is what helm applies.
+
+pub mod coalesce;
+pub mod deps;
+pub mod explain;
+pub mod redact;
+pub mod schema;
+pub mod strvals;
+pub mod yaml;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::chart::Chart;
+pub use coalesce::HelmMajor;
+pub use strvals::{SetError, SetKind};
+pub use yaml::YamlError;
+
+/// Where a layer of values came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum LayerSource {
+    ChartDefaults { chart: String },
+    Profile { name: String },
+    Answers { origin: String },
+    File { path: String },
+    Set { flag: SetKind, expr: String },
+}
+
+impl LayerSource {
+    pub fn label(&self) -> String {
+        match self {
+            LayerSource::ChartDefaults { chart } => format!("chart:{chart}"),
+            LayerSource::Profile { name } => format!("profile:{name}"),
+            LayerSource::Answers { origin } => format!("answers:{origin}"),
+            LayerSource::File { path } => format!("file:{path}"),
+            LayerSource::Set { flag, expr } => format!("{} {expr}", flag.flag()),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ValuesError {
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+    #[error(transparent)]
+    Set(#[from] SetError),
+    #[error("cannot read {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("{0}")]
+    Chart(String),
+    #[error("{}", schema::describe(.0))]
+    Schema(Vec<schema::SchemaViolation>),
+}
+
+/// One user layer before merging.
+#[derive(Debug, Clone)]
+pub struct UserLayer {
+    pub source: LayerSource,
+    pub values: Map<String, Value>,
+}
+
+/// Everything a render needs; built by the CLI, the TUI and the deploy engine alike.
+#[derive(Debug, Clone, Default)]
+pub struct RenderRequest {
+    pub profile: Option<UserLayer>,
+    pub answers: Option<UserLayer>,
+    pub files: Vec<UserLayer>,
+    /// `--set*` expressions in command-line order.
+    pub sets: Vec<(SetKind, String)>,
+    /// Directory `--set-file` paths are relative to.
+    pub base_dir: Option<PathBuf>,
+    pub major: HelmMajor,
+}
+
+/// Which layer set a leaf, and which one it replaced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Provenance {
+    pub layer: usize,
+    pub overrode: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Rendered {
+    /// The values the chart's templates see (`.Values`).
+    pub values: Map<String, Value>,
+    /// Only the layers above the chart's defaults: what helmdeck hands to helm.
+    pub user_values: Map<String, Value>,
+    pub layers: Vec<LayerSource>,
+    /// Leaf path (dotted, `\.` escaped) → provenance.
+    pub provenance: BTreeMap<String, Provenance>,
+    pub warnings: Vec<String>,
+}
+
+/// Loads a `-f` values file as a layer, with file:line:column errors.
+pub fn load_file_layer(path: &Path) -> Result<UserLayer, ValuesError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ValuesError::Read {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let values = yaml::parse_values(&path.display().to_string(), &text)?;
+    Ok(UserLayer {
+        source: LayerSource::File {
+            path: path.display().to_string(),
+        },
+        values,
+    })
+}
+
+/// Helm's order of `--set*` kinds.
+const SET_ORDER: [SetKind; 5] = [
+    SetKind::SetJson,
+    SetKind::Set,
+    SetKind::SetString,
+    SetKind::SetFile,
+    SetKind::SetLiteral,
+];
+
+impl RenderRequest {
+    /// The user layers in the order Helm applies them.
+    fn ordered_sets(&self) -> Vec<(SetKind, String)> {
+        let mut out = Vec::new();
+        for kind in SET_ORDER {
+            out.extend(self.sets.iter().filter(|(k, _)| *k == kind).cloned());
+        }
+        out
+    }
+
+    fn reader(&self) -> impl FnMut(&str) -> Result<String, String> + '_ {
+        move |p: &str| {
+            let path = match &self.base_dir {
+                Some(b) if Path::new(p).is_relative() => b.join(p),
+                _ => PathBuf::from(p),
+            };
+            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+        }
+    }
+
+    /// Merges the user layers into what helm receives (Helm's `MergeValues` of the CLI).
+    pub fn user_values(&self) -> Result<Map<String, Value>, ValuesError> {
+        let mut base = Map::new();
+        for layer in self.profile.iter().chain(self.answers.iter()).chain(self.files.iter()) {
+            coalesce::merge_maps(&mut base, layer.values.clone());
+        }
+        let mut read = self.reader();
+        for (kind, expr) in self.ordered_sets() {
+            strvals::parse_into(kind, &expr, &mut base, &mut read)?;
+        }
+        Ok(base)
+    }
+
+    /// Renders the values the chart's templates will see, validated against its schemas.
+    pub fn render(&self, chart: &Chart) -> Result<Rendered, ValuesError> {
+        let user = self.user_values()?;
+        let mut warnings = Vec::new();
+        let processed = deps::process_dependencies(chart, &user, self.major, &mut warnings)
+            .map_err(ValuesError::Chart)?;
+        let mut values = user.clone();
+        coalesce::coalesce(&processed, &mut values, "", false, self.major, &mut warnings)
+            .map_err(ValuesError::Chart)?;
+        let violations = schema::validate_chart(&processed, &values);
+        if !violations.is_empty() {
+            return Err(ValuesError::Schema(violations));
+        }
+        let (layers, provenance) = self.provenance(&processed, &values)?;
+        Ok(Rendered {
+            values,
+            user_values: user,
+            layers,
+            provenance,
+            warnings,
+        })
+    }
+
+    fn provenance(
+        &self,
+        chart: &Chart,
+        values: &Map<String, Value>,
+    ) -> Result<(Vec<LayerSource>, BTreeMap<String, Provenance>), ValuesError> {
+        let mut layers = vec![LayerSource::ChartDefaults {
+            chart: chart.name().to_string(),
+        }];
+        let mut contributions: Vec<Map<String, Value>> = vec![chart_defaults_tree(chart)];
+        for l in self.profile.iter().chain(self.answers.iter()).chain(self.files.iter()) {
+            layers.push(l.source.clone());
+            contributions.push(l.values.clone());
+        }
+        let mut read = self.reader();
+        for (kind, expr) in self.ordered_sets() {
+            let mut m = Map::new();
+            strvals::parse_into(kind, &expr, &mut m, &mut read)?;
+            layers.push(LayerSource::Set { flag: kind, expr });
+            contributions.push(m);
+        }
+        // path -> layers that wrote it, in order
+        let mut history: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, c) in contributions.iter().enumerate() {
+            for_each_leaf(c, &mut |path, _| history.entry(path.to_string()).or_default().push(i));
+        }
+        let mut out = BTreeMap::new();
+        for_each_leaf(values, &mut |path, _| {
+            // The most specific written path at or above this leaf.
+            let mut probe = Some(path.to_string());
+            let mut writers = None;
+            while let Some(p) = probe {
+                if let Some(h) = history.get(&p) {
+                    writers = Some(h.clone());
+                    break;
+                }
+                probe = parent_path(&p);
+            }
+            let writers = writers.unwrap_or_else(|| vec![0]);
+            let layer = *writers.last().unwrap_or(&0);
+            let overrode = writers.iter().rev().skip(1).find(|w| **w != layer).copied();
+            out.insert(path.to_string(), Provenance { layer, overrode });
+        });
+        Ok((layers, out))
+    }
+}
+
+/// Chart defaults including every subchart's section, as one tree.
+fn chart_defaults_tree(chart: &Chart) -> Map<String, Value> {
+    let mut m = chart.values.clone();
+    for d in &chart.dependencies {
+        let sub = chart_defaults_tree(d);
+        match m.get_mut(d.name()) {
+            Some(Value::Object(existing)) => {
+                let mut merged = sub;
+                coalesce::merge_maps(&mut merged, existing.clone());
+                *existing = merged;
+            }
+            _ => {
+                m.insert(d.name().to_string(), Value::Object(sub));
+            }
+        }
+    }
+    m
+}
+
+/// Escapes a key for a dotted path the way `--set` reads it back.
+pub fn escape_key(k: &str) -> String {
+    k.replace('\\', "\\\\").replace('.', "\\.")
+}
+
+pub fn join_path(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        escape_key(key)
+    } else {
+        format!("{parent}.{}", escape_key(key))
+    }
+}
+
+fn parent_path(p: &str) -> Option<String> {
+    // Split at the last unescaped dot.
+    let bytes = p.as_bytes();
+    let mut i = bytes.len();
+    while i > 0 {
+        i -= 1;
+        if bytes[i] == b'.' {
+            let mut backslashes = 0;
+            let mut j = i;
+            while j > 0 && bytes[j - 1] == b'\\' {
+                backslashes += 1;
+                j -= 1;
+            }
+            if backslashes % 2 == 0 {
+                return Some(p[..i].to_string());
+            }
+        }
+    }
+    None
+}
+
+/// Visits every leaf: scalars, lists (replaced whole by Helm) and empty maps.
+pub fn for_each_leaf(m: &Map<String, Value>, f: &mut dyn FnMut(&str, &Value)) {
+    fn walk(prefix: &str, m: &Map<String, Value>, f: &mut dyn FnMut(&str, &Value)) {
+        for (k, v) in m {
+            let p = join_path(prefix, k);
+            match v {
+                Value::Object(inner) if !inner.is_empty() => walk(&p, inner, f),
+                _ => f(&p, v),
+            }
+        }
+    }
+    walk("", m, f)
+}
+
+/// Reads the value at a dotted path (as `for_each_leaf` names them).
+pub fn get_path<'a>(m: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    let segs = split_path(path);
+    let (last, init) = segs.split_last()?;
+    let mut cur = m;
+    for s in init {
+        cur = cur.get(s)?.as_object()?;
+    }
+    cur.get(last)
+}
+
+/// Writes a value at a dotted path, creating maps on the way.
+pub fn set_path(m: &mut Map<String, Value>, path: &str, v: Value) {
+    let segs = split_path(path);
+    let Some((last, init)) = segs.split_last() else {
+        return;
+    };
+    let mut cur = m;
+    for s in init {
+        let entry = cur.entry(s.clone()).or_insert_with(|| Value::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Value::Object(Map::new());
+        }
+        let Value::Object(next) = entry else { return };
+        cur = next;
+    }
+    cur.insert(last.clone(), v);
+}
+
+pub fn split_path(path: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut chars = path.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    if let Some(last) = out.last_mut() {
+                        last.push(n);
+                    }
+                }
+            }
+            '.' => out.push(String::new()),
+            c => {
+                if let Some(last) = out.last_mut() {
+                    last.push(c);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn chart(values: Value) -> Chart {
+        Chart {
+            metadata: crate::chart::Metadata {
+                name: "t".into(),
+                version: "0.1.0".into(),
+                ..Default::default()
+            },
+            values: values.as_object().cloned().unwrap_or_default(),
+            schema: None,
+            dependencies: vec![],
+            origin: "t".into(),
+        }
+    }
+
+    fn layer(src: &str, v: Value) -> UserLayer {
+        UserLayer {
+            source: LayerSource::File { path: src.into() },
+            values: v.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn later_layers_win_maps_merge_lists_replace_null_deletes() {
+        let c = chart(json!({"a": {"x": 1, "y": [1, 2]}, "b": 2, "keep": true}));
+        let req = RenderRequest {
+            files: vec![
+                layer("one", json!({"a": {"y": [3]}, "b": null})),
+                layer("two", json!({"a": {"z": "new"}})),
+            ],
+            sets: vec![(SetKind::Set, "a.x=5".into())],
+            ..Default::default()
+        };
+        let r = req.render(&c).unwrap();
+        assert_eq!(
+            Value::Object(r.values.clone()),
+            json!({"a": {"x": 5, "y": [3], "z": "new"}, "keep": true})
+        );
+        assert_eq!(r.provenance["a.x"], Provenance { layer: 3, overrode: Some(0) });
+        assert_eq!(r.provenance["a.y"], Provenance { layer: 1, overrode: Some(0) });
+        assert_eq!(r.provenance["keep"], Provenance { layer: 0, overrode: None });
+        assert_eq!(Value::Object(r.user_values), json!({"a": {"y": [3], "x": 5, "z": "new"}, "b": null}));
+    }
+
+    #[test]
+    fn set_kinds_apply_in_helms_order_not_argument_order() {
+        let c = chart(json!({}));
+        let req = RenderRequest {
+            sets: vec![
+                (SetKind::SetString, "a=s".into()),
+                (SetKind::Set, "a=1".into()),
+                (SetKind::SetJson, "a=2".into()),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(req.render(&c).unwrap().values["a"], json!("s"));
+    }
+
+    #[test]
+    fn paths_escape_dots() {
+        let mut m = Map::new();
+        set_path(&mut m, r"a.b\.c", json!(1));
+        assert_eq!(Value::Object(m.clone()), json!({"a": {"b.c": 1}}));
+        assert_eq!(get_path(&m, r"a.b\.c"), Some(&json!(1)));
+        assert_eq!(parent_path(r"a.b\.c").as_deref(), Some("a"));
+    }
+}

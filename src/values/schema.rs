@@ -1,0 +1,78 @@
+//! `values.schema.json` checks, as Helm runs them: the chart's schema against its values and
+//! each subchart's schema against its section.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::chart::Chart;
+
+/// One failed rule, naming the chart, the value path and the rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SchemaViolation {
+    pub chart: String,
+    /// Dotted value path (`ingress.hostname`), empty for the root.
+    pub path: String,
+    pub rule: String,
+}
+
+pub fn describe(v: &[SchemaViolation]) -> String {
+    let mut s = String::from("values do not meet the chart's values.schema.json:");
+    for x in v {
+        let at = if x.path.is_empty() { "(root)" } else { x.path.as_str() };
+        s.push_str(&format!("\n  - {}: {at}: {}", x.chart, x.rule));
+    }
+    s.push_str("\n  fix: change these values (in your -f file, --set or answers) or use a profile that sets them");
+    s
+}
+
+pub fn validate_chart(chart: &Chart, values: &Map<String, Value>) -> Vec<SchemaViolation> {
+    let mut out = Vec::new();
+    walk(chart, &Value::Object(values.clone()), "", &mut out);
+    out
+}
+
+fn walk(chart: &Chart, values: &Value, prefix: &str, out: &mut Vec<SchemaViolation>) {
+    if let Some(schema) = &chart.schema {
+        out.extend(validate(schema, values, &chart.metadata.name, prefix));
+    }
+    for d in &chart.dependencies {
+        let sub = values.get(d.name()).cloned().unwrap_or(Value::Object(Map::new()));
+        walk(d, &sub, &super::join_path(prefix, d.name()), out);
+    }
+}
+
+/// Validates any instance against any schema (also used for profiles).
+pub fn validate(schema: &Value, instance: &Value, what: &str, prefix: &str) -> Vec<SchemaViolation> {
+    let validator = match jsonschema::validator_for(schema) {
+        Ok(v) => v,
+        Err(e) => {
+            return vec![SchemaViolation {
+                chart: what.to_string(),
+                path: String::new(),
+                rule: format!("the schema itself is invalid: {e}"),
+            }];
+        }
+    };
+    validator
+        .iter_errors(instance)
+        .map(|e| {
+            let pointer = e.instance_path().to_string();
+            let rel = pointer
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(|s| super::escape_key(&s.replace("~1", "/").replace("~0", "~")))
+                .collect::<Vec<_>>()
+                .join(".");
+            let path = match (prefix.is_empty(), rel.is_empty()) {
+                (true, _) => rel,
+                (false, true) => prefix.to_string(),
+                (false, false) => format!("{prefix}.{rel}"),
+            };
+            SchemaViolation {
+                chart: what.to_string(),
+                path,
+                rule: e.to_string(),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,484 @@
+//! A YAML loader that resolves plain scalars the way Helm does.
+//!
+//! Helm reads values through `sigs.k8s.io/yaml` (go-yaml v2, YAML 1.1): `yes`/`on`/`y` are
+//! booleans, `010` is octal, keys are stringified, and every number becomes a float64 once it
+//! passes through JSON. serde_yaml follows YAML 1.2, so it would disagree with Helm on exactly
+//! the inputs that surprise people; this loader follows Helm.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Number, Value};
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// Where a YAML document failed to load, with the line shown to the user.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{origin}:{line}:{column}: {message}\n{excerpt}")]
+pub struct YamlError {
+    pub origin: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    pub excerpt: String,
+}
+
+impl YamlError {
+    fn new(origin: &str, text: &str, line: usize, column: usize, message: String) -> Self {
+        let src = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+        let caret = format!("{}^", " ".repeat(column.saturating_sub(1)));
+        YamlError {
+            origin: origin.to_string(),
+            line,
+            column,
+            message,
+            excerpt: format!("  {src}\n  {caret}"),
+        }
+    }
+}
+
+/// Parses the first YAML document of `text` into a JSON value, resolving scalars as Helm does.
+/// An empty document gives `Value::Null`.
+pub fn parse(origin: &str, text: &str) -> Result<Value, YamlError> {
+    let mut builder = Builder::default();
+    let mut parser = Parser::new_from_str(text);
+    if let Err(e) = parser.load(&mut builder, false) {
+        let m = e.marker();
+        return Err(YamlError::new(
+            origin,
+            text,
+            m.line(),
+            m.col() + 1,
+            e.info().to_string(),
+        ));
+    }
+    if let Some((mark, msg)) = builder.error {
+        return Err(YamlError::new(origin, text, mark.line(), mark.col() + 1, msg));
+    }
+    Ok(builder.root.unwrap_or(Value::Null))
+}
+
+/// Parses a values file: the document must be a mapping (or empty).
+pub fn parse_values(origin: &str, text: &str) -> Result<Map<String, Value>, YamlError> {
+    match parse(origin, text)? {
+        Value::Null => Ok(Map::new()),
+        Value::Object(m) => Ok(m),
+        other => Err(YamlError::new(
+            origin,
+            text,
+            1,
+            1,
+            format!(
+                "the document must be a mapping of keys to values, found {}",
+                kind_name(&other)
+            ),
+        )),
+    }
+}
+
+/// The 1-based line where a dotted key path is written in block-style YAML (best effort,
+/// for pointing at a key that failed a check after parsing).
+pub fn line_of_path(text: &str, path: &str) -> Option<usize> {
+    if path.is_empty() {
+        return None;
+    }
+    let segs = super::split_path(path);
+    let lines: Vec<&str> = text.lines().collect();
+    let mut start = 0;
+    let mut min_indent = 0usize;
+    let mut found = None;
+    for seg in segs {
+        let mut hit = None;
+        for (i, line) in lines.iter().enumerate().skip(start) {
+            let trimmed = line.trim_start();
+            let indent = line.len() - trimmed.len();
+            if found.is_some() && !trimmed.is_empty() && !trimmed.starts_with('#') && indent < min_indent {
+                break;
+            }
+            let t = trimmed.trim_start_matches("- ");
+            if t.starts_with(&format!("{seg}:")) || t.starts_with(&format!("\"{seg}\":")) {
+                hit = Some((i, indent + 1));
+                break;
+            }
+        }
+        let (i, ind) = hit?;
+        found = Some(i + 1);
+        start = i + 1;
+        min_indent = ind;
+    }
+    found
+}
+
+pub fn kind_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+enum Frame {
+    Seq(Vec<Value>, usize),
+    Map {
+        map: Map<String, Value>,
+        key: Option<Value>,
+        anchor: usize,
+        /// Values from `<<` merge keys; explicit keys win over them.
+        merged: Vec<Map<String, Value>>,
+        merge_pending: bool,
+    },
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    root: Option<Value>,
+    anchors: HashMap<usize, Value>,
+    error: Option<(Marker, String)>,
+    done: bool,
+}
+
+impl Builder {
+    fn push_value(&mut self, v: Value, mark: Marker, is_merge_key: bool) {
+        match self.stack.last_mut() {
+            None => {
+                if self.root.is_none() {
+                    self.root = Some(v);
+                }
+            }
+            Some(Frame::Seq(items, _)) => items.push(v),
+            Some(Frame::Map {
+                map,
+                key,
+                merged,
+                merge_pending,
+                ..
+            }) => {
+                if *merge_pending {
+                    *merge_pending = false;
+                    match v {
+                        Value::Object(m) => merged.push(m),
+                        Value::Array(items) => {
+                            for it in items {
+                                match it {
+                                    Value::Object(m) => merged.push(m),
+                                    _ => {
+                                        self.error.get_or_insert((
+                                            mark,
+                                            "map merge requires a map or a sequence of maps as the value".into(),
+                                        ));
+                                    }
+                                }
+                            }
+                        }
+                        _ => {
+                            self.error.get_or_insert((
+                                mark,
+                                "map merge requires a map or a sequence of maps as the value"
+                                    .into(),
+                            ));
+                        }
+                    }
+                } else if let Some(k) = key.take() {
+                    map.insert(key_string(&k), v);
+                } else if is_merge_key {
+                    *merge_pending = true;
+                } else {
+                    *key = Some(v);
+                }
+            }
+        }
+    }
+}
+
+/// sigs.k8s.io/yaml turns non-string keys into their text form.
+fn key_string(k: &Value) -> String {
+    match k {
+        Value::String(s) => s.clone(),
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        other => other.to_string(),
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.done || self.error.is_some() {
+            return;
+        }
+        match ev {
+            Event::DocumentEnd => {
+                if self.root.is_some() {
+                    self.done = true;
+                }
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let is_merge = style == TScalarStyle::Plain
+                    && text == "<<"
+                    && matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
+                let v = match resolve(&text, style, tag.as_ref()) {
+                    Ok(v) => v,
+                    Err(msg) => {
+                        self.error = Some((mark, msg));
+                        return;
+                    }
+                };
+                if anchor > 0 {
+                    self.anchors.insert(anchor, v.clone());
+                }
+                self.push_value(v, mark, is_merge);
+            }
+            Event::Alias(id) => match self.anchors.get(&id).cloned() {
+                Some(v) => self.push_value(v, mark, false),
+                None => self.error = Some((mark, "unknown anchor".into())),
+            },
+            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(Vec::new(), anchor)),
+            Event::SequenceEnd => {
+                if let Some(Frame::Seq(items, anchor)) = self.stack.pop() {
+                    let v = Value::Array(items);
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, v.clone());
+                    }
+                    self.push_value(v, mark, false);
+                }
+            }
+            Event::MappingStart(anchor, _) => self.stack.push(Frame::Map {
+                map: Map::new(),
+                key: None,
+                anchor,
+                merged: Vec::new(),
+                merge_pending: false,
+            }),
+            Event::MappingEnd => {
+                if let Some(Frame::Map {
+                    map,
+                    anchor,
+                    merged,
+                    ..
+                }) = self.stack.pop()
+                {
+                    let v = if merged.is_empty() {
+                        Value::Object(map)
+                    } else {
+                        let mut out = Map::new();
+                        for m in merged {
+                            for (k, v) in m {
+                                out.entry(k).or_insert(v);
+                            }
+                        }
+                        for (k, v) in map {
+                            out.insert(k, v);
+                        }
+                        Value::Object(out)
+                    };
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, v.clone());
+                    }
+                    self.push_value(v, mark, false);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn resolve(text: &str, style: TScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
+    if let Some(tag) = tag {
+        let suffix = tag.suffix.as_str();
+        match suffix {
+            "str" => return Ok(Value::String(text.to_string())),
+            "int" | "float" => {
+                return resolve_number(text)
+                    .ok_or_else(|| format!("cannot decode {text:?} as !!{suffix}"));
+            }
+            "bool" => {
+                return resolve_plain(text)
+                    .filter(Value::is_boolean)
+                    .ok_or_else(|| format!("cannot decode {text:?} as !!bool"));
+            }
+            "null" => return Ok(Value::Null),
+            _ => {}
+        }
+    }
+    if style != TScalarStyle::Plain {
+        return Ok(Value::String(text.to_string()));
+    }
+    match resolve_plain(text) {
+        Some(v) => Ok(v),
+        None if is_special_float(text) => Err(format!(
+            "{text} cannot be represented in JSON; quote it to keep it as a string"
+        )),
+        None => Ok(Value::String(text.to_string())),
+    }
+}
+
+fn is_special_float(t: &str) -> bool {
+    matches!(
+        t,
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
+            | ".nan" | ".NaN" | ".NAN"
+    )
+}
+
+/// go-yaml v2's resolution of an untagged plain scalar.
+fn resolve_plain(t: &str) -> Option<Value> {
+    match t {
+        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
+            return Some(Value::Bool(true));
+        }
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False" | "FALSE" => {
+            return Some(Value::Bool(false));
+        }
+        _ => {}
+    }
+    let first = t.as_bytes()[0];
+    if first == b'-' || first == b'+' || first == b'.' || first.is_ascii_digit() {
+        return resolve_number(t);
+    }
+    None
+}
+
+fn resolve_number(t: &str) -> Option<Value> {
+    let plain: String = t.chars().filter(|c| *c != '_').collect();
+    if let Some(i) = parse_go_int(&plain) {
+        return Some(number_from_f64(i as f64));
+    }
+    if is_yaml_float(&plain) {
+        if let Ok(f) = plain.parse::<f64>() {
+            return Some(number_from_f64(f));
+        }
+    }
+    None
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)` (with ParseUint as the fallback go-yaml uses).
+fn parse_go_int(s: &str) -> Option<i128> {
+    let (neg, body) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if body.is_empty() {
+        return None;
+    }
+    let (radix, digits) = if let Some(r) = body.strip_prefix("0x").or(body.strip_prefix("0X")) {
+        (16, r)
+    } else if let Some(r) = body.strip_prefix("0b").or(body.strip_prefix("0B")) {
+        (2, r)
+    } else if let Some(r) = body.strip_prefix("0o").or(body.strip_prefix("0O")) {
+        (8, r)
+    } else if body.len() > 1 && body.starts_with('0') {
+        (8, &body[1..])
+    } else {
+        (10, body)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let v = u64::from_str_radix(digits, radix).ok()? as i128;
+    let v = if neg { -v } else { v };
+    if v < i64::MIN as i128 || (neg && v > 0) {
+        return None;
+    }
+    Some(v)
+}
+
+fn is_yaml_float(s: &str) -> bool {
+    // ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$
+    let b = s.as_bytes();
+    let mut i = 0;
+    if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
+        i += 1;
+    }
+    let start = i;
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        let d = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == d {
+            return false;
+        }
+    } else {
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+        if i < b.len() && b[i] == b'.' {
+            i += 1;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+        }
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
+            i += 1;
+        }
+        let d = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == d {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// Helm's values hold float64; integral ones print as integers, so keep them as integers here.
+pub fn number_from_f64(f: f64) -> Value {
+    if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 {
+        Value::Number(Number::from(f as i64))
+    } else {
+        Number::from_f64(f).map_or(Value::Null, Value::Number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn resolves_scalars_like_go_yaml_v2() {
+        let v = parse(
+            "t",
+            "a: yes\nb: 010\nc: 0x1F\nd: 1_000\ne: 1e3\nf: '010'\ng: 1.5\nh: ~\ny: 2\ni: 2001-12-14\nj: -12\n",
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            json!({"a": true, "b": 8, "c": 31, "d": 1000, "e": 1000, "f": "010", "g": 1.5,
+                   "h": null, "true": 2, "i": "2001-12-14", "j": -12})
+        );
+    }
+
+    #[test]
+    fn merge_keys_and_aliases() {
+        let v = parse("t", "base: &b {x: 1, z: 2}\nd:\n  <<: *b\n  z: 3\nl: *b\n").unwrap();
+        assert_eq!(v["d"], json!({"x": 1, "z": 3}));
+        assert_eq!(v["l"], json!({"x": 1, "z": 2}));
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let e = parse("values.yaml", "a: 1\nb: [1, 2\nc: 3\n").unwrap_err();
+        assert_eq!(e.origin, "values.yaml");
+        assert!(e.line >= 2, "{e}");
+        assert!(e.to_string().contains("values.yaml:"), "{e}");
+    }
+
+    #[test]
+    fn special_floats_are_rejected_like_helm() {
+        assert!(parse("t", "a: .inf\n").is_err());
+    }
+}
