@@ -3,7 +3,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn collect(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).expect("read assets").flatten().collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("read assets")
+        .flatten()
+        .collect();
     entries.sort_by_key(|e| e.path());
     for e in entries {
         let p = e.path();
@@ -20,16 +23,28 @@ fn main() {
     println!("cargo:rerun-if-changed=assets/charts/posthog-mini");
     let mut files = Vec::new();
     collect(&root, &root, &mut files);
-    let mut code = String::from("/// Bundled chart files: (path relative to the chart, contents).\npub static BUNDLED_CHART_FILES: &[(&str, &[u8])] = &[\n");
+    let mut code = String::from(
+        "/// Bundled chart files: (path relative to the chart, contents).\npub static BUNDLED_CHART_FILES: &[(&str, &[u8])] = &[\n",
+    );
     let mut hash: u64 = 0xcbf29ce484222325;
     for f in &files {
         let abs = root.join(f);
         println!("cargo:rerun-if-changed={}", abs.display());
-        for b in std::fs::read(&abs).expect("read asset").iter().chain(f.to_string_lossy().as_bytes()) {
+        for b in std::fs::read(&abs)
+            .expect("read asset")
+            .iter()
+            .chain(f.to_string_lossy().as_bytes())
+        {
             hash ^= u64::from(*b);
             hash = hash.wrapping_mul(0x100000001b3);
         }
-        writeln!(code, "    ({:?}, include_bytes!({:?})),", f.to_string_lossy(), abs.display().to_string()).unwrap();
+        writeln!(
+            code,
+            "    ({:?}, include_bytes!({:?})),",
+            f.to_string_lossy(),
+            abs.display().to_string()
+        )
+        .unwrap();
     }
     code.push_str("];\n");
     writeln!(code, "/// Content hash, so a changed chart is extracted afresh.\npub const BUNDLED_CHART_HASH: &str = \"{hash:016x}\";").unwrap();

@@ -8,7 +8,9 @@ fn project() -> Option<directories::ProjectDirs> {
 }
 
 fn from_env(var: &str) -> Option<PathBuf> {
-    std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from)
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 /// User profiles live in `<config>/profiles`.

@@ -87,7 +87,13 @@ fn pull(
 ) -> Result<PathBuf, ChartError> {
     let slug: String = format!("{key}@{}", version.unwrap_or("latest"))
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let dest = cache_dir.join("charts").join(slug);
     if let Some(tgz) = first_tgz(&dest) {
@@ -119,7 +125,8 @@ fn pull(
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
-    first_tgz(&dest).ok_or_else(|| ChartError::Fetch(format!("helm pull left no chart in {}", dest.display())))
+    first_tgz(&dest)
+        .ok_or_else(|| ChartError::Fetch(format!("helm pull left no chart in {}", dest.display())))
 }
 
 fn first_tgz(dir: &Path) -> Option<PathBuf> {

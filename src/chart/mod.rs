@@ -25,7 +25,9 @@ pub enum ChartError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path} is not a chart: no Chart.yaml (give a chart directory, a .tgz, or --repo URL NAME)")]
+    #[error(
+        "{path} is not a chart: no Chart.yaml (give a chart directory, a .tgz, or --repo URL NAME)"
+    )]
     NotAChart { path: String },
     #[error(transparent)]
     Yaml(#[from] YamlError),
@@ -81,6 +83,8 @@ pub struct Chart {
     /// `values.yaml`, resolved as Helm resolves it.
     pub values: Map<String, Value>,
     pub schema: Option<Value>,
+    /// The schema compiled once per loaded chart; renders reuse it.
+    pub compiled_schema: std::sync::Arc<std::sync::OnceLock<Result<jsonschema::Validator, String>>>,
     /// Loaded subcharts (from `charts/`), in name order as Helm loads them.
     pub dependencies: Vec<Chart>,
     /// Where the chart was read from, for messages.
@@ -189,10 +193,12 @@ fn read_tgz_files(bytes: &[u8], origin: &str) -> Result<Files, ChartError> {
             continue;
         }
         let mut buf = Vec::new();
-        entry.read_to_end(&mut buf).map_err(|source| ChartError::Io {
-            path: origin.to_string(),
-            source,
-        })?;
+        entry
+            .read_to_end(&mut buf)
+            .map_err(|source| ChartError::Io {
+                path: origin.to_string(),
+                source,
+            })?;
         out.insert(rel.to_string(), buf);
     }
     Ok(out)
@@ -270,6 +276,7 @@ fn from_files(files: &Files, origin: &str) -> Result<Chart, ChartError> {
         metadata,
         values,
         schema,
+        compiled_schema: Default::default(),
         dependencies: deps,
         origin: origin.to_string(),
     })

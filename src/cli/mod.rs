@@ -18,7 +18,11 @@ pub mod exit {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "helmdeck", version, about = "Install, inspect and upgrade a self-hosted analytics stack on Kubernetes")]
+#[command(
+    name = "helmdeck",
+    version,
+    about = "Install, inspect and upgrade a self-hosted analytics stack on Kubernetes"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -32,7 +36,7 @@ pub enum Command {
         action: ProfilesAction,
     },
     /// Render the chart values exactly as Helm will merge them.
-    Render(RenderArgs),
+    Render(Box<RenderArgs>),
     /// Install the stack (not available yet).
     Install,
     /// Upgrade a release (not available yet).
@@ -57,13 +61,13 @@ pub enum Command {
 pub enum ProfilesAction {
     /// List the known profiles.
     List {
-        #[arg(long, value_enum, default_value_t = Output::Text)]
+        #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
     /// Show one profile in full.
     Show {
         name: String,
-        #[arg(long, value_enum, default_value_t = Output::Yaml)]
+        #[arg(short = 'o', long, value_enum, default_value_t = Output::Yaml)]
         output: Output,
     },
 }
@@ -134,7 +138,7 @@ pub struct RenderArgs {
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Some(Command::Profiles { action }) => render::profiles(action),
-        Some(Command::Render(args)) => render::render(args),
+        Some(Command::Render(args)) => render::render(*args),
         Some(other) => {
             let name = format!("{other:?}").to_lowercase();
             eprintln!("helmdeck {name}: not available yet");

@@ -42,10 +42,16 @@ pub fn profiles(action: ProfilesAction) -> i32 {
     match action {
         ProfilesAction::List { output } => {
             let text = match output {
-                Output::Json => serde_json::to_string_pretty(&set.iter().collect::<Vec<_>>()).unwrap_or_default(),
-                Output::Yaml => serde_yaml::to_string(&set.iter().collect::<Vec<_>>()).unwrap_or_default(),
+                Output::Json => serde_json::to_string_pretty(&set.iter().collect::<Vec<_>>())
+                    .unwrap_or_default(),
+                Output::Yaml => {
+                    serde_yaml::to_string(&set.iter().collect::<Vec<_>>()).unwrap_or_default()
+                }
                 Output::Text => {
-                    let mut s = format!("{:<14} {:<10} {:<12} {}\n", "NAME", "PROVIDER", "ENCRYPTION", "TITLE");
+                    let mut s = format!(
+                        "{:<14} {:<10} {:<12} {}\n",
+                        "NAME", "PROVIDER", "ENCRYPTION", "TITLE"
+                    );
                     for p in set.iter() {
                         let enc = serde_json::to_value(p.storage.encryption).unwrap_or_default();
                         s.push_str(&format!(
@@ -78,9 +84,7 @@ pub fn profiles(action: ProfilesAction) -> i32 {
 
 /// What a values-rendering command resolved from its flags.
 pub struct Prepared {
-    pub profile: Option<Profile>,
     pub chart: Chart,
-    pub chart_path: std::path::PathBuf,
     pub request: RenderRequest,
 }
 
@@ -93,16 +97,25 @@ pub fn prepare(args: &ValuesArgs) -> Result<Prepared, CliError> {
     };
     let chart_ref = match (&args.chart, &args.repo, &profile) {
         (None, None, Some(p)) => match (&p.chart.repo, &p.chart.path) {
-            (Some(repo), _) => ChartRef::parse(p.chart.name.as_deref(), Some(repo), args.version.as_deref()),
+            (Some(repo), _) => {
+                ChartRef::parse(p.chart.name.as_deref(), Some(repo), args.version.as_deref())
+            }
             (None, Some(path)) => ChartRef::Local(path.into()),
             _ => ChartRef::Bundled,
         },
-        _ => ChartRef::parse(args.chart.as_deref(), args.repo.as_deref(), args.version.as_deref()),
+        _ => ChartRef::parse(
+            args.chart.as_deref(),
+            args.repo.as_deref(),
+            args.version.as_deref(),
+        ),
     };
-    let chart_path = resolve_chart_ref(&chart_ref, &crate::dirs::cache_dir()).map_err(CliError::bad_input)?;
+    let chart_path =
+        resolve_chart_ref(&chart_ref, &crate::dirs::cache_dir()).map_err(CliError::bad_input)?;
     let chart = Chart::load(&chart_path).map_err(CliError::bad_input)?;
     let answers = match &args.answers {
-        Some(path) => Some(profile::load_answers(path, profile.as_ref()).map_err(CliError::bad_input)?),
+        Some(path) => {
+            Some(profile::load_answers(path, profile.as_ref()).map_err(CliError::bad_input)?)
+        }
         None => None,
     };
     let mut files = Vec::new();
@@ -122,7 +135,9 @@ pub fn prepare(args: &ValuesArgs) -> Result<Prepared, CliError> {
     let major = match args.helm_major.as_deref() {
         Some("3") => HelmMajor::V3,
         Some(_) => HelmMajor::V4,
-        None => crate::helm::find_helm().map(|h| h.major).unwrap_or_default(),
+        None => crate::helm::find_helm()
+            .map(|h| h.major)
+            .unwrap_or_default(),
     };
     let request = RenderRequest {
         profile: profile.as_ref().map(Profile::layer),
@@ -132,12 +147,7 @@ pub fn prepare(args: &ValuesArgs) -> Result<Prepared, CliError> {
         base_dir: std::env::current_dir().ok(),
         major,
     };
-    Ok(Prepared {
-        profile,
-        chart,
-        chart_path,
-        request,
-    })
+    Ok(Prepared { chart, request })
 }
 
 pub fn render_prepared(p: &Prepared) -> Result<Rendered, CliError> {

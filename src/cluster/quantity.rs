@@ -53,7 +53,11 @@ pub fn format_bytes(b: f64) -> String {
         v /= 1024.0;
         i += 1;
     }
-    if v.fract() == 0.0 { format!("{v}{}", UNITS[i]) } else { format!("{v:.1}{}", UNITS[i]) }
+    if v.fract() == 0.0 {
+        format!("{v}{}", UNITS[i])
+    } else {
+        format!("{v:.1}{}", UNITS[i])
+    }
 }
 
 #[cfg(test)]

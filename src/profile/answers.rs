@@ -65,7 +65,9 @@ pub fn validate_answer(q: &Question, v: &Value) -> Result<Value, String> {
             if ok {
                 Ok(Value::String(text.to_ascii_lowercase()))
             } else {
-                Err(format!("{text:?} is not a DNS hostname (e.g. posthog.example.com)"))
+                Err(format!(
+                    "{text:?} is not a DNS hostname (e.g. posthog.example.com)"
+                ))
             }
         }
         Validation::Email => {
@@ -129,7 +131,10 @@ pub fn answers_layer(
                 message: if known.is_empty() {
                     "no profile questions to answer (give --profile)".into()
                 } else {
-                    format!("not a question of this profile; questions: {}", known.join(", "))
+                    format!(
+                        "not a question of this profile; questions: {}",
+                        known.join(", ")
+                    )
                 },
             });
         };
@@ -193,7 +198,10 @@ mod tests {
         assert!(validate_answer(&q(Validation::Size), &json!("20 apples")).is_err());
         assert!(validate_answer(&q(Validation::Enum), &json!("x")).is_ok());
         assert!(validate_answer(&q(Validation::Enum), &json!("z")).is_err());
-        assert_eq!(validate_answer(&q(Validation::Boolean), &json!("yes")).unwrap(), json!(true));
+        assert_eq!(
+            validate_answer(&q(Validation::Boolean), &json!("yes")).unwrap(),
+            json!(true)
+        );
         assert!(validate_answer(&q(Validation::Hostname), &json!("")).is_err());
     }
 }

@@ -21,7 +21,10 @@ const BUILTIN: [(&str, &str); 5] = [
     ("aws", include_str!("../../profiles/aws.yaml")),
     ("gcp", include_str!("../../profiles/gcp.yaml")),
     ("azure", include_str!("../../profiles/azure.yaml")),
-    ("digitalocean", include_str!("../../profiles/digitalocean.yaml")),
+    (
+        "digitalocean",
+        include_str!("../../profiles/digitalocean.yaml"),
+    ),
     ("local", include_str!("../../profiles/local.yaml")),
 ];
 
@@ -204,31 +207,31 @@ impl ProfileSet {
             let p = parse_profile(&format!("builtin:{name}.yaml"), text)?;
             set.profiles.insert(p.name.clone(), p);
         }
-        if let Some(dir) = user_dir {
-            if let Ok(entries) = std::fs::read_dir(dir) {
-                let mut paths: Vec<PathBuf> = entries
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-                    .collect();
-                paths.sort();
-                for path in paths {
-                    let text = std::fs::read_to_string(&path).map_err(|e| ProfileError::Read {
-                        path: path.display().to_string(),
-                        message: e.to_string(),
-                    })?;
-                    let p = parse_profile(&path.display().to_string(), &text)?;
-                    set.profiles.insert(p.name.clone(), p);
-                }
+        if let Some(entries) = user_dir.and_then(|d| std::fs::read_dir(d).ok()) {
+            let mut paths: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .collect();
+            paths.sort();
+            for path in paths {
+                let text = std::fs::read_to_string(&path).map_err(|e| ProfileError::Read {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                let p = parse_profile(&path.display().to_string(), &text)?;
+                set.profiles.insert(p.name.clone(), p);
             }
         }
         Ok(set)
     }
 
     pub fn get(&self, name: &str) -> Result<&Profile, ProfileError> {
-        self.profiles.get(name).ok_or_else(|| ProfileError::Unknown {
-            name: name.to_string(),
-            known: self.names(),
-        })
+        self.profiles
+            .get(name)
+            .ok_or_else(|| ProfileError::Unknown {
+                name: name.to_string(),
+                known: self.names(),
+            })
     }
 
     pub fn names(&self) -> Vec<String> {
@@ -245,16 +248,31 @@ pub fn user_profile_dir() -> Option<PathBuf> {
     crate::dirs::config_dir().map(|d| d.join("profiles"))
 }
 
+/// The profile schema, compiled once per process.
+fn profile_validator() -> Result<&'static jsonschema::Validator, &'static String> {
+    static COMPILED: std::sync::OnceLock<Result<jsonschema::Validator, String>> =
+        std::sync::OnceLock::new();
+    COMPILED
+        .get_or_init(|| {
+            let schema: Value = serde_json::from_str(PROFILE_SCHEMA).map_err(|e| e.to_string())?;
+            jsonschema::validator_for(&schema).map_err(|e| e.to_string())
+        })
+        .as_ref()
+}
+
 /// Parses and schema-checks one profile document.
 pub fn parse_profile(origin: &str, text: &str) -> Result<Profile, ProfileError> {
     let doc = values::yaml::parse(origin, text)?;
-    let schema: Value = serde_json::from_str(PROFILE_SCHEMA).unwrap_or(Value::Null);
-    let violations = values::schema::validate(&schema, &doc, origin, "");
+    let violations = values::schema::check_with(profile_validator(), &doc, origin);
     if !violations.is_empty() {
         let details = violations
             .iter()
             .map(|v| {
-                let at = if v.path.is_empty() { "(top level)" } else { v.path.as_str() };
+                let at = if v.path.is_empty() {
+                    "(top level)"
+                } else {
+                    v.path.as_str()
+                };
                 let line = values::yaml::line_of_path(text, &v.path)
                     .map(|l| format!(" (line {l})"))
                     .unwrap_or_default();
@@ -312,7 +330,10 @@ mod tests {
     #[test]
     fn builtins_load_and_validate() {
         let set = ProfileSet::load(None).unwrap();
-        assert_eq!(set.names(), vec!["aws", "azure", "digitalocean", "gcp", "local"]);
+        assert_eq!(
+            set.names(),
+            vec!["aws", "azure", "digitalocean", "gcp", "local"]
+        );
         let aws = set.get("aws").unwrap();
         assert_eq!(aws.values["cloud"], serde_json::json!("aws"));
         assert_eq!(aws.storage.encryption, EncryptionRule::ClassParameter);
@@ -335,7 +356,8 @@ mod tests {
     #[test]
     fn user_dir_overrides_builtin_by_name() {
         let dir = tempfile::tempdir().unwrap();
-        let local = include_str!("../../profiles/local.yaml").replacen("title: ", "title: Mine ", 1);
+        let local =
+            include_str!("../../profiles/local.yaml").replacen("title: ", "title: Mine ", 1);
         std::fs::write(dir.path().join("local.yaml"), local).unwrap();
         let set = ProfileSet::load(Some(dir.path())).unwrap();
         assert!(set.get("local").unwrap().title.starts_with("Mine "));

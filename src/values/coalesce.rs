@@ -93,7 +93,9 @@ fn coalesce_globals(
         None => Map::new(),
         Some(Value::Object(m)) => m.clone(),
         Some(_) => {
-            warn.push("warning: skipping globals because destination global is not a table.".into());
+            warn.push(
+                "warning: skipping globals because destination global is not a table.".into(),
+            );
             return;
         }
     };

@@ -33,11 +33,9 @@ fn process_enabled(
     let mut deps: Vec<Chart> = Vec::new();
     // Charts in charts/ that Chart.yaml does not mention are always kept.
     for existing in &c.dependencies {
-        let declared = c
-            .metadata
-            .dependencies
-            .iter()
-            .any(|r| r.name == existing.name() && version_matches(&r.version, &existing.metadata.version));
+        let declared = c.metadata.dependencies.iter().any(|r| {
+            r.name == existing.name() && version_matches(&r.version, &existing.metadata.version)
+        });
         if !declared {
             deps.push(existing.clone());
         }
@@ -72,7 +70,10 @@ fn process_enabled(
                 match tags.get(t) {
                     Some(Value::Bool(true)) => has_true = true,
                     Some(Value::Bool(false)) => has_false = true,
-                    Some(_) => warn.push(format!("Warning: Tag '{t}' for chart {} returned non-bool value", r.name)),
+                    Some(_) => warn.push(format!(
+                        "Warning: Tag '{t}' for chart {} returned non-bool value",
+                        r.name
+                    )),
                     None => {}
                 }
             }
@@ -105,8 +106,11 @@ fn process_enabled(
         .filter(|r| !r.enabled)
         .map(|r| r.name.clone())
         .collect();
-    c.dependencies.retain(|d| !disabled.contains(&d.metadata.name));
-    c.metadata.dependencies.retain(|r| !disabled.contains(&r.name));
+    c.dependencies
+        .retain(|d| !disabled.contains(&d.metadata.name));
+    c.metadata
+        .dependencies
+        .retain(|r| !disabled.contains(&r.name));
     for sub in c.dependencies.iter_mut() {
         let sub_path = format!("{path}{}.", sub.metadata.name);
         process_enabled(sub, &cvals, &sub_path, major, warn)?;
@@ -161,7 +165,11 @@ fn path_to_map(path: &str, data: Map<String, Value>) -> Map<String, Value> {
     }
 }
 
-fn process_import_values(c: &mut Chart, major: HelmMajor, warn: &mut Warnings) -> Result<(), String> {
+fn process_import_values(
+    c: &mut Chart,
+    major: HelmMajor,
+    warn: &mut Warnings,
+) -> Result<(), String> {
     for d in c.dependencies.iter_mut() {
         process_import_values(d, major, warn)?;
     }

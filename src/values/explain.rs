@@ -59,7 +59,11 @@ fn scalar_yaml(v: &Value) -> String {
 fn comment(r: &Rendered, path: &str) -> String {
     match r.provenance.get(path) {
         Some(p) => match p.overrode {
-            Some(o) => format!("  # {} (overrode {})", r.layers[p.layer].label(), r.layers[o].label()),
+            Some(o) => format!(
+                "  # {} (overrode {})",
+                r.layers[p.layer].label(),
+                r.layers[o].label()
+            ),
             None => format!("  # {}", r.layers[p.layer].label()),
         },
         None => String::new(),

@@ -140,14 +140,20 @@ impl RenderRequest {
                 Some(b) if Path::new(p).is_relative() => b.join(p),
                 _ => PathBuf::from(p),
             };
-            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+            std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
         }
     }
 
     /// Merges the user layers into what helm receives (Helm's `MergeValues` of the CLI).
     pub fn user_values(&self) -> Result<Map<String, Value>, ValuesError> {
         let mut base = Map::new();
-        for layer in self.profile.iter().chain(self.answers.iter()).chain(self.files.iter()) {
+        for layer in self
+            .profile
+            .iter()
+            .chain(self.answers.iter())
+            .chain(self.files.iter())
+        {
             coalesce::merge_maps(&mut base, layer.values.clone());
         }
         let mut read = self.reader();
@@ -164,12 +170,24 @@ impl RenderRequest {
         let processed = deps::process_dependencies(chart, &user, self.major, &mut warnings)
             .map_err(ValuesError::Chart)?;
         let mut values = user.clone();
-        coalesce::coalesce(&processed, &mut values, "", false, self.major, &mut warnings)
-            .map_err(ValuesError::Chart)?;
+        coalesce::coalesce(
+            &processed,
+            &mut values,
+            "",
+            false,
+            self.major,
+            &mut warnings,
+        )
+        .map_err(ValuesError::Chart)?;
+        let values = Value::Object(values);
         let violations = schema::validate_chart(&processed, &values);
         if !violations.is_empty() {
             return Err(ValuesError::Schema(violations));
         }
+        let values = match values {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
         let (layers, provenance) = self.provenance(&processed, &values)?;
         Ok(Rendered {
             values,
@@ -188,22 +206,29 @@ impl RenderRequest {
         let mut layers = vec![LayerSource::ChartDefaults {
             chart: chart.name().to_string(),
         }];
-        let mut contributions: Vec<Map<String, Value>> = vec![chart_defaults_tree(chart)];
-        for l in self.profile.iter().chain(self.answers.iter()).chain(self.files.iter()) {
+        // path -> layers that wrote it, in order
+        let mut history: std::collections::HashMap<String, Vec<usize>> = Default::default();
+        let mut record = |i: usize, m: &Map<String, Value>| {
+            for_each_leaf(m, &mut |path, _| {
+                history.entry(path.to_string()).or_default().push(i)
+            });
+        };
+        record(0, &chart_defaults_tree(chart));
+        for l in self
+            .profile
+            .iter()
+            .chain(self.answers.iter())
+            .chain(self.files.iter())
+        {
             layers.push(l.source.clone());
-            contributions.push(l.values.clone());
+            record(layers.len() - 1, &l.values);
         }
         let mut read = self.reader();
         for (kind, expr) in self.ordered_sets() {
             let mut m = Map::new();
             strvals::parse_into(kind, &expr, &mut m, &mut read)?;
             layers.push(LayerSource::Set { flag: kind, expr });
-            contributions.push(m);
-        }
-        // path -> layers that wrote it, in order
-        let mut history: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, c) in contributions.iter().enumerate() {
-            for_each_leaf(c, &mut |path, _| history.entry(path.to_string()).or_default().push(i));
+            record(layers.len() - 1, &m);
         }
         let mut out = BTreeMap::new();
         for_each_leaf(values, &mut |path, _| {
@@ -312,7 +337,9 @@ pub fn set_path(m: &mut Map<String, Value>, path: &str, v: Value) {
     };
     let mut cur = m;
     for s in init {
-        let entry = cur.entry(s.clone()).or_insert_with(|| Value::Object(Map::new()));
+        let entry = cur
+            .entry(s.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
         if !entry.is_object() {
             *entry = Value::Object(Map::new());
         }
@@ -328,10 +355,8 @@ pub fn split_path(path: &str) -> Vec<String> {
     while let Some(c) = chars.next() {
         match c {
             '\\' => {
-                if let Some(n) = chars.next() {
-                    if let Some(last) = out.last_mut() {
-                        last.push(n);
-                    }
+                if let (Some(n), Some(last)) = (chars.next(), out.last_mut()) {
+                    last.push(n);
                 }
             }
             '.' => out.push(String::new()),
@@ -359,6 +384,7 @@ mod tests {
             },
             values: values.as_object().cloned().unwrap_or_default(),
             schema: None,
+            compiled_schema: Default::default(),
             dependencies: vec![],
             origin: "t".into(),
         }
@@ -387,10 +413,31 @@ mod tests {
             Value::Object(r.values.clone()),
             json!({"a": {"x": 5, "y": [3], "z": "new"}, "keep": true})
         );
-        assert_eq!(r.provenance["a.x"], Provenance { layer: 3, overrode: Some(0) });
-        assert_eq!(r.provenance["a.y"], Provenance { layer: 1, overrode: Some(0) });
-        assert_eq!(r.provenance["keep"], Provenance { layer: 0, overrode: None });
-        assert_eq!(Value::Object(r.user_values), json!({"a": {"y": [3], "x": 5, "z": "new"}, "b": null}));
+        assert_eq!(
+            r.provenance["a.x"],
+            Provenance {
+                layer: 3,
+                overrode: Some(0)
+            }
+        );
+        assert_eq!(
+            r.provenance["a.y"],
+            Provenance {
+                layer: 1,
+                overrode: Some(0)
+            }
+        );
+        assert_eq!(
+            r.provenance["keep"],
+            Provenance {
+                layer: 0,
+                overrode: None
+            }
+        );
+        assert_eq!(
+            Value::Object(r.user_values),
+            json!({"a": {"y": [3], "x": 5, "z": "new"}, "b": null})
+        );
     }
 
     #[test]

@@ -6,7 +6,15 @@ use sha2::{Digest, Sha256};
 
 /// Key fragments that mark a value as secret (compared without case, `-` or `_`).
 const SECRET_MARKERS: [&str; 9] = [
-    "password", "passwd", "secret", "token", "credential", "dsn", "apikey", "privatekey", "accesskey",
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "credential",
+    "dsn",
+    "apikey",
+    "privatekey",
+    "accesskey",
 ];
 
 /// Whether one key looks like it holds a secret.
@@ -70,10 +78,18 @@ mod tests {
         let r = redact(m.as_object().unwrap());
         let s = serde_json::to_string(&r).unwrap();
         assert!(!s.contains("hunter2"));
-        assert!(r["postgresql"]["postgresqlPassword"].as_str().unwrap().starts_with("<redacted:sha256:"));
+        assert!(
+            r["postgresql"]["postgresqlPassword"]
+                .as_str()
+                .unwrap()
+                .starts_with("<redacted:sha256:")
+        );
         assert_eq!(r["postgresql"]["host"], json!("db"));
         assert_eq!(r["kmsKeyId"], json!("arn"));
         assert!(r["secrets"]["a"].as_str().unwrap().starts_with("<redacted"));
-        assert_eq!(redaction(&json!("hunter2")).len(), "<redacted:sha256:>".len() + 8);
+        assert_eq!(
+            redaction(&json!("hunter2")).len(),
+            "<redacted:sha256:>".len() + 8
+        );
     }
 }

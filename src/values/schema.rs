@@ -18,32 +18,69 @@ pub struct SchemaViolation {
 pub fn describe(v: &[SchemaViolation]) -> String {
     let mut s = String::from("values do not meet the chart's values.schema.json:");
     for x in v {
-        let at = if x.path.is_empty() { "(root)" } else { x.path.as_str() };
+        let at = if x.path.is_empty() {
+            "(root)"
+        } else {
+            x.path.as_str()
+        };
         s.push_str(&format!("\n  - {}: {at}: {}", x.chart, x.rule));
     }
     s.push_str("\n  fix: change these values (in your -f file, --set or answers) or use a profile that sets them");
     s
 }
 
-pub fn validate_chart(chart: &Chart, values: &Map<String, Value>) -> Vec<SchemaViolation> {
+pub fn validate_chart(chart: &Chart, values: &Value) -> Vec<SchemaViolation> {
     let mut out = Vec::new();
-    walk(chart, &Value::Object(values.clone()), "", &mut out);
+    walk(chart, values, "", &mut out);
     out
 }
 
 fn walk(chart: &Chart, values: &Value, prefix: &str, out: &mut Vec<SchemaViolation>) {
     if let Some(schema) = &chart.schema {
-        out.extend(validate(schema, values, &chart.metadata.name, prefix));
+        let compiled = chart
+            .compiled_schema
+            .get_or_init(|| jsonschema::validator_for(schema).map_err(|e| e.to_string()));
+        out.extend(check(
+            compiled.as_ref(),
+            values,
+            &chart.metadata.name,
+            prefix,
+        ));
     }
+    let empty = Value::Object(Map::new());
     for d in &chart.dependencies {
-        let sub = values.get(d.name()).cloned().unwrap_or(Value::Object(Map::new()));
-        walk(d, &sub, &super::join_path(prefix, d.name()), out);
+        let sub = values.get(d.name()).unwrap_or(&empty);
+        walk(d, sub, &super::join_path(prefix, d.name()), out);
     }
 }
 
 /// Validates any instance against any schema (also used for profiles).
-pub fn validate(schema: &Value, instance: &Value, what: &str, prefix: &str) -> Vec<SchemaViolation> {
-    let validator = match jsonschema::validator_for(schema) {
+pub fn validate(
+    schema: &Value,
+    instance: &Value,
+    what: &str,
+    prefix: &str,
+) -> Vec<SchemaViolation> {
+    let compiled = jsonschema::validator_for(schema).map_err(|e| e.to_string());
+    check(compiled.as_ref(), instance, what, prefix)
+}
+
+/// Validates with an already compiled schema.
+pub fn check_with(
+    compiled: Result<&jsonschema::Validator, &String>,
+    instance: &Value,
+    what: &str,
+) -> Vec<SchemaViolation> {
+    check(compiled, instance, what, "")
+}
+
+fn check(
+    compiled: Result<&jsonschema::Validator, &String>,
+    instance: &Value,
+    what: &str,
+    prefix: &str,
+) -> Vec<SchemaViolation> {
+    let validator = match compiled {
         Ok(v) => v,
         Err(e) => {
             return vec![SchemaViolation {

@@ -192,7 +192,10 @@ impl StrParser<'_> {
             }
             Some(',') => {
                 set(data, &k, Value::String(String::new()));
-                fail(self.pos - 1, format!("key {k:?} has no value (cannot end with ,)"))
+                fail(
+                    self.pos - 1,
+                    format!("key {k:?} has no value (cannot end with ,)"),
+                )
             }
             Some(_) => {
                 // '.'
@@ -343,7 +346,10 @@ impl StrParser<'_> {
                 self.pos += consumed;
                 Ok(normalise_json_numbers(v))
             }
-            Some(Err(e)) => fail(self.pos + e.column().saturating_sub(1), format!("invalid JSON: {e}")),
+            Some(Err(e)) => fail(
+                self.pos + e.column().saturating_sub(1),
+                format!("invalid JSON: {e}"),
+            ),
             None => fail(self.pos, "expected a JSON value"),
         }
     }
@@ -406,10 +412,11 @@ pub fn typed_val(s: &str) -> Value {
     if s == "0" {
         return Value::from(0);
     }
-    if !s.is_empty() && !s.starts_with('0') {
-        if let Some(i) = parse_go_decimal_i64(s) {
-            return Value::from(i);
-        }
+    if let Some(i) = (!s.is_empty() && !s.starts_with('0'))
+        .then(|| parse_go_decimal_i64(s))
+        .flatten()
+    {
+        return Value::from(i);
     }
     Value::String(s.to_string())
 }
@@ -480,7 +487,11 @@ mod tests {
 
     #[test]
     fn type_inference_matches_helm() {
-        let v = run(SetKind::Set, "a=1,b=1.5,c=010,d=true,e=NULL,f=0,g=-3,h=99999999999999999999").unwrap();
+        let v = run(
+            SetKind::Set,
+            "a=1,b=1.5,c=010,d=true,e=NULL,f=0,g=-3,h=99999999999999999999",
+        )
+        .unwrap();
         assert_eq!(
             v,
             json!({"a": 1, "b": "1.5", "c": "010", "d": true, "e": null, "f": 0, "g": -3,
@@ -504,7 +515,10 @@ mod tests {
             json!({"a": {"x": [1, 2]}, "b": [true]})
         );
         assert_eq!(run(SetKind::SetString, "a=1").unwrap(), json!({"a": "1"}));
-        assert_eq!(run(SetKind::SetFile, "a=f.txt").unwrap(), json!({"a": "<f.txt>"}));
+        assert_eq!(
+            run(SetKind::SetFile, "a=f.txt").unwrap(),
+            json!({"a": "<f.txt>"})
+        );
     }
 
     #[test]

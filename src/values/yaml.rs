@@ -52,7 +52,13 @@ pub fn parse(origin: &str, text: &str) -> Result<Value, YamlError> {
         ));
     }
     if let Some((mark, msg)) = builder.error {
-        return Err(YamlError::new(origin, text, mark.line(), mark.col() + 1, msg));
+        return Err(YamlError::new(
+            origin,
+            text,
+            mark.line(),
+            mark.col() + 1,
+            msg,
+        ));
     }
     Ok(builder.root.unwrap_or(Value::Null))
 }
@@ -91,7 +97,11 @@ pub fn line_of_path(text: &str, path: &str) -> Option<usize> {
         for (i, line) in lines.iter().enumerate().skip(start) {
             let trimmed = line.trim_start();
             let indent = line.len() - trimmed.len();
-            if found.is_some() && !trimmed.is_empty() && !trimmed.starts_with('#') && indent < min_indent {
+            if found.is_some()
+                && !trimmed.is_empty()
+                && !trimmed.starts_with('#')
+                && indent < min_indent
+            {
                 break;
             }
             let t = trimmed.trim_start_matches("- ");
@@ -210,11 +220,7 @@ impl MarkedEventReceiver for Builder {
             return;
         }
         match ev {
-            Event::DocumentEnd => {
-                if self.root.is_some() {
-                    self.done = true;
-                }
-            }
+            Event::DocumentEnd if self.root.is_some() => self.done = true,
             Event::Scalar(text, style, anchor, tag) => {
                 let is_merge = style == TScalarStyle::Plain
                     && text == "<<"
@@ -318,8 +324,18 @@ fn resolve(text: &str, style: TScalarStyle, tag: Option<&Tag>) -> Result<Value, 
 fn is_special_float(t: &str) -> bool {
     matches!(
         t,
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
-            | ".nan" | ".NaN" | ".NAN"
+        ".inf"
+            | ".Inf"
+            | ".INF"
+            | "+.inf"
+            | "+.Inf"
+            | "+.INF"
+            | "-.inf"
+            | "-.Inf"
+            | "-.INF"
+            | ".nan"
+            | ".NaN"
+            | ".NAN"
     )
 }
 
@@ -347,10 +363,11 @@ fn resolve_number(t: &str) -> Option<Value> {
     if let Some(i) = parse_go_int(&plain) {
         return Some(number_from_f64(i as f64));
     }
-    if is_yaml_float(&plain) {
-        if let Ok(f) = plain.parse::<f64>() {
-            return Some(number_from_f64(f));
-        }
+    if let Some(f) = is_yaml_float(&plain)
+        .then(|| plain.parse::<f64>().ok())
+        .flatten()
+    {
+        return Some(number_from_f64(f));
     }
     None
 }

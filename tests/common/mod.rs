@@ -17,13 +17,21 @@ pub fn helm(major: u8) -> PathBuf {
         return PathBuf::from(p);
     }
     let p = root().join(format!(".tools/bin/helm{major}"));
-    assert!(p.is_file(), "{} is missing: run scripts/get-helm (or set {var})", p.display());
+    assert!(
+        p.is_file(),
+        "{} is missing: run scripts/get-helm (or set {var})",
+        p.display()
+    );
     p
 }
 
 pub fn kubectl() -> PathBuf {
     let p = root().join(".tools/bin/kubectl");
-    assert!(p.is_file(), "{} is missing: run scripts/get-helm", p.display());
+    assert!(
+        p.is_file(),
+        "{} is missing: run scripts/get-helm",
+        p.display()
+    );
     p
 }
 
@@ -53,7 +61,10 @@ pub fn pack(dir: &Path, name: &str, dest: &Path) {
     let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
     tar.append_dir_all(name, dir).expect("append");
-    tar.into_inner().expect("finish tar").finish().expect("finish gz");
+    tar.into_inner()
+        .expect("finish tar")
+        .finish()
+        .expect("finish gz");
 }
 
 /// Numbers compared by value (Helm holds float64), everything else exactly.
@@ -63,7 +74,9 @@ pub fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
         (Number(x), Number(y)) => x.as_f64() == y.as_f64(),
         (Array(x), Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_json(p, q)),
         (Object(x), Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
         }
         _ => a == b,
     }

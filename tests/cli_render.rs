@@ -1,0 +1,349 @@
+//! The `render` and `profiles` commands through the real binary: output, bad input, exit codes.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::{helm, isolated, write};
+
+fn helmdeck(home: &Path, args: &[&str]) -> Output {
+    isolated(Path::new(env!("CARGO_BIN_EXE_helmdeck")), home)
+        .current_dir(home)
+        .args(args)
+        .output()
+        .expect("run helmdeck")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+#[test]
+fn profiles_list_shows_every_builtin() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = helmdeck(tmp.path(), &["profiles", "list"]);
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    for p in ["aws", "gcp", "azure", "digitalocean", "local"] {
+        assert!(text.contains(p), "{p} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn user_profile_overrides_builtin() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = include_str!("../profiles/local.yaml").replacen("title: ", "title: Team ", 1);
+    write(
+        &tmp.path().join("helmdeck-config/profiles/local.yaml"),
+        &text,
+    );
+    let o = helmdeck(tmp.path(), &["profiles", "show", "local", "-o", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["title"].as_str().unwrap().starts_with("Team "));
+}
+
+#[test]
+fn broken_user_profile_names_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        &tmp.path().join("helmdeck-config/profiles/bad.yaml"),
+        "name: bad\ntitle: [unclosed\n",
+    );
+    let o = helmdeck(tmp.path(), &["profiles", "list"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("bad.yaml:"), "{e}");
+}
+
+#[test]
+fn unknown_profile_lists_known_and_exits_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = helmdeck(tmp.path(), &["render", "--profile", "aks"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("known profiles: aws, azure, digitalocean, gcp, local"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn yaml_error_names_file_line_column_and_shows_the_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        &tmp.path().join("bad.yaml"),
+        "ingress:\n  hostname: a\n   broken: [\n",
+    );
+    let o = helmdeck(
+        tmp.path(),
+        &["render", "--profile", "local", "-f", "bad.yaml"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("bad.yaml:3:"), "{e}");
+    assert!(e.contains("broken: ["), "{e}");
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn set_syntax_error_has_a_caret() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = helmdeck(
+        tmp.path(),
+        &["render", "--profile", "local", "--set", "a[x]=1"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("a[x]=1\n    ^"), "{e}");
+}
+
+#[test]
+fn schema_violation_names_path_and_rule() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = helmdeck(
+        tmp.path(),
+        &[
+            "render",
+            "--profile",
+            "local",
+            "--set",
+            "clickhouse.persistence.size=lots",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("clickhouse.persistence.size"), "{e}");
+    assert!(e.contains("does not match"), "{e}");
+}
+
+#[test]
+fn missing_cloud_without_profile_is_a_schema_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = helmdeck(tmp.path(), &["render"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cloud"), "{}", stderr(&o));
+    let ok = helmdeck(tmp.path(), &["render", "--set", "cloud=k3s", "-o", "json"]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+}
+
+#[test]
+fn bad_answer_names_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        &tmp.path().join("answers.yaml"),
+        "ingress.hostname: not a host\n",
+    );
+    let o = helmdeck(
+        tmp.path(),
+        &["render", "--profile", "aws", "--answers", "answers.yaml"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("answers.yaml: ingress.hostname"), "{e}");
+    write(
+        &tmp.path().join("answers.yaml"),
+        "ingress.hostname: ph.example.com\nkafka.persistence.size: 50Gi\n",
+    );
+    let o = helmdeck(
+        tmp.path(),
+        &[
+            "render",
+            "--profile",
+            "aws",
+            "--answers",
+            "answers.yaml",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["kafka"]["persistence"]["size"], "50Gi");
+    assert_eq!(v["ingress"]["hostname"], "ph.example.com");
+}
+
+#[test]
+fn secrets_are_redacted_unless_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = [
+        "render",
+        "--profile",
+        "local",
+        "--set",
+        "postgresql.postgresqlPassword=hunter2",
+    ];
+    let o = helmdeck(tmp.path(), &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!out.contains("hunter2"));
+    assert!(
+        out.contains("postgresqlPassword: <redacted:sha256:"),
+        "{out}"
+    );
+    let mut shown = args.to_vec();
+    shown.push("--show-secrets");
+    let o = helmdeck(tmp.path(), &shown);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("hunter2"));
+}
+
+#[test]
+fn explain_names_the_layer_and_what_it_overrode() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(&tmp.path().join("mine.yaml"), "web:\n  replicacount: 3\n");
+    let o = helmdeck(
+        tmp.path(),
+        &[
+            "render",
+            "--profile",
+            "aws",
+            "-f",
+            "mine.yaml",
+            "--set",
+            "ingress.hostname=x.example.com",
+            "--explain",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("replicacount: 3  # file:mine.yaml (overrode chart:posthog-mini)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("cloud: aws  # profile:aws (overrode chart:posthog-mini)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("hostname: x.example.com  # --set ingress.hostname=x.example.com"),
+        "{out}"
+    );
+    let o = helmdeck(
+        tmp.path(),
+        &["render", "--profile", "aws", "--explain", "-o", "json"],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["provenance"]["cloud"]["layer"], "profile:aws");
+}
+
+#[test]
+fn packaged_chart_renders_like_the_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tgz = tmp.path().join("posthog-mini-1.0.0.tgz");
+    common::pack(
+        &common::root().join("assets/charts/posthog-mini"),
+        "posthog-mini",
+        &tgz,
+    );
+    let a = helmdeck(tmp.path(), &["render", "--profile", "gcp", "-o", "json"]);
+    let b = helmdeck(
+        tmp.path(),
+        &[
+            "render",
+            "--profile",
+            "gcp",
+            "-o",
+            "json",
+            "--chart",
+            tgz.to_str().unwrap(),
+        ],
+    );
+    assert!(b.status.success(), "{}", stderr(&b));
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn repo_chart_is_pulled_once_and_renders_offline() {
+    // A pinned repository chart already in the cache renders with no helm and no network.
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp
+        .path()
+        .join("helmdeck-cache/charts/https___charts.example.com_posthog-mini_1.0.0");
+    std::fs::create_dir_all(&cache).unwrap();
+    common::pack(
+        &common::root().join("assets/charts/posthog-mini"),
+        "posthog-mini",
+        &cache.join("posthog-mini-1.0.0.tgz"),
+    );
+    let o = isolated(Path::new(env!("CARGO_BIN_EXE_helmdeck")), tmp.path())
+        .env("PATH", "/nonexistent")
+        .env("HELMDECK_HELM", "/nonexistent/helm")
+        .args([
+            "render",
+            "--profile",
+            "local",
+            "--repo",
+            "https://charts.example.com",
+            "--chart",
+            "posthog-mini",
+            "--version",
+            "1.0.0",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn helm_lint_strict_passes_with_every_profile() {
+    let tmp = tempfile::tempdir().unwrap();
+    for p in ["aws", "gcp", "azure", "digitalocean", "local"] {
+        let shown = helmdeck(tmp.path(), &["profiles", "show", p, "-o", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+        let f = tmp.path().join(format!("{p}.json"));
+        std::fs::write(&f, v["values"].to_string()).unwrap();
+        for major in [4u8, 3] {
+            let o = isolated(&helm(major), tmp.path())
+                .args(["lint", "--strict"])
+                .arg(common::root().join("assets/charts/posthog-mini"))
+                .arg("-f")
+                .arg(&f)
+                .args(["--set", "ingress.hostname=posthog.example.com"])
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "helm{major} lint {p}: {}",
+                String::from_utf8_lossy(&o.stdout)
+            );
+        }
+    }
+}
+
+#[test]
+fn invalid_combination_fails_rendering_in_helm_with_a_clear_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = isolated(&helm(4), tmp.path())
+        .arg("template")
+        .arg("p")
+        .arg(common::root().join("assets/charts/posthog-mini"))
+        .args([
+            "--set",
+            "cloud=aws,externalPostgresql.postgresqlHost=db.example.com",
+        ])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("postgresql.enabled and externalPostgresql.postgresqlHost are both set")
+    );
+}
+
+#[test]
+fn commands_of_later_issues_say_not_available() {
+    let tmp = tempfile::tempdir().unwrap();
+    for cmd in ["install", "upgrade", "check"] {
+        let o = helmdeck(tmp.path(), &[cmd]);
+        assert!(!o.status.success());
+        assert!(
+            stderr(&o).contains("not available yet"),
+            "{cmd}: {}",
+            stderr(&o)
+        );
+    }
+}
