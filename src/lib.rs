@@ -9,4 +9,5 @@ pub mod cluster;
 pub mod dirs;
 pub mod helm;
 pub mod profile;
+pub mod sim;
 pub mod values;

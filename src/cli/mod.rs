@@ -1,6 +1,7 @@
 //! The headless commands. Each returns a process exit code; see README "Exit codes".
 
 mod render;
+mod sim;
 
 use std::path::PathBuf;
 
@@ -51,8 +52,8 @@ pub enum Command {
     Plan,
     /// Check pods, disks and ingestion (not available yet).
     Check,
-    /// Run the simulated cluster (not available yet).
-    Sim,
+    /// Run the simulated Kubernetes cluster (for demos, tests and trying helmdeck).
+    Sim(SimArgs),
     /// Open the app on a simulated cluster (not available yet).
     Demo,
 }
@@ -121,6 +122,23 @@ pub struct ValuesArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Where to write the kubeconfig.
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// A scenario: crashloop:ROLE, image-pull-error:ROLE, unencrypted-storage, small-nodes,
+    /// failing-migration, api-restart:SECONDS, latency:MS, scale:NAMESPACES:PODS. Repeatable.
+    #[arg(long = "scenario")]
+    pub scenarios: Vec<String>,
+    /// Multiplies simulated delays (readiness probe delays, container start, job run time).
+    #[arg(long, default_value_t = 0.2)]
+    pub time_factor: f64,
+}
+
+#[derive(Debug, Args)]
 pub struct RenderArgs {
     #[command(flatten)]
     pub values: ValuesArgs,
@@ -139,6 +157,7 @@ pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Some(Command::Profiles { action }) => render::profiles(action),
         Some(Command::Render(args)) => render::render(*args),
+        Some(Command::Sim(args)) => sim::run(args),
         Some(other) => {
             let name = format!("{other:?}").to_lowercase();
             eprintln!("helmdeck {name}: not available yet");

@@ -1,0 +1,73 @@
+//! `helmdeck sim`: the simulated cluster as a process.
+
+use super::{SimArgs, exit};
+use crate::sim::{Scenario, SimCluster, SimOptions};
+
+pub fn run(args: SimArgs) -> i32 {
+    let mut scenarios = Vec::new();
+    for s in &args.scenarios {
+        match s.parse::<Scenario>() {
+            Ok(sc) => scenarios.push(sc),
+            Err(e) => {
+                eprintln!("error: --scenario {s}: {e}");
+                return exit::BAD_INPUT;
+            }
+        }
+    }
+    if !(args.time_factor.is_finite() && args.time_factor >= 0.0) {
+        eprintln!("error: --time-factor must be a number ≥ 0");
+        return exit::BAD_INPUT;
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return exit::FAILED;
+        }
+    };
+    rt.block_on(async move {
+        let options = SimOptions {
+            port: args.port,
+            kubeconfig: args.kubeconfig.clone(),
+            scenarios,
+            time_factor: args.time_factor,
+            ..Default::default()
+        };
+        let cluster = match SimCluster::start(options).await {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::FAILED;
+            }
+        };
+        println!("kubeconfig: {}", cluster.kubeconfig.display());
+        println!("server: {}", cluster.url);
+        println!("try: KUBECONFIG={} kubectl get nodes", cluster.kubeconfig.display());
+        wait_for_signal().await;
+        cluster.shutdown();
+        eprintln!("simulated cluster stopped");
+        exit::OK
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

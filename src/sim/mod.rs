@@ -1,0 +1,340 @@
+//! The simulated cluster: a Kubernetes API server on 127.0.0.1 that keeps state and enforces
+//! the API's rules, with controllers that make workloads behave. Real helm, kubectl and
+//! kube-rs talk to it over plain HTTP; tests, benchmarks and the demo run against it.
+
+pub mod controllers;
+pub mod defaults;
+pub mod discovery;
+pub mod errors;
+pub mod patch;
+pub mod proto;
+pub mod resources;
+pub mod scenario;
+pub mod selectors;
+pub mod server;
+pub mod store;
+pub mod workload;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use scenario::Scenario;
+use store::Store;
+
+/// How the simulated cluster is started.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// 0 picks a free port.
+    pub port: u16,
+    /// Where to write the kubeconfig (default: a file in the temp directory).
+    pub kubeconfig: Option<PathBuf>,
+    pub scenarios: Vec<Scenario>,
+    /// Multiplies every simulated delay (probe delays, container start, job run time).
+    pub time_factor: f64,
+    /// Delay before every request (the `latency:MS` scenario sets it).
+    pub latency: Duration,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            port: 0,
+            kubeconfig: None,
+            scenarios: Vec::new(),
+            time_factor: 0.05,
+            latency: Duration::ZERO,
+        }
+    }
+}
+
+type LogKey = (String, String, String, bool);
+
+/// Shared by the HTTP handlers and the controllers.
+pub struct SimState {
+    pub store: Mutex<Store>,
+    pub options: SimOptions,
+    pub addr: String,
+    down_until: Mutex<Option<Instant>>,
+    /// Bumped to drop every open watch.
+    pub restarts: tokio::sync::watch::Sender<u64>,
+    pub logs: Mutex<HashMap<LogKey, Vec<String>>>,
+    pub workloads: workload::Workloads,
+    /// The store's change signal (held here so log writers need not take the store lock).
+    changed: Arc<tokio::sync::Notify>,
+}
+
+impl SimState {
+    pub fn is_down(&self) -> bool {
+        self.down_until
+            .lock()
+            .map(|d| d.is_some_and(|t| Instant::now() < t))
+            .unwrap_or(false)
+    }
+
+    pub fn append_log(&self, ns: &str, pod: &str, container: &str, previous: bool, line: &str) {
+        if let Ok(mut logs) = self.logs.lock() {
+            let v = logs.entry((ns.into(), pod.into(), container.into(), previous)).or_default();
+            v.push(line.to_string());
+            if v.len() > 1000 {
+                v.remove(0);
+            }
+            if previous {
+                logs.entry((ns.into(), pod.into(), container.into(), false)).or_default().push(line.to_string());
+            }
+        }
+        self.changed.notify_one();
+    }
+}
+
+/// A running simulated cluster; stops when dropped or on `shutdown`.
+pub struct SimCluster {
+    pub url: String,
+    pub kubeconfig: PathBuf,
+    pub state: Arc<SimState>,
+    cancel: CancellationToken,
+}
+
+impl Drop for SimCluster {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Bind { port: u16, source: std::io::Error },
+    #[error("cannot write the kubeconfig {path}: {source}")]
+    Kubeconfig { path: String, source: std::io::Error },
+}
+
+impl SimCluster {
+    /// Starts the server and controllers on the current tokio runtime.
+    pub async fn start(options: SimOptions) -> Result<SimCluster, SimError> {
+        let listener = TcpListener::bind(("127.0.0.1", options.port))
+            .await
+            .map_err(|source| SimError::Bind { port: options.port, source })?;
+        let addr: SocketAddr = listener
+            .local_addr()
+            .map_err(|source| SimError::Bind { port: options.port, source })?;
+        let mut options = options;
+        for s in &options.scenarios {
+            if let Scenario::Latency(d) = s {
+                options.latency = *d;
+            }
+        }
+        let kubeconfig = options
+            .kubeconfig
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join(format!("helmdeck-sim-{}", addr.port())).join("kubeconfig"));
+        let url = format!("http://{addr}");
+        write_kubeconfig(&kubeconfig, &url)?;
+        let (restarts, _) = tokio::sync::watch::channel(0u64);
+        let store = Store::new();
+        let changed = store.changed.clone();
+        let state = Arc::new(SimState {
+            changed,
+            store: Mutex::new(store),
+            options: options.clone(),
+            addr: addr.to_string(),
+            down_until: Mutex::new(None),
+            restarts,
+            logs: Mutex::new(HashMap::new()),
+            workloads: workload::Workloads::default(),
+        });
+        seed(&state);
+        let cancel = CancellationToken::new();
+        tokio::spawn(serve(listener, state.clone(), cancel.clone()));
+        tokio::spawn(run_controllers(state.clone(), cancel.clone()));
+        for s in &options.scenarios {
+            if let Scenario::ApiRestart(d) = s {
+                // From the command line: the API goes away every minute for that long.
+                let (st, c, d) = (state.clone(), cancel.clone(), *d);
+                tokio::spawn(async move {
+                    loop {
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_secs(60)) => restart(&st, d),
+                            _ = c.cancelled() => return,
+                        }
+                    }
+                });
+            }
+        }
+        Ok(SimCluster { url, kubeconfig, state, cancel })
+    }
+
+    /// Drops every watch and refuses connections for `down`; state and versions are kept.
+    pub fn restart_api(&self, down: Duration) {
+        restart(&self.state, down);
+    }
+
+    pub fn shutdown(&self) {
+        self.cancel.cancel();
+    }
+
+    pub fn cancelled(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
+        self.cancel.cancelled()
+    }
+}
+
+fn restart(state: &SimState, down: Duration) {
+    if let Ok(mut d) = state.down_until.lock() {
+        *d = Some(Instant::now() + down);
+    }
+    state.restarts.send_modify(|g| *g += 1);
+}
+
+fn write_kubeconfig(path: &PathBuf, url: &str) -> Result<(), SimError> {
+    let err = |source| SimError::Kubeconfig { path: path.display().to_string(), source };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: helmdeck-sim\n  cluster:\n    server: {url}\nusers:\n- name: helmdeck-sim\n  user:\n    token: helmdeck-sim-token\ncontexts:\n- name: helmdeck-sim\n  context:\n    cluster: helmdeck-sim\n    user: helmdeck-sim\n    namespace: default\ncurrent-context: helmdeck-sim\npreferences: {{}}\n"
+    );
+    std::fs::write(path, text).map_err(err)
+}
+
+async fn serve(listener: TcpListener, state: Arc<SimState>, cancel: CancellationToken) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = cancel.cancelled() => return,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        if state.is_down() {
+            drop(stream);
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        let st = state.clone();
+        let c = cancel.clone();
+        tokio::spawn(async move {
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let svc = hyper::service::service_fn(move |req| server::handle(st.clone(), req));
+            let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, svc);
+            tokio::select! {
+                _ = conn => {}
+                _ = c.cancelled() => {}
+            }
+        });
+    }
+}
+
+async fn run_controllers(state: Arc<SimState>, cancel: CancellationToken) {
+    let changed = match state.store.lock() {
+        Ok(s) => s.changed.clone(),
+        Err(_) => return,
+    };
+    let mut cs = controllers::ControllerState::default();
+    loop {
+        controllers::reconcile(&state, &mut cs);
+        let wake = cs.next_wake.map(tokio::time::Instant::from_std);
+        let fallback = tokio::time::Instant::now() + Duration::from_secs(1);
+        tokio::select! {
+            _ = changed.notified() => {
+                // Let a burst of writes land before reconciling again.
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            _ = tokio::time::sleep_until(wake.unwrap_or(fallback).min(fallback)) => {}
+            _ = cancel.cancelled() => return,
+        }
+    }
+}
+
+/// The default cluster: 3 nodes of 4 CPU / 16 GiB, an encrypted default StorageClass, an
+/// nginx IngressClass and the usual namespaces; scenarios adjust it.
+fn seed(state: &SimState) {
+    let Ok(mut store) = state.store.lock() else { return };
+    let sc = &state.options.scenarios;
+    for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+        let _ = store.create_system(("v1", "Namespace"), "", json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
+    }
+    let small = sc.contains(&Scenario::SmallNodes);
+    let (count, cpu, mem) = if small { (1, "1", "2Gi") } else { (3, "4", "16Gi") };
+    for i in 1..=count {
+        let name = format!("sim-node-{i}");
+        let node = json!({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": {
+                "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+                "topology.kubernetes.io/zone": format!("sim-zone-{}", (i - 1) % 3 + 1), "node.kubernetes.io/instance-type": "sim.xlarge"}},
+            "spec": {"podCIDR": format!("10.244.{i}.0/24")},
+        });
+        if store.create_system(("v1", "Node"), "", node).is_ok() {
+            store.set_status(
+                &(String::new(), "nodes".into()),
+                "",
+                &name,
+                json!({
+                    "capacity": {"cpu": cpu, "memory": mem, "pods": "110", "ephemeral-storage": "100Gi"},
+                    "allocatable": {"cpu": cpu, "memory": mem, "pods": "110", "ephemeral-storage": "95Gi"},
+                    "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status",
+                                    "lastHeartbeatTime": store::now_rfc3339(), "lastTransitionTime": store::now_rfc3339()}],
+                    "addresses": [{"type": "InternalIP", "address": format!("192.168.49.{}", i + 2)}, {"type": "Hostname", "address": name}],
+                    "nodeInfo": {"kubeletVersion": "v1.33.2", "kubeProxyVersion": "v1.33.2", "osImage": "helmdeck simulated node",
+                                 "containerRuntimeVersion": "containerd://2.0.0", "operatingSystem": "linux", "architecture": "amd64",
+                                 "kernelVersion": "6.1.0", "machineID": format!("sim{i}"), "systemUUID": format!("sim-{i}"), "bootID": format!("boot-{i}")},
+                }),
+            );
+        }
+    }
+    let class = if sc.contains(&Scenario::UnencryptedStorage) {
+        json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+               "metadata": {"name": "gp2", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+               "provisioner": "kubernetes.io/aws-ebs", "parameters": {"type": "gp2", "fsType": "ext4"},
+               "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer", "allowVolumeExpansion": true})
+    } else {
+        json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+               "metadata": {"name": "gp3-encrypted", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+               "provisioner": "ebs.csi.aws.com", "parameters": {"type": "gp3", "encrypted": "true"},
+               "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer", "allowVolumeExpansion": true})
+    };
+    let _ = store.create_system(("storage.k8s.io/v1", "StorageClass"), "", class);
+    let _ = store.create_system(
+        ("networking.k8s.io/v1", "IngressClass"),
+        "",
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+               "metadata": {"name": "nginx", "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
+               "spec": {"controller": "k8s.io/ingress-nginx"}}),
+    );
+    for s in sc {
+        if let Scenario::Scale { namespaces, pods } = s {
+            seed_scale(&mut store, *namespaces, *pods);
+        }
+    }
+    store.compact();
+}
+
+/// `scale:N:P`: P running, ready pods spread over N namespaces, created directly.
+fn seed_scale(store: &mut Store, namespaces: usize, pods: usize) {
+    for n in 0..namespaces {
+        let _ = store.create_system(("v1", "Namespace"), "", json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": format!("scale-{n}")}}));
+    }
+    let now = store::now_rfc3339();
+    let pods_gr = (String::new(), "pods".to_string());
+    for i in 0..pods {
+        let ns = format!("scale-{}", i % namespaces);
+        let name = format!("load-{i:05}");
+        let role = ["web", "events", "worker", "plugins"][i % 4];
+        let pod = json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": ns, "labels": {"app": "posthog", "release": "posthog", "role": role}},
+            "spec": {"nodeName": format!("sim-node-{}", i % 3 + 1), "containers": [{"name": "app", "image": "posthog/posthog:1.43.0"}]},
+        });
+        if store.create_system(("v1", "Pod"), &ns, pod).is_ok() {
+            store.set_status(&pods_gr, &ns, &name, json!({
+                "phase": "Running", "podIP": format!("10.245.{}.{}", i / 250, i % 250), "startTime": now, "hostIP": "192.168.49.3",
+                "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": now}, {"type": "PodScheduled", "status": "True", "lastTransitionTime": now}],
+                "containerStatuses": [{"name": "app", "image": "posthog/posthog:1.43.0", "imageID": "", "ready": true, "started": true, "restartCount": 0, "state": {"running": {"startedAt": now}}}],
+            }));
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! The resource types the simulated API server serves, as discovery describes them.
+
+use serde_json::{Value, json};
+
+/// One served resource type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceType {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub plural: String,
+    pub singular: String,
+    pub namespaced: bool,
+    pub short_names: Vec<String>,
+    pub subresources: Vec<&'static str>,
+}
+
+impl ResourceType {
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    pub fn group_version(&self) -> String {
+        self.api_version()
+    }
+
+    /// Path prefix: `/api/v1` or `/apis/G/V`.
+    pub fn prefix(&self) -> String {
+        if self.group.is_empty() {
+            format!("/api/{}", self.version)
+        } else {
+            format!("/apis/{}/{}", self.group, self.version)
+        }
+    }
+
+    pub fn discovery(&self) -> Vec<Value> {
+        let verbs = [
+            "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch",
+        ];
+        let mut out = vec![json!({
+            "name": self.plural,
+            "singularName": self.singular,
+            "namespaced": self.namespaced,
+            "kind": self.kind,
+            "verbs": verbs,
+            "shortNames": self.short_names,
+            "storageVersionHash": format!("{:x}", fxhash(&self.plural)),
+        })];
+        for sub in &self.subresources {
+            let (kind, verbs): (&str, Vec<&str>) = match *sub {
+                "status" => (self.kind.as_str(), vec!["get", "patch", "update"]),
+                "scale" => ("Scale", vec!["get", "patch", "update"]),
+                "log" => ("Pod", vec!["get"]),
+                "proxy" => ("ServiceProxyOptions", vec!["create", "delete", "get", "patch", "update"]),
+                "eviction" => ("Eviction", vec!["create"]),
+                _ => (self.kind.as_str(), vec!["get"]),
+            };
+            out.push(json!({
+                "name": format!("{}/{}", self.plural, sub),
+                "singularName": "",
+                "namespaced": self.namespaced,
+                "kind": kind,
+                "verbs": verbs,
+            }));
+        }
+        out
+    }
+}
+
+fn fxhash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
+}
+
+fn rt(
+    group: &str,
+    version: &str,
+    kind: &str,
+    plural: &str,
+    namespaced: bool,
+    short: &[&str],
+    subs: &[&'static str],
+) -> ResourceType {
+    ResourceType {
+        group: group.into(),
+        version: version.into(),
+        kind: kind.into(),
+        plural: plural.into(),
+        singular: kind.to_ascii_lowercase(),
+        namespaced,
+        short_names: short.iter().map(|s| (*s).to_string()).collect(),
+        subresources: subs.to_vec(),
+    }
+}
+
+/// Every built-in type the bundled chart and common charts use.
+pub fn builtin() -> Vec<ResourceType> {
+    vec![
+        rt("", "v1", "Namespace", "namespaces", false, &["ns"], &["status", "finalize"]),
+        rt("", "v1", "Node", "nodes", false, &["no"], &["status", "proxy"]),
+        rt("", "v1", "Pod", "pods", true, &["po"], &["status", "log", "eviction", "proxy", "exec"]),
+        rt("", "v1", "Service", "services", true, &["svc"], &["status", "proxy"]),
+        rt("", "v1", "Endpoints", "endpoints", true, &["ep"], &[]),
+        rt("", "v1", "ConfigMap", "configmaps", true, &["cm"], &[]),
+        rt("", "v1", "Secret", "secrets", true, &[], &[]),
+        rt("", "v1", "ServiceAccount", "serviceaccounts", true, &["sa"], &["token"]),
+        rt("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true, &["pvc"], &["status"]),
+        rt("", "v1", "PersistentVolume", "persistentvolumes", false, &["pv"], &["status"]),
+        rt("", "v1", "Event", "events", true, &["ev"], &[]),
+        rt("", "v1", "ReplicationController", "replicationcontrollers", true, &["rc"], &["status", "scale"]),
+        rt("", "v1", "ResourceQuota", "resourcequotas", true, &["quota"], &["status"]),
+        rt("", "v1", "LimitRange", "limitranges", true, &["limits"], &[]),
+        rt("apps", "v1", "Deployment", "deployments", true, &["deploy"], &["status", "scale"]),
+        rt("apps", "v1", "ReplicaSet", "replicasets", true, &["rs"], &["status", "scale"]),
+        rt("apps", "v1", "StatefulSet", "statefulsets", true, &["sts"], &["status", "scale"]),
+        rt("apps", "v1", "DaemonSet", "daemonsets", true, &["ds"], &["status"]),
+        rt("apps", "v1", "ControllerRevision", "controllerrevisions", true, &[], &[]),
+        rt("batch", "v1", "Job", "jobs", true, &[], &["status"]),
+        rt("batch", "v1", "CronJob", "cronjobs", true, &["cj"], &["status"]),
+        rt("networking.k8s.io", "v1", "Ingress", "ingresses", true, &["ing"], &["status"]),
+        rt("networking.k8s.io", "v1", "IngressClass", "ingressclasses", false, &[], &[]),
+        rt("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true, &["netpol"], &[]),
+        rt("storage.k8s.io", "v1", "StorageClass", "storageclasses", false, &["sc"], &[]),
+        rt("storage.k8s.io", "v1", "CSIDriver", "csidrivers", false, &[], &[]),
+        rt("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true, &["pdb"], &["status"]),
+        rt("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true, &["hpa"], &["status"]),
+        rt("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true, &["hpa"], &["status"]),
+        rt("rbac.authorization.k8s.io", "v1", "Role", "roles", true, &[], &[]),
+        rt("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", true, &[], &[]),
+        rt("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false, &[], &[]),
+        rt("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", false, &[], &[]),
+        rt("coordination.k8s.io", "v1", "Lease", "leases", true, &[], &[]),
+        rt("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true, &[], &[]),
+        rt("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false, &["crd", "crds"], &["status"]),
+    ]
+}
+
+/// Resource types a CustomResourceDefinition declares (one per served version).
+pub fn from_crd(crd: &Value) -> Vec<ResourceType> {
+    let spec = &crd["spec"];
+    let group = spec["group"].as_str().unwrap_or_default();
+    let names = &spec["names"];
+    let kind = names["kind"].as_str().unwrap_or_default();
+    let plural = names["plural"].as_str().unwrap_or_default();
+    let singular = names["singular"].as_str().map(str::to_string).unwrap_or_else(|| kind.to_ascii_lowercase());
+    let namespaced = spec["scope"].as_str() != Some("Cluster");
+    let short: Vec<String> = names["shortNames"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    spec["versions"]
+        .as_array()
+        .map(|vs| {
+            vs.iter()
+                .filter(|v| v["served"].as_bool().unwrap_or(true))
+                .map(|v| ResourceType {
+                    group: group.into(),
+                    version: v["name"].as_str().unwrap_or("v1").into(),
+                    kind: kind.into(),
+                    plural: plural.into(),
+                    singular: singular.clone(),
+                    namespaced,
+                    short_names: short.clone(),
+                    subresources: if v["subresources"]["status"].is_object() { vec!["status"] } else { vec![] },
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

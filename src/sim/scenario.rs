@@ -1,0 +1,53 @@
+//! Named situations the simulated cluster can be put in, from tests or `--scenario`.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scenario {
+    /// Pods with this `role` label crash-loop.
+    Crashloop(String),
+    /// Pods with this `role` label cannot pull their image.
+    ImagePullError(String),
+    /// The default StorageClass is an AWS EBS class without `encrypted`.
+    UnencryptedStorage,
+    /// Nodes too small for any cloud profile.
+    SmallNodes,
+    /// The migrate Job fails.
+    FailingMigration,
+    /// Every watch is dropped and the server unreachable for this long (state kept).
+    ApiRestart(Duration),
+    /// Every request is delayed by this much.
+    Latency(Duration),
+    /// Pods created directly: this many namespaces, this many pods in all.
+    Scale { namespaces: usize, pods: usize },
+}
+
+impl std::str::FromStr for Scenario {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (name, arg) = s.split_once(':').unwrap_or((s, ""));
+        let need = |what: &str| format!("scenario {name} needs {what}, e.g. {name}:{}", match what { "a role" => "web", "seconds" => "5", "milliseconds" => "50", _ => "10:1000" });
+        let num = |a: &str, what: &str| a.parse::<u64>().map_err(|_| need(what));
+        match name {
+            "crashloop" if !arg.is_empty() => Ok(Scenario::Crashloop(arg.into())),
+            "image-pull-error" if !arg.is_empty() => Ok(Scenario::ImagePullError(arg.into())),
+            "crashloop" | "image-pull-error" => Err(need("a role")),
+            "unencrypted-storage" => Ok(Scenario::UnencryptedStorage),
+            "small-nodes" => Ok(Scenario::SmallNodes),
+            "failing-migration" => Ok(Scenario::FailingMigration),
+            "api-restart" => Ok(Scenario::ApiRestart(Duration::from_secs(num(arg, "seconds")?))),
+            "latency" => Ok(Scenario::Latency(Duration::from_millis(num(arg, "milliseconds")?))),
+            "scale" => {
+                let (n, p) = arg.split_once(':').ok_or_else(|| need("NAMESPACES:PODS"))?;
+                Ok(Scenario::Scale {
+                    namespaces: num(n, "NAMESPACES:PODS")?.max(1) as usize,
+                    pods: num(p, "NAMESPACES:PODS")? as usize,
+                })
+            }
+            other => Err(format!(
+                "unknown scenario {other:?}; known: crashloop:ROLE, image-pull-error:ROLE, unencrypted-storage, small-nodes, failing-migration, api-restart:SECONDS, latency:MS, scale:NAMESPACES:PODS"
+            )),
+        }
+    }
+}

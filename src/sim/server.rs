@@ -1,0 +1,613 @@
+//! The HTTP side of the simulated API server: routing, bodies, errors, watches, logs and the
+//! service proxy.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{Value, json};
+
+use super::SimState;
+use super::discovery;
+use super::errors::ApiError;
+use super::resources::ResourceType;
+use super::selectors::{FieldSelector, LabelSelector};
+use super::store::{Propagation, WriteOpts, list_body};
+
+pub type Body = BoxBody<Bytes, Infallible>;
+
+/// Real API servers refuse bodies over 3 MiB.
+const MAX_BODY: usize = 3 * 1024 * 1024;
+
+fn full(b: impl Into<Bytes>) -> Body {
+    Full::new(b.into()).boxed()
+}
+
+fn json_response(code: u16, v: &Value) -> Response<Body> {
+    Response::builder()
+        .status(code)
+        .header("Content-Type", "application/json")
+        .body(full(serde_json::to_vec(v).unwrap_or_default()))
+        .unwrap_or_else(|_| Response::new(full("")))
+}
+
+fn error_response(e: &ApiError) -> Response<Body> {
+    json_response(e.code, &e.status())
+}
+
+fn text_response(code: u16, text: String) -> Response<Body> {
+    Response::builder()
+        .status(code)
+        .header("Content-Type", "text/plain; charset=utf-8")
+        .body(full(text))
+        .unwrap_or_else(|_| Response::new(full("")))
+}
+
+fn query(req: &Request<Incoming>) -> HashMap<String, String> {
+    req.uri()
+        .query()
+        .map(|q| {
+            q.split('&')
+                .filter_map(|kv| {
+                    let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                    Some((decode(k), decode(v)))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Entry point for every request.
+pub async fn handle(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<Body>, std::io::Error> {
+    if state.is_down() {
+        // An API server that is restarting: the connection fails.
+        return Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "api server restarting"));
+    }
+    if !state.options.latency.is_zero() {
+        tokio::time::sleep(state.options.latency).await;
+    }
+    Ok(route(state, req).await.unwrap_or_else(|e| error_response(&e)))
+}
+
+struct Target {
+    rt: ResourceType,
+    namespace: String,
+    name: Option<String>,
+    sub: Option<String>,
+    rest: String,
+}
+
+async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {
+    let path = req.uri().path().trim_end_matches('/').to_string();
+    let segs: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(decode).collect();
+    let q = query(&req);
+    let segs_ref: Vec<&str> = segs.iter().map(String::as_str).collect();
+    match segs_ref.as_slice() {
+        ["version"] => return Ok(json_response(200, &discovery::version())),
+        ["healthz" | "readyz" | "livez", ..] => return Ok(text_response(200, "ok".into())),
+        ["api"] => return Ok(json_response(200, &discovery::core_versions(&state.addr))),
+        ["apis"] => {
+            let types = state.store.lock().map_err(poisoned)?.types().to_vec();
+            return Ok(json_response(200, &discovery::group_list(&types)));
+        }
+        ["openapi", "v3"] => {
+            let types = state.store.lock().map_err(poisoned)?.types().to_vec();
+            return Ok(json_response(200, &discovery::openapi_root(&types)));
+        }
+        ["openapi", "v3", rest @ ..] => {
+            let types = state.store.lock().map_err(poisoned)?.types().to_vec();
+            return discovery::openapi_gv(&types, &rest.join("/"))
+                .map(|d| json_response(200, &d))
+                .ok_or_else(|| ApiError::new(404, "NotFound", "the server could not find the requested resource"));
+        }
+        ["apis", g] => {
+            let types = state.store.lock().map_err(poisoned)?.types().to_vec();
+            return discovery::group(&types, g)
+                .map(|d| json_response(200, &d))
+                .ok_or_else(|| ApiError::new(404, "NotFound", "the server could not find the requested resource"));
+        }
+        ["api", v] | ["apis", _, v] if !v.is_empty() && segs_ref.len() <= 3 => {
+            let (g, v) = if segs_ref[0] == "api" { ("", *v) } else { (segs_ref[1], *v) };
+            let types = state.store.lock().map_err(poisoned)?.types().to_vec();
+            return discovery::resource_list(&types, g, v)
+                .map(|d| json_response(200, &d))
+                .ok_or_else(|| ApiError::new(404, "NotFound", "the server could not find the requested resource"));
+        }
+        _ => {}
+    }
+    let (group, version, rest): (&str, &str, &[&str]) = match segs_ref.as_slice() {
+        ["api", v, rest @ ..] => ("", v, rest),
+        ["apis", g, v, rest @ ..] => (g, v, rest),
+        _ => return Err(ApiError::new(404, "NotFound", "the server could not find the requested resource")),
+    };
+    let (watch_path, rest) = match rest {
+        ["watch", r @ ..] => (true, r),
+        r => (false, r),
+    };
+    let target = {
+        let store = state.store.lock().map_err(poisoned)?;
+        resolve(&store, group, version, rest)?
+    };
+    let watch = watch_path || q.get("watch").is_some_and(|w| w == "true" || w == "1");
+    match (req.method().clone(), target.name.is_some(), target.sub.as_deref()) {
+        (Method::GET, _, Some("log")) => logs(state, &target, &q).await,
+        (_, _, Some("proxy")) => proxy(state, &target, req).await,
+        (Method::GET, false, None) if watch => start_watch(state, &target, &q),
+        (Method::GET, false, None) => list(&state, &target, &q),
+        (Method::GET, true, None) if watch => start_watch(state, &target, &q),
+        (Method::GET, true, _) => {
+            let store = state.store.lock().map_err(poisoned)?;
+            let v = store.get(&target.rt, &target.namespace, target.name.as_deref().unwrap_or_default())?;
+            Ok(json_response(200, &v))
+        }
+        (Method::POST, false, None) => {
+            let body = read_body(req).await?;
+            let obj = parse_body(&body.0, &body.1)?;
+            let opts = write_opts(&q);
+            let mut store = state.store.lock().map_err(poisoned)?;
+            let v = store.create(&target.rt, &target.namespace, obj, &opts)?;
+            Ok(json_response(201, &v))
+        }
+        (Method::PUT, true, sub) => {
+            let body = read_body(req).await?;
+            let obj = parse_body(&body.0, &body.1)?;
+            let opts = write_opts(&q);
+            let name = target.name.clone().unwrap_or_default();
+            let mut store = state.store.lock().map_err(poisoned)?;
+            let v = store.update(&target.rt, &target.namespace, &name, obj, sub == Some("status"), &opts)?;
+            Ok(json_response(200, &v))
+        }
+        (Method::PATCH, true, sub) => {
+            let (ct, body) = read_body(req).await?;
+            let opts = write_opts(&q);
+            let name = target.name.clone().unwrap_or_default();
+            let ct_main = ct.split(';').next().unwrap_or_default().trim().to_string();
+            if ct_main == "application/apply-patch+yaml" || ct_main == "application/apply-patch+cbor" {
+                let text = String::from_utf8_lossy(&body);
+                let obj = crate::values::yaml::parse("apply", &text).map_err(|e| ApiError::bad_request(e.to_string()))?;
+                let manager = q.get("fieldManager").cloned().ok_or_else(|| {
+                    ApiError::bad_request("fieldManager is required for apply requests")
+                })?;
+                let force = q.get("force").is_some_and(|f| f == "true");
+                let mut store = state.store.lock().map_err(poisoned)?;
+                let existed = store.get(&target.rt, &target.namespace, &name).is_ok();
+                let v = store.apply(&target.rt, &target.namespace, &name, obj, &manager, force, &opts)?;
+                return Ok(json_response(if existed { 200 } else { 201 }, &v));
+            }
+            let patch: Value = serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
+            let mut store = state.store.lock().map_err(poisoned)?;
+            let v = store.patch(&target.rt, &target.namespace, &name, &ct_main, &patch, sub == Some("status"), &opts)?;
+            Ok(json_response(200, &v))
+        }
+        (Method::DELETE, has_name, None) => {
+            let (ct, body) = read_body(req).await?;
+            let mut propagation = q.get("propagationPolicy").cloned();
+            let mut dry_run = q.get("dryRun").is_some_and(|d| d == "All");
+            if !body.is_empty() && !ct.contains("protobuf") {
+                if let Ok(opts) = serde_json::from_slice::<Value>(&body) {
+                    if let Some(p) = opts["propagationPolicy"].as_str() {
+                        propagation = Some(p.to_string());
+                    }
+                    if opts["orphanDependents"] == true {
+                        propagation = Some("Orphan".into());
+                    }
+                    if opts["dryRun"].as_array().is_some_and(|d| d.iter().any(|x| x == "All")) {
+                        dry_run = true;
+                    }
+                }
+            }
+            let prop = match propagation.as_deref() {
+                Some("Orphan") => Propagation::Orphan,
+                Some("Foreground") => Propagation::Foreground,
+                _ => Propagation::Background,
+            };
+            let opts = WriteOpts { dry_run, field_manager: None };
+            let mut store = state.store.lock().map_err(poisoned)?;
+            if has_name {
+                let name = target.name.clone().unwrap_or_default();
+                let v = store.delete(&target.rt, &target.namespace, &name, prop, &opts)?;
+                let gone = store.get(&target.rt, &target.namespace, &name).is_err();
+                if gone && target.rt.kind != "Pod" {
+                    // Real servers answer a completed delete with a Success Status for most types.
+                    return Ok(json_response(200, &json!({
+                        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                        "details": {"name": name, "group": target.rt.group, "kind": target.rt.plural, "uid": v["metadata"]["uid"]},
+                    })));
+                }
+                Ok(json_response(200, &v))
+            } else {
+                let labels = LabelSelector::parse(q.get("labelSelector").map(String::as_str).unwrap_or(""))
+                    .map_err(ApiError::bad_request)?;
+                let fields = FieldSelector::parse(q.get("fieldSelector").map(String::as_str).unwrap_or(""))
+                    .map_err(ApiError::bad_request)?;
+                let ns = target.rt.namespaced.then_some(target.namespace.as_str()).filter(|n| !n.is_empty());
+                let items = store.list(&target.rt, ns, &labels, &fields, None, None)?.items;
+                let mut deleted = Vec::new();
+                for it in items {
+                    let n = it["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
+                    let name = it["metadata"]["name"].as_str().unwrap_or_default().to_string();
+                    if let Ok(v) = store.delete(&target.rt, &n, &name, prop, &opts) {
+                        deleted.push(v);
+                    }
+                }
+                let rv = store.current_rv();
+                Ok(json_response(200, &json!({"kind": format!("{}List", target.rt.kind), "apiVersion": target.rt.api_version(),
+                    "metadata": {"resourceVersion": rv.to_string()}, "items": deleted})))
+            }
+        }
+        (m, _, _) => Err(ApiError::new(405, "MethodNotAllowed", format!("{m} is not supported here"))),
+    }
+}
+
+fn poisoned<T>(_: T) -> ApiError {
+    ApiError::new(500, "InternalError", "the store lock was poisoned")
+}
+
+fn resolve(store: &super::store::Store, group: &str, version: &str, rest: &[&str]) -> Result<Target, ApiError> {
+    let find = |plural: &str| store.find_type(group, version, plural);
+    let not_found = || ApiError::new(404, "NotFound", "the server could not find the requested resource");
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, plural, r @ ..] if find(plural).is_some_and(|t| t.namespaced) => ((*ns).to_string(), {
+            let mut v = vec![*plural];
+            v.extend_from_slice(r);
+            v
+        }),
+        r => (String::new(), r.to_vec()),
+    };
+    let (plural, name, sub, tail) = match rest.as_slice() {
+        [p] => (*p, None, None, String::new()),
+        [p, n] => (*p, Some((*n).to_string()), None, String::new()),
+        [p, n, s, tail @ ..] => (*p, Some((*n).to_string()), Some((*s).to_string()), tail.join("/")),
+        _ => return Err(not_found()),
+    };
+    let rt = find(plural).ok_or_else(not_found)?;
+    if let Some(s) = &sub {
+        if !rt.subresources.contains(&s.as_str()) {
+            return Err(not_found());
+        }
+    }
+    Ok(Target { rt, namespace, name, sub, rest: tail })
+}
+
+async fn read_body(req: Request<Incoming>) -> Result<(String, Vec<u8>), ApiError> {
+    let ct = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_string();
+    let limited = http_body_util::Limited::new(req.into_body(), MAX_BODY);
+    let body = limited.collect().await.map_err(|e| {
+        if e.to_string().contains("length limit") {
+            ApiError::new(413, "RequestEntityTooLarge", "the request is too large: limit is 3145728 bytes")
+        } else {
+            ApiError::bad_request(format!("cannot read body: {e}"))
+        }
+    })?;
+    Ok((ct, body.to_bytes().to_vec()))
+}
+
+fn parse_body(ct: &str, body: &[u8]) -> Result<Value, ApiError> {
+    if ct.contains("protobuf") {
+        return super::proto::decode(body).map_err(|e| ApiError::bad_request(format!("cannot decode protobuf body: {e}")));
+    }
+    if ct.contains("yaml") {
+        let text = String::from_utf8_lossy(body);
+        return crate::values::yaml::parse("body", &text).map_err(|e| ApiError::bad_request(e.to_string()));
+    }
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
+    })?;
+    if !v.is_object() {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    }
+    Ok(v)
+}
+
+fn write_opts(q: &HashMap<String, String>) -> WriteOpts {
+    WriteOpts {
+        dry_run: q.get("dryRun").is_some_and(|d| d == "All"),
+        field_manager: q.get("fieldManager").cloned(),
+    }
+}
+
+fn selectors(q: &HashMap<String, String>) -> Result<(LabelSelector, FieldSelector), ApiError> {
+    let labels = LabelSelector::parse(q.get("labelSelector").map(String::as_str).unwrap_or(""))
+        .map_err(ApiError::bad_request)?;
+    let fields = FieldSelector::parse(q.get("fieldSelector").map(String::as_str).unwrap_or(""))
+        .map_err(ApiError::bad_request)?;
+    Ok((labels, fields))
+}
+
+fn list(state: &SimState, t: &Target, q: &HashMap<String, String>) -> Result<Response<Body>, ApiError> {
+    let (labels, fields) = selectors(q)?;
+    let limit = q.get("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0);
+    let ns = (t.rt.namespaced && !t.namespace.is_empty()).then_some(t.namespace.as_str());
+    let store = state.store.lock().map_err(poisoned)?;
+    let res = store.list(&t.rt, ns, &labels, &fields, limit, q.get("continue").map(String::as_str))?;
+    let body = list_body(&t.rt, res);
+    drop(store);
+    Ok(json_response(200, &body))
+}
+
+fn event_line(etype: &str, obj: &Value) -> Bytes {
+    let mut line = serde_json::to_vec(&json!({"type": etype, "object": obj})).unwrap_or_default();
+    line.push(b'\n');
+    Bytes::from(line)
+}
+
+fn bookmark(rt: &ResourceType, rv: u64, initial_end: bool) -> Bytes {
+    let mut meta = json!({"resourceVersion": rv.to_string()});
+    if initial_end {
+        meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+    }
+    event_line("BOOKMARK", &json!({"kind": rt.kind, "apiVersion": rt.api_version(), "metadata": meta}))
+}
+
+fn start_watch(state: Arc<SimState>, t: &Target, q: &HashMap<String, String>) -> Result<Response<Body>, ApiError> {
+    let (labels, mut fields) = selectors(q)?;
+    if let Some(n) = &t.name {
+        fields = FieldSelector::parse(&format!("metadata.name={n}")).map_err(ApiError::bad_request)?;
+    }
+    let ns = (t.rt.namespaced && !t.namespace.is_empty()).then(|| t.namespace.clone());
+    let send_initial = q.get("sendInitialEvents").is_some_and(|v| v == "true");
+    let bookmarks = q.get("allowWatchBookmarks").is_some_and(|v| v == "true");
+    let timeout = q
+        .get("timeoutSeconds")
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(Duration::from_secs(1800));
+    let rv_param = q.get("resourceVersion").cloned().unwrap_or_default();
+    let rt = t.rt.clone();
+    let matches = {
+        let (labels, fields, ns) = (labels.clone(), fields.clone(), ns.clone());
+        move |o: &Value| {
+            ns.as_deref().is_none_or(|n| o["metadata"]["namespace"].as_str() == Some(n)) && labels.matches(o) && fields.matches(o)
+        }
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(1024);
+    let (initial, backlog, mut live, start_rv) = {
+        let store = state.store.lock().map_err(poisoned)?;
+        if send_initial || rv_param.is_empty() || rv_param == "0" {
+            let res = store.list(&rt, ns.as_deref(), &labels, &fields, None, None)?;
+            let rx = store.subscribe();
+            (res.items, Vec::new(), rx, res.rv)
+        } else {
+            let since: u64 = rv_param
+                .parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv_param:?}")))?;
+            match store.watch_from(&rt, since) {
+                Ok((backlog, rx)) => (Vec::new(), backlog, rx, since),
+                Err(e) => {
+                    // A watch from a compacted version gets an ERROR event, as a real server sends.
+                    let line = event_line("ERROR", &e.status());
+                    return Ok(Response::builder()
+                        .status(200)
+                        .header("Content-Type", "application/json")
+                        .body(full(line))
+                        .unwrap_or_else(|_| Response::new(full(""))));
+                }
+            }
+        }
+    };
+    let mut restart = state.restarts.subscribe();
+    tokio::spawn(async move {
+        let gr = (rt.group.clone(), rt.plural.clone());
+        let mut last_rv = start_rv;
+        for o in &initial {
+            if tx.send(event_line("ADDED", o)).await.is_err() {
+                return;
+            }
+        }
+        if send_initial {
+            let _ = tx.send(bookmark(&rt, start_rv, true)).await;
+        }
+        for ev in backlog {
+            if ev.rv > last_rv && matches(&ev.object) {
+                last_rv = ev.rv;
+                if tx.send(event_line(ev.etype, &ev.object)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                ev = live.recv() => match ev {
+                    Ok(ev) => {
+                        if ev.gr != gr || ev.rv <= last_rv {
+                            continue;
+                        }
+                        last_rv = ev.rv;
+                        if matches(&ev.object) && tx.send(event_line(ev.etype, &ev.object)).await.is_err() {
+                            return;
+                        }
+                    }
+                    // A slow watcher is cut off; it re-watches from its last version.
+                    Err(_) => return,
+                },
+                _ = tick.tick() => {
+                    if bookmarks && tx.send(bookmark(&rt, last_rv, false)).await.is_err() {
+                        return;
+                    }
+                }
+                _ = restart.changed() => return,
+                _ = tokio::time::sleep_until(deadline) => return,
+                _ = tx.closed() => return,
+            }
+        }
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+    });
+    Ok(Response::builder()
+        .status(200)
+        .header("Content-Type", "application/json")
+        .header("Transfer-Encoding", "chunked")
+        .body(BodyExt::boxed(StreamBody::new(stream)))
+        .unwrap_or_else(|_| Response::new(full(""))))
+}
+
+async fn logs(state: Arc<SimState>, t: &Target, q: &HashMap<String, String>) -> Result<Response<Body>, ApiError> {
+    let name = t.name.clone().unwrap_or_default();
+    let pod = state.store.lock().map_err(poisoned)?.get(&t.rt, &t.namespace, &name)?;
+    let container = match q.get("container") {
+        Some(c) => c.clone(),
+        None => {
+            let cs = pod["spec"]["containers"].as_array().cloned().unwrap_or_default();
+            if cs.len() > 1 {
+                return Err(ApiError::bad_request(format!(
+                    "a container name must be specified for pod {name}, choose one of: [{}]",
+                    cs.iter().filter_map(|c| c["name"].as_str()).collect::<Vec<_>>().join(" ")
+                )));
+            }
+            cs.first().and_then(|c| c["name"].as_str()).unwrap_or_default().to_string()
+        }
+    };
+    let previous = q.get("previous").is_some_and(|p| p == "true");
+    let key = (t.namespace.clone(), name.clone(), container.clone(), previous);
+    let lines = state.logs.lock().map_err(poisoned)?.get(&key).cloned();
+    let Some(lines) = lines else {
+        if previous {
+            return Err(ApiError::bad_request(format!(
+                "previous terminated container \"{container}\" in pod \"{name}\" not found"
+            )));
+        }
+        return Err(ApiError::bad_request(format!(
+            "container \"{container}\" in pod \"{name}\" is waiting to start: ContainerCreating"
+        )));
+    };
+    let tail = q.get("tailLines").and_then(|t| t.parse::<usize>().ok());
+    let start = tail.map(|t| lines.len().saturating_sub(t)).unwrap_or(0);
+    let follow = q.get("follow").is_some_and(|f| f == "true");
+    let first: String = lines[start..].iter().map(|l| format!("{l}\n")).collect();
+    if !follow {
+        return Ok(text_response(200, first));
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
+    let mut sent = lines.len();
+    let st = state.clone();
+    let rt = t.rt.clone();
+    let ns = t.namespace.clone();
+    tokio::spawn(async move {
+        if tx.send(Bytes::from(first)).await.is_err() {
+            return;
+        }
+        let mut changes = st.store.lock().map(|s| s.subscribe()).ok();
+        loop {
+            let more: Vec<String> = st
+                .logs
+                .lock()
+                .ok()
+                .and_then(|l| l.get(&key).map(|v| v[sent.min(v.len())..].to_vec()))
+                .unwrap_or_default();
+            for l in more {
+                sent += 1;
+                if tx.send(Bytes::from(format!("{l}\n"))).await.is_err() {
+                    return;
+                }
+            }
+            let gone = st.store.lock().map(|s| s.get(&rt, &ns, &key.1).is_err()).unwrap_or(true);
+            if gone {
+                return;
+            }
+            match changes.as_mut() {
+                Some(c) => {
+                    tokio::select! {
+                        _ = c.recv() => {}
+                        _ = tx.closed() => return,
+                    }
+                }
+                None => return,
+            }
+        }
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+    });
+    Ok(Response::builder()
+        .status(200)
+        .header("Content-Type", "text/plain")
+        .body(BodyExt::boxed(StreamBody::new(stream)))
+        .unwrap_or_else(|_| Response::new(full(""))))
+}
+
+/// `/api/v1/namespaces/NS/services/NAME[:PORT]/proxy/PATH`: answered by the simulated workload
+/// of a ready pod behind the service.
+async fn proxy(state: Arc<SimState>, t: &Target, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {
+    let raw_name = t.name.clone().unwrap_or_default();
+    let (svc_name, _port) = raw_name.split_once(':').map(|(a, b)| (a.to_string(), Some(b.to_string()))).unwrap_or((raw_name.clone(), None));
+    let method = req.method().to_string();
+    let query_string = req.uri().query().unwrap_or("").to_string();
+    let path = format!("/{}", t.rest);
+    let (_, body) = read_body(req).await?;
+    let pod = {
+        let store = state.store.lock().map_err(poisoned)?;
+        let target_labels = if t.rt.kind == "Service" {
+            let svc = store.get(&t.rt, &t.namespace, &svc_name)?;
+            let sel = svc["spec"]["selector"].clone();
+            Some(sel)
+        } else {
+            None
+        };
+        let pods_gr = (String::new(), "pods".to_string());
+        let ready = |p: &&Value| {
+            p["status"]["conditions"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+        };
+        match target_labels {
+            Some(sel) => store
+                .iter_gr(&pods_gr, Some(&t.namespace))
+                .filter(|p| {
+                    sel.as_object().is_some_and(|m| {
+                        !m.is_empty() && m.iter().all(|(k, v)| p["metadata"]["labels"][k] == *v)
+                    })
+                })
+                .find(ready)
+                .cloned(),
+            None => store.get_gr(&pods_gr, &t.namespace, &svc_name).cloned(),
+        }
+    };
+    let Some(pod) = pod else {
+        return Err(ApiError::new(503, "ServiceUnavailable", format!("no endpoints available for service \"{svc_name}\"")));
+    };
+    let request = super::workload::HttpRequest { method, path, query: query_string, body };
+    let reply = state.workloads.answer(&pod, &request);
+    Ok(Response::builder()
+        .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK))
+        .header("Content-Type", reply.content_type)
+        .body(full(reply.body))
+        .unwrap_or_else(|_| Response::new(full(""))))
+}
