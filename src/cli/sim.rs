@@ -18,7 +18,11 @@ pub fn run(args: SimArgs) -> i32 {
         eprintln!("error: --time-factor must be a number ≥ 0");
         return exit::BAD_INPUT;
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -42,7 +46,10 @@ pub fn run(args: SimArgs) -> i32 {
         };
         println!("kubeconfig: {}", cluster.kubeconfig.display());
         println!("server: {}", cluster.url);
-        println!("try: KUBECONFIG={} kubectl get nodes", cluster.kubeconfig.display());
+        println!(
+            "try: KUBECONFIG={} kubectl get nodes",
+            cluster.kubeconfig.display()
+        );
         wait_for_signal().await;
         cluster.shutdown();
         eprintln!("simulated cluster stopped");

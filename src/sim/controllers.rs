@@ -18,15 +18,24 @@ fn gr(group: &str, plural: &str) -> Gr {
 }
 
 fn name_of(v: &Value) -> String {
-    v["metadata"]["name"].as_str().unwrap_or_default().to_string()
+    v["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn ns_of(v: &Value) -> String {
-    v["metadata"]["namespace"].as_str().unwrap_or_default().to_string()
+    v["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn uid_of(v: &Value) -> String {
-    v["metadata"]["uid"].as_str().unwrap_or_default().to_string()
+    v["metadata"]["uid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn owned_by(v: &Value, uid: &str) -> bool {
@@ -43,18 +52,24 @@ fn owner_ref(owner: &Value) -> Value {
 }
 
 fn is_ready(pod: &Value) -> bool {
-    pod["status"]["conditions"]
-        .as_array()
-        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+    pod["status"]["conditions"].as_array().is_some_and(|c| {
+        c.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    })
 }
 
 fn is_terminal(pod: &Value) -> bool {
-    matches!(pod["status"]["phase"].as_str(), Some("Succeeded" | "Failed"))
+    matches!(
+        pod["status"]["phase"].as_str(),
+        Some("Succeeded" | "Failed")
+    )
 }
 
 fn hash_of(v: &Value) -> String {
     let s = serde_json::to_string(v).unwrap_or_default();
-    let h = s.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3));
+    let h = s.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    });
     // Pod-template hashes use a safe alphabet, like the real ones.
     const ALPHA: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut n = h;
@@ -78,7 +93,11 @@ fn int_or_percent(v: &Value, total: i64, round_up: bool) -> i64 {
         Value::String(s) if s.ends_with('%') => {
             let p: f64 = s.trim_end_matches('%').parse().unwrap_or(0.0);
             let x = p * total as f64 / 100.0;
-            if round_up { x.ceil() as i64 } else { x.floor() as i64 }
+            if round_up {
+                x.ceil() as i64
+            } else {
+                x.floor() as i64
+            }
         }
         Value::String(s) => s.parse().unwrap_or(0),
         _ => 0,
@@ -165,20 +184,46 @@ fn deployments(store: &mut Store) {
         let desired = d["spec"]["replicas"].as_i64().unwrap_or(1);
         let template = d["spec"]["template"].clone();
         let hash = hash_of(&template_without_hash(&template));
-        let owned: Vec<Value> = store.iter_gr(&rs_gr, Some(&ns)).filter(|r| owned_by(r, &uid)).cloned().collect();
+        let owned: Vec<Value> = store
+            .iter_gr(&rs_gr, Some(&ns))
+            .filter(|r| owned_by(r, &uid))
+            .cloned()
+            .collect();
         let mut new_rs = owned
             .iter()
-            .find(|r| template_without_hash(&r["spec"]["template"]) == template_without_hash(&template))
+            .find(|r| {
+                template_without_hash(&r["spec"]["template"]) == template_without_hash(&template)
+            })
             .cloned();
         let revision = owned
             .iter()
-            .filter_map(|r| r["metadata"]["annotations"]["deployment.kubernetes.io/revision"].as_str()?.parse::<i64>().ok())
+            .filter_map(|r| {
+                r["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+                    .as_str()?
+                    .parse::<i64>()
+                    .ok()
+            })
             .max()
             .unwrap_or(0);
         let recreate = d["spec"]["strategy"]["type"] == "Recreate";
-        let surge = if recreate { 0 } else { int_or_percent(&d["spec"]["strategy"]["rollingUpdate"]["maxSurge"], desired, true) };
-        let mut unavailable =
-            if recreate { desired } else { int_or_percent(&d["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"], desired, false) };
+        let surge = if recreate {
+            0
+        } else {
+            int_or_percent(
+                &d["spec"]["strategy"]["rollingUpdate"]["maxSurge"],
+                desired,
+                true,
+            )
+        };
+        let mut unavailable = if recreate {
+            desired
+        } else {
+            int_or_percent(
+                &d["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"],
+                desired,
+                false,
+            )
+        };
         if surge == 0 && unavailable == 0 {
             unavailable = 1;
         }
@@ -187,7 +232,10 @@ fn deployments(store: &mut Store) {
             .filter(|r| new_rs.as_ref().is_none_or(|n| uid_of(n) != uid_of(r)))
             .cloned()
             .collect();
-        let old_total: i64 = olds.iter().map(|r| r["spec"]["replicas"].as_i64().unwrap_or(0)).sum();
+        let old_total: i64 = olds
+            .iter()
+            .map(|r| r["spec"]["replicas"].as_i64().unwrap_or(0))
+            .sum();
         if new_rs.is_none() {
             let rs_name = format!("{name}-{}", &hash[..10]);
             let mut t = template.clone();
@@ -215,7 +263,15 @@ fn deployments(store: &mut Store) {
             });
             match store.create_system(("apps/v1", "ReplicaSet"), &ns, rs) {
                 Ok(created) => {
-                    store.record_event(&d, "Normal", "ScalingReplicaSet", &format!("Scaled up replica set {} from 0 to {start}", name_of(&created)));
+                    store.record_event(
+                        &d,
+                        "Normal",
+                        "ScalingReplicaSet",
+                        &format!(
+                            "Scaled up replica set {} from 0 to {start}",
+                            name_of(&created)
+                        ),
+                    );
                     new_rs = Some(created);
                 }
                 Err(_) => continue,
@@ -227,24 +283,51 @@ fn deployments(store: &mut Store) {
         let new_available = new_rs["status"]["availableReplicas"].as_i64().unwrap_or(0);
         // Scale up the new replica set within maxSurge.
         let target_new = if recreate {
-            if old_total > 0 || olds.iter().any(|r| r["status"]["replicas"].as_i64().unwrap_or(0) > 0) { 0 } else { desired }
+            if old_total > 0
+                || olds
+                    .iter()
+                    .any(|r| r["status"]["replicas"].as_i64().unwrap_or(0) > 0)
+            {
+                0
+            } else {
+                desired
+            }
         } else {
             let allowed = desired + surge - old_total - new_spec;
-            (new_spec + allowed.max(0)).min(desired).max(if new_spec > desired { desired } else { new_spec.min(desired) })
+            (new_spec + allowed.max(0))
+                .min(desired)
+                .max(if new_spec > desired {
+                    desired
+                } else {
+                    new_spec.min(desired)
+                })
         };
         if target_new != new_spec {
             let mut r = new_rs.clone();
             r["spec"]["replicas"] = json!(target_new);
-            r["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] = json!(desired.to_string());
+            r["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] =
+                json!(desired.to_string());
             let updated = store.put_raw(&rs_gr, &ns, &new_name, r);
             let verb = if target_new > new_spec { "up" } else { "down" };
-            store.record_event(&d, "Normal", "ScalingReplicaSet", &format!("Scaled {verb} replica set {new_name} from {new_spec} to {target_new}"));
+            store.record_event(
+                &d,
+                "Normal",
+                "ScalingReplicaSet",
+                &format!("Scaled {verb} replica set {new_name} from {new_spec} to {target_new}"),
+            );
             let _ = updated;
         }
         // Scale down old replica sets as far as availability allows.
-        let old_available: i64 = olds.iter().map(|r| r["status"]["availableReplicas"].as_i64().unwrap_or(0)).sum();
+        let old_available: i64 = olds
+            .iter()
+            .map(|r| r["status"]["availableReplicas"].as_i64().unwrap_or(0))
+            .sum();
         let min_available = desired - unavailable;
-        let mut can_remove = if recreate { old_total } else { (old_available + new_available - min_available).max(0) };
+        let mut can_remove = if recreate {
+            old_total
+        } else {
+            (old_available + new_available - min_available).max(0)
+        };
         for old in &olds {
             let spec = old["spec"]["replicas"].as_i64().unwrap_or(0);
             if spec == 0 || can_remove == 0 {
@@ -256,18 +339,53 @@ fn deployments(store: &mut Store) {
             let mut r = old.clone();
             r["spec"]["replicas"] = json!(spec - cut);
             store.put_raw(&rs_gr, &ns, &name_of(old), r);
-            store.record_event(&d, "Normal", "ScalingReplicaSet", &format!("Scaled down replica set {} from {spec} to {}", name_of(old), spec - cut));
+            store.record_event(
+                &d,
+                "Normal",
+                "ScalingReplicaSet",
+                &format!(
+                    "Scaled down replica set {} from {spec} to {}",
+                    name_of(old),
+                    spec - cut
+                ),
+            );
             can_remove -= cut.min(can_remove);
         }
         // Status from the replica sets.
-        let all: Vec<Value> = store.iter_gr(&rs_gr, Some(&ns)).filter(|r| owned_by(r, &uid)).cloned().collect();
-        let sum = |f: &str| -> i64 { all.iter().map(|r| r["status"][f].as_i64().unwrap_or(0)).sum() };
-        let cur_new = all.iter().find(|r| name_of(r) == new_name).cloned().unwrap_or(new_rs.clone());
+        let all: Vec<Value> = store
+            .iter_gr(&rs_gr, Some(&ns))
+            .filter(|r| owned_by(r, &uid))
+            .cloned()
+            .collect();
+        let sum = |f: &str| -> i64 {
+            all.iter()
+                .map(|r| r["status"][f].as_i64().unwrap_or(0))
+                .sum()
+        };
+        let cur_new = all
+            .iter()
+            .find(|r| name_of(r) == new_name)
+            .cloned()
+            .unwrap_or(new_rs.clone());
         let updated = cur_new["status"]["replicas"].as_i64().unwrap_or(0);
-        let (replicas, ready, available) = (sum("replicas"), sum("readyReplicas"), sum("availableReplicas"));
-        let old_left: i64 = all.iter().filter(|r| name_of(r) != new_name).map(|r| r["status"]["replicas"].as_i64().unwrap_or(0)).sum();
-        let complete = updated >= desired && old_left == 0 && cur_new["status"]["availableReplicas"].as_i64().unwrap_or(0) >= desired && replicas == desired;
-        let old_conds = d["status"]["conditions"].as_array().cloned().unwrap_or_default();
+        let (replicas, ready, available) = (
+            sum("replicas"),
+            sum("readyReplicas"),
+            sum("availableReplicas"),
+        );
+        let old_left: i64 = all
+            .iter()
+            .filter(|r| name_of(r) != new_name)
+            .map(|r| r["status"]["replicas"].as_i64().unwrap_or(0))
+            .sum();
+        let complete = updated >= desired
+            && old_left == 0
+            && cur_new["status"]["availableReplicas"].as_i64().unwrap_or(0) >= desired
+            && replicas == desired;
+        let old_conds = d["status"]["conditions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let cond = |t: &str, status: &str, reason: &str, msg: String| {
             let prev = old_conds.iter().find(|c| c["type"] == t);
             let transition = match prev {
@@ -275,7 +393,9 @@ fn deployments(store: &mut Store) {
                 _ => json!(now_rfc3339()),
             };
             let update = match prev {
-                Some(p) if p["status"] == status && p["reason"] == reason => p["lastUpdateTime"].clone(),
+                Some(p) if p["status"] == status && p["reason"] == reason => {
+                    p["lastUpdateTime"].clone()
+                }
                 _ => json!(now_rfc3339()),
             };
             json!({"type": t, "status": status, "reason": reason, "message": msg, "lastTransitionTime": transition, "lastUpdateTime": update})
@@ -298,7 +418,12 @@ fn deployments(store: &mut Store) {
                 },
             ],
         });
-        for k in ["readyReplicas", "availableReplicas", "unavailableReplicas", "updatedReplicas"] {
+        for k in [
+            "readyReplicas",
+            "availableReplicas",
+            "unavailableReplicas",
+            "updatedReplicas",
+        ] {
             if status[k] == 0 {
                 if let Some(m) = status.as_object_mut() {
                     m.remove(k);
@@ -334,7 +459,10 @@ fn replicasets(store: &mut Store) {
     for rs in list(store, &rs_gr) {
         let (ns, name, uid) = (ns_of(&rs), name_of(&rs), uid_of(&rs));
         let want = rs["spec"]["replicas"].as_i64().unwrap_or(1);
-        let mut pods: Vec<Value> = pods_owned(store, &ns, &uid).into_iter().filter(|p| !is_terminal(p)).collect();
+        let mut pods: Vec<Value> = pods_owned(store, &ns, &uid)
+            .into_iter()
+            .filter(|p| !is_terminal(p))
+            .collect();
         let mut n = pods.len() as i64;
         let mut seq = 0u64;
         while n < want {
@@ -342,7 +470,12 @@ fn replicasets(store: &mut Store) {
             let pod_name = format!("{name}-{}", suffix(&uid, store.current_rv() + seq));
             let pod = new_pod_from_template(&rs, &rs["spec"]["template"], pod_name.clone(), &ns);
             if store.create_system(("v1", "Pod"), &ns, pod).is_ok() {
-                store.record_event(&rs, "Normal", "SuccessfulCreate", &format!("Created pod: {pod_name}"));
+                store.record_event(
+                    &rs,
+                    "Normal",
+                    "SuccessfulCreate",
+                    &format!("Created pod: {pod_name}"),
+                );
                 n += 1;
             } else {
                 break;
@@ -350,13 +483,31 @@ fn replicasets(store: &mut Store) {
         }
         if n > want {
             // Remove not-ready pods first, then the newest.
-            pods.sort_by_key(|p| (is_ready(p), std::cmp::Reverse(p["metadata"]["creationTimestamp"].as_str().unwrap_or_default().to_string())));
+            pods.sort_by_key(|p| {
+                (
+                    is_ready(p),
+                    std::cmp::Reverse(
+                        p["metadata"]["creationTimestamp"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
+                    ),
+                )
+            });
             for p in pods.iter().take((n - want) as usize) {
                 store.delete_system(("v1", "Pod"), &ns, &name_of(p));
-                store.record_event(&rs, "Normal", "SuccessfulDelete", &format!("Deleted pod: {}", name_of(p)));
+                store.record_event(
+                    &rs,
+                    "Normal",
+                    "SuccessfulDelete",
+                    &format!("Deleted pod: {}", name_of(p)),
+                );
             }
         }
-        let pods: Vec<Value> = pods_owned(store, &ns, &uid).into_iter().filter(|p| !is_terminal(p)).collect();
+        let pods: Vec<Value> = pods_owned(store, &ns, &uid)
+            .into_iter()
+            .filter(|p| !is_terminal(p))
+            .collect();
         let ready = pods.iter().filter(|p| is_ready(p)).count();
         let mut status = json!({
             "replicas": pods.len(), "fullyLabeledReplicas": pods.len(), "readyReplicas": ready,
@@ -397,18 +548,28 @@ fn statefulsets(store: &mut Store) {
             if let Some(vcts) = s["spec"]["volumeClaimTemplates"].as_array() {
                 for t in vcts {
                     let claim = format!("{}-{name}-{i}", name_of(t));
-                    if store.get_gr(&gr("", "persistentvolumeclaims"), &ns, &claim).is_none() {
+                    if store
+                        .get_gr(&gr("", "persistentvolumeclaims"), &ns, &claim)
+                        .is_none()
+                    {
                         let mut labels = t["metadata"]["labels"].clone();
                         if !labels.is_object() {
                             labels = json!({});
                         }
-                        for (k, v) in s["spec"]["selector"]["matchLabels"].as_object().cloned().unwrap_or_default() {
+                        for (k, v) in s["spec"]["selector"]["matchLabels"]
+                            .as_object()
+                            .cloned()
+                            .unwrap_or_default()
+                        {
                             labels[k] = v;
                         }
                         let pvc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
                             "metadata": {"name": claim, "namespace": ns, "labels": labels},
                             "spec": t["spec"]});
-                        if store.create_system(("v1", "PersistentVolumeClaim"), &ns, pvc).is_ok() {
+                        if store
+                            .create_system(("v1", "PersistentVolumeClaim"), &ns, pvc)
+                            .is_ok()
+                        {
                             store.record_event(&s, "Normal", "SuccessfulCreate", &format!("create Claim {claim} Pod {name}-{i} in StatefulSet {name} success"));
                         }
                     }
@@ -431,8 +592,15 @@ fn statefulsets(store: &mut Store) {
             pod["metadata"]["labels"]["apps.kubernetes.io/pod-index"] = json!(i.to_string());
             pod["spec"]["hostname"] = json!(pod_name);
             pod["spec"]["subdomain"] = s["spec"]["serviceName"].clone();
-            let mut volumes = pod["spec"]["volumes"].as_array().cloned().unwrap_or_default();
-            for t in s["spec"]["volumeClaimTemplates"].as_array().cloned().unwrap_or_default() {
+            let mut volumes = pod["spec"]["volumes"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for t in s["spec"]["volumeClaimTemplates"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
                 let vname = name_of(&t);
                 volumes.retain(|v| v["name"] != vname.as_str());
                 volumes.push(json!({"name": vname, "persistentVolumeClaim": {"claimName": format!("{vname}-{name}-{i}")}}));
@@ -441,52 +609,91 @@ fn statefulsets(store: &mut Store) {
                 pod["spec"]["volumes"] = Value::Array(volumes);
             }
             if store.create_system(("v1", "Pod"), &ns, pod).is_ok() {
-                store.record_event(&s, "Normal", "SuccessfulCreate", &format!("create Pod {pod_name} in StatefulSet {name} successful"));
+                store.record_event(
+                    &s,
+                    "Normal",
+                    "SuccessfulCreate",
+                    &format!("create Pod {pod_name} in StatefulSet {name} successful"),
+                );
             }
             if !parallel {
                 break;
             }
         }
         // Scale down from the highest ordinal; roll updates from the highest ordinal too.
-        let partition = s["spec"]["updateStrategy"]["rollingUpdate"]["partition"].as_i64().unwrap_or(0);
+        let partition = s["spec"]["updateStrategy"]["rollingUpdate"]["partition"]
+            .as_i64()
+            .unwrap_or(0);
         let rolling = s["spec"]["updateStrategy"]["type"] != "OnDelete";
         let pods = pods_owned(store, &ns, &uid);
         let all_ready = pods.iter().all(is_ready) && pods.len() as i64 >= want;
         let mut ords: Vec<(i64, Value)> = pods
             .iter()
-            .filter_map(|p| Some((name_of(p).rsplit('-').next()?.parse::<i64>().ok()?, p.clone())))
+            .filter_map(|p| {
+                Some((
+                    name_of(p).rsplit('-').next()?.parse::<i64>().ok()?,
+                    p.clone(),
+                ))
+            })
             .collect();
         ords.sort_by_key(|(o, _)| std::cmp::Reverse(*o));
         for (ord, p) in &ords {
             if *ord >= want {
                 store.delete_system(("v1", "Pod"), &ns, &name_of(p));
-                store.record_event(&s, "Normal", "SuccessfulDelete", &format!("delete Pod {} in StatefulSet {name} successful", name_of(p)));
+                store.record_event(
+                    &s,
+                    "Normal",
+                    "SuccessfulDelete",
+                    &format!("delete Pod {} in StatefulSet {name} successful", name_of(p)),
+                );
                 break;
             }
         }
         if rolling && all_ready {
-            if let Some((_, p)) = ords
-                .iter()
-                .find(|(o, p)| *o >= partition && *o < want && p["metadata"]["labels"]["controller-revision-hash"] != revision.as_str())
-            {
+            if let Some((_, p)) = ords.iter().find(|(o, p)| {
+                *o >= partition
+                    && *o < want
+                    && p["metadata"]["labels"]["controller-revision-hash"] != revision.as_str()
+            }) {
                 store.delete_system(("v1", "Pod"), &ns, &name_of(p));
-                store.record_event(&s, "Normal", "SuccessfulDelete", &format!("delete Pod {} in StatefulSet {name} successful", name_of(p)));
+                store.record_event(
+                    &s,
+                    "Normal",
+                    "SuccessfulDelete",
+                    &format!("delete Pod {} in StatefulSet {name} successful", name_of(p)),
+                );
             }
         }
         let pods = pods_owned(store, &ns, &uid);
         let ready = pods.iter().filter(|p| is_ready(p)).count() as i64;
-        let updated = pods.iter().filter(|p| p["metadata"]["labels"]["controller-revision-hash"] == revision.as_str()).count() as i64;
-        let current_rev = if updated >= want && pods.len() as i64 == want { revision.clone() } else {
-            s["status"]["currentRevision"].as_str().map(str::to_string).unwrap_or_else(|| revision.clone())
+        let updated = pods
+            .iter()
+            .filter(|p| p["metadata"]["labels"]["controller-revision-hash"] == revision.as_str())
+            .count() as i64;
+        let current_rev = if updated >= want && pods.len() as i64 == want {
+            revision.clone()
+        } else {
+            s["status"]["currentRevision"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| revision.clone())
         };
-        let current = pods.iter().filter(|p| p["metadata"]["labels"]["controller-revision-hash"] == current_rev.as_str()).count() as i64;
+        let current = pods
+            .iter()
+            .filter(|p| p["metadata"]["labels"]["controller-revision-hash"] == current_rev.as_str())
+            .count() as i64;
         let mut status = json!({
             "observedGeneration": s["metadata"]["generation"], "replicas": pods.len(),
             "readyReplicas": ready, "availableReplicas": ready, "currentReplicas": current,
             "updatedReplicas": updated, "currentRevision": current_rev, "updateRevision": revision,
             "collisionCount": 0,
         });
-        for k in ["readyReplicas", "availableReplicas", "currentReplicas", "updatedReplicas"] {
+        for k in [
+            "readyReplicas",
+            "availableReplicas",
+            "currentReplicas",
+            "updatedReplicas",
+        ] {
             if status[k] == 0 {
                 if let Some(m) = status.as_object_mut() {
                     m.remove(k);
@@ -505,22 +712,37 @@ fn daemonsets(store: &mut Store) {
         let revision = hash_of(&d["spec"]["template"])[..10].to_string();
         let pods = pods_owned(store, &ns, &uid);
         for node in &nodes {
-            let on_node: Vec<&Value> = pods.iter().filter(|p| p["spec"]["nodeName"] == node.as_str()).collect();
+            let on_node: Vec<&Value> = pods
+                .iter()
+                .filter(|p| p["spec"]["nodeName"] == node.as_str())
+                .collect();
             if on_node.is_empty() {
                 let pod_name = format!("{name}-{}", suffix(&uid, store.current_rv()));
-                let mut pod = new_pod_from_template(&d, &d["spec"]["template"], pod_name.clone(), &ns);
+                let mut pod =
+                    new_pod_from_template(&d, &d["spec"]["template"], pod_name.clone(), &ns);
                 pod["spec"]["nodeName"] = json!(node);
                 pod["metadata"]["labels"]["controller-revision-hash"] = json!(revision);
                 if store.create_system(("v1", "Pod"), &ns, pod).is_ok() {
-                    store.record_event(&d, "Normal", "SuccessfulCreate", &format!("Created pod: {pod_name}"));
+                    store.record_event(
+                        &d,
+                        "Normal",
+                        "SuccessfulCreate",
+                        &format!("Created pod: {pod_name}"),
+                    );
                 }
-            } else if let Some(old) = on_node.iter().find(|p| p["metadata"]["labels"]["controller-revision-hash"] != revision.as_str()) {
+            } else if let Some(old) = on_node
+                .iter()
+                .find(|p| p["metadata"]["labels"]["controller-revision-hash"] != revision.as_str())
+            {
                 store.delete_system(("v1", "Pod"), &ns, &name_of(old));
             }
         }
         let pods = pods_owned(store, &ns, &uid);
         let ready = pods.iter().filter(|p| is_ready(p)).count();
-        let updated = pods.iter().filter(|p| p["metadata"]["labels"]["controller-revision-hash"] == revision.as_str()).count();
+        let updated = pods
+            .iter()
+            .filter(|p| p["metadata"]["labels"]["controller-revision-hash"] == revision.as_str())
+            .count();
         let status = json!({
             "desiredNumberScheduled": nodes.len(), "currentNumberScheduled": pods.len(),
             "numberReady": ready, "numberAvailable": ready, "updatedNumberScheduled": updated,
@@ -535,8 +757,13 @@ fn jobs(store: &mut Store) {
     let job_gr = gr("batch", "jobs");
     for j in list(store, &job_gr) {
         let (ns, name, uid) = (ns_of(&j), name_of(&j), uid_of(&j));
-        let conds = j["status"]["conditions"].as_array().cloned().unwrap_or_default();
-        let finished = conds.iter().any(|c| (c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True");
+        let conds = j["status"]["conditions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let finished = conds
+            .iter()
+            .any(|c| (c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True");
         if finished || j["spec"]["suspend"] == true {
             continue;
         }
@@ -544,11 +771,20 @@ fn jobs(store: &mut Store) {
         let parallelism = j["spec"]["parallelism"].as_i64().unwrap_or(1);
         let backoff = j["spec"]["backoffLimit"].as_i64().unwrap_or(6);
         let pods = pods_owned(store, &ns, &uid);
-        let succeeded = pods.iter().filter(|p| p["status"]["phase"] == "Succeeded").count() as i64;
-        let failed = pods.iter().filter(|p| p["status"]["phase"] == "Failed").count() as i64;
+        let succeeded = pods
+            .iter()
+            .filter(|p| p["status"]["phase"] == "Succeeded")
+            .count() as i64;
+        let failed = pods
+            .iter()
+            .filter(|p| p["status"]["phase"] == "Failed")
+            .count() as i64;
         let active = pods.iter().filter(|p| !is_terminal(p)).count() as i64;
         let ready = pods.iter().filter(|p| is_ready(p)).count() as i64;
-        let start = j["status"]["startTime"].as_str().map(str::to_string).unwrap_or_else(now_rfc3339);
+        let start = j["status"]["startTime"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(now_rfc3339);
         let now = now_rfc3339();
         let mut status = json!({"startTime": start, "active": active, "succeeded": succeeded, "failed": failed,
                                 "ready": ready, "terminating": 0, "uncountedTerminatedPods": {}});
@@ -569,12 +805,28 @@ fn jobs(store: &mut Store) {
             for p in pods.iter().filter(|p| !is_terminal(p)) {
                 store.delete_system(("v1", "Pod"), &ns, &name_of(p));
             }
-            store.record_event(&j, "Warning", "BackoffLimitExceeded", "Job has reached the specified backoff limit");
+            store.record_event(
+                &j,
+                "Warning",
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit",
+            );
         } else if active < parallelism && succeeded + active < completions {
-            let pod_name = format!("{name}-{}", suffix(&uid, (succeeded + failed + active) as u64 + store.current_rv()));
+            let pod_name = format!(
+                "{name}-{}",
+                suffix(
+                    &uid,
+                    (succeeded + failed + active) as u64 + store.current_rv()
+                )
+            );
             let pod = new_pod_from_template(&j, &j["spec"]["template"], pod_name.clone(), &ns);
             if store.create_system(("v1", "Pod"), &ns, pod).is_ok() {
-                store.record_event(&j, "Normal", "SuccessfulCreate", &format!("Created pod: {pod_name}"));
+                store.record_event(
+                    &j,
+                    "Normal",
+                    "SuccessfulCreate",
+                    &format!("Created pod: {pod_name}"),
+                );
                 status["active"] = json!(active + 1);
             }
         }
@@ -585,7 +837,9 @@ fn jobs(store: &mut Store) {
 fn default_class(store: &Store) -> Option<Value> {
     store
         .iter_gr(&gr("storage.k8s.io", "storageclasses"), None)
-        .find(|sc| sc["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true")
+        .find(|sc| {
+            sc["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+        })
         .cloned()
 }
 
@@ -598,12 +852,24 @@ fn claims(store: &mut Store) {
         if pvc["status"]["phase"] == "Bound" {
             // Expansion: grow the volume when the class allows it.
             if pvc["status"]["capacity"]["storage"] != request {
-                let class = pvc["spec"]["storageClassName"].as_str().unwrap_or_default().to_string();
-                let sc = store.get_gr(&gr("storage.k8s.io", "storageclasses"), "", &class).cloned();
-                let bigger = crate::cluster::quantity::parse_bytes(request.as_str().unwrap_or("0")).unwrap_or(0.0)
-                    > crate::cluster::quantity::parse_bytes(pvc["status"]["capacity"]["storage"].as_str().unwrap_or("0")).unwrap_or(0.0);
+                let class = pvc["spec"]["storageClassName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let sc = store
+                    .get_gr(&gr("storage.k8s.io", "storageclasses"), "", &class)
+                    .cloned();
+                let bigger = crate::cluster::quantity::parse_bytes(request.as_str().unwrap_or("0"))
+                    .unwrap_or(0.0)
+                    > crate::cluster::quantity::parse_bytes(
+                        pvc["status"]["capacity"]["storage"].as_str().unwrap_or("0"),
+                    )
+                    .unwrap_or(0.0);
                 if bigger && sc.is_some_and(|sc| sc["allowVolumeExpansion"] == true) {
-                    let pv_name = pvc["spec"]["volumeName"].as_str().unwrap_or_default().to_string();
+                    let pv_name = pvc["spec"]["volumeName"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
                     if let Some(mut pv) = store.get_gr(&pv_gr, "", &pv_name).cloned() {
                         pv["spec"]["capacity"]["storage"] = request.clone();
                         store.put_raw(&pv_gr, "", &pv_name, pv);
@@ -611,23 +877,38 @@ fn claims(store: &mut Store) {
                     let mut st = pvc["status"].clone();
                     st["capacity"]["storage"] = request.clone();
                     store.set_status(&pvc_gr, &ns, &name, st);
-                    store.record_event(&pvc, "Normal", "VolumeResizeSuccessful", "MountVolume.NodeExpandVolume succeeded");
+                    store.record_event(
+                        &pvc,
+                        "Normal",
+                        "VolumeResizeSuccessful",
+                        "MountVolume.NodeExpandVolume succeeded",
+                    );
                 }
             }
             continue;
         }
         let sc = match pvc["spec"]["storageClassName"].as_str() {
-            Some(c) => store.get_gr(&gr("storage.k8s.io", "storageclasses"), "", c).cloned(),
+            Some(c) => store
+                .get_gr(&gr("storage.k8s.io", "storageclasses"), "", c)
+                .cloned(),
             None => default_class(store),
         };
         let Some(sc) = sc else {
-            store.record_event(&pvc, "Normal", "FailedBinding", "no persistent volumes available for this claim and no storage class is set");
+            store.record_event(
+                &pvc,
+                "Normal",
+                "FailedBinding",
+                "no persistent volumes available for this claim and no storage class is set",
+            );
             continue;
         };
         if sc["volumeBindingMode"] == "WaitForFirstConsumer" {
             let used = store.iter_gr(&gr("", "pods"), Some(&ns)).any(|p| {
                 !p["spec"]["nodeName"].is_null()
-                    && p["spec"]["volumes"].as_array().is_some_and(|vs| vs.iter().any(|v| v["persistentVolumeClaim"]["claimName"] == name.as_str()))
+                    && p["spec"]["volumes"].as_array().is_some_and(|vs| {
+                        vs.iter()
+                            .any(|v| v["persistentVolumeClaim"]["claimName"] == name.as_str())
+                    })
             });
             if !used {
                 continue;
@@ -655,7 +936,11 @@ fn claims(store: &mut Store) {
                 "csi": {"driver": provisioner, "volumeHandle": format!("vol-{}", &hash_of(&json!(pv_name))[..10]), "fsType": "ext4", "volumeAttributes": attrs},
             },
         });
-        if store.get_gr(&pv_gr, "", &pv_name).is_none() && store.create_system(("v1", "PersistentVolume"), "", pv).is_err() {
+        if store.get_gr(&pv_gr, "", &pv_name).is_none()
+            && store
+                .create_system(("v1", "PersistentVolume"), "", pv)
+                .is_err()
+        {
             continue;
         }
         store.set_status(&pv_gr, "", &pv_name, json!({"phase": "Bound"}));
@@ -664,11 +949,17 @@ fn claims(store: &mut Store) {
         bound["spec"]["storageClassName"] = json!(class_name);
         bound["metadata"]["annotations"]["pv.kubernetes.io/bind-completed"] = json!("yes");
         bound["metadata"]["annotations"]["pv.kubernetes.io/bound-by-controller"] = json!("yes");
-        bound["metadata"]["annotations"]["volume.kubernetes.io/storage-provisioner"] = json!(provisioner);
+        bound["metadata"]["annotations"]["volume.kubernetes.io/storage-provisioner"] =
+            json!(provisioner);
         bound["metadata"]["finalizers"] = json!(["kubernetes.io/pvc-protection"]);
         store.put_raw(&pvc_gr, &ns, &name, bound);
         store.set_status(&pvc_gr, &ns, &name, json!({"phase": "Bound", "accessModes": pvc["spec"]["accessModes"], "capacity": {"storage": request}}));
-        store.record_event(&pvc, "Normal", "ProvisioningSucceeded", &format!("Successfully provisioned volume {pv_name}"));
+        store.record_event(
+            &pvc,
+            "Normal",
+            "ProvisioningSucceeded",
+            &format!("Successfully provisioned volume {pv_name}"),
+        );
     }
     // Claims deleted while bound: the volume goes per its reclaim policy.
     for pv in list(store, &pv_gr) {
@@ -676,7 +967,13 @@ fn claims(store: &mut Store) {
         if cr.is_null() || pv["status"]["phase"] != "Bound" {
             continue;
         }
-        let exists = store.get_gr(&pvc_gr, cr["namespace"].as_str().unwrap_or_default(), cr["name"].as_str().unwrap_or_default()).is_some();
+        let exists = store
+            .get_gr(
+                &pvc_gr,
+                cr["namespace"].as_str().unwrap_or_default(),
+                cr["name"].as_str().unwrap_or_default(),
+            )
+            .is_some();
         if !exists {
             let pv_name = name_of(&pv);
             if pv["spec"]["persistentVolumeReclaimPolicy"] == "Delete" {
@@ -696,7 +993,10 @@ fn claims(store: &mut Store) {
         }
         let (ns, name) = (ns_of(&pvc), name_of(&pvc));
         let used = store.iter_gr(&gr("", "pods"), Some(&ns)).any(|p| {
-            p["spec"]["volumes"].as_array().is_some_and(|vs| vs.iter().any(|v| v["persistentVolumeClaim"]["claimName"] == name.as_str()))
+            p["spec"]["volumes"].as_array().is_some_and(|vs| {
+                vs.iter()
+                    .any(|v| v["persistentVolumeClaim"]["claimName"] == name.as_str())
+            })
         });
         if !used {
             if let Some(rt) = store.type_for_kind("v1", "PersistentVolumeClaim") {
@@ -713,8 +1013,14 @@ fn requests(pod: &Value) -> (f64, f64) {
     let mut mem = 0.0;
     for c in pod["spec"]["containers"].as_array().into_iter().flatten() {
         let r = &c["resources"]["requests"];
-        cpu += r["cpu"].as_str().and_then(crate::cluster::quantity::parse_cpu).unwrap_or(0.0);
-        mem += r["memory"].as_str().and_then(crate::cluster::quantity::parse_bytes).unwrap_or(0.0);
+        cpu += r["cpu"]
+            .as_str()
+            .and_then(crate::cluster::quantity::parse_cpu)
+            .unwrap_or(0.0);
+        mem += r["memory"]
+            .as_str()
+            .and_then(crate::cluster::quantity::parse_bytes)
+            .unwrap_or(0.0);
     }
     (cpu, mem)
 }
@@ -751,8 +1057,14 @@ fn schedule(store: &mut Store, cs: &mut ControllerState) {
                 continue;
             }
             let alloc = &n["status"]["allocatable"];
-            let acpu = alloc["cpu"].as_str().and_then(crate::cluster::quantity::parse_cpu).unwrap_or(0.0);
-            let amem = alloc["memory"].as_str().and_then(crate::cluster::quantity::parse_bytes).unwrap_or(0.0);
+            let acpu = alloc["cpu"]
+                .as_str()
+                .and_then(crate::cluster::quantity::parse_cpu)
+                .unwrap_or(0.0);
+            let amem = alloc["memory"]
+                .as_str()
+                .and_then(crate::cluster::quantity::parse_bytes)
+                .unwrap_or(0.0);
             let u = used.get(&name_of(n)).copied().unwrap_or_default();
             let cpu_ok = u.0 + cpu <= acpu + 1e-9;
             let mem_ok = u.1 + mem <= amem + 1.0;
@@ -779,8 +1091,20 @@ fn schedule(store: &mut Store, cs: &mut ControllerState) {
                 let mut st = p["status"].clone();
                 st["conditions"] = json!([{"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now_rfc3339()}]);
                 store.set_status(&pods_gr, &ns, &name, st);
-                store.record_event(&p, "Normal", "Scheduled", &format!("Successfully assigned {ns}/{name} to {node}"));
-                cs.clocks.insert(uid_of(&p), PodClock { scheduled: Instant::now(), running: None, last_crash: None });
+                store.record_event(
+                    &p,
+                    "Normal",
+                    "Scheduled",
+                    &format!("Successfully assigned {ns}/{name} to {node}"),
+                );
+                cs.clocks.insert(
+                    uid_of(&p),
+                    PodClock {
+                        scheduled: Instant::now(),
+                        running: None,
+                        last_crash: None,
+                    },
+                );
             }
             None => {
                 let key = format!("unsched/{}", uid_of(&pod));
@@ -793,7 +1117,10 @@ fn schedule(store: &mut Store, cs: &mut ControllerState) {
                 }
                 let msg = format!(
                     "0/{} nodes are available: {}. preemption: 0/{} nodes are available: {} No preemption victims found for incoming pod.",
-                    nodes.len(), reasons.join(", "), nodes.len(), nodes.len()
+                    nodes.len(),
+                    reasons.join(", "),
+                    nodes.len(),
+                    nodes.len()
                 );
                 if cs.warned.insert(key) {
                     let mut st = pod["status"].clone();
@@ -811,7 +1138,13 @@ fn scaled(state: &SimState, secs: f64) -> Duration {
     Duration::from_secs_f64((secs * state.options.time_factor).max(0.0))
 }
 
-fn container_statuses(pod: &Value, ready: bool, state_of: &dyn Fn(&Value) -> Value, restarts: i64, last: &Value) -> Value {
+fn container_statuses(
+    pod: &Value,
+    ready: bool,
+    state_of: &dyn Fn(&Value) -> Value,
+    restarts: i64,
+    last: &Value,
+) -> Value {
     Value::Array(
         pod["spec"]["containers"]
             .as_array()
@@ -835,33 +1168,68 @@ fn kubelet(store: &mut Store, cs: &mut ControllerState, state: &SimState, scenar
     let candidates: Vec<Value> = store
         .iter_gr(&pods_gr, None)
         .filter(|p| {
-            p["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty())
+            p["spec"]["nodeName"]
+                .as_str()
+                .is_some_and(|n| !n.is_empty())
                 && !is_terminal(p)
-                && !cs.steady.contains(p["metadata"]["uid"].as_str().unwrap_or_default())
+                && !cs
+                    .steady
+                    .contains(p["metadata"]["uid"].as_str().unwrap_or_default())
         })
         .cloned()
         .collect();
     for pod in candidates {
         let (ns, name, uid) = (ns_of(&pod), name_of(&pod), uid_of(&pod));
-        let role = pod["metadata"]["labels"]["role"].as_str().unwrap_or_default().to_string();
+        let role = pod["metadata"]["labels"]["role"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let clock = cs
             .clocks
             .entry(uid.clone())
-            .or_insert(PodClock { scheduled: now, running: None, last_crash: None })
+            .or_insert(PodClock {
+                scheduled: now,
+                running: None,
+                last_crash: None,
+            })
             .clone();
         // Volumes must be bound before containers start.
-        let unbound = pod["spec"]["volumes"].as_array().into_iter().flatten().any(|v| {
-            v["persistentVolumeClaim"]["claimName"].as_str().is_some_and(|c| {
-                store.get_gr(&gr("", "persistentvolumeclaims"), &ns, c).is_none_or(|pvc| pvc["status"]["phase"] != "Bound")
-            })
-        });
+        let unbound = pod["spec"]["volumes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|v| {
+                v["persistentVolumeClaim"]["claimName"]
+                    .as_str()
+                    .is_some_and(|c| {
+                        store
+                            .get_gr(&gr("", "persistentvolumeclaims"), &ns, c)
+                            .is_none_or(|pvc| pvc["status"]["phase"] != "Bound")
+                    })
+            });
         let node = pod["spec"]["nodeName"].clone();
-        let host_ip = format!("192.168.49.{}", 2 + node.as_str().and_then(|n| n.rsplit('-').next()?.parse::<u32>().ok()).unwrap_or(1));
-        let pod_ip = pod["status"]["podIP"].as_str().map(str::to_string).unwrap_or_else(|| {
-            cs.next_pod_ip += 1;
-            format!("10.244.{}.{}", (cs.next_pod_ip >> 8) & 0xff, cs.next_pod_ip & 0xff)
-        });
-        let start_time = pod["status"]["startTime"].as_str().map(str::to_string).unwrap_or_else(now_rfc3339);
+        let host_ip = format!(
+            "192.168.49.{}",
+            2 + node
+                .as_str()
+                .and_then(|n| n.rsplit('-').next()?.parse::<u32>().ok())
+                .unwrap_or(1)
+        );
+        let pod_ip = pod["status"]["podIP"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                cs.next_pod_ip += 1;
+                format!(
+                    "10.244.{}.{}",
+                    (cs.next_pod_ip >> 8) & 0xff,
+                    cs.next_pod_ip & 0xff
+                )
+            });
+        let start_time = pod["status"]["startTime"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(now_rfc3339);
         let base_conds = |ready: bool, init: bool| {
             let t = now_rfc3339();
             json!([
@@ -874,14 +1242,20 @@ fn kubelet(store: &mut Store, cs: &mut ControllerState, state: &SimState, scenar
         };
         let keep_transition = |new: Value| -> Value {
             // Keep lastTransitionTime of unchanged conditions, so statuses settle.
-            let old = pod["status"]["conditions"].as_array().cloned().unwrap_or_default();
+            let old = pod["status"]["conditions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             Value::Array(
                 new.as_array()
                     .into_iter()
                     .flatten()
                     .map(|c| {
                         let mut c = c.clone();
-                        if let Some(o) = old.iter().find(|o| o["type"] == c["type"] && o["status"] == c["status"]) {
+                        if let Some(o) = old
+                            .iter()
+                            .find(|o| o["type"] == c["type"] && o["status"] == c["status"])
+                        {
                             c["lastTransitionTime"] = o["lastTransitionTime"].clone();
                         }
                         c
@@ -912,9 +1286,16 @@ fn kubelet(store: &mut Store, cs: &mut ControllerState, state: &SimState, scenar
             store.set_status(&pods_gr, &ns, &name, status);
             continue;
         }
-        let image_error = scenarios.iter().any(|s| matches!(s, Scenario::ImagePullError(r) if *r == role));
-        let crashloop = scenarios.iter().any(|s| matches!(s, Scenario::Crashloop(r) if *r == role));
-        let failing_job = role == "migrate" && scenarios.iter().any(|s| matches!(s, Scenario::FailingMigration));
+        let image_error = scenarios
+            .iter()
+            .any(|s| matches!(s, Scenario::ImagePullError(r) if *r == role));
+        let crashloop = scenarios
+            .iter()
+            .any(|s| matches!(s, Scenario::Crashloop(r) if *r == role));
+        let failing_job = role == "migrate"
+            && scenarios
+                .iter()
+                .any(|s| matches!(s, Scenario::FailingMigration));
         let create_at = clock.scheduled + scaled(state, 2.0);
         if now < create_at {
             cs.wake_at(create_at);
@@ -923,16 +1304,30 @@ fn kubelet(store: &mut Store, cs: &mut ControllerState, state: &SimState, scenar
             status["containerStatuses"] = container_statuses(&pod, false, &waiting, 0, &json!({}));
             if pod["status"]["containerStatuses"].is_null() {
                 for c in pod["spec"]["containers"].as_array().into_iter().flatten() {
-                    store.record_event(&pod, "Normal", "Pulling", &format!("Pulling image \"{}\"", c["image"].as_str().unwrap_or_default()));
+                    store.record_event(
+                        &pod,
+                        "Normal",
+                        "Pulling",
+                        &format!(
+                            "Pulling image \"{}\"",
+                            c["image"].as_str().unwrap_or_default()
+                        ),
+                    );
                 }
             }
             store.set_status(&pods_gr, &ns, &name, status);
             continue;
         }
         if image_error {
-            let first = pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] != "ErrImagePull"
-                && pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] != "ImagePullBackOff";
-            let reason = if first { "ErrImagePull" } else { "ImagePullBackOff" };
+            let first = pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
+                != "ErrImagePull"
+                && pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
+                    != "ImagePullBackOff";
+            let reason = if first {
+                "ErrImagePull"
+            } else {
+                "ImagePullBackOff"
+            };
             let waiting = |c: &Value| json!({"waiting": {"reason": reason, "message": format!("Back-off pulling image \"{}\"", c["image"].as_str().unwrap_or_default())}});
             status["conditions"] = keep_transition(base_conds(false, true));
             status["containerStatuses"] = container_statuses(&pod, false, &waiting, 0, &json!({}));
@@ -959,10 +1354,38 @@ fn kubelet(store: &mut Store, cs: &mut ControllerState, state: &SimState, scenar
                 }
                 for c in pod["spec"]["containers"].as_array().into_iter().flatten() {
                     let cname = c["name"].as_str().unwrap_or_default();
-                    store.record_event(&pod, "Normal", "Pulled", &format!("Container image \"{}\" already present on machine", c["image"].as_str().unwrap_or_default()));
-                    store.record_event(&pod, "Normal", "Created", &format!("Created container: {cname}"));
-                    store.record_event(&pod, "Normal", "Started", &format!("Started container {cname}"));
-                    state.append_log(&ns, &name, cname, false, &format!("{} starting {cname} ({})", now_rfc3339(), c["image"].as_str().unwrap_or_default()));
+                    store.record_event(
+                        &pod,
+                        "Normal",
+                        "Pulled",
+                        &format!(
+                            "Container image \"{}\" already present on machine",
+                            c["image"].as_str().unwrap_or_default()
+                        ),
+                    );
+                    store.record_event(
+                        &pod,
+                        "Normal",
+                        "Created",
+                        &format!("Created container: {cname}"),
+                    );
+                    store.record_event(
+                        &pod,
+                        "Normal",
+                        "Started",
+                        &format!("Started container {cname}"),
+                    );
+                    state.append_log(
+                        &ns,
+                        &name,
+                        cname,
+                        false,
+                        &format!(
+                            "{} starting {cname} ({})",
+                            now_rfc3339(),
+                            c["image"].as_str().unwrap_or_default()
+                        ),
+                    );
                 }
                 now
             }
@@ -981,11 +1404,16 @@ fn kubelet(store: &mut Store, cs: &mut ControllerState, state: &SimState, scenar
                 let running = |_: &Value| json!({"running": {"startedAt": started_at}});
                 status["phase"] = json!("Running");
                 status["conditions"] = keep_transition(base_conds(true, true));
-                status["containerStatuses"] = container_statuses(&pod, true, &running, 0, &json!({}));
+                status["containerStatuses"] =
+                    container_statuses(&pod, true, &running, 0, &json!({}));
                 store.set_status(&pods_gr, &ns, &name, status);
                 continue;
             }
-            let (code, reason) = if failing_job { (1, "Error") } else { (0, "Completed") };
+            let (code, reason) = if failing_job {
+                (1, "Error")
+            } else {
+                (0, "Completed")
+            };
             let finished = now_rfc3339();
             let term = |_: &Value| json!({"terminated": {"exitCode": code, "reason": reason, "startedAt": started_at, "finishedAt": finished}});
             status["phase"] = json!(if failing_job { "Failed" } else { "Succeeded" });
@@ -1005,7 +1433,9 @@ fn kubelet(store: &mut Store, cs: &mut ControllerState, state: &SimState, scenar
             continue;
         }
         if crashloop {
-            let restarts = pod["status"]["containerStatuses"][0]["restartCount"].as_i64().unwrap_or(0);
+            let restarts = pod["status"]["containerStatuses"][0]["restartCount"]
+                .as_i64()
+                .unwrap_or(0);
             let crash_at = clock.last_crash.unwrap_or(running_since) + scaled(state, 4.0);
             if now >= crash_at {
                 let finished = now_rfc3339();
@@ -1013,12 +1443,18 @@ fn kubelet(store: &mut Store, cs: &mut ControllerState, state: &SimState, scenar
                 let waiting = |c: &Value| json!({"waiting": {"reason": "CrashLoopBackOff", "message": format!("back-off 10s restarting failed container={} pod={name}", c["name"].as_str().unwrap_or_default())}});
                 status["phase"] = json!("Running");
                 status["conditions"] = keep_transition(base_conds(false, true));
-                status["containerStatuses"] = container_statuses(&pod, false, &waiting, restarts + 1, &last);
+                status["containerStatuses"] =
+                    container_statuses(&pod, false, &waiting, restarts + 1, &last);
                 for c in pod["spec"]["containers"].as_array().into_iter().flatten() {
                     let cname = c["name"].as_str().unwrap_or_default();
                     state.append_log(&ns, &name, cname, true, "Traceback (most recent call last): django.core.exceptions.ImproperlyConfigured: connection refused");
                 }
-                store.record_event(&pod, "Warning", "BackOff", "Back-off restarting failed container");
+                store.record_event(
+                    &pod,
+                    "Warning",
+                    "BackOff",
+                    "Back-off restarting failed container",
+                );
                 store.set_status(&pods_gr, &ns, &name, status);
                 if let Some(c) = cs.clocks.get_mut(&uid) {
                     c.last_crash = Some(now);
@@ -1030,7 +1466,8 @@ fn kubelet(store: &mut Store, cs: &mut ControllerState, state: &SimState, scenar
                     let running = |_: &Value| json!({"running": {"startedAt": started_at}});
                     status["phase"] = json!("Running");
                     status["conditions"] = keep_transition(base_conds(false, true));
-                    status["containerStatuses"] = container_statuses(&pod, false, &running, restarts, &json!({}));
+                    status["containerStatuses"] =
+                        container_statuses(&pod, false, &running, restarts, &json!({}));
                     store.set_status(&pods_gr, &ns, &name, status);
                 }
             }
@@ -1040,7 +1477,11 @@ fn kubelet(store: &mut Store, cs: &mut ControllerState, state: &SimState, scenar
             .as_array()
             .into_iter()
             .flatten()
-            .map(|c| c["readinessProbe"]["initialDelaySeconds"].as_f64().unwrap_or(0.0))
+            .map(|c| {
+                c["readinessProbe"]["initialDelaySeconds"]
+                    .as_f64()
+                    .unwrap_or(0.0)
+            })
             .fold(0.0, f64::max);
         let ready_at = running_since + scaled(state, delay.max(1.0));
         let ready = now >= ready_at;
@@ -1062,17 +1503,35 @@ fn kubelet(store: &mut Store, cs: &mut ControllerState, state: &SimState, scenar
 fn services(store: &mut Store) {
     let svc_gr = gr("", "services");
     let ep_gr = gr("", "endpoints");
-    let pods: Vec<Value> = store.iter_gr(&gr("", "pods"), None).filter(|p| !p["status"]["podIP"].is_null()).cloned().collect();
+    let pods: Vec<Value> = store
+        .iter_gr(&gr("", "pods"), None)
+        .filter(|p| !p["status"]["podIP"].is_null())
+        .cloned()
+        .collect();
     for svc in list(store, &svc_gr) {
         let (ns, name) = (ns_of(&svc), name_of(&svc));
-        let Some(sel) = svc["spec"]["selector"].as_object().filter(|m| !m.is_empty()) else {
+        let Some(sel) = svc["spec"]["selector"]
+            .as_object()
+            .filter(|m| !m.is_empty())
+        else {
             continue;
         };
         let selector = LabelSelector::from_object(&json!({"matchLabels": sel}));
-        let matching: Vec<&Value> = pods.iter().filter(|p| ns_of(p) == ns && selector.matches(p) && !is_terminal(p)).collect();
+        let matching: Vec<&Value> = pods
+            .iter()
+            .filter(|p| ns_of(p) == ns && selector.matches(p) && !is_terminal(p))
+            .collect();
         let addr = |p: &Value| json!({"ip": p["status"]["podIP"], "nodeName": p["spec"]["nodeName"], "targetRef": {"kind": "Pod", "namespace": ns, "name": p["metadata"]["name"], "uid": p["metadata"]["uid"]}});
-        let ready: Vec<Value> = matching.iter().filter(|p| is_ready(p)).map(|p| addr(p)).collect();
-        let not_ready: Vec<Value> = matching.iter().filter(|p| !is_ready(p)).map(|p| addr(p)).collect();
+        let ready: Vec<Value> = matching
+            .iter()
+            .filter(|p| is_ready(p))
+            .map(|p| addr(p))
+            .collect();
+        let not_ready: Vec<Value> = matching
+            .iter()
+            .filter(|p| !is_ready(p))
+            .map(|p| addr(p))
+            .collect();
         let ports: Vec<Value> = svc["spec"]["ports"]
             .as_array()
             .into_iter()
@@ -1086,7 +1545,11 @@ fn services(store: &mut Store) {
         if !not_ready.is_empty() {
             subset["notReadyAddresses"] = json!(not_ready);
         }
-        let subsets = if ready.is_empty() && not_ready.is_empty() { json!([]) } else { json!([subset]) };
+        let subsets = if ready.is_empty() && not_ready.is_empty() {
+            json!([])
+        } else {
+            json!([subset])
+        };
         let ep = json!({"apiVersion": "v1", "kind": "Endpoints",
             "metadata": {"name": name, "namespace": ns, "labels": svc["metadata"]["labels"]},
             "subsets": subsets});
@@ -1124,9 +1587,16 @@ fn services(store: &mut Store) {
             }
             Some(_) => {}
         }
-        if svc["spec"]["type"] == "LoadBalancer" && svc["status"]["loadBalancer"]["ingress"].is_null() {
+        if svc["spec"]["type"] == "LoadBalancer"
+            && svc["status"]["loadBalancer"]["ingress"].is_null()
+        {
             let ip = format!("172.18.255.{}", 200 + (hash_of(&json!(name)).len() % 50));
-            store.set_status(&svc_gr, &ns, &name, json!({"loadBalancer": {"ingress": [{"ip": ip, "ipMode": "VIP"}]}}));
+            store.set_status(
+                &svc_gr,
+                &ns,
+                &name,
+                json!({"loadBalancer": {"ingress": [{"ip": ip, "ipMode": "VIP"}]}}),
+            );
         }
     }
 }
@@ -1135,7 +1605,12 @@ fn ingresses(store: &mut Store) {
     let ing_gr = gr("networking.k8s.io", "ingresses");
     for ing in list(store, &ing_gr) {
         if ing["status"]["loadBalancer"]["ingress"].is_null() {
-            store.set_status(&ing_gr, &ns_of(&ing), &name_of(&ing), json!({"loadBalancer": {"ingress": [{"ip": "172.18.255.100"}]}}));
+            store.set_status(
+                &ing_gr,
+                &ns_of(&ing),
+                &name_of(&ing),
+                json!({"loadBalancer": {"ingress": [{"ip": "172.18.255.100"}]}}),
+            );
         }
     }
 }

@@ -33,9 +33,16 @@ fn default_pod_spec(spec: &mut Value) {
     for list in ["containers", "initContainers"] {
         if let Some(cs) = spec.get_mut(list).and_then(Value::as_array_mut) {
             for c in cs {
-                set_default(c, &["terminationMessagePath"], json!("/dev/termination-log"));
+                set_default(
+                    c,
+                    &["terminationMessagePath"],
+                    json!("/dev/termination-log"),
+                );
                 set_default(c, &["terminationMessagePolicy"], json!("File"));
-                let pull = if c["image"].as_str().is_some_and(|i| i.ends_with(":latest") || !i.contains(':')) {
+                let pull = if c["image"]
+                    .as_str()
+                    .is_some_and(|i| i.ends_with(":latest") || !i.contains(':'))
+                {
                     "Always"
                 } else {
                     "IfNotPresent"
@@ -61,8 +68,16 @@ pub fn apply(kind: &str, obj: &mut Value, next_ip: &mut dyn FnMut() -> String) {
             set_default(obj, &["spec", "progressDeadlineSeconds"], json!(600));
             if obj["spec"]["strategy"]["type"].as_str() != Some("Recreate") {
                 set_default(obj, &["spec", "strategy", "type"], json!("RollingUpdate"));
-                set_default(obj, &["spec", "strategy", "rollingUpdate", "maxSurge"], json!("25%"));
-                set_default(obj, &["spec", "strategy", "rollingUpdate", "maxUnavailable"], json!("25%"));
+                set_default(
+                    obj,
+                    &["spec", "strategy", "rollingUpdate", "maxSurge"],
+                    json!("25%"),
+                );
+                set_default(
+                    obj,
+                    &["spec", "strategy", "rollingUpdate", "maxUnavailable"],
+                    json!("25%"),
+                );
             }
             default_pod_spec(&mut obj["spec"]["template"]["spec"]);
         }
@@ -74,9 +89,17 @@ pub fn apply(kind: &str, obj: &mut Value, next_ip: &mut dyn FnMut() -> String) {
             set_default(obj, &["spec", "replicas"], json!(1));
             set_default(obj, &["spec", "podManagementPolicy"], json!("OrderedReady"));
             set_default(obj, &["spec", "revisionHistoryLimit"], json!(10));
-            set_default(obj, &["spec", "updateStrategy", "type"], json!("RollingUpdate"));
+            set_default(
+                obj,
+                &["spec", "updateStrategy", "type"],
+                json!("RollingUpdate"),
+            );
             if obj["spec"]["updateStrategy"]["type"] == "RollingUpdate" {
-                set_default(obj, &["spec", "updateStrategy", "rollingUpdate", "partition"], json!(0));
+                set_default(
+                    obj,
+                    &["spec", "updateStrategy", "rollingUpdate", "partition"],
+                    json!(0),
+                );
             }
             set_default(
                 obj,
@@ -95,9 +118,21 @@ pub fn apply(kind: &str, obj: &mut Value, next_ip: &mut dyn FnMut() -> String) {
         }
         "DaemonSet" => {
             set_default(obj, &["spec", "revisionHistoryLimit"], json!(10));
-            set_default(obj, &["spec", "updateStrategy", "type"], json!("RollingUpdate"));
-            set_default(obj, &["spec", "updateStrategy", "rollingUpdate", "maxUnavailable"], json!(1));
-            set_default(obj, &["spec", "updateStrategy", "rollingUpdate", "maxSurge"], json!(0));
+            set_default(
+                obj,
+                &["spec", "updateStrategy", "type"],
+                json!("RollingUpdate"),
+            );
+            set_default(
+                obj,
+                &["spec", "updateStrategy", "rollingUpdate", "maxUnavailable"],
+                json!(1),
+            );
+            set_default(
+                obj,
+                &["spec", "updateStrategy", "rollingUpdate", "maxSurge"],
+                json!(0),
+            );
             default_pod_spec(&mut obj["spec"]["template"]["spec"]);
         }
         "Job" => {
@@ -109,14 +144,21 @@ pub fn apply(kind: &str, obj: &mut Value, next_ip: &mut dyn FnMut() -> String) {
             // The job controller labels its pods; the selector is generated.
             let uid = obj["metadata"]["uid"].clone();
             if obj["spec"]["selector"].is_null() && !uid.is_null() {
-                obj["spec"]["selector"] = json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}});
-                obj["spec"]["template"]["metadata"]["labels"]["batch.kubernetes.io/controller-uid"] = uid.clone();
+                obj["spec"]["selector"] =
+                    json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}});
+                obj["spec"]["template"]["metadata"]["labels"]["batch.kubernetes.io/controller-uid"] =
+                    uid.clone();
                 obj["spec"]["template"]["metadata"]["labels"]["controller-uid"] = uid;
                 let name = obj["metadata"]["name"].clone();
-                obj["spec"]["template"]["metadata"]["labels"]["batch.kubernetes.io/job-name"] = name.clone();
+                obj["spec"]["template"]["metadata"]["labels"]["batch.kubernetes.io/job-name"] =
+                    name.clone();
                 obj["spec"]["template"]["metadata"]["labels"]["job-name"] = name;
             }
-            set_default(obj, &["spec", "template", "spec", "restartPolicy"], json!("Never"));
+            set_default(
+                obj,
+                &["spec", "template", "spec", "restartPolicy"],
+                json!("Never"),
+            );
             default_pod_spec(&mut obj["spec"]["template"]["spec"]);
         }
         "CronJob" => {
@@ -168,7 +210,11 @@ pub fn apply(kind: &str, obj: &mut Value, next_ip: &mut dyn FnMut() -> String) {
             set_default(obj, &["status", "phase"], json!("Pending"));
         }
         "PersistentVolume" => {
-            set_default(obj, &["spec", "persistentVolumeReclaimPolicy"], json!("Retain"));
+            set_default(
+                obj,
+                &["spec", "persistentVolumeReclaimPolicy"],
+                json!("Retain"),
+            );
             set_default(obj, &["status", "phase"], json!("Available"));
         }
         "StorageClass" => {
@@ -179,7 +225,11 @@ pub fn apply(kind: &str, obj: &mut Value, next_ip: &mut dyn FnMut() -> String) {
             set_default(obj, &["spec", "finalizers"], json!(["kubernetes"]));
             set_default(obj, &["status", "phase"], json!("Active"));
             let name = obj["metadata"]["name"].clone();
-            set_default(obj, &["metadata", "labels", "kubernetes.io/metadata.name"], name);
+            set_default(
+                obj,
+                &["metadata", "labels", "kubernetes.io/metadata.name"],
+                name,
+            );
         }
         "Ingress" => {
             set_default(obj, &["status", "loadBalancer"], json!({}));
@@ -198,11 +248,18 @@ pub fn validate(kind: &str, obj: &Value, group: &str) -> Result<(), ApiError> {
     let dns1123 = |s: &str| {
         !s.is_empty()
             && s.len() <= 253
-            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
             && s.starts_with(|c: char| c.is_ascii_alphanumeric())
             && s.ends_with(|c: char| c.is_ascii_alphanumeric())
     };
-    if !name.is_empty() && !dns1123(name) && !matches!(kind, "ClusterRole" | "ClusterRoleBinding" | "Role" | "RoleBinding") {
+    if !name.is_empty()
+        && !dns1123(name)
+        && !matches!(
+            kind,
+            "ClusterRole" | "ClusterRoleBinding" | "Role" | "RoleBinding"
+        )
+    {
         causes.push((
             "metadata.name".to_string(),
             format!("Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'"),
@@ -222,23 +279,40 @@ pub fn validate(kind: &str, obj: &Value, group: &str) -> Result<(), ApiError> {
                     ));
                 }
             }
-            if obj["spec"]["template"]["spec"]["containers"].as_array().is_none_or(Vec::is_empty) {
-                causes.push(("spec.template.spec.containers".into(), "Required value".into()));
+            if obj["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .is_none_or(Vec::is_empty)
+            {
+                causes.push((
+                    "spec.template.spec.containers".into(),
+                    "Required value".into(),
+                ));
             }
         }
         "Pod" => {
-            if obj["spec"]["containers"].as_array().is_none_or(Vec::is_empty) {
+            if obj["spec"]["containers"]
+                .as_array()
+                .is_none_or(Vec::is_empty)
+            {
                 causes.push(("spec.containers".into(), "Required value".into()));
             }
         }
         "Job" => {
-            if obj["spec"]["template"]["spec"]["containers"].as_array().is_none_or(Vec::is_empty) {
-                causes.push(("spec.template.spec.containers".into(), "Required value".into()));
+            if obj["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .is_none_or(Vec::is_empty)
+            {
+                causes.push((
+                    "spec.template.spec.containers".into(),
+                    "Required value".into(),
+                ));
             }
         }
         "Service" => {
-            if obj["spec"]["type"] != "ExternalName" && obj["spec"]["clusterIP"] != "None"
-                && obj["spec"]["ports"].as_array().is_none_or(Vec::is_empty) {
+            if obj["spec"]["type"] != "ExternalName"
+                && obj["spec"]["clusterIP"] != "None"
+                && obj["spec"]["ports"].as_array().is_none_or(Vec::is_empty)
+            {
                 causes.push(("spec.ports".into(), "Required value".into()));
             }
         }
@@ -254,16 +328,33 @@ pub fn validate(kind: &str, obj: &Value, group: &str) -> Result<(), ApiError> {
 /// Update-time immutability rules of the built-in types.
 pub fn validate_update(kind: &str, old: &Value, new: &Value, group: &str) -> Result<(), ApiError> {
     let name = new["metadata"]["name"].as_str().unwrap_or_default();
-    let forbid = |field: &str, msg: &str| Err(ApiError::invalid(kind, name, group, vec![(field.into(), msg.into())]));
+    let forbid = |field: &str, msg: &str| {
+        Err(ApiError::invalid(
+            kind,
+            name,
+            group,
+            vec![(field.into(), msg.into())],
+        ))
+    };
     match kind {
         "StatefulSet" => {
             let strip = |v: &Value| {
                 let mut s = v["spec"].clone();
                 if let Some(m) = s.as_object_mut() {
-                    for k in ["replicas", "ordinals", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy", "minReadySeconds"] {
+                    for k in [
+                        "replicas",
+                        "ordinals",
+                        "template",
+                        "updateStrategy",
+                        "persistentVolumeClaimRetentionPolicy",
+                        "minReadySeconds",
+                    ] {
                         m.remove(k);
                     }
-                    if let Some(vcts) = m.get_mut("volumeClaimTemplates").and_then(Value::as_array_mut) {
+                    if let Some(vcts) = m
+                        .get_mut("volumeClaimTemplates")
+                        .and_then(Value::as_array_mut)
+                    {
                         for v in vcts {
                             if let Some(vm) = v.as_object_mut() {
                                 vm.remove("status");
@@ -311,12 +402,20 @@ pub fn validate_update(kind: &str, old: &Value, new: &Value, group: &str) -> Res
                 s
             };
             if strip(old) != strip(new) && !old["spec"]["volumeName"].is_null() {
-                return forbid("spec", "Forbidden: spec is immutable after creation except resources.requests for bound claims");
+                return forbid(
+                    "spec",
+                    "Forbidden: spec is immutable after creation except resources.requests for bound claims",
+                );
             }
         }
         "Secret" | "ConfigMap" => {
-            if old["immutable"] == true && (old["data"] != new["data"] || old["binaryData"] != new["binaryData"]) {
-                return forbid("data", "Forbidden: field is immutable when `immutable` is set");
+            if old["immutable"] == true
+                && (old["data"] != new["data"] || old["binaryData"] != new["binaryData"])
+            {
+                return forbid(
+                    "data",
+                    "Forbidden: field is immutable when `immutable` is set",
+                );
             }
         }
         _ => {}

@@ -43,7 +43,10 @@ fn group_json(name: &str, versions: &[String]) -> Value {
 }
 
 pub fn group_list(types: &[ResourceType]) -> Value {
-    let groups: Vec<Value> = groups(types).iter().map(|(n, vs)| group_json(n, vs)).collect();
+    let groups: Vec<Value> = groups(types)
+        .iter()
+        .map(|(n, vs)| group_json(n, vs))
+        .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
@@ -65,8 +68,14 @@ pub fn resource_list(types: &[ResourceType], group: &str, version: &str) -> Opti
     if rs.is_empty() {
         return None;
     }
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": rs}))
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": rs}),
+    )
 }
 
 fn gv_path(t: &ResourceType) -> String {
@@ -82,7 +91,10 @@ pub fn openapi_root(types: &[ResourceType]) -> Value {
     let mut paths = serde_json::Map::new();
     for t in types {
         let p = gv_path(t);
-        paths.insert(p.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash={:016X}", hash(&p, types))}));
+        paths.insert(
+            p.clone(),
+            json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash={:016X}", hash(&p, types))}),
+        );
     }
     json!({"paths": paths})
 }

@@ -26,17 +26,35 @@ impl ApiError {
     }
 
     pub fn not_found(group: &str, plural: &str, name: &str) -> Self {
-        let gr = if group.is_empty() { plural.to_string() } else { format!("{plural}.{group}") };
-        ApiError::new(404, "NotFound", format!("{gr} \"{name}\" not found")).with_details(plural, name, group)
+        let gr = if group.is_empty() {
+            plural.to_string()
+        } else {
+            format!("{plural}.{group}")
+        };
+        ApiError::new(404, "NotFound", format!("{gr} \"{name}\" not found"))
+            .with_details(plural, name, group)
     }
 
     pub fn already_exists(group: &str, plural: &str, name: &str) -> Self {
-        let gr = if group.is_empty() { plural.to_string() } else { format!("{plural}.{group}") };
-        ApiError::new(409, "AlreadyExists", format!("{gr} \"{name}\" already exists")).with_details(plural, name, group)
+        let gr = if group.is_empty() {
+            plural.to_string()
+        } else {
+            format!("{plural}.{group}")
+        };
+        ApiError::new(
+            409,
+            "AlreadyExists",
+            format!("{gr} \"{name}\" already exists"),
+        )
+        .with_details(plural, name, group)
     }
 
     pub fn conflict(group: &str, plural: &str, name: &str, why: &str) -> Self {
-        let gr = if group.is_empty() { plural.to_string() } else { format!("{plural}.{group}") };
+        let gr = if group.is_empty() {
+            plural.to_string()
+        } else {
+            format!("{plural}.{group}")
+        };
         ApiError::new(
             409,
             "Conflict",
@@ -51,7 +69,11 @@ impl ApiError {
         let mut e = ApiError::new(
             422,
             "Invalid",
-            format!("{kind}.{} \"{name}\" is invalid: {}", if group.is_empty() { "core" } else { group }, text.join(", ")),
+            format!(
+                "{kind}.{} \"{name}\" is invalid: {}",
+                if group.is_empty() { "core" } else { group },
+                text.join(", ")
+            ),
         );
         e.details = json!({
             "name": name, "group": group, "kind": kind,

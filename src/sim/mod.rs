@@ -80,13 +80,17 @@ impl SimState {
 
     pub fn append_log(&self, ns: &str, pod: &str, container: &str, previous: bool, line: &str) {
         if let Ok(mut logs) = self.logs.lock() {
-            let v = logs.entry((ns.into(), pod.into(), container.into(), previous)).or_default();
+            let v = logs
+                .entry((ns.into(), pod.into(), container.into(), previous))
+                .or_default();
             v.push(line.to_string());
             if v.len() > 1000 {
                 v.remove(0);
             }
             if previous {
-                logs.entry((ns.into(), pod.into(), container.into(), false)).or_default().push(line.to_string());
+                logs.entry((ns.into(), pod.into(), container.into(), false))
+                    .or_default()
+                    .push(line.to_string());
             }
         }
         self.changed.notify_one();
@@ -112,7 +116,10 @@ pub enum SimError {
     #[error("cannot listen on 127.0.0.1:{port}: {source}")]
     Bind { port: u16, source: std::io::Error },
     #[error("cannot write the kubeconfig {path}: {source}")]
-    Kubeconfig { path: String, source: std::io::Error },
+    Kubeconfig {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 impl SimCluster {
@@ -120,20 +127,25 @@ impl SimCluster {
     pub async fn start(options: SimOptions) -> Result<SimCluster, SimError> {
         let listener = TcpListener::bind(("127.0.0.1", options.port))
             .await
-            .map_err(|source| SimError::Bind { port: options.port, source })?;
-        let addr: SocketAddr = listener
-            .local_addr()
-            .map_err(|source| SimError::Bind { port: options.port, source })?;
+            .map_err(|source| SimError::Bind {
+                port: options.port,
+                source,
+            })?;
+        let addr: SocketAddr = listener.local_addr().map_err(|source| SimError::Bind {
+            port: options.port,
+            source,
+        })?;
         let mut options = options;
         for s in &options.scenarios {
             if let Scenario::Latency(d) = s {
                 options.latency = *d;
             }
         }
-        let kubeconfig = options
-            .kubeconfig
-            .clone()
-            .unwrap_or_else(|| std::env::temp_dir().join(format!("helmdeck-sim-{}", addr.port())).join("kubeconfig"));
+        let kubeconfig = options.kubeconfig.clone().unwrap_or_else(|| {
+            std::env::temp_dir()
+                .join(format!("helmdeck-sim-{}", addr.port()))
+                .join("kubeconfig")
+        });
         let url = format!("http://{addr}");
         write_kubeconfig(&kubeconfig, &url)?;
         let (restarts, _) = tokio::sync::watch::channel(0u64);
@@ -167,7 +179,12 @@ impl SimCluster {
                 });
             }
         }
-        Ok(SimCluster { url, kubeconfig, state, cancel })
+        Ok(SimCluster {
+            url,
+            kubeconfig,
+            state,
+            cancel,
+        })
     }
 
     /// Drops every watch and refuses connections for `down`; state and versions are kept.
@@ -192,7 +209,10 @@ fn restart(state: &SimState, down: Duration) {
 }
 
 fn write_kubeconfig(path: &PathBuf, url: &str) -> Result<(), SimError> {
-    let err = |source| SimError::Kubeconfig { path: path.display().to_string(), source };
+    let err = |source| SimError::Kubeconfig {
+        path: path.display().to_string(),
+        source,
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(err)?;
     }
@@ -252,13 +272,23 @@ async fn run_controllers(state: Arc<SimState>, cancel: CancellationToken) {
 /// The default cluster: 3 nodes of 4 CPU / 16 GiB, an encrypted default StorageClass, an
 /// nginx IngressClass and the usual namespaces; scenarios adjust it.
 fn seed(state: &SimState) {
-    let Ok(mut store) = state.store.lock() else { return };
+    let Ok(mut store) = state.store.lock() else {
+        return;
+    };
     let sc = &state.options.scenarios;
     for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
-        let _ = store.create_system(("v1", "Namespace"), "", json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
+        let _ = store.create_system(
+            ("v1", "Namespace"),
+            "",
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+        );
     }
     let small = sc.contains(&Scenario::SmallNodes);
-    let (count, cpu, mem) = if small { (1, "1", "2Gi") } else { (3, "4", "16Gi") };
+    let (count, cpu, mem) = if small {
+        (1, "1", "2Gi")
+    } else {
+        (3, "4", "16Gi")
+    };
     for i in 1..=count {
         let name = format!("sim-node-{i}");
         let node = json!({
@@ -323,7 +353,7 @@ fn seed_scale(store: &mut Store, namespaces: usize, pods: usize) {
     for i in 0..pods {
         let ns = format!("scale-{}", i % namespaces);
         let name = format!("load-{i:05}");
-        let role = ["web", "events", "worker", "plugins"][i % 4];
+        let role = ["web", "events", "worker", "plugins"][(i / namespaces) % 4];
         let pod = json!({
             "apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": name, "namespace": ns, "labels": {"app": "posthog", "release": "posthog", "role": role}},

@@ -28,7 +28,9 @@ pub fn merge_patch(target: &Value, patch: &Value) -> Value {
 
 /// RFC 6902.
 pub fn json_patch(target: &Value, ops: &Value) -> Result<Value, String> {
-    let ops = ops.as_array().ok_or("a JSON patch must be a list of operations")?;
+    let ops = ops
+        .as_array()
+        .ok_or("a JSON patch must be a list of operations")?;
     let mut doc = target.clone();
     for op in ops {
         let path = op["path"].as_str().ok_or("operation without path")?;
@@ -48,7 +50,10 @@ pub fn json_patch(target: &Value, ops: &Value) -> Result<Value, String> {
             }
             "copy" => {
                 let from = op["from"].as_str().ok_or("copy without from")?;
-                let v = doc.pointer(from).cloned().ok_or_else(|| format!("path {from} not found"))?;
+                let v = doc
+                    .pointer(from)
+                    .cloned()
+                    .ok_or_else(|| format!("path {from} not found"))?;
                 add(&mut doc, path, v)?;
             }
             "test" => {
@@ -63,7 +68,9 @@ pub fn json_patch(target: &Value, ops: &Value) -> Result<Value, String> {
 }
 
 fn split_pointer(path: &str) -> Result<(String, String), String> {
-    let idx = path.rfind('/').ok_or_else(|| format!("invalid JSON pointer {path:?}"))?;
+    let idx = path
+        .rfind('/')
+        .ok_or_else(|| format!("invalid JSON pointer {path:?}"))?;
     let last = path[idx + 1..].replace("~1", "/").replace("~0", "~");
     Ok((path[..idx].to_string(), last))
 }
@@ -84,7 +91,9 @@ fn add(doc: &mut Value, path: &str, v: Value) -> Result<(), String> {
                 a.push(v);
                 return Ok(());
             }
-            let i: usize = last.parse().map_err(|_| format!("invalid index {last:?}"))?;
+            let i: usize = last
+                .parse()
+                .map_err(|_| format!("invalid index {last:?}"))?;
             if i > a.len() {
                 return Err(format!("index {i} out of range"));
             }
@@ -98,9 +107,13 @@ fn add(doc: &mut Value, path: &str, v: Value) -> Result<(), String> {
 fn remove(doc: &mut Value, path: &str) -> Result<Value, String> {
     let (parent, last) = split_pointer(path)?;
     match doc.pointer_mut(&parent) {
-        Some(Value::Object(m)) => m.remove(&last).ok_or_else(|| format!("path {path:?} not found")),
+        Some(Value::Object(m)) => m
+            .remove(&last)
+            .ok_or_else(|| format!("path {path:?} not found")),
         Some(Value::Array(a)) => {
-            let i: usize = last.parse().map_err(|_| format!("invalid index {last:?}"))?;
+            let i: usize = last
+                .parse()
+                .map_err(|_| format!("invalid index {last:?}"))?;
             if i >= a.len() {
                 return Err(format!("index {i} out of range"));
             }
@@ -113,7 +126,12 @@ fn remove(doc: &mut Value, path: &str) -> Result<Value, String> {
 /// The merge key of a list field of the built-in types (`patchMergeKey`).
 pub fn merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
     match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes" | "imagePullSecrets"
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "imagePullSecrets"
         | "resourceClaims" => Some("name"),
         "volumeMounts" => Some("mountPath"),
         "volumeDevices" => Some("devicePath"),
@@ -231,7 +249,10 @@ fn strip_list_directives(items: &[Value]) -> Vec<Value> {
 }
 
 fn merge_list(cur: &[Value], items: &[Value], key: &str) -> Value {
-    if items.iter().any(|i| i.get("$patch").and_then(Value::as_str) == Some("replace")) {
+    if items
+        .iter()
+        .any(|i| i.get("$patch").and_then(Value::as_str) == Some("replace"))
+    {
         return Value::Array(strip_list_directives(items));
     }
     let mut out: Vec<Value> = cur.to_vec();
@@ -356,7 +377,11 @@ pub fn field_paths(fs: &Value, prefix: &str, out: &mut Vec<String>) {
             out.push(prefix.to_string());
         }
         for (k, v) in m {
-            let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            let p = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
             field_paths(v, &p, out);
         }
     }
@@ -370,7 +395,10 @@ pub fn value_at<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
             cur = cur.get(f)?;
         } else if let Some(id) = seg.strip_prefix("k:") {
             let idm: Map<String, Value> = serde_json::from_str(id).ok()?;
-            cur = cur.as_array()?.iter().find(|i| idm.iter().all(|(k, v)| i.get(k) == Some(v)))?;
+            cur = cur
+                .as_array()?
+                .iter()
+                .find(|i| idm.iter().all(|(k, v)| i.get(k) == Some(v)))?;
         } else {
             return None;
         }
@@ -411,25 +439,38 @@ mod tests {
         let patch = json!({"spec": {"$setElementOrder/containers": [{"name": "b"}, {"name": "a"}],
             "containers": [{"name": "a", "image": "2"}]}});
         let out = strategic_merge(&orig, &patch).unwrap();
-        assert_eq!(out["spec"]["containers"], json!([{"name": "b", "image": "1"}, {"name": "a", "image": "2"}]));
+        assert_eq!(
+            out["spec"]["containers"],
+            json!([{"name": "b", "image": "1"}, {"name": "a", "image": "2"}])
+        );
         let del = json!({"spec": {"containers": [{"name": "b", "$patch": "delete"}]}});
         let out = strategic_merge(&orig, &del).unwrap();
-        assert_eq!(out["spec"]["containers"], json!([{"name": "a", "image": "1"}]));
+        assert_eq!(
+            out["spec"]["containers"],
+            json!([{"name": "a", "image": "1"}])
+        );
     }
 
     #[test]
     fn merge_and_json_patch() {
         let t = json!({"a": 1, "b": {"c": 2}});
-        assert_eq!(merge_patch(&t, &json!({"a": null, "b": {"d": 3}})), json!({"b": {"c": 2, "d": 3}}));
+        assert_eq!(
+            merge_patch(&t, &json!({"a": null, "b": {"d": 3}})),
+            json!({"b": {"c": 2, "d": 3}})
+        );
         let p = json!([{"op": "replace", "path": "/a", "value": 5}, {"op": "add", "path": "/l", "value": [1]},
                        {"op": "add", "path": "/l/-", "value": 2}]);
-        assert_eq!(json_patch(&t, &p).unwrap(), json!({"a": 5, "b": {"c": 2}, "l": [1, 2]}));
+        assert_eq!(
+            json_patch(&t, &p).unwrap(),
+            json!({"a": 5, "b": {"c": 2}, "l": [1, 2]})
+        );
         assert!(json_patch(&t, &json!([{"op": "test", "path": "/a", "value": 9}])).is_err());
     }
 
     #[test]
     fn apply_drops_fields_no_longer_applied() {
-        let first = json!({"metadata": {"labels": {"a": "1", "b": "2"}}, "data": {"x": "1", "y": "2"}});
+        let first =
+            json!({"metadata": {"labels": {"a": "1", "b": "2"}}, "data": {"x": "1", "y": "2"}});
         let second = json!({"metadata": {"labels": {"a": "1"}}, "data": {"x": "1"}});
         let mut live = first.clone();
         live["data"]["other"] = json!("kept");

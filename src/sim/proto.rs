@@ -43,7 +43,11 @@ impl<'a> Reader<'a> {
             0 => Field::Varint(self.varint()?),
             2 => {
                 let len = self.varint()? as usize;
-                let end = self.pos.checked_add(len).filter(|e| *e <= self.buf.len()).ok_or("truncated field")?;
+                let end = self
+                    .pos
+                    .checked_add(len)
+                    .filter(|e| *e <= self.buf.len())
+                    .ok_or("truncated field")?;
                 let s = &self.buf[self.pos..end];
                 self.pos = end;
                 Field::Bytes(s)
@@ -126,7 +130,9 @@ fn object_meta(b: &[u8]) -> Result<Value, String> {
 
 /// Decodes a `k8s\0`-prefixed protobuf body of a Secret or ConfigMap into JSON.
 pub fn decode(body: &[u8]) -> Result<Value, String> {
-    let rest = body.strip_prefix(b"k8s\0").ok_or("protobuf body without the k8s envelope")?;
+    let rest = body
+        .strip_prefix(b"k8s\0")
+        .ok_or("protobuf body without the k8s envelope")?;
     let mut r = Reader::new(rest);
     let (mut api_version, mut kind, mut raw) = (String::new(), String::new(), &[][..]);
     while let Some((n, f)) = r.next()? {
@@ -186,7 +192,9 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
         obj["binaryData"] = Value::Object(binary);
     }
     if kind != "Secret" && kind != "ConfigMap" {
-        return Err(format!("protobuf bodies are only accepted for Secrets and ConfigMaps, not {kind:?}"));
+        return Err(format!(
+            "protobuf bodies are only accepted for Secrets and ConfigMaps, not {kind:?}"
+        ));
     }
     Ok(obj)
 }
@@ -203,8 +211,17 @@ mod tests {
 
     #[test]
     fn decodes_a_secret() {
-        let meta = [field(1, b"sh.helm.release.v1.r.v1"), field(11, &[field(1, b"owner"), field(2, b"helm")].concat())].concat();
-        let secret = [field(1, &meta), field(2, &[field(1, b"release"), field(2, b"abc")].concat()), field(3, b"helm.sh/release.v1")].concat();
+        let meta = [
+            field(1, b"sh.helm.release.v1.r.v1"),
+            field(11, &[field(1, b"owner"), field(2, b"helm")].concat()),
+        ]
+        .concat();
+        let secret = [
+            field(1, &meta),
+            field(2, &[field(1, b"release"), field(2, b"abc")].concat()),
+            field(3, b"helm.sh/release.v1"),
+        ]
+        .concat();
         let tm = [field(1, b"v1"), field(2, b"Secret")].concat();
         let body = [b"k8s\0".to_vec(), field(1, &tm), field(2, &secret)].concat();
         let v = decode(&body).unwrap();

@@ -39,7 +39,14 @@ impl ResourceType {
 
     pub fn discovery(&self) -> Vec<Value> {
         let verbs = [
-            "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch",
+            "create",
+            "delete",
+            "deletecollection",
+            "get",
+            "list",
+            "patch",
+            "update",
+            "watch",
         ];
         let mut out = vec![json!({
             "name": self.plural,
@@ -55,7 +62,10 @@ impl ResourceType {
                 "status" => (self.kind.as_str(), vec!["get", "patch", "update"]),
                 "scale" => ("Scale", vec!["get", "patch", "update"]),
                 "log" => ("Pod", vec!["get"]),
-                "proxy" => ("ServiceProxyOptions", vec!["create", "delete", "get", "patch", "update"]),
+                "proxy" => (
+                    "ServiceProxyOptions",
+                    vec!["create", "delete", "get", "patch", "update"],
+                ),
                 "eviction" => ("Eviction", vec!["create"]),
                 _ => (self.kind.as_str(), vec!["get"]),
             };
@@ -72,7 +82,9 @@ impl ResourceType {
 }
 
 fn fxhash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
+    s.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
 }
 
 fn rt(
@@ -99,42 +111,290 @@ fn rt(
 /// Every built-in type the bundled chart and common charts use.
 pub fn builtin() -> Vec<ResourceType> {
     vec![
-        rt("", "v1", "Namespace", "namespaces", false, &["ns"], &["status", "finalize"]),
-        rt("", "v1", "Node", "nodes", false, &["no"], &["status", "proxy"]),
-        rt("", "v1", "Pod", "pods", true, &["po"], &["status", "log", "eviction", "proxy", "exec"]),
-        rt("", "v1", "Service", "services", true, &["svc"], &["status", "proxy"]),
+        rt(
+            "",
+            "v1",
+            "Namespace",
+            "namespaces",
+            false,
+            &["ns"],
+            &["status", "finalize"],
+        ),
+        rt(
+            "",
+            "v1",
+            "Node",
+            "nodes",
+            false,
+            &["no"],
+            &["status", "proxy"],
+        ),
+        rt(
+            "",
+            "v1",
+            "Pod",
+            "pods",
+            true,
+            &["po"],
+            &["status", "log", "eviction", "proxy", "exec"],
+        ),
+        rt(
+            "",
+            "v1",
+            "Service",
+            "services",
+            true,
+            &["svc"],
+            &["status", "proxy"],
+        ),
         rt("", "v1", "Endpoints", "endpoints", true, &["ep"], &[]),
         rt("", "v1", "ConfigMap", "configmaps", true, &["cm"], &[]),
         rt("", "v1", "Secret", "secrets", true, &[], &[]),
-        rt("", "v1", "ServiceAccount", "serviceaccounts", true, &["sa"], &["token"]),
-        rt("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true, &["pvc"], &["status"]),
-        rt("", "v1", "PersistentVolume", "persistentvolumes", false, &["pv"], &["status"]),
+        rt(
+            "",
+            "v1",
+            "ServiceAccount",
+            "serviceaccounts",
+            true,
+            &["sa"],
+            &["token"],
+        ),
+        rt(
+            "",
+            "v1",
+            "PersistentVolumeClaim",
+            "persistentvolumeclaims",
+            true,
+            &["pvc"],
+            &["status"],
+        ),
+        rt(
+            "",
+            "v1",
+            "PersistentVolume",
+            "persistentvolumes",
+            false,
+            &["pv"],
+            &["status"],
+        ),
         rt("", "v1", "Event", "events", true, &["ev"], &[]),
-        rt("", "v1", "ReplicationController", "replicationcontrollers", true, &["rc"], &["status", "scale"]),
-        rt("", "v1", "ResourceQuota", "resourcequotas", true, &["quota"], &["status"]),
-        rt("", "v1", "LimitRange", "limitranges", true, &["limits"], &[]),
-        rt("apps", "v1", "Deployment", "deployments", true, &["deploy"], &["status", "scale"]),
-        rt("apps", "v1", "ReplicaSet", "replicasets", true, &["rs"], &["status", "scale"]),
-        rt("apps", "v1", "StatefulSet", "statefulsets", true, &["sts"], &["status", "scale"]),
-        rt("apps", "v1", "DaemonSet", "daemonsets", true, &["ds"], &["status"]),
-        rt("apps", "v1", "ControllerRevision", "controllerrevisions", true, &[], &[]),
+        rt(
+            "",
+            "v1",
+            "ReplicationController",
+            "replicationcontrollers",
+            true,
+            &["rc"],
+            &["status", "scale"],
+        ),
+        rt(
+            "",
+            "v1",
+            "ResourceQuota",
+            "resourcequotas",
+            true,
+            &["quota"],
+            &["status"],
+        ),
+        rt(
+            "",
+            "v1",
+            "LimitRange",
+            "limitranges",
+            true,
+            &["limits"],
+            &[],
+        ),
+        rt(
+            "apps",
+            "v1",
+            "Deployment",
+            "deployments",
+            true,
+            &["deploy"],
+            &["status", "scale"],
+        ),
+        rt(
+            "apps",
+            "v1",
+            "ReplicaSet",
+            "replicasets",
+            true,
+            &["rs"],
+            &["status", "scale"],
+        ),
+        rt(
+            "apps",
+            "v1",
+            "StatefulSet",
+            "statefulsets",
+            true,
+            &["sts"],
+            &["status", "scale"],
+        ),
+        rt(
+            "apps",
+            "v1",
+            "DaemonSet",
+            "daemonsets",
+            true,
+            &["ds"],
+            &["status"],
+        ),
+        rt(
+            "apps",
+            "v1",
+            "ControllerRevision",
+            "controllerrevisions",
+            true,
+            &[],
+            &[],
+        ),
         rt("batch", "v1", "Job", "jobs", true, &[], &["status"]),
-        rt("batch", "v1", "CronJob", "cronjobs", true, &["cj"], &["status"]),
-        rt("networking.k8s.io", "v1", "Ingress", "ingresses", true, &["ing"], &["status"]),
-        rt("networking.k8s.io", "v1", "IngressClass", "ingressclasses", false, &[], &[]),
-        rt("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true, &["netpol"], &[]),
-        rt("storage.k8s.io", "v1", "StorageClass", "storageclasses", false, &["sc"], &[]),
-        rt("storage.k8s.io", "v1", "CSIDriver", "csidrivers", false, &[], &[]),
-        rt("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true, &["pdb"], &["status"]),
-        rt("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true, &["hpa"], &["status"]),
-        rt("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true, &["hpa"], &["status"]),
-        rt("rbac.authorization.k8s.io", "v1", "Role", "roles", true, &[], &[]),
-        rt("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", true, &[], &[]),
-        rt("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false, &[], &[]),
-        rt("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", false, &[], &[]),
-        rt("coordination.k8s.io", "v1", "Lease", "leases", true, &[], &[]),
-        rt("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true, &[], &[]),
-        rt("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false, &["crd", "crds"], &["status"]),
+        rt(
+            "batch",
+            "v1",
+            "CronJob",
+            "cronjobs",
+            true,
+            &["cj"],
+            &["status"],
+        ),
+        rt(
+            "networking.k8s.io",
+            "v1",
+            "Ingress",
+            "ingresses",
+            true,
+            &["ing"],
+            &["status"],
+        ),
+        rt(
+            "networking.k8s.io",
+            "v1",
+            "IngressClass",
+            "ingressclasses",
+            false,
+            &[],
+            &[],
+        ),
+        rt(
+            "networking.k8s.io",
+            "v1",
+            "NetworkPolicy",
+            "networkpolicies",
+            true,
+            &["netpol"],
+            &[],
+        ),
+        rt(
+            "storage.k8s.io",
+            "v1",
+            "StorageClass",
+            "storageclasses",
+            false,
+            &["sc"],
+            &[],
+        ),
+        rt(
+            "storage.k8s.io",
+            "v1",
+            "CSIDriver",
+            "csidrivers",
+            false,
+            &[],
+            &[],
+        ),
+        rt(
+            "policy",
+            "v1",
+            "PodDisruptionBudget",
+            "poddisruptionbudgets",
+            true,
+            &["pdb"],
+            &["status"],
+        ),
+        rt(
+            "autoscaling",
+            "v2",
+            "HorizontalPodAutoscaler",
+            "horizontalpodautoscalers",
+            true,
+            &["hpa"],
+            &["status"],
+        ),
+        rt(
+            "autoscaling",
+            "v1",
+            "HorizontalPodAutoscaler",
+            "horizontalpodautoscalers",
+            true,
+            &["hpa"],
+            &["status"],
+        ),
+        rt(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "Role",
+            "roles",
+            true,
+            &[],
+            &[],
+        ),
+        rt(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "RoleBinding",
+            "rolebindings",
+            true,
+            &[],
+            &[],
+        ),
+        rt(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "ClusterRole",
+            "clusterroles",
+            false,
+            &[],
+            &[],
+        ),
+        rt(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "ClusterRoleBinding",
+            "clusterrolebindings",
+            false,
+            &[],
+            &[],
+        ),
+        rt(
+            "coordination.k8s.io",
+            "v1",
+            "Lease",
+            "leases",
+            true,
+            &[],
+            &[],
+        ),
+        rt(
+            "discovery.k8s.io",
+            "v1",
+            "EndpointSlice",
+            "endpointslices",
+            true,
+            &[],
+            &[],
+        ),
+        rt(
+            "apiextensions.k8s.io",
+            "v1",
+            "CustomResourceDefinition",
+            "customresourcedefinitions",
+            false,
+            &["crd", "crds"],
+            &["status"],
+        ),
     ]
 }
 
@@ -145,11 +405,18 @@ pub fn from_crd(crd: &Value) -> Vec<ResourceType> {
     let names = &spec["names"];
     let kind = names["kind"].as_str().unwrap_or_default();
     let plural = names["plural"].as_str().unwrap_or_default();
-    let singular = names["singular"].as_str().map(str::to_string).unwrap_or_else(|| kind.to_ascii_lowercase());
+    let singular = names["singular"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| kind.to_ascii_lowercase());
     let namespaced = spec["scope"].as_str() != Some("Cluster");
     let short: Vec<String> = names["shortNames"]
         .as_array()
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     spec["versions"]
         .as_array()
@@ -164,7 +431,11 @@ pub fn from_crd(crd: &Value) -> Vec<ResourceType> {
                     singular: singular.clone(),
                     namespaced,
                     short_names: short.clone(),
-                    subresources: if v["subresources"]["status"].is_object() { vec!["status"] } else { vec![] },
+                    subresources: if v["subresources"]["status"].is_object() {
+                        vec!["status"]
+                    } else {
+                        vec![]
+                    },
                 })
                 .collect()
         })

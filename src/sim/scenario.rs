@@ -27,7 +27,17 @@ impl std::str::FromStr for Scenario {
 
     fn from_str(s: &str) -> Result<Self, String> {
         let (name, arg) = s.split_once(':').unwrap_or((s, ""));
-        let need = |what: &str| format!("scenario {name} needs {what}, e.g. {name}:{}", match what { "a role" => "web", "seconds" => "5", "milliseconds" => "50", _ => "10:1000" });
+        let need = |what: &str| {
+            format!(
+                "scenario {name} needs {what}, e.g. {name}:{}",
+                match what {
+                    "a role" => "web",
+                    "seconds" => "5",
+                    "milliseconds" => "50",
+                    _ => "10:1000",
+                }
+            )
+        };
         let num = |a: &str, what: &str| a.parse::<u64>().map_err(|_| need(what));
         match name {
             "crashloop" if !arg.is_empty() => Ok(Scenario::Crashloop(arg.into())),
@@ -36,8 +46,13 @@ impl std::str::FromStr for Scenario {
             "unencrypted-storage" => Ok(Scenario::UnencryptedStorage),
             "small-nodes" => Ok(Scenario::SmallNodes),
             "failing-migration" => Ok(Scenario::FailingMigration),
-            "api-restart" => Ok(Scenario::ApiRestart(Duration::from_secs(num(arg, "seconds")?))),
-            "latency" => Ok(Scenario::Latency(Duration::from_millis(num(arg, "milliseconds")?))),
+            "api-restart" => Ok(Scenario::ApiRestart(Duration::from_secs(num(
+                arg, "seconds",
+            )?))),
+            "latency" => Ok(Scenario::Latency(Duration::from_millis(num(
+                arg,
+                "milliseconds",
+            )?))),
             "scale" => {
                 let (n, p) = arg.split_once(':').ok_or_else(|| need("NAMESPACES:PODS"))?;
                 Ok(Scenario::Scale {

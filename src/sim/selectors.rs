@@ -36,7 +36,10 @@ impl LabelSelector {
                 reqs.push(Req::NotIn(k.trim().into(), set(rest)?));
             } else if let Some((k, rest)) = t.split_once(" in ") {
                 reqs.push(Req::In(k.trim().into(), set(rest)?));
-            } else if t.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
+            } else if t
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+            {
                 reqs.push(Req::Exists(t.to_string()));
             } else {
                 return Err(format!("unable to parse requirement: {t:?}"));
@@ -58,7 +61,11 @@ impl LabelSelector {
                 let key = e["key"].as_str().unwrap_or_default().to_string();
                 let vals: Vec<String> = e["values"]
                     .as_array()
-                    .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 reqs.push(match e["operator"].as_str().unwrap_or_default() {
                     "In" => Req::In(key, vals),
@@ -98,7 +105,11 @@ fn set(s: &str) -> Result<Vec<String>, String> {
         .strip_prefix('(')
         .and_then(|x| x.strip_suffix(')'))
         .ok_or_else(|| format!("expected (values) in {s:?}"))?;
-    Ok(inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect())
+    Ok(inner
+        .split(',')
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect())
 }
 
 /// Splits at commas outside parentheses.
@@ -177,8 +188,16 @@ mod tests {
     #[test]
     fn label_selectors() {
         let o = json!({"metadata": {"labels": {"app": "x", "role": "web"}}});
-        assert!(LabelSelector::parse("app=x,role in (web,events)").unwrap().matches(&o));
-        assert!(!LabelSelector::parse("role notin (web)").unwrap().matches(&o));
+        assert!(
+            LabelSelector::parse("app=x,role in (web,events)")
+                .unwrap()
+                .matches(&o)
+        );
+        assert!(
+            !LabelSelector::parse("role notin (web)")
+                .unwrap()
+                .matches(&o)
+        );
         assert!(LabelSelector::parse("!missing,app").unwrap().matches(&o));
         assert!(!LabelSelector::parse("app!=x").unwrap().matches(&o));
     }
@@ -186,7 +205,15 @@ mod tests {
     #[test]
     fn field_selectors() {
         let o = json!({"metadata": {"name": "a"}, "status": {"phase": "Running"}});
-        assert!(FieldSelector::parse("metadata.name=a,status.phase!=Pending").unwrap().matches(&o));
-        assert!(!FieldSelector::parse("status.phase=Pending").unwrap().matches(&o));
+        assert!(
+            FieldSelector::parse("metadata.name=a,status.phase!=Pending")
+                .unwrap()
+                .matches(&o)
+        );
+        assert!(
+            !FieldSelector::parse("status.phase=Pending")
+                .unwrap()
+                .matches(&o)
+        );
     }
 }

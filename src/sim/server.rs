@@ -70,7 +70,9 @@ fn decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(b) => {
                         out.push(b);
@@ -87,15 +89,23 @@ fn decode(s: &str) -> String {
 }
 
 /// Entry point for every request.
-pub async fn handle(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<Body>, std::io::Error> {
+pub async fn handle(
+    state: Arc<SimState>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, std::io::Error> {
     if state.is_down() {
         // An API server that is restarting: the connection fails.
-        return Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "api server restarting"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "api server restarting",
+        ));
     }
     if !state.options.latency.is_zero() {
         tokio::time::sleep(state.options.latency).await;
     }
-    Ok(route(state, req).await.unwrap_or_else(|e| error_response(&e)))
+    Ok(route(state, req)
+        .await
+        .unwrap_or_else(|e| error_response(&e)))
 }
 
 struct Target {
@@ -108,7 +118,11 @@ struct Target {
 
 async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {
     let path = req.uri().path().trim_end_matches('/').to_string();
-    let segs: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(decode).collect();
+    let segs: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(decode)
+        .collect();
     let q = query(&req);
     let segs_ref: Vec<&str> = segs.iter().map(String::as_str).collect();
     match segs_ref.as_slice() {
@@ -127,27 +141,55 @@ async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<
             let types = state.store.lock().map_err(poisoned)?.types().to_vec();
             return discovery::openapi_gv(&types, &rest.join("/"))
                 .map(|d| json_response(200, &d))
-                .ok_or_else(|| ApiError::new(404, "NotFound", "the server could not find the requested resource"));
+                .ok_or_else(|| {
+                    ApiError::new(
+                        404,
+                        "NotFound",
+                        "the server could not find the requested resource",
+                    )
+                });
         }
         ["apis", g] => {
             let types = state.store.lock().map_err(poisoned)?.types().to_vec();
             return discovery::group(&types, g)
                 .map(|d| json_response(200, &d))
-                .ok_or_else(|| ApiError::new(404, "NotFound", "the server could not find the requested resource"));
+                .ok_or_else(|| {
+                    ApiError::new(
+                        404,
+                        "NotFound",
+                        "the server could not find the requested resource",
+                    )
+                });
         }
         ["api", v] | ["apis", _, v] if !v.is_empty() && segs_ref.len() <= 3 => {
-            let (g, v) = if segs_ref[0] == "api" { ("", *v) } else { (segs_ref[1], *v) };
+            let (g, v) = if segs_ref[0] == "api" {
+                ("", *v)
+            } else {
+                (segs_ref[1], *v)
+            };
             let types = state.store.lock().map_err(poisoned)?.types().to_vec();
             return discovery::resource_list(&types, g, v)
                 .map(|d| json_response(200, &d))
-                .ok_or_else(|| ApiError::new(404, "NotFound", "the server could not find the requested resource"));
+                .ok_or_else(|| {
+                    ApiError::new(
+                        404,
+                        "NotFound",
+                        "the server could not find the requested resource",
+                    )
+                });
         }
         _ => {}
     }
     let (group, version, rest): (&str, &str, &[&str]) = match segs_ref.as_slice() {
         ["api", v, rest @ ..] => ("", v, rest),
         ["apis", g, v, rest @ ..] => (g, v, rest),
-        _ => return Err(ApiError::new(404, "NotFound", "the server could not find the requested resource")),
+        _ => {
+            return Err(ApiError::new(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            ));
+        }
     };
     let (watch_path, rest) = match rest {
         ["watch", r @ ..] => (true, r),
@@ -158,7 +200,11 @@ async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<
         resolve(&store, group, version, rest)?
     };
     let watch = watch_path || q.get("watch").is_some_and(|w| w == "true" || w == "1");
-    match (req.method().clone(), target.name.is_some(), target.sub.as_deref()) {
+    match (
+        req.method().clone(),
+        target.name.is_some(),
+        target.sub.as_deref(),
+    ) {
         (Method::GET, _, Some("log")) => logs(state, &target, &q).await,
         (_, _, Some("proxy")) => proxy(state, &target, req).await,
         (Method::GET, false, None) if watch => start_watch(state, &target, &q),
@@ -166,7 +212,11 @@ async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<
         (Method::GET, true, None) if watch => start_watch(state, &target, &q),
         (Method::GET, true, _) => {
             let store = state.store.lock().map_err(poisoned)?;
-            let v = store.get(&target.rt, &target.namespace, target.name.as_deref().unwrap_or_default())?;
+            let v = store.get(
+                &target.rt,
+                &target.namespace,
+                target.name.as_deref().unwrap_or_default(),
+            )?;
             Ok(json_response(200, &v))
         }
         (Method::POST, false, None) => {
@@ -183,7 +233,14 @@ async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<
             let opts = write_opts(&q);
             let name = target.name.clone().unwrap_or_default();
             let mut store = state.store.lock().map_err(poisoned)?;
-            let v = store.update(&target.rt, &target.namespace, &name, obj, sub == Some("status"), &opts)?;
+            let v = store.update(
+                &target.rt,
+                &target.namespace,
+                &name,
+                obj,
+                sub == Some("status"),
+                &opts,
+            )?;
             Ok(json_response(200, &v))
         }
         (Method::PATCH, true, sub) => {
@@ -191,21 +248,41 @@ async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<
             let opts = write_opts(&q);
             let name = target.name.clone().unwrap_or_default();
             let ct_main = ct.split(';').next().unwrap_or_default().trim().to_string();
-            if ct_main == "application/apply-patch+yaml" || ct_main == "application/apply-patch+cbor" {
+            if ct_main == "application/apply-patch+yaml"
+                || ct_main == "application/apply-patch+cbor"
+            {
                 let text = String::from_utf8_lossy(&body);
-                let obj = crate::values::yaml::parse("apply", &text).map_err(|e| ApiError::bad_request(e.to_string()))?;
+                let obj = crate::values::yaml::parse("apply", &text)
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
                 let manager = q.get("fieldManager").cloned().ok_or_else(|| {
                     ApiError::bad_request("fieldManager is required for apply requests")
                 })?;
                 let force = q.get("force").is_some_and(|f| f == "true");
                 let mut store = state.store.lock().map_err(poisoned)?;
                 let existed = store.get(&target.rt, &target.namespace, &name).is_ok();
-                let v = store.apply(&target.rt, &target.namespace, &name, obj, &manager, force, &opts)?;
+                let v = store.apply(
+                    &target.rt,
+                    &target.namespace,
+                    &name,
+                    obj,
+                    &manager,
+                    force,
+                    &opts,
+                )?;
                 return Ok(json_response(if existed { 200 } else { 201 }, &v));
             }
-            let patch: Value = serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
+            let patch: Value = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
             let mut store = state.store.lock().map_err(poisoned)?;
-            let v = store.patch(&target.rt, &target.namespace, &name, &ct_main, &patch, sub == Some("status"), &opts)?;
+            let v = store.patch(
+                &target.rt,
+                &target.namespace,
+                &name,
+                &ct_main,
+                &patch,
+                sub == Some("status"),
+                &opts,
+            )?;
             Ok(json_response(200, &v))
         }
         (Method::DELETE, has_name, None) => {
@@ -220,7 +297,10 @@ async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<
                     if opts["orphanDependents"] == true {
                         propagation = Some("Orphan".into());
                     }
-                    if opts["dryRun"].as_array().is_some_and(|d| d.iter().any(|x| x == "All")) {
+                    if opts["dryRun"]
+                        .as_array()
+                        .is_some_and(|d| d.iter().any(|x| x == "All"))
+                    {
                         dry_run = true;
                     }
                 }
@@ -230,7 +310,10 @@ async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<
                 Some("Foreground") => Propagation::Foreground,
                 _ => Propagation::Background,
             };
-            let opts = WriteOpts { dry_run, field_manager: None };
+            let opts = WriteOpts {
+                dry_run,
+                field_manager: None,
+            };
             let mut store = state.store.lock().map_err(poisoned)?;
             if has_name {
                 let name = target.name.clone().unwrap_or_default();
@@ -238,33 +321,57 @@ async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<
                 let gone = store.get(&target.rt, &target.namespace, &name).is_err();
                 if gone && target.rt.kind != "Pod" {
                     // Real servers answer a completed delete with a Success Status for most types.
-                    return Ok(json_response(200, &json!({
-                        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                        "details": {"name": name, "group": target.rt.group, "kind": target.rt.plural, "uid": v["metadata"]["uid"]},
-                    })));
+                    return Ok(json_response(
+                        200,
+                        &json!({
+                            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                            "details": {"name": name, "group": target.rt.group, "kind": target.rt.plural, "uid": v["metadata"]["uid"]},
+                        }),
+                    ));
                 }
                 Ok(json_response(200, &v))
             } else {
-                let labels = LabelSelector::parse(q.get("labelSelector").map(String::as_str).unwrap_or(""))
-                    .map_err(ApiError::bad_request)?;
-                let fields = FieldSelector::parse(q.get("fieldSelector").map(String::as_str).unwrap_or(""))
-                    .map_err(ApiError::bad_request)?;
-                let ns = target.rt.namespaced.then_some(target.namespace.as_str()).filter(|n| !n.is_empty());
-                let items = store.list(&target.rt, ns, &labels, &fields, None, None)?.items;
+                let labels =
+                    LabelSelector::parse(q.get("labelSelector").map(String::as_str).unwrap_or(""))
+                        .map_err(ApiError::bad_request)?;
+                let fields =
+                    FieldSelector::parse(q.get("fieldSelector").map(String::as_str).unwrap_or(""))
+                        .map_err(ApiError::bad_request)?;
+                let ns = target
+                    .rt
+                    .namespaced
+                    .then_some(target.namespace.as_str())
+                    .filter(|n| !n.is_empty());
+                let items = store
+                    .list(&target.rt, ns, &labels, &fields, None, None)?
+                    .items;
                 let mut deleted = Vec::new();
                 for it in items {
-                    let n = it["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
-                    let name = it["metadata"]["name"].as_str().unwrap_or_default().to_string();
+                    let n = it["metadata"]["namespace"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    let name = it["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
                     if let Ok(v) = store.delete(&target.rt, &n, &name, prop, &opts) {
                         deleted.push(v);
                     }
                 }
                 let rv = store.current_rv();
-                Ok(json_response(200, &json!({"kind": format!("{}List", target.rt.kind), "apiVersion": target.rt.api_version(),
-                    "metadata": {"resourceVersion": rv.to_string()}, "items": deleted})))
+                Ok(json_response(
+                    200,
+                    &json!({"kind": format!("{}List", target.rt.kind), "apiVersion": target.rt.api_version(),
+                    "metadata": {"resourceVersion": rv.to_string()}, "items": deleted}),
+                ))
             }
         }
-        (m, _, _) => Err(ApiError::new(405, "MethodNotAllowed", format!("{m} is not supported here"))),
+        (m, _, _) => Err(ApiError::new(
+            405,
+            "MethodNotAllowed",
+            format!("{m} is not supported here"),
+        )),
     }
 }
 
@@ -272,21 +379,39 @@ fn poisoned<T>(_: T) -> ApiError {
     ApiError::new(500, "InternalError", "the store lock was poisoned")
 }
 
-fn resolve(store: &super::store::Store, group: &str, version: &str, rest: &[&str]) -> Result<Target, ApiError> {
+fn resolve(
+    store: &super::store::Store,
+    group: &str,
+    version: &str,
+    rest: &[&str],
+) -> Result<Target, ApiError> {
     let find = |plural: &str| store.find_type(group, version, plural);
-    let not_found = || ApiError::new(404, "NotFound", "the server could not find the requested resource");
+    let not_found = || {
+        ApiError::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
+    };
     let (namespace, rest) = match rest {
-        ["namespaces", ns, plural, r @ ..] if find(plural).is_some_and(|t| t.namespaced) => ((*ns).to_string(), {
-            let mut v = vec![*plural];
-            v.extend_from_slice(r);
-            v
-        }),
+        ["namespaces", ns, plural, r @ ..] if find(plural).is_some_and(|t| t.namespaced) => {
+            ((*ns).to_string(), {
+                let mut v = vec![*plural];
+                v.extend_from_slice(r);
+                v
+            })
+        }
         r => (String::new(), r.to_vec()),
     };
     let (plural, name, sub, tail) = match rest.as_slice() {
         [p] => (*p, None, None, String::new()),
         [p, n] => (*p, Some((*n).to_string()), None, String::new()),
-        [p, n, s, tail @ ..] => (*p, Some((*n).to_string()), Some((*s).to_string()), tail.join("/")),
+        [p, n, s, tail @ ..] => (
+            *p,
+            Some((*n).to_string()),
+            Some((*s).to_string()),
+            tail.join("/"),
+        ),
         _ => return Err(not_found()),
     };
     let rt = find(plural).ok_or_else(not_found)?;
@@ -295,7 +420,13 @@ fn resolve(store: &super::store::Store, group: &str, version: &str, rest: &[&str
             return Err(not_found());
         }
     }
-    Ok(Target { rt, namespace, name, sub, rest: tail })
+    Ok(Target {
+        rt,
+        namespace,
+        name,
+        sub,
+        rest: tail,
+    })
 }
 
 async fn read_body(req: Request<Incoming>) -> Result<(String, Vec<u8>), ApiError> {
@@ -308,7 +439,11 @@ async fn read_body(req: Request<Incoming>) -> Result<(String, Vec<u8>), ApiError
     let limited = http_body_util::Limited::new(req.into_body(), MAX_BODY);
     let body = limited.collect().await.map_err(|e| {
         if e.to_string().contains("length limit") {
-            ApiError::new(413, "RequestEntityTooLarge", "the request is too large: limit is 3145728 bytes")
+            ApiError::new(
+                413,
+                "RequestEntityTooLarge",
+                "the request is too large: limit is 3145728 bytes",
+            )
         } else {
             ApiError::bad_request(format!("cannot read body: {e}"))
         }
@@ -318,11 +453,13 @@ async fn read_body(req: Request<Incoming>) -> Result<(String, Vec<u8>), ApiError
 
 fn parse_body(ct: &str, body: &[u8]) -> Result<Value, ApiError> {
     if ct.contains("protobuf") {
-        return super::proto::decode(body).map_err(|e| ApiError::bad_request(format!("cannot decode protobuf body: {e}")));
+        return super::proto::decode(body)
+            .map_err(|e| ApiError::bad_request(format!("cannot decode protobuf body: {e}")));
     }
     if ct.contains("yaml") {
         let text = String::from_utf8_lossy(body);
-        return crate::values::yaml::parse("body", &text).map_err(|e| ApiError::bad_request(e.to_string()));
+        return crate::values::yaml::parse("body", &text)
+            .map_err(|e| ApiError::bad_request(e.to_string()));
     }
     let v: Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
@@ -348,12 +485,26 @@ fn selectors(q: &HashMap<String, String>) -> Result<(LabelSelector, FieldSelecto
     Ok((labels, fields))
 }
 
-fn list(state: &SimState, t: &Target, q: &HashMap<String, String>) -> Result<Response<Body>, ApiError> {
+fn list(
+    state: &SimState,
+    t: &Target,
+    q: &HashMap<String, String>,
+) -> Result<Response<Body>, ApiError> {
     let (labels, fields) = selectors(q)?;
-    let limit = q.get("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0);
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0);
     let ns = (t.rt.namespaced && !t.namespace.is_empty()).then_some(t.namespace.as_str());
     let store = state.store.lock().map_err(poisoned)?;
-    let res = store.list(&t.rt, ns, &labels, &fields, limit, q.get("continue").map(String::as_str))?;
+    let res = store.list(
+        &t.rt,
+        ns,
+        &labels,
+        &fields,
+        limit,
+        q.get("continue").map(String::as_str),
+    )?;
     let body = list_body(&t.rt, res);
     drop(store);
     Ok(json_response(200, &body))
@@ -370,13 +521,21 @@ fn bookmark(rt: &ResourceType, rv: u64, initial_end: bool) -> Bytes {
     if initial_end {
         meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
     }
-    event_line("BOOKMARK", &json!({"kind": rt.kind, "apiVersion": rt.api_version(), "metadata": meta}))
+    event_line(
+        "BOOKMARK",
+        &json!({"kind": rt.kind, "apiVersion": rt.api_version(), "metadata": meta}),
+    )
 }
 
-fn start_watch(state: Arc<SimState>, t: &Target, q: &HashMap<String, String>) -> Result<Response<Body>, ApiError> {
+fn start_watch(
+    state: Arc<SimState>,
+    t: &Target,
+    q: &HashMap<String, String>,
+) -> Result<Response<Body>, ApiError> {
     let (labels, mut fields) = selectors(q)?;
     if let Some(n) = &t.name {
-        fields = FieldSelector::parse(&format!("metadata.name={n}")).map_err(ApiError::bad_request)?;
+        fields =
+            FieldSelector::parse(&format!("metadata.name={n}")).map_err(ApiError::bad_request)?;
     }
     let ns = (t.rt.namespaced && !t.namespace.is_empty()).then(|| t.namespace.clone());
     let send_initial = q.get("sendInitialEvents").is_some_and(|v| v == "true");
@@ -391,7 +550,10 @@ fn start_watch(state: Arc<SimState>, t: &Target, q: &HashMap<String, String>) ->
     let matches = {
         let (labels, fields, ns) = (labels.clone(), fields.clone(), ns.clone());
         move |o: &Value| {
-            ns.as_deref().is_none_or(|n| o["metadata"]["namespace"].as_str() == Some(n)) && labels.matches(o) && fields.matches(o)
+            ns.as_deref()
+                .is_none_or(|n| o["metadata"]["namespace"].as_str() == Some(n))
+                && labels.matches(o)
+                && fields.matches(o)
         }
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(1024);
@@ -402,9 +564,9 @@ fn start_watch(state: Arc<SimState>, t: &Target, q: &HashMap<String, String>) ->
             let rx = store.subscribe();
             (res.items, Vec::new(), rx, res.rv)
         } else {
-            let since: u64 = rv_param
-                .parse()
-                .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv_param:?}")))?;
+            let since: u64 = rv_param.parse().map_err(|_| {
+                ApiError::bad_request(format!("invalid resourceVersion {rv_param:?}"))
+            })?;
             match store.watch_from(&rt, since) {
                 Ok((backlog, rx)) => (Vec::new(), backlog, rx, since),
                 Err(e) => {
@@ -469,7 +631,9 @@ fn start_watch(state: Arc<SimState>, t: &Target, q: &HashMap<String, String>) ->
         }
     });
     let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
     });
     Ok(Response::builder()
         .status(200)
@@ -479,24 +643,46 @@ fn start_watch(state: Arc<SimState>, t: &Target, q: &HashMap<String, String>) ->
         .unwrap_or_else(|_| Response::new(full(""))))
 }
 
-async fn logs(state: Arc<SimState>, t: &Target, q: &HashMap<String, String>) -> Result<Response<Body>, ApiError> {
+async fn logs(
+    state: Arc<SimState>,
+    t: &Target,
+    q: &HashMap<String, String>,
+) -> Result<Response<Body>, ApiError> {
     let name = t.name.clone().unwrap_or_default();
-    let pod = state.store.lock().map_err(poisoned)?.get(&t.rt, &t.namespace, &name)?;
+    let pod = state
+        .store
+        .lock()
+        .map_err(poisoned)?
+        .get(&t.rt, &t.namespace, &name)?;
     let container = match q.get("container") {
         Some(c) => c.clone(),
         None => {
-            let cs = pod["spec"]["containers"].as_array().cloned().unwrap_or_default();
+            let cs = pod["spec"]["containers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             if cs.len() > 1 {
                 return Err(ApiError::bad_request(format!(
                     "a container name must be specified for pod {name}, choose one of: [{}]",
-                    cs.iter().filter_map(|c| c["name"].as_str()).collect::<Vec<_>>().join(" ")
+                    cs.iter()
+                        .filter_map(|c| c["name"].as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
                 )));
             }
-            cs.first().and_then(|c| c["name"].as_str()).unwrap_or_default().to_string()
+            cs.first()
+                .and_then(|c| c["name"].as_str())
+                .unwrap_or_default()
+                .to_string()
         }
     };
     let previous = q.get("previous").is_some_and(|p| p == "true");
-    let key = (t.namespace.clone(), name.clone(), container.clone(), previous);
+    let key = (
+        t.namespace.clone(),
+        name.clone(),
+        container.clone(),
+        previous,
+    );
     let lines = state.logs.lock().map_err(poisoned)?.get(&key).cloned();
     let Some(lines) = lines else {
         if previous {
@@ -538,7 +724,11 @@ async fn logs(state: Arc<SimState>, t: &Target, q: &HashMap<String, String>) -> 
                     return;
                 }
             }
-            let gone = st.store.lock().map(|s| s.get(&rt, &ns, &key.1).is_err()).unwrap_or(true);
+            let gone = st
+                .store
+                .lock()
+                .map(|s| s.get(&rt, &ns, &key.1).is_err())
+                .unwrap_or(true);
             if gone {
                 return;
             }
@@ -554,7 +744,9 @@ async fn logs(state: Arc<SimState>, t: &Target, q: &HashMap<String, String>) -> 
         }
     });
     let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
     });
     Ok(Response::builder()
         .status(200)
@@ -565,9 +757,16 @@ async fn logs(state: Arc<SimState>, t: &Target, q: &HashMap<String, String>) -> 
 
 /// `/api/v1/namespaces/NS/services/NAME[:PORT]/proxy/PATH`: answered by the simulated workload
 /// of a ready pod behind the service.
-async fn proxy(state: Arc<SimState>, t: &Target, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {
+async fn proxy(
+    state: Arc<SimState>,
+    t: &Target,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
     let raw_name = t.name.clone().unwrap_or_default();
-    let (svc_name, _port) = raw_name.split_once(':').map(|(a, b)| (a.to_string(), Some(b.to_string()))).unwrap_or((raw_name.clone(), None));
+    let (svc_name, _port) = raw_name
+        .split_once(':')
+        .map(|(a, b)| (a.to_string(), Some(b.to_string())))
+        .unwrap_or((raw_name.clone(), None));
     let method = req.method().to_string();
     let query_string = req.uri().query().unwrap_or("").to_string();
     let path = format!("/{}", t.rest);
@@ -583,9 +782,10 @@ async fn proxy(state: Arc<SimState>, t: &Target, req: Request<Incoming>) -> Resu
         };
         let pods_gr = (String::new(), "pods".to_string());
         let ready = |p: &&Value| {
-            p["status"]["conditions"]
-                .as_array()
-                .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+            p["status"]["conditions"].as_array().is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
         };
         match target_labels {
             Some(sel) => store
@@ -601,9 +801,18 @@ async fn proxy(state: Arc<SimState>, t: &Target, req: Request<Incoming>) -> Resu
         }
     };
     let Some(pod) = pod else {
-        return Err(ApiError::new(503, "ServiceUnavailable", format!("no endpoints available for service \"{svc_name}\"")));
+        return Err(ApiError::new(
+            503,
+            "ServiceUnavailable",
+            format!("no endpoints available for service \"{svc_name}\""),
+        ));
     };
-    let request = super::workload::HttpRequest { method, path, query: query_string, body };
+    let request = super::workload::HttpRequest {
+        method,
+        path,
+        query: query_string,
+        body,
+    };
     let reply = state.workloads.answer(&pod, &request);
     Ok(Response::builder()
         .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK))

@@ -86,7 +86,12 @@ pub fn rfc3339(secs: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 impl Default for Store {
@@ -134,13 +139,23 @@ impl Store {
     }
 
     pub fn type_for_kind(&self, api_version: &str, kind: &str) -> Option<ResourceType> {
-        self.types.iter().find(|t| t.api_version() == api_version && t.kind == kind).cloned()
+        self.types
+            .iter()
+            .find(|t| t.api_version() == api_version && t.kind == kind)
+            .cloned()
     }
 
     fn new_uid(&mut self) -> String {
         self.uid_counter += 1;
         let n = self.uid_counter;
-        format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", n as u32, (n >> 8) as u16, n & 0xfff, (n >> 4) & 0xfff, n)
+        format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            n as u32,
+            (n >> 8) as u16,
+            n & 0xfff,
+            (n >> 4) & 0xfff,
+            n
+        )
     }
 
     fn next_cluster_ip(&mut self) -> String {
@@ -179,11 +194,17 @@ impl Store {
     }
 
     pub fn get_gr(&self, gr: &Gr, ns: &str, name: &str) -> Option<&Value> {
-        self.objects.get(gr).and_then(|m| m.get(&(ns.to_string(), name.to_string())))
+        self.objects
+            .get(gr)
+            .and_then(|m| m.get(&(ns.to_string(), name.to_string())))
     }
 
     /// All objects of a type (any namespace when `ns` is None).
-    pub fn iter_gr<'a>(&'a self, gr: &Gr, ns: Option<&'a str>) -> impl Iterator<Item = &'a Value> + 'a {
+    pub fn iter_gr<'a>(
+        &'a self,
+        gr: &Gr,
+        ns: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Value> + 'a {
         self.objects
             .get(gr)
             .into_iter()
@@ -209,8 +230,12 @@ impl Store {
                     .decode(tok)
                     .map_err(|_| ApiError::bad_request("invalid continue token"))?;
                 let s = String::from_utf8_lossy(&raw).to_string();
-                let (rv, rest) = s.split_once('\n').ok_or_else(|| ApiError::bad_request("invalid continue token"))?;
-                let rv: u64 = rv.parse().map_err(|_| ApiError::bad_request("invalid continue token"))?;
+                let (rv, rest) = s
+                    .split_once('\n')
+                    .ok_or_else(|| ApiError::bad_request("invalid continue token"))?;
+                let rv: u64 = rv
+                    .parse()
+                    .map_err(|_| ApiError::bad_request("invalid continue token"))?;
                 if rv < self.oldest_rv {
                     return Err(ApiError::gone(
                         "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
@@ -226,7 +251,10 @@ impl Store {
         let mut remaining = 0usize;
         if let Some(m) = self.objects.get(&gr) {
             let range: Box<dyn Iterator<Item = (&(String, String), &Value)>> = match &after {
-                Some(k) => Box::new(m.range((std::ops::Bound::Excluded(k.clone()), std::ops::Bound::Unbounded))),
+                Some(k) => Box::new(m.range((
+                    std::ops::Bound::Excluded(k.clone()),
+                    std::ops::Bound::Unbounded,
+                ))),
                 None => Box::new(m.iter()),
             };
             for (k, v) in range {
@@ -247,7 +275,8 @@ impl Store {
         let continue_token = if remaining > 0 {
             last_key.map(|(n, name)| {
                 use base64::Engine;
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}\n{n}\n{name}", self.rv))
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(format!("{}\n{n}\n{name}", self.rv))
             })
         } else {
             None
@@ -268,7 +297,10 @@ impl Store {
         since: u64,
     ) -> Result<(Vec<Arc<WatchEvent>>, broadcast::Receiver<Arc<WatchEvent>>), ApiError> {
         if since < self.oldest_rv {
-            return Err(ApiError::gone(format!("too old resource version: {since} ({})", self.oldest_rv)));
+            return Err(ApiError::gone(format!(
+                "too old resource version: {since} ({})",
+                self.oldest_rv
+            )));
         }
         let gr = (rt.group.clone(), rt.plural.clone());
         let backlog = self
@@ -294,7 +326,10 @@ impl Store {
             Some(n) if !n["metadata"]["deletionTimestamp"].is_null() => Err(ApiError::new(
                 403,
                 "Forbidden",
-                format!("{} \"{}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated", rt.plural, "")
+                format!(
+                    "{} \"{}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                    rt.plural, ""
+                ),
             )),
             Some(_) => Ok(()),
         }
@@ -338,28 +373,48 @@ impl Store {
         Ok(())
     }
 
-    pub fn create(&mut self, rt: &ResourceType, ns: &str, mut obj: Value, opts: &WriteOpts) -> Result<Value, ApiError> {
+    pub fn create(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        mut obj: Value,
+        opts: &WriteOpts,
+    ) -> Result<Value, ApiError> {
         let ns = if rt.namespaced { ns } else { "" };
         Self::check_body(rt, ns, &mut obj)?;
-        let mut name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let mut name = obj["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if name.is_empty() {
-            let prefix = obj["metadata"]["generateName"].as_str().unwrap_or_default().to_string();
+            let prefix = obj["metadata"]["generateName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             if prefix.is_empty() {
-                return Err(ApiError::invalid(&rt.kind, "", &rt.group, vec![(
-                    "metadata.name".into(),
-                    "Required value: name or generateName is required".into(),
-                )]));
+                return Err(ApiError::invalid(
+                    &rt.kind,
+                    "",
+                    &rt.group,
+                    vec![(
+                        "metadata.name".into(),
+                        "Required value: name or generateName is required".into(),
+                    )],
+                ));
             }
-            let suffix: String = format!("{:05x}", self.uid_counter.wrapping_mul(2_654_435_761) & 0xfffff)
-                .chars()
-                .map(|c| match c {
-                    '0' => 'b',
-                    '1' => 'c',
-                    '2' => 'd',
-                    '3' => 'f',
-                    other => other,
-                })
-                .collect();
+            let suffix: String = format!(
+                "{:05x}",
+                self.uid_counter.wrapping_mul(2_654_435_761) & 0xfffff
+            )
+            .chars()
+            .map(|c| match c {
+                '0' => 'b',
+                '1' => 'c',
+                '2' => 'd',
+                '3' => 'f',
+                other => other,
+            })
+            .collect();
             name = format!("{prefix}{suffix}");
             self.uid_counter += 1;
             obj["metadata"]["name"] = json!(name);
@@ -410,7 +465,10 @@ impl Store {
         }
         let rv = self.bump();
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
-        self.objects.entry(gr.clone()).or_default().insert((ns.to_string(), name), obj.clone());
+        self.objects
+            .entry(gr.clone())
+            .or_default()
+            .insert((ns.to_string(), name), obj.clone());
         self.emit(&gr, ns, "ADDED", obj.clone());
         Ok(obj)
     }
@@ -429,13 +487,18 @@ impl Store {
         Self::check_body(rt, ns, &mut obj)?;
         let body_name = obj["metadata"]["name"].as_str().unwrap_or_default();
         if !body_name.is_empty() && body_name != name {
-            return Err(ApiError::bad_request("the name of the object does not match the name on the URL"));
+            return Err(ApiError::bad_request(
+                "the name of the object does not match the name on the URL",
+            ));
         }
         let gr = (rt.group.clone(), rt.plural.clone());
         let Some(old) = self.get_gr(&gr, ns, name).cloned() else {
             return Err(ApiError::not_found(&rt.group, &rt.plural, name));
         };
-        if let Some(want) = obj["metadata"]["resourceVersion"].as_str().filter(|s| !s.is_empty()) {
+        if let Some(want) = obj["metadata"]["resourceVersion"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+        {
             if old["metadata"]["resourceVersion"].as_str() != Some(want) {
                 return Err(ApiError::conflict(
                     &rt.group,
@@ -461,7 +524,12 @@ impl Store {
                 }
             }
             // Server-owned metadata survives updates.
-            for k in ["uid", "creationTimestamp", "deletionTimestamp", "generation"] {
+            for k in [
+                "uid",
+                "creationTimestamp",
+                "deletionTimestamp",
+                "generation",
+            ] {
                 n["metadata"][k] = old["metadata"][k].clone();
             }
             if n["metadata"]["managedFields"].is_null() {
@@ -476,7 +544,11 @@ impl Store {
                 if n["spec"]["selector"].is_null() {
                     n["spec"]["selector"] = old["spec"]["selector"].clone();
                 }
-                for (k, v) in old["spec"]["template"]["metadata"]["labels"].as_object().cloned().unwrap_or_default() {
+                for (k, v) in old["spec"]["template"]["metadata"]["labels"]
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default()
+                {
                     if n["spec"]["template"]["metadata"]["labels"][&k].is_null() {
                         n["spec"]["template"]["metadata"]["labels"][&k] = v;
                     }
@@ -487,7 +559,15 @@ impl Store {
             n
         };
         // Drop nulls a client may have sent for removed metadata.
-        for k in ["managedFields", "deletionTimestamp", "generation", "labels", "annotations", "ownerReferences", "finalizers"] {
+        for k in [
+            "managedFields",
+            "deletionTimestamp",
+            "generation",
+            "labels",
+            "annotations",
+            "ownerReferences",
+            "finalizers",
+        ] {
             if new["metadata"][k].is_null() {
                 if let Some(m) = new["metadata"].as_object_mut() {
                     m.remove(k);
@@ -523,7 +603,9 @@ impl Store {
         }
         // Removing the last finalizer of an object being deleted completes the deletion.
         if !new["metadata"]["deletionTimestamp"].is_null()
-            && new["metadata"]["finalizers"].as_array().is_none_or(Vec::is_empty)
+            && new["metadata"]["finalizers"]
+                .as_array()
+                .is_none_or(Vec::is_empty)
         {
             let rv = self.bump();
             new["metadata"]["resourceVersion"] = json!(rv.to_string());
@@ -568,10 +650,15 @@ impl Store {
             return Err(ApiError::not_found(&rt.group, &rt.plural, name));
         };
         let patched = match content_type {
-            "application/json-patch+json" => patch::json_patch(&old, body).map_err(|e| ApiError::new(422, "Invalid", e))?,
+            "application/json-patch+json" => {
+                patch::json_patch(&old, body).map_err(|e| ApiError::new(422, "Invalid", e))?
+            }
             "application/merge-patch+json" => patch::merge_patch(&old, body),
             "application/strategic-merge-patch+json" => {
-                if resources::builtin().iter().all(|t| t.kind != rt.kind || t.group != rt.group) {
+                if resources::builtin()
+                    .iter()
+                    .all(|t| t.kind != rt.kind || t.group != rt.group)
+                {
                     return Err(ApiError::new(
                         415,
                         "UnsupportedMediaType",
@@ -581,7 +668,11 @@ impl Store {
                 patch::strategic_merge(&old, body).map_err(|e| ApiError::bad_request(e))?
             }
             other => {
-                return Err(ApiError::new(415, "UnsupportedMediaType", format!("unsupported patch type {other:?}")));
+                return Err(ApiError::new(
+                    415,
+                    "UnsupportedMediaType",
+                    format!("unsupported patch type {other:?}"),
+                ));
             }
         };
         let mut patched = patched;
@@ -611,9 +702,14 @@ impl Store {
         let gr = (rt.group.clone(), rt.plural.clone());
         let mut applied = applied;
         if !applied.is_object() {
-            return Err(ApiError::bad_request("the applied configuration must be an object"));
+            return Err(ApiError::bad_request(
+                "the applied configuration must be an object",
+            ));
         }
-        if applied["metadata"]["name"].as_str().is_none_or(str::is_empty) {
+        if applied["metadata"]["name"]
+            .as_str()
+            .is_none_or(str::is_empty)
+        {
             applied["metadata"]["name"] = json!(name);
         }
         let new_set = patch::field_set(&applied);
@@ -626,7 +722,10 @@ impl Store {
             obj["metadata"]["managedFields"] = json!([entry(now_rfc3339(), &new_set)]);
             return self.create(rt, ns, obj, opts);
         };
-        let managed: Vec<Value> = live["metadata"]["managedFields"].as_array().cloned().unwrap_or_default();
+        let managed: Vec<Value> = live["metadata"]["managedFields"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         // Conflicts with other appliers that own a field this apply changes.
         let mut conflicts = Vec::new();
         let mut new_paths = Vec::new();
@@ -640,7 +739,10 @@ impl Store {
             patch::field_paths(&m["fieldsV1"], "", &mut theirs);
             for p in &new_paths {
                 if theirs.contains(p) && patch::value_at(&live, p) != patch::value_at(&applied, p) {
-                    conflicts.push((m["manager"].as_str().unwrap_or_default().to_string(), p.clone()));
+                    conflicts.push((
+                        m["manager"].as_str().unwrap_or_default().to_string(),
+                        p.clone(),
+                    ));
                 }
             }
             others.push(m.clone());
@@ -648,9 +750,22 @@ impl Store {
         if !conflicts.is_empty() && !force {
             let text: Vec<String> = conflicts
                 .iter()
-                .map(|(m, p)| format!("conflict with \"{m}\": {}", p.replace("f:", ".").replace("..", ".")))
+                .map(|(m, p)| {
+                    format!(
+                        "conflict with \"{m}\": {}",
+                        p.replace("f:", ".").replace("..", ".")
+                    )
+                })
                 .collect();
-            let mut e = ApiError::new(409, "Conflict", format!("Apply failed with {} conflict(s): {}", conflicts.len(), text.join("; ")));
+            let mut e = ApiError::new(
+                409,
+                "Conflict",
+                format!(
+                    "Apply failed with {} conflict(s): {}",
+                    conflicts.len(),
+                    text.join("; ")
+                ),
+            );
             e.details = json!({"causes": conflicts.iter().map(|(m, p)| json!({"reason": "FieldManagerConflict", "message": format!("conflict with \"{m}\""), "field": p})).collect::<Vec<_>>()});
             return Err(e);
         }
@@ -665,7 +780,8 @@ impl Store {
         if let Some(m) = to_merge.as_object_mut() {
             m.remove("status");
         }
-        let mut merged = patch::strategic_merge(&merged, &to_merge).map_err(ApiError::bad_request)?;
+        let mut merged =
+            patch::strategic_merge(&merged, &to_merge).map_err(ApiError::bad_request)?;
         let mut new_managed: Vec<Value> = managed
             .into_iter()
             .filter(|m| !(m["manager"] == manager && m["operation"] == "Apply"))
@@ -705,8 +821,13 @@ impl Store {
         if opts.dry_run {
             return Ok(obj);
         }
-        let has_finalizers = obj["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty())
-            || (rt.kind == "Namespace" && obj["spec"]["finalizers"].as_array().is_some_and(|f| !f.is_empty()));
+        let has_finalizers = obj["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty())
+            || (rt.kind == "Namespace"
+                && obj["spec"]["finalizers"]
+                    .as_array()
+                    .is_some_and(|f| !f.is_empty()));
         if rt.kind == "Namespace" {
             // Namespace deletion: everything inside goes, then the namespace.
             let contents: Vec<(ResourceType, String)> = self
@@ -732,7 +853,10 @@ impl Store {
                 obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
                 let rv = self.bump();
                 obj["metadata"]["resourceVersion"] = json!(rv.to_string());
-                self.objects.entry(gr.clone()).or_default().insert((ns.to_string(), name.to_string()), obj.clone());
+                self.objects
+                    .entry(gr.clone())
+                    .or_default()
+                    .insert((ns.to_string(), name.to_string()), obj.clone());
                 self.emit(&gr, ns, "MODIFIED", obj.clone());
             }
             return Ok(obj);
@@ -745,7 +869,10 @@ impl Store {
     /// Removes an object now, emitting DELETED.
     fn force_remove(&mut self, rt: &ResourceType, ns: &str, name: &str) -> Option<Value> {
         let gr = (rt.group.clone(), rt.plural.clone());
-        let mut obj = self.objects.get_mut(&gr)?.remove(&(ns.to_string(), name.to_string()))?;
+        let mut obj = self
+            .objects
+            .get_mut(&gr)?
+            .remove(&(ns.to_string(), name.to_string()))?;
         let rv = self.bump();
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
         self.emit(&gr, ns, "DELETED", obj.clone());
@@ -754,7 +881,10 @@ impl Store {
 
     /// Garbage collection through ownerReferences.
     fn collect_garbage(&mut self, owner: &Value, propagation: Propagation) {
-        let uid = owner["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+        let uid = owner["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if uid.is_empty() {
             return;
         }
@@ -770,7 +900,12 @@ impl Store {
             }
         }
         for (gr, ns, name) in dependents {
-            let Some(rt) = self.types.iter().find(|t| t.group == gr.0 && t.plural == gr.1).cloned() else {
+            let Some(rt) = self
+                .types
+                .iter()
+                .find(|t| t.group == gr.0 && t.plural == gr.1)
+                .cloned()
+            else {
                 continue;
             };
             match propagation {
@@ -781,12 +916,21 @@ impl Store {
                         }
                         let rv = self.bump();
                         o["metadata"]["resourceVersion"] = json!(rv.to_string());
-                        self.objects.entry(gr.clone()).or_default().insert((ns.clone(), name.clone()), o.clone());
+                        self.objects
+                            .entry(gr.clone())
+                            .or_default()
+                            .insert((ns.clone(), name.clone()), o.clone());
                         self.emit(&gr, &ns, "MODIFIED", o);
                     }
                 }
                 _ => {
-                    let _ = self.delete(&rt, &ns, &name, Propagation::Background, &WriteOpts::default());
+                    let _ = self.delete(
+                        &rt,
+                        &ns,
+                        &name,
+                        Propagation::Background,
+                        &WriteOpts::default(),
+                    );
                 }
             }
         }
@@ -794,15 +938,21 @@ impl Store {
 
     /// Records a core/v1 Event about an object, as controllers and the kubelet do.
     pub fn record_event(&mut self, involved: &Value, etype: &str, reason: &str, message: &str) {
-        let ns = involved["metadata"]["namespace"].as_str().unwrap_or("default").to_string();
+        let ns = involved["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default")
+            .to_string();
         let iname = involved["metadata"]["name"].as_str().unwrap_or_default();
         let gr = (String::new(), "events".to_string());
-        let key_prefix = format!("{iname}.{reason}");
+        let iuid = involved["metadata"]["uid"].clone();
         // Repeated events are counted, as the event recorder does.
-        let existing = self
-            .objects
-            .get(&gr)
-            .and_then(|m| m.iter().find(|((n, name), _)| *n == ns && name.starts_with(&key_prefix)).map(|(k, v)| (k.clone(), v.clone())));
+        let existing = self.objects.get(&gr).and_then(|m| {
+            m.iter()
+                .find(|((n, _), e)| {
+                    *n == ns && e["involvedObject"]["uid"] == iuid && e["reason"] == reason
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+        });
         let now = now_rfc3339();
         if let Some((key, mut ev)) = existing {
             if ev["message"] == message {
@@ -810,13 +960,16 @@ impl Store {
                 ev["lastTimestamp"] = json!(now);
                 let rv = self.bump();
                 ev["metadata"]["resourceVersion"] = json!(rv.to_string());
-                self.objects.entry(gr.clone()).or_default().insert(key, ev.clone());
+                self.objects
+                    .entry(gr.clone())
+                    .or_default()
+                    .insert(key, ev.clone());
                 self.emit(&gr, &ns, "MODIFIED", ev);
                 return;
             }
         }
         self.uid_counter += 1;
-        let name = format!("{key_prefix}.{:x}", self.uid_counter);
+        let name = format!("{iname}.{:016x}", self.uid_counter);
         let ev = json!({
             "apiVersion": "v1", "kind": "Event",
             "metadata": {"name": name, "namespace": ns},
@@ -830,7 +983,9 @@ impl Store {
             "firstTimestamp": now, "lastTimestamp": now, "count": 1,
             "reportingComponent": "helmdeck-sim", "reportingInstance": "sim",
         });
-        let rt = self.find_type("", "v1", "events").unwrap_or_else(|| resources::builtin()[0].clone());
+        let rt = self
+            .find_type("", "v1", "events")
+            .unwrap_or_else(|| resources::builtin()[0].clone());
         let _ = self.create(&rt, &ns, ev, &WriteOpts::default());
     }
 
@@ -844,7 +999,10 @@ impl Store {
         new["status"] = status;
         let rv = self.bump();
         new["metadata"]["resourceVersion"] = json!(rv.to_string());
-        self.objects.entry(gr.clone()).or_default().insert((ns.to_string(), name.to_string()), new.clone());
+        self.objects
+            .entry(gr.clone())
+            .or_default()
+            .insert((ns.to_string(), name.to_string()), new.clone());
         self.emit(gr, ns, "MODIFIED", new.clone());
         Some(new)
     }
@@ -856,22 +1014,36 @@ impl Store {
         }
         let rv = self.bump();
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
-        self.objects.entry(gr.clone()).or_default().insert((ns.to_string(), name.to_string()), obj.clone());
+        self.objects
+            .entry(gr.clone())
+            .or_default()
+            .insert((ns.to_string(), name.to_string()), obj.clone());
         self.emit(gr, ns, "MODIFIED", obj.clone());
         obj
     }
 
     /// Creates an object owned by the system (controllers), bypassing body checks.
-    pub fn create_system(&mut self, kind_api: (&str, &str), ns: &str, obj: Value) -> Result<Value, ApiError> {
-        let rt = self
-            .type_for_kind(kind_api.0, kind_api.1)
-            .ok_or_else(|| ApiError::bad_request(format!("no type {}/{}", kind_api.0, kind_api.1)))?;
+    pub fn create_system(
+        &mut self,
+        kind_api: (&str, &str),
+        ns: &str,
+        obj: Value,
+    ) -> Result<Value, ApiError> {
+        let rt = self.type_for_kind(kind_api.0, kind_api.1).ok_or_else(|| {
+            ApiError::bad_request(format!("no type {}/{}", kind_api.0, kind_api.1))
+        })?;
         self.create(&rt, ns, obj, &WriteOpts::default())
     }
 
     pub fn delete_system(&mut self, kind_api: (&str, &str), ns: &str, name: &str) {
         if let Some(rt) = self.type_for_kind(kind_api.0, kind_api.1) {
-            let _ = self.delete(&rt, ns, name, Propagation::Background, &WriteOpts::default());
+            let _ = self.delete(
+                &rt,
+                ns,
+                name,
+                Propagation::Background,
+                &WriteOpts::default(),
+            );
         }
     }
 }

@@ -61,7 +61,9 @@ impl Workloads {
     }
 
     pub fn answer(&self, pod: &Value, req: &HttpRequest) -> HttpReply {
-        let role = pod["metadata"]["labels"]["role"].as_str().unwrap_or_default();
+        let role = pod["metadata"]["labels"]["role"]
+            .as_str()
+            .unwrap_or_default();
         let knobs = self.knobs();
         let path = req.path.trim_end_matches('/');
         match (role, req.method.as_str(), path) {
@@ -70,7 +72,9 @@ impl Workloads {
                 let checks = match role {
                     "web" => json!({"http": true, "postgres": !knobs.unhealthy, "cache": true}),
                     "events" => json!({"http": true, "kafka_connected": !knobs.unhealthy}),
-                    _ => json!({"http": true, "postgres": true, "clickhouse": !knobs.unhealthy, "celery_broker": true}),
+                    _ => {
+                        json!({"http": true, "postgres": true, "clickhouse": !knobs.unhealthy, "celery_broker": true})
+                    }
                 };
                 reply(if knobs.unhealthy { 503 } else { 200 }, checks)
             }
@@ -81,21 +85,35 @@ impl Workloads {
                     reply(200, json!({"status": "ok"}))
                 }
             }
-            ("events", "POST", "/e" | "/capture" | "/batch" | "/i/v0/e" | "/track") => self.capture(req, &knobs),
+            ("events", "POST", "/e" | "/capture" | "/batch" | "/i/v0/e" | "/track") => {
+                self.capture(req, &knobs)
+            }
             ("web", "GET", "/api/projects/@current/events") => self.events_api(req),
-            _ => reply(404, json!({"type": "invalid_request", "code": "not_found", "detail": "Not found."})),
+            _ => reply(
+                404,
+                json!({"type": "invalid_request", "code": "not_found", "detail": "Not found."}),
+            ),
         }
     }
 
     fn capture(&self, req: &HttpRequest, knobs: &IngestionKnobs) -> HttpReply {
         if knobs.capture_failing {
-            return reply(503, json!({"type": "server_error", "detail": "capture is unavailable"}));
+            return reply(
+                503,
+                json!({"type": "server_error", "detail": "capture is unavailable"}),
+            );
         }
         let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
-            return reply(400, json!({"type": "validation_error", "code": "invalid_payload", "detail": "Malformed request data"}));
+            return reply(
+                400,
+                json!({"type": "validation_error", "code": "invalid_payload", "detail": "Malformed request data"}),
+            );
         };
         if body["api_key"].as_str().is_none_or(str::is_empty) {
-            return reply(401, json!({"type": "authentication_error", "code": "invalid_api_key", "detail": "Project API key invalid."}));
+            return reply(
+                401,
+                json!({"type": "authentication_error", "code": "invalid_api_key", "detail": "Project API key invalid."}),
+            );
         }
         let batch: Vec<Value> = match body.get("batch").and_then(Value::as_array) {
             Some(b) => b.clone(),

@@ -106,11 +106,21 @@ impl Sim {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (restart_tx, restart_rx) = std::sync::mpsc::channel::<std::time::Duration>();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
             rt.block_on(async move {
-                let cluster = helmdeck::sim::SimCluster::start(options).await.expect("start sim");
+                let cluster = helmdeck::sim::SimCluster::start(options)
+                    .await
+                    .expect("start sim");
                 ready_tx
-                    .send((cluster.url.clone(), cluster.kubeconfig.clone(), cluster.state.clone()))
+                    .send((
+                        cluster.url.clone(),
+                        cluster.kubeconfig.clone(),
+                        cluster.state.clone(),
+                    ))
                     .expect("ready");
                 let mut stop_rx = stop_rx;
                 loop {
@@ -127,7 +137,15 @@ impl Sim {
             });
         });
         let (url, kubeconfig, state) = ready_rx.recv().expect("sim started");
-        Sim { url, kubeconfig, state, home, stop: Some(stop_tx), thread: Some(thread), restart: restart_tx }
+        Sim {
+            url,
+            kubeconfig,
+            state,
+            home,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+            restart: restart_tx,
+        }
     }
 
     /// A command for a real binary (helm, kubectl, helmdeck) pointed at this cluster.
@@ -158,7 +176,10 @@ impl Sim {
     /// Reads objects straight from the store (no HTTP), for assertions.
     pub fn objects(&self, group: &str, plural: &str, ns: Option<&str>) -> Vec<serde_json::Value> {
         let store = self.state.store.lock().expect("store");
-        store.iter_gr(&(group.to_string(), plural.to_string()), ns).cloned().collect()
+        store
+            .iter_gr(&(group.to_string(), plural.to_string()), ns)
+            .cloned()
+            .collect()
     }
 }
 
@@ -180,7 +201,10 @@ pub fn eventually<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) ->
         if let Some(v) = f() {
             return v;
         }
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
 }

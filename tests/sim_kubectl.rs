@@ -1,0 +1,165 @@
+//! The real kubectl against the simulated cluster.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use common::{Sim, eventually, kubectl, write};
+use helmdeck::sim::SimOptions;
+
+const DEPLOY: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: hello
+  namespace: default
+  labels: {app: hello}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: hello}
+  template:
+    metadata:
+      labels: {app: hello}
+    spec:
+      containers:
+        - name: hello
+          image: nginx:1.27
+          readinessProbe:
+            httpGet: {path: /, port: 80}
+            initialDelaySeconds: 2
+"#;
+
+#[test]
+fn kubectl_apply_get_describe_logs_rollout_wait_delete() {
+    let sim = Sim::start(SimOptions::default());
+    let k = kubectl();
+    let file = sim.home.path().join("deploy.yaml");
+    write(&file, DEPLOY);
+    let f = file.to_str().unwrap();
+    let out = sim.run(&k, &["apply", "-f", f]);
+    assert!(out.contains("deployment.apps/hello created"), "{out}");
+    sim.run(
+        &k,
+        &["rollout", "status", "deployment/hello", "--timeout=60s"],
+    );
+    sim.run(
+        &k,
+        &[
+            "wait",
+            "--for=condition=Available",
+            "deployment/hello",
+            "--timeout=60s",
+        ],
+    );
+    let pods = sim.run(&k, &["get", "pods", "-l", "app=hello", "-o", "name"]);
+    assert_eq!(pods.lines().count(), 2, "{pods}");
+    let pod = pods.lines().next().unwrap().trim().to_string();
+    let described = sim.run(&k, &["describe", &pod]);
+    assert!(
+        described.contains("Status:") && described.contains("Running"),
+        "{described}"
+    );
+    assert!(
+        described.contains("Scheduled"),
+        "events missing:\n{described}"
+    );
+    let logs = sim.run(&k, &["logs", &pod]);
+    assert!(logs.contains("starting hello"), "{logs}");
+
+    // Re-apply with a change (client-side apply patches with a 3-way strategic merge).
+    write(
+        &file,
+        &DEPLOY
+            .replace("replicas: 2", "replicas: 3")
+            .replace("nginx:1.27", "nginx:1.28"),
+    );
+    let out = sim.run(&k, &["apply", "-f", f]);
+    assert!(out.contains("configured"), "{out}");
+    sim.run(
+        &k,
+        &["rollout", "status", "deployment/hello", "--timeout=60s"],
+    );
+    let img = sim.run(
+        &k,
+        &[
+            "get",
+            "deployment",
+            "hello",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image} {.status.readyReplicas}",
+        ],
+    );
+    assert_eq!(img.trim(), "nginx:1.28 3");
+
+    // Server-side apply takes over the object.
+    write(&file, &DEPLOY.replace("replicas: 2", "replicas: 1"));
+    let out = sim.run(
+        &k,
+        &["apply", "--server-side", "--force-conflicts", "-f", f],
+    );
+    assert!(out.contains("serverside-applied"), "{out}");
+    let mf = sim.run(
+        &k,
+        &[
+            "get",
+            "deployment",
+            "hello",
+            "-o",
+            "jsonpath={.spec.replicas} {.metadata.managedFields[*].manager}",
+        ],
+    );
+    assert!(mf.starts_with("1 ") && mf.contains("kubectl"), "{mf}");
+
+    sim.run(&k, &["delete", "-f", f, "--wait=true"]);
+    eventually(20, "pods to be garbage collected", || {
+        sim.objects("", "pods", Some("default"))
+            .is_empty()
+            .then_some(())
+    });
+}
+
+#[test]
+fn kubectl_get_watch_streams_changes() {
+    let sim = Sim::start(SimOptions::default());
+    let k = kubectl();
+    let mut child = sim
+        .cmd(&k)
+        .args(["get", "configmaps", "-w", "--output-watch-events"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // The watch is open once kubectl has printed the (empty) list header or nothing; create
+    // objects until one shows up as an event.
+    let mut seen = Vec::new();
+    let found = eventually(30, "a watch event for cm-watched", || {
+        let _ = sim
+            .cmd(&k)
+            .args(["create", "configmap", "cm-watched", "--from-literal=a=b"])
+            .output();
+        while let Ok(l) = rx.try_recv() {
+            seen.push(l);
+        }
+        seen.iter().any(|l| l.contains("cm-watched")).then_some(())
+    });
+    let _ = found;
+    sim.run(&k, &["delete", "configmap", "cm-watched"]);
+    eventually(30, "the DELETED event", || {
+        while let Ok(l) = rx.try_recv() {
+            seen.push(l);
+        }
+        seen.iter()
+            .any(|l| l.contains("DELETED") && l.contains("cm-watched"))
+            .then_some(())
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+}
