@@ -137,10 +137,9 @@ fn kubectl_get_watch_streams_changes() {
             let _ = tx.send(line);
         }
     });
-    // The watch is open once kubectl has printed the (empty) list header or nothing; create
-    // objects until one shows up as an event.
+    // kubectl's watch may not be open yet: create until the object shows up as an event.
     let mut seen = Vec::new();
-    let found = eventually(30, "a watch event for cm-watched", || {
+    eventually(30, "a watch event for cm-watched", || {
         let _ = sim
             .cmd(&k)
             .args(["create", "configmap", "cm-watched", "--from-literal=a=b"])
@@ -150,7 +149,6 @@ fn kubectl_get_watch_streams_changes() {
         }
         seen.iter().any(|l| l.contains("cm-watched")).then_some(())
     });
-    let _ = found;
     sim.run(&k, &["delete", "configmap", "cm-watched"]);
     eventually(30, "the DELETED event", || {
         while let Ok(l) = rx.try_recv() {

@@ -424,10 +424,10 @@ fn deployments(store: &mut Store) {
             "unavailableReplicas",
             "updatedReplicas",
         ] {
-            if status[k] == 0 {
-                if let Some(m) = status.as_object_mut() {
-                    m.remove(k);
-                }
+            if status[k] == 0
+                && let Some(m) = status.as_object_mut()
+            {
+                m.remove(k);
             }
         }
         let rev = cur_new["metadata"]["annotations"]["deployment.kubernetes.io/revision"].clone();
@@ -514,10 +514,10 @@ fn replicasets(store: &mut Store) {
             "availableReplicas": ready, "observedGeneration": rs["metadata"]["generation"],
         });
         for k in ["readyReplicas", "availableReplicas", "fullyLabeledReplicas"] {
-            if status[k] == 0 {
-                if let Some(m) = status.as_object_mut() {
-                    m.remove(k);
-                }
+            if status[k] == 0
+                && let Some(m) = status.as_object_mut()
+            {
+                m.remove(k);
             }
         }
         store.set_status(&rs_gr, &ns, &name, status);
@@ -649,20 +649,21 @@ fn statefulsets(store: &mut Store) {
                 break;
             }
         }
-        if rolling && all_ready {
-            if let Some((_, p)) = ords.iter().find(|(o, p)| {
+        if rolling
+            && all_ready
+            && let Some((_, p)) = ords.iter().find(|(o, p)| {
                 *o >= partition
                     && *o < want
                     && p["metadata"]["labels"]["controller-revision-hash"] != revision.as_str()
-            }) {
-                store.delete_system(("v1", "Pod"), &ns, &name_of(p));
-                store.record_event(
-                    &s,
-                    "Normal",
-                    "SuccessfulDelete",
-                    &format!("delete Pod {} in StatefulSet {name} successful", name_of(p)),
-                );
-            }
+            })
+        {
+            store.delete_system(("v1", "Pod"), &ns, &name_of(p));
+            store.record_event(
+                &s,
+                "Normal",
+                "SuccessfulDelete",
+                &format!("delete Pod {} in StatefulSet {name} successful", name_of(p)),
+            );
         }
         let pods = pods_owned(store, &ns, &uid);
         let ready = pods.iter().filter(|p| is_ready(p)).count() as i64;
@@ -694,10 +695,10 @@ fn statefulsets(store: &mut Store) {
             "currentReplicas",
             "updatedReplicas",
         ] {
-            if status[k] == 0 {
-                if let Some(m) = status.as_object_mut() {
-                    m.remove(k);
-                }
+            if status[k] == 0
+                && let Some(m) = status.as_object_mut()
+            {
+                m.remove(k);
             }
         }
         store.set_status(&sts_gr, &ns, &name, status);
@@ -998,12 +999,10 @@ fn claims(store: &mut Store) {
                     .any(|v| v["persistentVolumeClaim"]["claimName"] == name.as_str())
             })
         });
-        if !used {
-            if let Some(rt) = store.type_for_kind("v1", "PersistentVolumeClaim") {
-                let mut p = pvc.clone();
-                p["metadata"]["finalizers"] = json!([]);
-                let _ = store.update(&rt, &ns, &name, p, false, &Default::default());
-            }
+        if !used && let Some(rt) = store.type_for_kind("v1", "PersistentVolumeClaim") {
+            let mut p = pvc.clone();
+            p["metadata"]["finalizers"] = json!([]);
+            let _ = store.update(&rt, &ns, &name, p, false, &Default::default());
         }
     }
 }
@@ -1038,13 +1037,13 @@ fn schedule(store: &mut Store, cs: &mut ControllerState) {
     let nodes: Vec<Value> = store.iter_gr(&gr("", "nodes"), None).cloned().collect();
     let mut used: HashMap<String, (f64, f64)> = HashMap::new();
     for p in store.iter_gr(&pods_gr, None) {
-        if let Some(n) = p["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) {
-            if !is_terminal(p) {
-                let (c, m) = requests(p);
-                let e = used.entry(n.to_string()).or_default();
-                e.0 += c;
-                e.1 += m;
-            }
+        if let Some(n) = p["spec"]["nodeName"].as_str().filter(|n| !n.is_empty())
+            && !is_terminal(p)
+        {
+            let (c, m) = requests(p);
+            let e = used.entry(n.to_string()).or_default();
+            e.0 += c;
+            e.1 += m;
         }
     }
     for pod in pending {
@@ -1180,6 +1179,11 @@ fn kubelet(store: &mut Store, cs: &mut ControllerState, state: &SimState, scenar
         .collect();
     for pod in candidates {
         let (ns, name, uid) = (ns_of(&pod), name_of(&pod), uid_of(&pod));
+        // Pods created already running (scale scenarios, restored state) are left alone.
+        if is_ready(&pod) && !cs.clocks.contains_key(&uid) {
+            cs.steady.insert(uid);
+            continue;
+        }
         let role = pod["metadata"]["labels"]["role"]
             .as_str()
             .unwrap_or_default()

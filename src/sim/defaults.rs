@@ -289,32 +289,29 @@ pub fn validate(kind: &str, obj: &Value, group: &str) -> Result<(), ApiError> {
                 ));
             }
         }
-        "Pod" => {
+        "Pod"
             if obj["spec"]["containers"]
                 .as_array()
-                .is_none_or(Vec::is_empty)
-            {
-                causes.push(("spec.containers".into(), "Required value".into()));
-            }
+                .is_none_or(Vec::is_empty) =>
+        {
+            causes.push(("spec.containers".into(), "Required value".into()));
         }
-        "Job" => {
+        "Job"
             if obj["spec"]["template"]["spec"]["containers"]
                 .as_array()
-                .is_none_or(Vec::is_empty)
-            {
-                causes.push((
-                    "spec.template.spec.containers".into(),
-                    "Required value".into(),
-                ));
-            }
+                .is_none_or(Vec::is_empty) =>
+        {
+            causes.push((
+                "spec.template.spec.containers".into(),
+                "Required value".into(),
+            ));
         }
-        "Service" => {
+        "Service"
             if obj["spec"]["type"] != "ExternalName"
                 && obj["spec"]["clusterIP"] != "None"
-                && obj["spec"]["ports"].as_array().is_none_or(Vec::is_empty)
-            {
-                causes.push(("spec.ports".into(), "Required value".into()));
-            }
+                && obj["spec"]["ports"].as_array().is_none_or(Vec::is_empty) =>
+        {
+            causes.push(("spec.ports".into(), "Required value".into()));
         }
         _ => {}
     }
@@ -373,10 +370,10 @@ pub fn validate_update(kind: &str, old: &Value, new: &Value, group: &str) -> Res
                 );
             }
         }
-        "Deployment" | "ReplicaSet" | "DaemonSet" => {
-            if old["spec"]["selector"] != new["spec"]["selector"] {
-                return forbid("spec.selector", "Invalid value: field is immutable");
-            }
+        "Deployment" | "ReplicaSet" | "DaemonSet"
+            if old["spec"]["selector"] != new["spec"]["selector"] =>
+        {
+            return forbid("spec.selector", "Invalid value: field is immutable");
         }
         "Job" => {
             if old["spec"]["template"] != new["spec"]["template"] {
@@ -408,15 +405,14 @@ pub fn validate_update(kind: &str, old: &Value, new: &Value, group: &str) -> Res
                 );
             }
         }
-        "Secret" | "ConfigMap" => {
+        "Secret" | "ConfigMap"
             if old["immutable"] == true
-                && (old["data"] != new["data"] || old["binaryData"] != new["binaryData"])
-            {
-                return forbid(
-                    "data",
-                    "Forbidden: field is immutable when `immutable` is set",
-                );
-            }
+                && (old["data"] != new["data"] || old["binaryData"] != new["binaryData"]) =>
+        {
+            return forbid(
+                "data",
+                "Forbidden: field is immutable when `immutable` is set",
+            );
         }
         _ => {}
     }

@@ -351,6 +351,10 @@ fn seed_scale(store: &mut Store, namespaces: usize, pods: usize) {
     let now = store::now_rfc3339();
     let pods_gr = (String::new(), "pods".to_string());
     for i in 0..pods {
+        if i % 1000 == 999 {
+            // Nobody watches while seeding: keep the history small.
+            store.compact();
+        }
         let ns = format!("scale-{}", i % namespaces);
         let name = format!("load-{i:05}");
         let role = ["web", "events", "worker", "plugins"][(i / namespaces) % 4];

@@ -281,7 +281,7 @@ fn merge_list(cur: &[Value], items: &[Value], key: &str) -> Value {
     Value::Array(out)
 }
 
-fn reorder(list: &mut Vec<Value>, order: &[Value], key: Option<&str>) {
+fn reorder(list: &mut [Value], order: &[Value], key: Option<&str>) {
     let ident = |v: &Value| match key {
         Some(k) => v.get(k).cloned().unwrap_or(Value::Null),
         None => v.clone(),

@@ -17,7 +17,7 @@ use super::discovery;
 use super::errors::ApiError;
 use super::resources::ResourceType;
 use super::selectors::{FieldSelector, LabelSelector};
-use super::store::{Propagation, WriteOpts, list_body};
+use super::store::{Propagation, WriteOpts};
 
 pub type Body = BoxBody<Bytes, Infallible>;
 
@@ -53,9 +53,9 @@ fn query(req: &Request<Incoming>) -> HashMap<String, String> {
         .query()
         .map(|q| {
             q.split('&')
-                .filter_map(|kv| {
+                .map(|kv| {
                     let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                    Some((decode(k), decode(v)))
+                    (decode(k), decode(v))
                 })
                 .collect()
         })
@@ -289,20 +289,21 @@ async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<
             let (ct, body) = read_body(req).await?;
             let mut propagation = q.get("propagationPolicy").cloned();
             let mut dry_run = q.get("dryRun").is_some_and(|d| d == "All");
-            if !body.is_empty() && !ct.contains("protobuf") {
-                if let Ok(opts) = serde_json::from_slice::<Value>(&body) {
-                    if let Some(p) = opts["propagationPolicy"].as_str() {
-                        propagation = Some(p.to_string());
-                    }
-                    if opts["orphanDependents"] == true {
-                        propagation = Some("Orphan".into());
-                    }
-                    if opts["dryRun"]
-                        .as_array()
-                        .is_some_and(|d| d.iter().any(|x| x == "All"))
-                    {
-                        dry_run = true;
-                    }
+            if !body.is_empty()
+                && !ct.contains("protobuf")
+                && let Ok(opts) = serde_json::from_slice::<Value>(&body)
+            {
+                if let Some(p) = opts["propagationPolicy"].as_str() {
+                    propagation = Some(p.to_string());
+                }
+                if opts["orphanDependents"] == true {
+                    propagation = Some("Orphan".into());
+                }
+                if opts["dryRun"]
+                    .as_array()
+                    .is_some_and(|d| d.iter().any(|x| x == "All"))
+                {
+                    dry_run = true;
                 }
             }
             let prop = match propagation.as_deref() {
@@ -415,10 +416,10 @@ fn resolve(
         _ => return Err(not_found()),
     };
     let rt = find(plural).ok_or_else(not_found)?;
-    if let Some(s) = &sub {
-        if !rt.subresources.contains(&s.as_str()) {
-            return Err(not_found());
-        }
+    if let Some(s) = &sub
+        && !rt.subresources.contains(&s.as_str())
+    {
+        return Err(not_found());
     }
     Ok(Target {
         rt,
@@ -497,7 +498,7 @@ fn list(
         .filter(|l| *l > 0);
     let ns = (t.rt.namespaced && !t.namespace.is_empty()).then_some(t.namespace.as_str());
     let store = state.store.lock().map_err(poisoned)?;
-    let res = store.list(
+    let body = store.list_json(
         &t.rt,
         ns,
         &labels,
@@ -505,9 +506,12 @@ fn list(
         limit,
         q.get("continue").map(String::as_str),
     )?;
-    let body = list_body(&t.rt, res);
     drop(store);
-    Ok(json_response(200, &body))
+    Ok(Response::builder()
+        .status(200)
+        .header("Content-Type", "application/json")
+        .body(full(body))
+        .unwrap_or_else(|_| Response::new(full(""))))
 }
 
 fn event_line(etype: &str, obj: &Value) -> Bytes {

@@ -108,7 +108,7 @@ impl Store {
             objects: HashMap::new(),
             rv: 1,
             log: VecDeque::new(),
-            log_cap: 200_000,
+            log_cap: 50_000,
             oldest_rv: 1,
             tx,
             next_ip: 1,
@@ -222,6 +222,65 @@ impl Store {
         limit: Option<usize>,
         continue_from: Option<&str>,
     ) -> Result<ListResult, ApiError> {
+        let (refs, rv, continue_token, remaining) =
+            self.select(rt, ns, labels, fields, limit, continue_from)?;
+        Ok(ListResult {
+            items: refs.into_iter().cloned().collect(),
+            rv,
+            continue_token,
+            remaining,
+        })
+    }
+
+    /// A list response serialized straight from the store, without copying the objects.
+    #[allow(clippy::too_many_arguments)]
+    pub fn list_json(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        labels: &LabelSelector,
+        fields: &FieldSelector,
+        limit: Option<usize>,
+        continue_from: Option<&str>,
+    ) -> Result<Vec<u8>, ApiError> {
+        let (refs, rv, continue_token, remaining) =
+            self.select(rt, ns, labels, fields, limit, continue_from)?;
+        let empty = ListResult {
+            items: Vec::new(),
+            rv,
+            continue_token,
+            remaining,
+        };
+        let mut head = serde_json::to_vec(&list_body(rt, empty)).unwrap_or_default();
+        // Replace the empty `"items":[]}` tail with the items written in place.
+        let tail = b"\"items\":[]}";
+        if head.ends_with(tail) {
+            head.truncate(head.len() - 2);
+        } else {
+            return Ok(head);
+        }
+        let mut out = head;
+        out.reserve(refs.len() * 2048);
+        for (i, item) in refs.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let _ = serde_json::to_writer(&mut out, item);
+        }
+        out.extend_from_slice(b"]}");
+        Ok(out)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn select<'a>(
+        &'a self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        labels: &LabelSelector,
+        fields: &FieldSelector,
+        limit: Option<usize>,
+        continue_from: Option<&str>,
+    ) -> Result<(Vec<&'a Value>, u64, Option<String>, Option<usize>), ApiError> {
         let gr = (rt.group.clone(), rt.plural.clone());
         let after: Option<(String, String)> = match continue_from {
             Some(tok) if !tok.is_empty() => {
@@ -268,7 +327,7 @@ impl Store {
                     remaining += 1;
                     continue;
                 }
-                items.push(v.clone());
+                items.push(v);
                 last_key = Some(k.clone());
             }
         }
@@ -281,12 +340,12 @@ impl Store {
         } else {
             None
         };
-        Ok(ListResult {
+        Ok((
             items,
-            rv: self.rv,
+            self.rv,
             continue_token,
-            remaining: (remaining > 0).then_some(remaining),
-        })
+            (remaining > 0).then_some(remaining),
+        ))
     }
 
     /// Starts a watch: the events after `since` (410 if too old) and a live receiver.
@@ -433,14 +492,14 @@ impl Store {
             m.remove("deletionTimestamp");
             m.remove("resourceVersion");
         }
-        if let Some(mgr) = &opts.field_manager {
-            if obj["metadata"]["managedFields"].is_null() {
-                let fs = patch::field_set(&obj);
-                obj["metadata"]["managedFields"] = json!([{
-                    "manager": mgr, "operation": "Update", "apiVersion": rt.api_version(),
-                    "time": now_rfc3339(), "fieldsType": "FieldsV1", "fieldsV1": fs,
-                }]);
-            }
+        if let Some(mgr) = &opts.field_manager
+            && obj["metadata"]["managedFields"].is_null()
+        {
+            let fs = patch::field_set(&obj);
+            obj["metadata"]["managedFields"] = json!([{
+                "manager": mgr, "operation": "Update", "apiVersion": rt.api_version(),
+                "time": now_rfc3339(), "fieldsType": "FieldsV1", "fieldsV1": fs,
+            }]);
         }
         let mut ip = || self.next_cluster_ip();
         defaults::apply(&rt.kind, &mut obj, &mut ip);
@@ -498,15 +557,14 @@ impl Store {
         if let Some(want) = obj["metadata"]["resourceVersion"]
             .as_str()
             .filter(|s| !s.is_empty())
+            && old["metadata"]["resourceVersion"].as_str() != Some(want)
         {
-            if old["metadata"]["resourceVersion"].as_str() != Some(want) {
-                return Err(ApiError::conflict(
-                    &rt.group,
-                    &rt.plural,
-                    name,
-                    "the object has been modified; please apply your changes to the latest version and try again",
-                ));
-            }
+            return Err(ApiError::conflict(
+                &rt.group,
+                &rt.plural,
+                name,
+                "the object has been modified; please apply your changes to the latest version and try again",
+            ));
         }
         let mut new = if status_only {
             let mut n = old.clone();
@@ -517,10 +575,10 @@ impl Store {
             let has_status = rt.subresources.contains(&"status");
             if has_status {
                 n["status"] = old["status"].clone();
-                if n["status"].is_null() {
-                    if let Some(m) = n.as_object_mut() {
-                        m.remove("status");
-                    }
+                if n["status"].is_null()
+                    && let Some(m) = n.as_object_mut()
+                {
+                    m.remove("status");
                 }
             }
             // Server-owned metadata survives updates.
@@ -568,10 +626,10 @@ impl Store {
             "ownerReferences",
             "finalizers",
         ] {
-            if new["metadata"][k].is_null() {
-                if let Some(m) = new["metadata"].as_object_mut() {
-                    m.remove(k);
-                }
+            if new["metadata"][k].is_null()
+                && let Some(m) = new["metadata"].as_object_mut()
+            {
+                m.remove(k);
             }
         }
         defaults::validate(&rt.kind, &new, &rt.group)?;
@@ -634,6 +692,7 @@ impl Store {
     }
 
     /// PATCH: merge, JSON, strategic merge; `status_only` for `/status`.
+    #[allow(clippy::too_many_arguments)]
     pub fn patch(
         &mut self,
         rt: &ResourceType,
@@ -665,7 +724,7 @@ impl Store {
                         "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
                     ));
                 }
-                patch::strategic_merge(&old, body).map_err(|e| ApiError::bad_request(e))?
+                patch::strategic_merge(&old, body).map_err(ApiError::bad_request)?
             }
             other => {
                 return Err(ApiError::new(
@@ -954,19 +1013,19 @@ impl Store {
                 .map(|(k, v)| (k.clone(), v.clone()))
         });
         let now = now_rfc3339();
-        if let Some((key, mut ev)) = existing {
-            if ev["message"] == message {
-                ev["count"] = json!(ev["count"].as_i64().unwrap_or(1) + 1);
-                ev["lastTimestamp"] = json!(now);
-                let rv = self.bump();
-                ev["metadata"]["resourceVersion"] = json!(rv.to_string());
-                self.objects
-                    .entry(gr.clone())
-                    .or_default()
-                    .insert(key, ev.clone());
-                self.emit(&gr, &ns, "MODIFIED", ev);
-                return;
-            }
+        if let Some((key, mut ev)) = existing
+            && ev["message"] == message
+        {
+            ev["count"] = json!(ev["count"].as_i64().unwrap_or(1) + 1);
+            ev["lastTimestamp"] = json!(now);
+            let rv = self.bump();
+            ev["metadata"]["resourceVersion"] = json!(rv.to_string());
+            self.objects
+                .entry(gr.clone())
+                .or_default()
+                .insert(key, ev.clone());
+            self.emit(&gr, &ns, "MODIFIED", ev);
+            return;
         }
         self.uid_counter += 1;
         let name = format!("{iname}.{:016x}", self.uid_counter);

@@ -119,13 +119,13 @@ impl Workloads {
             Some(b) => b.clone(),
             None => vec![body.clone()],
         };
-        if !knobs.silently_drop {
-            if let Ok(mut ev) = self.events.lock() {
-                for e in batch {
-                    ev.push_back((Instant::now() + knobs.delay, e));
-                    while ev.len() > 10_000 {
-                        ev.pop_front();
-                    }
+        if !knobs.silently_drop
+            && let Ok(mut ev) = self.events.lock()
+        {
+            for e in batch {
+                ev.push_back((Instant::now() + knobs.delay, e));
+                while ev.len() > 10_000 {
+                    ev.pop_front();
                 }
             }
         }
