@@ -1,5 +1,6 @@
 //! The headless commands. Each returns a process exit code; see README "Exit codes".
 
+mod deploy;
 mod render;
 mod sim;
 
@@ -38,18 +39,18 @@ pub enum Command {
     },
     /// Render the chart values exactly as Helm will merge them.
     Render(Box<RenderArgs>),
-    /// Install the stack (not available yet).
-    Install,
-    /// Upgrade a release (not available yet).
-    Upgrade,
-    /// Roll a release back (not available yet).
-    Rollback,
-    /// Show a release's state (not available yet).
-    Status,
-    /// Show a release's history (not available yet).
-    History,
-    /// Everything up to the diff, nothing applied (not available yet).
-    Plan,
+    /// Install the stack: preflight, render, diff, confirm, apply with helm, follow the rollout.
+    Install(Box<DeployArgs>),
+    /// Upgrade a release, starting from its current values.
+    Upgrade(Box<DeployArgs>),
+    /// Everything up to and including the diff; nothing is applied.
+    Plan(Box<DeployArgs>),
+    /// Roll a release back to a revision (default: the previous one).
+    Rollback(ReleaseArgs),
+    /// Show a release's state (and whether it is stuck in a pending state).
+    Status(ReleaseArgs),
+    /// Show a release's revisions.
+    History(ReleaseArgs),
     /// Check pods, disks and ingestion (not available yet).
     Check,
     /// Run the simulated Kubernetes cluster (for demos, tests and trying helmdeck).
@@ -121,6 +122,51 @@ pub struct ValuesArgs {
     pub helm_major: Option<String>,
 }
 
+/// Which release and cluster.
+#[derive(Debug, Clone, Args)]
+pub struct ReleaseTarget {
+    #[arg(long, default_value = "posthog")]
+    pub release: String,
+    #[arg(short = 'n', long, default_value = "posthog")]
+    pub namespace: String,
+    /// kubeconfig context (default: the current one).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Seconds helm waits for resources to be ready.
+    #[arg(long, default_value_t = 900)]
+    pub timeout: u64,
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    #[command(flatten)]
+    pub target: ReleaseTarget,
+    /// Apply without asking.
+    #[arg(long)]
+    pub yes: bool,
+    /// Leave a failed release as it is instead of rolling back.
+    #[arg(long)]
+    pub no_rollback: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    #[command(flatten)]
+    pub target: ReleaseTarget,
+    /// Revision to roll back to (rollback only).
+    pub revision: Option<u64>,
+    /// Roll back without asking (rollback only).
+    #[arg(long)]
+    pub yes: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct SimArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
@@ -158,6 +204,12 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Profiles { action }) => render::profiles(action),
         Some(Command::Render(args)) => render::render(*args),
         Some(Command::Sim(args)) => sim::run(args),
+        Some(Command::Install(a)) => deploy::deploy(crate::deploy::Action::Install, *a),
+        Some(Command::Upgrade(a)) => deploy::deploy(crate::deploy::Action::Upgrade, *a),
+        Some(Command::Plan(a)) => deploy::deploy(crate::deploy::Action::Plan, *a),
+        Some(Command::Status(a)) => deploy::status(a),
+        Some(Command::History(a)) => deploy::history(a),
+        Some(Command::Rollback(a)) => deploy::rollback(a),
         Some(other) => {
             let name = format!("{other:?}").to_lowercase();
             eprintln!("helmdeck {name}: not available yet");

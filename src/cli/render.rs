@@ -84,7 +84,9 @@ pub fn profiles(action: ProfilesAction) -> i32 {
 
 /// What a values-rendering command resolved from its flags.
 pub struct Prepared {
+    pub profile: Option<Profile>,
     pub chart: Chart,
+    pub chart_path: std::path::PathBuf,
     pub request: RenderRequest,
 }
 
@@ -140,6 +142,7 @@ pub fn prepare(args: &ValuesArgs) -> Result<Prepared, CliError> {
             .unwrap_or_default(),
     };
     let request = RenderRequest {
+        previous: None,
         profile: profile.as_ref().map(Profile::layer),
         answers,
         files,
@@ -147,7 +150,12 @@ pub fn prepare(args: &ValuesArgs) -> Result<Prepared, CliError> {
         base_dir: std::env::current_dir().ok(),
         major,
     };
-    Ok(Prepared { chart, request })
+    Ok(Prepared {
+        profile,
+        chart,
+        chart_path,
+        request,
+    })
 }
 
 pub fn render_prepared(p: &Prepared) -> Result<Rendered, CliError> {

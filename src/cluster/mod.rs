@@ -1,3 +1,106 @@
-//! Everything helmdeck learns from a cluster goes through here.
+//! Everything helmdeck learns from a cluster goes through here: the kube-rs client (chosen
+//! as kubectl chooses: KUBECONFIG, --context, --namespace), the facts preflight needs, and
+//! the rules that judge them.
 
+pub mod encryption;
+pub mod preflight;
 pub mod quantity;
+
+use std::path::PathBuf;
+
+use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::networking::v1::IngressClass;
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::{Api, ListParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+/// Which cluster to talk to.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error(
+        "cannot read the kubeconfig: {0}\n  fix: set KUBECONFIG or pass --kubeconfig; `helmdeck sim` starts a simulated cluster"
+    )]
+    Config(String),
+    #[error(
+        "the cluster is unreachable: {0}\n  fix: check the context (--context) and that the API server is up"
+    )]
+    Unreachable(String),
+}
+
+impl Target {
+    /// The kubeconfig path as kubectl resolves it (first file of KUBECONFIG).
+    pub fn kubeconfig_path(&self) -> Option<PathBuf> {
+        self.kubeconfig.clone().or_else(|| {
+            std::env::var_os("KUBECONFIG")
+                .and_then(|v| std::env::split_paths(&v).next())
+                .filter(|p| !p.as_os_str().is_empty())
+        })
+    }
+
+    pub async fn client(&self) -> Result<kube::Client, ClusterError> {
+        let opts = KubeConfigOptions {
+            context: self.context.clone(),
+            ..Default::default()
+        };
+        let config = match &self.kubeconfig {
+            Some(p) => {
+                let kc = Kubeconfig::read_from(p)
+                    .map_err(|e| ClusterError::Config(format!("{}: {e}", p.display())))?;
+                kube::Config::from_custom_kubeconfig(kc, &opts).await
+            }
+            None => kube::Config::from_kubeconfig(&opts).await,
+        }
+        .map_err(|e| ClusterError::Config(e.to_string()))?;
+        kube::Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))
+    }
+}
+
+/// Reads what preflight needs.
+pub async fn gather(client: &kube::Client) -> Result<preflight::ClusterFacts, ClusterError> {
+    let unreachable = |e: kube::Error| ClusterError::Unreachable(e.to_string());
+    let version = client.apiserver_version().await.map_err(unreachable)?;
+    let nodes: Api<Node> = Api::all(client.clone());
+    let nodes = nodes
+        .list(&ListParams::default())
+        .await
+        .map_err(unreachable)?;
+    let scs: Api<StorageClass> = Api::all(client.clone());
+    let scs = scs
+        .list(&ListParams::default())
+        .await
+        .map_err(unreachable)?;
+    let ics: Api<IngressClass> = Api::all(client.clone());
+    let ics = ics
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default();
+    Ok(preflight::ClusterFacts {
+        server_version: version.git_version,
+        nodes: nodes
+            .items
+            .iter()
+            .map(|n| {
+                let v = serde_json::to_value(n).unwrap_or_default();
+                let a = &v["status"]["allocatable"];
+                (
+                    n.metadata.name.clone().unwrap_or_default(),
+                    a["cpu"].as_str().unwrap_or("0").to_string(),
+                    a["memory"].as_str().unwrap_or("0").to_string(),
+                )
+            })
+            .collect(),
+        storage_classes: scs
+            .items
+            .iter()
+            .map(|s| serde_json::to_value(s).unwrap_or_default())
+            .collect(),
+        ingress_classes: ics.iter().filter_map(|i| i.metadata.name.clone()).collect(),
+    })
+}

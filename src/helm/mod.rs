@@ -1,4 +1,6 @@
-//! The real `helm` binary: where it is and which major it is.
+//! The real `helm` binary: where it is, which major it is, and running it.
+
+pub mod driver;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

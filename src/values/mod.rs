@@ -28,21 +28,46 @@ pub use yaml::YamlError;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum LayerSource {
-    ChartDefaults { chart: String },
-    Profile { name: String },
-    Answers { origin: String },
-    File { path: String },
-    Set { flag: SetKind, expr: String },
+    ChartDefaults {
+        chart: String,
+    },
+    /// The user values of a release's current revision (upgrades start from them).
+    Release {
+        name: String,
+        revision: u64,
+    },
+    Profile {
+        name: String,
+    },
+    Answers {
+        origin: String,
+    },
+    File {
+        path: String,
+    },
+    Set {
+        flag: SetKind,
+        expr: String,
+    },
 }
 
 impl LayerSource {
     pub fn label(&self) -> String {
         match self {
             LayerSource::ChartDefaults { chart } => format!("chart:{chart}"),
+            LayerSource::Release { name, revision } => format!("release:{name}@{revision}"),
             LayerSource::Profile { name } => format!("profile:{name}"),
             LayerSource::Answers { origin } => format!("answers:{origin}"),
             LayerSource::File { path } => format!("file:{path}"),
-            LayerSource::Set { flag, expr } => format!("{} {expr}", flag.flag()),
+            LayerSource::Set { flag, expr } => {
+                // The expression itself may carry a secret: show only its key then.
+                let key = expr.split_once('=').map_or(expr.as_str(), |(k, _)| k);
+                if redact::is_secret_path(key) {
+                    format!("{} {key}=<redacted>", flag.flag())
+                } else {
+                    format!("{} {expr}", flag.flag())
+                }
+            }
         }
     }
 }
@@ -71,6 +96,8 @@ pub struct UserLayer {
 /// Everything a render needs; built by the CLI, the TUI and the deploy engine alike.
 #[derive(Debug, Clone, Default)]
 pub struct RenderRequest {
+    /// For upgrades: the release's current user values, below everything else the user gives.
+    pub previous: Option<UserLayer>,
     pub profile: Option<UserLayer>,
     pub answers: Option<UserLayer>,
     pub files: Vec<UserLayer>,
@@ -145,15 +172,18 @@ impl RenderRequest {
         }
     }
 
+    fn user_layers(&self) -> impl Iterator<Item = &UserLayer> {
+        self.previous
+            .iter()
+            .chain(self.profile.iter())
+            .chain(self.answers.iter())
+            .chain(self.files.iter())
+    }
+
     /// Merges the user layers into what helm receives (Helm's `MergeValues` of the CLI).
     pub fn user_values(&self) -> Result<Map<String, Value>, ValuesError> {
         let mut base = Map::new();
-        for layer in self
-            .profile
-            .iter()
-            .chain(self.answers.iter())
-            .chain(self.files.iter())
-        {
+        for layer in self.user_layers() {
             coalesce::merge_maps(&mut base, layer.values.clone());
         }
         let mut read = self.reader();
@@ -214,12 +244,7 @@ impl RenderRequest {
             });
         };
         record(0, &chart_defaults_tree(chart));
-        for l in self
-            .profile
-            .iter()
-            .chain(self.answers.iter())
-            .chain(self.files.iter())
-        {
+        for l in self.user_layers() {
             layers.push(l.source.clone());
             record(layers.len() - 1, &l.values);
         }

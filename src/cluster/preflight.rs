@@ -1,0 +1,398 @@
+//! Preflight: what will make an install or upgrade fail, found before anything is applied.
+//! Pure functions of the cluster's facts, the profile and the rendered values.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::encryption::{EncryptionVerdict, judge};
+use super::quantity::{format_bytes, parse_bytes, parse_cpu};
+use crate::chart::Chart;
+use crate::profile::{EncryptionRule, Profile};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Check {
+    pub id: &'static str,
+    pub verdict: Verdict,
+    pub message: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub fix: String,
+}
+
+fn check(
+    id: &'static str,
+    verdict: Verdict,
+    message: impl Into<String>,
+    fix: impl Into<String>,
+) -> Check {
+    Check {
+        id,
+        verdict,
+        message: message.into(),
+        fix: fix.into(),
+    }
+}
+
+/// What preflight needs to know about the cluster.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ClusterFacts {
+    pub server_version: String,
+    /// (name, allocatable cpu, allocatable memory)
+    pub nodes: Vec<(String, String, String)>,
+    pub storage_classes: Vec<Value>,
+    pub ingress_classes: Vec<String>,
+}
+
+/// The StorageClass the stack's volumes will use: the one the chart installs, the one the
+/// values name, or the cluster's default.
+fn effective_class(
+    values: &Map<String, Value>,
+    facts: &ClusterFacts,
+) -> Option<(String, String, Value, Option<bool>)> {
+    let custom = values.get("installCustomStorageClass") == Some(&Value::Bool(true));
+    if custom {
+        let sc = &values["customStorageClass"];
+        let name = sc["name"].as_str().unwrap_or("custom").to_string();
+        let mut prov = sc["provisioner"].as_str().unwrap_or_default().to_string();
+        let mut params = sc["parameters"].clone();
+        if prov.is_empty() {
+            match values.get("cloud").and_then(Value::as_str) {
+                Some("aws") => {
+                    prov = "kubernetes.io/aws-ebs".into();
+                    params = serde_json::json!({"type": "gp2"});
+                }
+                Some("gcp") => prov = "kubernetes.io/gce-pd".into(),
+                _ => {}
+            }
+        }
+        return Some((name, prov, params, sc["allowVolumeExpansion"].as_bool()));
+    }
+    let named = values
+        .get("clickhouse")
+        .and_then(|c| c["persistence"]["storageClass"].as_str())
+        .filter(|s| !s.is_empty());
+    let sc = match named {
+        Some(n) => facts
+            .storage_classes
+            .iter()
+            .find(|c| c["metadata"]["name"] == n),
+        None => facts.storage_classes.iter().find(|c| {
+            c["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+        }),
+    }?;
+    Some((
+        sc["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        sc["provisioner"].as_str().unwrap_or_default().to_string(),
+        sc["parameters"].clone(),
+        sc["allowVolumeExpansion"].as_bool(),
+    ))
+}
+
+pub fn run(
+    profile: Option<&Profile>,
+    chart: &Chart,
+    values: &Map<String, Value>,
+    facts: &ClusterFacts,
+    release_status: Option<&str>,
+) -> Vec<Check> {
+    let mut out = vec![check(
+        "api",
+        Verdict::Pass,
+        format!("API server reachable (Kubernetes {})", facts.server_version),
+        "",
+    )];
+    let version = facts
+        .server_version
+        .trim_start_matches('v')
+        .split(['-', '+'])
+        .next()
+        .unwrap_or("")
+        .to_string();
+    if let Some(p) = profile {
+        if p.kubernetes.allows(&version) {
+            out.push(check(
+                "kubernetes-version",
+                Verdict::Pass,
+                format!(
+                    "Kubernetes {version} is within the {} profile's range {}",
+                    p.name, p.kubernetes.versions
+                ),
+                "",
+            ));
+        } else {
+            out.push(check("kubernetes-version", Verdict::Fail, format!("Kubernetes {version} is outside the {} profile's supported range {}", p.name, p.kubernetes.versions), "upgrade (or downgrade) the cluster into the supported range, or use a profile that supports this version"));
+        }
+    }
+    if let Some(kv) = &chart.metadata.kube_version {
+        let ok = semver::Version::parse(&version)
+            .is_ok_and(|v| crate::chart::constraint_matches(kv, &v));
+        out.push(if ok {
+            check(
+                "chart-kube-version",
+                Verdict::Pass,
+                format!("chart {} accepts Kubernetes {version} ({kv})", chart.name()),
+                "",
+            )
+        } else {
+            check(
+                "chart-kube-version",
+                Verdict::Fail,
+                format!(
+                    "chart {} requires Kubernetes {kv}; the cluster runs {version}",
+                    chart.name()
+                ),
+                "use a chart version that supports this Kubernetes version",
+            )
+        });
+    }
+    if let Some(p) = profile {
+        let req = &p.requirements;
+        let cpu: f64 = facts.nodes.iter().filter_map(|n| parse_cpu(&n.1)).sum();
+        let mem: f64 = facts.nodes.iter().filter_map(|n| parse_bytes(&n.2)).sum();
+        let need_cpu = parse_cpu(&req.cpu).unwrap_or(0.0);
+        let need_mem = parse_bytes(&req.memory).unwrap_or(0.0);
+        let have = format!(
+            "{} node(s), {cpu} CPU and {} allocatable",
+            facts.nodes.len(),
+            format_bytes(mem)
+        );
+        let want = format!(
+            "{} node(s), {need_cpu} CPU and {}",
+            req.min_nodes,
+            format_bytes(need_mem)
+        );
+        if (facts.nodes.len() as u32) < req.min_nodes
+            || cpu + 1e-9 < need_cpu
+            || mem + 1.0 < need_mem
+        {
+            out.push(check("capacity", Verdict::Fail, format!("the cluster has {have}; the {} profile needs {want}", p.name), "add nodes or use larger instance types; installs on too small clusters time out with pods Pending"));
+        } else {
+            out.push(check(
+                "capacity",
+                Verdict::Pass,
+                format!("the cluster has {have} (needs {want})"),
+                "",
+            ));
+        }
+    }
+    match effective_class(values, facts) {
+        None => out.push(check("storage-class", Verdict::Fail, "no StorageClass for the stack's volumes: the cluster has no default class and the values name none", "mark a StorageClass as default, set clickhouse.persistence.storageClass, or set installCustomStorageClass=true")),
+        Some((name, prov, params, expand)) => {
+            let (verdict, evidence) = judge(&prov, &params);
+            let rule = profile.map(|p| p.storage.encryption).unwrap_or(EncryptionRule::NotRequired);
+            let c = match (rule, verdict) {
+                (EncryptionRule::ClassParameter, EncryptionVerdict::ClassParameter | EncryptionVerdict::CustomerKey) => check("disk-encryption", Verdict::Pass, format!("StorageClass {name} encrypts volumes ({evidence})"), ""),
+                (EncryptionRule::ClassParameter, _) => check("disk-encryption", Verdict::Fail, format!("StorageClass {name} does not enable encryption ({evidence})"), "use an encrypted class (e.g. ebs.csi.aws.com with encrypted: \"true\"), or keep installCustomStorageClass=true as the profile sets it"),
+                (EncryptionRule::Platform, v) if v.is_encrypted() => check("disk-encryption", Verdict::Pass, format!("StorageClass {name}: {evidence}"), ""),
+                (EncryptionRule::Platform, _) => check("disk-encryption", Verdict::Warn, format!("StorageClass {name}: {evidence}"), "use the provider's CSI driver, whose volumes are encrypted at rest"),
+                (EncryptionRule::NotRequired, v) if v.is_encrypted() => check("disk-encryption", Verdict::Pass, format!("StorageClass {name}: {evidence}"), ""),
+                (EncryptionRule::NotRequired, _) => check("disk-encryption", Verdict::Pass, format!("StorageClass {name}: {evidence} (the profile does not require encryption)"), ""),
+            };
+            out.push(c);
+            if let Some(p) = profile {
+                if !p.storage.provisioners.is_empty() && !p.storage.provisioners.contains(&prov) {
+                    out.push(check("provisioner", Verdict::Warn, format!("StorageClass {name} uses {prov}; the {} profile expects one of {}", p.name, p.storage.provisioners.join(", ")), "check you picked the right profile for this cluster"));
+                }
+                if p.storage.require_expansion && expand != Some(true) {
+                    out.push(check("volume-expansion", Verdict::Warn, format!("StorageClass {name} does not allow volume expansion: full Kafka or ClickHouse disks cannot be grown"), "set allowVolumeExpansion: true on the class"));
+                }
+            }
+        }
+    }
+    let ingress_on = values.get("ingress").is_some_and(|i| i["enabled"] == true);
+    let nginx = values
+        .get("ingress")
+        .and_then(|i| i["type"].as_str())
+        .unwrap_or("nginx")
+        != "clb";
+    if ingress_on && nginx {
+        if facts.ingress_classes.iter().any(|c| c == "nginx") {
+            out.push(check(
+                "ingress-controller",
+                Verdict::Pass,
+                "an nginx IngressClass exists",
+                "",
+            ));
+        } else {
+            out.push(check("ingress-controller", Verdict::Warn, "ingress is enabled with type nginx but the cluster has no nginx IngressClass: the Ingress will get no address", "install ingress-nginx, or set ingress.enabled=false and use port-forward"));
+        }
+    }
+    match release_status {
+        Some(s) if s.starts_with("pending-") => out.push(check("release-state", Verdict::Fail, format!("the release is stuck in {s}: a previous helm run was cut short"), "run `helmdeck rollback` to return to the last deployed revision (or uninstall a first install that never deployed)")),
+        Some(s) => out.push(check("release-state", Verdict::Pass, format!("release status: {s}"), "")),
+        None => {}
+    }
+    out
+}
+
+/// StatefulSet fields Kubernetes will refuse to change, found by comparing the objects a
+/// server-side dry run would apply with the live ones.
+pub fn immutable_changes(desired: &[Value], live: &[Value]) -> Vec<Check> {
+    let claims = |s: &Value| -> Vec<(String, String, String)> {
+        s["spec"]["volumeClaimTemplates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| {
+                (
+                    t["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    t["spec"]["resources"]["requests"]["storage"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    t["spec"]["storageClassName"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            })
+            .collect()
+    };
+    let mut out = Vec::new();
+    for d in desired.iter().filter(|d| d["kind"] == "StatefulSet") {
+        let name = d["metadata"]["name"].as_str().unwrap_or_default();
+        let Some(l) = live.iter().find(|l| l["metadata"]["name"] == name) else {
+            continue;
+        };
+        let (want, have) = (claims(d), claims(l));
+        if want == have {
+            continue;
+        }
+        let what: Vec<String> = want
+            .iter()
+            .zip(have.iter().map(Some).chain(std::iter::repeat(None)))
+            .filter(|(w, h)| Some(*w) != *h)
+            .map(|(w, h)| match h {
+                Some(h) if h.1 != w.1 => format!("{} size {} → {}", w.0, h.1, w.1),
+                Some(h) if h.2 != w.2 => format!("{} storageClass {} → {}", w.0, h.2, w.2),
+                _ => format!("{} changed", w.0),
+            })
+            .collect();
+        out.push(check(
+            "immutable-fields",
+            Verdict::Fail,
+            format!("StatefulSet {name}: volumeClaimTemplates cannot be changed by an upgrade ({})", what.join(", ")),
+            format!("resize the existing claims with `kubectl patch pvc` (the class must allow expansion), then run `kubectl delete statefulset {name} --cascade=orphan` (pods and volumes stay) and upgrade again"),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::ProfileSet;
+    use serde_json::json;
+
+    fn facts(cpu: &str, mem: &str, sc: Value) -> ClusterFacts {
+        ClusterFacts {
+            server_version: "v1.33.2".into(),
+            nodes: (1..=3)
+                .map(|i| (format!("n{i}"), cpu.to_string(), mem.to_string()))
+                .collect(),
+            storage_classes: vec![sc],
+            ingress_classes: vec!["nginx".into()],
+        }
+    }
+
+    fn chart() -> Chart {
+        Chart::load(
+            &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("assets/charts/posthog-mini"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn unencrypted_default_class_fails_aws_passes_local() {
+        let set = ProfileSet::load(None).unwrap();
+        let gp2 = json!({"metadata": {"name": "gp2", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}, "provisioner": "kubernetes.io/aws-ebs", "parameters": {"type": "gp2"}, "allowVolumeExpansion": true});
+        let f = facts("4", "16Gi", gp2);
+        let values = json!({"cloud": "aws", "installCustomStorageClass": false})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let checks = run(Some(set.get("aws").unwrap()), &chart(), &values, &f, None);
+        let enc = checks.iter().find(|c| c.id == "disk-encryption").unwrap();
+        assert_eq!(enc.verdict, Verdict::Fail, "{enc:?}");
+        let checks = run(Some(set.get("local").unwrap()), &chart(), &values, &f, None);
+        assert_eq!(
+            checks
+                .iter()
+                .find(|c| c.id == "disk-encryption")
+                .unwrap()
+                .verdict,
+            Verdict::Pass
+        );
+    }
+
+    #[test]
+    fn small_nodes_and_pending_release_fail() {
+        let set = ProfileSet::load(None).unwrap();
+        let sc = json!({"metadata": {"name": "x", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}, "provisioner": "ebs.csi.aws.com", "parameters": {"encrypted": "true"}});
+        let f = facts("500m", "1Gi", sc);
+        let values = json!({"cloud": "local"}).as_object().cloned().unwrap();
+        let checks = run(
+            Some(set.get("local").unwrap()),
+            &chart(),
+            &values,
+            &f,
+            Some("pending-upgrade"),
+        );
+        assert_eq!(
+            checks.iter().find(|c| c.id == "capacity").unwrap().verdict,
+            Verdict::Fail
+        );
+        assert_eq!(
+            checks
+                .iter()
+                .find(|c| c.id == "release-state")
+                .unwrap()
+                .verdict,
+            Verdict::Fail
+        );
+    }
+
+    #[test]
+    fn unsupported_kubernetes_version_fails() {
+        let set = ProfileSet::load(None).unwrap();
+        let mut f = facts("4", "16Gi", json!({}));
+        f.server_version = "v1.20.0".into();
+        let checks = run(
+            Some(set.get("aws").unwrap()),
+            &chart(),
+            &Map::new(),
+            &f,
+            None,
+        );
+        assert_eq!(
+            checks
+                .iter()
+                .find(|c| c.id == "kubernetes-version")
+                .unwrap()
+                .verdict,
+            Verdict::Fail
+        );
+        assert_eq!(
+            checks
+                .iter()
+                .find(|c| c.id == "chart-kube-version")
+                .unwrap()
+                .verdict,
+            Verdict::Fail
+        );
+    }
+}

@@ -1,0 +1,636 @@
+//! The one engine installs and upgrades go through, for the CLI and the TUI alike:
+//! preflight → render → diff → confirm → apply → follow the rollout → verify. Progress and
+//! results are a stream of typed events; callers only render them.
+
+pub mod audit;
+
+use std::path::PathBuf;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::Api;
+use kube::runtime::{WatchStreamExt, watcher};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::chart::Chart;
+use crate::cluster::preflight::{self, Check, Verdict};
+use crate::cluster::{self, Target};
+use crate::helm::driver::{FailureKind, Helm};
+use crate::profile::Profile;
+use crate::values::{self, LayerSource, RenderRequest, UserLayer, redact};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Install,
+    Upgrade,
+    /// Everything up to the diff; nothing applied.
+    Plan,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    Preflight,
+    Render,
+    Diff,
+    Confirm,
+    Apply,
+    Rollout,
+    Verify,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepState {
+    Running,
+    Done,
+    Failed,
+    Skipped,
+}
+
+/// One leaf of the values that changes.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ValueChange {
+    pub path: String,
+    /// `+` added, `-` removed, `~` changed.
+    pub op: char,
+    pub old: Option<Value>,
+    pub new: Option<Value>,
+    pub layer: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Event {
+    Step {
+        step: Step,
+        state: StepState,
+        detail: String,
+    },
+    Check(Check),
+    ValuesDiff {
+        changes: Vec<ValueChange>,
+    },
+    HelmOutput {
+        line: String,
+    },
+    Progress {
+        pods_ready: usize,
+        pods_expected: usize,
+        jobs_done: usize,
+        jobs_expected: usize,
+    },
+    Notice {
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Outcome {
+    Applied {
+        revision: u64,
+    },
+    Planned,
+    Declined,
+    PreflightFailed {
+        failed: Vec<String>,
+    },
+    Failed {
+        kind: FailureKind,
+        message: String,
+        fix: String,
+        rolled_back: bool,
+    },
+    BadInput {
+        message: String,
+    },
+    Unreachable {
+        message: String,
+    },
+    Busy {
+        message: String,
+    },
+}
+
+impl Outcome {
+    /// The process exit code documented in the README.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Outcome::Applied { .. } | Outcome::Planned => 0,
+            Outcome::Failed { .. } | Outcome::Declined => 1,
+            Outcome::BadInput { .. } => 2,
+            Outcome::PreflightFailed { .. } => 3,
+            Outcome::Unreachable { .. } => 4,
+            Outcome::Busy { .. } => 5,
+        }
+    }
+}
+
+/// Everything an install, upgrade or plan needs.
+pub struct DeployRequest {
+    pub action: Action,
+    pub release: String,
+    pub namespace: String,
+    pub target: Target,
+    pub profile: Option<Profile>,
+    pub chart: Chart,
+    pub chart_path: PathBuf,
+    pub request: RenderRequest,
+    pub helm: Helm,
+    pub timeout_secs: u64,
+    pub rollback_on_failure: bool,
+    pub data_dir: PathBuf,
+}
+
+fn send(tx: &UnboundedSender<Event>, e: Event) {
+    let _ = tx.send(e);
+}
+
+fn step(tx: &UnboundedSender<Event>, step: Step, state: StepState, detail: impl Into<String>) {
+    send(
+        tx,
+        Event::Step {
+            step,
+            state,
+            detail: detail.into(),
+        },
+    );
+}
+
+/// The values diff between two user-value maps, secrets redacted.
+pub fn values_diff(
+    old: &Map<String, Value>,
+    new: &Map<String, Value>,
+    provenance: &dyn Fn(&str) -> Option<String>,
+) -> Vec<ValueChange> {
+    let flat = |m: &Map<String, Value>| {
+        let mut out = std::collections::BTreeMap::new();
+        values::for_each_leaf(&redact::redact(m), &mut |p, v| {
+            out.insert(p.to_string(), v.clone());
+        });
+        out
+    };
+    let (a, b) = (flat(old), flat(new));
+    let mut changes = Vec::new();
+    for (p, v) in &b {
+        match a.get(p) {
+            None => changes.push(ValueChange {
+                path: p.clone(),
+                op: '+',
+                old: None,
+                new: Some(v.clone()),
+                layer: provenance(p),
+            }),
+            Some(o) if o != v => changes.push(ValueChange {
+                path: p.clone(),
+                op: '~',
+                old: Some(o.clone()),
+                new: Some(v.clone()),
+                layer: provenance(p),
+            }),
+            _ => {}
+        }
+    }
+    for (p, v) in &a {
+        if !b.contains_key(p) {
+            changes.push(ValueChange {
+                path: p.clone(),
+                op: '-',
+                old: Some(v.clone()),
+                new: None,
+                layer: None,
+            });
+        }
+    }
+    changes
+}
+
+/// Runs the engine. `confirm` is asked once, after the diff, unless the action is a plan.
+pub async fn run(
+    mut req: DeployRequest,
+    confirm: impl FnOnce(&[ValueChange]) -> bool,
+    tx: UnboundedSender<Event>,
+) -> Outcome {
+    let audit = audit::AuditLog::new(&req.data_dir);
+    for u in audit.unfinished() {
+        send(
+            &tx,
+            Event::Notice {
+                message: format!(
+                    "an earlier {} of {} in {} (started {}) never recorded an outcome: it was cut short; check `helmdeck status`",
+                    u["action"].as_str().unwrap_or("run"),
+                    u["release"].as_str().unwrap_or("?"),
+                    u["namespace"].as_str().unwrap_or("?"),
+                    u["time"].as_str().unwrap_or("?")
+                ),
+            },
+        );
+    }
+    let _lock = if req.action == Action::Plan {
+        None
+    } else {
+        match audit::ReleaseLock::acquire(&req.data_dir, &req.namespace, &req.release) {
+            Ok(l) => Some(l),
+            Err(message) => return Outcome::Busy { message },
+        }
+    };
+
+    // Preflight.
+    step(&tx, Step::Preflight, StepState::Running, "");
+    let client = match req.target.client().await {
+        Ok(c) => c,
+        Err(e) => {
+            step(&tx, Step::Preflight, StepState::Failed, e.to_string());
+            return Outcome::Unreachable {
+                message: e.to_string(),
+            };
+        }
+    };
+    let facts = match cluster::gather(&client).await {
+        Ok(f) => f,
+        Err(e) => {
+            step(&tx, Step::Preflight, StepState::Failed, e.to_string());
+            return Outcome::Unreachable {
+                message: e.to_string(),
+            };
+        }
+    };
+    let history = match req.helm.history(&req.release, &req.namespace).await {
+        Ok(h) => h,
+        Err(e) if e.kind == FailureKind::ClusterUnreachable => {
+            return Outcome::Unreachable {
+                message: e.to_string(),
+            };
+        }
+        Err(e) => {
+            return Outcome::Failed {
+                kind: e.kind,
+                message: e.message,
+                fix: e.fix,
+                rolled_back: false,
+            };
+        }
+    };
+    let current = history.last().cloned();
+    if req.action == Action::Upgrade && current.is_none() {
+        return Outcome::BadInput {
+            message: format!(
+                "release {} does not exist in namespace {}: use `helmdeck install`",
+                req.release, req.namespace
+            ),
+        };
+    }
+    let mut previous_values = Map::new();
+    if let Some(cur) = &current
+        && (cur.status == "deployed" || req.action != Action::Install)
+    {
+        match req.helm.get_values(&req.release, &req.namespace).await {
+            Ok(v) => previous_values = v,
+            Err(e) => {
+                return Outcome::Failed {
+                    kind: e.kind,
+                    message: e.message,
+                    fix: e.fix,
+                    rolled_back: false,
+                };
+            }
+        }
+        if !previous_values.is_empty() {
+            req.request.previous = Some(UserLayer {
+                source: LayerSource::Release {
+                    name: req.release.clone(),
+                    revision: cur.revision,
+                },
+                values: previous_values.clone(),
+            });
+        }
+    }
+
+    // Render.
+    step(&tx, Step::Render, StepState::Running, "");
+    let rendered = match req.request.render(&req.chart) {
+        Ok(r) => r,
+        Err(e) => {
+            step(&tx, Step::Render, StepState::Failed, e.to_string());
+            return Outcome::BadInput {
+                message: e.to_string(),
+            };
+        }
+    };
+    step(
+        &tx,
+        Step::Render,
+        StepState::Done,
+        format!(
+            "{} values from {} layers",
+            rendered.provenance.len(),
+            rendered.layers.len()
+        ),
+    );
+
+    let mut checks = preflight::run(
+        req.profile.as_ref(),
+        &req.chart,
+        &rendered.values,
+        &facts,
+        current.as_ref().map(|c| c.status.as_str()),
+    );
+    if current.is_some() {
+        checks.extend(immutable_check(&req, &client, &rendered.user_values).await);
+    }
+    let failed: Vec<String> = checks
+        .iter()
+        .filter(|c| c.verdict == Verdict::Fail)
+        .map(|c| c.message.clone())
+        .collect();
+    for c in checks {
+        send(&tx, Event::Check(c));
+    }
+    let values_json = serde_json::to_vec_pretty(&rendered.user_values).unwrap_or_default();
+    let values_hash = audit::sha256_hex(&values_json);
+    let run_id = format!(
+        "{}-{}",
+        std::process::id(),
+        values_hash.get(..12).unwrap_or_default()
+    );
+    let base_record = json!({
+        "run": run_id, "action": req.action, "release": req.release, "namespace": req.namespace,
+        "context": req.target.context, "profile": req.profile.as_ref().map(|p| p.name.clone()),
+        "chart": req.chart.name(), "chart_version": req.chart.metadata.version, "values_sha256": values_hash,
+    });
+    if !failed.is_empty() {
+        step(
+            &tx,
+            Step::Preflight,
+            StepState::Failed,
+            format!("{} check(s) failed", failed.len()),
+        );
+        let mut r = base_record.clone();
+        r["phase"] = json!("refused");
+        r["outcome"] = json!({"outcome": "preflight-failed", "failed": failed});
+        let _ = audit.append(r);
+        return Outcome::PreflightFailed { failed };
+    }
+    step(&tx, Step::Preflight, StepState::Done, "");
+
+    // Diff.
+    step(&tx, Step::Diff, StepState::Running, "");
+    let prov = |p: &str| {
+        rendered
+            .provenance
+            .get(p)
+            .map(|x| rendered.layers[x.layer].label())
+    };
+    let changes = values_diff(&previous_values, &rendered.user_values, &prov);
+    send(
+        &tx,
+        Event::ValuesDiff {
+            changes: changes.clone(),
+        },
+    );
+    step(
+        &tx,
+        Step::Diff,
+        StepState::Done,
+        format!("{} value(s) change", changes.len()),
+    );
+    if req.action == Action::Plan {
+        step(
+            &tx,
+            Step::Confirm,
+            StepState::Skipped,
+            "plan: nothing applied",
+        );
+        return Outcome::Planned;
+    }
+    step(&tx, Step::Confirm, StepState::Running, "");
+    if !confirm(&changes) {
+        step(&tx, Step::Confirm, StepState::Failed, "declined");
+        return Outcome::Declined;
+    }
+    step(&tx, Step::Confirm, StepState::Done, "");
+
+    // Apply: the values go to helm in a private file, recorded before anything is applied.
+    let stamp = crate::sim::store::now_rfc3339().replace(':', "");
+    let values_file = req
+        .data_dir
+        .join("applied")
+        .join(&req.namespace)
+        .join(&req.release)
+        .join(format!("{stamp}.json"));
+    if let Err(e) = audit::private_file(&values_file, &values_json) {
+        return Outcome::Failed {
+            kind: FailureKind::Other,
+            message: e.to_string(),
+            fix: "check the data directory (HELMDECK_DATA_DIR)".into(),
+            rolled_back: false,
+        };
+    }
+    let mut start = base_record.clone();
+    start["phase"] = json!("start");
+    start["values_file"] = json!(values_file.display().to_string());
+    start["diff"] = json!(
+        changes
+            .iter()
+            .map(|c| format!("{} {}", c.op, c.path))
+            .collect::<Vec<_>>()
+    );
+    if let Err(e) = audit.append(start) {
+        return Outcome::Failed {
+            kind: FailureKind::Other,
+            message: e.to_string(),
+            fix: "check the data directory".into(),
+            rolled_back: false,
+        };
+    }
+    step(
+        &tx,
+        Step::Apply,
+        StepState::Running,
+        format!("helm {}", req.helm.bin.version),
+    );
+    let follow = tokio::spawn(follow_rollout(
+        client.clone(),
+        req.namespace.clone(),
+        req.release.clone(),
+        tx.clone(),
+    ));
+    let args = req.helm.upgrade_install_args(
+        &req.release,
+        &req.chart_path,
+        &req.namespace,
+        &values_file,
+        req.timeout_secs,
+        req.rollback_on_failure,
+        false,
+    );
+    let txl = tx.clone();
+    let result = req
+        .helm
+        .run(&args, |l| {
+            send(
+                &txl,
+                Event::HelmOutput {
+                    line: l.to_string(),
+                },
+            )
+        })
+        .await;
+    follow.abort();
+    let outcome = match result {
+        Ok(_) => {
+            step(&tx, Step::Apply, StepState::Done, "");
+            step(
+                &tx,
+                Step::Rollout,
+                StepState::Done,
+                "every resource ready (helm --wait)",
+            );
+            let revision = req
+                .helm
+                .history(&req.release, &req.namespace)
+                .await
+                .ok()
+                .and_then(|h| h.last().map(|e| e.revision))
+                .unwrap_or(0);
+            step(
+                &tx,
+                Step::Verify,
+                StepState::Skipped,
+                "health checks come with `helmdeck check`",
+            );
+            Outcome::Applied { revision }
+        }
+        Err(e) => {
+            step(&tx, Step::Apply, StepState::Failed, e.message.clone());
+            let after = req
+                .helm
+                .history(&req.release, &req.namespace)
+                .await
+                .unwrap_or_default();
+            let rolled_back = req.rollback_on_failure
+                && (after
+                    .last()
+                    .is_some_and(|h| h.description.to_ascii_lowercase().contains("rollback"))
+                    || (current.is_none() && after.is_empty()));
+            Outcome::Failed {
+                kind: e.kind,
+                message: e.message,
+                fix: e.fix,
+                rolled_back,
+            }
+        }
+    };
+    let mut end = base_record;
+    end["phase"] = json!("outcome");
+    end["outcome"] = serde_json::to_value(&outcome).unwrap_or_default();
+    let _ = audit.append(end);
+    outcome
+}
+
+/// Server-side dry run of the upgrade, compared with the live StatefulSets.
+async fn immutable_check(
+    req: &DeployRequest,
+    client: &kube::Client,
+    user_values: &Map<String, Value>,
+) -> Vec<Check> {
+    let dir = std::env::temp_dir().join(format!("helmdeck-dry-{}", std::process::id()));
+    let file = dir.join("values.json");
+    if audit::private_file(&file, &serde_json::to_vec(user_values).unwrap_or_default()).is_err() {
+        return Vec::new();
+    }
+    let args = req.helm.upgrade_install_args(
+        &req.release,
+        &req.chart_path,
+        &req.namespace,
+        &file,
+        req.timeout_secs,
+        false,
+        true,
+    );
+    let out = req.helm.run(&args, |_| {}).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let Ok(out) = out else { return Vec::new() };
+    // The manifest sits between "MANIFEST:" and "NOTES:".
+    let manifest = out
+        .split("MANIFEST:")
+        .nth(1)
+        .unwrap_or("")
+        .split("\nNOTES:")
+        .next()
+        .unwrap_or("");
+    let desired: Vec<Value> = serde_yaml::Deserializer::from_str(manifest)
+        .filter_map(|d| Value::deserialize(d).ok())
+        .filter(|v| v.is_object())
+        .collect();
+    let sts: Api<k8s_openapi::api::apps::v1::StatefulSet> =
+        Api::namespaced(client.clone(), &req.namespace);
+    let live: Vec<Value> = sts
+        .list(&Default::default())
+        .await
+        .map(|l| {
+            l.items
+                .iter()
+                .map(|s| serde_json::to_value(s).unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default();
+    preflight::immutable_changes(&desired, &live)
+}
+
+/// Pods ready of expected while helm waits, from a kube watcher (not by polling helm).
+async fn follow_rollout(
+    client: kube::Client,
+    ns: String,
+    release: String,
+    tx: UnboundedSender<Event>,
+) {
+    let pods: Api<Pod> = Api::namespaced(client, &ns);
+    let mut known: std::collections::HashMap<String, (bool, bool, bool)> = Default::default();
+    let stream = watcher(pods, watcher::Config::default())
+        .default_backoff()
+        .applied_objects();
+    let mut stream = std::pin::pin!(stream);
+    while let Some(Ok(p)) = stream.next().await {
+        let v = serde_json::to_value(&p).unwrap_or_default();
+        let labels = &v["metadata"]["labels"];
+        if labels["release"] != release.as_str()
+            && labels["app.kubernetes.io/instance"] != release.as_str()
+        {
+            continue;
+        }
+        let name = v["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let job = !v["metadata"]["ownerReferences"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|o| o["kind"] != "Job");
+        let ready = v["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True");
+        let done = v["status"]["phase"] == "Succeeded";
+        known.insert(name, (job, ready, done));
+        let pods_expected = known.values().filter(|k| !k.0).count();
+        let pods_ready = known.values().filter(|k| !k.0 && k.1).count();
+        let jobs_expected = known.values().filter(|k| k.0).count();
+        let jobs_done = known.values().filter(|k| k.0 && k.2).count();
+        send(
+            &tx,
+            Event::Progress {
+                pods_ready,
+                pods_expected,
+                jobs_done,
+                jobs_expected,
+            },
+        );
+    }
+}

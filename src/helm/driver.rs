@@ -1,0 +1,374 @@
+//! Running helm: argv only (never a shell), values in private files, output streamed line by
+//! line, `-o json` parsed, and failures classified into something a person can act on.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use super::HelmBinary;
+use crate::values::HelmMajor;
+
+/// Why a helm command failed, with the fix to suggest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    Timeout,
+    AnotherOperationInProgress,
+    ImmutableField,
+    HookOrJobFailed,
+    SchemaError,
+    ClusterUnreachable,
+    ChartNotFound,
+    ReleaseNotFound,
+    Other,
+}
+
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize)]
+#[error("helm {command} failed ({kind:?}): {message}\n  fix: {fix}")]
+pub struct HelmFailure {
+    pub command: String,
+    pub kind: FailureKind,
+    pub message: String,
+    pub fix: String,
+}
+
+/// Sorts helm's error text into a kind and a suggested fix.
+pub fn classify(stderr: &str) -> (FailureKind, String) {
+    let s = stderr.to_ascii_lowercase();
+    let pick = |k: FailureKind, fix: &str| (k, fix.to_string());
+    if s.contains("another operation (install/upgrade/rollback) is in progress") {
+        pick(
+            FailureKind::AnotherOperationInProgress,
+            "the release is stuck in a pending state: `helmdeck status` shows it; `helmdeck rollback` returns it to the last deployed revision",
+        )
+    } else if s.contains("field is immutable")
+        || s.contains("forbidden: updates to statefulset spec")
+    {
+        pick(
+            FailureKind::ImmutableField,
+            "a field that cannot change did change (often a StatefulSet's volumeClaimTemplates): delete the StatefulSet with `kubectl delete statefulset NAME --cascade=orphan` (pods and volumes stay), then upgrade again",
+        )
+    } else if s.contains("backofflimitexceeded")
+        || s.contains("job failed")
+        || s.contains("hook") && s.contains("failed")
+    {
+        pick(
+            FailureKind::HookOrJobFailed,
+            "a Job (the migration) failed: read its pod's logs (`kubectl logs job/NAME`), fix the cause and upgrade again",
+        )
+    } else if s.contains("context deadline exceeded")
+        || s.contains("timed out waiting")
+        || s.contains("timeout")
+    {
+        pick(
+            FailureKind::Timeout,
+            "resources did not become ready in time: check pods that are Pending (cluster too small?) or crash-looping, or raise --timeout",
+        )
+    } else if s.contains("values don't meet the specifications") || s.contains("schema") {
+        pick(
+            FailureKind::SchemaError,
+            "fix the values named above (helmdeck render shows where each comes from)",
+        )
+    } else if s.contains("connection refused")
+        || s.contains("kubernetes cluster unreachable")
+        || s.contains("no such host")
+        || s.contains("i/o timeout")
+    {
+        pick(
+            FailureKind::ClusterUnreachable,
+            "check the kubeconfig, the context (--context) and that the API server is up",
+        )
+    } else if s.contains("release: not found")
+        || s.contains("release not found")
+        || s.contains("has no deployed releases")
+    {
+        pick(
+            FailureKind::ReleaseNotFound,
+            "check --release and --namespace (`helm list -A` lists releases)",
+        )
+    } else if s.contains("chart not found")
+        || s.contains("failed to download")
+        || s.contains("no chart version found")
+        || s.contains("path") && s.contains("not found")
+    {
+        pick(
+            FailureKind::ChartNotFound,
+            "check --chart, --repo and --version",
+        )
+    } else {
+        pick(FailureKind::Other, "read helm's message above")
+    }
+}
+
+/// One helm binary bound to a kubeconfig and context.
+#[derive(Debug, Clone)]
+pub struct Helm {
+    pub bin: HelmBinary,
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+pub struct ReleaseSummary {
+    pub name: String,
+    pub namespace: String,
+    pub revision: serde_json::Value,
+    #[serde(default)]
+    pub updated: String,
+    pub status: String,
+    pub chart: String,
+    #[serde(default)]
+    pub app_version: String,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+pub struct HistoryEntry {
+    pub revision: u64,
+    #[serde(default)]
+    pub updated: String,
+    pub status: String,
+    pub chart: String,
+    #[serde(default)]
+    pub app_version: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+impl Helm {
+    pub fn new(bin: HelmBinary, kubeconfig: Option<PathBuf>, context: Option<String>) -> Helm {
+        Helm {
+            bin,
+            kubeconfig,
+            context,
+        }
+    }
+
+    pub fn major(&self) -> HelmMajor {
+        self.bin.major
+    }
+
+    fn command(&self, args: &[String]) -> tokio::process::Command {
+        let mut c = tokio::process::Command::new(&self.bin.path);
+        c.args(args);
+        if let Some(k) = &self.kubeconfig {
+            c.env("KUBECONFIG", k);
+        }
+        if let Some(ctx) = &self.context {
+            c.arg("--kube-context").arg(ctx);
+        }
+        c.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        c
+    }
+
+    /// Runs helm, passing each output line to `on_line`; returns stdout or a classified failure.
+    pub async fn run(
+        &self,
+        args: &[String],
+        mut on_line: impl FnMut(&str),
+    ) -> Result<String, HelmFailure> {
+        let name = args.iter().take(2).cloned().collect::<Vec<_>>().join(" ");
+        let mut child = self.command(args).spawn().map_err(|e| HelmFailure {
+            command: name.clone(),
+            kind: FailureKind::Other,
+            message: format!("cannot run {}: {e}", self.bin.path.display()),
+            fix: "check that helm is installed (scripts/get-helm) or set HELMDECK_HELM".into(),
+        })?;
+        let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
+            return Err(HelmFailure {
+                command: name,
+                kind: FailureKind::Other,
+                message: "no output pipes".into(),
+                fix: String::new(),
+            });
+        };
+        let mut out_lines = BufReader::new(out).lines();
+        let mut err_lines = BufReader::new(err).lines();
+        let (mut stdout, mut stderr) = (String::new(), String::new());
+        let (mut out_done, mut err_done) = (false, false);
+        while !(out_done && err_done) {
+            tokio::select! {
+                l = out_lines.next_line(), if !out_done => match l {
+                    Ok(Some(l)) => { on_line(&l); stdout.push_str(&l); stdout.push('\n'); }
+                    _ => out_done = true,
+                },
+                l = err_lines.next_line(), if !err_done => match l {
+                    Ok(Some(l)) => { on_line(&l); stderr.push_str(&l); stderr.push('\n'); }
+                    _ => err_done = true,
+                },
+            }
+        }
+        let status = child.wait().await.map_err(|e| HelmFailure {
+            command: name.clone(),
+            kind: FailureKind::Other,
+            message: e.to_string(),
+            fix: String::new(),
+        })?;
+        if status.success() {
+            return Ok(stdout);
+        }
+        let (kind, fix) = classify(&stderr);
+        Err(HelmFailure {
+            command: name,
+            kind,
+            message: stderr.trim().to_string(),
+            fix,
+        })
+    }
+
+    pub async fn json(&self, args: &[String]) -> Result<Value, HelmFailure> {
+        let out = self.run(args, |_| {}).await?;
+        serde_json::from_str(&out).map_err(|e| HelmFailure {
+            command: args.iter().take(2).cloned().collect::<Vec<_>>().join(" "),
+            kind: FailureKind::Other,
+            message: format!(
+                "unexpected output ({e}): {}",
+                out.chars().take(200).collect::<String>()
+            ),
+            fix: "report this with the helm version".into(),
+        })
+    }
+
+    pub async fn list(&self, namespace: Option<&str>) -> Result<Vec<ReleaseSummary>, HelmFailure> {
+        let mut args = vec![
+            "list".to_string(),
+            "-o".into(),
+            "json".into(),
+            "--all".into(),
+        ];
+        match namespace {
+            Some(ns) => args.extend(["-n".to_string(), ns.to_string()]),
+            None => args.push("-A".into()),
+        }
+        let v = self.json(&args).await?;
+        Ok(serde_json::from_value(v).unwrap_or_default())
+    }
+
+    /// The release's history, or empty when there is no such release.
+    pub async fn history(&self, release: &str, ns: &str) -> Result<Vec<HistoryEntry>, HelmFailure> {
+        let args: Vec<String> = ["history", release, "-n", ns, "-o", "json", "--max", "256"]
+            .map(String::from)
+            .to_vec();
+        match self.json(&args).await {
+            Ok(v) => Ok(serde_json::from_value(v).unwrap_or_default()),
+            Err(e) if e.kind == FailureKind::ReleaseNotFound => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The user-supplied values of the current revision.
+    pub async fn get_values(
+        &self,
+        release: &str,
+        ns: &str,
+    ) -> Result<serde_json::Map<String, Value>, HelmFailure> {
+        let args: Vec<String> = ["get", "values", release, "-n", ns, "-o", "json"]
+            .map(String::from)
+            .to_vec();
+        let v = self.json(&args).await?;
+        Ok(v.as_object().cloned().unwrap_or_default())
+    }
+
+    pub async fn get_manifest(&self, release: &str, ns: &str) -> Result<String, HelmFailure> {
+        let args: Vec<String> = ["get", "manifest", release, "-n", ns]
+            .map(String::from)
+            .to_vec();
+        self.run(&args, |_| {}).await
+    }
+
+    /// `helm upgrade --install` with the flags that differ between majors.
+    #[allow(clippy::too_many_arguments)]
+    pub fn upgrade_install_args(
+        &self,
+        release: &str,
+        chart: &Path,
+        ns: &str,
+        values_file: &Path,
+        timeout_secs: u64,
+        rollback_on_failure: bool,
+        dry_run_server: bool,
+    ) -> Vec<String> {
+        let mut a: Vec<String> = vec![
+            "upgrade".into(),
+            "--install".into(),
+            release.into(),
+            chart.display().to_string(),
+            "-n".into(),
+            ns.into(),
+            "--create-namespace".into(),
+            "-f".into(),
+            values_file.display().to_string(),
+            "--timeout".into(),
+            format!("{timeout_secs}s"),
+        ];
+        if dry_run_server {
+            a.push("--dry-run=server".into());
+            return a;
+        }
+        a.push("--wait".into());
+        a.push("--wait-for-jobs".into());
+        if rollback_on_failure {
+            a.push(match self.major() {
+                HelmMajor::V3 => "--atomic".into(),
+                HelmMajor::V4 => "--rollback-on-failure".into(),
+            });
+        }
+        a
+    }
+
+    pub fn rollback_args(
+        &self,
+        release: &str,
+        ns: &str,
+        revision: Option<u64>,
+        timeout_secs: u64,
+    ) -> Vec<String> {
+        let mut a: Vec<String> = vec!["rollback".into(), release.into()];
+        if let Some(r) = revision {
+            a.push(r.to_string());
+        }
+        a.extend([
+            "-n".into(),
+            ns.into(),
+            "--wait".into(),
+            "--timeout".into(),
+            format!("{timeout_secs}s"),
+        ]);
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_the_failures_self_hosters_meet() {
+        assert_eq!(
+            classify(
+                "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress"
+            )
+            .0,
+            FailureKind::AnotherOperationInProgress
+        );
+        assert_eq!(classify("Error: UPGRADE FAILED: cannot patch \"db\" with kind StatefulSet: StatefulSet.apps \"db\" is invalid: spec: Forbidden: updates to statefulset spec for fields other than").0, FailureKind::ImmutableField);
+        assert_eq!(
+            classify("Error: INSTALLATION FAILED: context deadline exceeded").0,
+            FailureKind::Timeout
+        );
+        assert_eq!(
+            classify("Error: job ph-migrate failed: BackoffLimitExceeded").0,
+            FailureKind::HookOrJobFailed
+        );
+        assert_eq!(classify("Error: Kubernetes cluster unreachable: Get \"http://127.0.0.1:1/version\": dial tcp: connection refused").0, FailureKind::ClusterUnreachable);
+        assert_eq!(
+            classify("Error: release: not found").0,
+            FailureKind::ReleaseNotFound
+        );
+    }
+}
