@@ -19,7 +19,11 @@ fn helmdeck(sim: &Sim, helm_bin: &Path, args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn audit(sim: &Sim) -> Vec<Value> {
@@ -32,45 +36,111 @@ fn audit(sim: &Sim) -> Vec<Value> {
 }
 
 fn release_secrets(sim: &Sim, ns: &str) -> usize {
-    sim.objects("", "secrets", Some(ns)).iter().filter(|s| s["type"] == "helm.sh/release.v1").count()
+    sim.objects("", "secrets", Some(ns))
+        .iter()
+        .filter(|s| s["type"] == "helm.sh/release.v1")
+        .count()
 }
 
 #[test]
 fn fresh_install_with_every_profile_the_simulated_cluster_meets() {
-    for (profile, major) in [("local", 4), ("aws", 4), ("gcp", 4), ("azure", 4), ("digitalocean", 4), ("local", 3)] {
+    for (profile, major) in [
+        ("local", 4),
+        ("aws", 4),
+        ("gcp", 4),
+        ("azure", 4),
+        ("digitalocean", 4),
+        ("local", 3),
+    ] {
         let sim = Sim::start(SimOptions::default());
-        let o = helmdeck(&sim, &helm(major), &["install", "--profile", profile, "--yes", "--set", "ingress.hostname=ph.example.com", "--timeout", "120"]);
-        assert_eq!(o.status.code(), Some(0), "{profile} with helm {major}:\n{}", text(&o));
+        let o = helmdeck(
+            &sim,
+            &helm(major),
+            &[
+                "install",
+                "--profile",
+                profile,
+                "--yes",
+                "--set",
+                "ingress.hostname=ph.example.com",
+                "--timeout",
+                "120",
+            ],
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{profile} with helm {major}:\n{}",
+            text(&o)
+        );
         assert!(text(&o).contains("done: revision 1 deployed"));
         let deploys = sim.objects("apps", "deployments", Some("posthog"));
         assert_eq!(deploys.len(), 4, "{profile}");
-        assert!(deploys.iter().all(|d| d["status"]["availableReplicas"] == 1), "{profile}");
+        assert!(
+            deploys
+                .iter()
+                .all(|d| d["status"]["availableReplicas"] == 1),
+            "{profile}"
+        );
         let records = audit(&sim);
-        assert!(records.iter().any(|r| r["phase"] == "outcome" && r["outcome"]["outcome"] == "applied"), "{records:?}");
+        assert!(
+            records
+                .iter()
+                .any(|r| r["phase"] == "outcome" && r["outcome"]["outcome"] == "applied"),
+            "{records:?}"
+        );
     }
 }
 
 #[test]
 fn preflight_refuses_small_nodes_unencrypted_storage_and_unsupported_kubernetes() {
-    let sim = Sim::start(SimOptions { scenarios: vec![Scenario::SmallNodes], ..Default::default() });
+    let sim = Sim::start(SimOptions {
+        scenarios: vec![Scenario::SmallNodes],
+        ..Default::default()
+    });
     let o = helmdeck(&sim, &helm(4), &["install", "--profile", "local", "--yes"]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(text(&o).contains("[FAIL] capacity"), "{}", text(&o));
-    assert_eq!(release_secrets(&sim, "posthog"), 0, "nothing may be applied");
+    assert_eq!(
+        release_secrets(&sim, "posthog"),
+        0,
+        "nothing may be applied"
+    );
     assert!(audit(&sim).iter().any(|r| r["phase"] == "refused"));
 
-    let sim = Sim::start(SimOptions { scenarios: vec![Scenario::UnencryptedStorage], ..Default::default() });
-    let o = helmdeck(&sim, &helm(4), &["install", "--profile", "aws", "--yes", "--set", "installCustomStorageClass=false"]);
+    let sim = Sim::start(SimOptions {
+        scenarios: vec![Scenario::UnencryptedStorage],
+        ..Default::default()
+    });
+    let o = helmdeck(
+        &sim,
+        &helm(4),
+        &[
+            "install",
+            "--profile",
+            "aws",
+            "--yes",
+            "--set",
+            "installCustomStorageClass=false",
+        ],
+    );
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(text(&o).contains("[FAIL] disk-encryption"), "{}", text(&o));
     assert_eq!(release_secrets(&sim, "posthog"), 0);
 
     let sim = Sim::start(SimOptions::default());
     let p = include_str!("../profiles/local.yaml").replace(">=1.23.0 <1.36.0", ">=1.34.0 <1.36.0");
-    write(&sim.home.path().join("helmdeck-config/profiles/local.yaml"), &p);
+    write(
+        &sim.home.path().join("helmdeck-config/profiles/local.yaml"),
+        &p,
+    );
     let o = helmdeck(&sim, &helm(4), &["install", "--profile", "local", "--yes"]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
-    assert!(text(&o).contains("[FAIL] kubernetes-version"), "{}", text(&o));
+    assert!(
+        text(&o).contains("[FAIL] kubernetes-version"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(release_secrets(&sim, "posthog"), 0);
 }
 
@@ -78,40 +148,120 @@ fn preflight_refuses_small_nodes_unencrypted_storage_and_unsupported_kubernetes(
 fn upgrade_shows_the_diff_applies_and_refuses_pvc_resizes() {
     let sim = Sim::start(SimOptions::default());
     let h = helm(4);
-    assert_eq!(helmdeck(&sim, &h, &["install", "--profile", "local", "--yes"]).status.code(), Some(0));
-    let o = helmdeck(&sim, &h, &["upgrade", "--profile", "local", "--yes", "--set", "image.tag=1.44.0"]);
+    assert_eq!(
+        helmdeck(&sim, &h, &["install", "--profile", "local", "--yes"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let o = helmdeck(
+        &sim,
+        &h,
+        &[
+            "upgrade",
+            "--profile",
+            "local",
+            "--yes",
+            "--set",
+            "image.tag=1.44.0",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("+ image.tag: \"1.44.0\""), "{}", text(&o));
     let hist = helmdeck(&sim, &h, &["history", "-o", "json"]);
     let hist: Value = serde_json::from_slice(&hist.stdout).unwrap();
     assert_eq!(hist.as_array().map(Vec::len), Some(2));
     // The user values carried over: the profile's values and the new tag.
-    let o = helmdeck(&sim, &h, &["plan", "--profile", "local", "--set", "kafka.persistence.size=50Gi"]);
+    let o = helmdeck(
+        &sim,
+        &h,
+        &[
+            "plan",
+            "--profile",
+            "local",
+            "--set",
+            "kafka.persistence.size=50Gi",
+        ],
+    );
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
-    assert!(text(&o).contains("[FAIL] immutable-fields: StatefulSet posthog-kafka"), "{}", text(&o));
+    assert!(
+        text(&o).contains("[FAIL] immutable-fields: StatefulSet posthog-kafka"),
+        "{}",
+        text(&o)
+    );
     assert!(text(&o).contains("--cascade=orphan"));
-    let o = helmdeck(&sim, &h, &["upgrade", "--profile", "local", "--yes", "--set", "kafka.persistence.size=50Gi"]);
+    let o = helmdeck(
+        &sim,
+        &h,
+        &[
+            "upgrade",
+            "--profile",
+            "local",
+            "--yes",
+            "--set",
+            "kafka.persistence.size=50Gi",
+        ],
+    );
     assert_eq!(o.status.code(), Some(3));
-    let hist: Value = serde_json::from_slice(&helmdeck(&sim, &h, &["history", "-o", "json"]).stdout).unwrap();
-    assert_eq!(hist.as_array().map(Vec::len), Some(2), "a refused upgrade applies nothing");
+    let hist: Value =
+        serde_json::from_slice(&helmdeck(&sim, &h, &["history", "-o", "json"]).stdout).unwrap();
+    assert_eq!(
+        hist.as_array().map(Vec::len),
+        Some(2),
+        "a refused upgrade applies nothing"
+    );
     // Roll back to revision 1.
     let o = helmdeck(&sim, &h, &["rollback", "1", "--yes"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let web = sim.objects("apps", "deployments", Some("posthog")).into_iter().find(|d| d["metadata"]["name"] == "posthog-web").unwrap();
-    assert_eq!(web["spec"]["template"]["spec"]["containers"][0]["image"], "posthog/posthog:1.43.0");
+    let web = sim
+        .objects("apps", "deployments", Some("posthog"))
+        .into_iter()
+        .find(|d| d["metadata"]["name"] == "posthog-web")
+        .unwrap();
+    assert_eq!(
+        web["spec"]["template"]["spec"]["containers"][0]["image"],
+        "posthog/posthog:1.43.0"
+    );
 }
 
 #[test]
 fn failing_migration_is_rolled_back_and_the_audit_says_so() {
     for major in [4, 3] {
-        let sim = Sim::start(SimOptions { scenarios: vec![Scenario::FailingMigration], ..Default::default() });
-        let o = helmdeck(&sim, &helm(major), &["install", "--profile", "local", "--yes", "--set", "migrate.backoffLimit=0", "--timeout", "30"]);
+        let sim = Sim::start(SimOptions {
+            scenarios: vec![Scenario::FailingMigration],
+            ..Default::default()
+        });
+        let o = helmdeck(
+            &sim,
+            &helm(major),
+            &[
+                "install",
+                "--profile",
+                "local",
+                "--yes",
+                "--set",
+                "migrate.backoffLimit=0",
+                "--timeout",
+                "30",
+            ],
+        );
         assert_eq!(o.status.code(), Some(1), "helm {major}: {}", text(&o));
-        assert!(text(&o).contains("rolled back"), "helm {major}: {}", text(&o));
-        let rec = audit(&sim).into_iter().rfind(|r| r["phase"] == "outcome").expect("outcome record");
+        assert!(
+            text(&o).contains("rolled back"),
+            "helm {major}: {}",
+            text(&o)
+        );
+        let rec = audit(&sim)
+            .into_iter()
+            .rfind(|r| r["phase"] == "outcome")
+            .expect("outcome record");
         assert_eq!(rec["outcome"]["outcome"], "failed");
         assert_eq!(rec["outcome"]["rolled_back"], true);
-        assert_eq!(release_secrets(&sim, "posthog"), 0, "a failed first install is removed");
+        assert_eq!(
+            release_secrets(&sim, "posthog"),
+            0,
+            "a failed first install is removed"
+        );
     }
 }
 
@@ -123,7 +273,11 @@ fn passwords_never_reach_argv_audit_or_output() {
     let wrapper = sim.home.path().join("helm-wrapper");
     write(
         &wrapper,
-        &format!("#!/bin/sh\necho \"$@\" >> {}\nexec {} \"$@\"\n", log.display(), helm(4).display()),
+        &format!(
+            "#!/bin/sh\necho \"$@\" >> {}\nexec {} \"$@\"\n",
+            log.display(),
+            helm(4).display()
+        ),
     );
     #[cfg(unix)]
     {
@@ -132,23 +286,49 @@ fn passwords_never_reach_argv_audit_or_output() {
     }
     let secret = "Sup3r-s3cret-pw";
     let set = format!("postgresql.postgresqlPassword={secret}");
-    let o = helmdeck(&sim, &wrapper, &["install", "--profile", "local", "--yes", "--set", &set]);
+    let o = helmdeck(
+        &sim,
+        &wrapper,
+        &["install", "--profile", "local", "--yes", "--set", &set],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let o2 = helmdeck(&sim, &wrapper, &["upgrade", "--profile", "local", "--yes", "--set", "image.tag=1.44.0", "-o", "json"]);
+    let o2 = helmdeck(
+        &sim,
+        &wrapper,
+        &[
+            "upgrade",
+            "--profile",
+            "local",
+            "--yes",
+            "--set",
+            "image.tag=1.44.0",
+            "-o",
+            "json",
+        ],
+    );
     assert_eq!(o2.status.code(), Some(0), "{}", text(&o2));
     let argv = std::fs::read_to_string(&log).unwrap();
     assert!(argv.contains("upgrade --install"), "{argv}");
     assert!(!argv.contains(secret), "secret in helm's argv: {argv}");
-    let audit_text = std::fs::read_to_string(sim.home.path().join("helmdeck-data/audit.jsonl")).unwrap();
+    let audit_text =
+        std::fs::read_to_string(sim.home.path().join("helmdeck-data/audit.jsonl")).unwrap();
     assert!(!audit_text.contains(secret), "secret in the audit log");
-    assert!(!text(&o).contains(secret) && !text(&o2).contains(secret), "secret in output");
+    assert!(
+        !text(&o).contains(secret) && !text(&o2).contains(secret),
+        "secret in output"
+    );
     // The applied values are kept, privately.
     let applied: Vec<PathBuf> = walk(&sim.home.path().join("helmdeck-data/applied"));
     assert!(!applied.is_empty());
     #[cfg(unix)]
     for f in &applied {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(f).unwrap().permissions().mode() & 0o777, 0o600, "{}", f.display());
+        assert_eq!(
+            std::fs::metadata(f).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "{}",
+            f.display()
+        );
     }
 }
 
@@ -168,16 +348,46 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn stuck_release_is_reported_and_recovered_by_rollback() {
     // A crash-looping web never gets ready, so helm waits; killing it leaves pending-upgrade.
-    let sim = Sim::start(SimOptions { scenarios: vec![Scenario::Crashloop("web".into())], ..Default::default() });
+    let sim = Sim::start(SimOptions {
+        scenarios: vec![Scenario::Crashloop("web".into())],
+        ..Default::default()
+    });
     let h = helm(4);
     // Without the migrate Job: its per-revision name makes helm's rollback of a half-applied
     // upgrade fail on any cluster (the old Job is not in the pending revision's manifest).
-    let o = helmdeck(&sim, &h, &["install", "--profile", "local", "--yes", "--set", "web.enabled=false,migrate.enabled=false"]);
+    let o = helmdeck(
+        &sim,
+        &h,
+        &[
+            "install",
+            "--profile",
+            "local",
+            "--yes",
+            "--set",
+            "web.enabled=false,migrate.enabled=false",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let values = common::profile_values(sim.home.path(), "local");
     let mut child = sim
         .cmd(&h)
-        .args(["upgrade", "posthog", common::root().join("assets/charts/posthog-mini").to_str().unwrap(), "-n", "posthog", "-f", values.to_str().unwrap(), "--set", "migrate.enabled=false", "--wait", "--timeout", "300s"])
+        .args([
+            "upgrade",
+            "posthog",
+            common::root()
+                .join("assets/charts/posthog-mini")
+                .to_str()
+                .unwrap(),
+            "-n",
+            "posthog",
+            "-f",
+            values.to_str().unwrap(),
+            "--set",
+            "migrate.enabled=false",
+            "--wait",
+            "--timeout",
+            "300s",
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -192,7 +402,11 @@ fn stuck_release_is_reported_and_recovered_by_rollback() {
     let _ = child.wait();
     let o = helmdeck(&sim, &h, &["status"]);
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
-    assert!(text(&o).contains("stuck in pending-upgrade"), "{}", text(&o));
+    assert!(
+        text(&o).contains("stuck in pending-upgrade"),
+        "{}",
+        text(&o)
+    );
     let o = helmdeck(&sim, &h, &["rollback", "--yes", "--timeout", "60"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let o = helmdeck(&sim, &h, &["status", "-o", "json"]);
