@@ -3,7 +3,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output};
 
 use common::{helm, isolated, write};
 
@@ -335,13 +335,20 @@ fn invalid_combination_fails_rendering_in_helm_with_a_clear_message() {
 }
 
 #[test]
-fn commands_of_later_issues_say_not_available() {
+fn install_without_a_cluster_says_how_to_get_one() {
     let tmp = tempfile::tempdir().unwrap();
-    for cmd in ["install", "upgrade", "check"] {
-        let o = helmdeck(tmp.path(), &[cmd]);
-        assert!(!o.status.success());
+    let missing = tmp.path().join("no-such-kubeconfig");
+    for cmd in ["install", "upgrade"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_helmdeck"))
+            .env("HOME", tmp.path())
+            .env("KUBECONFIG", &missing)
+            .env("HELMDECK_DATA_DIR", tmp.path().join("data"))
+            .args([cmd, "--profile", "local", "--yes"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(4), "{cmd}: {}", stderr(&o));
         assert!(
-            stderr(&o).contains("not available yet"),
+            stderr(&o).contains("no-such-kubeconfig") && stderr(&o).contains("helmdeck sim"),
             "{cmd}: {}",
             stderr(&o)
         );
