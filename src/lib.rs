@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cluster;
 pub mod deploy;
 pub mod dirs;
+pub mod health;
 pub mod helm;
 pub mod profile;
 pub mod sim;

@@ -1,5 +1,6 @@
 //! The headless commands. Each returns a process exit code; see README "Exit codes".
 
+mod check;
 mod deploy;
 mod render;
 mod sim;
@@ -51,8 +52,8 @@ pub enum Command {
     Status(ReleaseArgs),
     /// Show a release's revisions.
     History(ReleaseArgs),
-    /// Check pods, disks and ingestion (not available yet).
-    Check,
+    /// Check pods, disks and ingestion; exits 1 when any check fails.
+    Check(Box<CheckArgs>),
     /// Run the simulated Kubernetes cluster (for demos, tests and trying helmdeck).
     Sim(SimArgs),
     /// Open the app on a simulated cluster (not available yet).
@@ -168,6 +169,63 @@ pub struct ReleaseArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Check the pods (all three areas when none is named).
+    #[arg(long)]
+    pub pods: bool,
+    /// Check the disks' encryption.
+    #[arg(long)]
+    pub disks: bool,
+    /// Send a test event and wait for it; probe the health endpoints.
+    #[arg(long)]
+    pub ingestion: bool,
+    /// Keep checking every --interval seconds until Ctrl-C.
+    #[arg(long)]
+    pub watch: bool,
+    /// Seconds between checks with --watch (default: the profile's ingestion interval).
+    #[arg(long)]
+    pub interval: Option<u64>,
+    /// Seconds to wait for a probe event to become visible (default: the profile's).
+    #[arg(long)]
+    pub ingestion_timeout: Option<u64>,
+    /// Profile whose encryption rule and probe settings apply (default: from the release's
+    /// `cloud` value).
+    #[arg(long)]
+    pub profile: Option<String>,
+    #[arg(long, default_value = "posthog")]
+    pub release: String,
+    #[arg(short = 'n', long, default_value = "posthog")]
+    pub namespace: String,
+    /// Every namespace (pods and disks; the release filter is off).
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    #[arg(long)]
+    pub context: Option<String>,
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Public base URL of the stack (default: the profile's, else the service proxy).
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Accept any TLS certificate on --public-url.
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+    /// File holding the project API key (default: the profile's env variable or Secret).
+    #[arg(long)]
+    pub project_api_key_file: Option<PathBuf>,
+    /// File holding a personal API key for the events API.
+    #[arg(long)]
+    pub personal_api_key_file: Option<PathBuf>,
+    /// Seconds to wait for the first full list of every kind.
+    #[arg(long, default_value_t = 20)]
+    pub sync_timeout: u64,
+    /// Show every pod and each volume's evidence.
+    #[arg(long)]
+    pub wide: bool,
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(Debug, Args)]
 pub struct SimArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]
@@ -176,7 +234,8 @@ pub struct SimArgs {
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
     /// A scenario: crashloop:ROLE, image-pull-error:ROLE, unencrypted-storage, small-nodes,
-    /// failing-migration, api-restart:SECONDS, latency:MS, scale:NAMESPACES:PODS. Repeatable.
+    /// failing-migration, api-restart:SECONDS, latency:MS, scale:NAMESPACES:PODS,
+    /// ingestion-down, ingestion-stalled, ingestion-delay:MS, unhealthy. Repeatable.
     #[arg(long = "scenario")]
     pub scenarios: Vec<String>,
     /// Multiplies simulated delays (readiness probe delays, container start, job run time).
@@ -210,6 +269,7 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Status(a)) => deploy::status(a),
         Some(Command::History(a)) => deploy::history(a),
         Some(Command::Rollback(a)) => deploy::rollback(a),
+        Some(Command::Check(a)) => check::run(*a),
         Some(other) => {
             let name = format!("{other:?}").to_lowercase();
             eprintln!("helmdeck {name}: not available yet");

@@ -96,3 +96,25 @@ impl EncryptionVerdict {
         )
     }
 }
+
+/// How a profile's encryption rule judges a verdict, with the fix when it is not a pass —
+/// the one place preflight and the disk pane take it from.
+pub fn grade(
+    rule: crate::profile::EncryptionRule,
+    verdict: EncryptionVerdict,
+) -> (super::preflight::Verdict, &'static str) {
+    use super::preflight::Verdict;
+    use crate::profile::EncryptionRule;
+    match rule {
+        _ if verdict.is_encrypted() => (Verdict::Pass, ""),
+        EncryptionRule::ClassParameter => (
+            Verdict::Fail,
+            "use an encrypted class (e.g. ebs.csi.aws.com with encrypted: \"true\"), or keep installCustomStorageClass=true as the profile sets it",
+        ),
+        EncryptionRule::Platform => (
+            Verdict::Warn,
+            "use the provider's CSI driver, whose volumes are encrypted at rest",
+        ),
+        EncryptionRule::NotRequired => (Verdict::Pass, ""),
+    }
+}

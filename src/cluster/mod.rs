@@ -4,7 +4,10 @@
 
 pub mod encryption;
 pub mod preflight;
+pub mod probe;
 pub mod quantity;
+pub mod releases;
+pub mod watch;
 
 use std::path::PathBuf;
 

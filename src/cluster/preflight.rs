@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::encryption::{EncryptionVerdict, judge};
+use super::encryption::judge;
 use super::quantity::{format_bytes, parse_bytes, parse_cpu};
 use crate::chart::Chart;
 use crate::profile::{EncryptionRule, Profile};
@@ -190,14 +190,14 @@ pub fn run(
         Some((name, prov, params, expand)) => {
             let (verdict, evidence) = judge(&prov, &params);
             let rule = profile.map(|p| p.storage.encryption).unwrap_or(EncryptionRule::NotRequired);
-            let c = match (rule, verdict) {
-                (EncryptionRule::ClassParameter, EncryptionVerdict::ClassParameter | EncryptionVerdict::CustomerKey) => check("disk-encryption", Verdict::Pass, format!("StorageClass {name} encrypts volumes ({evidence})"), ""),
-                (EncryptionRule::ClassParameter, _) => check("disk-encryption", Verdict::Fail, format!("StorageClass {name} does not enable encryption ({evidence})"), "use an encrypted class (e.g. ebs.csi.aws.com with encrypted: \"true\"), or keep installCustomStorageClass=true as the profile sets it"),
-                (EncryptionRule::Platform, v) if v.is_encrypted() => check("disk-encryption", Verdict::Pass, format!("StorageClass {name}: {evidence}"), ""),
-                (EncryptionRule::Platform, _) => check("disk-encryption", Verdict::Warn, format!("StorageClass {name}: {evidence}"), "use the provider's CSI driver, whose volumes are encrypted at rest"),
-                (EncryptionRule::NotRequired, v) if v.is_encrypted() => check("disk-encryption", Verdict::Pass, format!("StorageClass {name}: {evidence}"), ""),
-                (EncryptionRule::NotRequired, _) => check("disk-encryption", Verdict::Pass, format!("StorageClass {name}: {evidence} (the profile does not require encryption)"), ""),
+            let (grade, fix) = super::encryption::grade(rule, verdict);
+            let message = match (grade, verdict.is_encrypted()) {
+                (Verdict::Pass, true) => format!("StorageClass {name} encrypts volumes ({evidence})"),
+                (Verdict::Pass, false) => format!("StorageClass {name}: {evidence} (the profile does not require encryption)"),
+                (Verdict::Fail, _) => format!("StorageClass {name} does not enable encryption ({evidence})"),
+                (Verdict::Warn, _) => format!("StorageClass {name}: {evidence}"),
             };
+            let c = check("disk-encryption", grade, message, fix);
             out.push(c);
             if let Some(p) = profile {
                 if !p.storage.provisioners.is_empty() && !p.storage.provisioners.contains(&prov) {

@@ -162,6 +162,9 @@ impl SimCluster {
             workloads: workload::Workloads::default(),
         });
         seed(&state);
+        state
+            .workloads
+            .set_knobs(ingestion_knobs(&options.scenarios));
         let cancel = CancellationToken::new();
         tokio::spawn(serve(listener, state.clone(), cancel.clone()));
         tokio::spawn(run_controllers(state.clone(), cancel.clone()));
@@ -199,6 +202,21 @@ impl SimCluster {
     pub fn cancelled(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
         self.cancel.cancelled()
     }
+}
+
+/// The simulated ingestion pipeline's behaviour, from the scenarios.
+fn ingestion_knobs(scenarios: &[Scenario]) -> workload::IngestionKnobs {
+    let mut k = workload::IngestionKnobs::default();
+    for s in scenarios {
+        match s {
+            Scenario::IngestionDown => k.capture_failing = true,
+            Scenario::IngestionStalled => k.silently_drop = true,
+            Scenario::IngestionDelay(d) => k.delay = *d,
+            Scenario::Unhealthy => k.unhealthy = true,
+            _ => {}
+        }
+    }
+    k
 }
 
 fn restart(state: &SimState, down: Duration) {

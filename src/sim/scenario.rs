@@ -20,6 +20,14 @@ pub enum Scenario {
     Latency(Duration),
     /// Pods created directly: this many namespaces, this many pods in all.
     Scale { namespaces: usize, pods: usize },
+    /// The capture endpoint answers 503.
+    IngestionDown,
+    /// Capture answers 200 but events never become visible.
+    IngestionStalled,
+    /// Events become visible this long after capture.
+    IngestionDelay(Duration),
+    /// The readiness and plugin health endpoints answer 503.
+    Unhealthy,
 }
 
 impl std::str::FromStr for Scenario {
@@ -53,6 +61,13 @@ impl std::str::FromStr for Scenario {
                 arg,
                 "milliseconds",
             )?))),
+            "ingestion-down" => Ok(Scenario::IngestionDown),
+            "ingestion-stalled" => Ok(Scenario::IngestionStalled),
+            "ingestion-delay" => Ok(Scenario::IngestionDelay(Duration::from_millis(num(
+                arg,
+                "milliseconds",
+            )?))),
+            "unhealthy" => Ok(Scenario::Unhealthy),
             "scale" => {
                 let (n, p) = arg.split_once(':').ok_or_else(|| need("NAMESPACES:PODS"))?;
                 Ok(Scenario::Scale {
@@ -61,7 +76,7 @@ impl std::str::FromStr for Scenario {
                 })
             }
             other => Err(format!(
-                "unknown scenario {other:?}; known: crashloop:ROLE, image-pull-error:ROLE, unencrypted-storage, small-nodes, failing-migration, api-restart:SECONDS, latency:MS, scale:NAMESPACES:PODS"
+                "unknown scenario {other:?}; known: crashloop:ROLE, image-pull-error:ROLE, unencrypted-storage, small-nodes, failing-migration, api-restart:SECONDS, latency:MS, scale:NAMESPACES:PODS, ingestion-down, ingestion-stalled, ingestion-delay:MS, unhealthy"
             )),
         }
     }

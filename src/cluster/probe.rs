@@ -1,0 +1,426 @@
+//! The ingestion probe's I/O: send a uniquely named event to the capture API, then ask the
+//! events API until it shows up; also ask the health endpoints. It goes through the public URL
+//! when there is one (reqwest, TLS verified), else through the API server's service proxy
+//! (kube-rs, with the kubeconfig's credentials). Judging the results is `health::ingestion`.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use http_body_util::BodyExt;
+use k8s_openapi::api::core::v1::{Secret, Service};
+use kube::api::{Api, ListParams};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::profile::{IngestionSettings, KeySource};
+
+/// Which service of the stack a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Web,
+    Events,
+    Plugins,
+}
+
+impl Role {
+    fn label(self) -> &'static str {
+        match self {
+            Role::Web => "web",
+            Role::Events => "events",
+            Role::Plugins => "plugins",
+        }
+    }
+    fn default_port(self) -> u16 {
+        match self {
+            Role::Plugins => 6738,
+            _ => 8000,
+        }
+    }
+}
+
+/// How requests reach the stack.
+pub enum Transport {
+    /// `https://posthog.example.com`: what users' SDKs use.
+    Public { http: reqwest::Client, base: String },
+    /// `/api/v1/namespaces/NS/services/NAME:PORT/proxy/…` for each role.
+    Proxy {
+        client: kube::Client,
+        namespace: String,
+        services: Vec<(Role, String)>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+    #[error("{0}")]
+    Request(String),
+}
+
+/// One HTTP exchange's outcome.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Exchange {
+    pub status: Option<u16>,
+    pub latency_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip)]
+    pub body: Vec<u8>,
+}
+
+impl Transport {
+    /// A public-URL transport; TLS verification stays on unless the user turns it off.
+    pub fn public(base: &str, insecure: bool) -> Result<Transport, ProbeError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .tls_danger_accept_invalid_certs(insecure)
+            .build()
+            .map_err(|e| ProbeError::Client(e.to_string()))?;
+        Ok(Transport::Public {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// A service-proxy transport; the services are found by the release's `role` labels,
+    /// falling back to the chart's names.
+    pub async fn proxy(client: kube::Client, namespace: &str, release: &str) -> Transport {
+        let api: Api<Service> = Api::namespaced(client.clone(), namespace);
+        let found = api
+            .list(&ListParams::default().labels(&format!("release={release}")))
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default();
+        let services = [Role::Web, Role::Events, Role::Plugins]
+            .into_iter()
+            .map(|role| {
+                let svc = found.iter().find(|s| {
+                    s.metadata
+                        .labels
+                        .as_ref()
+                        .and_then(|l| l.get("role"))
+                        .map(String::as_str)
+                        == Some(role.label())
+                });
+                let target = match svc {
+                    Some(s) => {
+                        let port = s
+                            .spec
+                            .as_ref()
+                            .and_then(|sp| sp.ports.as_ref()?.first().map(|p| p.port))
+                            .unwrap_or(role.default_port() as i32);
+                        format!("{}:{port}", s.metadata.name.clone().unwrap_or_default())
+                    }
+                    None => format!("{release}-{}:{}", role.label(), role.default_port()),
+                };
+                (role, target)
+            })
+            .collect();
+        Transport::Proxy {
+            client,
+            namespace: namespace.to_string(),
+            services,
+        }
+    }
+
+    /// Where requests go, for the report.
+    pub fn describe(&self) -> String {
+        match self {
+            Transport::Public { base, .. } => base.clone(),
+            Transport::Proxy {
+                namespace,
+                services,
+                ..
+            } => format!(
+                "service proxy in {namespace} ({})",
+                services
+                    .iter()
+                    .map(|(_, s)| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
+    pub async fn request(
+        &self,
+        role: Role,
+        method: &str,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+        bearer: Option<&str>,
+    ) -> Exchange {
+        let t = Instant::now();
+        let done = |status: Option<u16>, body: Vec<u8>, error: Option<String>| Exchange {
+            status,
+            latency_ms: t.elapsed().as_millis() as u64,
+            error,
+            body,
+        };
+        match self {
+            Transport::Public { http, base } => {
+                let url = format!("{base}{path_and_query}");
+                let m =
+                    reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
+                let mut rb = http.request(m, &url);
+                if let Some(b) = body {
+                    rb = rb.header("Content-Type", "application/json").body(b);
+                }
+                if let Some(k) = bearer {
+                    rb = rb.bearer_auth(k);
+                }
+                match rb.send().await {
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        let bytes = r.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+                        done(Some(status), bytes, None)
+                    }
+                    Err(e) => done(None, Vec::new(), Some(error_chain(&e))),
+                }
+            }
+            Transport::Proxy {
+                client,
+                namespace,
+                services,
+            } => {
+                let svc = services
+                    .iter()
+                    .find(|(r, _)| *r == role)
+                    .map(|(_, s)| s.as_str())
+                    .unwrap_or_default();
+                // The API server consumes the Authorization header, so the app's personal key
+                // rides in the query, which PostHog also reads.
+                let mut path = path_and_query.to_string();
+                if let Some(k) = bearer {
+                    path.push(if path.contains('?') { '&' } else { '?' });
+                    path.push_str("personal_api_key=");
+                    path.push_str(k);
+                }
+                let uri = format!("/api/v1/namespaces/{namespace}/services/{svc}/proxy{path}");
+                let mut rb = http::Request::builder().method(method).uri(uri);
+                if body.is_some() {
+                    rb = rb.header("Content-Type", "application/json");
+                }
+                let req = match rb.body(kube::client::Body::from(body.unwrap_or_default())) {
+                    Ok(r) => r,
+                    Err(e) => return done(None, Vec::new(), Some(e.to_string())),
+                };
+                match client.send(req).await {
+                    Ok(resp) => {
+                        let status = resp.status().as_u16();
+                        let bytes = resp
+                            .into_body()
+                            .collect()
+                            .await
+                            .map(|c| c.to_bytes().to_vec())
+                            .unwrap_or_default();
+                        done(Some(status), bytes, None)
+                    }
+                    Err(e) => done(None, Vec::new(), Some(e.to_string())),
+                }
+            }
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    s
+}
+
+/// A key from the environment variable or the Secret the profile names (env wins: it is what
+/// a CI job sets).
+pub async fn resolve_key(
+    source: Option<&KeySource>,
+    client: Option<&kube::Client>,
+    namespace: &str,
+) -> Option<String> {
+    let source = source?;
+    if let Some(v) = source
+        .env
+        .as_ref()
+        .and_then(|e| std::env::var(e).ok())
+        .filter(|v| !v.is_empty())
+    {
+        return Some(v);
+    }
+    let r = source.secret.as_ref()?;
+    let api: Api<Secret> = Api::namespaced(client?.clone(), namespace);
+    let s = api.get_opt(&r.name).await.ok()??;
+    let bytes = s.data?.get(&r.key)?.0.clone();
+    String::from_utf8(bytes).ok().filter(|v| !v.is_empty())
+}
+
+/// What one probe round saw.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProbeRecord {
+    #[serde(with = "unix_ms")]
+    pub at: SystemTime,
+    pub via: String,
+    pub event: String,
+    pub capture: Exchange,
+    /// Milliseconds from sending to the event being visible in the events API.
+    pub visible_after_ms: Option<u64>,
+    /// How long the probe waited for the event.
+    pub waited_ms: u64,
+    pub polls: u32,
+    pub last_query: Option<Exchange>,
+    pub endpoints: Vec<EndpointRecord>,
+    /// Why the probe could not run at all (no API key, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EndpointRecord {
+    pub path: String,
+    pub exchange: Exchange,
+    /// The readiness body's checks that are false.
+    pub failing_checks: Vec<String>,
+}
+
+mod unix_ms {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    pub fn serialize<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64)
+    }
+}
+
+/// The health endpoints the stack serves (shared/REFERENCE.md).
+pub const ENDPOINTS: [(Role, &str); 4] = [
+    (Role::Web, "/_livez"),
+    (Role::Web, "/_readyz?role=web"),
+    (Role::Events, "/_readyz?role=events"),
+    (Role::Plugins, "/_health"),
+];
+
+pub async fn probe_endpoints(t: &Transport) -> Vec<EndpointRecord> {
+    let mut out = Vec::new();
+    for (role, path) in ENDPOINTS {
+        let exchange = t.request(role, "GET", path, None, None).await;
+        let failing_checks = serde_json::from_slice::<Value>(&exchange.body)
+            .ok()
+            .and_then(|v| v.as_object().cloned())
+            .map(|m| {
+                m.iter()
+                    .filter(|(_, v)| **v == Value::Bool(false))
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(EndpointRecord {
+            path: path.to_string(),
+            exchange,
+            failing_checks,
+        });
+    }
+    out
+}
+
+/// Timing of one probe.
+#[derive(Debug, Clone)]
+pub struct ProbeTiming {
+    pub timeout: Duration,
+    pub poll_every: Duration,
+}
+
+impl From<&IngestionSettings> for ProbeTiming {
+    fn from(s: &IngestionSettings) -> Self {
+        ProbeTiming {
+            timeout: Duration::from_secs(s.timeout_seconds.max(1)),
+            poll_every: Duration::from_millis(250),
+        }
+    }
+}
+
+/// Sends one event and waits for it; probes the health endpoints too.
+pub async fn probe(
+    t: &Transport,
+    project_key: Option<&str>,
+    personal_key: Option<&str>,
+    timing: &ProbeTiming,
+) -> ProbeRecord {
+    let at = SystemTime::now();
+    let endpoints = probe_endpoints(t).await;
+    let nanos = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let event = format!("helmdeck_probe_{nanos:x}");
+    let mut rec = ProbeRecord {
+        at,
+        via: t.describe(),
+        event: event.clone(),
+        capture: Exchange {
+            status: None,
+            latency_ms: 0,
+            error: None,
+            body: Vec::new(),
+        },
+        visible_after_ms: None,
+        waited_ms: 0,
+        polls: 0,
+        last_query: None,
+        endpoints,
+        skipped: None,
+    };
+    let Some(key) = project_key else {
+        rec.skipped = Some("no project API key: set the profile's environment variable (HELMDECK_PROJECT_API_KEY) or create the Secret it names".into());
+        return rec;
+    };
+    let body = json!({
+        "api_key": key,
+        "event": event,
+        "distinct_id": "helmdeck-probe",
+        "properties": {"$lib": "helmdeck"},
+        "timestamp": crate::sim::store::now_rfc3339(),
+    });
+    let sent = Instant::now();
+    rec.capture = t
+        .request(
+            Role::Events,
+            "POST",
+            "/e/",
+            Some(serde_json::to_vec(&body).unwrap_or_default()),
+            None,
+        )
+        .await;
+    if !rec.capture.status.is_some_and(|s| (200..300).contains(&s)) {
+        return rec;
+    }
+    let query = format!("/api/projects/@current/events/?event={event}");
+    let deadline = sent + timing.timeout;
+    loop {
+        rec.polls += 1;
+        let q = t
+            .request(Role::Web, "GET", &query, None, personal_key)
+            .await;
+        let found = q.status == Some(200)
+            && serde_json::from_slice::<Value>(&q.body)
+                .ok()
+                .and_then(|v| {
+                    v["results"]
+                        .as_array()
+                        .map(|r| r.iter().any(|e| e["event"] == event.as_str()))
+                })
+                .unwrap_or(false);
+        rec.last_query = Some(q);
+        if found {
+            rec.visible_after_ms = Some(sent.elapsed().as_millis() as u64);
+            break;
+        }
+        if Instant::now() + timing.poll_every > deadline {
+            break;
+        }
+        tokio::time::sleep(timing.poll_every).await;
+    }
+    rec.waited_ms = sent.elapsed().as_millis() as u64;
+    rec
+}

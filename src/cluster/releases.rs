@@ -1,0 +1,131 @@
+//! Helm releases read straight from their storage Secrets (`sh.helm.release.v1.NAME.vN`,
+//! base64 of gzip of JSON), so inspection works without the helm binary.
+
+use std::io::Read;
+
+use base64::Engine;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, ListParams};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReleaseInfo {
+    pub name: String,
+    pub namespace: String,
+    pub revision: u64,
+    pub status: String,
+    pub chart: String,
+    pub chart_version: String,
+    pub app_version: String,
+    pub updated: String,
+    /// The values the user gave (`helm get values`).
+    #[serde(skip)]
+    pub user_values: Map<String, Value>,
+}
+
+/// Decodes one release Secret's `release` payload.
+pub fn decode(payload: &[u8]) -> Option<Value> {
+    let text: Vec<u8> = payload
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let gz = base64::engine::general_purpose::STANDARD
+        .decode(&text)
+        .ok()?;
+    let mut json = Vec::new();
+    if gz.starts_with(&[0x1f, 0x8b]) {
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut json)
+            .ok()?;
+    } else {
+        json = gz;
+    }
+    serde_json::from_slice(&json).ok()
+}
+
+fn info(v: &Value) -> ReleaseInfo {
+    let meta = &v["chart"]["metadata"];
+    let s = |x: &Value| x.as_str().unwrap_or_default().to_string();
+    ReleaseInfo {
+        name: s(&v["name"]),
+        namespace: s(&v["namespace"]),
+        revision: v["version"].as_u64().unwrap_or(0),
+        status: s(&v["info"]["status"]),
+        chart: s(&meta["name"]),
+        chart_version: s(&meta["version"]),
+        app_version: s(&meta["appVersion"]),
+        updated: s(&v["info"]["last_deployed"]),
+        user_values: v["config"].as_object().cloned().unwrap_or_default(),
+    }
+}
+
+/// The newest revision of every release (in one namespace, or all), sorted by namespace
+/// and name.
+pub async fn list(
+    client: &kube::Client,
+    namespace: Option<&str>,
+) -> Result<Vec<ReleaseInfo>, kube::Error> {
+    let api: Api<Secret> = match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    let secrets = api
+        .list(&ListParams::default().labels("owner=helm"))
+        .await?;
+    let mut latest: std::collections::BTreeMap<(String, String), ReleaseInfo> = Default::default();
+    for s in secrets.items {
+        let Some(payload) = s.data.as_ref().and_then(|d| d.get("release")) else {
+            continue;
+        };
+        let Some(v) = decode(&payload.0) else {
+            continue;
+        };
+        let mut r = info(&v);
+        if r.namespace.is_empty() {
+            r.namespace = s.metadata.namespace.clone().unwrap_or_default();
+        }
+        let key = (r.namespace.clone(), r.name.clone());
+        if latest.get(&key).is_none_or(|o| o.revision < r.revision) {
+            latest.insert(key, r);
+        }
+    }
+    Ok(latest.into_values().collect())
+}
+
+/// The profile a release was installed with, from its `cloud` value.
+pub fn profile_for_cloud(values: &Map<String, Value>) -> Option<&'static str> {
+    match values.get("cloud")?.as_str()? {
+        "aws" => Some("aws"),
+        "gcp" => Some("gcp"),
+        "azure" => Some("azure"),
+        "do" | "digitalocean" => Some("digitalocean"),
+        "k3s" | "local" | "kind" | "minikube" => Some("local"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn decodes_helms_storage_format() {
+        let rel = serde_json::json!({"name": "ph", "namespace": "posthog", "version": 3,
+            "info": {"status": "deployed", "last_deployed": "2026-11-25T10:00:00Z"},
+            "chart": {"metadata": {"name": "posthog-mini", "version": "1.2.0", "appVersion": "1.43.0"}},
+            "config": {"cloud": "gcp"}});
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(rel.to_string().as_bytes()).unwrap();
+        let payload = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
+        let v = decode(payload.as_bytes()).unwrap();
+        let i = info(&v);
+        assert_eq!(
+            (i.revision, i.status.as_str(), i.chart_version.as_str()),
+            (3, "deployed", "1.2.0")
+        );
+        assert_eq!(profile_for_cloud(&i.user_values), Some("gcp"));
+    }
+}

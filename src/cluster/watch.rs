@@ -1,0 +1,343 @@
+//! Live cluster state for the panes and `helmdeck check`: one kube-rs watcher and reflector
+//! per kind, scoped to a namespace. Watchers reconnect on their own after errors and keep the
+//! last known state meanwhile; each reports whether it is live, so the UI can say how fresh
+//! what it shows is.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Event, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::Resource;
+use kube::api::Api;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::utils::Backoff;
+use kube::runtime::{WatchStreamExt, watcher};
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// Whether a watcher's view is current.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum Connection {
+    /// The first list has not finished yet.
+    Connecting,
+    Live,
+    /// The watch broke; the last known state is still shown.
+    Reconnecting {
+        #[serde(with = "unix_secs")]
+        since: SystemTime,
+        reason: String,
+    },
+}
+
+impl Connection {
+    fn rank(&self) -> u8 {
+        match self {
+            Connection::Live => 0,
+            Connection::Connecting => 1,
+            Connection::Reconnecting { .. } => 2,
+        }
+    }
+
+    /// One line for a header: "live", "connecting", "reconnecting for 3s: …".
+    pub fn describe(&self, now: SystemTime) -> String {
+        match self {
+            Connection::Live => "live".into(),
+            Connection::Connecting => "connecting".into(),
+            Connection::Reconnecting { since, reason } => format!(
+                "reconnecting for {}s: {reason}",
+                now.duration_since(*since).unwrap_or_default().as_secs()
+            ),
+        }
+    }
+}
+
+mod unix_secs {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    pub fn serialize<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs())
+    }
+}
+
+/// Which objects to watch.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// None: every namespace.
+    pub namespace: Option<String>,
+}
+
+/// Everything the analysers read, taken at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub pods: Vec<Arc<Pod>>,
+    pub pvcs: Vec<Arc<PersistentVolumeClaim>>,
+    pub pvs: Vec<Arc<PersistentVolume>>,
+    pub storage_classes: Vec<Arc<StorageClass>>,
+    pub events: Vec<Arc<Event>>,
+    pub jobs: Vec<Arc<Job>>,
+    pub deployments: Vec<Arc<Deployment>>,
+    pub statefulsets: Vec<Arc<StatefulSet>>,
+}
+
+/// Retries quickly and caps low, so a pane is live again within seconds of the API's return
+/// (kube-rs's default waits up to 30 s).
+struct QuickBackoff {
+    next: Duration,
+}
+
+impl QuickBackoff {
+    const FIRST: Duration = Duration::from_millis(200);
+    const MAX: Duration = Duration::from_secs(2);
+}
+
+impl Iterator for QuickBackoff {
+    type Item = Duration;
+    fn next(&mut self) -> Option<Duration> {
+        let d = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        Some(d)
+    }
+}
+
+impl Backoff for QuickBackoff {
+    fn reset(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
+
+const KINDS: usize = 8;
+const KIND_NAMES: [&str; KINDS] = [
+    "pods",
+    "persistentvolumeclaims",
+    "persistentvolumes",
+    "storageclasses",
+    "events",
+    "jobs",
+    "deployments",
+    "statefulsets",
+];
+
+/// The running watchers. Dropping it stops them.
+pub struct ClusterWatch {
+    pods: Store<Pod>,
+    pvcs: Store<PersistentVolumeClaim>,
+    pvs: Store<PersistentVolume>,
+    storage_classes: Store<StorageClass>,
+    events: Store<Event>,
+    jobs: Store<Job>,
+    deployments: Store<Deployment>,
+    statefulsets: Store<StatefulSet>,
+    state: watch::Receiver<[Connection; KINDS]>,
+    changes: watch::Receiver<u64>,
+    cancel: CancellationToken,
+}
+
+impl Drop for ClusterWatch {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+struct Shared {
+    state: watch::Sender<[Connection; KINDS]>,
+    changes: watch::Sender<u64>,
+    cancel: CancellationToken,
+}
+
+fn api<K>(client: &kube::Client, scope: &Scope, namespaced: bool) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    match (&scope.namespace, namespaced) {
+        (Some(ns), true) => Api::namespaced(client.clone(), ns),
+        _ => Api::all(client.clone()),
+    }
+}
+
+fn spawn_kind<K>(api: Api<K>, index: usize, shared: Arc<Shared>) -> Store<K>
+where
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
+{
+    let (reader, writer) = reflector::store();
+    let stream = watcher(api, watcher::Config::default().any_semantic())
+        .backoff(QuickBackoff {
+            next: QuickBackoff::FIRST,
+        })
+        .reflect(writer);
+    tokio::spawn(async move {
+        let mut stream = std::pin::pin!(stream);
+        loop {
+            let item = tokio::select! {
+                i = stream.next() => i,
+                _ = shared.cancel.cancelled() => return,
+            };
+            let Some(item) = item else { return };
+            match item {
+                Ok(ev) => {
+                    // Live once the first full list has landed, or on any event after that.
+                    let listed = !matches!(ev, watcher::Event::Init | watcher::Event::InitApply(_));
+                    shared.state.send_if_modified(|s| {
+                        if listed && s[index] != Connection::Live {
+                            s[index] = Connection::Live;
+                            true
+                        } else {
+                            false
+                        }
+                    });
+                    shared.changes.send_modify(|n| *n += 1);
+                }
+                Err(e) => {
+                    let reason = short_reason(&e);
+                    shared.state.send_if_modified(|s| match &s[index] {
+                        Connection::Reconnecting { .. } => false,
+                        _ => {
+                            s[index] = Connection::Reconnecting {
+                                since: SystemTime::now(),
+                                reason,
+                            };
+                            true
+                        }
+                    });
+                    shared.changes.send_modify(|n| *n += 1);
+                }
+            }
+        }
+    });
+    reader
+}
+
+fn short_reason(e: &watcher::Error) -> String {
+    let s = e.to_string();
+    let s = s.lines().next().unwrap_or_default();
+    if s.len() > 120 {
+        format!("{}…", &s[..s.floor_char_boundary(120)])
+    } else {
+        s.to_string()
+    }
+}
+
+/// A resumed watch yields nothing until something changes, so recovery is seen by asking the
+/// API server directly: once it answers, the watchers are back within one backoff step.
+async fn mark_recovered(client: kube::Client, shared: Arc<Shared>) {
+    let mut st = shared.state.subscribe();
+    loop {
+        let broken = tokio::select! {
+            r = st.wait_for(|s| s.iter().any(|c| matches!(c, Connection::Reconnecting { .. }))) => r.is_ok(),
+            _ = shared.cancel.cancelled() => return,
+        };
+        if !broken {
+            return;
+        }
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+                _ = shared.cancel.cancelled() => return,
+            }
+            if client.apiserver_version().await.is_ok() {
+                shared.state.send_modify(|s| {
+                    for c in s.iter_mut() {
+                        if matches!(c, Connection::Reconnecting { .. }) {
+                            *c = Connection::Live;
+                        }
+                    }
+                });
+                shared.changes.send_modify(|n| *n += 1);
+                break;
+            }
+        }
+    }
+}
+
+impl ClusterWatch {
+    /// Starts a watcher per kind on the current tokio runtime.
+    pub fn start(client: &kube::Client, scope: Scope) -> ClusterWatch {
+        let (state_tx, state) = watch::channel(std::array::from_fn(|_| Connection::Connecting));
+        let (changes_tx, changes) = watch::channel(0u64);
+        let cancel = CancellationToken::new();
+        let shared = Arc::new(Shared {
+            state: state_tx,
+            changes: changes_tx,
+            cancel: cancel.clone(),
+        });
+        let s = &scope;
+        tokio::spawn(mark_recovered(client.clone(), shared.clone()));
+        ClusterWatch {
+            pods: spawn_kind(api::<Pod>(client, s, true), 0, shared.clone()),
+            pvcs: spawn_kind(
+                api::<PersistentVolumeClaim>(client, s, true),
+                1,
+                shared.clone(),
+            ),
+            pvs: spawn_kind(
+                Api::<PersistentVolume>::all(client.clone()),
+                2,
+                shared.clone(),
+            ),
+            storage_classes: spawn_kind(
+                Api::<StorageClass>::all(client.clone()),
+                3,
+                shared.clone(),
+            ),
+            events: spawn_kind(api::<Event>(client, s, true), 4, shared.clone()),
+            jobs: spawn_kind(api::<Job>(client, s, true), 5, shared.clone()),
+            deployments: spawn_kind(api::<Deployment>(client, s, true), 6, shared.clone()),
+            statefulsets: spawn_kind(api::<StatefulSet>(client, s, true), 7, shared),
+            state,
+            changes,
+            cancel,
+        }
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            pods: self.pods.state(),
+            pvcs: self.pvcs.state(),
+            pvs: self.pvs.state(),
+            storage_classes: self.storage_classes.state(),
+            events: self.events.state(),
+            jobs: self.jobs.state(),
+            deployments: self.deployments.state(),
+            statefulsets: self.statefulsets.state(),
+        }
+    }
+
+    /// The worst connection state across the watchers, naming the kind when not live.
+    pub fn connection(&self) -> (Connection, Option<&'static str>) {
+        let s = self.state.borrow();
+        let (i, c) = s
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, c)| c.rank())
+            .map(|(i, c)| (i, c.clone()))
+            .unwrap_or((0, Connection::Connecting));
+        let kind = (c != Connection::Live).then_some(KIND_NAMES[i]);
+        (c, kind)
+    }
+
+    /// Bumps whenever anything changes; the UI redraws on it.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.clone()
+    }
+
+    /// Waits until every watcher has listed once, or the deadline passes; returns whether
+    /// they all did.
+    pub async fn synced(&self, within: Duration) -> bool {
+        let mut st = self.state.clone();
+        tokio::time::timeout(
+            within,
+            st.wait_for(|s| s.iter().all(|c| *c == Connection::Live)),
+        )
+        .await
+        .is_ok_and(|r| r.is_ok())
+    }
+}

@@ -1,0 +1,353 @@
+//! Disk encryption per volume, with the evidence: PVC → bound PV (CSI driver, volume
+//! attributes) → StorageClass (provisioner, parameters), judged by the provider rules in
+//! `cluster::encryption` and graded by the profile's rule.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
+use k8s_openapi::api::storage::v1::StorageClass;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::cluster::encryption::{EncryptionVerdict, grade, judge};
+use crate::cluster::preflight::Verdict;
+use crate::cluster::watch::Snapshot;
+use crate::profile::EncryptionRule;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DiskRow {
+    pub claim: String,
+    pub namespace: String,
+    pub component: String,
+    pub phase: String,
+    pub size: String,
+    pub storage_class: String,
+    pub volume: Option<String>,
+    /// The CSI driver or in-tree provisioner that made the volume.
+    pub driver: String,
+    pub encryption: EncryptionVerdict,
+    /// Each link of the chain, in order, as the user would check it with kubectl.
+    pub evidence: Vec<String>,
+    pub expansion: Option<bool>,
+    pub reclaim_policy: Option<String>,
+    pub verdict: Verdict,
+    pub message: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub fix: String,
+}
+
+fn class_params(sc: &StorageClass) -> Map<String, Value> {
+    sc.parameters
+        .as_ref()
+        .map(|p| {
+            p.iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The class a claim names, else the cluster's default class.
+fn class_of<'a>(
+    pvc: &PersistentVolumeClaim,
+    pv: Option<&PersistentVolume>,
+    classes: &'a [Arc<StorageClass>],
+) -> Option<&'a StorageClass> {
+    let named = pv
+        .and_then(|v| v.spec.as_ref()?.storage_class_name.clone())
+        .or_else(|| pvc.spec.as_ref()?.storage_class_name.clone());
+    match named {
+        Some(n) if !n.is_empty() => classes
+            .iter()
+            .find(|c| c.metadata.name.as_deref() == Some(&n))
+            .map(Arc::as_ref),
+        _ => classes
+            .iter()
+            .find(|c| {
+                c.metadata.annotations.as_ref().is_some_and(|a| {
+                    a.get("storageclass.kubernetes.io/is-default-class")
+                        .map(String::as_str)
+                        == Some("true")
+                })
+            })
+            .map(Arc::as_ref),
+    }
+}
+
+pub fn disk_row(
+    pvc: &PersistentVolumeClaim,
+    pvs: &[Arc<PersistentVolume>],
+    classes: &[Arc<StorageClass>],
+    rule: EncryptionRule,
+) -> DiskRow {
+    let claim = pvc.metadata.name.clone().unwrap_or_default();
+    let namespace = pvc.metadata.namespace.clone().unwrap_or_default();
+    let phase = pvc
+        .status
+        .as_ref()
+        .and_then(|s| s.phase.clone())
+        .unwrap_or_else(|| "Pending".into());
+    let volume = pvc
+        .spec
+        .as_ref()
+        .and_then(|s| s.volume_name.clone())
+        .filter(|v| !v.is_empty());
+    let pv = volume.as_ref().and_then(|v| {
+        pvs.iter()
+            .find(|p| p.metadata.name.as_deref() == Some(v))
+            .map(Arc::as_ref)
+    });
+    let size = pvc
+        .status
+        .as_ref()
+        .and_then(|s| s.capacity.as_ref()?.get("storage").cloned())
+        .or_else(|| {
+            pvc.spec
+                .as_ref()?
+                .resources
+                .as_ref()?
+                .requests
+                .as_ref()?
+                .get("storage")
+                .cloned()
+        })
+        .map(|q| q.0)
+        .unwrap_or_default();
+    let sc = class_of(pvc, pv, classes);
+    let storage_class = sc
+        .and_then(|c| c.metadata.name.clone())
+        .or_else(|| pvc.spec.as_ref()?.storage_class_name.clone())
+        .unwrap_or_default();
+    let mut evidence = vec![format!(
+        "PVC {namespace}/{claim}: {phase}, {size}, class {}",
+        if storage_class.is_empty() {
+            "(none)"
+        } else {
+            &storage_class
+        }
+    )];
+    let csi = pv.and_then(|p| p.spec.as_ref()?.csi.as_ref());
+    if let Some(p) = pv {
+        let name = p.metadata.name.clone().unwrap_or_default();
+        match csi {
+            Some(c) => evidence.push(format!(
+                "PV {name}: csi driver {}, volumeHandle {}{}",
+                c.driver,
+                c.volume_handle,
+                c.volume_attributes
+                    .as_ref()
+                    .filter(|a| !a.is_empty())
+                    .map(|a| format!(
+                        ", attributes {}",
+                        a.iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    ))
+                    .unwrap_or_default()
+            )),
+            None => evidence.push(format!(
+                "PV {name}: no CSI source (in-tree or local volume)"
+            )),
+        }
+    } else if volume.is_some() {
+        evidence.push(format!(
+            "PV {} is not visible (deleted, or no permission to list volumes)",
+            volume.as_deref().unwrap_or_default()
+        ));
+    }
+    if let Some(c) = sc {
+        let params = class_params(c);
+        evidence.push(format!(
+            "StorageClass {}: provisioner {}, parameters {}",
+            c.metadata.name.as_deref().unwrap_or_default(),
+            c.provisioner,
+            if params.is_empty() {
+                "(none)".to_string()
+            } else {
+                params
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }
+        ));
+    }
+    // The driver that made the volume wins over the class's provisioner; the parameters are
+    // the class's with the PV's attributes on top (CSI drivers copy them there).
+    let driver = csi
+        .map(|c| c.driver.clone())
+        .or_else(|| sc.map(|c| c.provisioner.clone()))
+        .unwrap_or_default();
+    let mut params = sc.map(class_params).unwrap_or_default();
+    if let Some(attrs) = csi.and_then(|c| c.volume_attributes.as_ref()) {
+        for (k, v) in attrs {
+            params.insert(k.clone(), Value::String(v.clone()));
+        }
+    }
+    let (encryption, why) = if pv.is_none() && sc.is_none() {
+        (
+            EncryptionVerdict::Unknown,
+            if volume.is_none() {
+                "the claim is not bound yet and names no known StorageClass".to_string()
+            } else {
+                "neither the volume nor its StorageClass is visible".to_string()
+            },
+        )
+    } else if driver.is_empty() {
+        (
+            EncryptionVerdict::Unknown,
+            "no CSI driver or provisioner recorded".to_string(),
+        )
+    } else {
+        judge(&driver, &Value::Object(params))
+    };
+    let (verdict, fix) = grade(rule, encryption);
+    let message = match encryption {
+        EncryptionVerdict::CustomerKey => format!("encrypted with a customer key — {why}"),
+        EncryptionVerdict::Platform => format!("encrypted by the platform — {why}"),
+        EncryptionVerdict::ClassParameter => {
+            format!("encrypted by the class parameter — {why}")
+        }
+        EncryptionVerdict::NotEncrypted => format!("not encrypted — {why}"),
+        EncryptionVerdict::Unknown => format!("unknown — {why}"),
+    } + if verdict == Verdict::Pass && !encryption.is_encrypted() {
+        " (the profile does not require encryption)"
+    } else {
+        ""
+    };
+    DiskRow {
+        component: pvc
+            .metadata
+            .labels
+            .as_ref()
+            .map(|_| super::pods::component_of(pvc.metadata.labels.as_ref()))
+            .unwrap_or_else(|| component_from_claim(&claim)),
+        expansion: sc.and_then(|c| c.allow_volume_expansion),
+        reclaim_policy: pv
+            .and_then(|p| p.spec.as_ref()?.persistent_volume_reclaim_policy.clone())
+            .or_else(|| sc.and_then(|c| c.reclaim_policy.clone())),
+        claim,
+        namespace,
+        phase,
+        size,
+        storage_class,
+        volume,
+        driver,
+        encryption,
+        evidence,
+        verdict,
+        message,
+        fix: fix.to_string(),
+    }
+}
+
+/// `data-posthog-kafka-0` → `kafka`: StatefulSet claims are named template-set-ordinal.
+fn component_from_claim(claim: &str) -> String {
+    let base = claim.rsplit_once('-').map(|(b, _)| b).unwrap_or(claim);
+    base.rsplit('-').next().unwrap_or(base).to_string()
+}
+
+/// One row per claim in the snapshot, sorted by namespace and name.
+pub fn disk_rows(snap: &Snapshot, rule: EncryptionRule) -> Vec<DiskRow> {
+    let mut rows: Vec<DiskRow> = snap
+        .pvcs
+        .iter()
+        .map(|c| disk_row(c, &snap.pvs, &snap.storage_classes, rule))
+        .collect();
+    rows.sort_by(|a, b| (&a.namespace, &a.claim).cmp(&(&b.namespace, &b.claim)));
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn arc<T: serde::de::DeserializeOwned>(v: Value) -> Arc<T> {
+        Arc::new(serde_json::from_value(v).unwrap())
+    }
+
+    fn case(provisioner: &str, params: Value, rule: EncryptionRule) -> DiskRow {
+        let pvc: PersistentVolumeClaim = serde_json::from_value(json!({
+            "metadata": {"name": "data-ph-kafka-0", "namespace": "ph"},
+            "spec": {"storageClassName": "sc", "volumeName": "pv-1", "resources": {"requests": {"storage": "20Gi"}}},
+            "status": {"phase": "Bound", "capacity": {"storage": "20Gi"}}
+        }))
+        .unwrap();
+        let pv = arc(json!({
+            "metadata": {"name": "pv-1"},
+            "spec": {"storageClassName": "sc", "persistentVolumeReclaimPolicy": "Retain",
+                     "csi": {"driver": provisioner, "volumeHandle": "vol-1"}}
+        }));
+        let sc = arc(json!({
+            "metadata": {"name": "sc"}, "provisioner": provisioner, "parameters": params,
+            "allowVolumeExpansion": true
+        }));
+        disk_row(&pvc, &[pv], &[sc], rule)
+    }
+
+    #[test]
+    fn verdicts_follow_the_provider_rules() {
+        let r = case(
+            "ebs.csi.aws.com",
+            json!({"type": "gp3"}),
+            EncryptionRule::ClassParameter,
+        );
+        assert_eq!(
+            (r.encryption, r.verdict),
+            (EncryptionVerdict::Unknown, Verdict::Fail)
+        );
+        assert!(
+            r.message.contains("EBS default encryption"),
+            "{}",
+            r.message
+        );
+        assert!(!r.fix.is_empty());
+        let r = case(
+            "ebs.csi.aws.com",
+            json!({"encrypted": "true"}),
+            EncryptionRule::ClassParameter,
+        );
+        assert_eq!(
+            (r.encryption, r.verdict),
+            (EncryptionVerdict::ClassParameter, Verdict::Pass)
+        );
+        let r = case(
+            "ebs.csi.aws.com",
+            json!({"encrypted": "true", "kmsKeyId": "arn:k"}),
+            EncryptionRule::ClassParameter,
+        );
+        assert_eq!(r.encryption, EncryptionVerdict::CustomerKey);
+        let r = case("pd.csi.storage.gke.io", json!({}), EncryptionRule::Platform);
+        assert_eq!(
+            (r.encryption, r.verdict),
+            (EncryptionVerdict::Platform, Verdict::Pass)
+        );
+        let r = case(
+            "rancher.io/local-path",
+            json!({}),
+            EncryptionRule::NotRequired,
+        );
+        assert_eq!(
+            (r.encryption, r.verdict),
+            (EncryptionVerdict::NotEncrypted, Verdict::Pass)
+        );
+        assert!(r.message.contains("does not require"));
+        assert_eq!(r.component, "kafka");
+        assert_eq!(r.evidence.len(), 3);
+        assert_eq!(r.reclaim_policy.as_deref(), Some("Retain"));
+    }
+
+    #[test]
+    fn an_unbound_claim_without_a_class_is_unknown_and_says_why() {
+        let pvc: PersistentVolumeClaim = serde_json::from_value(json!({
+            "metadata": {"name": "data-x-0", "namespace": "ph"}, "spec": {}
+        }))
+        .unwrap();
+        let r = disk_row(&pvc, &[], &[], EncryptionRule::ClassParameter);
+        assert_eq!(r.encryption, EncryptionVerdict::Unknown);
+        assert!(r.message.contains("not bound"), "{}", r.message);
+        assert_eq!(r.verdict, Verdict::Fail);
+    }
+}

@@ -1,0 +1,181 @@
+//! Judging ingestion probe results: accepted is not ingested, so an event counts only once
+//! the events API shows it.
+
+use crate::cluster::preflight::{Check, Verdict};
+use crate::cluster::probe::ProbeRecord;
+
+fn check(id: &'static str, verdict: Verdict, message: String, fix: &str) -> Check {
+    Check {
+        id,
+        verdict,
+        message,
+        fix: fix.to_string(),
+    }
+}
+
+/// The ingestion verdict of one probe round.
+pub fn ingestion_check(r: &ProbeRecord) -> Check {
+    if let Some(why) = &r.skipped {
+        return check(
+            "ingestion",
+            Verdict::Warn,
+            format!("not probed: {why}"),
+            "export HELMDECK_PROJECT_API_KEY=phc_… (and HELMDECK_PERSONAL_API_KEY) and run again",
+        );
+    }
+    match (r.capture.status, &r.capture.error) {
+        (None, Some(e)) => {
+            return check(
+                "ingestion",
+                Verdict::Fail,
+                format!("ingestion down: capture unreachable via {}: {e}", r.via),
+                "check the events pods and the Ingress / load balancer in front of them",
+            );
+        }
+        (Some(s), _) if !(200..300).contains(&s) => {
+            let detail = serde_json::from_slice::<serde_json::Value>(&r.capture.body)
+                .ok()
+                .and_then(|v| v["detail"].as_str().map(str::to_string))
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default();
+            let fix = match s {
+                401 => {
+                    "the project API key is wrong: check HELMDECK_PROJECT_API_KEY or the probe Secret"
+                }
+                400 => {
+                    "the capture API rejected the payload: the chart's app version may be too old"
+                }
+                _ => {
+                    "capture is failing: look at the events pods (helmdeck check --pods) and their logs"
+                }
+            };
+            return check(
+                "ingestion",
+                Verdict::Fail,
+                format!("ingestion down: capture answered {s}{detail}"),
+                fix,
+            );
+        }
+        _ => {}
+    }
+    match r.visible_after_ms {
+        Some(ms) => check(
+            "ingestion",
+            Verdict::Pass,
+            format!(
+                "event {} captured in {} ms and visible after {} ms",
+                r.event, r.capture.latency_ms, ms
+            ),
+            "",
+        ),
+        None => {
+            let last = r
+                .last_query
+                .as_ref()
+                .map(|q| match (q.status, &q.error) {
+                    (Some(s), _) => format!("; the events API answered {s}"),
+                    (None, Some(e)) => format!("; the events API failed: {e}"),
+                    _ => String::new(),
+                })
+                .unwrap_or_default();
+            check(
+                "ingestion",
+                Verdict::Fail,
+                format!(
+                    "ingestion stalled: capture accepted event {} ({} ms) but it was not visible after {} s ({} queries{last})",
+                    r.event,
+                    r.capture.latency_ms,
+                    r.waited_ms / 1000,
+                    r.polls
+                ),
+                "events are accepted but not processed: check Kafka, the plugins server and ClickHouse (their pods and logs)",
+            )
+        }
+    }
+}
+
+/// One check per health endpoint.
+pub fn endpoint_checks(r: &ProbeRecord) -> Vec<Check> {
+    r.endpoints
+        .iter()
+        .map(|e| {
+            let ok = e.exchange.status.is_some_and(|s| (200..300).contains(&s));
+            let what = match (e.exchange.status, &e.exchange.error) {
+                (Some(s), _) => s.to_string(),
+                (None, Some(err)) => err.clone(),
+                _ => "no answer".into(),
+            };
+            let failing = if e.failing_checks.is_empty() {
+                String::new()
+            } else {
+                format!(" (failing: {})", e.failing_checks.join(", "))
+            };
+            check(
+                "health-endpoint",
+                if ok { Verdict::Pass } else { Verdict::Fail },
+                format!(
+                    "{} → {what}{failing} in {} ms",
+                    e.path, e.exchange.latency_ms
+                ),
+                if ok {
+                    ""
+                } else {
+                    "a dependency of the service is down: the failing checks name it"
+                },
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::probe::{EndpointRecord, Exchange};
+
+    fn ex(status: Option<u16>, body: &str) -> Exchange {
+        Exchange {
+            status,
+            latency_ms: 5,
+            error: None,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn rec() -> ProbeRecord {
+        ProbeRecord {
+            at: std::time::SystemTime::now(),
+            via: "proxy".into(),
+            event: "e1".into(),
+            capture: ex(Some(200), r#"{"status":1}"#),
+            visible_after_ms: Some(40),
+            waited_ms: 40,
+            polls: 2,
+            last_query: None,
+            endpoints: vec![EndpointRecord {
+                path: "/_readyz?role=web".into(),
+                exchange: ex(Some(503), ""),
+                failing_checks: vec!["postgres".into()],
+            }],
+            skipped: None,
+        }
+    }
+
+    #[test]
+    fn verdicts() {
+        let mut r = rec();
+        assert_eq!(ingestion_check(&r).verdict, Verdict::Pass);
+        r.visible_after_ms = None;
+        let c = ingestion_check(&r);
+        assert_eq!(c.verdict, Verdict::Fail);
+        assert!(c.message.starts_with("ingestion stalled"), "{}", c.message);
+        r.capture = ex(Some(503), r#"{"detail":"capture is unavailable"}"#);
+        let c = ingestion_check(&r);
+        assert_eq!(
+            c.message,
+            "ingestion down: capture answered 503: capture is unavailable"
+        );
+        let e = endpoint_checks(&r);
+        assert_eq!(e[0].verdict, Verdict::Fail);
+        assert!(e[0].message.contains("failing: postgres"));
+    }
+}

@@ -1,0 +1,126 @@
+//! "Is it working?" — pure analysers from cluster snapshots and probe records to rows,
+//! verdicts and findings. The panes and `helmdeck check` only display what these return.
+
+pub mod disks;
+pub mod ingestion;
+pub mod pods;
+
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::cluster::preflight::{Check, Verdict};
+use crate::cluster::probe::ProbeRecord;
+use crate::cluster::watch::Snapshot;
+use crate::profile::EncryptionRule;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+    Critical,
+}
+
+/// Something that needs attention, with what to do next.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    pub subject: String,
+    pub message: String,
+    pub next_step: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PodsReport {
+    pub state: pods::State,
+    pub components: Vec<pods::ComponentRow>,
+    pub pods: Vec<pods::PodRow>,
+    pub findings: Vec<Finding>,
+}
+
+pub fn pods_report(snap: &Snapshot, release: Option<&str>, now: SystemTime) -> PodsReport {
+    let rows = pods::pod_rows(snap, release, now);
+    let components = pods::components(snap, &rows, release);
+    PodsReport {
+        state: pods::rollup(&components),
+        findings: pods::findings(&rows, &components),
+        components,
+        pods: rows,
+    }
+}
+
+/// The pods verdict: ready passes, updating warns, anything worse fails.
+pub fn pods_check(r: &PodsReport) -> Check {
+    let ready = r
+        .components
+        .iter()
+        .filter(|c| c.state == pods::State::Ready)
+        .count();
+    let verdict = match r.state {
+        pods::State::Ready => Verdict::Pass,
+        pods::State::Updating => Verdict::Warn,
+        _ => Verdict::Fail,
+    };
+    let worst = r
+        .findings
+        .first()
+        .map(|f| format!("; {}: {}", f.subject, f.message))
+        .unwrap_or_default();
+    Check {
+        id: "pods",
+        verdict,
+        message: format!(
+            "{}: {ready}/{} components ready, {} pods{worst}",
+            r.state.label(),
+            r.components.len(),
+            r.pods.iter().filter(|p| !p.completed).count()
+        ),
+        fix: r
+            .findings
+            .first()
+            .map(|f| f.next_step.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// One check per volume.
+pub fn disk_checks(rows: &[disks::DiskRow]) -> Vec<Check> {
+    if rows.is_empty() {
+        return vec![Check {
+            id: "disks",
+            verdict: Verdict::Warn,
+            message: "no volumes found".into(),
+            fix: "check the namespace (-n) and that the release is installed".into(),
+        }];
+    }
+    rows.iter()
+        .map(|r| Check {
+            id: "disk",
+            verdict: r.verdict,
+            message: format!("{}: {}", r.claim, r.message),
+            fix: r.fix.clone(),
+        })
+        .collect()
+}
+
+pub fn ingestion_checks(r: &ProbeRecord) -> Vec<Check> {
+    let mut out = vec![ingestion::ingestion_check(r)];
+    out.extend(ingestion::endpoint_checks(r));
+    out
+}
+
+/// The disk rows, graded by the profile's rule.
+pub fn disks_report(snap: &Snapshot, rule: EncryptionRule) -> Vec<disks::DiskRow> {
+    disks::disk_rows(snap, rule)
+}
+
+/// The worst verdict of a set of checks (pass when there are none).
+pub fn overall(checks: &[Check]) -> Verdict {
+    checks
+        .iter()
+        .map(|c| c.verdict)
+        .max()
+        .unwrap_or(Verdict::Pass)
+}

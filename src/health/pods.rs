@@ -1,0 +1,515 @@
+//! Pod health as pure functions of a snapshot: one row per pod, one per component, a release
+//! roll-up by the worst-state rule, and findings with a next step.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use k8s_openapi::api::core::v1::{Event, Pod};
+use serde::Serialize;
+
+use super::{Finding, Severity};
+use crate::cluster::watch::Snapshot;
+
+/// A component's or a release's state, best first; a roll-up takes the worst of its parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Ready,
+    Updating,
+    Degraded,
+    Unavailable,
+    Missing,
+}
+
+impl State {
+    pub fn label(self) -> &'static str {
+        match self {
+            State::Ready => "ready",
+            State::Updating => "updating",
+            State::Degraded => "degraded",
+            State::Unavailable => "unavailable",
+            State::Missing => "missing",
+        }
+    }
+}
+
+/// Why a pod is not serving, when it is stuck rather than starting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub reason: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PodRow {
+    pub name: String,
+    pub namespace: String,
+    pub component: String,
+    pub phase: String,
+    pub ready: u32,
+    pub containers: u32,
+    pub restarts: u32,
+    pub age_secs: u64,
+    pub node: String,
+    /// The last container termination (e.g. `OOMKilled`, `Error (exit 1)`).
+    pub last_termination: Option<String>,
+    /// CrashLoopBackOff, ImagePullBackOff, Unschedulable, … — a pod that will not get ready
+    /// by itself.
+    pub problem: Option<Problem>,
+    /// A finished Job pod: not expected to be ready.
+    pub completed: bool,
+}
+
+impl PodRow {
+    pub fn is_ready(&self) -> bool {
+        self.containers > 0 && self.ready == self.containers && self.phase == "Running"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComponentRow {
+    pub name: String,
+    pub state: State,
+    pub ready: u32,
+    /// Replicas the workload asks for (pods seen, when no workload is known).
+    pub desired: u32,
+    pub pods: u32,
+    pub restarts: u32,
+}
+
+/// The component a pod belongs to: the chart's `role` label, else the common label.
+pub fn component_of(labels: Option<&BTreeMap<String, String>>) -> String {
+    labels
+        .and_then(|l| {
+            l.get("role")
+                .or_else(|| l.get("app.kubernetes.io/component"))
+                .or_else(|| l.get("app.kubernetes.io/name"))
+                .or_else(|| l.get("app"))
+        })
+        .cloned()
+        .unwrap_or_else(|| "other".into())
+}
+
+const STUCK_WAITING: [&str; 6] = [
+    "CrashLoopBackOff",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "CreateContainerConfigError",
+    "InvalidImageName",
+    "RunContainerError",
+];
+
+fn age(ts: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>, now: SystemTime) -> u64 {
+    ts.and_then(|t| {
+        let secs = t.0.as_second();
+        let then = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0) as u64);
+        now.duration_since(then).ok()
+    })
+    .map(|d| d.as_secs())
+    .unwrap_or(0)
+}
+
+/// The newest FailedScheduling event for a pod, which explains a Pending pod.
+fn scheduling_problem(pod: &str, ns: &str, events: &[std::sync::Arc<Event>]) -> Option<Problem> {
+    events
+        .iter()
+        .filter(|e| {
+            e.involved_object.name.as_deref() == Some(pod)
+                && e.involved_object.namespace.as_deref() == Some(ns)
+                && e.reason.as_deref() == Some("FailedScheduling")
+        })
+        .max_by_key(|e| {
+            e.last_timestamp
+                .as_ref()
+                .map(|t| t.0.as_second())
+                .or_else(|| e.event_time.as_ref().map(|t| t.0.as_second()))
+                .unwrap_or(0)
+        })
+        .map(|e| Problem {
+            reason: "Unschedulable".into(),
+            message: e.message.clone().unwrap_or_default(),
+        })
+}
+
+pub fn pod_row(p: &Pod, events: &[std::sync::Arc<Event>], now: SystemTime) -> PodRow {
+    let name = p.metadata.name.clone().unwrap_or_default();
+    let namespace = p.metadata.namespace.clone().unwrap_or_default();
+    let status = p.status.as_ref();
+    let phase = status
+        .and_then(|s| s.phase.clone())
+        .unwrap_or_else(|| "Pending".into());
+    let cs = status
+        .and_then(|s| s.container_statuses.clone())
+        .unwrap_or_default();
+    let declared = p.spec.as_ref().map(|s| s.containers.len()).unwrap_or(0) as u32;
+    let containers = declared.max(cs.len() as u32);
+    let ready = cs.iter().filter(|c| c.ready).count() as u32;
+    let restarts = cs.iter().map(|c| c.restart_count.max(0) as u32).sum();
+    let last_termination = cs.iter().find_map(|c| {
+        let t = c.last_state.as_ref()?.terminated.as_ref()?;
+        let reason = t.reason.clone().unwrap_or_else(|| "Terminated".into());
+        Some(if reason == "OOMKilled" || t.exit_code == 0 {
+            reason
+        } else {
+            format!("{reason} (exit {})", t.exit_code)
+        })
+    });
+    let mut problem = cs.iter().find_map(|c| {
+        let w = c.state.as_ref()?.waiting.as_ref()?;
+        let reason = w.reason.clone()?;
+        STUCK_WAITING.contains(&reason.as_str()).then(|| Problem {
+            reason,
+            message: w.message.clone().unwrap_or_default(),
+        })
+    });
+    if problem.is_none() && phase == "Pending" {
+        let unscheduled = status.and_then(|s| s.conditions.as_ref()).is_some_and(|c| {
+            c.iter().any(|c| {
+                c.type_ == "PodScheduled"
+                    && c.status == "False"
+                    && c.reason.as_deref() == Some("Unschedulable")
+            })
+        });
+        problem = scheduling_problem(&name, &namespace, events).or_else(|| {
+            unscheduled.then(|| Problem {
+                reason: "Unschedulable".into(),
+                message: String::new(),
+            })
+        });
+    }
+    if problem.is_none() && last_termination.as_deref() == Some("OOMKilled") && ready < containers {
+        problem = Some(Problem {
+            reason: "OOMKilled".into(),
+            message: "the container ran out of memory".into(),
+        });
+    }
+    PodRow {
+        component: component_of(p.metadata.labels.as_ref()),
+        completed: phase == "Succeeded",
+        node: p
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.clone())
+            .unwrap_or_default(),
+        age_secs: age(p.metadata.creation_timestamp.as_ref(), now),
+        name,
+        namespace,
+        phase,
+        ready,
+        containers,
+        restarts,
+        last_termination,
+        problem,
+    }
+}
+
+/// Pods of a release (`release` or `app.kubernetes.io/instance` label), or every pod.
+pub fn belongs(labels: Option<&BTreeMap<String, String>>, release: Option<&str>) -> bool {
+    match release {
+        None => true,
+        Some(r) => labels.is_some_and(|l| {
+            l.get("release").map(String::as_str) == Some(r)
+                || l.get("app.kubernetes.io/instance").map(String::as_str) == Some(r)
+        }),
+    }
+}
+
+/// One row per pod, in a stable order (component, then name).
+pub fn pod_rows(snap: &Snapshot, release: Option<&str>, now: SystemTime) -> Vec<PodRow> {
+    let mut rows: Vec<PodRow> = snap
+        .pods
+        .iter()
+        .filter(|p| belongs(p.metadata.labels.as_ref(), release))
+        .map(|p| pod_row(p, &snap.events, now))
+        .collect();
+    rows.sort_by(|a, b| {
+        (&a.namespace, &a.component, &a.name).cmp(&(&b.namespace, &b.component, &b.name))
+    });
+    rows
+}
+
+/// Replicas each component's workloads ask for.
+fn desired(snap: &Snapshot, release: Option<&str>) -> BTreeMap<String, u32> {
+    let mut out = BTreeMap::new();
+    for d in &snap.deployments {
+        let spec = &d.spec;
+        let labels = spec
+            .template
+            .metadata
+            .as_ref()
+            .and_then(|m| m.labels.as_ref());
+        if !belongs(labels, release) {
+            continue;
+        }
+        *out.entry(component_of(labels)).or_default() += spec.replicas.unwrap_or(1).max(0) as u32;
+    }
+    for s in &snap.statefulsets {
+        let spec = &s.spec;
+        let labels = spec
+            .template
+            .metadata
+            .as_ref()
+            .and_then(|m| m.labels.as_ref());
+        if !belongs(labels, release) {
+            continue;
+        }
+        *out.entry(component_of(labels)).or_default() += spec.replicas.unwrap_or(1).max(0) as u32;
+    }
+    out
+}
+
+/// The state of one component from its pods and the replicas wanted.
+pub fn component_state(pods: &[&PodRow], desired: u32) -> State {
+    let live: Vec<&&PodRow> = pods.iter().filter(|p| !p.completed).collect();
+    let ready = live.iter().filter(|p| p.is_ready()).count() as u32;
+    let stuck = live.iter().any(|p| p.problem.is_some());
+    if desired > 0 && live.is_empty() {
+        return State::Missing;
+    }
+    match (stuck, ready) {
+        (true, 0) => State::Unavailable,
+        (true, _) => State::Degraded,
+        (false, r) if r >= desired.max(1) && r as usize == live.len() => State::Ready,
+        (false, _) => State::Updating,
+    }
+}
+
+pub fn components(snap: &Snapshot, rows: &[PodRow], release: Option<&str>) -> Vec<ComponentRow> {
+    let wanted = desired(snap, release);
+    let mut by: BTreeMap<String, Vec<&PodRow>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| !r.completed) {
+        by.entry(r.component.clone()).or_default().push(r);
+    }
+    for name in wanted.keys() {
+        by.entry(name.clone()).or_default();
+    }
+    by.into_iter()
+        .map(|(name, pods)| {
+            let desired = wanted.get(&name).copied().unwrap_or(pods.len() as u32);
+            ComponentRow {
+                state: component_state(&pods, desired),
+                ready: pods.iter().filter(|p| p.is_ready()).count() as u32,
+                pods: pods.len() as u32,
+                restarts: pods.iter().map(|p| p.restarts).sum(),
+                desired,
+                name,
+            }
+        })
+        .collect()
+}
+
+/// The release's state: the worst of its components (missing when there are none).
+pub fn rollup(components: &[ComponentRow]) -> State {
+    components
+        .iter()
+        .map(|c| c.state)
+        .max()
+        .unwrap_or(State::Missing)
+}
+
+fn next_step(row: &PodRow, p: &Problem) -> String {
+    let (ns, name) = (&row.namespace, &row.name);
+    match p.reason.as_str() {
+        "CrashLoopBackOff" | "RunContainerError" => format!(
+            "read why it exits: kubectl logs -n {ns} {name} --previous; then kubectl describe pod -n {ns} {name}"
+        ),
+        "ImagePullBackOff" | "ErrImagePull" | "InvalidImageName" => format!(
+            "check the image name and tag ({}.image / image.tag) and registry credentials (imagePullSecrets): kubectl describe pod -n {ns} {name}",
+            row.component
+        ),
+        "OOMKilled" => format!(
+            "raise the memory limit ({}.resources.limits.memory) or find the leak",
+            row.component
+        ),
+        "Unschedulable" => "no node has room: add nodes or larger ones, or lower the resource requests (kubectl describe pod shows which resource is short)".into(),
+        "CreateContainerConfigError" => format!(
+            "a referenced ConfigMap or Secret is missing: kubectl describe pod -n {ns} {name}"
+        ),
+        _ => format!("kubectl describe pod -n {ns} {name}"),
+    }
+}
+
+/// What needs attention, most severe first.
+pub fn findings(rows: &[PodRow], components: &[ComponentRow]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for c in components {
+        if c.state == State::Missing {
+            out.push(Finding {
+                severity: Severity::Critical,
+                subject: format!("component {}", c.name),
+                message: format!("{} wants {} pod(s) and has none", c.name, c.desired),
+                next_step:
+                    "kubectl get events --sort-by=.lastTimestamp shows why no pod was created"
+                        .into(),
+            });
+        }
+    }
+    for r in rows {
+        if let Some(p) = &r.problem {
+            let severity = if components
+                .iter()
+                .any(|c| c.name == r.component && c.state == State::Unavailable)
+            {
+                Severity::Critical
+            } else {
+                Severity::Error
+            };
+            let detail = if p.message.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", p.message)
+            };
+            let restarts = if r.restarts > 0 {
+                format!(" ({} restarts", r.restarts)
+                    + &r.last_termination
+                        .as_ref()
+                        .map(|t| format!(", last: {t})"))
+                        .unwrap_or_else(|| ")".into())
+            } else {
+                String::new()
+            };
+            out.push(Finding {
+                severity,
+                subject: format!("pod {}", r.name),
+                message: format!("{}{restarts}{detail}", p.reason),
+                next_step: next_step(r, p),
+            });
+        } else if r.restarts >= 2 && !r.completed {
+            out.push(Finding {
+                severity: Severity::Warning,
+                subject: format!("pod {}", r.name),
+                message: format!(
+                    "restarted {} times{}",
+                    r.restarts,
+                    r.last_termination
+                        .as_ref()
+                        .map(|t| format!(" (last: {t})"))
+                        .unwrap_or_default()
+                ),
+                next_step: format!("kubectl logs -n {} {} --previous", r.namespace, r.name),
+            });
+        } else if r.phase == "Failed" {
+            out.push(Finding {
+                severity: Severity::Error,
+                subject: format!("pod {}", r.name),
+                message: format!(
+                    "failed{}",
+                    r.last_termination
+                        .as_ref()
+                        .map(|t| format!(": {t}"))
+                        .unwrap_or_default()
+                ),
+                next_step: format!("kubectl logs -n {} {}", r.namespace, r.name),
+            });
+        }
+    }
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pod(v: serde_json::Value) -> std::sync::Arc<Pod> {
+        std::sync::Arc::new(serde_json::from_value(v).unwrap())
+    }
+
+    fn running(name: &str, role: &str, ready: bool, restarts: i32) -> std::sync::Arc<Pod> {
+        pod(json!({
+            "metadata": {"name": name, "namespace": "ph", "labels": {"role": role, "release": "ph"}},
+            "spec": {"containers": [{"name": "c"}], "nodeName": "n1"},
+            "status": {"phase": "Running", "containerStatuses": [{
+                "name": "c", "ready": ready, "restartCount": restarts, "image": "i", "imageID": "",
+                "state": {"running": {}}
+            }]}
+        }))
+    }
+
+    #[test]
+    fn worst_state_wins_and_crashloop_is_named() {
+        let crash = pod(json!({
+            "metadata": {"name": "web-1", "namespace": "ph", "labels": {"role": "web", "release": "ph"}},
+            "spec": {"containers": [{"name": "c"}]},
+            "status": {"phase": "Running", "containerStatuses": [{
+                "name": "c", "ready": false, "restartCount": 5, "image": "i", "imageID": "",
+                "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s"}},
+                "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}}
+            }]}
+        }));
+        let snap = Snapshot {
+            pods: vec![crash, running("events-1", "events", true, 0)],
+            ..Default::default()
+        };
+        let rows = pod_rows(&snap, Some("ph"), SystemTime::now());
+        let comps = components(&snap, &rows, Some("ph"));
+        assert_eq!(
+            comps.iter().find(|c| c.name == "web").unwrap().state,
+            State::Unavailable
+        );
+        assert_eq!(
+            comps.iter().find(|c| c.name == "events").unwrap().state,
+            State::Ready
+        );
+        assert_eq!(rollup(&comps), State::Unavailable);
+        let f = findings(&rows, &comps);
+        assert_eq!(f[0].severity, Severity::Critical);
+        assert!(
+            f[0].message
+                .starts_with("CrashLoopBackOff (5 restarts, last: Error (exit 1))"),
+            "{}",
+            f[0].message
+        );
+        assert!(f[0].next_step.contains("--previous"));
+    }
+
+    #[test]
+    fn one_bad_replica_of_two_is_degraded_and_none_is_missing() {
+        let bad = pod(json!({
+            "metadata": {"name": "w-2", "namespace": "ph", "labels": {"role": "worker"}},
+            "spec": {"containers": [{"name": "c"}]},
+            "status": {"phase": "Pending", "containerStatuses": [{
+                "name": "c", "ready": false, "restartCount": 0, "image": "i", "imageID": "",
+                "state": {"waiting": {"reason": "ImagePullBackOff"}}
+            }]}
+        }));
+        let rows: Vec<PodRow> = [running("w-1", "worker", true, 0), bad]
+            .iter()
+            .map(|p| pod_row(p, &[], SystemTime::now()))
+            .collect();
+        let refs: Vec<&PodRow> = rows.iter().collect();
+        assert_eq!(component_state(&refs, 2), State::Degraded);
+        assert_eq!(component_state(&[], 1), State::Missing);
+        let starting: Vec<PodRow> = [running("w-1", "worker", false, 0)]
+            .iter()
+            .map(|p| pod_row(p, &[], SystemTime::now()))
+            .collect();
+        assert_eq!(
+            component_state(&starting.iter().collect::<Vec<_>>(), 1),
+            State::Updating
+        );
+    }
+
+    #[test]
+    fn pending_pod_takes_its_reason_from_the_scheduler_event() {
+        let p = pod(json!({
+            "metadata": {"name": "ch-0", "namespace": "ph", "labels": {"role": "clickhouse"}},
+            "spec": {"containers": [{"name": "c"}]},
+            "status": {"phase": "Pending"}
+        }));
+        let e: std::sync::Arc<Event> = std::sync::Arc::new(
+            serde_json::from_value(json!({
+                "metadata": {"name": "ch-0.1", "namespace": "ph"},
+                "involvedObject": {"kind": "Pod", "name": "ch-0", "namespace": "ph"},
+                "reason": "FailedScheduling",
+                "message": "0/3 nodes are available: 3 Insufficient cpu."
+            }))
+            .unwrap(),
+        );
+        let row = pod_row(&p, &[e], SystemTime::now());
+        let pr = row.problem.unwrap();
+        assert_eq!(pr.reason, "Unschedulable");
+        assert!(pr.message.contains("Insufficient cpu"));
+    }
+}
