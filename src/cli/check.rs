@@ -135,8 +135,12 @@ async fn run_async(args: CheckArgs) -> i32 {
                 Err(e) => return err(exit::BAD_INPUT, e),
             },
             None => {
+                let probe_client = match target.probe_client().await {
+                    Ok(c) => c,
+                    Err(e) => return err(exit::UNREACHABLE, e),
+                };
                 Transport::proxy(
-                    client.clone(),
+                    probe_client,
                     namespace.as_deref().unwrap_or("posthog"),
                     &args.release,
                 )

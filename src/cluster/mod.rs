@@ -46,12 +46,12 @@ impl Target {
         })
     }
 
-    pub async fn client(&self) -> Result<kube::Client, ClusterError> {
+    pub async fn config(&self) -> Result<kube::Config, ClusterError> {
         let opts = KubeConfigOptions {
             context: self.context.clone(),
             ..Default::default()
         };
-        let config = match &self.kubeconfig {
+        match &self.kubeconfig {
             Some(p) => {
                 let kc = Kubeconfig::read_from(p)
                     .map_err(|e| ClusterError::Config(format!("{}: {e}", p.display())))?;
@@ -59,8 +59,20 @@ impl Target {
             }
             None => kube::Config::from_kubeconfig(&opts).await,
         }
-        .map_err(|e| ClusterError::Config(e.to_string()))?;
-        kube::Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))
+        .map_err(|e| ClusterError::Config(e.to_string()))
+    }
+
+    pub async fn client(&self) -> Result<kube::Client, ClusterError> {
+        kube::Client::try_from(self.config().await?)
+            .map_err(|e| ClusterError::Config(e.to_string()))
+    }
+
+    /// A client that reports a 503 at once instead of retrying it for minutes: what a probe
+    /// of the app behind the service proxy needs.
+    pub async fn probe_client(&self) -> Result<kube::Client, ClusterError> {
+        let mut cfg = self.config().await?;
+        cfg.default_retry = false;
+        kube::Client::try_from(cfg).map_err(|e| ClusterError::Config(e.to_string()))
     }
 }
 

@@ -1,0 +1,445 @@
+//! `helmdeck check` through the real binary against the simulated cluster: each failure the
+//! stack is known for gets the right verdict and message; the JSON follows its schema; the
+//! watchers recover after an API restart.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use common::{Sim, eventually, helm, profile_values, root, write};
+use helmdeck::sim::{Scenario, SimOptions};
+use serde_json::Value;
+
+fn sim(scenarios: Vec<Scenario>) -> Sim {
+    Sim::start(SimOptions {
+        scenarios,
+        ..Default::default()
+    })
+}
+
+/// Installs posthog-mini with a profile's values and no waiting, as `helm install` would.
+fn install(sim: &Sim, profile: &str, extra: &[&str]) {
+    let values = profile_values(sim.home.path(), profile);
+    let chart = root().join("assets/charts/posthog-mini");
+    let mut args = vec![
+        "install",
+        "posthog",
+        chart.to_str().unwrap(),
+        "-n",
+        "posthog",
+        "--create-namespace",
+        "-f",
+        values.to_str().unwrap(),
+        "--set",
+        "ingress.hostname=ph.example.com",
+    ];
+    args.extend_from_slice(extra);
+    sim.run(&helm(4), &args);
+}
+
+fn check(sim: &Sim, args: &[&str]) -> (Output, Value) {
+    let o = sim
+        .cmd(Path::new(env!("CARGO_BIN_EXE_helmdeck")))
+        .env("HELMDECK_PROJECT_API_KEY", "phc_test")
+        .arg("check")
+        .args(args)
+        .args(["-o", "json"])
+        .output()
+        .expect("run helmdeck check");
+    let v = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+    (o, v)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// Polls `helmdeck check` until `pred` holds on its report.
+fn check_until(
+    sim: &Sim,
+    args: &[&str],
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> (Output, Value) {
+    eventually(60, what, || {
+        let (o, v) = check(sim, args);
+        pred(&v).then_some((o, v))
+    })
+}
+
+fn pod_with_problem<'a>(v: &'a Value, reason: &str) -> Option<&'a Value> {
+    v["pods"]["pods"]
+        .as_array()?
+        .iter()
+        .find(|p| p["problem"]["reason"] == reason)
+}
+
+#[test]
+fn crash_looping_pod_fails_with_its_reason_and_next_step() {
+    let sim = sim(vec![Scenario::Crashloop("web".into())]);
+    install(&sim, "local", &[]);
+    let (o, v) = check_until(&sim, &["--pods"], "web crash-looping", |v| {
+        pod_with_problem(v, "CrashLoopBackOff").is_some()
+    });
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(v["verdict"], "fail");
+    let web = v["pods"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "web")
+        .unwrap();
+    assert_eq!(web["state"], "unavailable");
+    let f = &v["pods"]["findings"][0];
+    assert_eq!(f["severity"], "critical");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("CrashLoopBackOff"),
+        "{f}"
+    );
+    assert!(
+        f["next_step"].as_str().unwrap().contains("--previous"),
+        "{f}"
+    );
+}
+
+#[test]
+fn image_pull_error_names_the_image_fix() {
+    let sim = sim(vec![Scenario::ImagePullError("events".into())]);
+    install(&sim, "local", &[]);
+    let (o, v) = check_until(&sim, &["--pods"], "events image pull error", |v| {
+        pod_with_problem(v, "ImagePullBackOff").is_some()
+            || pod_with_problem(v, "ErrImagePull").is_some()
+    });
+    assert_eq!(o.status.code(), Some(1));
+    let f = v["pods"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["subject"].as_str().unwrap().contains("events"))
+        .unwrap();
+    assert!(
+        f["next_step"]
+            .as_str()
+            .unwrap()
+            .contains("imagePullSecrets"),
+        "{f}"
+    );
+}
+
+#[test]
+fn pod_pending_for_lack_of_room_says_unschedulable() {
+    let sim = sim(vec![Scenario::SmallNodes]);
+    install(&sim, "local", &[]);
+    let (o, v) = check_until(&sim, &["--pods"], "an unschedulable pod", |v| {
+        pod_with_problem(v, "Unschedulable").is_some()
+    });
+    assert_eq!(o.status.code(), Some(1));
+    let p = pod_with_problem(&v, "Unschedulable").unwrap();
+    assert_eq!(p["phase"], "Pending");
+    assert!(
+        p["problem"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Insufficient"),
+        "{p}"
+    );
+}
+
+fn disks(v: &Value) -> Vec<Value> {
+    v["disks"].as_array().cloned().unwrap_or_default()
+}
+
+fn all_bound(v: &Value) -> bool {
+    let d = disks(v);
+    !d.is_empty() && d.iter().all(|r| r["phase"] == "Bound")
+}
+
+#[test]
+fn unencrypted_ebs_volume_fails_under_the_aws_profile() {
+    let sim = sim(vec![Scenario::UnencryptedStorage]);
+    install(&sim, "aws", &["--set", "installCustomStorageClass=false"]);
+    let (o, v) = check_until(
+        &sim,
+        &["--disks", "--profile", "aws"],
+        "bound volumes",
+        all_bound,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    for d in disks(&v) {
+        assert_eq!(d["verdict"], "fail", "{d}");
+        assert_eq!(d["encryption"], "unknown", "{d}");
+        assert!(
+            d["message"]
+                .as_str()
+                .unwrap()
+                .contains("without encrypted=\"true\""),
+            "{d}"
+        );
+        assert!(d["fix"].as_str().unwrap().contains("encrypted"), "{d}");
+        assert_eq!(d["evidence"].as_array().unwrap().len(), 3, "{d}");
+    }
+}
+
+#[test]
+fn gcp_volume_is_encrypted_by_the_platform() {
+    let sim = sim(vec![]);
+    install(&sim, "gcp", &[]);
+    // No --profile: the release's `cloud: gcp` picks it.
+    let (o, v) = check_until(&sim, &["--disks"], "bound volumes", all_bound);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(v["profile"], "gcp");
+    for d in disks(&v) {
+        assert_eq!(
+            (d["encryption"].as_str(), d["verdict"].as_str()),
+            (Some("platform"), Some("pass")),
+            "{d}"
+        );
+        assert_eq!(d["driver"], "pd.csi.storage.gke.io");
+        assert!(
+            d["message"]
+                .as_str()
+                .unwrap()
+                .contains("Google-managed keys"),
+            "{d}"
+        );
+    }
+}
+
+#[test]
+fn local_path_volume_is_not_encrypted_and_the_local_profile_accepts_it() {
+    let sim = sim(vec![]);
+    let manifest = sim.home.path().join("local-path.yaml");
+    write(
+        &manifest,
+        "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: local-path\nprovisioner: rancher.io/local-path\nreclaimPolicy: Delete\nvolumeBindingMode: Immediate\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: posthog\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data-posthog-clickhouse-0\n  namespace: posthog\nspec:\n  storageClassName: local-path\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n",
+    );
+    sim.run(
+        &common::kubectl(),
+        &["apply", "-f", manifest.to_str().unwrap()],
+    );
+    let (o, v) = check_until(
+        &sim,
+        &["--disks", "--profile", "local"],
+        "a bound volume",
+        all_bound,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let d = &disks(&v)[0];
+    assert_eq!(d["encryption"], "not-encrypted");
+    assert_eq!(d["verdict"], "pass");
+    assert_eq!(d["driver"], "rancher.io/local-path");
+    assert!(
+        d["message"].as_str().unwrap().contains("does not require"),
+        "{d}"
+    );
+    // The same volume under the aws profile fails.
+    let (o, v) = check(&sim, &["--disks", "--profile", "aws"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(disks(&v)[0]["verdict"], "fail");
+}
+
+fn ready_install(sim: &Sim) {
+    install(sim, "local", &[]);
+    check_until(sim, &["--pods"], "every pod ready", |v| {
+        v["pods"]["state"] == "ready"
+    });
+}
+
+fn ingestion_check(v: &Value) -> Value {
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "ingestion")
+        .cloned()
+        .unwrap()
+}
+
+#[test]
+fn ingestion_flowing_passes_with_latencies() {
+    let sim = sim(vec![Scenario::IngestionDelay(Duration::from_millis(300))]);
+    ready_install(&sim);
+    let (o, v) = check(&sim, &["--ingestion"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let rec = &v["ingestion"];
+    assert_eq!(rec["capture"]["status"], 200);
+    assert!(rec["visible_after_ms"].as_u64().unwrap() >= 300, "{rec}");
+    assert!(rec["polls"].as_u64().unwrap() >= 2, "{rec}");
+}
+
+#[test]
+fn ingestion_down_when_capture_answers_5xx() {
+    let sim = sim(vec![Scenario::IngestionDown]);
+    ready_install(&sim);
+    let (o, v) = check(&sim, &["--ingestion"]);
+    assert_eq!(o.status.code(), Some(1));
+    let c = ingestion_check(&v);
+    assert_eq!(c["verdict"], "fail");
+    assert_eq!(
+        c["message"],
+        "ingestion down: capture answered 503: capture is unavailable"
+    );
+}
+
+#[test]
+fn ingestion_stalled_when_accepted_but_never_visible() {
+    let sim = sim(vec![Scenario::IngestionStalled]);
+    ready_install(&sim);
+    let (o, v) = check(&sim, &["--ingestion", "--ingestion-timeout", "1"]);
+    assert_eq!(o.status.code(), Some(1));
+    let c = ingestion_check(&v);
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("ingestion stalled: capture accepted"),
+        "{c}"
+    );
+    assert_eq!(v["ingestion"]["capture"]["status"], 200);
+}
+
+#[test]
+fn health_endpoint_answering_503_fails_and_names_the_check() {
+    let sim = sim(vec![Scenario::Unhealthy]);
+    ready_install(&sim);
+    let (o, v) = check(&sim, &["--ingestion"]);
+    assert_eq!(o.status.code(), Some(1));
+    let bad: Vec<&Value> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == "health-endpoint" && c["verdict"] == "fail")
+        .collect();
+    assert!(
+        bad.iter().any(|c| c["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("/_readyz?role=web → 503 (failing: postgres)")),
+        "{bad:?}"
+    );
+    assert!(
+        bad.iter()
+            .any(|c| c["message"].as_str().unwrap().starts_with("/_health → 503"))
+    );
+}
+
+#[test]
+fn json_report_follows_its_schema_and_text_report_reads_well() {
+    let sim = sim(vec![]);
+    ready_install(&sim);
+    let (o, v) = check(&sim, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("docs/check.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&v)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let o = sim
+        .cmd(Path::new(env!("CARGO_BIN_EXE_helmdeck")))
+        .env("HELMDECK_PROJECT_API_KEY", "phc_test")
+        .args(["check"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    for want in [
+        "PODS  ready",
+        "DISKS",
+        "INGESTION",
+        "profile local (release posthog value cloud)",
+    ] {
+        assert!(text.contains(want), "{want} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn unreachable_cluster_exits_4() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kc = tmp.path().join("kubeconfig");
+    write(
+        &kc,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:9\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\n",
+    );
+    let o = common::isolated(Path::new(env!("CARGO_BIN_EXE_helmdeck")), tmp.path())
+        .env("KUBECONFIG", &kc)
+        .args(["check", "--pods"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("unreachable"), "{}", stderr(&o));
+}
+
+#[test]
+fn watchers_report_reconnecting_then_recover_with_the_same_state() {
+    let sim = sim(vec![]);
+    install(&sim, "local", &[]);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let kc = kube::config::Kubeconfig::read_from(&sim.kubeconfig).unwrap();
+        let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+            .await
+            .unwrap();
+        let client = kube::Client::try_from(cfg).unwrap();
+        let watch = helmdeck::cluster::watch::ClusterWatch::start(
+            &client,
+            helmdeck::cluster::watch::Scope {
+                namespace: Some("posthog".into()),
+            },
+        );
+        assert!(watch.synced(Duration::from_secs(10)).await, "first list");
+        let names = |w: &helmdeck::cluster::watch::ClusterWatch| {
+            let mut n: Vec<String> = w
+                .snapshot()
+                .pvcs
+                .iter()
+                .filter_map(|p| p.metadata.name.clone())
+                .collect();
+            n.sort();
+            n
+        };
+        let before = names(&watch);
+        assert!(!before.is_empty());
+        let down = Duration::from_secs(2);
+        sim.restart_api(down);
+        let back = Instant::now() + down;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if matches!(
+                watch.connection().0,
+                helmdeck::cluster::watch::Connection::Reconnecting { .. }
+            ) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "never reported reconnecting");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // The last known state stays visible while reconnecting.
+        assert_eq!(names(&watch), before);
+        let deadline = back + Duration::from_secs(5);
+        loop {
+            if watch.connection().0 == helmdeck::cluster::watch::Connection::Live {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not live within 5 s of the server's return: {:?}",
+                watch.connection()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(names(&watch), before);
+    });
+}
