@@ -395,9 +395,7 @@ fn watchers_report_reconnecting_then_recover_with_the_same_state() {
         let client = kube::Client::try_from(cfg).unwrap();
         let watch = helmdeck::cluster::watch::ClusterWatch::start(
             &client,
-            helmdeck::cluster::watch::Scope {
-                namespace: Some("posthog".into()),
-            },
+            helmdeck::cluster::watch::Scope::everything(Some("posthog".into())),
         );
         assert!(watch.synced(Duration::from_secs(10)).await, "first list");
         let names = |w: &helmdeck::cluster::watch::ClusterWatch| {

@@ -109,6 +109,8 @@ async fn run_async(args: CheckArgs) -> i32 {
         &client,
         Scope {
             namespace: namespace.clone(),
+            pods: want_pods,
+            disks: want_disks,
         },
     );
     if !watch.synced(Duration::from_secs(args.sync_timeout)).await {

@@ -65,10 +65,24 @@ mod unix_secs {
 }
 
 /// Which objects to watch.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Scope {
     /// None: every namespace.
     pub namespace: Option<String>,
+    /// Pods, events and their workloads.
+    pub pods: bool,
+    /// Claims, volumes and storage classes.
+    pub disks: bool,
+}
+
+impl Scope {
+    pub fn everything(namespace: Option<String>) -> Scope {
+        Scope {
+            namespace,
+            pods: true,
+            disks: true,
+        }
+    }
 }
 
 /// Everything the analysers read, taken at one moment.
@@ -122,6 +136,31 @@ const KIND_NAMES: [&str; KINDS] = [
     "statefulsets",
 ];
 
+fn keep<K>(_: &mut K) {}
+
+/// Pods are most of the memory on a big cluster: keep what the panes read (names, labels,
+/// placement, container states), drop the rest of the spec.
+fn trim_pod(p: &mut Pod) {
+    p.metadata.annotations = None;
+    if let Some(spec) = p.spec.as_mut() {
+        spec.volumes = None;
+        spec.affinity = None;
+        spec.tolerations = None;
+        for c in spec
+            .containers
+            .iter_mut()
+            .chain(spec.init_containers.iter_mut().flatten())
+        {
+            *c = k8s_openapi::api::core::v1::Container {
+                name: std::mem::take(&mut c.name),
+                image: c.image.take(),
+                resources: c.resources.take(),
+                ..Default::default()
+            };
+        }
+    }
+}
+
 /// The running watchers. Dropping it stops them.
 pub struct ClusterWatch {
     pods: Store<Pod>,
@@ -163,15 +202,30 @@ where
     }
 }
 
-fn spawn_kind<K>(api: Api<K>, index: usize, shared: Arc<Shared>) -> Store<K>
+fn spawn_kind<K>(
+    api: Api<K>,
+    index: usize,
+    shared: Arc<Shared>,
+    wanted: bool,
+    trim: fn(&mut K),
+) -> Store<K>
 where
     K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
     K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
 {
     let (reader, writer) = reflector::store();
+    if !wanted {
+        shared.state.send_modify(|s| s[index] = Connection::Live);
+        return reader;
+    }
+    // managedFields are most of an object's bytes and nothing here reads them.
     let stream = watcher(api, watcher::Config::default().any_semantic())
         .backoff(QuickBackoff {
             next: QuickBackoff::FIRST,
+        })
+        .modify(move |o| {
+            o.meta_mut().managed_fields = None;
+            trim(o);
         })
         .reflect(writer);
     tokio::spawn(async move {
@@ -272,26 +326,50 @@ impl ClusterWatch {
         let s = &scope;
         tokio::spawn(mark_recovered(client.clone(), shared.clone()));
         ClusterWatch {
-            pods: spawn_kind(api::<Pod>(client, s, true), 0, shared.clone()),
+            pods: spawn_kind(
+                api::<Pod>(client, s, true),
+                0,
+                shared.clone(),
+                s.pods,
+                trim_pod,
+            ),
             pvcs: spawn_kind(
                 api::<PersistentVolumeClaim>(client, s, true),
                 1,
                 shared.clone(),
+                s.disks,
+                keep,
             ),
             pvs: spawn_kind(
                 Api::<PersistentVolume>::all(client.clone()),
                 2,
                 shared.clone(),
+                s.disks,
+                keep,
             ),
             storage_classes: spawn_kind(
                 Api::<StorageClass>::all(client.clone()),
                 3,
                 shared.clone(),
+                s.disks,
+                keep,
             ),
-            events: spawn_kind(api::<Event>(client, s, true), 4, shared.clone()),
-            jobs: spawn_kind(api::<Job>(client, s, true), 5, shared.clone()),
-            deployments: spawn_kind(api::<Deployment>(client, s, true), 6, shared.clone()),
-            statefulsets: spawn_kind(api::<StatefulSet>(client, s, true), 7, shared),
+            events: spawn_kind(
+                api::<Event>(client, s, true),
+                4,
+                shared.clone(),
+                s.pods,
+                keep,
+            ),
+            jobs: spawn_kind(api::<Job>(client, s, true), 5, shared.clone(), s.pods, keep),
+            deployments: spawn_kind(
+                api::<Deployment>(client, s, true),
+                6,
+                shared.clone(),
+                s.pods,
+                keep,
+            ),
+            statefulsets: spawn_kind(api::<StatefulSet>(client, s, true), 7, shared, s.pods, keep),
             state,
             changes,
             cancel,
