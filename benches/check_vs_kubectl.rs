@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 const PODS: usize = 10_000;
 
+#[allow(clippy::zombie_processes)]
 /// Runs a command to completion; returns its wall time, peak RSS (KiB) and exit status.
 fn measure(cmd: &mut Command) -> (Duration, u64, i32) {
     let t = Instant::now();
@@ -28,6 +29,8 @@ fn measure(cmd: &mut Command) -> (Duration, u64, i32) {
     } else {
         -1
     };
+    // Reaped by wait4 above; forget the handle so nothing waits twice.
+    std::mem::forget(child);
     (t.elapsed(), usage.ru_maxrss as u64, code)
 }
 
