@@ -84,7 +84,10 @@ fn main() {
         if measure(&mut c).2 == 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "the simulated cluster never answered");
+        assert!(
+            Instant::now() < deadline,
+            "the simulated cluster never answered"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     // Then one more warm-up round each (page cache).

@@ -368,50 +368,50 @@ pub fn rollback(args: ReleaseArgs) -> i32 {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let _lock = match deploy::audit::ReleaseLock::acquire(&data_dir, &t.namespace, &t.release) {
-        Ok(l) => l,
-        Err(m) => {
-            eprintln!("error: {m}");
-            return exit::BUSY;
-        }
-    };
     rt.block_on(async {
-        let hist = match helm.history(&t.release, &t.namespace).await {
-            Ok(h) => h,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return failure_code(e.kind);
-            }
-        };
-        // Default: the last revision that was deployed before the current one.
-        let revision = args.revision.or_else(|| {
-            let cur = hist.last()?.revision;
-            hist.iter().rev().find(|h| h.revision < cur && (h.status == "deployed" || h.status == "superseded")).map(|h| h.revision)
-        });
-        let Some(revision) = revision else {
-            eprintln!("error: no earlier deployed revision of {} to roll back to", t.release);
-            return exit::BAD_INPUT;
-        };
         if !args.yes {
-            eprint!("Roll {} back to revision {revision}? [y/N] ", t.release);
+            let what = match args.revision {
+                Some(r) => format!("revision {r}"),
+                None => "the last deployed revision".into(),
+            };
+            eprint!("Roll {} back to {what}? [y/N] ", t.release);
             let mut line = String::new();
-            if std::io::stdin().read_line(&mut line).is_err() || !matches!(line.trim(), "y" | "yes") {
+            if std::io::stdin().read_line(&mut line).is_err() || !matches!(line.trim(), "y" | "yes")
+            {
                 eprintln!("not rolled back");
                 return exit::FAILED;
             }
         }
-        let audit = deploy::audit::AuditLog::new(&data_dir);
-        let _ = audit.append(json!({"phase": "rollback", "release": t.release, "namespace": t.namespace, "revision": revision}));
-        let a = helm.rollback_args(&t.release, &t.namespace, Some(revision), t.timeout);
-        match helm.run(&a, |l| eprintln!("  helm: {l}")).await {
-            Ok(_) => {
-                eprintln!("done: rolled back to revision {revision}");
-                exit::OK
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let printer = tokio::spawn(async move {
+            while let Some(ev) = rx.recv().await {
+                match ev {
+                    Event::HelmOutput { line } => eprintln!("  helm: {line}"),
+                    other => {
+                        if let Some(text) = describe(&other) {
+                            eprintln!("{text}");
+                        }
+                    }
+                }
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                failure_code(e.kind)
+        });
+        let outcome = deploy::rollback(
+            &helm,
+            &t.release,
+            &t.namespace,
+            args.revision,
+            t.timeout,
+            &data_dir,
+            tx,
+        )
+        .await;
+        let _ = printer.await;
+        match &outcome {
+            Outcome::Applied { revision } => {
+                eprintln!("done: rolled back (now revision {revision})")
             }
+            other => eprintln!("{}", outcome_text(other)),
         }
+        outcome.exit_code()
     })
 }

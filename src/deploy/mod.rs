@@ -634,3 +634,93 @@ async fn follow_rollout(
         );
     }
 }
+
+/// The revision a rollback goes to by default: the last one deployed before the current.
+pub fn default_rollback_target(hist: &[crate::helm::driver::HistoryEntry]) -> Option<u64> {
+    let cur = hist.last()?.revision;
+    hist.iter()
+        .rev()
+        .find(|h| h.revision < cur && (h.status == "deployed" || h.status == "superseded"))
+        .map(|h| h.revision)
+}
+
+/// Rolls a release back under the release lock, recorded in the audit log, helm's output
+/// streamed as events. `revision: None` picks [`default_rollback_target`].
+pub async fn rollback(
+    helm: &Helm,
+    release: &str,
+    namespace: &str,
+    revision: Option<u64>,
+    timeout_secs: u64,
+    data_dir: &std::path::Path,
+    tx: UnboundedSender<Event>,
+) -> Outcome {
+    let _lock = match audit::ReleaseLock::acquire(data_dir, namespace, release) {
+        Ok(l) => l,
+        Err(message) => return Outcome::Busy { message },
+    };
+    step(&tx, Step::Apply, StepState::Running, "helm rollback");
+    let hist = match helm.history(release, namespace).await {
+        Ok(h) => h,
+        Err(e) if e.kind == FailureKind::ClusterUnreachable => {
+            return Outcome::Unreachable {
+                message: e.to_string(),
+            };
+        }
+        Err(e) => {
+            return Outcome::Failed {
+                kind: e.kind,
+                message: e.message,
+                fix: e.fix,
+                rolled_back: false,
+            };
+        }
+    };
+    let Some(revision) = revision.or_else(|| default_rollback_target(&hist)) else {
+        return Outcome::BadInput {
+            message: format!("no earlier deployed revision of {release} to roll back to"),
+        };
+    };
+    let audit = audit::AuditLog::new(data_dir);
+    let _ = audit.append(json!({"phase": "rollback", "release": release, "namespace": namespace, "revision": revision}));
+    let args = helm.rollback_args(release, namespace, Some(revision), timeout_secs);
+    let txl = tx.clone();
+    let result = helm
+        .run(&args, |l| {
+            send(
+                &txl,
+                Event::HelmOutput {
+                    line: l.to_string(),
+                },
+            )
+        })
+        .await;
+    let outcome = match result {
+        Ok(_) => {
+            step(
+                &tx,
+                Step::Apply,
+                StepState::Done,
+                format!("rolled back to revision {revision}"),
+            );
+            let now = helm
+                .history(release, namespace)
+                .await
+                .ok()
+                .and_then(|h| h.last().map(|e| e.revision))
+                .unwrap_or(0);
+            Outcome::Applied { revision: now }
+        }
+        Err(e) => {
+            step(&tx, Step::Apply, StepState::Failed, e.message.clone());
+            Outcome::Failed {
+                kind: e.kind,
+                message: e.message,
+                fix: e.fix,
+                rolled_back: false,
+            }
+        }
+    };
+    let _ = audit.append(json!({"phase": "outcome", "action": "rollback", "release": release, "namespace": namespace, "revision": revision, "outcome": outcome}));
+    outcome
+}
