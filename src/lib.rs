@@ -12,4 +12,5 @@ pub mod health;
 pub mod helm;
 pub mod profile;
 pub mod sim;
+pub mod tui;
 pub mod values;

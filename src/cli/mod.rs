@@ -5,6 +5,8 @@ mod deploy;
 mod render;
 mod sim;
 
+pub use render::{CliError, Prepared, prepare as prepare_values};
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -29,6 +31,31 @@ pub mod exit {
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    #[command(flatten)]
+    pub app: AppArgs,
+}
+
+/// Flags of the interactive app (`helmdeck` with no subcommand).
+#[derive(Debug, Clone, Args, Default)]
+pub struct AppArgs {
+    /// Namespace the dashboard watches.
+    #[arg(short = 'n', long, default_value = "posthog")]
+    pub namespace: String,
+    /// Release the dashboard shows.
+    #[arg(long, default_value = "posthog")]
+    pub release: String,
+    /// kubeconfig context (default: the current one).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Profile the install wizard starts on.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Hide install, upgrade and rollback.
+    #[arg(long)]
+    pub readonly: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -56,8 +83,8 @@ pub enum Command {
     Check(Box<CheckArgs>),
     /// Run the simulated Kubernetes cluster (for demos, tests and trying helmdeck).
     Sim(SimArgs),
-    /// Open the app on a simulated cluster (not available yet).
-    Demo,
+    /// Open the app on a simulated cluster started in-process, with the local profile ready.
+    Demo(DemoArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -226,6 +253,19 @@ pub struct CheckArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// A scenario for the simulated cluster (see `helmdeck sim --help`). Repeatable.
+    #[arg(long = "scenario")]
+    pub scenarios: Vec<String>,
+    /// Multiplies simulated delays.
+    #[arg(long, default_value_t = 0.2)]
+    pub time_factor: f64,
+    /// Hide install, upgrade and rollback.
+    #[arg(long)]
+    pub readonly: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct SimArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]
@@ -270,14 +310,33 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::History(a)) => deploy::history(a),
         Some(Command::Rollback(a)) => deploy::rollback(a),
         Some(Command::Check(a)) => check::run(*a),
-        Some(other) => {
-            let name = format!("{other:?}").to_lowercase();
-            eprintln!("helmdeck {name}: not available yet");
-            exit::NOT_AVAILABLE
-        }
-        None => {
-            eprintln!("helmdeck: the interactive app is not available yet; try `helmdeck --help`");
-            exit::NOT_AVAILABLE
-        }
+        Some(Command::Demo(a)) => sim::demo(a),
+        None => app(cli.app),
     }
+}
+
+/// `helmdeck` with no subcommand: the app on the current kube context.
+fn app(a: AppArgs) -> i32 {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return exit::FAILED;
+        }
+    };
+    rt.block_on(crate::tui::run(crate::tui::Launch {
+        target: crate::cluster::Target {
+            kubeconfig: a.kubeconfig,
+            context: a.context,
+        },
+        namespace: a.namespace,
+        release: a.release,
+        readonly: a.readonly,
+        profile: a.profile,
+        probe_key: None,
+    }))
 }

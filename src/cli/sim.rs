@@ -1,6 +1,6 @@
 //! `helmdeck sim`: the simulated cluster as a process.
 
-use super::{SimArgs, exit};
+use super::{DemoArgs, SimArgs, exit};
 use crate::sim::{Scenario, SimCluster, SimOptions};
 
 pub fn run(args: SimArgs) -> i32 {
@@ -77,4 +77,61 @@ async fn wait_for_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// `helmdeck demo`: the simulated cluster in-process and the app on it.
+pub fn demo(args: DemoArgs) -> i32 {
+    let mut scenarios = Vec::new();
+    for s in &args.scenarios {
+        match s.parse::<Scenario>() {
+            Ok(sc) => scenarios.push(sc),
+            Err(e) => {
+                eprintln!("error: --scenario {s}: {e}");
+                return exit::BAD_INPUT;
+            }
+        }
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return exit::FAILED;
+        }
+    };
+    rt.block_on(async move {
+        let dir = std::env::temp_dir().join(format!("helmdeck-demo-{}", std::process::id()));
+        let cluster = match SimCluster::start(SimOptions {
+            kubeconfig: Some(dir.join("kubeconfig")),
+            scenarios,
+            time_factor: args.time_factor,
+            ..Default::default()
+        })
+        .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::FAILED;
+            }
+        };
+        let code = crate::tui::run(crate::tui::Launch {
+            target: crate::cluster::Target {
+                kubeconfig: Some(cluster.kubeconfig.clone()),
+                context: None,
+            },
+            namespace: "posthog".into(),
+            release: "posthog".into(),
+            readonly: args.readonly,
+            profile: Some("local".into()),
+            probe_key: Some("phc_helmdeck_demo".into()),
+        })
+        .await;
+        cluster.shutdown();
+        let _ = std::fs::remove_dir_all(&dir);
+        code
+    })
 }

@@ -1,0 +1,245 @@
+//! Every key the app answers to, declared once: key handling and the `?` help screen are both
+//! generated from this table (k9s habits: `:` commands, `/` filter, j/k/g/G, esc back).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Where a binding applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ctx {
+    Everywhere,
+    Home,
+    Wizard,
+    Run,
+    Dashboard,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Help,
+    Back,
+    Up,
+    Down,
+    Top,
+    Bottom,
+    Enter,
+    NextPane,
+    PrevPane,
+    Command,
+    Filter,
+    Install,
+    Upgrade,
+    Rollback,
+    Dashboard,
+    Refresh,
+    Sort,
+    Edit,
+}
+
+pub struct Binding {
+    pub keys: &'static str,
+    pub ctx: Ctx,
+    pub action: Action,
+    pub help: &'static str,
+    /// Changes the cluster: hidden with --readonly.
+    pub writes: bool,
+}
+
+const fn b(keys: &'static str, ctx: Ctx, action: Action, help: &'static str) -> Binding {
+    Binding {
+        keys,
+        ctx,
+        action,
+        help,
+        writes: false,
+    }
+}
+
+const fn w(keys: &'static str, ctx: Ctx, action: Action, help: &'static str) -> Binding {
+    Binding {
+        keys,
+        ctx,
+        action,
+        help,
+        writes: true,
+    }
+}
+
+pub const BINDINGS: &[Binding] = &[
+    b(
+        "q ctrl-c",
+        Ctx::Everywhere,
+        Action::Quit,
+        "quit (asks while an operation runs)",
+    ),
+    b("?", Ctx::Everywhere, Action::Help, "this help"),
+    b("esc", Ctx::Everywhere, Action::Back, "back / close"),
+    b(
+        ":",
+        Ctx::Everywhere,
+        Action::Command,
+        "command: :ns NAME, :ctx NAME, :pods, :disks, :ingestion, :home, :q",
+    ),
+    b("j ↓", Ctx::Everywhere, Action::Down, "down"),
+    b("k ↑", Ctx::Everywhere, Action::Up, "up"),
+    b("g", Ctx::Everywhere, Action::Top, "top"),
+    b("G", Ctx::Everywhere, Action::Bottom, "bottom"),
+    b(
+        "enter",
+        Ctx::Everywhere,
+        Action::Enter,
+        "select / drill down / next step",
+    ),
+    w(
+        "i",
+        Ctx::Home,
+        Action::Install,
+        "install the stack (wizard)",
+    ),
+    w(
+        "u",
+        Ctx::Home,
+        Action::Upgrade,
+        "upgrade the selected release",
+    ),
+    w(
+        "r",
+        Ctx::Home,
+        Action::Rollback,
+        "roll the selected release back",
+    ),
+    b(
+        "d",
+        Ctx::Home,
+        Action::Dashboard,
+        "dashboard of the selected release",
+    ),
+    b("ctrl-r", Ctx::Home, Action::Refresh, "refresh releases"),
+    b("tab", Ctx::Dashboard, Action::NextPane, "next pane"),
+    b(
+        "shift-tab",
+        Ctx::Dashboard,
+        Action::PrevPane,
+        "previous pane",
+    ),
+    b("/", Ctx::Dashboard, Action::Filter, "filter pods"),
+    b(
+        "s",
+        Ctx::Dashboard,
+        Action::Sort,
+        "sort pods: component, restarts, age",
+    ),
+    b(
+        "ctrl-r",
+        Ctx::Dashboard,
+        Action::Refresh,
+        "probe ingestion now",
+    ),
+    b("d", Ctx::Run, Action::Dashboard, "open the dashboard"),
+    b("tab", Ctx::Wizard, Action::NextPane, "next field"),
+    b("shift-tab", Ctx::Wizard, Action::PrevPane, "previous field"),
+    b(
+        "e",
+        Ctx::Wizard,
+        Action::Edit,
+        "edit an override file in $EDITOR (values review)",
+    ),
+];
+
+fn matches(keys: &str, k: &KeyEvent) -> bool {
+    keys.split(' ').any(|spec| match spec {
+        "ctrl-c" => k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL),
+        "ctrl-r" => k.code == KeyCode::Char('r') && k.modifiers.contains(KeyModifiers::CONTROL),
+        "esc" => k.code == KeyCode::Esc,
+        "enter" => k.code == KeyCode::Enter,
+        "tab" => k.code == KeyCode::Tab,
+        "shift-tab" => k.code == KeyCode::BackTab,
+        "↓" => k.code == KeyCode::Down,
+        "↑" => k.code == KeyCode::Up,
+        s => {
+            let mut chars = s.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => {
+                    k.code == KeyCode::Char(c)
+                        && !k
+                            .modifiers
+                            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+                }
+                _ => false,
+            }
+        }
+    })
+}
+
+/// The action a key means on a screen; screen bindings win over global ones.
+pub fn action_for(k: &KeyEvent, ctx: Ctx, readonly: bool) -> Option<Action> {
+    let usable = |b: &&Binding| !(readonly && b.writes) && matches(b.keys, k);
+    BINDINGS
+        .iter()
+        .filter(|b| b.ctx == ctx)
+        .find(usable)
+        .or_else(|| {
+            BINDINGS
+                .iter()
+                .filter(|b| b.ctx == Ctx::Everywhere)
+                .find(usable)
+        })
+        .map(|b| b.action)
+}
+
+/// The help lines for a screen: its own bindings, then the global ones.
+pub fn help_lines(ctx: Ctx, readonly: bool) -> Vec<(&'static str, &'static str)> {
+    BINDINGS
+        .iter()
+        .filter(|b| (b.ctx == ctx || b.ctx == Ctx::Everywhere) && !(readonly && b.writes))
+        .map(|b| (b.keys, b.help))
+        .collect()
+}
+
+/// The short hints in the footer.
+pub fn footer(ctx: Ctx, readonly: bool) -> String {
+    BINDINGS
+        .iter()
+        .filter(|b| b.ctx == ctx && !(readonly && b.writes))
+        .map(|b| {
+            format!(
+                "<{}> {}",
+                b.keys.split(' ').next().unwrap_or(b.keys),
+                b.help.split([' ', '(']).next().unwrap_or(b.help)
+            )
+        })
+        .chain(["<?> help".to_string(), "<q> quit".to_string()])
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn screen_bindings_win_and_readonly_hides_writes() {
+        assert_eq!(
+            action_for(&key(KeyCode::Char('i')), Ctx::Home, false),
+            Some(Action::Install)
+        );
+        assert_eq!(action_for(&key(KeyCode::Char('i')), Ctx::Home, true), None);
+        assert_eq!(
+            action_for(&key(KeyCode::Tab), Ctx::Dashboard, false),
+            Some(Action::NextPane)
+        );
+        assert_eq!(
+            action_for(&key(KeyCode::Char('j')), Ctx::Dashboard, false),
+            Some(Action::Down)
+        );
+        assert!(
+            help_lines(Ctx::Home, true)
+                .iter()
+                .all(|(_, h)| !h.contains("install"))
+        );
+    }
+}
