@@ -1,0 +1,370 @@
+//! Every screen of the app rendered into ratatui's TestBackend at 80×24 and 160×48, driven by
+//! key events and background messages, and compared with reviewed snapshots (insta).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use helmdeck::cluster::preflight::{Check, Verdict};
+use helmdeck::cluster::probe::{EndpointRecord, Exchange, ProbeRecord};
+use helmdeck::cluster::releases::ReleaseInfo;
+use helmdeck::cluster::watch::{Connection, Snapshot};
+use helmdeck::deploy::{self, Event, Outcome, Step, StepState, ValueChange};
+use helmdeck::tui::app::{App, Effect, Msg, Options, Screen};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::{Value, json};
+
+/// 2026-11-25T12:00:00Z: every age on screen is measured from here.
+fn now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_795_608_000)
+}
+
+fn app() -> App {
+    let profiles: Vec<_> = helmdeck::profile::ProfileSet::load(None)
+        .unwrap()
+        .iter()
+        .cloned()
+        .collect();
+    let chart = helmdeck::chart::Chart::load(&helmdeck::assets::bundled_chart_dir().unwrap()).unwrap();
+    App::new(
+        Options {
+            context: "helmdeck-sim".into(),
+            namespace: "posthog".into(),
+            release: "posthog".into(),
+            readonly: false,
+            profile: Some("local".into()),
+            helm: Ok("v4.1.4".into()),
+            no_color: true,
+            log_file: None,
+        },
+        profiles,
+        Some(chart),
+        now(),
+    )
+}
+
+fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+fn render(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| helmdeck::tui::view::draw(f, app)).unwrap();
+    format!("{}", t.backend())
+}
+
+/// Snapshots a screen at both sizes.
+fn snap(name: &str, app: &App) {
+    insta::assert_snapshot!(format!("{name}_80x24"), render(app, 80, 24));
+    insta::assert_snapshot!(format!("{name}_160x48"), render(app, 160, 48));
+}
+
+fn arc<T: serde::de::DeserializeOwned>(v: Value) -> Arc<T> {
+    Arc::new(serde_json::from_value(v).unwrap())
+}
+
+fn pod(name: &str, role: &str, ready: bool, restarts: i32, waiting: Option<&str>) -> Value {
+    let state = match waiting {
+        Some(r) => json!({"waiting": {"reason": r, "message": "back-off 40s restarting failed container"}}),
+        None => json!({"running": {"startedAt": "2026-11-25T11:50:00Z"}}),
+    };
+    json!({
+        "metadata": {"name": name, "namespace": "posthog", "creationTimestamp": "2026-11-25T11:45:00Z",
+                     "labels": {"role": role, "release": "posthog"}},
+        "spec": {"containers": [{"name": "app"}], "nodeName": "sim-node-1"},
+        "status": {"phase": "Running", "containerStatuses": [{
+            "name": "app", "ready": ready, "restartCount": restarts, "image": "posthog/posthog:1.43.0", "imageID": "",
+            "state": state,
+            "lastState": if restarts > 0 { json!({"terminated": {"exitCode": 1, "reason": "Error"}}) } else { json!({}) }
+        }]}
+    })
+}
+
+fn snapshot() -> Snapshot {
+    let mut pods = vec![
+        pod("posthog-web-7c9f-abcde", "web", false, 6, Some("CrashLoopBackOff")),
+        pod("posthog-events-5d8b-fghij", "events", true, 0, None),
+        pod("posthog-worker-6f7a-klmno", "worker", true, 0, None),
+        pod("posthog-plugins-4e3c-pqrst", "plugins", true, 1, None),
+    ];
+    for role in ["clickhouse", "kafka", "zookeeper", "postgresql", "redis"] {
+        pods.push(pod(&format!("posthog-{role}-0"), role, true, 0, None));
+    }
+    let sts = |role: &str| {
+        arc(json!({"metadata": {"name": format!("posthog-{role}"), "namespace": "posthog"},
+                   "spec": {"replicas": 1, "serviceName": role, "selector": {}, "template": {"metadata": {"labels": {"role": role, "release": "posthog"}}}}}))
+    };
+    let pvc = |role: &str, class: &str, size: &str| {
+        arc(json!({"metadata": {"name": format!("data-posthog-{role}-0"), "namespace": "posthog"},
+                   "spec": {"storageClassName": class, "volumeName": format!("pv-{role}"), "resources": {"requests": {"storage": size}}},
+                   "status": {"phase": "Bound", "capacity": {"storage": size}}}))
+    };
+    let pv = |role: &str, driver: &str| {
+        arc(json!({"metadata": {"name": format!("pv-{role}")},
+                   "spec": {"persistentVolumeReclaimPolicy": "Retain", "csi": {"driver": driver, "volumeHandle": format!("vol-{role}")}}}))
+    };
+    Snapshot {
+        pods: pods.into_iter().map(arc).collect(),
+        statefulsets: ["clickhouse", "kafka"].iter().map(|r| sts(r)).collect(),
+        pvcs: vec![pvc("clickhouse", "gp3-encrypted", "20Gi"), pvc("kafka", "gp2", "20Gi")],
+        pvs: vec![pv("clickhouse", "ebs.csi.aws.com"), pv("kafka", "kubernetes.io/aws-ebs")],
+        storage_classes: vec![
+            arc(json!({"metadata": {"name": "gp3-encrypted"}, "provisioner": "ebs.csi.aws.com",
+                       "parameters": {"type": "gp3", "encrypted": "true"}, "allowVolumeExpansion": true})),
+            arc(json!({"metadata": {"name": "gp2"}, "provisioner": "kubernetes.io/aws-ebs",
+                       "parameters": {"type": "gp2"}, "allowVolumeExpansion": false})),
+        ],
+        events: vec![arc(json!({
+            "metadata": {"name": "posthog-web.1", "namespace": "posthog"},
+            "involvedObject": {"kind": "Pod", "name": "posthog-web-7c9f-abcde", "namespace": "posthog"},
+            "type": "Warning", "reason": "BackOff", "message": "Back-off restarting failed container app",
+            "lastTimestamp": "2026-11-25T11:59:00Z"
+        }))],
+        ..Default::default()
+    }
+}
+
+fn release(status: &str, revision: u64) -> ReleaseInfo {
+    let mut values = serde_json::Map::new();
+    values.insert("cloud".into(), json!("aws"));
+    ReleaseInfo {
+        name: "posthog".into(),
+        namespace: "posthog".into(),
+        revision,
+        status: status.into(),
+        chart: "posthog-mini".into(),
+        chart_version: "1.0.0".into(),
+        app_version: "1.43.0".into(),
+        updated: "2026-11-25T11:40:00.123Z".into(),
+        user_values: values,
+    }
+}
+
+fn exchange(status: u16, ms: u64) -> Exchange {
+    Exchange { status: Some(status), latency_ms: ms, error: None, body: Vec::new() }
+}
+
+fn probe(ms: u64) -> ProbeRecord {
+    ProbeRecord {
+        at: now(),
+        via: "service proxy in posthog (posthog-web:8000, posthog-events:8000, posthog-plugins:6738)".into(),
+        event: "helmdeck_probe_1".into(),
+        capture: exchange(200, ms),
+        visible_after_ms: Some(ms * 40),
+        waited_ms: ms * 40,
+        polls: 3,
+        last_query: None,
+        endpoints: vec![
+            EndpointRecord { path: "/_livez".into(), exchange: exchange(200, 2), failing_checks: vec![] },
+            EndpointRecord { path: "/_readyz?role=web".into(), exchange: exchange(503, 3), failing_checks: vec!["postgres".into()] },
+        ],
+        skipped: None,
+    }
+}
+
+fn dashboard() -> App {
+    let mut a = app();
+    a.update(Msg::Releases(Ok(vec![release("deployed", 2)])));
+    a.update(Msg::Snapshot(Box::new(snapshot()), Connection::Live));
+    for ms in [12, 15, 9, 30, 11] {
+        a.update(Msg::Probe(Box::new(probe(ms))));
+    }
+    let effects = key(&mut a, KeyCode::Char('d'));
+    assert_eq!(effects, vec![Effect::ProbeNow]);
+    a
+}
+
+#[test]
+fn home_screens() {
+    let mut a = app();
+    snap("home_empty", &a);
+    a.update(Msg::Releases(Ok(vec![release("deployed", 2)])));
+    snap("home_releases", &a);
+    a.update(Msg::Releases(Ok(vec![release("pending-upgrade", 3)])));
+    a.opts.helm = Err("run scripts/get-helm, put helm on PATH, or set HELMDECK_HELM".into());
+    snap("home_stuck_release_without_helm", &a);
+    // Without helm, install says how to get it instead of opening the wizard.
+    key(&mut a, KeyCode::Char('i'));
+    assert_eq!(a.screen, Screen::Home);
+    assert!(a.message.as_deref().unwrap().contains("scripts/get-helm"));
+}
+
+#[test]
+fn help_is_generated_from_the_keymap_and_readonly_hides_writes() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('?'));
+    snap("help_home", &a);
+    key(&mut a, KeyCode::Esc);
+    a.opts.readonly = true;
+    key(&mut a, KeyCode::Char('?'));
+    let text = render(&a, 160, 48);
+    assert!(!text.contains("install the stack"), "{text}");
+    assert!(text.contains("dashboard of the selected release"));
+}
+
+#[test]
+fn install_wizard_screens() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('i'));
+    snap("wizard_profile_local", &a);
+    key(&mut a, KeyCode::Char('g'));
+    snap("wizard_profile_aws", &a);
+    key(&mut a, KeyCode::Enter);
+    // aws asks for a hostname: an invalid one is refused with the rule.
+    typed(&mut a, "not a host");
+    key(&mut a, KeyCode::Enter);
+    snap("wizard_questions_invalid", &a);
+    for _ in 0.."not a host".len() {
+        key(&mut a, KeyCode::Backspace);
+    }
+    typed(&mut a, "posthog.example.com");
+    let effects = key(&mut a, KeyCode::Enter);
+    assert!(effects.is_empty());
+    snap("wizard_review", &a);
+    let review = &a.wizard.as_ref().unwrap().review;
+    let host = review.iter().find(|l| l.path == "ingress.hostname").unwrap();
+    assert_eq!((host.value.as_str(), host.layer.as_str()), ("posthog.example.com", "answers:the wizard"));
+    let pw = review.iter().find(|l| l.path == "postgresql.postgresqlPassword").unwrap();
+    assert!(pw.value.starts_with("<redacted:sha256:"), "{pw:?}");
+    let effects = key(&mut a, KeyCode::Enter);
+    let Some(Effect::Plan(spec)) = effects.first() else { panic!("{effects:?}") };
+    assert_eq!((spec.profile.as_str(), spec.action), ("aws", deploy::Action::Plan));
+    assert_eq!(spec.answers["ingress.hostname"], "posthog.example.com");
+    snap("wizard_plan_running", &a);
+    for c in [
+        Check { id: "capacity", verdict: Verdict::Pass, message: "the cluster has 3 node(s), 12 CPU and 48Gi allocatable".into(), fix: String::new() },
+        Check { id: "disk-encryption", verdict: Verdict::Fail, message: "StorageClass gp2 does not enable encryption".into(), fix: "use an encrypted class".into() },
+    ] {
+        a.update(Msg::Engine(Event::Check(c)));
+    }
+    a.update(Msg::PlanDone(Outcome::PreflightFailed { failed: vec!["StorageClass gp2 does not enable encryption".into()] }));
+    snap("wizard_plan_refused", &a);
+    // A failed preflight blocks: enter does not offer to apply.
+    assert!(key(&mut a, KeyCode::Enter).is_empty());
+    assert!(a.overlay.is_none());
+    // Back, and a plan that passes this time.
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Enter);
+    a.update(Msg::Engine(Event::ValuesDiff { changes: vec![
+        ValueChange { path: "cloud".into(), op: '+', old: None, new: Some(json!("aws")), layer: Some("profile:aws".into()) },
+        ValueChange { path: "ingress.hostname".into(), op: '+', old: None, new: Some(json!("posthog.example.com")), layer: Some("answers".into()) },
+    ]}));
+    a.update(Msg::PlanDone(Outcome::Planned));
+    snap("wizard_plan_passed", &a);
+    key(&mut a, KeyCode::Enter);
+    snap("confirm_apply", &a);
+    let effects = key(&mut a, KeyCode::Char('y'));
+    let Some(Effect::Apply(spec)) = effects.first() else { panic!("{effects:?}") };
+    assert_eq!(spec.action, deploy::Action::Install);
+    assert_eq!(a.screen, Screen::Run);
+}
+
+#[test]
+fn run_screen_follows_the_engine_and_shows_the_outcome() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('i'));
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Enter);
+    a.update(Msg::PlanDone(Outcome::Planned));
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Char('y'));
+    for (s, st, d) in [
+        (Step::Preflight, StepState::Done, ""),
+        (Step::Render, StepState::Done, "128 values from 3 layers"),
+        (Step::Diff, StepState::Done, "5 value(s) change"),
+        (Step::Confirm, StepState::Done, ""),
+        (Step::Apply, StepState::Running, "helm v4.1.4"),
+    ] {
+        a.update(Msg::Engine(Event::Step { step: s, state: st, detail: d.into() }));
+    }
+    a.update(Msg::Engine(Event::HelmOutput { line: "Release \"posthog\" does not exist. Installing it now.".into() }));
+    a.update(Msg::Engine(Event::Progress { pods_ready: 6, pods_expected: 9, jobs_done: 0, jobs_expected: 1 }));
+    a.update(Msg::Tick(now() + Duration::from_secs(42)));
+    snap("run_in_progress", &a);
+    // Quitting while it runs asks first.
+    assert!(key(&mut a, KeyCode::Char('q')).is_empty());
+    assert!(a.overlay.is_some());
+    snap("confirm_quit_while_running", &a);
+    key(&mut a, KeyCode::Char('n'));
+    a.update(Msg::Engine(Event::Step { step: Step::Apply, state: StepState::Failed, detail: "timed out waiting for the condition".into() }));
+    let effects = a.update(Msg::ApplyDone(Outcome::Failed {
+        kind: helmdeck::helm::driver::FailureKind::Timeout,
+        message: "posthog-migrate failed: BackoffLimitExceeded".into(),
+        fix: "kubectl logs job/posthog-migrate".into(),
+        rolled_back: true,
+    }));
+    assert_eq!(effects, vec![Effect::RefreshReleases]);
+    snap("run_failed_and_rolled_back", &a);
+    assert_eq!(key(&mut a, KeyCode::Char('q')), vec![Effect::Quit]);
+}
+
+#[test]
+fn dashboard_panes() {
+    let mut a = dashboard();
+    snap("dashboard_pods", &a);
+    // The crash-looping pod sorts first by restarts; enter opens its details.
+    key(&mut a, KeyCode::Char('s'));
+    let effects = key(&mut a, KeyCode::Enter);
+    assert_eq!(effects, vec![Effect::Logs { namespace: "posthog".into(), pod: "posthog-web-7c9f-abcde".into() }]);
+    a.update(Msg::Logs("posthog-web-7c9f-abcde".into(), vec!["django.db.utils.OperationalError: could not connect to server".into()]));
+    snap("dashboard_pod_detail", &a);
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Char('/'));
+    typed(&mut a, "kaf");
+    snap("dashboard_pods_filtered", &a);
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Tab);
+    snap("dashboard_disks", &a);
+    key(&mut a, KeyCode::Char('j'));
+    snap("dashboard_disks_unencrypted_selected", &a);
+    key(&mut a, KeyCode::Tab);
+    snap("dashboard_ingestion", &a);
+    // The connection state shows in the header.
+    a.update(Msg::Snapshot(
+        Box::new(snapshot()),
+        Connection::Reconnecting { since: now() - Duration::from_secs(3), reason: "connection refused".into() },
+    ));
+    assert!(render(&a, 160, 48).contains("reconnecting for 3s: connection refused"));
+}
+
+#[test]
+fn commands_and_rollback_confirm() {
+    let mut a = app();
+    a.update(Msg::Releases(Ok(vec![release("deployed", 2)])));
+    key(&mut a, KeyCode::Char(':'));
+    typed(&mut a, "ns analytics");
+    snap("command_line", &a);
+    assert_eq!(key(&mut a, KeyCode::Enter), vec![Effect::SwitchNamespace("analytics".into())]);
+    key(&mut a, KeyCode::Char(':'));
+    typed(&mut a, "nope");
+    key(&mut a, KeyCode::Enter);
+    assert!(a.message.as_deref().unwrap().starts_with("unknown command :nope"));
+    key(&mut a, KeyCode::Char('r'));
+    snap("confirm_rollback", &a);
+    let effects = key(&mut a, KeyCode::Char('y'));
+    assert_eq!(
+        effects,
+        vec![Effect::Rollback { release: "posthog".into(), namespace: "posthog".into(), revision: None }]
+    );
+}
+
+#[test]
+fn upgrade_starts_from_the_release_values_with_its_profile() {
+    let mut a = app();
+    let mut r = release("deployed", 2);
+    r.user_values.insert("ingress".into(), json!({"hostname": "old.example.com"}));
+    a.update(Msg::Releases(Ok(vec![r])));
+    key(&mut a, KeyCode::Char('u'));
+    snap("upgrade_questions", &a);
+    let w = a.wizard.as_ref().unwrap();
+    assert_eq!(a.profiles[w.profile].name, "aws", "the release's cloud picks the profile");
+    assert_eq!(w.fields[0].input, "old.example.com");
+}
