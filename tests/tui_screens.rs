@@ -26,7 +26,8 @@ fn app() -> App {
         .iter()
         .cloned()
         .collect();
-    let chart = helmdeck::chart::Chart::load(&helmdeck::assets::bundled_chart_dir().unwrap()).unwrap();
+    let chart =
+        helmdeck::chart::Chart::load(&helmdeck::assets::bundled_chart_dir().unwrap()).unwrap();
     App::new(
         Options {
             context: "helmdeck-sim".into(),
@@ -72,7 +73,9 @@ fn arc<T: serde::de::DeserializeOwned>(v: Value) -> Arc<T> {
 
 fn pod(name: &str, role: &str, ready: bool, restarts: i32, waiting: Option<&str>) -> Value {
     let state = match waiting {
-        Some(r) => json!({"waiting": {"reason": r, "message": "back-off 40s restarting failed container"}}),
+        Some(r) => {
+            json!({"waiting": {"reason": r, "message": "back-off 40s restarting failed container"}})
+        }
         None => json!({"running": {"startedAt": "2026-11-25T11:50:00Z"}}),
     };
     json!({
@@ -89,7 +92,13 @@ fn pod(name: &str, role: &str, ready: bool, restarts: i32, waiting: Option<&str>
 
 fn snapshot() -> Snapshot {
     let mut pods = vec![
-        pod("posthog-web-7c9f-abcde", "web", false, 6, Some("CrashLoopBackOff")),
+        pod(
+            "posthog-web-7c9f-abcde",
+            "web",
+            false,
+            6,
+            Some("CrashLoopBackOff"),
+        ),
         pod("posthog-events-5d8b-fghij", "events", true, 0, None),
         pod("posthog-worker-6f7a-klmno", "worker", true, 0, None),
         pod("posthog-plugins-4e3c-pqrst", "plugins", true, 1, None),
@@ -98,13 +107,17 @@ fn snapshot() -> Snapshot {
         pods.push(pod(&format!("posthog-{role}-0"), role, true, 0, None));
     }
     let sts = |role: &str| {
-        arc(json!({"metadata": {"name": format!("posthog-{role}"), "namespace": "posthog"},
-                   "spec": {"replicas": 1, "serviceName": role, "selector": {}, "template": {"metadata": {"labels": {"role": role, "release": "posthog"}}}}}))
+        arc(
+            json!({"metadata": {"name": format!("posthog-{role}"), "namespace": "posthog"},
+                   "spec": {"replicas": 1, "serviceName": role, "selector": {}, "template": {"metadata": {"labels": {"role": role, "release": "posthog"}}}}}),
+        )
     };
     let pvc = |role: &str, class: &str, size: &str| {
-        arc(json!({"metadata": {"name": format!("data-posthog-{role}-0"), "namespace": "posthog"},
+        arc(
+            json!({"metadata": {"name": format!("data-posthog-{role}-0"), "namespace": "posthog"},
                    "spec": {"storageClassName": class, "volumeName": format!("pv-{role}"), "resources": {"requests": {"storage": size}}},
-                   "status": {"phase": "Bound", "capacity": {"storage": size}}}))
+                   "status": {"phase": "Bound", "capacity": {"storage": size}}}),
+        )
     };
     let pv = |role: &str, driver: &str| {
         arc(json!({"metadata": {"name": format!("pv-{role}")},
@@ -113,13 +126,23 @@ fn snapshot() -> Snapshot {
     Snapshot {
         pods: pods.into_iter().map(arc).collect(),
         statefulsets: ["clickhouse", "kafka"].iter().map(|r| sts(r)).collect(),
-        pvcs: vec![pvc("clickhouse", "gp3-encrypted", "20Gi"), pvc("kafka", "gp2", "20Gi")],
-        pvs: vec![pv("clickhouse", "ebs.csi.aws.com"), pv("kafka", "kubernetes.io/aws-ebs")],
+        pvcs: vec![
+            pvc("clickhouse", "gp3-encrypted", "20Gi"),
+            pvc("kafka", "gp2", "20Gi"),
+        ],
+        pvs: vec![
+            pv("clickhouse", "ebs.csi.aws.com"),
+            pv("kafka", "kubernetes.io/aws-ebs"),
+        ],
         storage_classes: vec![
-            arc(json!({"metadata": {"name": "gp3-encrypted"}, "provisioner": "ebs.csi.aws.com",
-                       "parameters": {"type": "gp3", "encrypted": "true"}, "allowVolumeExpansion": true})),
-            arc(json!({"metadata": {"name": "gp2"}, "provisioner": "kubernetes.io/aws-ebs",
-                       "parameters": {"type": "gp2"}, "allowVolumeExpansion": false})),
+            arc(
+                json!({"metadata": {"name": "gp3-encrypted"}, "provisioner": "ebs.csi.aws.com",
+                       "parameters": {"type": "gp3", "encrypted": "true"}, "allowVolumeExpansion": true}),
+            ),
+            arc(
+                json!({"metadata": {"name": "gp2"}, "provisioner": "kubernetes.io/aws-ebs",
+                       "parameters": {"type": "gp2"}, "allowVolumeExpansion": false}),
+            ),
         ],
         events: vec![arc(json!({
             "metadata": {"name": "posthog-web.1", "namespace": "posthog"},
@@ -148,13 +171,20 @@ fn release(status: &str, revision: u64) -> ReleaseInfo {
 }
 
 fn exchange(status: u16, ms: u64) -> Exchange {
-    Exchange { status: Some(status), latency_ms: ms, error: None, body: Vec::new() }
+    Exchange {
+        status: Some(status),
+        latency_ms: ms,
+        error: None,
+        body: Vec::new(),
+    }
 }
 
 fn probe(ms: u64) -> ProbeRecord {
     ProbeRecord {
         at: now(),
-        via: "service proxy in posthog (posthog-web:8000, posthog-events:8000, posthog-plugins:6738)".into(),
+        via:
+            "service proxy in posthog (posthog-web:8000, posthog-events:8000, posthog-plugins:6738)"
+                .into(),
         event: "helmdeck_probe_1".into(),
         capture: exchange(200, ms),
         visible_after_ms: Some(ms * 40),
@@ -162,8 +192,16 @@ fn probe(ms: u64) -> ProbeRecord {
         polls: 3,
         last_query: None,
         endpoints: vec![
-            EndpointRecord { path: "/_livez".into(), exchange: exchange(200, 2), failing_checks: vec![] },
-            EndpointRecord { path: "/_readyz?role=web".into(), exchange: exchange(503, 3), failing_checks: vec!["postgres".into()] },
+            EndpointRecord {
+                path: "/_livez".into(),
+                exchange: exchange(200, 2),
+                failing_checks: vec![],
+            },
+            EndpointRecord {
+                path: "/_readyz?role=web".into(),
+                exchange: exchange(503, 3),
+                failing_checks: vec!["postgres".into()],
+            },
         ],
         skipped: None,
     }
@@ -229,22 +267,48 @@ fn install_wizard_screens() {
     assert!(effects.is_empty());
     snap("wizard_review", &a);
     let review = &a.wizard.as_ref().unwrap().review;
-    let host = review.iter().find(|l| l.path == "ingress.hostname").unwrap();
-    assert_eq!((host.value.as_str(), host.layer.as_str()), ("posthog.example.com", "answers:the wizard"));
-    let pw = review.iter().find(|l| l.path == "postgresql.postgresqlPassword").unwrap();
+    let host = review
+        .iter()
+        .find(|l| l.path == "ingress.hostname")
+        .unwrap();
+    assert_eq!(
+        (host.value.as_str(), host.layer.as_str()),
+        ("posthog.example.com", "answers:the wizard")
+    );
+    let pw = review
+        .iter()
+        .find(|l| l.path == "postgresql.postgresqlPassword")
+        .unwrap();
     assert!(pw.value.starts_with("<redacted:sha256:"), "{pw:?}");
     let effects = key(&mut a, KeyCode::Enter);
-    let Some(Effect::Plan(spec)) = effects.first() else { panic!("{effects:?}") };
-    assert_eq!((spec.profile.as_str(), spec.action), ("aws", deploy::Action::Plan));
+    let Some(Effect::Plan(spec)) = effects.first() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        (spec.profile.as_str(), spec.action),
+        ("aws", deploy::Action::Plan)
+    );
     assert_eq!(spec.answers["ingress.hostname"], "posthog.example.com");
     snap("wizard_plan_running", &a);
     for c in [
-        Check { id: "capacity", verdict: Verdict::Pass, message: "the cluster has 3 node(s), 12 CPU and 48Gi allocatable".into(), fix: String::new() },
-        Check { id: "disk-encryption", verdict: Verdict::Fail, message: "StorageClass gp2 does not enable encryption".into(), fix: "use an encrypted class".into() },
+        Check {
+            id: "capacity",
+            verdict: Verdict::Pass,
+            message: "the cluster has 3 node(s), 12 CPU and 48Gi allocatable".into(),
+            fix: String::new(),
+        },
+        Check {
+            id: "disk-encryption",
+            verdict: Verdict::Fail,
+            message: "StorageClass gp2 does not enable encryption".into(),
+            fix: "use an encrypted class".into(),
+        },
     ] {
         a.update(Msg::Engine(Event::Check(c)));
     }
-    a.update(Msg::PlanDone(Outcome::PreflightFailed { failed: vec!["StorageClass gp2 does not enable encryption".into()] }));
+    a.update(Msg::PlanDone(Outcome::PreflightFailed {
+        failed: vec!["StorageClass gp2 does not enable encryption".into()],
+    }));
     snap("wizard_plan_refused", &a);
     // A failed preflight blocks: enter does not offer to apply.
     assert!(key(&mut a, KeyCode::Enter).is_empty());
@@ -252,16 +316,32 @@ fn install_wizard_screens() {
     // Back, and a plan that passes this time.
     key(&mut a, KeyCode::Esc);
     key(&mut a, KeyCode::Enter);
-    a.update(Msg::Engine(Event::ValuesDiff { changes: vec![
-        ValueChange { path: "cloud".into(), op: '+', old: None, new: Some(json!("aws")), layer: Some("profile:aws".into()) },
-        ValueChange { path: "ingress.hostname".into(), op: '+', old: None, new: Some(json!("posthog.example.com")), layer: Some("answers".into()) },
-    ]}));
+    a.update(Msg::Engine(Event::ValuesDiff {
+        changes: vec![
+            ValueChange {
+                path: "cloud".into(),
+                op: '+',
+                old: None,
+                new: Some(json!("aws")),
+                layer: Some("profile:aws".into()),
+            },
+            ValueChange {
+                path: "ingress.hostname".into(),
+                op: '+',
+                old: None,
+                new: Some(json!("posthog.example.com")),
+                layer: Some("answers".into()),
+            },
+        ],
+    }));
     a.update(Msg::PlanDone(Outcome::Planned));
     snap("wizard_plan_passed", &a);
     key(&mut a, KeyCode::Enter);
     snap("confirm_apply", &a);
     let effects = key(&mut a, KeyCode::Char('y'));
-    let Some(Effect::Apply(spec)) = effects.first() else { panic!("{effects:?}") };
+    let Some(Effect::Apply(spec)) = effects.first() else {
+        panic!("{effects:?}")
+    };
     assert_eq!(spec.action, deploy::Action::Install);
     assert_eq!(a.screen, Screen::Run);
 }
@@ -283,10 +363,21 @@ fn run_screen_follows_the_engine_and_shows_the_outcome() {
         (Step::Confirm, StepState::Done, ""),
         (Step::Apply, StepState::Running, "helm v4.1.4"),
     ] {
-        a.update(Msg::Engine(Event::Step { step: s, state: st, detail: d.into() }));
+        a.update(Msg::Engine(Event::Step {
+            step: s,
+            state: st,
+            detail: d.into(),
+        }));
     }
-    a.update(Msg::Engine(Event::HelmOutput { line: "Release \"posthog\" does not exist. Installing it now.".into() }));
-    a.update(Msg::Engine(Event::Progress { pods_ready: 6, pods_expected: 9, jobs_done: 0, jobs_expected: 1 }));
+    a.update(Msg::Engine(Event::HelmOutput {
+        line: "Release \"posthog\" does not exist. Installing it now.".into(),
+    }));
+    a.update(Msg::Engine(Event::Progress {
+        pods_ready: 6,
+        pods_expected: 9,
+        jobs_done: 0,
+        jobs_expected: 1,
+    }));
     a.update(Msg::Tick(now() + Duration::from_secs(42)));
     snap("run_in_progress", &a);
     // Quitting while it runs asks first.
@@ -294,7 +385,11 @@ fn run_screen_follows_the_engine_and_shows_the_outcome() {
     assert!(a.overlay.is_some());
     snap("confirm_quit_while_running", &a);
     key(&mut a, KeyCode::Char('n'));
-    a.update(Msg::Engine(Event::Step { step: Step::Apply, state: StepState::Failed, detail: "timed out waiting for the condition".into() }));
+    a.update(Msg::Engine(Event::Step {
+        step: Step::Apply,
+        state: StepState::Failed,
+        detail: "timed out waiting for the condition".into(),
+    }));
     let effects = a.update(Msg::ApplyDone(Outcome::Failed {
         kind: helmdeck::helm::driver::FailureKind::Timeout,
         message: "posthog-migrate failed: BackoffLimitExceeded".into(),
@@ -313,8 +408,17 @@ fn dashboard_panes() {
     // The crash-looping pod sorts first by restarts; enter opens its details.
     key(&mut a, KeyCode::Char('s'));
     let effects = key(&mut a, KeyCode::Enter);
-    assert_eq!(effects, vec![Effect::Logs { namespace: "posthog".into(), pod: "posthog-web-7c9f-abcde".into() }]);
-    a.update(Msg::Logs("posthog-web-7c9f-abcde".into(), vec!["django.db.utils.OperationalError: could not connect to server".into()]));
+    assert_eq!(
+        effects,
+        vec![Effect::Logs {
+            namespace: "posthog".into(),
+            pod: "posthog-web-7c9f-abcde".into()
+        }]
+    );
+    a.update(Msg::Logs(
+        "posthog-web-7c9f-abcde".into(),
+        vec!["django.db.utils.OperationalError: could not connect to server".into()],
+    ));
     snap("dashboard_pod_detail", &a);
     key(&mut a, KeyCode::Esc);
     key(&mut a, KeyCode::Char('/'));
@@ -330,7 +434,10 @@ fn dashboard_panes() {
     // The connection state shows in the header.
     a.update(Msg::Snapshot(
         Box::new(snapshot()),
-        Connection::Reconnecting { since: now() - Duration::from_secs(3), reason: "connection refused".into() },
+        Connection::Reconnecting {
+            since: now() - Duration::from_secs(3),
+            reason: "connection refused".into(),
+        },
     ));
     assert!(render(&a, 160, 48).contains("reconnecting for 3s: connection refused"));
 }
@@ -342,17 +449,29 @@ fn commands_and_rollback_confirm() {
     key(&mut a, KeyCode::Char(':'));
     typed(&mut a, "ns analytics");
     snap("command_line", &a);
-    assert_eq!(key(&mut a, KeyCode::Enter), vec![Effect::SwitchNamespace("analytics".into())]);
+    assert_eq!(
+        key(&mut a, KeyCode::Enter),
+        vec![Effect::SwitchNamespace("analytics".into())]
+    );
     key(&mut a, KeyCode::Char(':'));
     typed(&mut a, "nope");
     key(&mut a, KeyCode::Enter);
-    assert!(a.message.as_deref().unwrap().starts_with("unknown command :nope"));
+    assert!(
+        a.message
+            .as_deref()
+            .unwrap()
+            .starts_with("unknown command :nope")
+    );
     key(&mut a, KeyCode::Char('r'));
     snap("confirm_rollback", &a);
     let effects = key(&mut a, KeyCode::Char('y'));
     assert_eq!(
         effects,
-        vec![Effect::Rollback { release: "posthog".into(), namespace: "posthog".into(), revision: None }]
+        vec![Effect::Rollback {
+            release: "posthog".into(),
+            namespace: "posthog".into(),
+            revision: None
+        }]
     );
 }
 
@@ -360,11 +479,15 @@ fn commands_and_rollback_confirm() {
 fn upgrade_starts_from_the_release_values_with_its_profile() {
     let mut a = app();
     let mut r = release("deployed", 2);
-    r.user_values.insert("ingress".into(), json!({"hostname": "old.example.com"}));
+    r.user_values
+        .insert("ingress".into(), json!({"hostname": "old.example.com"}));
     a.update(Msg::Releases(Ok(vec![r])));
     key(&mut a, KeyCode::Char('u'));
     snap("upgrade_questions", &a);
     let w = a.wizard.as_ref().unwrap();
-    assert_eq!(a.profiles[w.profile].name, "aws", "the release's cloud picks the profile");
+    assert_eq!(
+        a.profiles[w.profile].name, "aws",
+        "the release's cloud picks the profile"
+    );
     assert_eq!(w.fields[0].input, "old.example.com");
 }

@@ -1,0 +1,229 @@
+//! The real binary in a pseudo-terminal against the simulated cluster: install through the
+//! wizard, see the dashboard go green, upgrade, roll back, quit — and the terminal is given
+//! back (main screen, cursor shown) after a normal exit and after a panic.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{Sim, helm};
+use helmdeck::sim::SimOptions;
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+struct Tty {
+    parser: Arc<Mutex<vt100::Parser>>,
+    raw: Arc<Mutex<Vec<u8>>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+impl Tty {
+    fn start(sim: &Sim, args: &[&str], extra_env: &[(&str, &str)]) -> Tty {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 40,
+                cols: 140,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("openpty");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_helmdeck"));
+        cmd.args(args);
+        let home = sim.home.path();
+        cmd.cwd(home);
+        cmd.env("HOME", home);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("KUBECONFIG", &sim.kubeconfig);
+        cmd.env("HELMDECK_HELM", helm(4));
+        cmd.env("HELM_CONFIG_HOME", home.join("helm-config"));
+        cmd.env("HELM_DATA_HOME", home.join("helm-data"));
+        cmd.env("HELM_CACHE_HOME", home.join("helm-cache"));
+        cmd.env("HELMDECK_CONFIG_DIR", home.join("helmdeck-config"));
+        cmd.env("HELMDECK_DATA_DIR", home.join("helmdeck-data"));
+        cmd.env("HELMDECK_CACHE_DIR", home.join("helmdeck-cache"));
+        cmd.env("HELMDECK_PROJECT_API_KEY", "phc_pty_test");
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let child = pair.slave.spawn_command(cmd).expect("spawn helmdeck");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("reader");
+        let writer = pair.master.take_writer().expect("writer");
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(40, 140, 0)));
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let (p, r) = (parser.clone(), raw.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                p.lock().unwrap().process(&buf[..n]);
+                r.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Tty {
+            parser,
+            raw,
+            writer,
+            child,
+            _master: pair.master,
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// Waits until the screen shows `text`.
+    fn wait_for(&self, text: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if self.screen().contains(text) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {text:?}; the screen:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn keys(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn exit_code(&mut self, secs: u64) -> u32 {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.exit_code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "helmdeck did not exit:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// What the terminal looks like after the app is gone: main screen, cursor visible.
+    fn assert_restored(&self) {
+        // The reader thread may still be draining the last bytes.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let (alt, hidden) = {
+                let p = self.parser.lock().unwrap();
+                (p.screen().alternate_screen(), p.screen().hide_cursor())
+            };
+            if !alt && !hidden {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "terminal left in the alternate screen or with the cursor hidden"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let raw = self.raw.lock().unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        let entered = text
+            .find("\x1b[?1049h")
+            .expect("entered the alternate screen");
+        let left = text
+            .rfind("\x1b[?1049l")
+            .expect("left the alternate screen");
+        assert!(left > entered);
+    }
+}
+
+const ESC: &[u8] = b"\x1b";
+const ENTER: &[u8] = b"\r";
+
+#[test]
+fn install_dashboard_upgrade_rollback_and_quit_in_a_real_terminal() {
+    let sim = Sim::start(SimOptions::default());
+    let mut t = Tty::start(&sim, &["--profile", "local"], &[]);
+    t.wait_for("No Helm releases in this cluster yet", 20);
+    t.keys(b"i");
+    t.wait_for("Local (k3s, kind, minikube)", 10);
+    t.keys(ENTER);
+    t.wait_for("questions · local", 10);
+    t.keys(ENTER);
+    t.wait_for("enter: preflight", 10);
+    t.keys(ENTER);
+    t.wait_for("Preflight passed", 60);
+    t.keys(ENTER);
+    t.wait_for("y: apply", 10);
+    t.keys(b"y");
+    t.wait_for("done: revision 1 deployed", 180);
+    t.keys(b"d");
+    t.wait_for("Pods ready", 30);
+    t.wait_for("Disks PASS", 30);
+    t.wait_for("Ingestion PASS", 30);
+    t.keys(ESC);
+    t.wait_for("releases (1)", 10);
+    t.keys(b"u");
+    t.wait_for("Upgrade:", 10);
+    t.keys(ENTER);
+    t.wait_for("enter: preflight", 10);
+    t.keys(ENTER);
+    t.wait_for("Preflight passed", 60);
+    t.keys(ENTER);
+    t.keys(b"y");
+    t.wait_for("done: revision 2 deployed", 180);
+    t.keys(ESC);
+    t.wait_for("releases (1)", 10);
+    t.keys(b"r");
+    t.wait_for("the last deployed revision", 10);
+    t.keys(b"y");
+    t.wait_for("rolled back to revision 1", 120);
+    t.wait_for("done: revision 3 deployed", 60);
+    t.keys(ESC);
+    // (A lone ESC followed at once by q reads as alt-q: wait for the screen between.)
+    t.wait_for("releases (1)", 10);
+    t.keys(b"q");
+    assert_eq!(t.exit_code(20), 0);
+    t.assert_restored();
+    let web = sim
+        .objects("", "secrets", Some("posthog"))
+        .iter()
+        .filter(|s| s["type"] == "helm.sh/release.v1")
+        .count();
+    assert_eq!(web, 3, "install, upgrade and rollback each made a revision");
+}
+
+#[test]
+fn a_panic_restores_the_terminal_and_says_where_the_log_is() {
+    let sim = Sim::start(SimOptions::default());
+    let mut t = Tty::start(&sim, &[], &[("HELMDECK_TUI_PANIC_AFTER_FIRST_FRAME", "1")]);
+    let code = t.exit_code(20);
+    assert_ne!(code, 0);
+    t.assert_restored();
+    let log = sim.home.path().join("helmdeck-data/tui.log");
+    let want = format!("Log: {}", log.display());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let raw = String::from_utf8_lossy(&t.raw.lock().unwrap()).to_string();
+        if raw.contains(&want) {
+            // Said after the terminal was given back, so the user can read it.
+            assert!(raw.find(&want) > raw.rfind("\x1b[?1049l"), "{raw}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {want:?} in the output:\n{raw}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let text = std::fs::read_to_string(Path::new(&log)).unwrap();
+    assert!(text.contains("injected panic"), "{text}");
+}
