@@ -192,6 +192,8 @@ pub enum Msg {
     ApplyDone(Outcome),
     Logs(String, Vec<String>),
     Edited,
+    /// The helm version found, or how to get helm.
+    Helm(Result<String, String>),
 }
 
 pub struct App {
@@ -359,6 +361,10 @@ impl App {
             }
             Msg::Edited => {
                 self.refresh_review();
+                Vec::new()
+            }
+            Msg::Helm(h) => {
+                self.opts.helm = h;
                 Vec::new()
             }
         }

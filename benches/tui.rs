@@ -1,0 +1,184 @@
+//! The app's speed: time to first frame of the real binary in a pseudo-terminal, render time
+//! per frame with 10,000 pods in the pods pane (TestBackend, 160×48), and the app's CPU use
+//! while idle for 10 s. Run: `cargo bench --bench tui`.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use helmdeck::cluster::watch::{Connection, Snapshot};
+use helmdeck::tui::app::{App, Msg, Options};
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const PODS: usize = 10_000;
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime is 14th, stime 15th.
+    let rest = s.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+}
+
+fn render_per_frame() -> (Duration, Duration) {
+    let pods: Vec<_> = (0..PODS)
+        .map(|i| {
+            let role = ["web", "events", "worker", "plugins"][i % 4];
+            Arc::new(
+                serde_json::from_value(serde_json::json!({
+                    "metadata": {"name": format!("posthog-worker-{i:05}"), "namespace": "posthog",
+                                 "creationTimestamp": "2026-11-25T11:00:00Z",
+                                 "labels": {"role": role, "release": "posthog"}},
+                    "spec": {"containers": [{"name": "app"}], "nodeName": format!("node-{}", i % 50)},
+                    "status": {"phase": "Running", "containerStatuses": [{"name": "app", "ready": i % 97 != 0,
+                        "restartCount": (i % 7) as i32, "image": "i", "imageID": "", "state": {"running": {}}}]}
+                }))
+                .expect("pod"),
+            )
+        })
+        .collect();
+    let profiles: Vec<_> = helmdeck::profile::ProfileSet::load(None)
+        .expect("profiles")
+        .iter()
+        .cloned()
+        .collect();
+    let mut app = App::new(
+        Options {
+            context: "bench".into(),
+            namespace: "posthog".into(),
+            release: "posthog".into(),
+            readonly: false,
+            profile: Some("local".into()),
+            helm: Ok("v4".into()),
+            no_color: false,
+            log_file: None,
+        },
+        profiles,
+        None,
+        SystemTime::now(),
+    );
+    app.update(Msg::Snapshot(
+        Box::new(Snapshot {
+            pods,
+            ..Default::default()
+        }),
+        Connection::Live,
+    ));
+    app.update(Msg::Key(crossterm::event::KeyEvent::from(
+        crossterm::event::KeyCode::Char('d'),
+    )));
+    let mut term = Terminal::new(TestBackend::new(160, 48)).expect("terminal");
+    let mut times = Vec::new();
+    for i in 0..200 {
+        // Move the selection so every frame differs, as scrolling does.
+        app.update(Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char(if i % 2 == 0 { 'j' } else { 'G' }),
+        )));
+        let t = Instant::now();
+        term.draw(|f| helmdeck::tui::view::draw(f, &app))
+            .expect("draw");
+        times.push(t.elapsed());
+    }
+    times.sort();
+    (times[times.len() / 2], times[times.len() * 95 / 100])
+}
+
+fn main() {
+    let (median, p95) = render_per_frame();
+    println!(
+        "render with {PODS} pods (160x48): median {:.2} ms, p95 {:.2} ms per frame",
+        median.as_secs_f64() * 1e3,
+        p95.as_secs_f64() * 1e3
+    );
+
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let helmdeck = PathBuf::from(env!("CARGO_BIN_EXE_helmdeck"));
+    let dir = std::env::temp_dir().join(format!("helmdeck-tuibench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let kubeconfig = dir.join("kubeconfig");
+    let mut sim = Command::new(&helmdeck)
+        .args(["sim", "--port", "0", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sim");
+    let out = sim.stdout.take().expect("stdout");
+    let _ = BufReader::new(out)
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("server:"));
+
+    let runs = 5;
+    let mut firsts = Vec::new();
+    let mut idle_pct = 0.0;
+    for run in 0..runs {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 48,
+                cols: 160,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("pty");
+        let mut cmd = CommandBuilder::new(&helmdeck);
+        cmd.env("KUBECONFIG", &kubeconfig);
+        cmd.env("HOME", &dir);
+        cmd.env("HELMDECK_DATA_DIR", dir.join("data"));
+        cmd.env("HELMDECK_HELM", root.join(".tools/bin/helm4"));
+        cmd.env("TERM", "xterm-256color");
+        let t = Instant::now();
+        let mut child = pair.slave.spawn_command(cmd).expect("spawn");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("reader");
+        let seen = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let s2 = seen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                s2.lock().expect("lock").extend_from_slice(&buf[..n]);
+            }
+        });
+        // The first frame is the one that draws the header.
+        loop {
+            if String::from_utf8_lossy(&seen.lock().expect("lock")).contains("helmdeck") {
+                break;
+            }
+            assert!(t.elapsed() < Duration::from_secs(20), "no first frame");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        firsts.push(t.elapsed());
+        if run == runs - 1 {
+            let pid = child.process_id().expect("pid");
+            // Let the watchers list and settle, then measure 10 s of doing nothing.
+            std::thread::sleep(Duration::from_secs(2));
+            let (c0, t0) = (cpu_ticks(pid), Instant::now());
+            std::thread::sleep(Duration::from_secs(10));
+            let (c1, el) = (cpu_ticks(pid), t0.elapsed());
+            let hz = 100.0; // USER_HZ on Linux
+            idle_pct = (c1 - c0) as f64 / hz / el.as_secs_f64() * 100.0;
+        }
+        let mut w = pair.master.take_writer().expect("writer");
+        let _ = w.write_all(b"q");
+        let _ = w.flush();
+        let _ = child.wait();
+    }
+    let _ = sim.kill();
+    let _ = sim.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    firsts.sort();
+    println!(
+        "time to first frame (real binary in a pty, {runs} runs): median {:.1} ms",
+        firsts[firsts.len() / 2].as_secs_f64() * 1e3
+    );
+    println!("idle CPU over 10 s on the home screen: {idle_pct:.2} %");
+}
+
+use std::io::Write;
