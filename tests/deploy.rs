@@ -168,6 +168,13 @@ fn upgrade_shows_the_diff_applies_and_refuses_pvc_resizes() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("+ image.tag: \"1.44.0\""), "{}", text(&o));
+    // The manifest diff, per kind: the Deployments change, nothing is removed.
+    assert!(
+        text(&o).contains("manifest (live release → upgrade):")
+            && text(&o).contains("    Deployment: +0 ~4 -0 (~posthog-events, ~posthog-plugins, ~posthog-web, ~posthog-worker)"),
+        "{}",
+        text(&o)
+    );
     let hist = helmdeck(&sim, &h, &["history", "-o", "json"]);
     let hist: Value = serde_json::from_slice(&hist.stdout).unwrap();
     assert_eq!(hist.as_array().map(Vec::len), Some(2));

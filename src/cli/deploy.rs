@@ -115,6 +115,32 @@ fn describe(e: &Event) -> Option<String> {
                     .join("\n")
             }
         }
+        Event::ManifestDiff { kinds } => {
+            if kinds.is_empty() {
+                "  manifest: no object changes".to_string()
+            } else {
+                std::iter::once("  manifest (live release → upgrade):".to_string())
+                    .chain(kinds.iter().map(|k| {
+                        let names: Vec<String> = k
+                            .added
+                            .iter()
+                            .map(|n| format!("+{n}"))
+                            .chain(k.changed.iter().map(|n| format!("~{n}")))
+                            .chain(k.removed.iter().map(|n| format!("-{n}")))
+                            .collect();
+                        format!(
+                            "    {}: +{} ~{} -{} ({})",
+                            k.kind,
+                            k.added.len(),
+                            k.changed.len(),
+                            k.removed.len(),
+                            names.join(", ")
+                        )
+                    }))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }
+        }
         Event::HelmOutput { line } => format!("  helm: {line}"),
         Event::Progress { .. } => return None,
         Event::Notice { message } => format!("! {message}"),

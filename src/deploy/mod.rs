@@ -74,6 +74,10 @@ pub enum Event {
     ValuesDiff {
         changes: Vec<ValueChange>,
     },
+    /// Live release against the server-side dry run, per kind (upgrades).
+    ManifestDiff {
+        kinds: Vec<KindDiff>,
+    },
     HelmOutput {
         line: String,
     },
@@ -339,8 +343,14 @@ pub async fn run(
         &facts,
         current.as_ref().map(|c| c.status.as_str()),
     );
-    if current.is_some() {
-        checks.extend(immutable_check(&req, &client, &rendered.user_values).await);
+    let mut manifest_changes = None;
+    if current.is_some()
+        && let Some(desired) = dry_run_objects(&req, &rendered.user_values).await
+    {
+        checks.extend(immutable_check(&req, &client, &desired).await);
+        if let Ok(live) = req.helm.get_manifest(&req.release, &req.namespace).await {
+            manifest_changes = Some(manifest_diff(&parse_manifest(&live), &desired));
+        }
     }
     let failed: Vec<String> = checks
         .iter()
@@ -392,6 +402,9 @@ pub async fn run(
             changes: changes.clone(),
         },
     );
+    if let Some(kinds) = manifest_changes {
+        send(&tx, Event::ManifestDiff { kinds });
+    }
     step(
         &tx,
         Step::Diff,
@@ -532,17 +545,14 @@ pub async fn run(
     outcome
 }
 
-/// Server-side dry run of the upgrade, compared with the live StatefulSets.
-async fn immutable_check(
+/// The objects an upgrade would apply, from helm's server-side dry run.
+async fn dry_run_objects(
     req: &DeployRequest,
-    client: &kube::Client,
     user_values: &Map<String, Value>,
-) -> Vec<Check> {
+) -> Option<Vec<Value>> {
     let dir = std::env::temp_dir().join(format!("helmdeck-dry-{}", std::process::id()));
     let file = dir.join("values.json");
-    if audit::private_file(&file, &serde_json::to_vec(user_values).unwrap_or_default()).is_err() {
-        return Vec::new();
-    }
+    audit::private_file(&file, &serde_json::to_vec(user_values).unwrap_or_default()).ok()?;
     let args = req.helm.upgrade_install_args(
         &req.release,
         &req.chart_path,
@@ -554,7 +564,7 @@ async fn immutable_check(
     );
     let out = req.helm.run(&args, |_| {}).await;
     let _ = std::fs::remove_dir_all(&dir);
-    let Ok(out) = out else { return Vec::new() };
+    let out = out.ok()?;
     // The manifest sits between "MANIFEST:" and "NOTES:".
     let manifest = out
         .split("MANIFEST:")
@@ -563,10 +573,93 @@ async fn immutable_check(
         .split("\nNOTES:")
         .next()
         .unwrap_or("");
-    let desired: Vec<Value> = serde_yaml::Deserializer::from_str(manifest)
+    Some(parse_manifest(manifest))
+}
+
+fn parse_manifest(text: &str) -> Vec<Value> {
+    serde_yaml::Deserializer::from_str(text)
         .filter_map(|d| Value::deserialize(d).ok())
         .filter(|v| v.is_object())
-        .collect();
+        .collect()
+}
+
+/// What an upgrade changes in one kind of object.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct KindDiff {
+    pub kind: String,
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// The manifest diff between the live release and the upgrade, summarised per kind.
+pub fn manifest_diff(live: &[Value], desired: &[Value]) -> Vec<KindDiff> {
+    use std::collections::BTreeMap;
+    let key = |v: &Value| {
+        (
+            v["kind"].as_str().unwrap_or("?").to_string(),
+            v["metadata"]["name"].as_str().unwrap_or("?").to_string(),
+        )
+    };
+    let index = |objs: &[Value]| -> BTreeMap<(String, String), Value> {
+        objs.iter().map(|o| (key(o), o.clone())).collect()
+    };
+    let (a, b) = (index(live), index(desired));
+    let mut kinds: BTreeMap<String, KindDiff> = BTreeMap::new();
+    let mut push = |kind: &str, which: u8, name: &str| {
+        let d = kinds.entry(kind.to_string()).or_insert_with(|| KindDiff {
+            kind: kind.to_string(),
+            added: Vec::new(),
+            changed: Vec::new(),
+            removed: Vec::new(),
+        });
+        match which {
+            0 => d.added.push(name.to_string()),
+            1 => d.changed.push(name.to_string()),
+            _ => d.removed.push(name.to_string()),
+        }
+    };
+    for ((kind, name), obj) in &b {
+        match a.get(&(kind.clone(), name.clone())) {
+            None => push(kind, 0, name),
+            Some(old) if old != obj => push(kind, 1, name),
+            _ => {}
+        }
+    }
+    for (kind, name) in a.keys() {
+        if !b.contains_key(&(kind.clone(), name.clone())) {
+            push(kind, 2, name);
+        }
+    }
+    kinds.into_values().collect()
+}
+
+#[cfg(test)]
+mod manifest_tests {
+    use super::*;
+
+    #[test]
+    fn summarises_per_kind() {
+        let live = parse_manifest(
+            "kind: Deployment\nmetadata: {name: web}\nspec: {replicas: 1}\n---\nkind: ConfigMap\nmetadata: {name: old}\n",
+        );
+        let new = parse_manifest(
+            "kind: Deployment\nmetadata: {name: web}\nspec: {replicas: 2}\n---\nkind: Service\nmetadata: {name: web}\n",
+        );
+        let d = manifest_diff(&live, &new);
+        let get = |k: &str| d.iter().find(|x| x.kind == k).unwrap().clone();
+        assert_eq!(get("Deployment").changed, vec!["web"]);
+        assert_eq!(get("Service").added, vec!["web"]);
+        assert_eq!(get("ConfigMap").removed, vec!["old"]);
+    }
+}
+
+/// Server-side dry run of the upgrade, compared with the live StatefulSets.
+async fn immutable_check(
+    req: &DeployRequest,
+    client: &kube::Client,
+    desired: &[Value],
+) -> Vec<Check> {
     let sts: Api<k8s_openapi::api::apps::v1::StatefulSet> =
         Api::namespaced(client.clone(), &req.namespace);
     let live: Vec<Value> = sts
@@ -579,7 +672,7 @@ async fn immutable_check(
                 .collect()
         })
         .unwrap_or_default();
-    preflight::immutable_changes(&desired, &live)
+    preflight::immutable_changes(desired, &live)
 }
 
 /// Pods ready of expected while helm waits, from a kube watcher (not by polling helm).

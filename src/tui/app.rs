@@ -87,6 +87,7 @@ pub struct PlanView {
     pub running: bool,
     pub checks: Vec<Check>,
     pub changes: Vec<ValueChange>,
+    pub manifest: Vec<deploy::KindDiff>,
     pub notes: Vec<String>,
     pub outcome: Option<Outcome>,
 }
@@ -378,6 +379,7 @@ impl App {
             match &e {
                 E::Check(c) => w.plan.checks.push(c.clone()),
                 E::ValuesDiff { changes } => w.plan.changes = changes.clone(),
+                E::ManifestDiff { kinds } => w.plan.manifest = kinds.clone(),
                 E::Notice { message } => w.plan.notes.push(message.clone()),
                 _ => {}
             }
@@ -418,6 +420,9 @@ impl App {
                 .helm
                 .push_back(format!("{} value(s) change", changes.len())),
             E::Notice { message } => r.helm.push_back(message),
+            E::ManifestDiff { kinds } => r
+                .helm
+                .push_back(format!("{} kind(s) of objects change", kinds.len())),
         }
     }
 

@@ -434,6 +434,30 @@ fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
                     ]));
                 }
             }
+            if !w.plan.manifest.is_empty() {
+                lines.push(Line::from(""));
+                lines.push(Line::from(Span::styled(
+                    "objects (live release → upgrade)",
+                    t.header,
+                )));
+                for k in &w.plan.manifest {
+                    lines.push(Line::from(vec![
+                        Span::raw(format!("{:<22}", k.kind)),
+                        Span::styled(format!("+{} ", k.added.len()), t.ok),
+                        Span::styled(format!("~{} ", k.changed.len()), t.warn),
+                        Span::styled(format!("-{}", k.removed.len()), t.fail),
+                    ]));
+                    for (mark, names, style) in [
+                        ("+", &k.added, t.ok),
+                        ("~", &k.changed, t.warn),
+                        ("-", &k.removed, t.fail),
+                    ] {
+                        for n in names {
+                            lines.push(Line::from(Span::styled(format!("    {mark} {n}"), style)));
+                        }
+                    }
+                }
+            }
             let verdict = match &w.plan.outcome {
                 Some(Outcome::Planned) => Line::from(Span::styled(
                     "Preflight passed. enter: apply (asks to confirm)",
