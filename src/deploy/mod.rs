@@ -634,26 +634,6 @@ pub fn manifest_diff(live: &[Value], desired: &[Value]) -> Vec<KindDiff> {
     kinds.into_values().collect()
 }
 
-#[cfg(test)]
-mod manifest_tests {
-    use super::*;
-
-    #[test]
-    fn summarises_per_kind() {
-        let live = parse_manifest(
-            "kind: Deployment\nmetadata: {name: web}\nspec: {replicas: 1}\n---\nkind: ConfigMap\nmetadata: {name: old}\n",
-        );
-        let new = parse_manifest(
-            "kind: Deployment\nmetadata: {name: web}\nspec: {replicas: 2}\n---\nkind: Service\nmetadata: {name: web}\n",
-        );
-        let d = manifest_diff(&live, &new);
-        let get = |k: &str| d.iter().find(|x| x.kind == k).unwrap().clone();
-        assert_eq!(get("Deployment").changed, vec!["web"]);
-        assert_eq!(get("Service").added, vec!["web"]);
-        assert_eq!(get("ConfigMap").removed, vec!["old"]);
-    }
-}
-
 /// Server-side dry run of the upgrade, compared with the live StatefulSets.
 async fn immutable_check(
     req: &DeployRequest,
@@ -816,4 +796,24 @@ pub async fn rollback(
     };
     let _ = audit.append(json!({"phase": "outcome", "action": "rollback", "release": release, "namespace": namespace, "revision": revision, "outcome": outcome}));
     outcome
+}
+
+#[cfg(test)]
+mod manifest_tests {
+    use super::*;
+
+    #[test]
+    fn summarises_per_kind() {
+        let live = parse_manifest(
+            "kind: Deployment\nmetadata: {name: web}\nspec: {replicas: 1}\n---\nkind: ConfigMap\nmetadata: {name: old}\n",
+        );
+        let new = parse_manifest(
+            "kind: Deployment\nmetadata: {name: web}\nspec: {replicas: 2}\n---\nkind: Service\nmetadata: {name: web}\n",
+        );
+        let d = manifest_diff(&live, &new);
+        let get = |k: &str| d.iter().find(|x| x.kind == k).unwrap().clone();
+        assert_eq!(get("Deployment").changed, vec!["web"]);
+        assert_eq!(get("Service").added, vec!["web"]);
+        assert_eq!(get("ConfigMap").removed, vec!["old"]);
+    }
 }
