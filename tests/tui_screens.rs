@@ -385,6 +385,19 @@ fn run_screen_follows_the_engine_and_shows_the_outcome() {
     assert!(a.overlay.is_some());
     snap("confirm_quit_while_running", &a);
     key(&mut a, KeyCode::Char('n'));
+    // While helm waits the watchers see web crash-looping: its logs are fetched at once.
+    let effects = a.update(Msg::Snapshot(Box::new(snapshot()), Connection::Live));
+    assert_eq!(
+        effects,
+        vec![Effect::Logs {
+            namespace: "posthog".into(),
+            pod: "posthog-web-7c9f-abcde".into()
+        }]
+    );
+    a.update(Msg::Logs(
+        "posthog-web-7c9f-abcde".into(),
+        vec!["django.db.utils.OperationalError: could not connect to server".into()],
+    ));
     a.update(Msg::Engine(Event::Step {
         step: Step::Apply,
         state: StepState::Failed,

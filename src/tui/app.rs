@@ -118,6 +118,18 @@ pub struct RunView {
     pub started: SystemTime,
     pub finished: Option<SystemTime>,
     pub outcome: Option<Outcome>,
+    /// The worst pod problem seen while helm waited, with its events and log tail: what a
+    /// failure is shown with, even after the rollback removed the pod.
+    pub problem: Option<RunProblem>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RunProblem {
+    pub pod: String,
+    pub finding: String,
+    pub next_step: String,
+    pub events: Vec<String>,
+    pub logs: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -273,6 +285,57 @@ impl App {
         self.profiles.iter().find(|p| p.name == name)
     }
 
+    /// While an operation runs, remembers the worst pod problem (and asks for its logs once).
+    fn note_run_problem(&mut self) -> Vec<Effect> {
+        let Some(r) = self.run.as_mut().filter(|r| r.outcome.is_none()) else {
+            return Vec::new();
+        };
+        let Some(f) = self.pods.findings.iter().find(|f| {
+            f.subject.starts_with("pod ") && f.severity >= crate::health::Severity::Error
+        }) else {
+            return Vec::new();
+        };
+        let pod = f.subject.trim_start_matches("pod ").to_string();
+        let events = self
+            .snapshot
+            .events
+            .iter()
+            .filter(|e| e.involved_object.name.as_deref() == Some(&pod))
+            .rev()
+            .take(5)
+            .map(|e| {
+                format!(
+                    "{} {}: {}",
+                    e.type_.clone().unwrap_or_default(),
+                    e.reason.clone().unwrap_or_default(),
+                    e.message.clone().unwrap_or_default()
+                )
+            })
+            .collect();
+        let new_pod = r.problem.as_ref().is_none_or(|p| p.pod != pod);
+        let logs = r
+            .problem
+            .as_ref()
+            .filter(|p| p.pod == pod)
+            .map(|p| p.logs.clone())
+            .unwrap_or_default();
+        r.problem = Some(RunProblem {
+            pod: pod.clone(),
+            finding: f.message.clone(),
+            next_step: f.next_step.clone(),
+            events,
+            logs,
+        });
+        if new_pod {
+            vec![Effect::Logs {
+                namespace: self.opts.namespace.clone(),
+                pod,
+            }]
+        } else {
+            Vec::new()
+        }
+    }
+
     /// Recomputes the pane rows from the snapshot.
     pub fn derive(&mut self) {
         self.pods = crate::health::pods_report(&self.snapshot, Some(&self.opts.release), self.now);
@@ -314,7 +377,7 @@ impl App {
                 self.snapshot = *s;
                 self.connection = c;
                 self.derive();
-                Vec::new()
+                self.note_run_problem()
             }
             Msg::Releases(r) => {
                 match r {
@@ -355,6 +418,11 @@ impl App {
                 vec![Effect::RefreshReleases]
             }
             Msg::Logs(pod, lines) => {
+                if let Some(p) = self.run.as_mut().and_then(|r| r.problem.as_mut())
+                    && p.pod == pod
+                {
+                    p.logs = lines.clone();
+                }
                 if self.dash.detail.as_deref() == Some(&pod) {
                     self.dash.logs = lines;
                 }
@@ -1029,6 +1097,7 @@ impl App {
                     started: self.now,
                     finished: None,
                     outcome: None,
+                    problem: None,
                 });
                 self.wizard = None;
                 self.screen = Screen::Run;
@@ -1054,6 +1123,7 @@ impl App {
                     started: self.now,
                     finished: None,
                     outcome: None,
+                    problem: None,
                 });
                 self.screen = Screen::Run;
                 vec![Effect::Rollback {

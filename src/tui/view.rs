@@ -555,6 +555,15 @@ fn draw_run(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             )),
         gauge_area,
     );
+    let failed = matches!(r.outcome, Some(Outcome::Failed { .. }));
+    let (out_area, cause_area) = match (&r.problem, failed) {
+        (Some(_), true) => {
+            let [a, b] = Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)])
+                .areas(out_area);
+            (a, Some(b))
+        }
+        _ => (out_area, None),
+    };
     let height = out_area.height.saturating_sub(2) as usize;
     let skip = r.helm.len().saturating_sub(height);
     let out: Vec<Line> = r
@@ -564,6 +573,36 @@ fn draw_run(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         .map(|l| Line::from(l.clone()))
         .collect();
     f.render_widget(Paragraph::new(out).block(block(" helm ", t)), out_area);
+    if let (Some(area), Some(p)) = (cause_area, &r.problem) {
+        let mut lines = vec![
+            Line::from(Span::styled(
+                format!("pod {}: {}", p.pod, p.finding),
+                t.fail,
+            )),
+            Line::from(Span::styled(
+                format!("next step: {}", p.next_step),
+                t.accent,
+            )),
+        ];
+        lines.extend(p.events.iter().map(|e| Line::from(format!("  {e}"))));
+        if !p.logs.is_empty() {
+            lines.push(Line::from(Span::styled("last log lines:", t.header)));
+            lines.extend(
+                p.logs
+                    .iter()
+                    .rev()
+                    .take(8)
+                    .rev()
+                    .map(|l| Line::from(format!("  {l}"))),
+            );
+        }
+        f.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .block(block(" cause ", t)),
+            area,
+        );
+    }
     let (text, style) = match &r.outcome {
         None => ("running… (q asks before quitting)".to_string(), t.warn),
         Some(o @ Outcome::Applied { .. }) => (
