@@ -19,7 +19,6 @@ pub mod exit {
     pub const PREFLIGHT: i32 = 3;
     pub const UNREACHABLE: i32 = 4;
     pub const BUSY: i32 = 5;
-    pub const NOT_AVAILABLE: i32 = 69;
 }
 
 #[derive(Debug, Parser)]
@@ -315,8 +314,26 @@ pub fn run(cli: Cli) -> i32 {
     }
 }
 
-/// `helmdeck` with no subcommand: the app on the current kube context.
+/// No cluster named anywhere kubectl would look: no flag, no $KUBECONFIG, no ~/.kube/config.
+fn no_cluster_configured(a: &AppArgs) -> bool {
+    let env_set = std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty());
+    let home_config = std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".kube/config"))
+        .is_some_and(|p| p.is_file());
+    let in_cluster = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
+    a.kubeconfig.is_none() && a.context.is_none() && !env_set && !home_config && !in_cluster
+}
+
+/// `helmdeck` with no subcommand: the app on the current kube context, or on the built-in
+/// simulated cluster when no cluster is configured.
 fn app(a: AppArgs) -> i32 {
+    if no_cluster_configured(&a) {
+        return sim::demo(DemoArgs {
+            scenarios: Vec::new(),
+            time_factor: 0.2,
+            readonly: a.readonly,
+        });
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
