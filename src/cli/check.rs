@@ -39,15 +39,7 @@ fn err(code: i32, msg: impl std::fmt::Display) -> i32 {
 }
 
 pub fn run(args: CheckArgs) -> i32 {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => return err(exit::FAILED, format!("cannot start the runtime: {e}")),
-    };
-    rt.block_on(run_async(args))
+    super::block_on(run_async(args))
 }
 
 fn read_key_file(p: &std::path::Path) -> Result<String, String> {

@@ -6,22 +6,11 @@ use std::io::{IsTerminal, Write};
 use serde_json::json;
 
 use super::render::{CliError, prepare};
-use super::{DeployArgs, Output, ReleaseArgs, ReleaseTarget, exit};
+use super::{DeployArgs, Output, ReleaseArgs, ReleaseTarget, exit, runtime};
 use crate::cluster::Target;
 use crate::cluster::preflight::Verdict;
 use crate::deploy::{self, Action, Event, Outcome, StepState};
 use crate::helm::driver::{FailureKind, Helm};
-
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| CliError {
-            code: exit::FAILED,
-            message: format!("cannot start the runtime: {e}"),
-        })
-}
 
 fn helm_for(t: &ReleaseTarget) -> Result<Helm, CliError> {
     let bin = crate::helm::find_helm().map_err(|e| CliError {

@@ -314,6 +314,29 @@ pub fn run(cli: Cli) -> i32 {
     }
 }
 
+/// The runtime every command runs on: two workers, as the machines it targets have.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError {
+            code: exit::FAILED,
+            message: format!("cannot start the runtime: {e}"),
+        })
+}
+
+/// Runs a future on a fresh runtime; a runtime that cannot start is exit code 1.
+pub(crate) fn block_on(f: impl std::future::Future<Output = i32>) -> i32 {
+    match runtime() {
+        Ok(rt) => rt.block_on(f),
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            e.code
+        }
+    }
+}
+
 /// No cluster named anywhere kubectl would look: no flag, no $KUBECONFIG, no ~/.kube/config.
 fn no_cluster_configured(a: &AppArgs) -> bool {
     let env_set = std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty());
@@ -334,18 +357,7 @@ fn app(a: AppArgs) -> i32 {
             readonly: a.readonly,
         });
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return exit::FAILED;
-        }
-    };
-    rt.block_on(crate::tui::run(crate::tui::Launch {
+    block_on(crate::tui::run(crate::tui::Launch {
         target: crate::cluster::Target {
             kubeconfig: a.kubeconfig,
             context: a.context,

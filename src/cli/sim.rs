@@ -3,33 +3,29 @@
 use super::{DemoArgs, SimArgs, exit};
 use crate::sim::{Scenario, SimCluster, SimOptions};
 
-pub fn run(args: SimArgs) -> i32 {
-    let mut scenarios = Vec::new();
-    for s in &args.scenarios {
-        match s.parse::<Scenario>() {
-            Ok(sc) => scenarios.push(sc),
-            Err(e) => {
+/// `--scenario` values, or the exit code for a bad one.
+fn scenarios(given: &[String]) -> Result<Vec<Scenario>, i32> {
+    given
+        .iter()
+        .map(|s| {
+            s.parse::<Scenario>().map_err(|e| {
                 eprintln!("error: --scenario {s}: {e}");
-                return exit::BAD_INPUT;
-            }
-        }
-    }
+                exit::BAD_INPUT
+            })
+        })
+        .collect()
+}
+
+pub fn run(args: SimArgs) -> i32 {
+    let scenarios = match scenarios(&args.scenarios) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
     if !(args.time_factor.is_finite() && args.time_factor >= 0.0) {
         eprintln!("error: --time-factor must be a number ≥ 0");
         return exit::BAD_INPUT;
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return exit::FAILED;
-        }
-    };
-    rt.block_on(async move {
+    super::block_on(async move {
         let options = SimOptions {
             port: args.port,
             kubeconfig: args.kubeconfig.clone(),
@@ -81,28 +77,11 @@ async fn wait_for_signal() {
 
 /// `helmdeck demo`: the simulated cluster in-process and the app on it.
 pub fn demo(args: DemoArgs) -> i32 {
-    let mut scenarios = Vec::new();
-    for s in &args.scenarios {
-        match s.parse::<Scenario>() {
-            Ok(sc) => scenarios.push(sc),
-            Err(e) => {
-                eprintln!("error: --scenario {s}: {e}");
-                return exit::BAD_INPUT;
-            }
-        }
-    }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return exit::FAILED;
-        }
+    let scenarios = match scenarios(&args.scenarios) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
-    rt.block_on(async move {
+    super::block_on(async move {
         let dir = std::env::temp_dir().join(format!("helmdeck-demo-{}", std::process::id()));
         let cluster = match SimCluster::start(SimOptions {
             kubeconfig: Some(dir.join("kubeconfig")),
