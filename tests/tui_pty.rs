@@ -183,7 +183,9 @@ fn install_dashboard_upgrade_rollback_and_quit_in_a_real_terminal() {
     t.keys(ESC);
     t.wait_for("releases (1)", 10);
     t.keys(b"r");
-    t.wait_for("the last deployed revision", 10);
+    t.wait_for("roll posthog back to", 10);
+    t.keys(ENTER);
+    t.wait_for("Roll posthog back to revision 1?", 10);
     t.keys(b"y");
     t.wait_for("rolled back to revision 1", 120);
     t.wait_for("done: revision 3 deployed", 60);

@@ -475,7 +475,32 @@ fn commands_and_rollback_confirm() {
             .unwrap()
             .starts_with("unknown command :nope")
     );
-    key(&mut a, KeyCode::Char('r'));
+    // r reads the release's revisions; the picker starts on the last deployed one before
+    // the current.
+    assert_eq!(
+        key(&mut a, KeyCode::Char('r')),
+        vec![Effect::History {
+            release: "posthog".into(),
+            namespace: "posthog".into()
+        }]
+    );
+    let revs = vec![
+        release("superseded", 1),
+        release("superseded", 2),
+        release("failed", 3),
+    ];
+    let revs: Vec<ReleaseInfo> = revs
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut r)| {
+            r.revision = i as u64 + 1;
+            r
+        })
+        .collect();
+    a.update(Msg::History("posthog".into(), "posthog".into(), Ok(revs)));
+    snap("rollback_revisions", &a);
+    key(&mut a, KeyCode::Char('k'));
+    key(&mut a, KeyCode::Enter);
     snap("confirm_rollback", &a);
     let effects = key(&mut a, KeyCode::Char('y'));
     assert_eq!(
@@ -483,7 +508,7 @@ fn commands_and_rollback_confirm() {
         vec![Effect::Rollback {
             release: "posthog".into(),
             namespace: "posthog".into(),
-            revision: None
+            revision: Some(1)
         }]
     );
 }

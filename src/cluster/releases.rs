@@ -94,6 +94,26 @@ pub async fn list(
     Ok(latest.into_values().collect())
 }
 
+/// Every stored revision of one release, oldest first.
+pub async fn history(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+) -> Result<Vec<ReleaseInfo>, kube::Error> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let secrets = api
+        .list(&ListParams::default().labels(&format!("owner=helm,name={name}")))
+        .await?;
+    let mut out: Vec<ReleaseInfo> = secrets
+        .items
+        .iter()
+        .filter_map(|s| decode(&s.data.as_ref()?.get("release")?.0))
+        .map(|v| info(&v))
+        .collect();
+    out.sort_by_key(|r| r.revision);
+    Ok(out)
+}
+
 /// The profile a release was installed with, from its `cloud` value.
 pub fn profile_for_cloud(values: &Map<String, Value>) -> Option<&'static str> {
     match values.get("cloud")?.as_str()? {

@@ -150,9 +150,19 @@ pub enum Confirm {
     QuitWhileRunning,
 }
 
+/// Choosing the revision a rollback goes to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RevisionPicker {
+    pub release: String,
+    pub namespace: String,
+    pub revisions: Vec<ReleaseInfo>,
+    pub selected: usize,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
     Help,
+    Revisions(RevisionPicker),
     Confirm(Confirm),
     Command(String),
     Filter(String),
@@ -173,6 +183,11 @@ pub enum Effect {
     SwitchNamespace(String),
     SwitchContext(String),
     RefreshReleases,
+    /// Read a release's revisions for the rollback picker.
+    History {
+        release: String,
+        namespace: String,
+    },
     ProbeNow,
     Logs {
         namespace: String,
@@ -207,6 +222,8 @@ pub enum Msg {
     Edited,
     /// The helm version found, or how to get helm.
     Helm(Result<String, String>),
+    /// A release's revisions, oldest first.
+    History(String, String, Result<Vec<ReleaseInfo>, String>),
 }
 
 pub struct App {
@@ -436,6 +453,41 @@ impl App {
                 self.opts.helm = h;
                 Vec::new()
             }
+            Msg::History(release, namespace, r) => {
+                match r {
+                    Ok(revisions) if revisions.len() > 1 => {
+                        let hist: Vec<crate::helm::driver::HistoryEntry> = revisions
+                            .iter()
+                            .map(|r| crate::helm::driver::HistoryEntry {
+                                revision: r.revision,
+                                updated: r.updated.clone(),
+                                status: r.status.clone(),
+                                chart: r.chart.clone(),
+                                app_version: r.app_version.clone(),
+                                description: String::new(),
+                            })
+                            .collect();
+                        let target = deploy::default_rollback_target(&hist);
+                        let selected = target
+                            .and_then(|t| revisions.iter().position(|r| r.revision == t))
+                            .unwrap_or(0);
+                        self.overlay = Some(Overlay::Revisions(RevisionPicker {
+                            release,
+                            namespace,
+                            revisions,
+                            selected,
+                        }));
+                    }
+                    Ok(_) => {
+                        self.message =
+                            Some(format!("{release} has no earlier revision to roll back to"))
+                    }
+                    Err(e) => {
+                        self.message = Some(format!("cannot read the history of {release}: {e}"))
+                    }
+                }
+                Vec::new()
+            }
         }
     }
 
@@ -522,6 +574,35 @@ impl App {
                     KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q')
                 ) {
                     self.overlay = None;
+                }
+                Vec::new()
+            }
+            Overlay::Revisions(mut p) => {
+                match k.code {
+                    KeyCode::Esc => self.overlay = None,
+                    KeyCode::Char('j') | KeyCode::Down => {
+                        p.selected = (p.selected + 1).min(p.revisions.len().saturating_sub(1));
+                        self.overlay = Some(Overlay::Revisions(p));
+                    }
+                    KeyCode::Char('k') | KeyCode::Up => {
+                        p.selected = p.selected.saturating_sub(1);
+                        self.overlay = Some(Overlay::Revisions(p));
+                    }
+                    KeyCode::Enter => {
+                        let revision = p.revisions.get(p.selected).map(|r| r.revision);
+                        let current = p.revisions.last().map(|r| r.revision);
+                        if revision == current {
+                            self.message =
+                                Some("that is the current revision: pick an earlier one".into());
+                            self.overlay = Some(Overlay::Revisions(p));
+                        } else {
+                            self.overlay = Some(Overlay::Confirm(Confirm::Rollback {
+                                release: p.release,
+                                revision,
+                            }));
+                        }
+                    }
+                    _ => self.overlay = Some(Overlay::Revisions(p)),
                 }
                 Vec::new()
             }
@@ -671,15 +752,13 @@ impl App {
             }
             Action::Install => self.start_wizard(deploy::Action::Install),
             Action::Upgrade => self.start_wizard(deploy::Action::Upgrade),
-            Action::Rollback => {
-                if let Some(r) = self.selected_release() {
-                    self.overlay = Some(Overlay::Confirm(Confirm::Rollback {
-                        release: r.name.clone(),
-                        revision: None,
-                    }));
-                }
-                Vec::new()
-            }
+            Action::Rollback => match self.selected_release() {
+                Some(r) => vec![Effect::History {
+                    release: r.name.clone(),
+                    namespace: r.namespace.clone(),
+                }],
+                None => Vec::new(),
+            },
             Action::Dashboard => self.open_dashboard(Pane::Pods),
             Action::Refresh => match self.screen {
                 Screen::Dashboard => vec![Effect::ProbeNow],

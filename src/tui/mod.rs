@@ -340,6 +340,17 @@ async fn event_loop(
                         });
                     }
                 }
+                Effect::History { release, namespace } => {
+                    if let Ok((c, _)) = clients(&target).await {
+                        let tx = tx.clone();
+                        tokio::spawn(async move {
+                            let r = crate::cluster::releases::history(&c, &namespace, &release)
+                                .await
+                                .map_err(|e| e.to_string());
+                            let _ = tx.send(Msg::History(release, namespace, r));
+                        });
+                    }
+                }
                 Effect::ProbeNow => {
                     if let Some(w) = &workers {
                         w.probe_now.notify_one();

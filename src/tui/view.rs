@@ -85,6 +85,7 @@ pub fn draw(f: &mut Frame, app: &App) {
     match &app.overlay {
         Some(Overlay::Help) => draw_help(f, body, app, &t),
         Some(Overlay::Confirm(c)) => draw_confirm(f, body, c, app, &t),
+        Some(Overlay::Revisions(p)) => draw_revisions(f, body, p, &t),
         _ => {}
     }
 }
@@ -996,6 +997,41 @@ fn draw_help(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         Paragraph::new(lines).block(block(" keys · esc closes ", t)),
         r,
     );
+}
+
+fn draw_revisions(f: &mut Frame, area: Rect, p: &super::app::RevisionPicker, t: &Theme) {
+    let rows = p.revisions.iter().map(|r| {
+        Row::new(vec![
+            r.revision.to_string(),
+            r.status.clone(),
+            format!("{}-{}", r.chart, r.chart_version),
+            r.app_version.clone(),
+            r.updated.get(..19).unwrap_or(&r.updated).replace('T', " "),
+        ])
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(4),
+            Constraint::Length(16),
+            Constraint::Length(20),
+            Constraint::Length(8),
+            Constraint::Min(10),
+        ],
+    )
+    .header(Row::new(["REV", "STATUS", "CHART", "APP", "UPDATED"]).style(t.header))
+    .row_highlight_style(t.selected)
+    .block(
+        block(
+            format!(" roll {} back to · enter: choose · esc: cancel ", p.release),
+            t,
+        )
+        .border_style(t.warn),
+    );
+    let r = centered(area, 76, p.revisions.len() as u16 + 4);
+    f.render_widget(Clear, r);
+    let mut st = TableState::default().with_selected(Some(p.selected));
+    f.render_stateful_widget(table, r, &mut st);
 }
 
 fn draw_confirm(f: &mut Frame, area: Rect, c: &Confirm, app: &App, t: &Theme) {
