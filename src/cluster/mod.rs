@@ -3,6 +3,7 @@
 //! the rules that judge them.
 
 pub mod encryption;
+pub mod podview;
 pub mod preflight;
 pub mod probe;
 pub mod quantity;

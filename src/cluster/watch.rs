@@ -9,7 +9,9 @@ use std::time::{Duration, SystemTime};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Event, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{Event, PersistentVolume, PersistentVolumeClaim};
+
+use super::podview::PodView;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::Resource;
 use kube::api::Api;
@@ -88,7 +90,7 @@ impl Scope {
 /// Everything the analysers read, taken at one moment.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
-    pub pods: Vec<Arc<Pod>>,
+    pub pods: Vec<Arc<PodView>>,
     pub pvcs: Vec<Arc<PersistentVolumeClaim>>,
     pub pvs: Vec<Arc<PersistentVolume>>,
     pub storage_classes: Vec<Arc<StorageClass>>,
@@ -138,32 +140,14 @@ const KIND_NAMES: [&str; KINDS] = [
 
 fn keep<K>(_: &mut K) {}
 
-/// Pods are most of the memory on a big cluster: keep what the panes read (names, labels,
-/// placement, container states), drop the rest of the spec.
-fn trim_pod(p: &mut Pod) {
+/// Annotations are not read; on big clusters they are a good part of what is left.
+fn trim_pod(p: &mut PodView) {
     p.metadata.annotations = None;
-    if let Some(spec) = p.spec.as_mut() {
-        spec.volumes = None;
-        spec.affinity = None;
-        spec.tolerations = None;
-        for c in spec
-            .containers
-            .iter_mut()
-            .chain(spec.init_containers.iter_mut().flatten())
-        {
-            *c = k8s_openapi::api::core::v1::Container {
-                name: std::mem::take(&mut c.name),
-                image: c.image.take(),
-                resources: c.resources.take(),
-                ..Default::default()
-            };
-        }
-    }
 }
 
 /// The running watchers. Dropping it stops them.
 pub struct ClusterWatch {
-    pods: Store<Pod>,
+    pods: Store<PodView>,
     pvcs: Store<PersistentVolumeClaim>,
     pvs: Store<PersistentVolume>,
     storage_classes: Store<StorageClass>,
@@ -327,7 +311,7 @@ impl ClusterWatch {
         tokio::spawn(mark_recovered(client.clone(), shared.clone()));
         ClusterWatch {
             pods: spawn_kind(
-                api::<Pod>(client, s, true),
+                api::<PodView>(client, s, true),
                 0,
                 shared.clone(),
                 s.pods,

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::api::core::v1::Event;
+
+use crate::cluster::podview::PodView as Pod;
 use serde::Serialize;
 
 use super::{Finding, Severity};
