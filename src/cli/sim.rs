@@ -1,5 +1,7 @@
 //! `helmdeck sim`: the simulated cluster as a process.
 
+use std::io::Write;
+
 use super::{DemoArgs, SimArgs, exit};
 use crate::sim::{Scenario, SimCluster, SimOptions};
 
@@ -40,12 +42,18 @@ pub fn run(args: SimArgs) -> i32 {
                 return exit::FAILED;
             }
         };
-        println!("kubeconfig: {}", cluster.kubeconfig.display());
-        println!("server: {}", cluster.url);
-        println!(
+        // Whoever started us may stop reading after the server line: a closed stdout is
+        // not a reason to stop serving.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "kubeconfig: {}", cluster.kubeconfig.display());
+        let _ = writeln!(out, "server: {}", cluster.url);
+        let _ = writeln!(
+            out,
             "try: KUBECONFIG={} kubectl get nodes",
             cluster.kubeconfig.display()
         );
+        let _ = out.flush();
+        drop(out);
         wait_for_signal().await;
         cluster.shutdown();
         eprintln!("simulated cluster stopped");
