@@ -86,6 +86,19 @@ fn main() {
             .expect("helm");
         theirs.push(t.elapsed());
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        // Untimed: make room, so every run installs onto the same empty cluster.
+        for (rel, ns) in [
+            (format!("hd{i}"), format!("hd{i}")),
+            (format!("hm{i}"), format!("hm{i}")),
+        ] {
+            let o = Command::new(&helm)
+                .env("KUBECONFIG", &kubeconfig)
+                .env("HOME", &dir)
+                .args(["uninstall", &rel, "-n", &ns, "--wait", "--timeout", "120s"])
+                .output()
+                .expect("helm uninstall");
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        }
     }
     let (a, b) = (median(ours), median(theirs));
     println!(

@@ -495,7 +495,7 @@ pub async fn run(
         .await;
     follow.abort();
     let outcome = match result {
-        Ok(_) => {
+        Ok(out_text) => {
             step(&tx, Step::Apply, StepState::Done, "");
             step(
                 &tx,
@@ -503,13 +503,22 @@ pub async fn run(
                 StepState::Done,
                 "every resource ready (helm --wait)",
             );
-            let revision = req
-                .helm
-                .history(&req.release, &req.namespace)
-                .await
-                .ok()
-                .and_then(|h| h.last().map(|e| e.revision))
-                .unwrap_or(0);
+            // helm prints the revision it made; asking it again costs a process.
+            let printed = out_text.lines().find_map(|l| {
+                l.trim()
+                    .strip_prefix("REVISION:")
+                    .and_then(|r| r.trim().parse::<u64>().ok())
+            });
+            let revision = match printed {
+                Some(r) => r,
+                None => req
+                    .helm
+                    .history(&req.release, &req.namespace)
+                    .await
+                    .ok()
+                    .and_then(|h| h.last().map(|e| e.revision))
+                    .unwrap_or(0),
+            };
             step(
                 &tx,
                 Step::Verify,

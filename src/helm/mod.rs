@@ -53,16 +53,62 @@ pub fn tools_dir() -> PathBuf {
 }
 
 /// Reads a helm binary's version.
+/// The version a binary printed before, while it is the same file (path, size, mtime):
+/// asking helm costs ~80 ms, which every command would otherwise pay.
+fn cached_version(path: &Path) -> (Option<String>, Option<(PathBuf, String)>) {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return (None, None);
+    };
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let key = format!("{}|{}|{mtime}", path.display(), meta.len());
+    let file = crate::dirs::cache_dir().join("helm-versions.json");
+    let known: std::collections::BTreeMap<String, String> = std::fs::read(&file)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    (known.get(&key).cloned(), Some((file, key)))
+}
+
+fn remember_version(file: &Path, key: &str, version: &str) {
+    let mut known: std::collections::BTreeMap<String, String> = std::fs::read(file)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    known.insert(key.to_string(), version.to_string());
+    if let Some(dir) = file.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = std::fs::write(file, serde_json::to_vec(&known).unwrap_or_default());
+}
+
 pub fn probe(path: &Path) -> Result<HelmBinary, HelmNotFound> {
-    let out = Command::new(path)
-        .args(["version", "--short"])
-        .env("HELM_NO_PLUGINS", "1")
-        .output()
-        .map_err(|e| HelmNotFound::Broken {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-    let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let (cached, slot) = cached_version(path);
+    let version = match cached {
+        Some(v) => v,
+        None => {
+            let out = Command::new(path)
+                .args(["version", "--short"])
+                .env("HELM_NO_PLUGINS", "1")
+                .output()
+                .map_err(|e| HelmNotFound::Broken {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?;
+            let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if out.status.success()
+                && !v.is_empty()
+                && let Some((file, key)) = &slot
+            {
+                remember_version(file, key, &v);
+            }
+            v
+        }
+    };
     let core = version.trim_start_matches('v');
     let mut parts = core.split(['.', '+', '-']);
     let major: u64 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
