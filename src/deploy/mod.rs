@@ -248,7 +248,12 @@ pub async fn run(
     let client = match req.target.client().await {
         Ok(c) => c,
         Err(e) => {
-            step(&tx, Step::Preflight, StepState::Failed, e.to_string());
+            step(
+                &tx,
+                Step::Preflight,
+                StepState::Failed,
+                "cannot reach the cluster",
+            );
             return Outcome::Unreachable {
                 message: e.to_string(),
             };
@@ -257,7 +262,12 @@ pub async fn run(
     let facts = match cluster::gather(&client).await {
         Ok(f) => f,
         Err(e) => {
-            step(&tx, Step::Preflight, StepState::Failed, e.to_string());
+            step(
+                &tx,
+                Step::Preflight,
+                StepState::Failed,
+                "cannot reach the cluster",
+            );
             return Outcome::Unreachable {
                 message: e.to_string(),
             };
