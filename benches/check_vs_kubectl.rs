@@ -2,7 +2,9 @@
 //! 10,000 pods, run alternately in one process: wall time and peak RSS of each.
 //! Run: `cargo bench --bench check_vs_kubectl` (RUNS=N to change the count).
 
-use std::io::{BufRead, BufReader};
+#[path = "support.rs"]
+mod support;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -47,24 +49,8 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("helmdeck-checkbench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let kubeconfig = dir.join("kubeconfig");
-    let mut sim = Command::new(&helmdeck)
-        .args([
-            "sim",
-            "--port",
-            "0",
-            "--scenario",
-            &format!("scale:10:{PODS}"),
-            "--kubeconfig",
-        ])
-        .arg(&kubeconfig)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("sim");
-    let out = sim.stdout.take().expect("stdout");
-    let _ = BufReader::new(out)
-        .lines()
-        .map_while(Result::ok)
-        .find(|l| l.starts_with("server:"));
+    let (mut sim, _) =
+        support::start_sim(&["--scenario", &format!("scale:10:{PODS}")], &kubeconfig);
     let runs: usize = std::env::var("RUNS")
         .ok()
         .and_then(|r| r.parse().ok())

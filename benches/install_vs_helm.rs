@@ -1,7 +1,9 @@
 //! `helmdeck install --yes` against `helm upgrade --install --wait` of the same chart and
 //! values on the same simulated cluster, side by side. Run: `cargo bench --bench install_vs_helm`.
 
-use std::io::{BufRead, BufReader};
+#[path = "support.rs"]
+mod support;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,24 +22,7 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("helmdeck-installbench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let kubeconfig = dir.join("kubeconfig");
-    let mut sim = Command::new(&helmdeck)
-        .args([
-            "sim",
-            "--port",
-            "0",
-            "--time-factor",
-            "0.05",
-            "--kubeconfig",
-        ])
-        .arg(&kubeconfig)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("sim");
-    let out = sim.stdout.take().expect("stdout");
-    let _ = BufReader::new(out)
-        .lines()
-        .map_while(Result::ok)
-        .find(|l| l.starts_with("server:"));
+    let (mut sim, _) = support::start_sim(&["--time-factor", "0.05"], &kubeconfig);
     let values = dir.join("local.json");
     let shown = Command::new(&helmdeck)
         .args(["profiles", "show", "local", "-o", "json"])

@@ -2,9 +2,11 @@
 //! per frame with 10,000 pods in the pods pane (TestBackend, 160×48), and the app's CPU use
 //! while idle for 10 s. Run: `cargo bench --bench tui`.
 
-use std::io::{BufRead, BufReader, Read};
+#[path = "support.rs"]
+mod support;
+
+use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -101,17 +103,7 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("helmdeck-tuibench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let kubeconfig = dir.join("kubeconfig");
-    let mut sim = Command::new(&helmdeck)
-        .args(["sim", "--port", "0", "--kubeconfig"])
-        .arg(&kubeconfig)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("sim");
-    let out = sim.stdout.take().expect("stdout");
-    let _ = BufReader::new(out)
-        .lines()
-        .map_while(Result::ok)
-        .find(|l| l.starts_with("server:"));
+    let (mut sim, _) = support::start_sim(&[], &kubeconfig);
 
     let runs = 5;
     let mut firsts = Vec::new();

@@ -134,6 +134,23 @@ impl Outcome {
     }
 }
 
+/// A helm command that failed before anything was applied: unreachable is its own outcome.
+impl From<crate::helm::driver::HelmFailure> for Outcome {
+    fn from(e: crate::helm::driver::HelmFailure) -> Outcome {
+        if e.kind == FailureKind::ClusterUnreachable {
+            return Outcome::Unreachable {
+                message: e.to_string(),
+            };
+        }
+        Outcome::Failed {
+            kind: e.kind,
+            message: e.message,
+            fix: e.fix,
+            rolled_back: false,
+        }
+    }
+}
+
 /// Everything an install, upgrade or plan needs.
 pub struct DeployRequest {
     pub action: Action,
@@ -275,19 +292,7 @@ pub async fn run(
     };
     let history = match req.helm.history(&req.release, &req.namespace).await {
         Ok(h) => h,
-        Err(e) if e.kind == FailureKind::ClusterUnreachable => {
-            return Outcome::Unreachable {
-                message: e.to_string(),
-            };
-        }
-        Err(e) => {
-            return Outcome::Failed {
-                kind: e.kind,
-                message: e.message,
-                fix: e.fix,
-                rolled_back: false,
-            };
-        }
+        Err(e) => return e.into(),
     };
     let current = history.last().cloned();
     if req.action == Action::Upgrade && current.is_none() {
@@ -754,19 +759,7 @@ pub async fn rollback(
     step(&tx, Step::Apply, StepState::Running, "helm rollback");
     let hist = match helm.history(release, namespace).await {
         Ok(h) => h,
-        Err(e) if e.kind == FailureKind::ClusterUnreachable => {
-            return Outcome::Unreachable {
-                message: e.to_string(),
-            };
-        }
-        Err(e) => {
-            return Outcome::Failed {
-                kind: e.kind,
-                message: e.message,
-                fix: e.fix,
-                rolled_back: false,
-            };
-        }
+        Err(e) => return e.into(),
     };
     let Some(revision) = revision.or_else(|| default_rollback_target(&hist)) else {
         return Outcome::BadInput {

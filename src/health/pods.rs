@@ -232,30 +232,21 @@ pub fn pod_rows(snap: &Snapshot, release: Option<&str>, now: SystemTime) -> Vec<
 
 /// Replicas each component's workloads ask for.
 fn desired(snap: &Snapshot, release: Option<&str>) -> BTreeMap<String, u32> {
+    let templates = snap
+        .deployments
+        .iter()
+        .map(|d| (&d.spec.template, d.spec.replicas))
+        .chain(
+            snap.statefulsets
+                .iter()
+                .map(|s| (&s.spec.template, s.spec.replicas)),
+        );
     let mut out = BTreeMap::new();
-    for d in &snap.deployments {
-        let spec = &d.spec;
-        let labels = spec
-            .template
-            .metadata
-            .as_ref()
-            .and_then(|m| m.labels.as_ref());
-        if !belongs(labels, release) {
-            continue;
+    for (template, replicas) in templates {
+        let labels = template.metadata.as_ref().and_then(|m| m.labels.as_ref());
+        if belongs(labels, release) {
+            *out.entry(component_of(labels)).or_default() += replicas.unwrap_or(1).max(0) as u32;
         }
-        *out.entry(component_of(labels)).or_default() += spec.replicas.unwrap_or(1).max(0) as u32;
-    }
-    for s in &snap.statefulsets {
-        let spec = &s.spec;
-        let labels = spec
-            .template
-            .metadata
-            .as_ref()
-            .and_then(|m| m.labels.as_ref());
-        if !belongs(labels, release) {
-            continue;
-        }
-        *out.entry(component_of(labels)).or_default() += spec.replicas.unwrap_or(1).max(0) as u32;
     }
     out
 }

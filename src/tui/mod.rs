@@ -238,7 +238,9 @@ async fn event_loop(
 ) -> i32 {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Msg>();
     let mut target = launch.target.clone();
-    let mut workers = match clients(&target).await {
+    // Built once per context: every effect below shares them (kube clients clone cheaply).
+    let mut kube = clients(&target).await;
+    let mut workers = match kube.clone() {
         Ok((c, p)) => Some(start_workers(
             c,
             p,
@@ -298,7 +300,7 @@ async fn event_loop(
                 Effect::Quit => return crate::cli::exit::OK,
                 Effect::SwitchNamespace(ns) => {
                     workers = None;
-                    if let Ok((c, p)) = clients(&target).await {
+                    if let Ok((c, p)) = kube.clone() {
                         workers = Some(start_workers(
                             c,
                             p,
@@ -315,7 +317,8 @@ async fn event_loop(
                 Effect::SwitchContext(ctx) => {
                     workers = None;
                     target.context = Some(ctx);
-                    match clients(&target).await {
+                    kube = clients(&target).await;
+                    match kube.clone() {
                         Ok((c, p)) => {
                             workers = Some(start_workers(
                                 c,
@@ -330,7 +333,7 @@ async fn event_loop(
                     }
                 }
                 Effect::RefreshReleases => {
-                    if let Ok((c, _)) = clients(&target).await {
+                    if let Ok((c, _)) = kube.clone() {
                         let tx = tx.clone();
                         tokio::spawn(async move {
                             let r = crate::cluster::releases::list(&c, None)
@@ -341,7 +344,7 @@ async fn event_loop(
                     }
                 }
                 Effect::History { release, namespace } => {
-                    if let Ok((c, _)) = clients(&target).await {
+                    if let Ok((c, _)) = kube.clone() {
                         let tx = tx.clone();
                         tokio::spawn(async move {
                             let r = crate::cluster::releases::history(&c, &namespace, &release)
@@ -357,7 +360,7 @@ async fn event_loop(
                     }
                 }
                 Effect::Logs { namespace, pod } => {
-                    if let Ok((c, _)) = clients(&target).await {
+                    if let Ok((c, _)) = kube.clone() {
                         let tx = tx.clone();
                         tokio::spawn(async move {
                             let api: Api<Pod> = Api::namespaced(c, &namespace);
