@@ -2,12 +2,12 @@
 //! 10,000 pods, run alternately in one process: wall time and peak RSS of each.
 //! Run: `cargo bench --bench check_vs_kubectl` (RUNS=N to change the count).
 
-#[path = "support.rs"]
-mod support;
-
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use helmdeck_sim::testkit::Sim;
+use helmdeck_sim::{Scenario, SimOptions};
 
 const PODS: usize = 10_000;
 
@@ -48,9 +48,15 @@ fn main() {
     assert!(kubectl.is_file(), "run scripts/get-helm first");
     let dir = std::env::temp_dir().join(format!("helmdeck-checkbench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
-    let kubeconfig = dir.join("kubeconfig");
-    let (mut sim, _) =
-        support::start_sim(&["--scenario", &format!("scale:10:{PODS}")], &kubeconfig);
+    let sim = Sim::start(SimOptions {
+        kubeconfig: Some(dir.join("kubeconfig")),
+        scenarios: vec![Scenario::Scale {
+            namespaces: 10,
+            pods: PODS,
+        }],
+        ..Default::default()
+    });
+    let kubeconfig = sim.kubeconfig.clone();
     let runs: usize = std::env::var("RUNS")
         .ok()
         .and_then(|r| r.parse().ok())
@@ -60,8 +66,7 @@ fn main() {
             .env("HOME", &dir)
             .env("HELMDECK_DATA_DIR", dir.join("data"));
     };
-    // The server prints its address before the 10,000 pods are seeded: wait until kubectl
-    // gets an answer, which also warms its discovery cache.
+    // Wait until kubectl gets an answer, which also warms its discovery cache.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let mut c = Command::new(&kubectl);
@@ -98,8 +103,7 @@ fn main() {
             theirs.push(b);
         }
     }
-    let _ = sim.kill();
-    let _ = sim.wait();
+    drop(sim);
     let _ = std::fs::remove_dir_all(&dir);
     let (ot, or) = (
         median(ours.iter().map(|r| r.0).collect()),

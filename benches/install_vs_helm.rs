@@ -1,12 +1,12 @@
 //! `helmdeck install --yes` against `helm upgrade --install --wait` of the same chart and
 //! values on the same simulated cluster, side by side. Run: `cargo bench --bench install_vs_helm`.
 
-#[path = "support.rs"]
-mod support;
-
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use helmdeck_sim::SimOptions;
+use helmdeck_sim::testkit::Sim;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -21,8 +21,11 @@ fn main() {
     let helmdeck = PathBuf::from(env!("CARGO_BIN_EXE_helmdeck"));
     let dir = std::env::temp_dir().join(format!("helmdeck-installbench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
-    let kubeconfig = dir.join("kubeconfig");
-    let (mut sim, _) = support::start_sim(&["--time-factor", "0.05"], &kubeconfig);
+    let sim = Sim::start(SimOptions {
+        kubeconfig: Some(dir.join("kubeconfig")),
+        ..Default::default()
+    });
+    let kubeconfig = sim.kubeconfig.clone();
     let values = dir.join("local.json");
     let shown = Command::new(&helmdeck)
         .args(["profiles", "show", "local", "-o", "json"])
@@ -98,7 +101,6 @@ fn main() {
         "helmdeck / helm                 {:.2}",
         a.as_secs_f64() / b.as_secs_f64()
     );
-    let _ = sim.kill();
-    let _ = sim.wait();
+    drop(sim);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,5 +1,6 @@
-//! The simulated API server at scale, as a separate process: list 10,000 pods, stream
-//! 10,000 watch events, and the server's peak memory. Run: `cargo bench --bench sim_scale`.
+//! The simulated API server at scale: list 10,000 pods, stream 10,000 watch events, and the
+//! server's peak memory, which is why it runs as its own process (`helmdeck sim`) here rather
+//! than through the test kit. Run: `cargo bench --bench sim_scale`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

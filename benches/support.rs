@@ -17,24 +17,3 @@ pub fn big_values(lines: usize) -> String {
     }
     s
 }
-
-/// Starts `helmdeck sim` with these extra flags, writing its kubeconfig there; returns the
-/// process and the server URL once it serves.
-pub fn start_sim(extra: &[&str], kubeconfig: &std::path::Path) -> (std::process::Child, String) {
-    use std::io::BufRead;
-    let mut sim = std::process::Command::new(env!("CARGO_BIN_EXE_helmdeck"))
-        .args(["sim", "--port", "0"])
-        .args(extra)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("start helmdeck sim");
-    let out = sim.stdout.take().expect("stdout");
-    let url = std::io::BufReader::new(out)
-        .lines()
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("server: ").map(str::to_string))
-        .expect("server address");
-    (sim, url)
-}

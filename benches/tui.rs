@@ -2,13 +2,13 @@
 //! per frame with 10,000 pods in the pods pane (TestBackend, 160×48), and the app's CPU use
 //! while idle for 10 s. Run: `cargo bench --bench tui`.
 
-#[path = "support.rs"]
-mod support;
-
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
+
+use helmdeck_sim::SimOptions;
+use helmdeck_sim::testkit::Sim;
 
 use helmdeck::cluster::watch::{Connection, Snapshot};
 use helmdeck::tui::app::{App, Msg, Options};
@@ -102,8 +102,12 @@ fn main() {
     let helmdeck = PathBuf::from(env!("CARGO_BIN_EXE_helmdeck"));
     let dir = std::env::temp_dir().join(format!("helmdeck-tuibench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
-    let kubeconfig = dir.join("kubeconfig");
-    let (mut sim, _) = support::start_sim(&[], &kubeconfig);
+    let sim = Sim::start(SimOptions {
+        kubeconfig: Some(dir.join("kubeconfig")),
+        time_factor: 0.2,
+        ..Default::default()
+    });
+    let kubeconfig = sim.kubeconfig.clone();
 
     let runs = 5;
     let mut firsts = Vec::new();
@@ -162,8 +166,7 @@ fn main() {
         let _ = w.flush();
         let _ = child.wait();
     }
-    let _ = sim.kill();
-    let _ = sim.wait();
+    drop(sim);
     let _ = std::fs::remove_dir_all(&dir);
     firsts.sort();
     println!(

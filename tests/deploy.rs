@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::{Sim, helm, write};
-use helmdeck::sim::{Scenario, SimOptions};
+use helmdeck_sim::{Scenario, SimOptions};
 use serde_json::Value;
 
 fn helmdeck(sim: &Sim, helm_bin: &Path, args: &[&str]) -> Output {

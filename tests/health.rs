@@ -9,7 +9,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::{Sim, eventually, helm, profile_values, root, write};
-use helmdeck::sim::{Scenario, SimOptions};
+use helmdeck_sim::{Scenario, SimOptions};
 use serde_json::Value;
 
 fn sim(scenarios: Vec<Scenario>) -> Sim {

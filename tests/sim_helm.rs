@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Sim, eventually, helm, profile_values, root};
-use helmdeck::sim::SimOptions;
+use helmdeck_sim::SimOptions;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod};
@@ -291,7 +291,7 @@ fn helm_create_chart_installs_and_upgrades_with_helm3() {
 #[test]
 fn failing_migration_fails_the_install_with_backoff_exceeded() {
     let sim = Sim::start(SimOptions {
-        scenarios: vec![helmdeck::sim::Scenario::FailingMigration],
+        scenarios: vec![helmdeck_sim::Scenario::FailingMigration],
         ..Default::default()
     });
     let chart = root().join("assets/charts/posthog-mini");

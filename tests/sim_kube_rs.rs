@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::{Sim, eventually};
 use futures::StreamExt;
-use helmdeck::sim::{Scenario, SimOptions};
+use helmdeck_sim::{Scenario, SimOptions};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};

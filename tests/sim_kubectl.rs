@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
 use common::{Sim, eventually, kubectl, write};
-use helmdeck::sim::SimOptions;
+use helmdeck_sim::SimOptions;
 
 const DEPLOY: &str = r#"apiVersion: apps/v1
 kind: Deployment

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{Sim, helm};
-use helmdeck::sim::SimOptions;
+use helmdeck_sim::SimOptions;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
 struct Tty {

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use super::{DemoArgs, SimArgs, exit};
-use crate::sim::{Scenario, SimCluster, SimOptions};
+use helmdeck_sim::{Scenario, SimCluster, SimOptions};
 
 /// `--scenario` values, or the exit code for a bad one.
 fn scenarios(given: &[String]) -> Result<Vec<Scenario>, i32> {

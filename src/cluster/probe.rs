@@ -380,7 +380,7 @@ pub async fn probe(
         "event": event,
         "distinct_id": "helmdeck-probe",
         "properties": {"$lib": "helmdeck"},
-        "timestamp": crate::sim::store::now_rfc3339(),
+        "timestamp": crate::time::now_rfc3339(),
     });
     let sent = Instant::now();
     rec.capture = t

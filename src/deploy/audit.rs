@@ -7,54 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-#[derive(Debug, thiserror::Error)]
-#[error("cannot write {path}: {message}")]
-pub struct AuditError {
-    pub path: String,
-    pub message: String,
-}
-
-fn err(path: &Path, e: impl std::fmt::Display) -> AuditError {
-    AuditError {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    }
-}
-
-pub fn private_dir(path: &Path) -> Result<(), AuditError> {
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        b.mode(0o700);
-    }
-    b.create(path).map_err(|e| err(path, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| err(path, e))?;
-    }
-    Ok(())
-}
-
-/// Writes a file readable only by the user.
-pub fn private_file(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
-    if let Some(dir) = path.parent() {
-        private_dir(dir)?;
-    }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path).map_err(|e| err(path, e))?;
-    f.write_all(bytes).map_err(|e| err(path, e))?;
-    f.sync_all().map_err(|e| err(path, e))
-}
+use crate::private_files::{PrivateFileError, err, private_dir};
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
@@ -74,11 +27,11 @@ impl AuditLog {
         }
     }
 
-    pub fn append(&self, mut record: Value) -> Result<(), AuditError> {
+    pub fn append(&self, mut record: Value) -> Result<(), PrivateFileError> {
         if let Some(dir) = self.path.parent() {
             private_dir(dir)?;
         }
-        record["time"] = json!(crate::sim::store::now_rfc3339());
+        record["time"] = json!(crate::time::now_rfc3339());
         record["user"] = json!(std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
         let mut line = serde_json::to_vec(&record).map_err(|e| err(&self.path, e))?;
         line.push(b'\n');

@@ -443,14 +443,14 @@ pub async fn run(
     step(&tx, Step::Confirm, StepState::Done, "");
 
     // Apply: the values go to helm in a private file, recorded before anything is applied.
-    let stamp = crate::sim::store::now_rfc3339().replace(':', "");
+    let stamp = crate::time::now_for_file_name();
     let values_file = req
         .data_dir
         .join("applied")
         .join(&req.namespace)
         .join(&req.release)
         .join(format!("{stamp}.json"));
-    if let Err(e) = audit::private_file(&values_file, &values_json) {
+    if let Err(e) = crate::private_files::private_file(&values_file, &values_json) {
         return Outcome::Failed {
             kind: FailureKind::Other,
             message: e.to_string(),
@@ -576,7 +576,8 @@ async fn dry_run_objects(
 ) -> Option<Vec<Value>> {
     let dir = std::env::temp_dir().join(format!("helmdeck-dry-{}", std::process::id()));
     let file = dir.join("values.json");
-    audit::private_file(&file, &serde_json::to_vec(user_values).unwrap_or_default()).ok()?;
+    crate::private_files::private_file(&file, &serde_json::to_vec(user_values).unwrap_or_default())
+        .ok()?;
     let args = req.helm.upgrade_install_args(
         &req.release,
         &req.chart_path,

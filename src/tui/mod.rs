@@ -47,7 +47,7 @@ impl Log {
                 .append(true)
                 .open(p)
         {
-            let _ = writeln!(f, "{} {s}", crate::sim::store::now_rfc3339());
+            let _ = writeln!(f, "{} {s}", crate::time::now_rfc3339());
         }
     }
 }
@@ -55,7 +55,7 @@ impl Log {
 /// Runs the app until the user quits; returns the exit code.
 pub async fn run(launch: Launch) -> i32 {
     let log_path = crate::dirs::data_dir().map(|d| {
-        let _ = crate::deploy::audit::private_dir(&d);
+        let _ = crate::private_files::private_dir(&d);
         d.join("tui.log")
     });
     let log = Log(log_path.clone());
@@ -422,7 +422,7 @@ async fn clients(t: &Target) -> Result<(kube::Client, kube::Client), String> {
 /// Runs $EDITOR (argv, no shell) on an overrides file, with the terminal handed over.
 fn edit(terminal: &mut ratatui::DefaultTerminal, path: &std::path::Path, log: &Log) {
     if !path.exists() {
-        let _ = crate::deploy::audit::private_file(
+        let _ = crate::private_files::private_file(
             path,
             b"# Helm values applied above the profile and your answers.\n# Example:\n# web:\n#   replicacount: 2\n",
         );
@@ -489,7 +489,7 @@ fn build_request(spec: &OpSpec, target: &Target) -> Result<deploy::DeployRequest
         .join(format!("{}-{}-answers.yaml", spec.namespace, spec.release));
     let yaml = serde_yaml::to_string(&serde_json::Value::Object(spec.answers.clone()))
         .map_err(|e| bad(e.to_string()))?;
-    crate::deploy::audit::private_file(&draft, yaml.as_bytes()).map_err(|e| bad(e.to_string()))?;
+    crate::private_files::private_file(&draft, yaml.as_bytes()).map_err(|e| bad(e.to_string()))?;
     let args = crate::cli::ValuesArgs {
         profile: Some(spec.profile.clone()),
         answers: Some(draft),

@@ -2,7 +2,9 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+#[allow(unused_imports)]
+pub use helmdeck_sim::testkit::{Sim, isolated};
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -35,20 +37,6 @@ pub fn kubectl() -> PathBuf {
     p
 }
 
-/// A command with HOME and Helm's directories inside `home`, so tests never share caches.
-pub fn isolated(bin: &Path, home: &Path) -> Command {
-    let mut c = Command::new(bin);
-    c.env("HOME", home)
-        .env("HELM_CONFIG_HOME", home.join("helm-config"))
-        .env("HELM_DATA_HOME", home.join("helm-data"))
-        .env("HELM_CACHE_HOME", home.join("helm-cache"))
-        .env("HELMDECK_CONFIG_DIR", home.join("helmdeck-config"))
-        .env("HELMDECK_DATA_DIR", home.join("helmdeck-data"))
-        .env("HELMDECK_CACHE_DIR", home.join("helmdeck-cache"))
-        .env_remove("KUBECONFIG");
-    c
-}
-
 /// Writes a file, creating parent directories.
 pub fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
@@ -79,118 +67,6 @@ pub fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
                     .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
         }
         _ => a == b,
-    }
-}
-
-/// A simulated cluster running on its own thread and runtime, for synchronous tests that
-/// drive real binaries against it. Stops when dropped.
-pub struct Sim {
-    pub url: String,
-    pub kubeconfig: PathBuf,
-    pub state: std::sync::Arc<helmdeck::sim::SimState>,
-    /// A private HOME (helm and kubectl caches) for this test.
-    pub home: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    restart: std::sync::mpsc::Sender<std::time::Duration>,
-}
-
-impl Sim {
-    pub fn start(options: helmdeck::sim::SimOptions) -> Sim {
-        let home = tempfile::tempdir().expect("home");
-        let mut options = options;
-        if options.kubeconfig.is_none() {
-            options.kubeconfig = Some(home.path().join("kubeconfig"));
-        }
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let (restart_tx, restart_rx) = std::sync::mpsc::channel::<std::time::Duration>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let cluster = helmdeck::sim::SimCluster::start(options)
-                    .await
-                    .expect("start sim");
-                ready_tx
-                    .send((
-                        cluster.url.clone(),
-                        cluster.kubeconfig.clone(),
-                        cluster.state.clone(),
-                    ))
-                    .expect("ready");
-                let mut stop_rx = stop_rx;
-                loop {
-                    tokio::select! {
-                        _ = &mut stop_rx => break,
-                        _ = tokio::time::sleep(std::time::Duration::from_millis(20)) => {
-                            while let Ok(d) = restart_rx.try_recv() {
-                                cluster.restart_api(d);
-                            }
-                        }
-                    }
-                }
-                cluster.shutdown();
-            });
-        });
-        let (url, kubeconfig, state) = ready_rx.recv().expect("sim started");
-        Sim {
-            url,
-            kubeconfig,
-            state,
-            home,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-            restart: restart_tx,
-        }
-    }
-
-    /// A command for a real binary (helm, kubectl, helmdeck) pointed at this cluster.
-    pub fn cmd(&self, bin: &Path) -> Command {
-        let mut c = isolated(bin, self.home.path());
-        c.env("KUBECONFIG", &self.kubeconfig);
-        c
-    }
-
-    /// Runs a command and returns stdout, failing the test with stderr when it fails.
-    pub fn run(&self, bin: &Path, args: &[&str]) -> String {
-        let out = self.cmd(bin).args(args).output().expect("run");
-        assert!(
-            out.status.success(),
-            "{} {} failed:\n{}\n{}",
-            bin.display(),
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
-    }
-
-    pub fn restart_api(&self, down: std::time::Duration) {
-        self.restart.send(down).expect("restart");
-    }
-
-    /// Reads objects straight from the store (no HTTP), for assertions.
-    pub fn objects(&self, group: &str, plural: &str, ns: Option<&str>) -> Vec<serde_json::Value> {
-        let store = self.state.store.lock().expect("store");
-        store
-            .iter_gr(&(group.to_string(), plural.to_string()), ns)
-            .cloned()
-            .collect()
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

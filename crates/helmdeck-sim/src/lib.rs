@@ -8,11 +8,14 @@ pub mod discovery;
 pub mod errors;
 pub mod patch;
 pub mod proto;
+pub mod quantity;
 pub mod resources;
 pub mod scenario;
 pub mod selectors;
 pub mod server;
 pub mod store;
+#[cfg(feature = "test-kit")]
+pub mod testkit;
 pub mod workload;
 
 use std::collections::HashMap;
@@ -71,6 +74,29 @@ pub struct SimState {
 }
 
 impl SimState {
+    /// A seeded cluster's state (nodes, namespaces, classes, the scenarios' setup), serving
+    /// nothing yet: [`SimCluster::start`] serves it; unit tests drive it directly.
+    pub fn new(options: SimOptions, addr: String) -> SimState {
+        let (restarts, _) = tokio::sync::watch::channel(0u64);
+        let store = Store::new();
+        let changed = store.changed.clone();
+        let state = SimState {
+            changed,
+            store: Mutex::new(store),
+            options,
+            addr,
+            down_until: Mutex::new(None),
+            restarts,
+            logs: Mutex::new(HashMap::new()),
+            workloads: workload::Workloads::default(),
+        };
+        seed(&state);
+        state
+            .workloads
+            .set_knobs(ingestion_knobs(&state.options.scenarios));
+        state
+    }
+
     pub fn is_down(&self) -> bool {
         self.down_until
             .lock()
@@ -148,23 +174,7 @@ impl SimCluster {
         });
         let url = format!("http://{addr}");
         write_kubeconfig(&kubeconfig, &url)?;
-        let (restarts, _) = tokio::sync::watch::channel(0u64);
-        let store = Store::new();
-        let changed = store.changed.clone();
-        let state = Arc::new(SimState {
-            changed,
-            store: Mutex::new(store),
-            options: options.clone(),
-            addr: addr.to_string(),
-            down_until: Mutex::new(None),
-            restarts,
-            logs: Mutex::new(HashMap::new()),
-            workloads: workload::Workloads::default(),
-        });
-        seed(&state);
-        state
-            .workloads
-            .set_knobs(ingestion_knobs(&options.scenarios));
+        let state = Arc::new(SimState::new(options.clone(), addr.to_string()));
         let cancel = CancellationToken::new();
         tokio::spawn(serve(listener, state.clone(), cancel.clone()));
         tokio::spawn(run_controllers(state.clone(), cancel.clone()));

@@ -860,12 +860,11 @@ fn claims(store: &mut Store) {
                 let sc = store
                     .get_gr(&gr("storage.k8s.io", "storageclasses"), "", &class)
                     .cloned();
-                let bigger = crate::cluster::quantity::parse_bytes(request.as_str().unwrap_or("0"))
-                    .unwrap_or(0.0)
-                    > crate::cluster::quantity::parse_bytes(
+                let bigger = crate::quantity::milli(request.as_str().unwrap_or("0")).unwrap_or(0)
+                    > crate::quantity::milli(
                         pvc["status"]["capacity"]["storage"].as_str().unwrap_or("0"),
                     )
-                    .unwrap_or(0.0);
+                    .unwrap_or(0);
                 if bigger && sc.is_some_and(|sc| sc["allowVolumeExpansion"] == true) {
                     let pv_name = pvc["spec"]["volumeName"]
                         .as_str()
@@ -1007,19 +1006,18 @@ fn claims(store: &mut Store) {
     }
 }
 
+/// A quantity in whole units (cores, bytes) for the scheduler's sums.
+fn units(q: &str) -> Option<f64> {
+    crate::quantity::milli(q).map(|m| m as f64 / 1000.0)
+}
+
 fn requests(pod: &Value) -> (f64, f64) {
     let mut cpu = 0.0;
     let mut mem = 0.0;
     for c in pod["spec"]["containers"].as_array().into_iter().flatten() {
         let r = &c["resources"]["requests"];
-        cpu += r["cpu"]
-            .as_str()
-            .and_then(crate::cluster::quantity::parse_cpu)
-            .unwrap_or(0.0);
-        mem += r["memory"]
-            .as_str()
-            .and_then(crate::cluster::quantity::parse_bytes)
-            .unwrap_or(0.0);
+        cpu += r["cpu"].as_str().and_then(units).unwrap_or(0.0);
+        mem += r["memory"].as_str().and_then(units).unwrap_or(0.0);
     }
     (cpu, mem)
 }
@@ -1056,14 +1054,8 @@ fn schedule(store: &mut Store, cs: &mut ControllerState) {
                 continue;
             }
             let alloc = &n["status"]["allocatable"];
-            let acpu = alloc["cpu"]
-                .as_str()
-                .and_then(crate::cluster::quantity::parse_cpu)
-                .unwrap_or(0.0);
-            let amem = alloc["memory"]
-                .as_str()
-                .and_then(crate::cluster::quantity::parse_bytes)
-                .unwrap_or(0.0);
+            let acpu = alloc["cpu"].as_str().and_then(units).unwrap_or(0.0);
+            let amem = alloc["memory"].as_str().and_then(units).unwrap_or(0.0);
             let u = used.get(&name_of(n)).copied().unwrap_or_default();
             let cpu_ok = u.0 + cpu <= acpu + 1e-9;
             let mem_ok = u.1 + mem <= amem + 1.0;
@@ -1618,3 +1610,7 @@ fn ingresses(store: &mut Store) {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "controllers_tests.rs"]
+mod tests;

@@ -252,8 +252,7 @@ async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<
                 || ct_main == "application/apply-patch+cbor"
             {
                 let text = String::from_utf8_lossy(&body);
-                let obj = crate::values::yaml::parse("apply", &text)
-                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                let obj = yaml_body(&text).map_err(|e| ApiError::bad_request(e.to_string()))?;
                 let manager = q.get("fieldManager").cloned().ok_or_else(|| {
                     ApiError::bad_request("fieldManager is required for apply requests")
                 })?;
@@ -452,6 +451,11 @@ async fn read_body(req: Request<Incoming>) -> Result<(String, Vec<u8>), ApiError
     Ok((ct, body.to_bytes().to_vec()))
 }
 
+/// A YAML request body (apply patches, `kubectl` with YAML) as the JSON the store keeps.
+fn yaml_body(text: &str) -> Result<Value, serde_yaml::Error> {
+    serde_yaml::from_str(text)
+}
+
 fn parse_body(ct: &str, body: &[u8]) -> Result<Value, ApiError> {
     if ct.contains("protobuf") {
         return super::proto::decode(body)
@@ -459,8 +463,7 @@ fn parse_body(ct: &str, body: &[u8]) -> Result<Value, ApiError> {
     }
     if ct.contains("yaml") {
         let text = String::from_utf8_lossy(body);
-        return crate::values::yaml::parse("body", &text)
-            .map_err(|e| ApiError::bad_request(e.to_string()));
+        return yaml_body(&text).map_err(|e| ApiError::bad_request(e.to_string()));
     }
     let v: Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))

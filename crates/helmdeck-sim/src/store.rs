@@ -841,9 +841,18 @@ impl Store {
         }
         let mut merged =
             patch::strategic_merge(&merged, &to_merge).map_err(ApiError::bad_request)?;
+        // Forcing moves the conflicting fields to this manager: the others lose them.
         let mut new_managed: Vec<Value> = managed
             .into_iter()
             .filter(|m| !(m["manager"] == manager && m["operation"] == "Apply"))
+            .map(|mut m| {
+                for (owner, path) in &conflicts {
+                    if m["manager"] == owner.as_str() {
+                        patch::remove_field_path(&mut m["fieldsV1"], path);
+                    }
+                }
+                m
+            })
             .collect();
         let changed = strip_volatile(&merged) != strip_volatile(&live);
         let time = if changed {
@@ -1145,3 +1154,7 @@ pub fn list_body(rt: &ResourceType, res: ListResult) -> Value {
         "items": res.items,
     })
 }
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;

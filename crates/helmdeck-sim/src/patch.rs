@@ -406,6 +406,28 @@ pub fn value_at<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
     Some(cur)
 }
 
+/// Takes a leaf out of a field set (a forced apply moves its ownership), pruning the branches
+/// it leaves empty.
+pub fn remove_field_path(fs: &mut Value, path: &str) {
+    fn remove(node: &mut Value, segs: &[String]) -> bool {
+        let Some((first, rest)) = segs.split_first() else {
+            return false;
+        };
+        let Some(m) = node.as_object_mut() else {
+            return false;
+        };
+        if rest.is_empty() {
+            m.remove(first.as_str());
+        } else if let Some(child) = m.get_mut(first.as_str())
+            && remove(child, rest)
+        {
+            m.remove(first.as_str());
+        }
+        m.is_empty()
+    }
+    remove(fs, &split_fs_path(path));
+}
+
 fn split_fs_path(path: &str) -> Vec<String> {
     // Segments start with "f:" or "k:" after a dot; k: segments hold JSON with dots inside.
     let mut out: Vec<String> = Vec::new();

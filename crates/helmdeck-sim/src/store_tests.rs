@@ -1,0 +1,312 @@
+//! The store's write rules, without HTTP: what helm, kubectl and kube-rs rely on.
+
+use serde_json::{Value, json};
+
+use super::{Propagation, Store, WriteOpts};
+use crate::resources::ResourceType;
+
+fn store_with_ns(ns: &str) -> Store {
+    let mut s = Store::new();
+    let t = s.type_for_kind("v1", "Namespace").expect("namespaces");
+    s.create(
+        &t,
+        "",
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+        &WriteOpts::default(),
+    )
+    .expect("namespace");
+    s
+}
+
+fn cm_type(s: &Store) -> ResourceType {
+    s.type_for_kind("v1", "ConfigMap").expect("configmaps")
+}
+
+fn cm(name: &str, data: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data})
+}
+
+fn manager(opts: &str) -> WriteOpts {
+    WriteOpts {
+        field_manager: Some(opts.into()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn create_fills_server_fields_and_refuses_a_second_object_of_the_same_name() {
+    let mut s = store_with_ns("team");
+    let t = cm_type(&s);
+    let made = s
+        .create(
+            &t,
+            "team",
+            cm("a", json!({"k": "v"})),
+            &WriteOpts::default(),
+        )
+        .expect("create");
+    assert!(
+        made["metadata"]["uid"]
+            .as_str()
+            .is_some_and(|u| !u.is_empty())
+    );
+    assert!(made["metadata"]["resourceVersion"].as_str().is_some());
+    assert!(made["metadata"]["creationTimestamp"].as_str().is_some());
+    assert_eq!(made["metadata"]["namespace"], "team");
+    let again = s
+        .create(&t, "team", cm("a", json!({})), &WriteOpts::default())
+        .expect_err("duplicate");
+    assert_eq!((again.code, again.reason), (409, "AlreadyExists"));
+}
+
+#[test]
+fn update_with_a_stale_resource_version_is_a_conflict() {
+    let mut s = store_with_ns("team");
+    let t = cm_type(&s);
+    let first = s
+        .create(
+            &t,
+            "team",
+            cm("a", json!({"k": "1"})),
+            &WriteOpts::default(),
+        )
+        .expect("create");
+    let mut newer = first.clone();
+    newer["data"]["k"] = json!("2");
+    s.update(&t, "team", "a", newer, false, &WriteOpts::default())
+        .expect("update");
+    let mut stale = first;
+    stale["data"]["k"] = json!("3");
+    let e = s
+        .update(&t, "team", "a", stale, false, &WriteOpts::default())
+        .expect_err("stale");
+    assert_eq!((e.code, e.reason), (409, "Conflict"));
+    assert_eq!(s.get(&t, "team", "a").expect("get")["data"]["k"], "2");
+}
+
+#[test]
+fn generation_counts_spec_changes_only() {
+    let mut s = store_with_ns("team");
+    let t = s
+        .type_for_kind("apps/v1", "Deployment")
+        .expect("deployments");
+    let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}}});
+    s.create(&t, "team", d, &WriteOpts::default())
+        .expect("create");
+    let labelled = s
+        .patch(
+            &t,
+            "team",
+            "web",
+            "application/merge-patch+json",
+            &json!({"metadata": {"labels": {"tier": "front"}}}),
+            false,
+            &WriteOpts::default(),
+        )
+        .expect("label");
+    assert_eq!(labelled["metadata"]["generation"], 1);
+    let scaled = s
+        .patch(
+            &t,
+            "team",
+            "web",
+            "application/merge-patch+json",
+            &json!({"spec": {"replicas": 3}}),
+            false,
+            &WriteOpts::default(),
+        )
+        .expect("scale");
+    assert_eq!(scaled["metadata"]["generation"], 2);
+    assert_eq!(scaled["spec"]["replicas"], 3);
+}
+
+#[test]
+fn json_patch_test_operation_guards_the_write() {
+    let mut s = store_with_ns("team");
+    let t = cm_type(&s);
+    s.create(
+        &t,
+        "team",
+        cm("a", json!({"k": "1"})),
+        &WriteOpts::default(),
+    )
+    .expect("create");
+    let refused = s.patch(
+        &t,
+        "team",
+        "a",
+        "application/json-patch+json",
+        &json!([{"op": "test", "path": "/data/k", "value": "0"}, {"op": "replace", "path": "/data/k", "value": "9"}]),
+        false,
+        &WriteOpts::default(),
+    );
+    assert!(refused.is_err());
+    assert_eq!(s.get(&t, "team", "a").expect("get")["data"]["k"], "1");
+}
+
+#[test]
+fn apply_by_a_second_manager_conflicts_until_forced() {
+    let mut s = store_with_ns("team");
+    let t = cm_type(&s);
+    s.apply(
+        &t,
+        "team",
+        "a",
+        cm("a", json!({"k": "helm"})),
+        "helm",
+        false,
+        &manager("helm"),
+    )
+    .expect("first apply creates");
+    let e = s
+        .apply(
+            &t,
+            "team",
+            "a",
+            cm("a", json!({"k": "kubectl"})),
+            "kubectl",
+            false,
+            &manager("kubectl"),
+        )
+        .expect_err("conflict");
+    assert_eq!(e.code, 409, "{}", e.message);
+    assert!(e.message.contains("helm"), "names the owner: {}", e.message);
+    let forced = s
+        .apply(
+            &t,
+            "team",
+            "a",
+            cm("a", json!({"k": "kubectl"})),
+            "kubectl",
+            true,
+            &manager("kubectl"),
+        )
+        .expect("forced");
+    assert_eq!(forced["data"]["k"], "kubectl");
+    let owners: Vec<&str> = forced["metadata"]["managedFields"]
+        .as_array()
+        .expect("managed fields")
+        .iter()
+        .filter(|m| m["fieldsV1"]["f:data"]["f:k"].is_object())
+        .filter_map(|m| m["manager"].as_str())
+        .collect();
+    assert_eq!(owners, vec!["kubectl"]);
+}
+
+#[test]
+fn apply_drops_fields_the_manager_no_longer_sends() {
+    let mut s = store_with_ns("team");
+    let t = cm_type(&s);
+    s.apply(
+        &t,
+        "team",
+        "a",
+        cm("a", json!({"x": "1", "y": "2"})),
+        "helm",
+        false,
+        &manager("helm"),
+    )
+    .expect("apply");
+    let after = s
+        .apply(
+            &t,
+            "team",
+            "a",
+            cm("a", json!({"x": "1"})),
+            "helm",
+            false,
+            &manager("helm"),
+        )
+        .expect("apply");
+    assert_eq!(after["data"], json!({"x": "1"}));
+}
+
+#[test]
+fn a_dry_run_changes_nothing() {
+    let mut s = store_with_ns("team");
+    let t = cm_type(&s);
+    let rv = s.current_rv();
+    let opts = WriteOpts {
+        dry_run: true,
+        ..Default::default()
+    };
+    let shown = s
+        .create(&t, "team", cm("a", json!({})), &opts)
+        .expect("dry run");
+    assert_eq!(shown["metadata"]["name"], "a");
+    assert!(s.get(&t, "team", "a").is_err());
+    assert_eq!(s.current_rv(), rv);
+}
+
+#[test]
+fn a_finalizer_holds_a_deleted_object_until_it_is_removed() {
+    let mut s = store_with_ns("team");
+    let t = cm_type(&s);
+    let mut obj = cm("a", json!({}));
+    obj["metadata"]["finalizers"] = json!(["example.com/keep"]);
+    s.create(&t, "team", obj, &WriteOpts::default())
+        .expect("create");
+    s.delete(
+        &t,
+        "team",
+        "a",
+        Propagation::Background,
+        &WriteOpts::default(),
+    )
+    .expect("delete");
+    let held = s.get(&t, "team", "a").expect("still there");
+    assert!(held["metadata"]["deletionTimestamp"].is_string());
+    s.patch(
+        &t,
+        "team",
+        "a",
+        "application/merge-patch+json",
+        &json!({"metadata": {"finalizers": null}}),
+        false,
+        &WriteOpts::default(),
+    )
+    .expect("remove finalizer");
+    assert!(
+        s.get(&t, "team", "a").is_err(),
+        "gone once the finalizer is removed"
+    );
+}
+
+#[test]
+fn watchers_see_every_write_in_order() {
+    let mut s = store_with_ns("team");
+    let t = cm_type(&s);
+    let mut rx = s.subscribe();
+    s.create(
+        &t,
+        "team",
+        cm("a", json!({"k": "1"})),
+        &WriteOpts::default(),
+    )
+    .expect("create");
+    s.patch(
+        &t,
+        "team",
+        "a",
+        "application/merge-patch+json",
+        &json!({"data": {"k": "2"}}),
+        false,
+        &WriteOpts::default(),
+    )
+    .expect("patch");
+    s.delete(
+        &t,
+        "team",
+        "a",
+        Propagation::Background,
+        &WriteOpts::default(),
+    )
+    .expect("delete");
+    let mut seen = Vec::new();
+    while let Ok(ev) = rx.try_recv() {
+        seen.push(ev.etype);
+    }
+    assert_eq!(seen, vec!["ADDED", "MODIFIED", "DELETED"]);
+}
