@@ -61,7 +61,6 @@ fn render_per_frame() -> (Duration, Duration) {
             log_file: None,
         },
         profiles,
-        None,
         SystemTime::now(),
     );
     app.update(Msg::Snapshot(

@@ -12,6 +12,8 @@ pub mod health;
 pub mod helm;
 pub mod private_files;
 pub mod profile;
+pub mod quantity;
 pub mod time;
 pub mod tui;
 pub mod values;
+pub mod verdict;

@@ -185,7 +185,7 @@ fn install_dashboard_upgrade_rollback_and_quit_in_a_real_terminal() {
     t.keys(b"r");
     t.wait_for("roll posthog back to", 10);
     t.keys(ENTER);
-    t.wait_for("Roll posthog back to revision 1?", 10);
+    t.wait_for("Roll posthog in posthog back to revision 1?", 10);
     t.keys(b"y");
     t.wait_for("rolled back to revision 1", 120);
     t.wait_for("done: revision 3 deployed", 60);
@@ -228,4 +228,84 @@ fn a_panic_restores_the_terminal_and_says_where_the_log_is() {
     }
     let text = std::fs::read_to_string(Path::new(&log)).unwrap();
     assert!(text.contains("injected panic"), "{text}");
+}
+
+/// The release's revisions as helm stored them, by status.
+fn release_statuses(sim: &Sim) -> Vec<String> {
+    sim.objects("", "secrets", Some("posthog"))
+        .iter()
+        .filter(|s| s["type"] == "helm.sh/release.v1")
+        .filter_map(|s| {
+            s["metadata"]["labels"]["status"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+/// Drives the install wizard to the point where helm is applying and pods are coming up.
+fn start_install(t: &mut Tty) {
+    t.wait_for("No Helm releases in this cluster yet", 20);
+    t.keys(b"i");
+    t.wait_for("Local (k3s, kind, minikube)", 10);
+    t.keys(ENTER);
+    t.wait_for("questions · local", 10);
+    t.keys(ENTER);
+    t.wait_for("enter: preflight", 10);
+    t.keys(ENTER);
+    t.wait_for("Preflight passed", 60);
+    t.keys(ENTER);
+    t.wait_for("y: apply", 10);
+    t.keys(b"y");
+    // Pods are seen only once helm has created their owners: helm is running.
+    t.wait_for("pods ready", 60);
+}
+
+#[test]
+fn quitting_during_an_install_can_leave_helm_running_and_the_release_still_deploys() {
+    // Slow pods, so the install is still running when the user quits.
+    let sim = Sim::start(SimOptions {
+        time_factor: 0.6,
+        ..Default::default()
+    });
+    let mut t = Tty::start(&sim, &["--profile", "local"], &[]);
+    start_install(&mut t);
+    t.keys(b"q");
+    t.wait_for("l: leave it running", 10);
+    assert!(
+        release_statuses(&sim).iter().all(|s| s != "deployed"),
+        "helm must still be running when the user quits"
+    );
+    t.keys(b"l");
+    assert_eq!(t.exit_code(20), 0);
+    t.assert_restored();
+    let raw = String::from_utf8_lossy(&t.raw.lock().unwrap()).to_string();
+    assert!(
+        raw.contains("helm keeps running") && raw.contains("helmdeck status --release posthog"),
+        "the app says how to follow helm:\n{raw}"
+    );
+    common::eventually(240, "the release deployed after the app exited", || {
+        release_statuses(&sim)
+            .iter()
+            .any(|s| s == "deployed")
+            .then_some(())
+    });
+}
+
+#[test]
+fn quitting_during_an_install_can_wait_for_helm_to_finish() {
+    let sim = Sim::start(SimOptions {
+        time_factor: 0.6,
+        ..Default::default()
+    });
+    let mut t = Tty::start(&sim, &["--profile", "local"], &[]);
+    start_install(&mut t);
+    t.keys(b"q");
+    t.wait_for("w: wait, then quit", 10);
+    t.keys(b"w");
+    t.wait_for("quitting when helm finishes", 10);
+    // The app quits by itself once helm is done, and not before.
+    assert_eq!(t.exit_code(240), 0);
+    t.assert_restored();
+    assert_eq!(release_statuses(&sim), vec!["deployed".to_string()]);
 }

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use helmdeck::cluster::preflight::{Check, Verdict};
 use helmdeck::cluster::probe::{EndpointRecord, Exchange, ProbeRecord};
 use helmdeck::cluster::releases::ReleaseInfo;
 use helmdeck::cluster::watch::{Connection, Snapshot};
 use helmdeck::deploy::{self, Event, Outcome, Step, StepState, ValueChange};
-use helmdeck::tui::app::{App, Effect, Msg, Options, Screen};
+use helmdeck::tui::app::{App, Effect, Msg, Options, PlanTicket, Screen};
+use helmdeck::verdict::{Check, Verdict};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use serde_json::{Value, json};
@@ -26,8 +26,6 @@ fn app() -> App {
         .iter()
         .cloned()
         .collect();
-    let chart =
-        helmdeck::chart::Chart::load(&helmdeck::assets::bundled_chart_dir().unwrap()).unwrap();
     App::new(
         Options {
             context: "helmdeck-sim".into(),
@@ -40,9 +38,29 @@ fn app() -> App {
             log_file: None,
         },
         profiles,
-        Some(chart),
         now(),
     )
+}
+
+/// A plan as the engine returns it, for an install of posthog on `profile`.
+fn ticket(profile: &str) -> Box<PlanTicket> {
+    Box::new(PlanTicket {
+        id: 7,
+        plan: deploy::Plan {
+            action: deploy::Action::Install,
+            release: "posthog".into(),
+            namespace: "posthog".into(),
+            chart: "posthog".into(),
+            chart_version: "0.1.0".into(),
+            profile: Some(profile.into()),
+            values: Default::default(),
+            values_sha256: "0".repeat(64),
+            changes: Vec::new(),
+            manifest: None,
+            checks: Vec::new(),
+            based_on: None,
+        },
+    })
 }
 
 fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
@@ -281,14 +299,15 @@ fn install_wizard_screens() {
         .unwrap();
     assert!(pw.value.starts_with("<redacted:sha256:"), "{pw:?}");
     let effects = key(&mut a, KeyCode::Enter);
-    let Some(Effect::Plan(spec)) = effects.first() else {
+    let Some(Effect::Plan(intent)) = effects.first() else {
         panic!("{effects:?}")
     };
     assert_eq!(
-        (spec.profile.as_str(), spec.action),
-        ("aws", deploy::Action::Plan)
+        (intent.values.profile.as_deref(), intent.action),
+        (Some("aws"), deploy::Action::Install)
     );
-    assert_eq!(spec.answers["ingress.hostname"], "posthog.example.com");
+    let answers = intent.values.answers.as_ref().expect("answers");
+    assert_eq!(answers.given["ingress.hostname"], "posthog.example.com");
     snap("wizard_plan_running", &a);
     for c in [
         Check {
@@ -306,9 +325,9 @@ fn install_wizard_screens() {
     ] {
         a.update(Msg::Engine(Event::Check(c)));
     }
-    a.update(Msg::PlanDone(Outcome::PreflightFailed {
+    a.update(Msg::PlanDone(Err(Outcome::PreflightFailed {
         failed: vec!["StorageClass gp2 does not enable encryption".into()],
-    }));
+    })));
     snap("wizard_plan_refused", &a);
     // A failed preflight blocks: enter does not offer to apply.
     assert!(key(&mut a, KeyCode::Enter).is_empty());
@@ -334,15 +353,19 @@ fn install_wizard_screens() {
             },
         ],
     }));
-    a.update(Msg::PlanDone(Outcome::Planned));
+    a.update(Msg::PlanDone(Ok(ticket("aws"))));
     snap("wizard_plan_passed", &a);
     key(&mut a, KeyCode::Enter);
     snap("confirm_apply", &a);
     let effects = key(&mut a, KeyCode::Char('y'));
-    let Some(Effect::Apply(spec)) = effects.first() else {
+    let Some(Effect::Apply(applied)) = effects.first() else {
         panic!("{effects:?}")
     };
-    assert_eq!(spec.action, deploy::Action::Install);
+    assert_eq!(
+        **applied,
+        *ticket("aws"),
+        "the plan shown is the plan applied"
+    );
     assert_eq!(a.screen, Screen::Run);
 }
 
@@ -353,7 +376,7 @@ fn run_screen_follows_the_engine_and_shows_the_outcome() {
     key(&mut a, KeyCode::Enter);
     key(&mut a, KeyCode::Enter);
     key(&mut a, KeyCode::Enter);
-    a.update(Msg::PlanDone(Outcome::Planned));
+    a.update(Msg::PlanDone(Ok(ticket("local"))));
     key(&mut a, KeyCode::Enter);
     key(&mut a, KeyCode::Char('y'));
     for (s, st, d) in [

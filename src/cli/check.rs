@@ -8,12 +8,12 @@ use serde::Serialize;
 use super::render::load_profiles;
 use super::{CheckArgs, Output, exit};
 use crate::cluster::Target;
-use crate::cluster::preflight::{Check, Verdict};
 use crate::cluster::probe::{self, ProbeRecord, ProbeTiming, Transport};
 use crate::cluster::watch::{ClusterWatch, Connection, Scope};
 use crate::cluster::{self, releases};
 use crate::health::{self, PodsReport, disks::DiskRow};
 use crate::profile::{EncryptionRule, Profile};
+use crate::verdict::{Check, Verdict};
 
 #[derive(Debug, Serialize)]
 pub struct CheckReport {

@@ -5,12 +5,14 @@ use std::io::{IsTerminal, Write};
 
 use serde_json::json;
 
-use super::render::{CliError, prepare};
+use super::render::CliError;
 use super::{DeployArgs, Output, ReleaseArgs, ReleaseTarget, exit, runtime};
 use crate::cluster::Target;
-use crate::cluster::preflight::Verdict;
-use crate::deploy::{self, Action, Event, Outcome, StepState};
-use crate::helm::driver::{FailureKind, Helm};
+use crate::verdict::Verdict;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::deploy::{self, Action, Event, Intent, Outcome, StepState};
+use crate::helm::driver::Helm;
 
 fn helm_for(t: &ReleaseTarget) -> Result<Helm, CliError> {
     let bin = crate::helm::find_helm().map_err(|e| CliError {
@@ -130,143 +132,138 @@ fn describe(e: &Event) -> Option<String> {
                     .join("\n")
             }
         }
+        Event::HelmStarted { pid, log } => format!("  helm started (pid {pid}; its errors: {log})"),
         Event::HelmOutput { line } => format!("  helm: {line}"),
         Event::Progress { .. } => return None,
         Event::Notice { message } => format!("! {message}"),
     })
 }
 
-pub fn deploy(action: Action, args: DeployArgs) -> i32 {
-    let prepared = match prepare(&args.values) {
-        Ok(p) => p,
-        Err(e) => return fail(e),
-    };
-    let helm = match helm_for(&args.target) {
-        Ok(h) => h,
-        Err(e) => return fail(e),
-    };
-    let data_dir = match data_dir() {
-        Ok(d) => d,
-        Err(e) => return fail(e),
-    };
-    let mut request = prepared.request;
-    request.major = helm.major();
-    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    if action != Action::Plan && !args.yes && !interactive {
-        return fail(CliError::bad_input(
-            "not a terminal: pass --yes to apply without confirmation",
-        ));
-    }
-    let req = deploy::DeployRequest {
-        action,
-        release: args.target.release.clone(),
-        namespace: args.target.namespace.clone(),
-        target: target(&args.target),
-        profile: prepared.profile,
-        chart: prepared.chart,
-        chart_path: prepared.chart_path,
-        request,
-        helm,
-        timeout_secs: args.target.timeout,
-        rollback_on_failure: !args.no_rollback,
-        data_dir,
-    };
-    let rt = match runtime() {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
-    let json_out = args.target.output == Output::Json;
-    let yes = args.yes;
+/// Prints engine events while `work` runs (a spinner on a terminal, plain lines otherwise,
+/// nothing with JSON output) and returns its result with the events it sent. The bar is gone
+/// when this returns, so a prompt after it is never drawn over.
+async fn with_progress<T>(
+    json_out: bool,
+    work: impl AsyncFnOnce(&UnboundedSender<Event>) -> T,
+) -> (T, Vec<Event>) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let outcome = rt.block_on(async move {
+    let printer = async move {
         let bar = (!json_out && std::io::stderr().is_terminal()).then(|| {
             let b = indicatif::ProgressBar::new_spinner();
             b.enable_steady_tick(std::time::Duration::from_millis(120));
             b
         });
         let started = std::time::Instant::now();
-        let engine = tokio::spawn(deploy::run(
-            req,
-            move |_changes| {
-                if yes {
-                    return true;
-                }
-                eprint!("Apply these changes? [y/N] ");
-                let _ = std::io::stderr().flush();
-                let mut line = String::new();
-                std::io::stdin().read_line(&mut line).is_ok() && matches!(line.trim(), "y" | "Y" | "yes")
-            },
-            tx,
-        ));
         let mut events = Vec::new();
         while let Some(ev) = rx.recv().await {
-            if let (Some(b), Event::Progress { pods_ready, pods_expected, jobs_done, jobs_expected }) = (&bar, &ev) {
+            if let (
+                Some(b),
+                Event::Progress {
+                    pods_ready,
+                    pods_expected,
+                    jobs_done,
+                    jobs_expected,
+                },
+            ) = (&bar, &ev)
+            {
                 b.set_message(format!(
                     "pods ready {pods_ready}/{pods_expected}, jobs {jobs_done}/{jobs_expected}, {}s",
                     started.elapsed().as_secs()
                 ));
             }
-            if !json_out
-                && let Some(text) = describe(&ev) {
-                    match &bar {
-                        Some(b) => b.println(text),
-                        None => eprintln!("{text}"),
-                    }
+            if !json_out && let Some(text) = describe(&ev) {
+                match &bar {
+                    Some(b) => b.println(text),
+                    None => eprintln!("{text}"),
                 }
+            }
             events.push(ev);
         }
         if let Some(b) = bar {
             b.finish_and_clear();
         }
-        let outcome = engine.await.unwrap_or(Outcome::Failed {
-            kind: FailureKind::Other,
-            message: "the engine stopped unexpectedly".into(),
-            fix: String::new(),
-            rolled_back: false,
-        });
-        (outcome, events)
+        events
+    };
+    let run = async move {
+        let r = work(&tx).await;
+        drop(tx);
+        r
+    };
+    tokio::join!(run, printer)
+}
+
+/// Asks on the terminal, off the runtime's threads; anything but yes is no.
+async fn ask(question: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        eprint!("{question} [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).is_ok() && matches!(line.trim(), "y" | "Y" | "yes")
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// `install`, `upgrade` and `plan`: plan, ask, apply exactly that plan.
+pub fn deploy(action: Action, plan_only: bool, args: DeployArgs) -> i32 {
+    let values = match super::values_intent(&args.values) {
+        Ok(v) => v,
+        Err(e) => return fail(e),
+    };
+    let intent = Intent {
+        values,
+        timeout_secs: args.target.timeout,
+        rollback_on_failure: !args.no_rollback,
+        ..Intent::new(
+            action,
+            &args.target.release,
+            &args.target.namespace,
+            target(&args.target),
+        )
+    };
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !plan_only && !args.yes && !interactive {
+        return fail(CliError::bad_input(
+            "not a terminal: pass --yes to apply without confirmation",
+        ));
+    }
+    let req = match intent.resolve() {
+        Ok(r) => r,
+        Err(o) => {
+            eprintln!("{o}");
+            return o.exit_code();
+        }
+    };
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let json_out = args.target.output == Output::Json;
+    let (outcome, events) = rt.block_on(async {
+        let (planned, mut events) =
+            with_progress(json_out, async |tx| deploy::plan(&req, tx).await).await;
+        let plan = match planned {
+            Ok(p) => p,
+            Err(o) => return (o, events),
+        };
+        if plan_only {
+            return (Outcome::Planned, events);
+        }
+        if !args.yes && !ask("Apply these changes?".into()).await {
+            return (Outcome::Declined, events);
+        }
+        let (o, more) =
+            with_progress(json_out, async |tx| deploy::apply(&req, &plan, tx).await).await;
+        events.extend(more);
+        (o, events)
     });
-    let (outcome, events) = outcome;
     if json_out {
         let doc = json!({"outcome": outcome, "events": events});
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
-        eprintln!("{}", outcome_text(&outcome));
+        eprintln!("{outcome}");
     }
     outcome.exit_code()
-}
-
-fn outcome_text(o: &Outcome) -> String {
-    match o {
-        Outcome::Applied { revision } => format!("done: revision {revision} deployed"),
-        Outcome::Planned => "plan complete: nothing was applied".into(),
-        Outcome::Declined => "not applied".into(),
-        Outcome::PreflightFailed { failed } => format!(
-            "preflight failed ({} check(s)): nothing was applied",
-            failed.len()
-        ),
-        Outcome::Failed {
-            kind,
-            message,
-            fix,
-            rolled_back,
-        } => format!(
-            "failed ({kind:?}){}: {message}\n  fix: {fix}",
-            if *rolled_back { ", rolled back" } else { "" }
-        ),
-        Outcome::BadInput { message } => format!("error: {message}"),
-        Outcome::Unreachable { message } => format!("error: {message}"),
-        Outcome::Busy { message } => format!("error: {message}"),
-    }
-}
-
-fn failure_code(kind: FailureKind) -> i32 {
-    match kind {
-        FailureKind::ClusterUnreachable => exit::UNREACHABLE,
-        FailureKind::AnotherOperationInProgress => exit::BUSY,
-        FailureKind::ReleaseNotFound => exit::BAD_INPUT,
-        _ => exit::FAILED,
-    }
 }
 
 pub fn status(args: ReleaseArgs) -> i32 {
@@ -282,8 +279,9 @@ pub fn status(args: ReleaseArgs) -> i32 {
     let hist = match rt.block_on(helm.history(&t.release, &t.namespace)) {
         Ok(h) => h,
         Err(e) => {
-            eprintln!("error: {e}");
-            return failure_code(e.kind);
+            let o = Outcome::from(e);
+            eprintln!("{o}");
+            return o.exit_code();
         }
     };
     let Some(cur) = hist.last() else {
@@ -357,8 +355,9 @@ pub fn history(args: ReleaseArgs) -> i32 {
             exit::OK
         }
         Err(e) => {
-            eprintln!("error: {e}");
-            failure_code(e.kind)
+            let o = Outcome::from(e);
+            eprintln!("{o}");
+            o.exit_code()
         }
     }
 }
@@ -425,7 +424,7 @@ pub fn rollback(args: ReleaseArgs) -> i32 {
             Outcome::Applied { revision } => {
                 eprintln!("done: rolled back (now revision {revision})")
             }
-            other => eprintln!("{}", outcome_text(other)),
+            other => eprintln!("{other}"),
         }
         outcome.exit_code()
     })

@@ -5,21 +5,13 @@ mod deploy;
 mod render;
 mod sim;
 
-pub use render::{CliError, Prepared, prepare as prepare_values};
+pub use render::{CliError, values_intent};
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Exit codes shared by every command.
-pub mod exit {
-    pub const OK: i32 = 0;
-    pub const FAILED: i32 = 1;
-    pub const BAD_INPUT: i32 = 2;
-    pub const PREFLIGHT: i32 = 3;
-    pub const UNREACHABLE: i32 = 4;
-    pub const BUSY: i32 = 5;
-}
+pub use crate::deploy::exit;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -163,7 +155,7 @@ pub struct ReleaseTarget {
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
     /// Seconds helm waits for resources to be ready.
-    #[arg(long, default_value_t = 900)]
+    #[arg(long, default_value_t = crate::deploy::DEFAULT_TIMEOUT_SECS)]
     pub timeout: u64,
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -302,9 +294,9 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Profiles { action }) => render::profiles(action),
         Some(Command::Render(args)) => render::render(*args),
         Some(Command::Sim(args)) => sim::run(args),
-        Some(Command::Install(a)) => deploy::deploy(crate::deploy::Action::Install, *a),
-        Some(Command::Upgrade(a)) => deploy::deploy(crate::deploy::Action::Upgrade, *a),
-        Some(Command::Plan(a)) => deploy::deploy(crate::deploy::Action::Plan, *a),
+        Some(Command::Install(a)) => deploy::deploy(crate::deploy::Action::Install, false, *a),
+        Some(Command::Upgrade(a)) => deploy::deploy(crate::deploy::Action::Upgrade, false, *a),
+        Some(Command::Plan(a)) => deploy::deploy(crate::deploy::Action::Install, true, *a),
         Some(Command::Status(a)) => deploy::status(a),
         Some(Command::History(a)) => deploy::history(a),
         Some(Command::Rollback(a)) => deploy::rollback(a),

@@ -3,10 +3,10 @@
 use std::io::Write;
 
 use super::{Output, ProfilesAction, RenderArgs, ValuesArgs, exit};
-use crate::chart::{Chart, ChartRef, resolve_chart_ref};
-use crate::profile::{self, Profile, ProfileSet};
+use crate::deploy::{Answers, ValuesIntent};
+use crate::profile::{self, ProfileSet};
 use crate::values::explain::{self, PrintOptions};
-use crate::values::{self, HelmMajor, RenderRequest, Rendered, SetKind};
+use crate::values::{HelmMajor, Rendered, SetKind};
 
 /// A failure before anything was done, with the exit code it maps to.
 #[derive(Debug)]
@@ -82,48 +82,15 @@ pub fn profiles(action: ProfilesAction) -> i32 {
     }
 }
 
-/// What a values-rendering command resolved from its flags.
-pub struct Prepared {
-    pub profile: Option<Profile>,
-    pub chart: Chart,
-    pub chart_path: std::path::PathBuf,
-    pub request: RenderRequest,
-}
-
-/// Resolves profile, chart and layers from the shared values flags.
-pub fn prepare(args: &ValuesArgs) -> Result<Prepared, CliError> {
-    let set = load_profiles()?;
-    let profile = match &args.profile {
-        Some(name) => Some(set.get(name).map_err(CliError::bad_input)?.clone()),
-        None => None,
-    };
-    let chart_ref = match (&args.chart, &args.repo, &profile) {
-        (None, None, Some(p)) => match (&p.chart.repo, &p.chart.path) {
-            (Some(repo), _) => {
-                ChartRef::parse(p.chart.name.as_deref(), Some(repo), args.version.as_deref())
-            }
-            (None, Some(path)) => ChartRef::Local(path.into()),
-            _ => ChartRef::Bundled,
-        },
-        _ => ChartRef::parse(
-            args.chart.as_deref(),
-            args.repo.as_deref(),
-            args.version.as_deref(),
-        ),
-    };
-    let chart_path =
-        resolve_chart_ref(&chart_ref, &crate::dirs::cache_dir()).map_err(CliError::bad_input)?;
-    let chart = Chart::load(&chart_path).map_err(CliError::bad_input)?;
+/// The values side of an intent, from the shared values flags.
+pub fn values_intent(args: &ValuesArgs) -> Result<ValuesIntent, CliError> {
     let answers = match &args.answers {
         Some(path) => {
-            Some(profile::load_answers(path, profile.as_ref()).map_err(CliError::bad_input)?)
+            let (origin, given) = profile::read_answers(path).map_err(CliError::bad_input)?;
+            Some(Answers { origin, given })
         }
         None => None,
     };
-    let mut files = Vec::new();
-    for f in &args.values {
-        files.push(values::load_file_layer(f).map_err(CliError::bad_input)?);
-    }
     let mut sets = Vec::new();
     for (kind, list) in [
         (SetKind::Set, &args.set),
@@ -134,36 +101,34 @@ pub fn prepare(args: &ValuesArgs) -> Result<Prepared, CliError> {
     ] {
         sets.extend(list.iter().map(|e| (kind, e.clone())));
     }
-    let major = match args.helm_major.as_deref() {
-        Some("3") => HelmMajor::V3,
-        Some(_) => HelmMajor::V4,
-        None => crate::helm::find_helm()
-            .map(|h| h.major)
-            .unwrap_or_default(),
-    };
-    let request = RenderRequest {
-        previous: None,
-        profile: profile.as_ref().map(Profile::layer),
+    Ok(ValuesIntent {
+        profile: args.profile.clone(),
+        chart: args.chart.clone(),
+        repo: args.repo.clone(),
+        version: args.version.clone(),
         answers,
-        files,
+        values_files: args.values.clone(),
         sets,
-        base_dir: std::env::current_dir().ok(),
-        major,
-    };
-    Ok(Prepared {
-        profile,
-        chart,
-        chart_path,
-        request,
+        helm_major: match args.helm_major.as_deref() {
+            Some("3") => Some(HelmMajor::V3),
+            Some(_) => Some(HelmMajor::V4),
+            None => None,
+        },
     })
 }
 
-pub fn render_prepared(p: &Prepared) -> Result<Rendered, CliError> {
-    p.request.render(&p.chart).map_err(CliError::bad_input)
+fn render_values(args: &ValuesArgs) -> Result<Rendered, CliError> {
+    let resolved = values_intent(args)?
+        .resolve()
+        .map_err(CliError::bad_input)?;
+    resolved
+        .request
+        .render(&resolved.chart)
+        .map_err(CliError::bad_input)
 }
 
 pub fn render(args: RenderArgs) -> i32 {
-    let result = prepare(&args.values).and_then(|p| render_prepared(&p));
+    let result = render_values(&args.values);
     let rendered = match result {
         Ok(r) => r,
         Err(e) => return report(e),

@@ -102,9 +102,9 @@ impl EncryptionVerdict {
 pub fn grade(
     rule: crate::profile::EncryptionRule,
     verdict: EncryptionVerdict,
-) -> (super::preflight::Verdict, &'static str) {
-    use super::preflight::Verdict;
+) -> (crate::verdict::Verdict, &'static str) {
     use crate::profile::EncryptionRule;
+    use crate::verdict::Verdict;
     match rule {
         _ if verdict.is_encrypted() => (Verdict::Pass, ""),
         EncryptionRule::ClassParameter => (

@@ -6,7 +6,6 @@ pub mod encryption;
 pub mod podview;
 pub mod preflight;
 pub mod probe;
-pub mod quantity;
 pub mod releases;
 pub mod watch;
 
@@ -19,7 +18,7 @@ use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 /// Which cluster to talk to.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Target {
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,

@@ -1,30 +1,14 @@
 //! Preflight: what will make an install or upgrade fail, found before anything is applied.
 //! Pure functions of the cluster's facts, the profile and the rendered values.
 
+use crate::verdict::{Check, Verdict};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::encryption::judge;
-use super::quantity::{format_bytes, parse_bytes, parse_cpu};
 use crate::chart::Chart;
 use crate::profile::{EncryptionRule, Profile};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Pass,
-    Warn,
-    Fail,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Check {
-    pub id: &'static str,
-    pub verdict: Verdict,
-    pub message: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub fix: String,
-}
+use crate::quantity::{format_bytes, parse_bytes, parse_cpu};
 
 fn check(
     id: &'static str,

@@ -1,8 +1,14 @@
-//! The one engine installs and upgrades go through, for the CLI and the TUI alike:
-//! preflight → render → diff → confirm → apply → follow the rollout → verify. Progress and
-//! results are a stream of typed events; callers only render them.
+//! The one engine installs and upgrades go through, for the CLI and the TUI alike. Two calls:
+//! [`plan`] (preflight → render → diff, nothing applied) and [`apply`] (exactly that plan →
+//! follow the rollout), with the front end's confirmation between them. Progress and results
+//! are a stream of typed events; callers only render them.
 
 pub mod audit;
+pub mod intent;
+pub mod outcome;
+
+pub use intent::{Answers, DEFAULT_TIMEOUT_SECS, Intent, ValuesIntent};
+pub use outcome::{Outcome, exit};
 
 use std::path::PathBuf;
 
@@ -15,19 +21,18 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::chart::Chart;
-use crate::cluster::preflight::{self, Check, Verdict};
+use crate::cluster::preflight;
 use crate::cluster::{self, Target};
-use crate::helm::driver::{FailureKind, Helm};
+use crate::helm::driver::Helm;
 use crate::profile::Profile;
 use crate::values::{self, LayerSource, RenderRequest, UserLayer, redact};
+use crate::verdict::{Check, Verdict};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     Install,
     Upgrade,
-    /// Everything up to the diff; nothing applied.
-    Plan,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -78,6 +83,12 @@ pub enum Event {
     ManifestDiff {
         kinds: Vec<KindDiff>,
     },
+    /// helm is running as its own process: it keeps going if helmdeck stops.
+    HelmStarted {
+        pid: u32,
+        /// Where its error output goes.
+        log: String,
+    },
     HelmOutput {
         line: String,
     },
@@ -90,65 +101,6 @@ pub enum Event {
     Notice {
         message: String,
     },
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(tag = "outcome", rename_all = "kebab-case")]
-pub enum Outcome {
-    Applied {
-        revision: u64,
-    },
-    Planned,
-    Declined,
-    PreflightFailed {
-        failed: Vec<String>,
-    },
-    Failed {
-        kind: FailureKind,
-        message: String,
-        fix: String,
-        rolled_back: bool,
-    },
-    BadInput {
-        message: String,
-    },
-    Unreachable {
-        message: String,
-    },
-    Busy {
-        message: String,
-    },
-}
-
-impl Outcome {
-    /// The process exit code documented in the README.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Outcome::Applied { .. } | Outcome::Planned => 0,
-            Outcome::Failed { .. } | Outcome::Declined => 1,
-            Outcome::BadInput { .. } => 2,
-            Outcome::PreflightFailed { .. } => 3,
-            Outcome::Unreachable { .. } => 4,
-            Outcome::Busy { .. } => 5,
-        }
-    }
-}
-
-/// A helm command that failed before anything was applied: unreachable is its own outcome.
-impl From<crate::helm::driver::HelmFailure> for Outcome {
-    fn from(e: crate::helm::driver::HelmFailure) -> Outcome {
-        if e.kind == FailureKind::ClusterUnreachable {
-            return Outcome::Unreachable {
-                message: e.to_string(),
-            };
-        }
-        Outcome::Failed {
-            kind: e.kind,
-            message: e.message,
-            fix: e.fix,
-            rolled_back: false,
-        }
-    }
 }
 
 /// Everything an install, upgrade or plan needs.
@@ -230,16 +182,58 @@ pub fn values_diff(
     changes
 }
 
-/// Runs the engine. `confirm` is asked once, after the diff, unless the action is a plan.
-pub async fn run(
-    mut req: DeployRequest,
-    confirm: impl FnOnce(&[ValueChange]) -> bool,
-    tx: UnboundedSender<Event>,
-) -> Outcome {
+/// What [`apply`] will do, computed by [`plan`] and shown to the user before they confirm.
+/// Applying it hands helm exactly these values, and only while the release is still at the
+/// revision the plan was computed against.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Plan {
+    pub action: Action,
+    pub release: String,
+    pub namespace: String,
+    pub chart: String,
+    pub chart_version: String,
+    pub profile: Option<String>,
+    /// The user-supplied values helm will receive (chart defaults are helm's own).
+    #[serde(skip)]
+    pub values: Map<String, Value>,
+    pub values_sha256: String,
+    pub changes: Vec<ValueChange>,
+    /// Live release against the server-side dry run, per kind (upgrades).
+    pub manifest: Option<Vec<KindDiff>>,
+    pub checks: Vec<Check>,
+    /// The release's revision the plan was computed against; none when it is not installed.
+    pub based_on: Option<u64>,
+}
+
+impl Plan {
+    /// The checks that block applying, by message.
+    pub fn failed(&self) -> Vec<String> {
+        self.checks
+            .iter()
+            .filter(|c| c.verdict == Verdict::Fail)
+            .map(|c| c.message.clone())
+            .collect()
+    }
+
+    fn record(&self, target: &Target) -> Value {
+        json!({
+            "run": format!("{}-{}", std::process::id(), self.values_sha256.get(..12).unwrap_or_default()),
+            "action": self.action, "release": self.release, "namespace": self.namespace,
+            "context": target.context, "profile": self.profile, "chart": self.chart,
+            "chart_version": self.chart_version, "values_sha256": self.values_sha256,
+            "based_on": self.based_on,
+        })
+    }
+}
+
+/// Preflight, render and diff; nothing is applied. Fails with the outcome to report when the
+/// cluster cannot be asked, the input is bad or a preflight check fails (the checks are sent
+/// as events either way, so the user sees why).
+pub async fn plan(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Plan, Outcome> {
     let audit = audit::AuditLog::new(&req.data_dir);
     for u in audit.unfinished() {
         send(
-            &tx,
+            tx,
             Event::Notice {
                 message: format!(
                     "an earlier {} of {} in {} (started {}) never recorded an outcome: it was cut short; check `helmdeck status`",
@@ -251,75 +245,39 @@ pub async fn run(
             },
         );
     }
-    let _lock = if req.action == Action::Plan {
-        None
-    } else {
-        match audit::ReleaseLock::acquire(&req.data_dir, &req.namespace, &req.release) {
-            Ok(l) => Some(l),
-            Err(message) => return Outcome::Busy { message },
-        }
-    };
 
-    // Preflight.
-    step(&tx, Step::Preflight, StepState::Running, "");
-    let client = match req.target.client().await {
-        Ok(c) => c,
-        Err(e) => {
-            step(
-                &tx,
-                Step::Preflight,
-                StepState::Failed,
-                "cannot reach the cluster",
-            );
-            return Outcome::Unreachable {
-                message: e.to_string(),
-            };
+    step(tx, Step::Preflight, StepState::Running, "");
+    let unreachable = |e: &dyn std::fmt::Display| {
+        step(
+            tx,
+            Step::Preflight,
+            StepState::Failed,
+            "cannot reach the cluster",
+        );
+        Outcome::Unreachable {
+            message: e.to_string(),
         }
     };
-    let facts = match cluster::gather(&client).await {
-        Ok(f) => f,
-        Err(e) => {
-            step(
-                &tx,
-                Step::Preflight,
-                StepState::Failed,
-                "cannot reach the cluster",
-            );
-            return Outcome::Unreachable {
-                message: e.to_string(),
-            };
-        }
-    };
-    let history = match req.helm.history(&req.release, &req.namespace).await {
-        Ok(h) => h,
-        Err(e) => return e.into(),
-    };
+    let client = req.target.client().await.map_err(|e| unreachable(&e))?;
+    let facts = cluster::gather(&client)
+        .await
+        .map_err(|e| unreachable(&e))?;
+    let history = req.helm.history(&req.release, &req.namespace).await?;
     let current = history.last().cloned();
     if req.action == Action::Upgrade && current.is_none() {
-        return Outcome::BadInput {
-            message: format!(
-                "release {} does not exist in namespace {}: use `helmdeck install`",
-                req.release, req.namespace
-            ),
-        };
+        return Err(Outcome::bad_input(format!(
+            "release {} does not exist in namespace {}: use `helmdeck install`",
+            req.release, req.namespace
+        )));
     }
+    let mut request = req.request.clone();
     let mut previous_values = Map::new();
     if let Some(cur) = &current
         && (cur.status == "deployed" || req.action != Action::Install)
     {
-        match req.helm.get_values(&req.release, &req.namespace).await {
-            Ok(v) => previous_values = v,
-            Err(e) => {
-                return Outcome::Failed {
-                    kind: e.kind,
-                    message: e.message,
-                    fix: e.fix,
-                    rolled_back: false,
-                };
-            }
-        }
+        previous_values = req.helm.get_values(&req.release, &req.namespace).await?;
         if !previous_values.is_empty() {
-            req.request.previous = Some(UserLayer {
+            request.previous = Some(UserLayer {
                 source: LayerSource::Release {
                     name: req.release.clone(),
                     revision: cur.revision,
@@ -329,19 +287,16 @@ pub async fn run(
         }
     }
 
-    // Render.
-    step(&tx, Step::Render, StepState::Running, "");
-    let rendered = match req.request.render(&req.chart) {
+    step(tx, Step::Render, StepState::Running, "");
+    let rendered = match request.render(&req.chart) {
         Ok(r) => r,
         Err(e) => {
-            step(&tx, Step::Render, StepState::Failed, e.to_string());
-            return Outcome::BadInput {
-                message: e.to_string(),
-            };
+            step(tx, Step::Render, StepState::Failed, e.to_string());
+            return Err(Outcome::bad_input(e));
         }
     };
     step(
-        &tx,
+        tx,
         Step::Render,
         StepState::Done,
         format!(
@@ -358,125 +313,151 @@ pub async fn run(
         &facts,
         current.as_ref().map(|c| c.status.as_str()),
     );
-    let mut manifest_changes = None;
+    let mut manifest = None;
     if current.is_some()
-        && let Some(desired) = dry_run_objects(&req, &rendered.user_values).await
+        && let Some(desired) = dry_run_objects(req, &rendered.user_values).await
     {
-        checks.extend(immutable_check(&req, &client, &desired).await);
+        checks.extend(immutable_check(req, &client, &desired).await);
         if let Ok(live) = req.helm.get_manifest(&req.release, &req.namespace).await {
-            manifest_changes = Some(manifest_diff(&parse_manifest(&live), &desired));
+            manifest = Some(manifest_diff(&parse_manifest(&live), &desired));
         }
     }
-    let failed: Vec<String> = checks
-        .iter()
-        .filter(|c| c.verdict == Verdict::Fail)
-        .map(|c| c.message.clone())
-        .collect();
-    for c in checks {
-        send(&tx, Event::Check(c));
+    for c in &checks {
+        send(tx, Event::Check(c.clone()));
     }
     let values_json = serde_json::to_vec_pretty(&rendered.user_values).unwrap_or_default();
-    let values_hash = audit::sha256_hex(&values_json);
-    let run_id = format!(
-        "{}-{}",
-        std::process::id(),
-        values_hash.get(..12).unwrap_or_default()
-    );
-    let base_record = json!({
-        "run": run_id, "action": req.action, "release": req.release, "namespace": req.namespace,
-        "context": req.target.context, "profile": req.profile.as_ref().map(|p| p.name.clone()),
-        "chart": req.chart.name(), "chart_version": req.chart.metadata.version, "values_sha256": values_hash,
-    });
-    if !failed.is_empty() {
-        step(
-            &tx,
-            Step::Preflight,
-            StepState::Failed,
-            format!("{} check(s) failed", failed.len()),
-        );
-        let mut r = base_record.clone();
-        r["phase"] = json!("refused");
-        r["outcome"] = json!({"outcome": "preflight-failed", "failed": failed});
-        let _ = audit.append(r);
-        return Outcome::PreflightFailed { failed };
-    }
-    step(&tx, Step::Preflight, StepState::Done, "");
-
-    // Diff.
-    step(&tx, Step::Diff, StepState::Running, "");
     let prov = |p: &str| {
         rendered
             .provenance
             .get(p)
             .map(|x| rendered.layers[x.layer].label())
     };
-    let changes = values_diff(&previous_values, &rendered.user_values, &prov);
+    let plan = Plan {
+        action: req.action,
+        release: req.release.clone(),
+        namespace: req.namespace.clone(),
+        chart: req.chart.name().to_string(),
+        chart_version: req.chart.metadata.version.clone(),
+        profile: req.profile.as_ref().map(|p| p.name.clone()),
+        values_sha256: audit::sha256_hex(&values_json),
+        changes: values_diff(&previous_values, &rendered.user_values, &prov),
+        values: rendered.user_values.clone(),
+        manifest,
+        checks,
+        based_on: current.as_ref().map(|c| c.revision),
+    };
+    let failed = plan.failed();
+    if !failed.is_empty() {
+        step(
+            tx,
+            Step::Preflight,
+            StepState::Failed,
+            format!("{} check(s) failed", failed.len()),
+        );
+        let mut r = plan.record(&req.target);
+        r["phase"] = json!("refused");
+        r["outcome"] = json!({"outcome": "preflight-failed", "failed": failed});
+        let _ = audit.append(r);
+        return Err(Outcome::PreflightFailed { failed });
+    }
+    step(tx, Step::Preflight, StepState::Done, "");
+
+    step(tx, Step::Diff, StepState::Running, "");
     send(
-        &tx,
+        tx,
         Event::ValuesDiff {
-            changes: changes.clone(),
+            changes: plan.changes.clone(),
         },
     );
-    if let Some(kinds) = manifest_changes {
-        send(&tx, Event::ManifestDiff { kinds });
+    if let Some(kinds) = &plan.manifest {
+        send(
+            tx,
+            Event::ManifestDiff {
+                kinds: kinds.clone(),
+            },
+        );
     }
     step(
-        &tx,
+        tx,
         Step::Diff,
         StepState::Done,
-        format!("{} value(s) change", changes.len()),
+        format!("{} value(s) change", plan.changes.len()),
     );
-    if req.action == Action::Plan {
-        step(
-            &tx,
-            Step::Confirm,
-            StepState::Skipped,
-            "plan: nothing applied",
-        );
-        return Outcome::Planned;
-    }
-    step(&tx, Step::Confirm, StepState::Running, "");
-    if !confirm(&changes) {
-        step(&tx, Step::Confirm, StepState::Failed, "declined");
-        return Outcome::Declined;
-    }
-    step(&tx, Step::Confirm, StepState::Done, "");
+    Ok(plan)
+}
 
-    // Apply: the values go to helm in a private file, recorded before anything is applied.
-    let stamp = crate::time::now_for_file_name();
+/// Applies exactly `plan` with helm, under the release lock, recorded in the audit log before
+/// anything is applied. Refuses, applying nothing, when the plan's checks failed or the release
+/// moved since the plan was made.
+pub async fn apply(req: &DeployRequest, plan: &Plan, tx: &UnboundedSender<Event>) -> Outcome {
+    let failed = plan.failed();
+    if !failed.is_empty() {
+        return Outcome::PreflightFailed { failed };
+    }
+    let _lock = match audit::ReleaseLock::acquire(&req.data_dir, &req.namespace, &req.release) {
+        Ok(l) => l,
+        Err(message) => return Outcome::Busy { message },
+    };
+    step(tx, Step::Confirm, StepState::Done, "");
+    let history = match req.helm.history(&req.release, &req.namespace).await {
+        Ok(h) => h,
+        Err(e) => return e.into(),
+    };
+    let now = history.last().map(|h| h.revision);
+    if now != plan.based_on {
+        let was =
+            |r: Option<u64>| r.map_or("not installed".to_string(), |r| format!("revision {r}"));
+        let by = history
+            .last()
+            .map(|h| format!(" ({}: {})", h.status, h.description))
+            .unwrap_or_default();
+        step(tx, Step::Apply, StepState::Failed, "the release moved");
+        return Outcome::Busy {
+            message: format!(
+                "{} in {} changed since the plan was made: the plan was for {}, the release is now at {}{by}. Nothing was applied; plan again to see what applying would change now",
+                req.release,
+                req.namespace,
+                was(plan.based_on),
+                was(now),
+            ),
+        };
+    }
+    let client = match req.target.client().await {
+        Ok(c) => c,
+        Err(e) => {
+            return Outcome::Unreachable {
+                message: e.to_string(),
+            };
+        }
+    };
+
+    // The values go to helm in a private file, recorded before anything is applied.
+    let audit = audit::AuditLog::new(&req.data_dir);
+    let values_json = serde_json::to_vec_pretty(&plan.values).unwrap_or_default();
     let values_file = req
         .data_dir
         .join("applied")
         .join(&req.namespace)
         .join(&req.release)
-        .join(format!("{stamp}.json"));
+        .join(format!("{}.json", crate::time::now_for_file_name()));
     if let Err(e) = crate::private_files::private_file(&values_file, &values_json) {
-        return Outcome::Failed {
-            kind: FailureKind::Other,
-            message: e.to_string(),
-            fix: "check the data directory (HELMDECK_DATA_DIR)".into(),
-            rolled_back: false,
-        };
+        return Outcome::local(e, "check the data directory (HELMDECK_DATA_DIR)");
     }
+    let base_record = plan.record(&req.target);
     let mut start = base_record.clone();
     start["phase"] = json!("start");
     start["values_file"] = json!(values_file.display().to_string());
     start["diff"] = json!(
-        changes
+        plan.changes
             .iter()
             .map(|c| format!("{} {}", c.op, c.path))
             .collect::<Vec<_>>()
     );
     if let Err(e) = audit.append(start) {
-        return Outcome::Failed {
-            kind: FailureKind::Other,
-            message: e.to_string(),
-            fix: "check the data directory".into(),
-            rolled_back: false,
-        };
+        return Outcome::local(e, "check the data directory");
     }
     step(
-        &tx,
+        tx,
         Step::Apply,
         StepState::Running,
         format!("helm {}", req.helm.bin.version),
@@ -496,24 +477,41 @@ pub async fn run(
         req.rollback_on_failure,
         false,
     );
-    let txl = tx.clone();
+    let log_dir = req
+        .data_dir
+        .join("runs")
+        .join(&req.namespace)
+        .join(&req.release);
     let result = req
         .helm
-        .run(&args, |l| {
-            send(
-                &txl,
-                Event::HelmOutput {
-                    line: l.to_string(),
-                },
-            )
-        })
+        .run_detached(
+            &args,
+            &log_dir,
+            |pid, log| {
+                send(
+                    tx,
+                    Event::HelmStarted {
+                        pid,
+                        log: log.display().to_string(),
+                    },
+                )
+            },
+            |l| {
+                send(
+                    tx,
+                    Event::HelmOutput {
+                        line: l.to_string(),
+                    },
+                )
+            },
+        )
         .await;
     follow.abort();
     let outcome = match result {
         Ok(out_text) => {
-            step(&tx, Step::Apply, StepState::Done, "");
+            step(tx, Step::Apply, StepState::Done, "");
             step(
-                &tx,
+                tx,
                 Step::Rollout,
                 StepState::Done,
                 "every resource ready (helm --wait)",
@@ -535,7 +533,7 @@ pub async fn run(
                     .unwrap_or(0),
             };
             step(
-                &tx,
+                tx,
                 Step::Verify,
                 StepState::Skipped,
                 "health checks come with `helmdeck check`",
@@ -543,23 +541,22 @@ pub async fn run(
             Outcome::Applied { revision }
         }
         Err(e) => {
-            step(&tx, Step::Apply, StepState::Failed, e.message.clone());
+            step(tx, Step::Apply, StepState::Failed, e.message.clone());
             let after = req
                 .helm
                 .history(&req.release, &req.namespace)
                 .await
                 .unwrap_or_default();
-            let rolled_back = req.rollback_on_failure
+            let undone = req.rollback_on_failure
                 && (after
                     .last()
                     .is_some_and(|h| h.description.to_ascii_lowercase().contains("rollback"))
-                    || (current.is_none() && after.is_empty()));
-            Outcome::Failed {
-                kind: e.kind,
-                message: e.message,
-                fix: e.fix,
-                rolled_back,
+                    || (plan.based_on.is_none() && after.is_empty()));
+            let mut o = Outcome::from(e);
+            if let Outcome::Failed { rolled_back, .. } = &mut o {
+                *rolled_back = undone;
             }
+            o
         }
     };
     let mut end = base_record;

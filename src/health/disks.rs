@@ -10,9 +10,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::cluster::encryption::{EncryptionVerdict, grade, judge};
-use crate::cluster::preflight::Verdict;
 use crate::cluster::watch::Snapshot;
 use crate::profile::EncryptionRule;
+use crate::verdict::Verdict;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DiskRow {

@@ -1,8 +1,8 @@
 //! Judging ingestion probe results: accepted is not ingested, so an event counts only once
 //! the events API shows it.
 
-use crate::cluster::preflight::{Check, Verdict};
 use crate::cluster::probe::ProbeRecord;
+use crate::verdict::{Check, Verdict};
 
 fn check(id: &'static str, verdict: Verdict, message: String, fix: &str) -> Check {
     Check {

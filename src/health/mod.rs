@@ -9,10 +9,10 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::cluster::preflight::{Check, Verdict};
 use crate::cluster::probe::ProbeRecord;
 use crate::cluster::watch::Snapshot;
 use crate::profile::EncryptionRule;
+use crate::verdict::{Check, Verdict};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -221,6 +221,80 @@ impl Helm {
         })
     }
 
+    /// Runs a helm that changes the cluster so that it outlives helmdeck: its own process
+    /// group (a Ctrl-C or a closing terminal does not reach it), not killed when helmdeck
+    /// stops, its output in private files under `log_dir` rather than pipes that would break.
+    /// `on_start` gets the pid and the output file; each line goes to `on_line` as it appears.
+    pub async fn run_detached(
+        &self,
+        args: &[String],
+        log_dir: &Path,
+        on_start: impl FnOnce(u32, &Path),
+        mut on_line: impl FnMut(&str),
+    ) -> Result<String, HelmFailure> {
+        let name = args.iter().take(2).cloned().collect::<Vec<_>>().join(" ");
+        let fail = |message: String| HelmFailure {
+            command: name.clone(),
+            kind: FailureKind::Other,
+            message,
+            fix: "check the data directory (HELMDECK_DATA_DIR)".into(),
+        };
+        let stamp = crate::time::now_for_file_name();
+        let out_path = log_dir.join(format!("{stamp}-{}.out", std::process::id()));
+        let err_path = log_dir.join(format!("{stamp}-{}.err", std::process::id()));
+        let open = |p: &Path| {
+            crate::private_files::private_file(p, b"")
+                .map_err(|e| fail(e.to_string()))
+                .and_then(|_| {
+                    std::fs::OpenOptions::new()
+                        .append(true)
+                        .open(p)
+                        .map_err(|e| fail(format!("{}: {e}", p.display())))
+                })
+        };
+        let (out_file, err_file) = (open(&out_path)?, open(&err_path)?);
+        let mut cmd = self.command(args);
+        cmd.stdout(out_file).stderr(err_file).kill_on_drop(false);
+        #[cfg(unix)]
+        cmd.process_group(0);
+        let mut child = cmd.spawn().map_err(|e| HelmFailure {
+            command: name.clone(),
+            kind: FailureKind::Other,
+            message: format!("cannot run {}: {e}", self.bin.path.display()),
+            fix: "check that helm is installed (scripts/get-helm) or set HELMDECK_HELM".into(),
+        })?;
+        on_start(child.id().unwrap_or(0), &err_path);
+        let (mut out_tail, mut err_tail) = (Tail::new(&out_path), Tail::new(&err_path));
+        let mut poll = tokio::time::interval(std::time::Duration::from_millis(100));
+        let status = loop {
+            tokio::select! {
+                s = child.wait() => break s,
+                _ = poll.tick() => {
+                    out_tail.read(&mut on_line);
+                    err_tail.read(&mut on_line);
+                }
+            }
+        };
+        out_tail.read(&mut on_line);
+        err_tail.read(&mut on_line);
+        let status = status.map_err(|e| fail(e.to_string()))?;
+        if status.success() {
+            return Ok(out_tail.text);
+        }
+        let stderr = err_tail.text;
+        let (kind, fix) = classify(&stderr);
+        let message = match stderr.trim() {
+            "" => describe_exit(status),
+            text => text.to_string(),
+        };
+        Err(HelmFailure {
+            command: name,
+            kind,
+            message,
+            fix,
+        })
+    }
+
     pub async fn json(&self, args: &[String]) -> Result<Value, HelmFailure> {
         let out = self.run(args, |_| {}).await?;
         serde_json::from_str(&out).map_err(|e| HelmFailure {
@@ -341,6 +415,67 @@ impl Helm {
         ]);
         a
     }
+}
+
+/// The lines a file grows by, read as they appear (a detached helm's output).
+struct Tail {
+    path: PathBuf,
+    offset: u64,
+    partial: String,
+    text: String,
+}
+
+impl Tail {
+    fn new(path: &Path) -> Tail {
+        Tail {
+            path: path.to_path_buf(),
+            offset: 0,
+            partial: String::new(),
+            text: String::new(),
+        }
+    }
+
+    fn read(&mut self, on_line: &mut impl FnMut(&str)) {
+        use std::io::{Read, Seek, SeekFrom};
+        let Ok(mut f) = std::fs::File::open(&self.path) else {
+            return;
+        };
+        if f.seek(SeekFrom::Start(self.offset)).is_err() {
+            return;
+        }
+        let mut buf = Vec::new();
+        if let Ok(n) = f.read_to_end(&mut buf) {
+            self.offset += n as u64;
+            self.partial.push_str(&String::from_utf8_lossy(&buf));
+            while let Some(i) = self.partial.find('\n') {
+                let line: String = self.partial.drain(..=i).collect();
+                let line = line.trim_end_matches('\n');
+                on_line(line);
+                self.text.push_str(line);
+                self.text.push('\n');
+            }
+        }
+    }
+}
+
+/// Why helm stopped when it said nothing: a signal is named, so "killed" is not a blank.
+fn describe_exit(status: std::process::ExitStatus) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            let name = match sig {
+                9 => "SIGKILL",
+                15 => "SIGTERM",
+                2 => "SIGINT",
+                _ => "a signal",
+            };
+            return format!(
+                "helm was stopped by {name} ({sig}) before it finished; the release may be left pending: see `helmdeck status`"
+            );
+        }
+    }
+    format!("helm exited with {status} and printed nothing")
 }
 
 #[cfg(test)]

@@ -81,7 +81,7 @@ pub fn validate_answer(q: &Question, v: &Value) -> Result<Value, String> {
             }
         }
         Validation::Size => {
-            if crate::cluster::quantity::parse_bytes(&text).is_some_and(|b| b > 0.0) {
+            if crate::quantity::parse_bytes(&text).is_some_and(|b| b > 0.0) {
                 Ok(Value::String(text))
             } else {
                 Err(format!("{text:?} is not a storage size (e.g. 20Gi)"))
@@ -105,13 +105,20 @@ pub fn validate_answer(q: &Question, v: &Value) -> Result<Value, String> {
 
 /// Loads an answers file for `profile` (questions' defaults fill what it leaves out).
 pub fn load_answers(path: &Path, profile: Option<&Profile>) -> Result<UserLayer, AnswerError> {
+    let (origin, doc) = read_answers(path)?;
+    answers_layer(&origin, &doc, profile)
+}
+
+/// Reads an answers file as `path: answer` pairs, with its name as their origin; checking them
+/// against a profile is [`answers_layer`]'s job.
+pub fn read_answers(path: &Path) -> Result<(String, Map<String, Value>), AnswerError> {
     let origin = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| AnswerError::Read {
         path: origin.clone(),
         message: e.to_string(),
     })?;
     let doc = values::yaml::parse_values(&origin, &text)?;
-    answers_layer(&origin, &doc, profile)
+    Ok((origin, doc))
 }
 
 /// Builds the answers layer from `path: answer` pairs.

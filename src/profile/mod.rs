@@ -12,7 +12,9 @@ use serde_json::{Map, Value};
 
 use crate::values::{self, YamlError};
 
-pub use answers::{AnswerError, Validation, answers_layer, load_answers, validate_answer};
+pub use answers::{
+    AnswerError, Validation, answers_layer, load_answers, read_answers, validate_answer,
+};
 
 /// The schema every profile must satisfy (also published as `profiles/schema.json`).
 pub const PROFILE_SCHEMA: &str = include_str!("../../profiles/schema.json");

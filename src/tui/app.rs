@@ -10,14 +10,13 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::{Map, Value};
 
 use super::keymap::{self, Action, Ctx};
-use crate::chart::Chart;
-use crate::cluster::preflight::Check;
 use crate::cluster::probe::ProbeRecord;
 use crate::cluster::releases::ReleaseInfo;
 use crate::cluster::watch::{Connection, Snapshot};
 use crate::deploy::{self, Outcome, Step, StepState, ValueChange};
 use crate::profile::{Profile, Question};
-use crate::values::{self, LayerSource, RenderRequest, UserLayer};
+use crate::values::{self, LayerSource, UserLayer};
+use crate::verdict::Check;
 
 /// What the app was started with.
 #[derive(Debug, Clone)]
@@ -90,6 +89,8 @@ pub struct PlanView {
     pub manifest: Vec<deploy::KindDiff>,
     pub notes: Vec<String>,
     pub outcome: Option<Outcome>,
+    /// The plan to apply once the user confirms.
+    pub ticket: Option<Box<PlanTicket>>,
 }
 
 #[derive(Debug, Clone)]
@@ -118,6 +119,8 @@ pub struct RunView {
     pub started: SystemTime,
     pub finished: Option<SystemTime>,
     pub outcome: Option<Outcome>,
+    /// helm's pid and output file once it runs: it outlives the app if the user leaves.
+    pub helm_process: Option<(u32, String)>,
     /// The worst pod problem seen while helm waited, with its events and log tail: what a
     /// failure is shown with, even after the rollback removed the pod.
     pub problem: Option<RunProblem>,
@@ -145,8 +148,10 @@ pub enum Confirm {
     Apply,
     Rollback {
         release: String,
+        namespace: String,
         revision: Option<u64>,
     },
+    /// Quit while helm runs: wait for it, or leave it running.
     QuitWhileRunning,
 }
 
@@ -173,8 +178,9 @@ pub enum Overlay {
 pub enum Effect {
     Quit,
     /// Preflight, render and diff, nothing applied.
-    Plan(OpSpec),
-    Apply(OpSpec),
+    Plan(Box<deploy::Intent>),
+    /// Apply exactly the plan the user saw.
+    Apply(Box<PlanTicket>),
     Rollback {
         release: String,
         namespace: String,
@@ -197,14 +203,12 @@ pub enum Effect {
     Edit(PathBuf),
 }
 
+/// A plan the runtime computed and keeps the request for: applying it applies these values,
+/// against the revision it was computed for.
 #[derive(Debug, Clone, PartialEq)]
-pub struct OpSpec {
-    pub action: deploy::Action,
-    pub profile: String,
-    pub answers: Map<String, Value>,
-    pub overrides: Option<PathBuf>,
-    pub release: String,
-    pub namespace: String,
+pub struct PlanTicket {
+    pub id: u64,
+    pub plan: deploy::Plan,
 }
 
 /// Messages from the terminal and the background tasks.
@@ -216,7 +220,7 @@ pub enum Msg {
     Releases(Result<Vec<ReleaseInfo>, String>),
     Probe(Box<ProbeRecord>),
     Engine(deploy::Event),
-    PlanDone(Outcome),
+    PlanDone(Result<Box<PlanTicket>, Outcome>),
     ApplyDone(Outcome),
     Logs(String, Vec<String>),
     Edited,
@@ -231,7 +235,6 @@ pub struct App {
     pub screen: Screen,
     pub overlay: Option<Overlay>,
     pub profiles: Vec<Profile>,
-    pub chart: Option<Chart>,
     pub releases: Vec<ReleaseInfo>,
     pub releases_error: Option<String>,
     pub release_sel: usize,
@@ -247,24 +250,22 @@ pub struct App {
     pub message: Option<String>,
     pub now: SystemTime,
     pub quit: bool,
+    /// The user chose to quit once the running operation ends.
+    pub quit_when_done: bool,
+    /// Printed after the terminal is restored (how to follow a helm left running).
+    pub farewell: Option<String>,
 }
 
 const PROBE_HISTORY: usize = 60;
 const HELM_LINES: usize = 200;
 
 impl App {
-    pub fn new(
-        opts: Options,
-        profiles: Vec<Profile>,
-        chart: Option<Chart>,
-        now: SystemTime,
-    ) -> App {
+    pub fn new(opts: Options, profiles: Vec<Profile>, now: SystemTime) -> App {
         App {
             opts,
             screen: Screen::Home,
             overlay: None,
             profiles,
-            chart,
             releases: Vec::new(),
             releases_error: None,
             release_sel: 0,
@@ -286,6 +287,8 @@ impl App {
             message: None,
             now,
             quit: false,
+            quit_when_done: false,
+            farewell: None,
         }
     }
 
@@ -420,10 +423,19 @@ impl App {
                 self.engine_event(e);
                 Vec::new()
             }
-            Msg::PlanDone(o) => {
+            Msg::PlanDone(result) => {
                 if let Some(w) = self.wizard.as_mut() {
                     w.plan.running = false;
-                    w.plan.outcome = Some(o);
+                    match result {
+                        Ok(t) => {
+                            w.plan.outcome = Some(Outcome::Planned);
+                            w.plan.ticket = Some(t);
+                        }
+                        Err(o) => {
+                            w.plan.outcome = Some(o);
+                            w.plan.ticket = None;
+                        }
+                    }
                 }
                 Vec::new()
             }
@@ -431,6 +443,10 @@ impl App {
                 if let Some(r) = self.run.as_mut() {
                     r.outcome = Some(o);
                     r.finished = Some(self.now);
+                }
+                if self.quit_when_done {
+                    self.quit = true;
+                    return vec![Effect::Quit];
                 }
                 vec![Effect::RefreshReleases]
             }
@@ -540,6 +556,7 @@ impl App {
                 .helm
                 .push_back(format!("{} value(s) change", changes.len())),
             E::Notice { message } => r.helm.push_back(message),
+            E::HelmStarted { pid, log } => r.helm_process = Some((pid, log)),
             E::ManifestDiff { kinds } => r
                 .helm
                 .push_back(format!("{} kind(s) of objects change", kinds.len())),
@@ -598,6 +615,7 @@ impl App {
                         } else {
                             self.overlay = Some(Overlay::Confirm(Confirm::Rollback {
                                 release: p.release,
+                                namespace: p.namespace,
                                 revision,
                             }));
                         }
@@ -606,6 +624,23 @@ impl App {
                 }
                 Vec::new()
             }
+            Overlay::Confirm(Confirm::QuitWhileRunning) => match k.code {
+                KeyCode::Char('w') | KeyCode::Char('W') => {
+                    self.overlay = None;
+                    self.quit_when_done = true;
+                    self.message = Some("quitting when helm finishes".into());
+                    Vec::new()
+                }
+                KeyCode::Char('l') | KeyCode::Char('L') => {
+                    self.overlay = None;
+                    self.confirmed(Confirm::QuitWhileRunning)
+                }
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                    self.overlay = None;
+                    Vec::new()
+                }
+                _ => Vec::new(),
+            },
             Overlay::Confirm(c) => match k.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => {
                     self.overlay = None;
@@ -1028,11 +1063,15 @@ impl App {
                     running: true,
                     ..Default::default()
                 };
-                let spec = self.op_spec(deploy::Action::Plan);
-                spec.map(Effect::Plan).into_iter().collect()
+                let action = w.action;
+                let intent = self.intent(action);
+                intent
+                    .map(|i| Effect::Plan(Box::new(i)))
+                    .into_iter()
+                    .collect()
             }
             WizardStep::Plan => {
-                let blocked = w.plan.running || !matches!(w.plan.outcome, Some(Outcome::Planned));
+                let blocked = w.plan.running || w.plan.ticket.is_none();
                 if blocked {
                     self.message = Some(
                         "preflight must pass before applying: fix what failed, then esc and enter again"
@@ -1060,63 +1099,74 @@ impl App {
         m
     }
 
-    fn op_spec(&self, action: deploy::Action) -> Option<OpSpec> {
+    /// The wizard's choices as the intent the engine resolves (the runtime names the cluster).
+    pub fn intent(&self, action: deploy::Action) -> Option<deploy::Intent> {
         let w = self.wizard.as_ref()?;
         let p = self.profiles.get(w.profile)?;
-        Some(OpSpec {
+        let mut intent = deploy::Intent::new(
             action,
-            profile: p.name.clone(),
-            answers: self.answers(),
-            overrides: w.overrides.clone().filter(|p| p.is_file()),
-            release: self.opts.release.clone(),
-            namespace: self.opts.namespace.clone(),
-        })
+            &self.opts.release,
+            &self.opts.namespace,
+            Default::default(),
+        );
+        intent.values = deploy::ValuesIntent {
+            profile: Some(p.name.clone()),
+            answers: Some(deploy::Answers {
+                origin: "the wizard".into(),
+                given: self.answers(),
+            }),
+            values_files: w
+                .overrides
+                .iter()
+                .filter(|p| p.is_file())
+                .cloned()
+                .collect(),
+            helm_major: Some(self.helm_major()),
+            ..Default::default()
+        };
+        Some(intent)
     }
 
-    /// Renders the values the wizard would apply, with each leaf's layer.
+    /// The major of the helm that will apply (the values merge follows it); Helm 4 until found.
+    pub fn helm_major(&self) -> crate::values::HelmMajor {
+        match &self.opts.helm {
+            Ok(v) if v.trim_start_matches('v').starts_with("3.") => crate::values::HelmMajor::V3,
+            _ => crate::values::HelmMajor::V4,
+        }
+    }
+
+    /// Renders the values the wizard would apply, with each leaf's layer: the same resolution
+    /// (profile's chart, helm's major, every layer) the plan and the apply use.
     pub fn refresh_review(&mut self) {
-        let answers = self.answers();
+        let intent = self.intent(deploy::Action::Install);
+        let profile = self
+            .wizard
+            .as_ref()
+            .and_then(|w| self.profiles.get(w.profile))
+            .cloned();
         let Some(w) = self.wizard.as_mut() else {
             return;
         };
-        let (Some(chart), Some(profile)) = (&self.chart, self.profiles.get(w.profile)) else {
-            w.review_error = Some("no chart loaded".into());
+        let Some(intent) = intent else {
+            w.review_error = Some("no profile chosen".into());
             return;
         };
-        let answers_layer =
-            match crate::profile::answers_layer("the wizard", &answers, Some(profile)) {
-                Ok(l) => l,
-                Err(e) => {
-                    w.review_error = Some(e.to_string());
-                    return;
-                }
-            };
-        let mut files = Vec::new();
-        if let Some(o) = w.overrides.as_ref().filter(|p| p.is_file()) {
-            match values::load_file_layer(o) {
-                Ok(l) => files.push(l),
-                Err(e) => {
-                    w.review_error = Some(e.to_string());
-                    return;
-                }
+        let resolved = match intent.values.resolve_with(profile) {
+            Ok(r) => r,
+            Err(e) => {
+                w.review_error = Some(e);
+                return;
             }
-        }
-        let req = RenderRequest {
-            previous: (!w.current.is_empty()).then(|| UserLayer {
-                source: LayerSource::Release {
-                    name: self.opts.release.clone(),
-                    revision: 0,
-                },
-                values: w.current.clone(),
-            }),
-            profile: Some(profile.layer()),
-            answers: Some(answers_layer),
-            files,
-            sets: Vec::new(),
-            base_dir: None,
-            major: Default::default(),
         };
-        match req.render(chart) {
+        let mut req = resolved.request;
+        req.previous = (!w.current.is_empty()).then(|| UserLayer {
+            source: LayerSource::Release {
+                name: self.opts.release.clone(),
+                revision: 0,
+            },
+            values: w.current.clone(),
+        });
+        match req.render(&resolved.chart) {
             Ok(r) => {
                 let shown = values::redact::redact(&r.values);
                 let mut lines = Vec::new();
@@ -1142,32 +1192,43 @@ impl App {
         }
     }
 
+    /// What to tell the user who leaves helm running: its pid, its output and how to follow it.
+    fn left_running_note(&self) -> String {
+        let (release, namespace) = (&self.opts.release, &self.opts.namespace);
+        let process = self
+            .run
+            .as_ref()
+            .and_then(|r| r.helm_process.as_ref())
+            .map(|(pid, log)| format!(" (pid {pid}; its errors go to {log})"))
+            .unwrap_or_default();
+        format!(
+            "helm keeps running{process}.\nFollow it: helmdeck status --release {release} -n {namespace}"
+        )
+    }
+
     fn confirmed(&mut self, c: Confirm) -> Vec<Effect> {
         match c {
             Confirm::QuitWhileRunning => {
                 self.quit = true;
+                self.farewell = Some(self.left_running_note());
                 vec![Effect::Quit]
             }
             Confirm::Apply => {
-                let action = self
-                    .wizard
-                    .as_ref()
-                    .map(|w| w.action)
-                    .unwrap_or(deploy::Action::Install);
-                let Some(spec) = self.op_spec(action) else {
+                let Some(ticket) = self.wizard.as_mut().and_then(|w| w.plan.ticket.take()) else {
                     return Vec::new();
                 };
+                let plan = &ticket.plan;
                 self.run = Some(RunView {
                     title: format!(
                         "{} {} in {} (profile {})",
-                        if action == deploy::Action::Upgrade {
+                        if plan.action == deploy::Action::Upgrade {
                             "upgrading"
                         } else {
                             "installing"
                         },
-                        spec.release,
-                        spec.namespace,
-                        spec.profile
+                        plan.release,
+                        plan.namespace,
+                        plan.profile.as_deref().unwrap_or("none")
                     ),
                     steps: Vec::new(),
                     helm: VecDeque::new(),
@@ -1176,23 +1237,22 @@ impl App {
                     started: self.now,
                     finished: None,
                     outcome: None,
+                    helm_process: None,
                     problem: None,
                 });
                 self.wizard = None;
                 self.screen = Screen::Run;
-                vec![Effect::Apply(spec)]
+                vec![Effect::Apply(ticket)]
             }
-            Confirm::Rollback { release, revision } => {
+            Confirm::Rollback {
+                release,
+                namespace,
+                revision,
+            } => {
                 if let Err(how) = &self.opts.helm {
                     self.message = Some(format!("helm is needed to roll back: {how}"));
                     return Vec::new();
                 }
-                let namespace = self
-                    .releases
-                    .iter()
-                    .find(|r| r.name == release)
-                    .map(|r| r.namespace.clone())
-                    .unwrap_or_else(|| self.opts.namespace.clone());
                 self.run = Some(RunView {
                     title: format!("rolling back {release} in {namespace}"),
                     steps: Vec::new(),
@@ -1202,6 +1262,7 @@ impl App {
                     started: self.now,
                     finished: None,
                     outcome: None,
+                    helm_process: None,
                     problem: None,
                 });
                 self.screen = Screen::Run;

@@ -21,8 +21,12 @@ use tokio::task::JoinHandle;
 use crate::cluster::Target;
 use crate::cluster::probe::{self, ProbeTiming, Transport};
 use crate::cluster::watch::{ClusterWatch, Scope};
-use crate::deploy;
-use app::{App, Effect, Msg, OpSpec, Options};
+use crate::deploy::{self, DeployRequest, exit};
+use app::{App, Effect, Msg, Options, PlanTicket};
+
+/// The requests behind the plans the app was shown, by ticket id: applying a ticket applies
+/// its plan with the request it was computed from.
+type Planned = Arc<std::sync::Mutex<std::collections::HashMap<u64, Arc<DeployRequest>>>>;
 
 /// How the app was asked to start.
 pub struct Launch {
@@ -65,17 +69,14 @@ pub async fn run(launch: Launch) -> i32 {
             Ok(s) => s.iter().cloned().collect::<Vec<_>>(),
             Err(e) => {
                 eprintln!("error: {e}");
-                return crate::cli::exit::BAD_INPUT;
+                return exit::BAD_INPUT;
             }
         };
-    let chart = crate::assets::bundled_chart_dir()
-        .ok()
-        .and_then(|d| crate::chart::Chart::load(&d).ok());
     let context = match launch.target.config().await {
         Ok(_) => current_context_name(&launch.target),
         Err(e) => {
             eprintln!("error: {e}");
-            return crate::cli::exit::UNREACHABLE;
+            return exit::UNREACHABLE;
         }
     };
     let opts = Options {
@@ -89,7 +90,7 @@ pub async fn run(launch: Launch) -> i32 {
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
         log_file: log_path.clone(),
     };
-    let mut app = App::new(opts, profiles, chart, SystemTime::now());
+    let mut app = App::new(opts, profiles, SystemTime::now());
 
     // The panic hook: ratatui's restores the terminal first, then ours says where the log is.
     let where_log = log_path.clone();
@@ -112,6 +113,9 @@ pub async fn run(launch: Launch) -> i32 {
     let code = event_loop(&mut terminal, &mut app, &launch, &log).await;
     ratatui::restore();
     let _ = std::panic::take_hook();
+    if let Some(note) = &app.farewell {
+        eprintln!("{note}");
+    }
     log.line("stopped");
     code
 }
@@ -264,6 +268,7 @@ async fn event_loop(
         });
     }
     let mut events = crossterm::event::EventStream::new();
+    let planned: Planned = Default::default();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let panic_for_test = std::env::var_os("HELMDECK_TUI_PANIC_AFTER_FIRST_FRAME").is_some();
     let mut dirty = true;
@@ -271,7 +276,7 @@ async fn event_loop(
         if dirty {
             if let Err(e) = terminal.draw(|f| view::draw(f, app)) {
                 log.line(&format!("draw failed: {e}"));
-                return crate::cli::exit::FAILED;
+                return exit::FAILED;
             }
             dirty = false;
             // For the crash-safety test: a panic with the terminal in raw mode.
@@ -284,8 +289,8 @@ async fn event_loop(
                 Some(Ok(crossterm::event::Event::Key(k))) if k.kind == crossterm::event::KeyEventKind::Press => Msg::Key(k),
                 Some(Ok(crossterm::event::Event::Resize(..))) => { dirty = true; continue }
                 Some(Ok(_)) => continue,
-                Some(Err(e)) => { log.line(&format!("terminal: {e}")); return crate::cli::exit::FAILED }
-                None => return crate::cli::exit::OK,
+                Some(Err(e)) => { log.line(&format!("terminal: {e}")); return exit::FAILED }
+                None => return exit::OK,
             },
             m = rx.recv() => match m { Some(m) => m, None => continue },
             _ = tick.tick() => Msg::Tick(SystemTime::now()),
@@ -297,7 +302,7 @@ async fn event_loop(
         for e in effects {
             log.line(&format!("effect: {}", describe_effect(&e)));
             match e {
-                Effect::Quit => return crate::cli::exit::OK,
+                Effect::Quit => return exit::OK,
                 Effect::SwitchNamespace(ns) => {
                     workers = None;
                     if let Ok((c, p)) = kube.clone() {
@@ -381,8 +386,13 @@ async fn event_loop(
                         });
                     }
                 }
-                Effect::Plan(spec) | Effect::Apply(spec) => {
-                    spawn_engine(spec, target.clone(), tx.clone());
+                Effect::Plan(mut intent) => {
+                    intent.target = target.clone();
+                    spawn_plan(*intent, planned.clone(), tx.clone());
+                }
+                Effect::Apply(ticket) => {
+                    let req = planned.lock().ok().and_then(|mut p| p.remove(&ticket.id));
+                    spawn_apply(ticket, req, tx.clone());
                 }
                 Effect::Rollback {
                     release,
@@ -392,22 +402,33 @@ async fn event_loop(
                     spawn_rollback(release, namespace, revision, target.clone(), tx.clone());
                 }
                 Effect::Edit(path) => {
+                    // The input reader stops while the editor owns the terminal, so no
+                    // keystroke meant for the editor reaches the app.
+                    drop(events);
                     edit(terminal, &path, log);
+                    events = crossterm::event::EventStream::new();
                     let _ = tx.send(Msg::Edited);
                 }
             }
         }
         if app.quit {
-            return crate::cli::exit::OK;
+            return exit::OK;
         }
     }
 }
 
 fn describe_effect(e: &Effect) -> String {
     match e {
-        Effect::Plan(s) | Effect::Apply(s) => format!(
-            "{:?} {} in {} (profile {})",
-            s.action, s.release, s.namespace, s.profile
+        Effect::Plan(i) => format!(
+            "plan {:?} {} in {} (profile {})",
+            i.action,
+            i.release,
+            i.namespace,
+            i.values.profile.as_deref().unwrap_or("none")
+        ),
+        Effect::Apply(t) => format!(
+            "apply plan {} of {} in {} (based on revision {:?})",
+            t.id, t.plan.release, t.plan.namespace, t.plan.based_on
         ),
         other => format!("{other:?}"),
     }
@@ -446,76 +467,76 @@ fn edit(terminal: &mut ratatui::DefaultTerminal, path: &std::path::Path, log: &L
     let _ = terminal.clear();
 }
 
-fn spawn_engine(spec: OpSpec, target: Target, tx: UnboundedSender<Msg>) {
+/// Forwards engine events to the app until the engine drops its sender.
+fn forward(tx: &UnboundedSender<Msg>) -> (UnboundedSender<deploy::Event>, JoinHandle<()>) {
+    let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
+    let tx = tx.clone();
+    let fwd = tokio::spawn(async move {
+        while let Some(e) = erx.recv().await {
+            let _ = tx.send(Msg::Engine(e));
+        }
+    });
+    (etx, fwd)
+}
+
+/// Resolves the wizard's intent and plans it; the request is kept for the apply. The answers
+/// are kept as a private draft first, so nothing typed is lost if anything fails.
+fn spawn_plan(intent: deploy::Intent, planned: Planned, tx: UnboundedSender<Msg>) {
     tokio::spawn(async move {
-        let plan = spec.action == deploy::Action::Plan;
-        let done = |o| {
-            if plan {
-                Msg::PlanDone(o)
-            } else {
-                Msg::ApplyDone(o)
+        let result = async {
+            save_draft(&intent).map_err(deploy::Outcome::bad_input)?;
+            let req = tokio::task::spawn_blocking(move || intent.resolve())
+                .await
+                .map_err(|e| deploy::Outcome::local(e, ""))??;
+            let (etx, fwd) = forward(&tx);
+            let plan = deploy::plan(&req, &etx).await;
+            drop(etx);
+            let _ = fwd.await;
+            let plan = plan?;
+            static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+            let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if let Ok(mut p) = planned.lock() {
+                p.insert(id, Arc::new(req));
             }
-        };
-        let outcome = match build_request(&spec, &target) {
-            Ok(req) => {
-                let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
-                let fwd = {
-                    let tx = tx.clone();
-                    tokio::spawn(async move {
-                        while let Some(e) = erx.recv().await {
-                            let _ = tx.send(Msg::Engine(e));
-                        }
-                    })
-                };
-                // The user confirmed in the app before an apply; a plan never asks.
-                let o = deploy::run(req, |_| true, etx).await;
-                let _ = fwd.await;
-                o
-            }
-            Err(o) => o,
-        };
-        let _ = tx.send(done(outcome));
+            Ok(Box::new(PlanTicket { id, plan }))
+        }
+        .await;
+        let _ = tx.send(Msg::PlanDone(result));
     });
 }
 
-/// The engine's request from the wizard's choices; the answers are kept as a private draft
-/// file so nothing typed is lost if anything fails.
-fn build_request(spec: &OpSpec, target: &Target) -> Result<deploy::DeployRequest, deploy::Outcome> {
-    let bad = |m: String| deploy::Outcome::BadInput { message: m };
-    let data_dir = crate::dirs::data_dir()
-        .ok_or_else(|| bad("no data directory: set HELMDECK_DATA_DIR".into()))?;
-    let draft = data_dir
-        .join("drafts")
-        .join(format!("{}-{}-answers.yaml", spec.namespace, spec.release));
-    let yaml = serde_yaml::to_string(&serde_json::Value::Object(spec.answers.clone()))
-        .map_err(|e| bad(e.to_string()))?;
-    crate::private_files::private_file(&draft, yaml.as_bytes()).map_err(|e| bad(e.to_string()))?;
-    let args = crate::cli::ValuesArgs {
-        profile: Some(spec.profile.clone()),
-        answers: Some(draft),
-        values: spec.overrides.iter().cloned().collect(),
-        ..Default::default()
-    };
-    let prepared = crate::cli::prepare_values(&args).map_err(|e| bad(e.message))?;
-    let bin = crate::helm::find_helm().map_err(|e| bad(e.to_string()))?;
-    let helm =
-        crate::helm::driver::Helm::new(bin, target.kubeconfig_path(), target.context.clone());
-    let mut request = prepared.request;
-    request.major = helm.major();
-    Ok(deploy::DeployRequest {
-        action: spec.action,
-        release: spec.release.clone(),
-        namespace: spec.namespace.clone(),
-        target: target.clone(),
-        profile: prepared.profile,
-        chart: prepared.chart,
-        chart_path: prepared.chart_path,
-        request,
-        helm,
-        timeout_secs: 900,
-        rollback_on_failure: true,
-        data_dir,
-    })
+fn save_draft(intent: &deploy::Intent) -> Result<(), String> {
+    let data_dir = crate::dirs::data_dir().ok_or("no data directory: set HELMDECK_DATA_DIR")?;
+    let draft = data_dir.join("drafts").join(format!(
+        "{}-{}-answers.yaml",
+        intent.namespace, intent.release
+    ));
+    let answers = intent
+        .values
+        .answers
+        .as_ref()
+        .map(|a| a.given.clone())
+        .unwrap_or_default();
+    let yaml =
+        serde_yaml::to_string(&serde_json::Value::Object(answers)).map_err(|e| e.to_string())?;
+    crate::private_files::private_file(&draft, yaml.as_bytes()).map_err(|e| e.to_string())
+}
+
+/// Applies the plan the user confirmed, with the request it was computed from.
+fn spawn_apply(ticket: Box<PlanTicket>, req: Option<Arc<DeployRequest>>, tx: UnboundedSender<Msg>) {
+    tokio::spawn(async move {
+        let outcome = match req {
+            Some(req) => {
+                let (etx, fwd) = forward(&tx);
+                let o = deploy::apply(&req, &ticket.plan, &etx).await;
+                drop(etx);
+                let _ = fwd.await;
+                o
+            }
+            None => deploy::Outcome::bad_input("that plan is no longer known: plan again"),
+        };
+        let _ = tx.send(Msg::ApplyDone(outcome));
+    });
 }
 
 fn spawn_rollback(
@@ -533,17 +554,17 @@ fn spawn_rollback(
                     target.kubeconfig_path(),
                     target.context.clone(),
                 );
-                let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
-                let fwd = {
-                    let tx = tx.clone();
-                    tokio::spawn(async move {
-                        while let Some(e) = erx.recv().await {
-                            let _ = tx.send(Msg::Engine(e));
-                        }
-                    })
-                };
-                let o =
-                    deploy::rollback(&helm, &release, &namespace, revision, 600, &data, etx).await;
+                let (etx, fwd) = forward(&tx);
+                let o = deploy::rollback(
+                    &helm,
+                    &release,
+                    &namespace,
+                    revision,
+                    deploy::DEFAULT_TIMEOUT_SECS,
+                    &data,
+                    etx,
+                )
+                .await;
                 let _ = fwd.await;
                 o
             }

@@ -12,9 +12,9 @@ use ratatui::widgets::{
 use super::app::{App, Confirm, Overlay, Pane, PodSort, Screen, WizardStep};
 use super::keymap;
 use super::theme::Theme;
-use crate::cluster::preflight::Verdict;
 use crate::deploy::{Outcome, StepState};
 use crate::health::{self, pods::PodRow, pods::State};
+use crate::verdict::Verdict;
 
 /// The pods pane's rows after the `/` filter and the sort.
 pub fn visible_pods(app: &App) -> Vec<&PodRow> {
@@ -471,7 +471,7 @@ fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
                     ),
                     t.fail,
                 )),
-                Some(o) => Line::from(Span::styled(outcome_text(o), t.fail)),
+                Some(o) => Line::from(Span::styled(o.one_line(), t.fail)),
                 None => Line::from(""),
             };
             lines.insert(0, verdict);
@@ -483,27 +483,6 @@ fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
                 main,
             );
         }
-    }
-}
-
-pub fn outcome_text(o: &Outcome) -> String {
-    match o {
-        Outcome::Applied { revision } => format!("done: revision {revision} deployed"),
-        Outcome::Planned => "planned: nothing applied".into(),
-        Outcome::Declined => "declined: nothing applied".into(),
-        Outcome::PreflightFailed { failed } => format!("preflight failed: {}", failed.join("; ")),
-        Outcome::Failed {
-            message,
-            fix,
-            rolled_back,
-            ..
-        } => format!(
-            "failed{}: {message} — fix: {fix}",
-            if *rolled_back { " and rolled back" } else { "" }
-        ),
-        Outcome::BadInput { message } => format!("bad input: {message}"),
-        Outcome::Unreachable { message } => format!("cluster unreachable: {message}"),
-        Outcome::Busy { message } => format!("busy: {message}"),
     }
 }
 
@@ -606,11 +585,10 @@ fn draw_run(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
     }
     let (text, style) = match &r.outcome {
         None => ("running… (q asks before quitting)".to_string(), t.warn),
-        Some(o @ Outcome::Applied { .. }) => (
-            format!("{} · d: dashboard · esc: home", outcome_text(o)),
-            t.ok,
-        ),
-        Some(o) => (format!("{} · esc: home", outcome_text(o)), t.fail),
+        Some(o @ Outcome::Applied { .. }) => {
+            (format!("{} · d: dashboard · esc: home", o.one_line()), t.ok)
+        }
+        Some(o) => (format!("{} · esc: home", o.one_line()), t.fail),
     };
     f.render_widget(
         Paragraph::new(text)
@@ -1043,11 +1021,15 @@ fn draw_confirm(f: &mut Frame, area: Rect, c: &Confirm, app: &App, t: &Theme) {
                 app.opts.release, app.opts.namespace
             )
         }
-        Confirm::Rollback { release, revision } => format!(
-            "Roll {release} back to {}?\n\ny: roll back   n: cancel",
+        Confirm::Rollback {
+            release,
+            namespace,
+            revision,
+        } => format!(
+            "Roll {release} in {namespace} back to {}?\n\ny: roll back   n: cancel",
             revision.map(|r| format!("revision {r}")).unwrap_or_else(|| "the last deployed revision".into())
         ),
-        Confirm::QuitWhileRunning => "An operation is running. Quit anyway? helm keeps running; `helmdeck status` shows the outcome.\n\ny: quit   n: stay".into(),
+        Confirm::QuitWhileRunning => "helm is still running. Quit when it finishes, or now and leave it running (`helmdeck status` follows it)?\n\nw: wait, then quit   l: leave it running   n: stay".into(),
     };
     let r = centered(area, 60, 7);
     f.render_widget(Clear, r);

@@ -1,0 +1,172 @@
+//! What the user asked for, before anything is looked up. The CLI builds an [`Intent`] from its
+//! flags and the app from its wizard; [`Intent::resolve`] turns either into the one request the
+//! engine runs, so both get the same chart, the same helm major and the same defaults.
+
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+
+use super::{Action, DeployRequest, Outcome};
+use crate::chart::{Chart, ChartRef, resolve_chart_ref};
+use crate::cluster::Target;
+use crate::helm::driver::Helm;
+use crate::profile::{self, Profile, ProfileSet};
+use crate::values::{self, HelmMajor, RenderRequest, SetKind};
+
+/// How long helm waits for resources, unless the user says otherwise (CLI and app alike).
+pub const DEFAULT_TIMEOUT_SECS: u64 = 900;
+
+/// Answers to a profile's questions (`value.path: answer`) and where they came from, for errors.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Answers {
+    pub origin: String,
+    pub given: Map<String, Value>,
+}
+
+/// Everything that decides the values: the profile, the chart, and the user's layers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ValuesIntent {
+    pub profile: Option<String>,
+    /// A directory, a `.tgz`, a chart name with `repo`, or `oci://…`; none: the profile's chart.
+    pub chart: Option<String>,
+    pub repo: Option<String>,
+    pub version: Option<String>,
+    pub answers: Option<Answers>,
+    pub values_files: Vec<PathBuf>,
+    /// `--set`-style entries, applied in Helm's fixed order of kinds.
+    pub sets: Vec<(SetKind, String)>,
+    /// Merge as this helm major does; none: the helm that will apply, else Helm 4.
+    pub helm_major: Option<HelmMajor>,
+}
+
+/// The values side of an intent, looked up: what `render` prints and the engine applies.
+pub struct ResolvedValues {
+    pub profile: Option<Profile>,
+    pub chart: Chart,
+    pub chart_path: PathBuf,
+    pub request: RenderRequest,
+}
+
+impl ValuesIntent {
+    /// Loads the profile, the chart and every layer; the first bad input is the error, naming
+    /// the file or key.
+    pub fn resolve(&self) -> Result<ResolvedValues, String> {
+        let set =
+            ProfileSet::load(profile::user_profile_dir().as_deref()).map_err(|e| e.to_string())?;
+        let profile = match &self.profile {
+            Some(name) => Some(set.get(name).map_err(|e| e.to_string())?.clone()),
+            None => None,
+        };
+        self.resolve_with(profile)
+    }
+
+    /// As [`ValuesIntent::resolve`], with the named profile already loaded (the app holds its
+    /// profiles).
+    pub fn resolve_with(&self, profile: Option<Profile>) -> Result<ResolvedValues, String> {
+        let chart_ref = match (&self.chart, &self.repo, &profile) {
+            (None, None, Some(p)) => match (&p.chart.repo, &p.chart.path) {
+                (Some(repo), _) => {
+                    ChartRef::parse(p.chart.name.as_deref(), Some(repo), self.version.as_deref())
+                }
+                (None, Some(path)) => ChartRef::Local(path.into()),
+                _ => ChartRef::Bundled,
+            },
+            _ => ChartRef::parse(
+                self.chart.as_deref(),
+                self.repo.as_deref(),
+                self.version.as_deref(),
+            ),
+        };
+        let chart_path =
+            resolve_chart_ref(&chart_ref, &crate::dirs::cache_dir()).map_err(|e| e.to_string())?;
+        let chart = Chart::load(&chart_path).map_err(|e| e.to_string())?;
+        let answers = match &self.answers {
+            Some(a) => Some(
+                profile::answers_layer(&a.origin, &a.given, profile.as_ref())
+                    .map_err(|e| e.to_string())?,
+            ),
+            None => None,
+        };
+        let mut files = Vec::new();
+        for f in &self.values_files {
+            files.push(values::load_file_layer(f).map_err(|e| e.to_string())?);
+        }
+        let major = match self.helm_major {
+            Some(m) => m,
+            None => crate::helm::find_helm()
+                .map(|h| h.major)
+                .unwrap_or_default(),
+        };
+        let request = RenderRequest {
+            previous: None,
+            profile: profile.as_ref().map(Profile::layer),
+            answers,
+            files,
+            sets: self.sets.clone(),
+            base_dir: std::env::current_dir().ok(),
+            major,
+        };
+        Ok(ResolvedValues {
+            profile,
+            chart,
+            chart_path,
+            request,
+        })
+    }
+}
+
+/// An install or upgrade as the user asked for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intent {
+    pub action: Action,
+    pub release: String,
+    pub namespace: String,
+    pub target: Target,
+    pub values: ValuesIntent,
+    pub timeout_secs: u64,
+    pub rollback_on_failure: bool,
+}
+
+impl Intent {
+    /// An intent with the defaults every front end shares.
+    pub fn new(action: Action, release: &str, namespace: &str, target: Target) -> Intent {
+        Intent {
+            action,
+            release: release.into(),
+            namespace: namespace.into(),
+            target,
+            values: ValuesIntent::default(),
+            timeout_secs: DEFAULT_TIMEOUT_SECS,
+            rollback_on_failure: true,
+        }
+    }
+
+    /// The request the engine runs: the helm found, values merged as that helm merges them.
+    pub fn resolve(&self) -> Result<DeployRequest, Outcome> {
+        let bin = crate::helm::find_helm().map_err(Outcome::bad_input)?;
+        let helm = Helm::new(
+            bin,
+            self.target.kubeconfig_path(),
+            self.target.context.clone(),
+        );
+        let mut values = self.values.clone();
+        values.helm_major.get_or_insert(helm.major());
+        let resolved = values.resolve().map_err(Outcome::bad_input)?;
+        let data_dir = crate::dirs::data_dir()
+            .ok_or_else(|| Outcome::bad_input("no data directory: set HELMDECK_DATA_DIR"))?;
+        Ok(DeployRequest {
+            action: self.action,
+            release: self.release.clone(),
+            namespace: self.namespace.clone(),
+            target: self.target.clone(),
+            profile: resolved.profile,
+            chart: resolved.chart,
+            chart_path: resolved.chart_path,
+            request: resolved.request,
+            helm,
+            timeout_secs: self.timeout_secs,
+            rollback_on_failure: self.rollback_on_failure,
+            data_dir,
+        })
+    }
+}

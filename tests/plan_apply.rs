@@ -1,0 +1,212 @@
+//! Plan, then apply: what is applied is the plan that was shown, computed from the same
+//! request the wizard reviewed, and only while the release has not moved.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Sim, helm};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use helmdeck::cluster::Target;
+use helmdeck::deploy::{self, Action, DeployRequest, Intent, Outcome, ValuesIntent};
+use helmdeck::helm::driver::Helm;
+use helmdeck::tui::app::{App, Effect, Msg, Options};
+use helmdeck_sim::SimOptions;
+use serde_json::Value;
+
+/// The engine's request for `intent`, with this test's helm and data directory (what
+/// `Intent::resolve` finds from the environment in the binary).
+fn request(sim: &Sim, intent: &Intent) -> DeployRequest {
+    let bin = helmdeck::helm::probe(&helm(4)).expect("helm 4");
+    let values = intent.values.resolve().expect("values resolve");
+    DeployRequest {
+        action: intent.action,
+        release: intent.release.clone(),
+        namespace: intent.namespace.clone(),
+        target: intent.target.clone(),
+        profile: values.profile,
+        chart: values.chart,
+        chart_path: values.chart_path,
+        request: values.request,
+        helm: Helm::new(bin, Some(sim.kubeconfig.clone()), None),
+        timeout_secs: 120,
+        rollback_on_failure: true,
+        data_dir: sim.home.path().join("helmdeck-data"),
+    }
+}
+
+fn target(sim: &Sim) -> Target {
+    Target {
+        kubeconfig: Some(sim.kubeconfig.clone()),
+        context: None,
+    }
+}
+
+fn cli(sim: &Sim, args: &[&str]) -> std::process::Output {
+    sim.cmd(Path::new(env!("CARGO_BIN_EXE_helmdeck")))
+        .env("HELMDECK_HELM", helm(4))
+        .args(args)
+        .output()
+        .expect("run helmdeck")
+}
+
+fn revisions(sim: &Sim) -> usize {
+    sim.objects("", "secrets", Some("posthog"))
+        .iter()
+        .filter(|s| s["type"] == "helm.sh/release.v1")
+        .count()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn apply_refuses_a_plan_the_release_has_moved_past() {
+    let sim = Sim::start(SimOptions::default());
+    let o = cli(&sim, &["install", "--profile", "local", "--yes"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let mut intent = Intent::new(Action::Upgrade, "posthog", "posthog", target(&sim));
+    intent.values = ValuesIntent {
+        profile: Some("local".into()),
+        sets: vec![(
+            helmdeck::values::SetKind::Set,
+            "ingress.hostname=planned.example.com".into(),
+        )],
+        ..Default::default()
+    };
+    let req = request(&sim, &intent);
+    let rt = runtime();
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let plan = rt.block_on(deploy::plan(&req, &tx)).expect("plan");
+    assert_eq!(plan.based_on, Some(1));
+
+    // Another operator's upgrade lands between the plan and the apply.
+    let o = cli(
+        &sim,
+        &[
+            "upgrade",
+            "--profile",
+            "local",
+            "--yes",
+            "--set",
+            "ingress.hostname=other.example.com",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(revisions(&sim), 2);
+
+    let outcome = rt.block_on(deploy::apply(&req, &plan, &tx));
+    let Outcome::Busy { message } = &outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(
+        message.contains("changed since the plan was made")
+            && message.contains("revision 1")
+            && message.contains("revision 2")
+            && message.contains("Nothing was applied"),
+        "{message}"
+    );
+    assert_eq!(outcome.exit_code(), deploy::exit::BUSY);
+    assert_eq!(revisions(&sim), 2, "nothing applied");
+    let hosts: Vec<String> = sim
+        .objects("networking.k8s.io", "ingresses", Some("posthog"))
+        .iter()
+        .flat_map(|i| i["spec"]["rules"].as_array().cloned().unwrap_or_default())
+        .filter_map(|r| r["host"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        !hosts.iter().any(|h| h == "planned.example.com"),
+        "{hosts:?}"
+    );
+}
+
+fn leaf<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(v, |cur, k| cur.get(k))
+}
+
+fn applied_values(sim: &Sim) -> Value {
+    let dir: PathBuf = sim
+        .home
+        .path()
+        .join("helmdeck-data/applied/posthog/posthog");
+    let file = std::fs::read_dir(&dir)
+        .expect("applied values")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .next()
+        .expect("one applied values file");
+    serde_json::from_slice(&std::fs::read(file).expect("read")).expect("json")
+}
+
+#[test]
+fn the_values_the_wizard_reviews_are_the_values_applied() {
+    let sim = Sim::start(SimOptions::default());
+    let profiles: Vec<_> = helmdeck::profile::ProfileSet::load(None)
+        .expect("profiles")
+        .iter()
+        .cloned()
+        .collect();
+    let mut app = App::new(
+        Options {
+            context: "helmdeck-sim".into(),
+            namespace: "posthog".into(),
+            release: "posthog".into(),
+            readonly: false,
+            profile: Some("local".into()),
+            helm: Ok("v4.1.4".into()),
+            no_color: true,
+            log_file: None,
+        },
+        profiles,
+        std::time::SystemTime::now(),
+    );
+    let mut key = |c| app.update(Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+    key(KeyCode::Char('i'));
+    key(KeyCode::Enter);
+    key(KeyCode::Enter);
+    let effects = key(KeyCode::Enter);
+    let Some(Effect::Plan(intent)) = effects.into_iter().next() else {
+        panic!("the review's enter plans")
+    };
+    let review = app.wizard.as_ref().expect("wizard").review.clone();
+    assert!(!review.is_empty());
+    let mut intent = *intent;
+    intent.target = target(&sim);
+    let req = request(&sim, &intent);
+    let rt = runtime();
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let plan = rt.block_on(deploy::plan(&req, &tx)).expect("plan");
+    let outcome = rt.block_on(deploy::apply(&req, &plan, &tx));
+    assert_eq!(outcome, Outcome::Applied { revision: 1 });
+
+    let applied = applied_values(&sim);
+    let mut compared = 0;
+    for line in review
+        .iter()
+        .filter(|l| l.layer != "chart" && !l.layer.starts_with("chart:"))
+    {
+        // Secrets are shown hashed; an empty map or list set by a layer merges into the
+        // chart's own (Helm's coalescing), so helm receiving it or not is the same.
+        if line.value.starts_with("<redacted:") || line.value == "{}" || line.value == "[]" {
+            continue;
+        }
+        let got = leaf(&applied, &line.path)
+            .unwrap_or_else(|| panic!("{} reviewed but not applied", line.path));
+        let got = match got {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        assert_eq!(got, line.value, "{} ({})", line.path, line.layer);
+        compared += 1;
+    }
+    assert!(compared >= 3, "only {compared} values compared");
+    assert!(
+        review.iter().any(|l| l.layer.starts_with("answers")),
+        "the wizard's answers are in the review"
+    );
+}
