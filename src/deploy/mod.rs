@@ -686,34 +686,25 @@ async fn follow_rollout(
 ) {
     let pods: Api<Pod> = Api::namespaced(client, &ns);
     let mut known: std::collections::HashMap<String, (bool, bool, bool)> = Default::default();
-    let stream = watcher(pods, watcher::Config::default())
-        .default_backoff()
-        .applied_objects();
+    let stream = watcher(pods, watcher::Config::default()).default_backoff();
     let mut stream = std::pin::pin!(stream);
-    while let Some(Ok(p)) = stream.next().await {
-        let v = serde_json::to_value(&p).unwrap_or_default();
-        let labels = &v["metadata"]["labels"];
-        if labels["release"] != release.as_str()
-            && labels["app.kubernetes.io/instance"] != release.as_str()
-        {
-            continue;
+    while let Some(Ok(ev)) = stream.next().await {
+        match ev {
+            watcher::Event::Apply(p) | watcher::Event::InitApply(p) => {
+                if let Some((name, state)) = rollout_entry(&p, &release) {
+                    known.insert(name, state);
+                }
+            }
+            // A pod replaced during a rolling update no longer counts.
+            watcher::Event::Delete(p) => {
+                if let Some((name, _)) = rollout_entry(&p, &release) {
+                    known.remove(&name);
+                }
+            }
+            // A fresh list follows: what it does not list is gone.
+            watcher::Event::Init => known.clear(),
+            watcher::Event::InitDone => {}
         }
-        let name = v["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let job = !v["metadata"]["ownerReferences"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .all(|o| o["kind"] != "Job");
-        let ready = v["status"]["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True");
-        let done = v["status"]["phase"] == "Succeeded";
-        known.insert(name, (job, ready, done));
         let pods_expected = known.values().filter(|k| !k.0).count();
         let pods_ready = known.values().filter(|k| !k.0 && k.1).count();
         let jobs_expected = known.values().filter(|k| k.0).count();
@@ -728,6 +719,31 @@ async fn follow_rollout(
             },
         );
     }
+}
+
+/// A release's pod as the rollout counts it: (is a job's pod, ready, succeeded).
+fn rollout_entry(p: &Pod, release: &str) -> Option<(String, (bool, bool, bool))> {
+    let labels = p.metadata.labels.as_ref()?;
+    let ours = labels.get("release").map(String::as_str) == Some(release)
+        || labels.get("app.kubernetes.io/instance").map(String::as_str) == Some(release);
+    if !ours {
+        return None;
+    }
+    let name = p.metadata.name.clone()?;
+    let job = p
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|o| o.kind == "Job");
+    let status = p.status.as_ref();
+    let ready = status
+        .and_then(|s| s.conditions.as_ref())
+        .into_iter()
+        .flatten()
+        .any(|c| c.type_ == "Ready" && c.status == "True");
+    let done = status.and_then(|s| s.phase.as_deref()) == Some("Succeeded");
+    Some((name, (job, ready, done)))
 }
 
 /// The revision a rollback goes to by default: the last one deployed before the current.
@@ -811,6 +827,31 @@ pub async fn rollback(
 #[cfg(test)]
 mod manifest_tests {
     use super::*;
+
+    fn pod(v: Value) -> Pod {
+        serde_json::from_value(v).expect("pod")
+    }
+
+    #[test]
+    fn the_rollout_counts_only_the_releases_pods_and_tells_job_pods_apart() {
+        let web = pod(
+            json!({"metadata": {"name": "web-1", "labels": {"release": "ph"}},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}]}}),
+        );
+        assert_eq!(
+            rollout_entry(&web, "ph"),
+            Some(("web-1".into(), (false, true, false)))
+        );
+        assert_eq!(rollout_entry(&web, "other"), None);
+        let migrate = pod(json!({"metadata": {"name": "migrate-x",
+            "labels": {"app.kubernetes.io/instance": "ph"},
+            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "migrate", "uid": "u"}]},
+            "status": {"phase": "Succeeded"}}));
+        assert_eq!(
+            rollout_entry(&migrate, "ph"),
+            Some(("migrate-x".into(), (true, false, true)))
+        );
+    }
 
     #[test]
     fn summarises_per_kind() {
