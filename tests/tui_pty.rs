@@ -257,8 +257,8 @@ fn start_install(t: &mut Tty) {
     t.keys(ENTER);
     t.wait_for("y: apply", 10);
     t.keys(b"y");
-    // Pods are seen only once helm has created their owners: helm is running.
-    t.wait_for("pods ready", 60);
+    // The run screen says so once helm's process exists.
+    t.wait_for("helm started (pid", 60);
 }
 
 #[test]

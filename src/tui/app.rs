@@ -556,7 +556,10 @@ impl App {
                 .helm
                 .push_back(format!("{} value(s) change", changes.len())),
             E::Notice { message } => r.helm.push_back(message),
-            E::HelmStarted { pid, log } => r.helm_process = Some((pid, log)),
+            E::HelmStarted { pid, log } => {
+                r.helm.push_back(format!("helm started (pid {pid})"));
+                r.helm_process = Some((pid, log));
+            }
             E::ManifestDiff { kinds } => r
                 .helm
                 .push_back(format!("{} kind(s) of objects change", kinds.len())),
