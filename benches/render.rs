@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use criterion::{Criterion, criterion_group, criterion_main};
 use helmdeck::chart::Chart;
 use helmdeck::profile::ProfileSet;
-use helmdeck::values::{LayerSource, RenderRequest, SetKind, UserLayer, yaml};
+use helmdeck::values::{LayerSource, RenderRequest, SetKind, UserLayer};
+use helmdeck::yaml;
 
 #[path = "support.rs"]
 mod support;

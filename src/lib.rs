@@ -17,3 +17,4 @@ pub mod time;
 pub mod tui;
 pub mod values;
 pub mod verdict;
+pub mod yaml;

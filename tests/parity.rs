@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use helmdeck::chart::Chart;
-use helmdeck::values::{HelmMajor, LayerSource, RenderRequest, SetKind, UserLayer, yaml};
+use helmdeck::values::{HelmMajor, LayerSource, RenderRequest, SetKind, UserLayer};
+use helmdeck::yaml;
 use serde_json::Value;
 
 use common::{helm, isolated, pack, same_json, write};

@@ -11,15 +11,17 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::values::yaml::{self, YamlError};
+use crate::yaml::{self, YamlError};
 
 pub use fetch::{ChartRef, resolve_chart_ref};
 
 /// The chart bundled with helmdeck, used by the demo, the simulated cluster and the tests.
-pub const BUNDLED_CHART: &str = "posthog-mini";
+pub use crate::assets::BUNDLED_CHART;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChartError {
+    #[error(transparent)]
+    Asset(#[from] crate::assets::AssetError),
     #[error("cannot read chart {path}: {source}")]
     Io {
         path: String,

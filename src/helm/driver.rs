@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::HelmBinary;
-use crate::values::HelmMajor;
+use super::HelmMajor;
 
 /// Why a helm command failed, with the fix to suggest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

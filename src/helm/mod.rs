@@ -5,7 +5,14 @@ pub mod driver;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::values::HelmMajor;
+/// The two Helm majors disagree on one null rule; values render as the helm that will apply
+/// them merges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub enum HelmMajor {
+    V3,
+    #[default]
+    V4,
+}
 
 #[derive(Debug, Clone)]
 pub struct HelmBinary {

@@ -117,7 +117,7 @@ pub fn read_answers(path: &Path) -> Result<(String, Map<String, Value>), AnswerE
         path: origin.clone(),
         message: e.to_string(),
     })?;
-    let doc = values::yaml::parse_values(&origin, &text)?;
+    let doc = crate::yaml::parse_values(&origin, &text)?;
     Ok((origin, doc))
 }
 

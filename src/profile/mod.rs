@@ -264,7 +264,7 @@ fn profile_validator() -> Result<&'static jsonschema::Validator, &'static String
 
 /// Parses and schema-checks one profile document.
 pub fn parse_profile(origin: &str, text: &str) -> Result<Profile, ProfileError> {
-    let doc = values::yaml::parse(origin, text)?;
+    let doc = crate::yaml::parse(origin, text)?;
     let violations = values::schema::check_with(profile_validator(), &doc, origin);
     if !violations.is_empty() {
         let details = violations
@@ -275,7 +275,7 @@ pub fn parse_profile(origin: &str, text: &str) -> Result<Profile, ProfileError> 
                 } else {
                     v.path.as_str()
                 };
-                let line = values::yaml::line_of_path(text, &v.path)
+                let line = crate::yaml::line_of_path(text, &v.path)
                     .map(|l| format!(" (line {l})"))
                     .unwrap_or_default();
                 format!("  - {at}{line}: {}", v.rule)

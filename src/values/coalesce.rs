@@ -5,13 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::chart::Chart;
 
-/// The two Helm majors disagree on one null rule; renders follow the helm that will apply them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-pub enum HelmMajor {
-    V3,
-    #[default]
-    V4,
-}
+pub use crate::helm::HelmMajor;
 
 /// Something Helm would print as a warning while coalescing (kept for `--explain`).
 pub type Warnings = Vec<String>;
@@ -67,7 +61,7 @@ fn coalesce_deps(
             Some(other) => {
                 return Err(format!(
                     "type mismatch on {name}: the values for subchart {name} must be a mapping, found {}",
-                    super::yaml::kind_name(other)
+                    crate::yaml::kind_name(other)
                 ));
             }
         }

@@ -11,7 +11,6 @@ pub mod explain;
 pub mod redact;
 pub mod schema;
 pub mod strvals;
-pub mod yaml;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,9 +19,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::chart::Chart;
+pub use crate::yaml::YamlError;
 pub use coalesce::HelmMajor;
 pub use strvals::{SetError, SetKind};
-pub use yaml::YamlError;
 
 /// Where a layer of values came from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -133,7 +132,7 @@ pub fn load_file_layer(path: &Path) -> Result<UserLayer, ValuesError> {
         path: path.display().to_string(),
         message: e.to_string(),
     })?;
-    let values = yaml::parse_values(&path.display().to_string(), &text)?;
+    let values = crate::yaml::parse_values(&path.display().to_string(), &text)?;
     Ok(UserLayer {
         source: LayerSource::File {
             path: path.display().to_string(),
@@ -374,26 +373,7 @@ pub fn set_path(m: &mut Map<String, Value>, path: &str, v: Value) {
     cur.insert(last.clone(), v);
 }
 
-pub fn split_path(path: &str) -> Vec<String> {
-    let mut out = vec![String::new()];
-    let mut chars = path.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                if let (Some(n), Some(last)) = (chars.next(), out.last_mut()) {
-                    last.push(n);
-                }
-            }
-            '.' => out.push(String::new()),
-            c => {
-                if let Some(last) = out.last_mut() {
-                    last.push(c);
-                }
-            }
-        }
-    }
-    out
-}
+pub use crate::yaml::split_path;
 
 #[cfg(test)]
 mod tests {

@@ -152,7 +152,7 @@ impl StrParser<'_> {
                             start,
                             format!(
                                 "{k:?} is {} here, not a list, so it cannot be indexed",
-                                super::yaml::kind_name(other)
+                                crate::yaml::kind_name(other)
                             ),
                         );
                     }
@@ -216,7 +216,7 @@ impl StrParser<'_> {
                             start,
                             format!(
                                 "{k:?} is {} here, not a mapping, so {k:?}.… cannot be set",
-                                super::yaml::kind_name(other)
+                                crate::yaml::kind_name(other)
                             ),
                         );
                     }
@@ -300,7 +300,7 @@ impl StrParser<'_> {
                             at,
                             format!(
                                 "element {i} is {} here, not a list",
-                                super::yaml::kind_name(other)
+                                crate::yaml::kind_name(other)
                             ),
                         );
                     }
@@ -433,7 +433,7 @@ fn parse_go_decimal_i64(s: &str) -> Option<i64> {
 /// Go decodes JSON numbers as float64.
 fn normalise_json_numbers(v: Value) -> Value {
     match v {
-        Value::Number(n) => super::yaml::number_from_f64(n.as_f64().unwrap_or(0.0)),
+        Value::Number(n) => crate::yaml::number_from_f64(n.as_f64().unwrap_or(0.0)),
         Value::Array(a) => Value::Array(a.into_iter().map(normalise_json_numbers).collect()),
         Value::Object(m) => Value::Object(
             m.into_iter()

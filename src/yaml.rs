@@ -81,13 +81,35 @@ pub fn parse_values(origin: &str, text: &str) -> Result<Map<String, Value>, Yaml
     }
 }
 
+/// A `--set`-style dotted path split into keys (`a\.b.c` → `a.b`, `c`).
+pub fn split_path(path: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut chars = path.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let (Some(n), Some(last)) = (chars.next(), out.last_mut()) {
+                    last.push(n);
+                }
+            }
+            '.' => out.push(String::new()),
+            c => {
+                if let Some(last) = out.last_mut() {
+                    last.push(c);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The 1-based line where a dotted key path is written in block-style YAML (best effort,
 /// for pointing at a key that failed a check after parsing).
 pub fn line_of_path(text: &str, path: &str) -> Option<usize> {
     if path.is_empty() {
         return None;
     }
-    let segs = super::split_path(path);
+    let segs = split_path(path);
     let lines: Vec<&str> = text.lines().collect();
     let mut start = 0;
     let mut min_indent = 0usize;
