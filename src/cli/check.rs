@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::render::load_profiles;
 use super::{CheckArgs, Output, exit};
 use crate::cluster::Target;
-use crate::cluster::probe::{self, ProbeRecord, ProbeTiming, Transport};
+use crate::cluster::probe::{self, ProbeRecord, ProbeTiming};
 use crate::cluster::watch::{ClusterWatch, Connection, Scope};
 use crate::cluster::{self, releases};
 use crate::health::{self, PodsReport, disks::DiskRow};
@@ -56,13 +56,12 @@ async fn run_async(args: CheckArgs) -> i32 {
         Ok(p) => p,
         Err(e) => return err(e.code, e.message),
     };
-    let mut profile: Option<Profile> = match &args.profile {
-        Some(n) => match profiles.get(n) {
-            Ok(p) => Some(p.clone()),
-            Err(e) => return err(exit::BAD_INPUT, e),
-        },
-        None => None,
-    };
+    if let Some(n) = &args.profile
+        && let Err(e) = profiles.get(n)
+    {
+        return err(exit::BAD_INPUT, e);
+    }
+    let profiles: Vec<Profile> = profiles.iter().cloned().collect();
     let target = Target {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
@@ -78,21 +77,19 @@ async fn run_async(args: CheckArgs) -> i32 {
         );
     }
     let namespace = (!args.all_namespaces).then(|| args.namespace.clone());
-    let mut profile_source = if profile.is_some() {
-        "flag".to_string()
-    } else {
-        "none".to_string()
+    let release = match &namespace {
+        Some(ns) if args.profile.is_none() => releases::list(&client, Some(ns))
+            .await
+            .ok()
+            .and_then(|rels| rels.into_iter().find(|r| r.name == args.release)),
+        _ => None,
     };
-    if profile.is_none()
-        && let Some(ns) = &namespace
-        && let Ok(rels) = releases::list(&client, Some(ns)).await
-        && let Some(r) = rels.iter().find(|r| r.name == args.release)
-        && let Some(name) = releases::profile_for_cloud(&r.user_values)
-        && let Ok(p) = profiles.get(name)
-    {
-        profile = Some(p.clone());
-        profile_source = format!("release {} value cloud", r.name);
-    }
+    let (profile, profile_source) = crate::profile::judging_profile(
+        &profiles,
+        args.profile.as_deref(),
+        release.as_ref().map(|r| (r.name.as_str(), &r.user_values)),
+    );
+    let profile_source = profile_source.to_string();
     let rule = profile
         .as_ref()
         .map(|p| p.storage.encryption)
@@ -117,30 +114,25 @@ async fn run_async(args: CheckArgs) -> i32 {
             ),
         );
     }
-    let settings = profile
-        .as_ref()
-        .map(|p| p.ingestion.clone())
-        .unwrap_or_default();
+    let settings = probe::settings_for(profile);
     let transport = if want_ingestion {
-        let public = args.public_url.clone().or(settings.public_url.clone());
-        Some(match public {
-            Some(u) => match Transport::public(&u, args.insecure_skip_tls_verify) {
-                Ok(t) => t,
-                Err(e) => return err(exit::BAD_INPUT, e),
-            },
-            None => {
-                let probe_client = match target.probe_client().await {
-                    Ok(c) => c,
-                    Err(e) => return err(exit::UNREACHABLE, e),
-                };
-                Transport::proxy(
-                    probe_client,
-                    namespace.as_deref().unwrap_or("posthog"),
-                    &args.release,
-                )
-                .await
-            }
-        })
+        let probe_client = match target.probe_client().await {
+            Ok(c) => c,
+            Err(e) => return err(exit::UNREACHABLE, e),
+        };
+        match probe::transport_for(
+            &settings,
+            args.public_url.as_deref(),
+            args.insecure_skip_tls_verify,
+            probe_client,
+            namespace.as_deref().unwrap_or("posthog"),
+            &args.release,
+        )
+        .await
+        {
+            Ok(t) => Some(t),
+            Err(e) => return err(exit::BAD_INPUT, e),
+        }
     } else {
         None
     };
@@ -150,15 +142,7 @@ async fn run_async(args: CheckArgs) -> i32 {
             Ok(k) => Some(k),
             Err(e) => return err(exit::BAD_INPUT, format!("--project-api-key-file {e}")),
         },
-        None => {
-            let src = settings.project_api_key.clone().or_else(|| {
-                Some(crate::profile::KeySource {
-                    secret: None,
-                    env: Some("HELMDECK_PROJECT_API_KEY".into()),
-                })
-            });
-            probe::resolve_key(src.as_ref(), Some(&client), &key_ns).await
-        }
+        None => probe::resolve_key(settings.project_api_key.as_ref(), Some(&client), &key_ns).await,
     };
     let personal_key = match &args.personal_api_key_file {
         Some(p) => match read_key_file(p) {

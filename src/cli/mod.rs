@@ -41,7 +41,8 @@ pub struct AppArgs {
     /// kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
-    /// Profile the install wizard starts on.
+    /// Profile the install wizard starts on and whose rules judge the dashboard (default:
+    /// the one the release's `cloud` value names, as `check` does).
     #[arg(long)]
     pub profile: Option<String>,
     /// Hide install, upgrade and rollback.

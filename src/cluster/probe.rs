@@ -235,6 +235,39 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+/// The probe's settings under a profile's rules, or without one: the profile's `ingestion`
+/// block, with the project key read from `HELMDECK_PROJECT_API_KEY` when the profile names no
+/// source, and the documented defaults (every 30 s, 60 s to see an event) when there is no
+/// profile. `check` and the dashboard both probe with these.
+pub fn settings_for(profile: Option<&crate::profile::Profile>) -> IngestionSettings {
+    let mut s = profile
+        .map(|p| p.ingestion.clone())
+        .unwrap_or_else(|| serde_json::from_value(serde_json::json!({})).unwrap_or_default());
+    if s.project_api_key.is_none() {
+        s.project_api_key = Some(KeySource {
+            secret: None,
+            env: Some("HELMDECK_PROJECT_API_KEY".into()),
+        });
+    }
+    s
+}
+
+/// Where the probe sends its requests: an explicit URL, else the settings' public URL, else
+/// the API server's service proxy.
+pub async fn transport_for(
+    settings: &IngestionSettings,
+    public_url: Option<&str>,
+    insecure_skip_tls_verify: bool,
+    probe_client: kube::Client,
+    namespace: &str,
+    release: &str,
+) -> Result<Transport, ProbeError> {
+    match public_url.or(settings.public_url.as_deref()) {
+        Some(u) => Transport::public(u, insecure_skip_tls_verify),
+        None => Ok(Transport::proxy(probe_client, namespace, release).await),
+    }
+}
+
 /// A key from the environment variable or the Secret the profile names (env wins: it is what
 /// a CI job sets).
 pub async fn resolve_key(
@@ -423,4 +456,26 @@ pub async fn probe(
     }
     rec.waited_ms = sent.elapsed().as_millis() as u64;
     rec
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::*;
+
+    #[test]
+    fn without_a_profile_the_probe_uses_the_documented_defaults_and_the_env_key() {
+        let s = settings_for(None);
+        assert_eq!((s.interval_seconds, s.timeout_seconds), (30, 60));
+        assert_eq!(
+            s.project_api_key.and_then(|k| k.env).as_deref(),
+            Some("HELMDECK_PROJECT_API_KEY")
+        );
+    }
+
+    #[test]
+    fn a_profile_brings_its_own_ingestion_block() {
+        let set = crate::profile::ProfileSet::load(None).unwrap();
+        let local = set.get("local").unwrap();
+        assert_eq!(settings_for(Some(local)), local.ingestion);
+    }
 }

@@ -114,17 +114,7 @@ pub async fn history(
     Ok(out)
 }
 
-/// The profile a release was installed with, from its `cloud` value.
-pub fn profile_for_cloud(values: &Map<String, Value>) -> Option<&'static str> {
-    match values.get("cloud")?.as_str()? {
-        "aws" => Some("aws"),
-        "gcp" => Some("gcp"),
-        "azure" => Some("azure"),
-        "do" | "digitalocean" => Some("digitalocean"),
-        "k3s" | "local" | "kind" | "minikube" => Some("local"),
-        _ => None,
-    }
-}
+pub use crate::profile::profile_for_cloud;
 
 #[cfg(test)]
 mod tests {

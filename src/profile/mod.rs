@@ -325,6 +325,64 @@ impl Profile {
     }
 }
 
+/// The profile a release was installed with, from its `cloud` value.
+pub fn profile_for_cloud(values: &Map<String, Value>) -> Option<&'static str> {
+    match values.get("cloud")?.as_str()? {
+        "aws" => Some("aws"),
+        "gcp" => Some("gcp"),
+        "azure" => Some("azure"),
+        "do" | "digitalocean" => Some("digitalocean"),
+        "k3s" | "local" | "kind" | "minikube" => Some("local"),
+        _ => None,
+    }
+}
+
+/// Why a profile judges a release (shown by `check` and the dashboard).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileSource {
+    /// The user named it (`--profile`).
+    Flag,
+    /// The release's `cloud` value names it.
+    ReleaseCloud { release: String },
+    /// None applies: no encryption rule, default probe settings.
+    Default,
+}
+
+impl std::fmt::Display for ProfileSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProfileSource::Flag => write!(f, "flag"),
+            ProfileSource::ReleaseCloud { release } => write!(f, "release {release} value cloud"),
+            ProfileSource::Default => write!(f, "none"),
+        }
+    }
+}
+
+/// The profile whose rules (encryption, probe settings) judge a release: the one the user
+/// named, else the one the release's `cloud` value names, else none. The one rule `check` and
+/// the dashboard share.
+pub fn judging_profile<'a>(
+    profiles: &'a [Profile],
+    flag: Option<&str>,
+    release: Option<(&str, &Map<String, Value>)>,
+) -> (Option<&'a Profile>, ProfileSource) {
+    let named = |n: &str| profiles.iter().find(|p| p.name == n);
+    if let Some(p) = flag.and_then(named) {
+        return (Some(p), ProfileSource::Flag);
+    }
+    if let Some((name, values)) = release
+        && let Some(p) = profile_for_cloud(values).and_then(named)
+    {
+        return (
+            Some(p),
+            ProfileSource::ReleaseCloud {
+                release: name.to_string(),
+            },
+        );
+    }
+    (None, ProfileSource::Default)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,5 +429,24 @@ mod tests {
         let aws = set.get("aws").unwrap();
         assert!(!aws.notes_crossed("0.1.0", "1.0.0").is_empty());
         assert!(aws.notes_crossed("1.0.0", "1.0.1").is_empty());
+    }
+
+    #[test]
+    fn the_flag_then_the_release_cloud_value_picks_the_judging_profile() {
+        let set = ProfileSet::load(None).unwrap();
+        let all: Vec<Profile> = set.iter().cloned().collect();
+        let mut values = Map::new();
+        values.insert("cloud".into(), Value::String("gcp".into()));
+        let release = Some(("ph", &values));
+        let (p, why) = judging_profile(&all, Some("aws"), release);
+        assert_eq!(
+            (p.map(|p| p.name.as_str()), why),
+            (Some("aws"), ProfileSource::Flag)
+        );
+        let (p, why) = judging_profile(&all, None, release);
+        assert_eq!(p.map(|p| p.name.as_str()), Some("gcp"));
+        assert_eq!(why.to_string(), "release ph value cloud");
+        let (p, why) = judging_profile(&all, None, None);
+        assert_eq!((p.is_none(), why), (true, ProfileSource::Default));
     }
 }

@@ -195,6 +195,8 @@ pub enum Effect {
         namespace: String,
     },
     ProbeNow,
+    /// Probe with these settings from now on (the judging profile changed).
+    ProbeSettings(Box<crate::profile::IngestionSettings>),
     Logs {
         namespace: String,
         pod: String,
@@ -252,6 +254,8 @@ pub struct App {
     pub quit: bool,
     /// The user chose to quit once the running operation ends.
     pub quit_when_done: bool,
+    /// The profile the probe's settings were last taken from (`Some(None)`: no profile).
+    pub probe_profile: Option<Option<String>>,
     /// Printed after the terminal is restored (how to follow a helm left running).
     pub farewell: Option<String>,
 }
@@ -288,21 +292,24 @@ impl App {
             now,
             quit: false,
             quit_when_done: false,
+            probe_profile: None,
             farewell: None,
         }
     }
 
-    /// The profile whose rules judge the dashboard: the release's `cloud`, else the option.
+    /// The profile whose rules judge the dashboard, by the rule `check` uses: `--profile`, else
+    /// the release's `cloud` value.
     pub fn dashboard_profile(&self) -> Option<&Profile> {
         let from_release = self
             .releases
             .iter()
-            .find(|r| r.name == self.opts.release && r.namespace == self.opts.namespace)
-            .and_then(|r| crate::cluster::releases::profile_for_cloud(&r.user_values));
-        let name = from_release
-            .map(str::to_string)
-            .or(self.opts.profile.clone())?;
-        self.profiles.iter().find(|p| p.name == name)
+            .find(|r| r.name == self.opts.release && r.namespace == self.opts.namespace);
+        crate::profile::judging_profile(
+            &self.profiles,
+            self.opts.profile.as_deref(),
+            from_release.map(|r| (r.name.as_str(), &r.user_values)),
+        )
+        .0
     }
 
     /// While an operation runs, remembers the worst pod problem (and asks for its logs once).
@@ -409,6 +416,13 @@ impl App {
                         }
                     }
                     Err(e) => self.releases_error = Some(e),
+                }
+                // The release may now name the profile that judges it: probe by its rules.
+                let judge = self.dashboard_profile().map(|p| p.name.clone());
+                if self.probe_profile.as_ref() != Some(&judge) {
+                    self.probe_profile = Some(judge);
+                    let settings = crate::cluster::probe::settings_for(self.dashboard_profile());
+                    return vec![Effect::ProbeSettings(Box::new(settings))];
                 }
                 Vec::new()
             }

@@ -22,6 +22,7 @@ use crate::cluster::Target;
 use crate::cluster::probe::{self, ProbeTiming, Transport};
 use crate::cluster::watch::{ClusterWatch, Scope};
 use crate::deploy::{self, DeployRequest, exit};
+use crate::profile::IngestionSettings;
 use app::{App, Effect, Msg, Options, PlanTicket};
 
 /// The requests behind the plans the app was shown, by ticket id: applying a ticket applies
@@ -135,6 +136,8 @@ fn current_context_name(t: &Target) -> String {
 struct Workers {
     tasks: Vec<JoinHandle<()>>,
     probe_now: Arc<tokio::sync::Notify>,
+    /// The probe's settings, from the profile that judges the release (the app decides).
+    probe_settings: tokio::sync::watch::Sender<IngestionSettings>,
 }
 
 impl Drop for Workers {
@@ -151,9 +154,11 @@ fn start_workers(
     namespace: String,
     release: String,
     probe_key: Option<String>,
+    settings: IngestionSettings,
     tx: UnboundedSender<Msg>,
 ) -> Workers {
     let probe_now = Arc::new(tokio::sync::Notify::new());
+    let (probe_settings, mut settings_rx) = tokio::sync::watch::channel(settings);
     let mut tasks = Vec::new();
     // Watchers → snapshots, coalesced so a burst of changes is one redraw.
     {
@@ -193,26 +198,24 @@ fn start_workers(
     {
         let (ns, tx, now) = (namespace, tx, probe_now.clone());
         tasks.push(tokio::spawn(async move {
-            let transport = Transport::proxy(probe_client.clone(), &ns, &release).await;
-            let settings = crate::profile::IngestionSettings {
-                interval_seconds: 15,
-                timeout_seconds: 20,
-                ..Default::default()
-            };
-            let key_source = crate::profile::KeySource {
-                secret: Some(crate::profile::SecretKeyRef {
-                    name: "posthog-helmdeck-probe".into(),
-                    key: "project-api-key".into(),
-                }),
-                env: Some("HELMDECK_PROJECT_API_KEY".into()),
-            };
+            let mut settings = settings_rx.borrow_and_update().clone();
+            let mut transport = probe_transport(&settings, &probe_client, &ns, &release).await;
             loop {
                 now.notified().await;
-                let key =
-                    match probe::resolve_key(Some(&key_source), Some(&probe_client), &ns).await {
-                        Some(k) => Some(k),
-                        None => probe_key.clone(),
-                    };
+                if settings_rx.has_changed().unwrap_or(false) {
+                    settings = settings_rx.borrow_and_update().clone();
+                    transport = probe_transport(&settings, &probe_client, &ns, &release).await;
+                }
+                let key = match probe::resolve_key(
+                    settings.project_api_key.as_ref(),
+                    Some(&probe_client),
+                    &ns,
+                )
+                .await
+                {
+                    Some(k) => Some(k),
+                    None => probe_key.clone(),
+                };
                 let rec = probe::probe(
                     &transport,
                     key.as_deref(),
@@ -231,7 +234,25 @@ fn start_workers(
             }
         }));
     }
-    Workers { tasks, probe_now }
+    Workers {
+        tasks,
+        probe_now,
+        probe_settings,
+    }
+}
+
+/// The profile's public URL, else the service proxy (a public URL that cannot be used falls
+/// back to the proxy; `helmdeck check` reports it).
+async fn probe_transport(
+    settings: &IngestionSettings,
+    client: &kube::Client,
+    ns: &str,
+    release: &str,
+) -> Transport {
+    match probe::transport_for(settings, None, false, client.clone(), ns, release).await {
+        Ok(t) => t,
+        Err(_) => Transport::proxy(client.clone(), ns, release).await,
+    }
 }
 
 async fn event_loop(
@@ -251,6 +272,7 @@ async fn event_loop(
             app.opts.namespace.clone(),
             app.opts.release.clone(),
             launch.probe_key.clone(),
+            probe::settings_for(app.dashboard_profile()),
             tx.clone(),
         )),
         Err(e) => {
@@ -312,6 +334,7 @@ async fn event_loop(
                             ns,
                             app.opts.release.clone(),
                             launch.probe_key.clone(),
+                            probe::settings_for(app.dashboard_profile()),
                             tx.clone(),
                         ));
                     }
@@ -331,6 +354,7 @@ async fn event_loop(
                                 app.opts.namespace.clone(),
                                 app.opts.release.clone(),
                                 launch.probe_key.clone(),
+                                probe::settings_for(app.dashboard_profile()),
                                 tx.clone(),
                             ))
                         }
@@ -357,6 +381,11 @@ async fn event_loop(
                                 .map_err(|e| e.to_string());
                             let _ = tx.send(Msg::History(release, namespace, r));
                         });
+                    }
+                }
+                Effect::ProbeSettings(settings) => {
+                    if let Some(w) = &workers {
+                        w.probe_settings.send_replace(*settings);
                     }
                 }
                 Effect::ProbeNow => {
