@@ -1,22 +1,27 @@
 //! The app's state and how it changes. The UI task owns it; background tasks only send it
 //! messages, and it answers with effects for the runtime to carry out — so every screen can
-//! be driven from a test with keys and messages alone.
+//! be driven from a test with keys and messages alone. What belongs to one screen lives in
+//! that screen's module; this one routes keys and messages and holds what screens share.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use serde_json::{Map, Value};
 
 use super::keymap::{self, Action, Ctx};
 use crate::cluster::probe::ProbeRecord;
 use crate::cluster::releases::ReleaseInfo;
 use crate::cluster::watch::{Connection, Snapshot};
-use crate::deploy::{self, Outcome, Step, StepState, ValueChange};
-use crate::profile::{Profile, Question};
-use crate::values::{self, LayerSource, UserLayer};
-use crate::verdict::Check;
+use crate::deploy::{self, Outcome};
+use crate::profile::Profile;
+
+pub use super::dashboard::{Dashboard, Pane, PodSort};
+pub use super::rollback::RevisionPicker;
+pub use super::run::{RunProblem, RunView};
+pub use super::wizard::{
+    Field, PlanTicket, PlanView, ReviewLine, Wizard, WizardStep, validate_field,
+};
 
 /// What the app was started with.
 #[derive(Debug, Clone)]
@@ -31,108 +36,6 @@ pub struct Options {
     pub helm: Result<String, String>,
     pub no_color: bool,
     pub log_file: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pane {
-    Pods,
-    Disks,
-    Ingestion,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PodSort {
-    Component,
-    Restarts,
-    Age,
-}
-
-#[derive(Debug, Clone)]
-pub struct Dashboard {
-    pub pane: Pane,
-    pub selected: usize,
-    pub filter: String,
-    pub sort: PodSort,
-    /// The pod whose details are open.
-    pub detail: Option<String>,
-    pub logs: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WizardStep {
-    Profile,
-    Questions,
-    Review,
-    Plan,
-}
-
-#[derive(Debug, Clone)]
-pub struct Field {
-    pub question: Question,
-    pub input: String,
-    pub error: Option<String>,
-}
-
-/// One line of the values review: the value and the layer that set it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReviewLine {
-    pub path: String,
-    pub value: String,
-    pub layer: String,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct PlanView {
-    pub running: bool,
-    pub checks: Vec<Check>,
-    pub changes: Vec<ValueChange>,
-    pub manifest: Vec<deploy::KindDiff>,
-    pub notes: Vec<String>,
-    pub outcome: Option<Outcome>,
-    /// The plan to apply once the user confirms.
-    pub ticket: Option<Box<PlanTicket>>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Wizard {
-    pub action: deploy::Action,
-    pub step: WizardStep,
-    pub profile: usize,
-    pub fields: Vec<Field>,
-    pub field: usize,
-    pub review: Vec<ReviewLine>,
-    pub review_error: Option<String>,
-    pub plan: PlanView,
-    pub scroll: usize,
-    /// The release's current values (upgrades start from them).
-    pub current: Map<String, Value>,
-    pub overrides: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone)]
-pub struct RunView {
-    pub title: String,
-    pub steps: Vec<(Step, StepState, String)>,
-    pub helm: VecDeque<String>,
-    pub pods: (usize, usize),
-    pub jobs: (usize, usize),
-    pub started: SystemTime,
-    pub finished: Option<SystemTime>,
-    pub outcome: Option<Outcome>,
-    /// helm's pid and output file once it runs: it outlives the app if the user leaves.
-    pub helm_process: Option<(u32, String)>,
-    /// The worst pod problem seen while helm waited, with its events and log tail: what a
-    /// failure is shown with, even after the rollback removed the pod.
-    pub problem: Option<RunProblem>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct RunProblem {
-    pub pod: String,
-    pub finding: String,
-    pub next_step: String,
-    pub events: Vec<String>,
-    pub logs: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -153,15 +56,6 @@ pub enum Confirm {
     },
     /// Quit while helm runs: wait for it, or leave it running.
     QuitWhileRunning,
-}
-
-/// Choosing the revision a rollback goes to.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RevisionPicker {
-    pub release: String,
-    pub namespace: String,
-    pub revisions: Vec<ReleaseInfo>,
-    pub selected: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -203,14 +97,6 @@ pub enum Effect {
     },
     /// Suspend the UI and run $EDITOR on this file.
     Edit(PathBuf),
-}
-
-/// A plan the runtime computed and keeps the request for: applying it applies these values,
-/// against the revision it was computed for.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlanTicket {
-    pub id: u64,
-    pub plan: deploy::Plan,
 }
 
 /// Messages from the terminal and the background tasks.
@@ -260,8 +146,10 @@ pub struct App {
     pub farewell: Option<String>,
 }
 
+/// Probe results the ingestion pane keeps.
 const PROBE_HISTORY: usize = 60;
-const HELM_LINES: usize = 200;
+/// helm output lines the run screen keeps.
+pub(super) const HELM_LINES: usize = 200;
 
 impl App {
     pub fn new(opts: Options, profiles: Vec<Profile>, now: SystemTime) -> App {
@@ -297,82 +185,6 @@ impl App {
         }
     }
 
-    /// The profile whose rules judge the dashboard, by the rule `check` uses: `--profile`, else
-    /// the release's `cloud` value.
-    pub fn dashboard_profile(&self) -> Option<&Profile> {
-        let from_release = self
-            .releases
-            .iter()
-            .find(|r| r.name == self.opts.release && r.namespace == self.opts.namespace);
-        crate::profile::judging_profile(
-            &self.profiles,
-            self.opts.profile.as_deref(),
-            from_release.map(|r| (r.name.as_str(), &r.user_values)),
-        )
-        .0
-    }
-
-    /// While an operation runs, remembers the worst pod problem (and asks for its logs once).
-    fn note_run_problem(&mut self) -> Vec<Effect> {
-        let Some(r) = self.run.as_mut().filter(|r| r.outcome.is_none()) else {
-            return Vec::new();
-        };
-        let Some(f) = self.pods.findings.iter().find(|f| {
-            f.subject.starts_with("pod ") && f.severity >= crate::health::Severity::Error
-        }) else {
-            return Vec::new();
-        };
-        let pod = f.subject.trim_start_matches("pod ").to_string();
-        let events = self
-            .snapshot
-            .events
-            .iter()
-            .filter(|e| e.involved_object.name.as_deref() == Some(&pod))
-            .rev()
-            .take(5)
-            .map(|e| {
-                format!(
-                    "{} {}: {}",
-                    e.type_.clone().unwrap_or_default(),
-                    e.reason.clone().unwrap_or_default(),
-                    e.message.clone().unwrap_or_default()
-                )
-            })
-            .collect();
-        let new_pod = r.problem.as_ref().is_none_or(|p| p.pod != pod);
-        let logs = r
-            .problem
-            .as_ref()
-            .filter(|p| p.pod == pod)
-            .map(|p| p.logs.clone())
-            .unwrap_or_default();
-        r.problem = Some(RunProblem {
-            pod: pod.clone(),
-            finding: f.message.clone(),
-            next_step: f.next_step.clone(),
-            events,
-            logs,
-        });
-        if new_pod {
-            vec![Effect::Logs {
-                namespace: self.opts.namespace.clone(),
-                pod,
-            }]
-        } else {
-            Vec::new()
-        }
-    }
-
-    /// Recomputes the pane rows from the snapshot.
-    pub fn derive(&mut self) {
-        self.pods = crate::health::pods_report(&self.snapshot, Some(&self.opts.release), self.now);
-        let rule = self
-            .dashboard_profile()
-            .map(|p| p.storage.encryption)
-            .unwrap_or(crate::profile::EncryptionRule::NotRequired);
-        self.disks = crate::health::disks_report(&self.snapshot, rule);
-    }
-
     pub fn ctx(&self) -> Ctx {
         match self.screen {
             Screen::Home => Ctx::Home,
@@ -386,10 +198,6 @@ impl App {
     pub fn busy(&self) -> bool {
         self.run.as_ref().is_some_and(|r| r.outcome.is_none())
             || self.wizard.as_ref().is_some_and(|w| w.plan.running)
-    }
-
-    pub fn selected_release(&self) -> Option<&ReleaseInfo> {
-        self.releases.get(self.release_sel)
     }
 
     /// Handles one message; returns what the runtime must do.
@@ -484,103 +292,13 @@ impl App {
                 Vec::new()
             }
             Msg::History(release, namespace, r) => {
-                match r {
-                    Ok(revisions) if revisions.len() > 1 => {
-                        let hist: Vec<crate::helm::driver::HistoryEntry> = revisions
-                            .iter()
-                            .map(|r| crate::helm::driver::HistoryEntry {
-                                revision: r.revision,
-                                updated: r.updated.clone(),
-                                status: r.status.clone(),
-                                chart: r.chart.clone(),
-                                app_version: r.app_version.clone(),
-                                description: String::new(),
-                            })
-                            .collect();
-                        let target = deploy::default_rollback_target(&hist);
-                        let selected = target
-                            .and_then(|t| revisions.iter().position(|r| r.revision == t))
-                            .unwrap_or(0);
-                        self.overlay = Some(Overlay::Revisions(RevisionPicker {
-                            release,
-                            namespace,
-                            revisions,
-                            selected,
-                        }));
-                    }
-                    Ok(_) => {
-                        self.message =
-                            Some(format!("{release} has no earlier revision to roll back to"))
-                    }
-                    Err(e) => {
-                        self.message = Some(format!("cannot read the history of {release}: {e}"))
-                    }
-                }
+                self.history_loaded(release, namespace, r);
                 Vec::new()
             }
         }
     }
 
-    fn engine_event(&mut self, e: deploy::Event) {
-        use deploy::Event as E;
-        if let Some(w) = self.wizard.as_mut()
-            && w.plan.running
-        {
-            match &e {
-                E::Check(c) => w.plan.checks.push(c.clone()),
-                E::ValuesDiff { changes } => w.plan.changes = changes.clone(),
-                E::ManifestDiff { kinds } => w.plan.manifest = kinds.clone(),
-                E::Notice { message } => w.plan.notes.push(message.clone()),
-                _ => {}
-            }
-            return;
-        }
-        let Some(r) = self.run.as_mut() else { return };
-        match e {
-            E::Step {
-                step,
-                state,
-                detail,
-            } => match r.steps.iter_mut().find(|s| s.0 == step) {
-                Some(s) => {
-                    s.1 = state;
-                    if !detail.is_empty() {
-                        s.2 = detail;
-                    }
-                }
-                None => r.steps.push((step, state, detail)),
-            },
-            E::HelmOutput { line } => {
-                r.helm.push_back(line);
-                while r.helm.len() > HELM_LINES {
-                    r.helm.pop_front();
-                }
-            }
-            E::Progress {
-                pods_ready,
-                pods_expected,
-                jobs_done,
-                jobs_expected,
-            } => {
-                r.pods = (pods_ready, pods_expected);
-                r.jobs = (jobs_done, jobs_expected);
-            }
-            E::Check(c) => r.helm.push_back(format!("[{:?}] {}", c.verdict, c.message)),
-            E::ValuesDiff { changes } => r
-                .helm
-                .push_back(format!("{} value(s) change", changes.len())),
-            E::Notice { message } => r.helm.push_back(message),
-            E::HelmStarted { pid, log } => {
-                r.helm.push_back(format!("helm started (pid {pid})"));
-                r.helm_process = Some((pid, log));
-            }
-            E::ManifestDiff { kinds } => r
-                .helm
-                .push_back(format!("{} kind(s) of objects change", kinds.len())),
-        }
-    }
-
-    fn key(&mut self, k: KeyEvent) -> Vec<Effect> {
+    pub(super) fn key(&mut self, k: KeyEvent) -> Vec<Effect> {
         // Text entry first: overlays and wizard fields take printable keys.
         if let Some(o) = self.overlay.clone() {
             return self.overlay_key(o, k);
@@ -600,7 +318,7 @@ impl App {
         self.action(action)
     }
 
-    fn overlay_key(&mut self, o: Overlay, k: KeyEvent) -> Vec<Effect> {
+    pub(super) fn overlay_key(&mut self, o: Overlay, k: KeyEvent) -> Vec<Effect> {
         match o {
             Overlay::Help => {
                 if matches!(
@@ -611,36 +329,7 @@ impl App {
                 }
                 Vec::new()
             }
-            Overlay::Revisions(mut p) => {
-                match k.code {
-                    KeyCode::Esc => self.overlay = None,
-                    KeyCode::Char('j') | KeyCode::Down => {
-                        p.selected = (p.selected + 1).min(p.revisions.len().saturating_sub(1));
-                        self.overlay = Some(Overlay::Revisions(p));
-                    }
-                    KeyCode::Char('k') | KeyCode::Up => {
-                        p.selected = p.selected.saturating_sub(1);
-                        self.overlay = Some(Overlay::Revisions(p));
-                    }
-                    KeyCode::Enter => {
-                        let revision = p.revisions.get(p.selected).map(|r| r.revision);
-                        let current = p.revisions.last().map(|r| r.revision);
-                        if revision == current {
-                            self.message =
-                                Some("that is the current revision: pick an earlier one".into());
-                            self.overlay = Some(Overlay::Revisions(p));
-                        } else {
-                            self.overlay = Some(Overlay::Confirm(Confirm::Rollback {
-                                release: p.release,
-                                namespace: p.namespace,
-                                revision,
-                            }));
-                        }
-                    }
-                    _ => self.overlay = Some(Overlay::Revisions(p)),
-                }
-                Vec::new()
-            }
+            Overlay::Revisions(p) => self.revisions_key(p, k),
             Overlay::Confirm(Confirm::QuitWhileRunning) => match k.code {
                 KeyCode::Char('w') | KeyCode::Char('W') => {
                     self.overlay = None;
@@ -705,7 +394,7 @@ impl App {
         }
     }
 
-    fn set_text_overlay(&mut self, filter: bool, text: String) {
+    pub(super) fn set_text_overlay(&mut self, filter: bool, text: String) {
         if filter {
             self.dash.filter = text.clone();
             self.dash.selected = 0;
@@ -754,26 +443,7 @@ impl App {
         }
     }
 
-    fn open_dashboard(&mut self, pane: Pane) -> Vec<Effect> {
-        if let Some(r) = self.selected_release().cloned()
-            && r.namespace != self.opts.namespace
-        {
-            self.opts.release = r.name.clone();
-            self.opts.namespace = r.namespace.clone();
-            self.screen = Screen::Dashboard;
-            self.dash.pane = pane;
-            return vec![Effect::SwitchNamespace(r.namespace)];
-        }
-        if let Some(r) = self.selected_release() {
-            self.opts.release = r.name.clone();
-        }
-        self.screen = Screen::Dashboard;
-        self.dash.pane = pane;
-        self.dash.selected = 0;
-        vec![Effect::ProbeNow]
-    }
-
-    fn action(&mut self, a: Action) -> Vec<Effect> {
+    pub(super) fn action(&mut self, a: Action) -> Vec<Effect> {
         self.message = None;
         match a {
             Action::Quit => {
@@ -861,7 +531,7 @@ impl App {
         }
     }
 
-    fn back(&mut self) -> Vec<Effect> {
+    pub(super) fn back(&mut self) -> Vec<Effect> {
         match self.screen {
             Screen::Dashboard if self.dash.detail.is_some() => {
                 self.dash.detail = None;
@@ -903,7 +573,7 @@ impl App {
         Vec::new()
     }
 
-    fn list_len(&self) -> usize {
+    pub(super) fn list_len(&self) -> usize {
         match self.screen {
             Screen::Home => self.releases.len(),
             Screen::Dashboard => match self.dash.pane {
@@ -925,7 +595,7 @@ impl App {
         }
     }
 
-    fn move_selection(&mut self, a: Action) {
+    pub(super) fn move_selection(&mut self, a: Action) {
         let len = self.list_len();
         let sel: &mut usize = match self.screen {
             Screen::Home => &mut self.release_sel,
@@ -949,76 +619,7 @@ impl App {
         };
     }
 
-    fn start_wizard(&mut self, action: deploy::Action) -> Vec<Effect> {
-        if let Err(how) = &self.opts.helm {
-            self.message = Some(format!("helm is needed to install or upgrade: {how}"));
-            return Vec::new();
-        }
-        let (current, profile) = match action {
-            deploy::Action::Upgrade => {
-                let Some(r) = self.selected_release().cloned() else {
-                    self.message = Some("no release selected to upgrade".into());
-                    return Vec::new();
-                };
-                self.opts.release = r.name.clone();
-                self.opts.namespace = r.namespace.clone();
-                let name = crate::cluster::releases::profile_for_cloud(&r.user_values)
-                    .map(str::to_string)
-                    .or(self.opts.profile.clone());
-                (r.user_values.clone(), name)
-            }
-            _ => (Map::new(), self.opts.profile.clone()),
-        };
-        let idx = profile
-            .and_then(|n| self.profiles.iter().position(|p| p.name == n))
-            .unwrap_or(0);
-        let mut w = Wizard {
-            action,
-            step: WizardStep::Profile,
-            profile: idx,
-            fields: Vec::new(),
-            field: 0,
-            review: Vec::new(),
-            review_error: None,
-            plan: PlanView::default(),
-            scroll: 0,
-            current,
-            overrides: None,
-        };
-        if action == deploy::Action::Upgrade {
-            w.fields = fields_for(&self.profiles[idx], &w.current);
-            w.step = WizardStep::Questions;
-        }
-        self.wizard = Some(w);
-        self.screen = Screen::Wizard;
-        Vec::new()
-    }
-
-    /// Typing into the focused question; None when the key is not for the field.
-    fn field_key(&mut self, k: &KeyEvent) -> Option<Vec<Effect>> {
-        let w = self.wizard.as_mut()?;
-        let f = w.fields.get_mut(w.field)?;
-        match k.code {
-            KeyCode::Char(c)
-                if !k
-                    .modifiers
-                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
-                    && c != '?' =>
-            {
-                f.input.push(c);
-                f.error = None;
-                Some(Vec::new())
-            }
-            KeyCode::Backspace => {
-                f.input.pop();
-                f.error = None;
-                Some(Vec::new())
-            }
-            _ => None,
-        }
-    }
-
-    fn enter(&mut self) -> Vec<Effect> {
+    pub(super) fn enter(&mut self) -> Vec<Effect> {
         match self.screen {
             Screen::Home => self.open_dashboard(Pane::Pods),
             Screen::Dashboard => {
@@ -1041,189 +642,7 @@ impl App {
         }
     }
 
-    fn wizard_next(&mut self) -> Vec<Effect> {
-        let Some(w) = self.wizard.as_mut() else {
-            return Vec::new();
-        };
-        match w.step {
-            WizardStep::Profile => {
-                let Some(p) = self.profiles.get(w.profile) else {
-                    return Vec::new();
-                };
-                w.fields = fields_for(p, &w.current);
-                w.field = 0;
-                w.step = WizardStep::Questions;
-                Vec::new()
-            }
-            WizardStep::Questions => {
-                let mut ok = true;
-                for f in w.fields.iter_mut() {
-                    f.error = validate_field(f).err();
-                    ok &= f.error.is_none();
-                }
-                if !ok {
-                    w.field = w.fields.iter().position(|f| f.error.is_some()).unwrap_or(0);
-                    return Vec::new();
-                }
-                w.step = WizardStep::Review;
-                w.scroll = 0;
-                self.refresh_review();
-                Vec::new()
-            }
-            WizardStep::Review => {
-                if w.review_error.is_some() {
-                    return Vec::new();
-                }
-                w.step = WizardStep::Plan;
-                w.scroll = 0;
-                w.plan = PlanView {
-                    running: true,
-                    ..Default::default()
-                };
-                let action = w.action;
-                let intent = self.intent(action);
-                intent
-                    .map(|i| Effect::Plan(Box::new(i)))
-                    .into_iter()
-                    .collect()
-            }
-            WizardStep::Plan => {
-                let blocked = w.plan.running || w.plan.ticket.is_none();
-                if blocked {
-                    self.message = Some(
-                        "preflight must pass before applying: fix what failed, then esc and enter again"
-                            .into(),
-                    );
-                    return Vec::new();
-                }
-                self.overlay = Some(Overlay::Confirm(Confirm::Apply));
-                Vec::new()
-            }
-        }
-    }
-
-    fn answers(&self) -> Map<String, Value> {
-        let mut m = Map::new();
-        if let Some(w) = &self.wizard {
-            for f in &w.fields {
-                if let Ok(v) = validate_field(f)
-                    && !v.is_null()
-                {
-                    m.insert(f.question.path.clone(), v);
-                }
-            }
-        }
-        m
-    }
-
-    /// The wizard's choices as the intent the engine resolves (the runtime names the cluster).
-    pub fn intent(&self, action: deploy::Action) -> Option<deploy::Intent> {
-        let w = self.wizard.as_ref()?;
-        let p = self.profiles.get(w.profile)?;
-        let mut intent = deploy::Intent::new(
-            action,
-            &self.opts.release,
-            &self.opts.namespace,
-            Default::default(),
-        );
-        intent.values = deploy::ValuesIntent {
-            profile: Some(p.name.clone()),
-            answers: Some(deploy::Answers {
-                origin: "the wizard".into(),
-                given: self.answers(),
-            }),
-            values_files: w
-                .overrides
-                .iter()
-                .filter(|p| p.is_file())
-                .cloned()
-                .collect(),
-            helm_major: Some(self.helm_major()),
-            ..Default::default()
-        };
-        Some(intent)
-    }
-
-    /// The major of the helm that will apply (the values merge follows it); Helm 4 until found.
-    pub fn helm_major(&self) -> crate::values::HelmMajor {
-        match &self.opts.helm {
-            Ok(v) if v.trim_start_matches('v').starts_with("3.") => crate::values::HelmMajor::V3,
-            _ => crate::values::HelmMajor::V4,
-        }
-    }
-
-    /// Renders the values the wizard would apply, with each leaf's layer: the same resolution
-    /// (profile's chart, helm's major, every layer) the plan and the apply use.
-    pub fn refresh_review(&mut self) {
-        let intent = self.intent(deploy::Action::Install);
-        let profile = self
-            .wizard
-            .as_ref()
-            .and_then(|w| self.profiles.get(w.profile))
-            .cloned();
-        let Some(w) = self.wizard.as_mut() else {
-            return;
-        };
-        let Some(intent) = intent else {
-            w.review_error = Some("no profile chosen".into());
-            return;
-        };
-        let resolved = match intent.values.resolve_with(profile) {
-            Ok(r) => r,
-            Err(e) => {
-                w.review_error = Some(e);
-                return;
-            }
-        };
-        let mut req = resolved.request;
-        req.previous = (!w.current.is_empty()).then(|| UserLayer {
-            source: LayerSource::Release {
-                name: self.opts.release.clone(),
-                revision: 0,
-            },
-            values: w.current.clone(),
-        });
-        match req.render(&resolved.chart) {
-            Ok(r) => {
-                let shown = values::redact::redact(&r.values);
-                let mut lines = Vec::new();
-                values::for_each_leaf(&shown, &mut |path, v| {
-                    let layer = r
-                        .provenance
-                        .get(path)
-                        .map(|p| r.layers[p.layer].label())
-                        .unwrap_or_else(|| "chart".into());
-                    lines.push(ReviewLine {
-                        path: path.to_string(),
-                        value: match v {
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        },
-                        layer,
-                    });
-                });
-                w.review = lines;
-                w.review_error = None;
-            }
-            Err(e) => w.review_error = Some(e.to_string()),
-        }
-    }
-
-    /// What to tell the user who leaves helm running: its pid, its output and how to follow it.
-    fn left_running_note(&self) -> String {
-        let (release, namespace) = (&self.opts.release, &self.opts.namespace);
-        let process = self
-            .run
-            .as_ref()
-            .and_then(|r| r.helm_process.as_ref())
-            .map(|(pid, log)| format!(" (pid {pid}; its errors go to {log})"))
-            .unwrap_or_default();
-        format!(
-            "helm keeps running{process}.\nFollow it: helmdeck status --release {release} -n {namespace}"
-        )
-    }
-
-    fn confirmed(&mut self, c: Confirm) -> Vec<Effect> {
+    pub(super) fn confirmed(&mut self, c: Confirm) -> Vec<Effect> {
         match c {
             Confirm::QuitWhileRunning => {
                 self.quit = true;
@@ -1291,36 +710,4 @@ impl App {
             }
         }
     }
-}
-
-/// The wizard's fields for a profile, prefilled from current values, else the defaults.
-fn fields_for(p: &Profile, current: &Map<String, Value>) -> Vec<Field> {
-    p.questions
-        .iter()
-        .map(|q| {
-            let v = values::get_path(current, &q.path).or(q.default.as_ref());
-            Field {
-                question: q.clone(),
-                input: match v {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(Value::Null) | None => String::new(),
-                    Some(other) => other.to_string(),
-                },
-                error: None,
-            }
-        })
-        .collect()
-}
-
-/// A field's typed answer, by the profile's validation rule.
-pub fn validate_field(f: &Field) -> Result<Value, String> {
-    let text = f.input.trim();
-    if text.is_empty() {
-        return if f.question.required {
-            Err("an answer is required".into())
-        } else {
-            Ok(Value::Null)
-        };
-    }
-    crate::profile::validate_answer(&f.question, &Value::String(text.to_string()))
 }

@@ -1,11 +1,20 @@
 //! The interactive app. The UI task owns [`app::App`]; Kubernetes watchers, the ingestion
 //! probe and the deploy engine run on their own tasks and send it messages. It redraws when
 //! something changed or the clock ticks, never while waiting on the network.
+//!
+//! One module per screen — `home`, `wizard`, `run`, `dashboard`, `rollback` — holds that
+//! screen's state, how keys and messages change it, and how it is drawn; `app` routes
+//! messages and keys to them, `view` draws the frame around them.
 
 pub mod app;
+mod dashboard;
+mod home;
 pub mod keymap;
+mod rollback;
+mod run;
 pub mod theme;
 pub mod view;
+mod wizard;
 
 use std::io::Write;
 use std::path::PathBuf;

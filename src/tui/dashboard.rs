@@ -1,0 +1,459 @@
+//! The dashboard: pods by component, disk encryption and ingestion health, from the shared
+//! watchers' snapshot through `health`'s analysers.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Sparkline, Table, TableState, Tabs, Wrap};
+
+use super::app::{App, Effect, Screen};
+use super::theme::Theme;
+use super::view::{age, block, state_style, verdict_span};
+use crate::health::{self, pods::PodRow};
+use crate::profile::Profile;
+use crate::verdict::Verdict;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Pods,
+    Disks,
+    Ingestion,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodSort {
+    Component,
+    Restarts,
+    Age,
+}
+
+#[derive(Debug, Clone)]
+pub struct Dashboard {
+    pub pane: Pane,
+    pub selected: usize,
+    pub filter: String,
+    pub sort: PodSort,
+    /// The pod whose details are open.
+    pub detail: Option<String>,
+    pub logs: Vec<String>,
+}
+
+impl App {
+    /// The profile whose rules judge the dashboard, by the rule `check` uses: `--profile`, else
+    /// the release's `cloud` value.
+    pub fn dashboard_profile(&self) -> Option<&Profile> {
+        let from_release = self
+            .releases
+            .iter()
+            .find(|r| r.name == self.opts.release && r.namespace == self.opts.namespace);
+        crate::profile::judging_profile(
+            &self.profiles,
+            self.opts.profile.as_deref(),
+            from_release.map(|r| (r.name.as_str(), &r.user_values)),
+        )
+        .0
+    }
+
+    /// Recomputes the pane rows from the snapshot.
+    pub fn derive(&mut self) {
+        self.pods = crate::health::pods_report(&self.snapshot, Some(&self.opts.release), self.now);
+        let rule = self
+            .dashboard_profile()
+            .map(|p| p.storage.encryption)
+            .unwrap_or(crate::profile::EncryptionRule::NotRequired);
+        self.disks = crate::health::disks_report(&self.snapshot, rule);
+    }
+
+    pub(super) fn open_dashboard(&mut self, pane: Pane) -> Vec<Effect> {
+        if let Some(r) = self.selected_release().cloned()
+            && r.namespace != self.opts.namespace
+        {
+            self.opts.release = r.name.clone();
+            self.opts.namespace = r.namespace.clone();
+            self.screen = Screen::Dashboard;
+            self.dash.pane = pane;
+            return vec![Effect::SwitchNamespace(r.namespace)];
+        }
+        if let Some(r) = self.selected_release() {
+            self.opts.release = r.name.clone();
+        }
+        self.screen = Screen::Dashboard;
+        self.dash.pane = pane;
+        self.dash.selected = 0;
+        vec![Effect::ProbeNow]
+    }
+}
+
+/// The pods pane's rows after the `/` filter and the sort.
+pub fn visible_pods(app: &App) -> Vec<&PodRow> {
+    let f = app.dash.filter.to_lowercase();
+    let mut rows: Vec<&PodRow> = app
+        .pods
+        .pods
+        .iter()
+        .filter(|p| {
+            f.is_empty()
+                || p.name.to_lowercase().contains(&f)
+                || p.component.to_lowercase().contains(&f)
+                || p.phase.to_lowercase().contains(&f)
+                || p.problem
+                    .as_ref()
+                    .is_some_and(|x| x.reason.to_lowercase().contains(&f))
+        })
+        .collect();
+    match app.dash.sort {
+        PodSort::Component => {}
+        PodSort::Restarts => rows.sort_by_key(|p| std::cmp::Reverse(p.restarts)),
+        PodSort::Age => rows.sort_by_key(|p| p.age_secs),
+    }
+    rows
+}
+
+pub(super) fn draw_dashboard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
+    let [tabs_area, pane] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
+    let ing = app
+        .probes
+        .back()
+        .map(|p| health::overall(&health::ingestion_checks(p)));
+    let disk = health::overall(&health::disk_checks(&app.disks));
+    let titles = vec![
+        Line::from(vec![
+            Span::raw("Pods "),
+            Span::styled(app.pods.state.label(), state_style(t, app.pods.state)),
+        ]),
+        Line::from(vec![Span::raw("Disks "), verdict_span(t, disk)]),
+        Line::from(vec![
+            Span::raw("Ingestion "),
+            match ing {
+                Some(v) => verdict_span(t, v),
+                None => Span::styled("probing…", t.dim),
+            },
+        ]),
+    ];
+    let sel = match app.dash.pane {
+        Pane::Pods => 0,
+        Pane::Disks => 1,
+        Pane::Ingestion => 2,
+    };
+    f.render_widget(
+        Tabs::new(titles).select(sel).highlight_style(t.selected),
+        tabs_area,
+    );
+    match app.dash.pane {
+        Pane::Pods if app.dash.detail.is_some() => draw_pod_detail(f, pane, app, t),
+        Pane::Pods => draw_pods(f, pane, app, t),
+        Pane::Disks => draw_disks(f, pane, app, t),
+        Pane::Ingestion => draw_ingestion(f, pane, app, t),
+    }
+}
+
+pub(super) fn draw_pods(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
+    let [comp_area, pods_area] = Layout::vertical([
+        Constraint::Length((app.pods.components.len() as u16 + 3).min(area.height / 2)),
+        Constraint::Min(3),
+    ])
+    .areas(area);
+    let comps = app.pods.components.iter().map(|c| {
+        Row::new(vec![
+            Cell::from(c.name.clone()),
+            Cell::from(Span::styled(c.state.label(), state_style(t, c.state))),
+            Cell::from(format!("{}/{}", c.ready, c.desired)),
+            Cell::from(c.restarts.to_string()),
+        ])
+    });
+    f.render_widget(
+        Table::new(
+            comps,
+            [
+                Constraint::Length(16),
+                Constraint::Length(12),
+                Constraint::Length(8),
+                Constraint::Min(4),
+            ],
+        )
+        .header(Row::new(["COMPONENT", "STATE", "READY", "RESTARTS"]).style(t.header))
+        .block(block(" components ", t)),
+        comp_area,
+    );
+    let rows = visible_pods(app);
+    let total = rows.len();
+    // Only the rows that fit are built: a 10,000-pod namespace costs what a screenful does.
+    let height = pods_area.height.saturating_sub(3) as usize;
+    let sel = app.dash.selected.min(total.saturating_sub(1));
+    let offset = sel.saturating_sub(height.saturating_sub(1));
+    let shown = rows.iter().skip(offset).take(height.max(1)).map(|p| {
+        let status = match &p.problem {
+            Some(x) => Span::styled(x.reason.clone(), t.fail),
+            None if p.is_ready() || p.completed => Span::styled(p.phase.clone(), t.ok),
+            None => Span::styled(p.phase.clone(), t.warn),
+        };
+        Row::new(vec![
+            Cell::from(p.component.clone()),
+            Cell::from(p.name.clone()),
+            Cell::from(format!("{}/{}", p.ready, p.containers)),
+            Cell::from(status),
+            Cell::from(p.restarts.to_string()),
+            Cell::from(age(p.age_secs)),
+            Cell::from(p.node.clone()),
+        ])
+    });
+    let sort = match app.dash.sort {
+        PodSort::Component => "component",
+        PodSort::Restarts => "restarts",
+        PodSort::Age => "age",
+    };
+    let filter = if app.dash.filter.is_empty() {
+        String::new()
+    } else {
+        format!(" · /{}", app.dash.filter)
+    };
+    let table = Table::new(
+        shown,
+        [
+            Constraint::Length(12),
+            Constraint::Min(20),
+            Constraint::Length(5),
+            Constraint::Length(18),
+            Constraint::Length(4),
+            Constraint::Length(5),
+            Constraint::Length(12),
+        ],
+    )
+    .header(
+        Row::new(["COMPONENT", "NAME", "READY", "STATUS", "RST", "AGE", "NODE"]).style(t.header),
+    )
+    .row_highlight_style(t.selected)
+    .block(block(
+        format!(" pods ({total}) · sort {sort}{filter} · enter: details "),
+        t,
+    ));
+    let mut st = TableState::default().with_selected(Some(sel - offset));
+    f.render_stateful_widget(table, pods_area, &mut st);
+}
+
+pub(super) fn draw_pod_detail(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
+    let name = app.dash.detail.clone().unwrap_or_default();
+    let Some(p) = app.pods.pods.iter().find(|p| p.name == name) else {
+        f.render_widget(
+            Paragraph::new(format!("pod {name} is gone")).block(block(" pod ", t)),
+            area,
+        );
+        return;
+    };
+    let mut lines = vec![
+        Line::from(format!(
+            "{} · {} · {} · node {}",
+            p.name, p.component, p.phase, p.node
+        )),
+        Line::from(format!(
+            "ready {}/{} · restarts {} · age {}",
+            p.ready,
+            p.containers,
+            p.restarts,
+            age(p.age_secs)
+        )),
+    ];
+    if let Some(x) = &p.problem {
+        lines.push(Line::from(Span::styled(
+            format!("{}: {}", x.reason, x.message),
+            t.fail,
+        )));
+    }
+    if let Some(l) = &p.last_termination {
+        lines.push(Line::from(format!("last termination: {l}")));
+    }
+    if let Some(fnd) = app
+        .pods
+        .findings
+        .iter()
+        .find(|f| f.subject == format!("pod {}", p.name))
+    {
+        lines.push(Line::from(Span::styled(
+            format!("next step: {}", fnd.next_step),
+            t.accent,
+        )));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("events", t.header)));
+    let mut events: Vec<_> = app
+        .snapshot
+        .events
+        .iter()
+        .filter(|e| e.involved_object.name.as_deref() == Some(&p.name))
+        .collect();
+    events.sort_by_key(|e| {
+        e.last_timestamp
+            .as_ref()
+            .map(|t| t.0.as_second())
+            .unwrap_or(0)
+    });
+    for e in events.iter().rev().take(8) {
+        lines.push(Line::from(format!(
+            "  {} {}: {}",
+            e.type_.clone().unwrap_or_default(),
+            e.reason.clone().unwrap_or_default(),
+            e.message.clone().unwrap_or_default()
+        )));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("log tail", t.header)));
+    for l in app.dash.logs.iter().rev().take(10).rev() {
+        lines.push(Line::from(format!("  {l}")));
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block(format!(" pod {} · esc: back ", p.name), t)),
+        area,
+    );
+}
+
+pub(super) fn draw_disks(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
+    let [table_area, evidence_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(7)]).areas(area);
+    let rows = app.disks.iter().map(|d| {
+        Row::new(vec![
+            Cell::from(verdict_span(t, d.verdict)),
+            Cell::from(d.claim.clone()),
+            Cell::from(d.size.clone()),
+            Cell::from(d.storage_class.clone()),
+            Cell::from(
+                serde_json::to_value(d.encryption)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+            ),
+            Cell::from(match d.expansion {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "?",
+            }),
+            Cell::from(d.reclaim_policy.clone().unwrap_or_default()),
+        ])
+    });
+    let profile = app
+        .dashboard_profile()
+        .map(|p| p.name.clone())
+        .unwrap_or_else(|| "none".into());
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(5),
+            Constraint::Min(22),
+            Constraint::Length(6),
+            Constraint::Length(22),
+            Constraint::Length(15),
+            Constraint::Length(6),
+            Constraint::Length(8),
+        ],
+    )
+    .header(
+        Row::new([
+            "",
+            "CLAIM",
+            "SIZE",
+            "CLASS",
+            "ENCRYPTION",
+            "GROW",
+            "RECLAIM",
+        ])
+        .style(t.header),
+    )
+    .row_highlight_style(t.selected)
+    .block(block(
+        format!(
+            " disks ({}) · judged by profile {profile} ",
+            app.disks.len()
+        ),
+        t,
+    ));
+    let mut st = TableState::default().with_selected(Some(app.dash.selected));
+    f.render_stateful_widget(table, table_area, &mut st);
+    let ev: Vec<Line> = match app.disks.get(app.dash.selected) {
+        Some(d) => std::iter::once(Line::from(Span::styled(
+            d.message.clone(),
+            if d.verdict == Verdict::Pass {
+                t.ok
+            } else {
+                t.fail
+            },
+        )))
+        .chain(d.evidence.iter().map(|e| Line::from(format!("  {e}"))))
+        .chain(
+            (!d.fix.is_empty())
+                .then(|| Line::from(Span::styled(format!("fix: {}", d.fix), t.accent))),
+        )
+        .collect(),
+        None => vec![Line::from("no volumes in this namespace")],
+    };
+    f.render_widget(
+        Paragraph::new(ev)
+            .wrap(Wrap { trim: false })
+            .block(block(" evidence ", t)),
+        evidence_area,
+    );
+}
+
+pub(super) fn draw_ingestion(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
+    let Some(last) = app.probes.back() else {
+        f.render_widget(
+            Paragraph::new(
+                "No probe yet: the first one runs when the dashboard opens (ctrl-r probes now).",
+            )
+            .block(block(" ingestion ", t)),
+            area,
+        );
+        return;
+    };
+    let [checks_area, sparks] =
+        Layout::vertical([Constraint::Min(4), Constraint::Length(8)]).areas(area);
+    let mut lines = vec![Line::from(Span::styled(format!("via {}", last.via), t.dim))];
+    for c in health::ingestion_checks(last) {
+        lines.push(Line::from(vec![
+            Span::raw("["),
+            verdict_span(t, c.verdict),
+            Span::raw(format!("] {}", c.message)),
+        ]));
+        if c.verdict != Verdict::Pass && !c.fix.is_empty() {
+            lines.push(Line::from(Span::styled(
+                format!("       fix: {}", c.fix),
+                t.dim,
+            )));
+        }
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block(
+                format!(" ingestion · {} probe(s) ", app.probes.len()),
+                t,
+            )),
+        checks_area,
+    );
+    let [a, b] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(sparks);
+    let capture: Vec<u64> = app.probes.iter().map(|p| p.capture.latency_ms).collect();
+    let e2e: Vec<u64> = app
+        .probes
+        .iter()
+        .map(|p| p.visible_after_ms.unwrap_or(0))
+        .collect();
+    f.render_widget(
+        Sparkline::default()
+            .data(&capture)
+            .style(t.accent)
+            .block(block(
+                format!(" capture ms (last {}) ", capture.last().unwrap_or(&0)),
+                t,
+            )),
+        a,
+    );
+    f.render_widget(
+        Sparkline::default().data(&e2e).style(t.ok).block(block(
+            format!(" end-to-end ms (last {}) ", e2e.last().unwrap_or(&0)),
+            t,
+        )),
+        b,
+    );
+}

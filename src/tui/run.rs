@@ -1,0 +1,280 @@
+//! The run screen: an install, upgrade or rollback as it happens — the engine's steps, helm's
+//! output, the rollout gauge and, on failure, the pod that caused it.
+
+use std::collections::VecDeque;
+use std::time::SystemTime;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Gauge, Paragraph, Wrap};
+
+use super::app::{App, Effect, HELM_LINES};
+use super::theme::Theme;
+use super::view::block;
+use crate::deploy::{self, Outcome, Step, StepState};
+
+#[derive(Debug, Clone)]
+pub struct RunView {
+    pub title: String,
+    pub steps: Vec<(Step, StepState, String)>,
+    pub helm: VecDeque<String>,
+    pub pods: (usize, usize),
+    pub jobs: (usize, usize),
+    pub started: SystemTime,
+    pub finished: Option<SystemTime>,
+    pub outcome: Option<Outcome>,
+    /// helm's pid and output file once it runs: it outlives the app if the user leaves.
+    pub helm_process: Option<(u32, String)>,
+    /// The worst pod problem seen while helm waited, with its events and log tail: what a
+    /// failure is shown with, even after the rollback removed the pod.
+    pub problem: Option<RunProblem>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RunProblem {
+    pub pod: String,
+    pub finding: String,
+    pub next_step: String,
+    pub events: Vec<String>,
+    pub logs: Vec<String>,
+}
+
+impl App {
+    /// While an operation runs, remembers the worst pod problem (and asks for its logs once).
+    pub(super) fn note_run_problem(&mut self) -> Vec<Effect> {
+        let Some(r) = self.run.as_mut().filter(|r| r.outcome.is_none()) else {
+            return Vec::new();
+        };
+        let Some(f) = self.pods.findings.iter().find(|f| {
+            f.subject.starts_with("pod ") && f.severity >= crate::health::Severity::Error
+        }) else {
+            return Vec::new();
+        };
+        let pod = f.subject.trim_start_matches("pod ").to_string();
+        let events = self
+            .snapshot
+            .events
+            .iter()
+            .filter(|e| e.involved_object.name.as_deref() == Some(&pod))
+            .rev()
+            .take(5)
+            .map(|e| {
+                format!(
+                    "{} {}: {}",
+                    e.type_.clone().unwrap_or_default(),
+                    e.reason.clone().unwrap_or_default(),
+                    e.message.clone().unwrap_or_default()
+                )
+            })
+            .collect();
+        let new_pod = r.problem.as_ref().is_none_or(|p| p.pod != pod);
+        let logs = r
+            .problem
+            .as_ref()
+            .filter(|p| p.pod == pod)
+            .map(|p| p.logs.clone())
+            .unwrap_or_default();
+        r.problem = Some(RunProblem {
+            pod: pod.clone(),
+            finding: f.message.clone(),
+            next_step: f.next_step.clone(),
+            events,
+            logs,
+        });
+        if new_pod {
+            vec![Effect::Logs {
+                namespace: self.opts.namespace.clone(),
+                pod,
+            }]
+        } else {
+            Vec::new()
+        }
+    }
+
+    pub(super) fn engine_event(&mut self, e: deploy::Event) {
+        use deploy::Event as E;
+        if let Some(w) = self.wizard.as_mut()
+            && w.plan.running
+        {
+            match &e {
+                E::Check(c) => w.plan.checks.push(c.clone()),
+                E::ValuesDiff { changes } => w.plan.changes = changes.clone(),
+                E::ManifestDiff { kinds } => w.plan.manifest = kinds.clone(),
+                E::Notice { message } => w.plan.notes.push(message.clone()),
+                _ => {}
+            }
+            return;
+        }
+        let Some(r) = self.run.as_mut() else { return };
+        match e {
+            E::Step {
+                step,
+                state,
+                detail,
+            } => match r.steps.iter_mut().find(|s| s.0 == step) {
+                Some(s) => {
+                    s.1 = state;
+                    if !detail.is_empty() {
+                        s.2 = detail;
+                    }
+                }
+                None => r.steps.push((step, state, detail)),
+            },
+            E::HelmOutput { line } => {
+                r.helm.push_back(line);
+                while r.helm.len() > HELM_LINES {
+                    r.helm.pop_front();
+                }
+            }
+            E::Progress {
+                pods_ready,
+                pods_expected,
+                jobs_done,
+                jobs_expected,
+            } => {
+                r.pods = (pods_ready, pods_expected);
+                r.jobs = (jobs_done, jobs_expected);
+            }
+            E::Check(c) => r.helm.push_back(format!("[{:?}] {}", c.verdict, c.message)),
+            E::ValuesDiff { changes } => r
+                .helm
+                .push_back(format!("{} value(s) change", changes.len())),
+            E::Notice { message } => r.helm.push_back(message),
+            E::HelmStarted { pid, log } => {
+                r.helm.push_back(format!("helm started (pid {pid})"));
+                r.helm_process = Some((pid, log));
+            }
+            E::ManifestDiff { kinds } => r
+                .helm
+                .push_back(format!("{} kind(s) of objects change", kinds.len())),
+        }
+    }
+
+    /// What to tell the user who leaves helm running: its pid, its output and how to follow it.
+    pub(super) fn left_running_note(&self) -> String {
+        let (release, namespace) = (&self.opts.release, &self.opts.namespace);
+        let process = self
+            .run
+            .as_ref()
+            .and_then(|r| r.helm_process.as_ref())
+            .map(|(pid, log)| format!(" (pid {pid}; its errors go to {log})"))
+            .unwrap_or_default();
+        format!(
+            "helm keeps running{process}.\nFollow it: helmdeck status --release {release} -n {namespace}"
+        )
+    }
+}
+
+pub(super) fn draw_run(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
+    let Some(r) = &app.run else { return };
+    let [steps_area, gauge_area, out_area, result_area] = Layout::vertical([
+        Constraint::Length(r.steps.len().max(1) as u16 + 2),
+        Constraint::Length(3),
+        Constraint::Min(3),
+        Constraint::Length(3),
+    ])
+    .areas(area);
+    let end = r.finished.unwrap_or(app.now);
+    let elapsed = end.duration_since(r.started).unwrap_or_default().as_secs();
+    let lines: Vec<Line> = r
+        .steps
+        .iter()
+        .map(|(step, state, detail)| {
+            let (mark, style) = match state {
+                StepState::Running => ("…", t.warn),
+                StepState::Done => ("✓", t.ok),
+                StepState::Failed => ("✗", t.fail),
+                StepState::Skipped => ("-", t.dim),
+            };
+            Line::from(vec![
+                Span::styled(format!(" {mark} "), style),
+                Span::raw(format!("{step:?}")),
+                Span::styled(format!("  {detail}"), t.dim),
+            ])
+        })
+        .collect();
+    f.render_widget(
+        Paragraph::new(lines).block(block(format!(" {} · {elapsed}s ", r.title), t)),
+        steps_area,
+    );
+    let (ready, expected) = r.pods;
+    let ratio = if expected == 0 {
+        0.0
+    } else {
+        ready as f64 / expected as f64
+    };
+    f.render_widget(
+        Gauge::default()
+            .block(block(" rollout ", t))
+            .gauge_style(t.ok)
+            .ratio(ratio.clamp(0.0, 1.0))
+            .label(format!(
+                "pods ready {ready}/{expected} · jobs done {}/{}",
+                r.jobs.0, r.jobs.1
+            )),
+        gauge_area,
+    );
+    let failed = matches!(r.outcome, Some(Outcome::Failed { .. }));
+    let (out_area, cause_area) = match (&r.problem, failed) {
+        (Some(_), true) => {
+            let [a, b] = Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)])
+                .areas(out_area);
+            (a, Some(b))
+        }
+        _ => (out_area, None),
+    };
+    let height = out_area.height.saturating_sub(2) as usize;
+    let skip = r.helm.len().saturating_sub(height);
+    let out: Vec<Line> = r
+        .helm
+        .iter()
+        .skip(skip)
+        .map(|l| Line::from(l.clone()))
+        .collect();
+    f.render_widget(Paragraph::new(out).block(block(" helm ", t)), out_area);
+    if let (Some(area), Some(p)) = (cause_area, &r.problem) {
+        let mut lines = vec![
+            Line::from(Span::styled(
+                format!("pod {}: {}", p.pod, p.finding),
+                t.fail,
+            )),
+            Line::from(Span::styled(
+                format!("next step: {}", p.next_step),
+                t.accent,
+            )),
+        ];
+        lines.extend(p.events.iter().map(|e| Line::from(format!("  {e}"))));
+        if !p.logs.is_empty() {
+            lines.push(Line::from(Span::styled("last log lines:", t.header)));
+            lines.extend(
+                p.logs
+                    .iter()
+                    .rev()
+                    .take(8)
+                    .rev()
+                    .map(|l| Line::from(format!("  {l}"))),
+            );
+        }
+        f.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .block(block(" cause ", t)),
+            area,
+        );
+    }
+    let (text, style) = match &r.outcome {
+        None => ("running… (q asks before quitting)".to_string(), t.warn),
+        Some(o @ Outcome::Applied { .. }) => {
+            (format!("{} · d: dashboard · esc: home", o.one_line()), t.ok)
+        }
+        Some(o) => (format!("{} · esc: home", o.one_line()), t.fail),
+    };
+    f.render_widget(
+        Paragraph::new(text)
+            .style(style)
+            .wrap(Wrap { trim: true })
+            .block(block(" result ", t)),
+        result_area,
+    );
+}
