@@ -554,3 +554,32 @@ fn upgrade_starts_from_the_release_values_with_its_profile() {
     );
     assert_eq!(w.fields[0].input, "old.example.com");
 }
+
+#[test]
+fn switching_context_keeps_the_current_cluster_until_the_new_one_connects() {
+    let mut a = app();
+    a.update(Msg::Releases(Ok(vec![release("deployed", 2)])));
+    key(&mut a, KeyCode::Char(':'));
+    typed(&mut a, "ctx elsewhere");
+    let effects = key(&mut a, KeyCode::Enter);
+    assert_eq!(effects, vec![Effect::SwitchContext("elsewhere".into())]);
+    assert_eq!(a.opts.context, "helmdeck-sim", "still on the old cluster");
+    assert_eq!(a.releases.len(), 1, "its data still shown");
+    a.update(Msg::ContextSwitched(
+        "elsewhere".into(),
+        Err("context \"elsewhere\" not found in the kubeconfig".into()),
+    ));
+    assert_eq!(a.opts.context, "helmdeck-sim");
+    assert!(
+        a.message
+            .as_deref()
+            .is_some_and(|m| m.contains("cannot switch to context elsewhere")
+                && m.contains("still on helmdeck-sim")),
+        "{:?}",
+        a.message
+    );
+    let effects = a.update(Msg::ContextSwitched("elsewhere".into(), Ok(())));
+    assert_eq!(effects, vec![Effect::RefreshReleases]);
+    assert_eq!(a.opts.context, "elsewhere");
+    assert!(a.releases.is_empty(), "the old cluster's releases are gone");
+}

@@ -116,6 +116,8 @@ pub enum Msg {
     Helm(Result<String, String>),
     /// A release's revisions, oldest first.
     History(String, String, Result<Vec<ReleaseInfo>, String>),
+    /// A `:ctx` switch connected (the app now shows that cluster) or failed (it stays).
+    ContextSwitched(String, Result<(), String>),
 }
 
 pub struct App {
@@ -291,6 +293,22 @@ impl App {
                 self.opts.helm = h;
                 Vec::new()
             }
+            Msg::ContextSwitched(ctx, Ok(())) => {
+                self.opts.context = ctx;
+                self.snapshot = Snapshot::default();
+                self.derive();
+                self.releases.clear();
+                self.connection = Connection::Connecting;
+                self.message = None;
+                vec![Effect::RefreshReleases]
+            }
+            Msg::ContextSwitched(ctx, Err(e)) => {
+                self.message = Some(format!(
+                    "cannot switch to context {ctx}: {e}; still on {}",
+                    self.opts.context
+                ));
+                Vec::new()
+            }
             Msg::History(release, namespace, r) => {
                 self.history_loaded(release, namespace, r);
                 Vec::new()
@@ -418,9 +436,7 @@ impl App {
                 vec![Effect::SwitchNamespace(ns.to_string())]
             }
             ("ctx" | "context", Some(c)) => {
-                self.opts.context = c.to_string();
-                self.snapshot = Snapshot::default();
-                self.releases.clear();
+                self.message = Some(format!("connecting to context {c}…"));
                 vec![Effect::SwitchContext(c.to_string())]
             }
             ("pods" | "po", _) => self.open_dashboard(Pane::Pods),

@@ -36,6 +36,9 @@ use app::{App, Effect, Msg, Options, PlanTicket};
 
 /// The requests behind the plans the app was shown, by ticket id: applying a ticket applies
 /// its plan with the request it was computed from.
+/// A `:ctx` switch's clients, tagged with the switch it answers.
+type Connected = (u64, String, Result<(kube::Client, kube::Client), String>);
+
 type Planned = Arc<std::sync::Mutex<std::collections::HashMap<u64, Arc<DeployRequest>>>>;
 
 /// How the app was asked to start.
@@ -300,6 +303,8 @@ async fn event_loop(
     }
     let mut events = crossterm::event::EventStream::new();
     let planned: Planned = Default::default();
+    let (connected_tx, mut connected_rx) = tokio::sync::mpsc::unbounded_channel::<Connected>();
+    let mut connecting = 0u64;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let panic_for_test = std::env::var_os("HELMDECK_TUI_PANIC_AFTER_FIRST_FRAME").is_some();
     let mut dirty = true;
@@ -324,6 +329,27 @@ async fn event_loop(
                 None => return exit::OK,
             },
             m = rx.recv() => match m { Some(m) => m, None => continue },
+            c = connected_rx.recv() => match c {
+                // Only the newest `:ctx` counts; the old cluster stays until it connects.
+                Some((generation, ctx, result)) if generation == connecting => match result {
+                    Ok((c, p)) => {
+                        target.context = Some(ctx.clone());
+                        kube = Ok((c.clone(), p.clone()));
+                        workers = Some(start_workers(
+                            c,
+                            p,
+                            app.opts.namespace.clone(),
+                            app.opts.release.clone(),
+                            launch.probe_key.clone(),
+                            probe::settings_for(app.dashboard_profile()),
+                            tx.clone(),
+                        ));
+                        Msg::ContextSwitched(ctx, Ok(()))
+                    }
+                    Err(e) => Msg::ContextSwitched(ctx, Err(e)),
+                },
+                _ => continue,
+            },
             _ = tick.tick() => Msg::Tick(SystemTime::now()),
         };
         // Ticks only redraw screens that show a clock or ages.
@@ -352,23 +378,14 @@ async fn event_loop(
                     }
                 }
                 Effect::SwitchContext(ctx) => {
-                    workers = None;
-                    target.context = Some(ctx);
-                    kube = clients(&target).await;
-                    match kube.clone() {
-                        Ok((c, p)) => {
-                            workers = Some(start_workers(
-                                c,
-                                p,
-                                app.opts.namespace.clone(),
-                                app.opts.release.clone(),
-                                launch.probe_key.clone(),
-                                probe::settings_for(app.dashboard_profile()),
-                                tx.clone(),
-                            ))
-                        }
-                        Err(e) => app.message = Some(e),
-                    }
+                    // Connecting can take as long as the cluster takes to answer: off the UI.
+                    connecting += 1;
+                    let (generation, done) = (connecting, connected_tx.clone());
+                    let mut next = target.clone();
+                    next.context = Some(ctx.clone());
+                    tokio::spawn(async move {
+                        let _ = done.send((generation, ctx, clients(&next).await));
+                    });
                 }
                 Effect::RefreshReleases => {
                     if let Ok((c, _)) = kube.clone() {
