@@ -179,10 +179,23 @@ fn the_values_the_wizard_reviews_are_the_values_applied() {
     intent.target = target(&sim);
     let req = request(&sim, &intent);
     let rt = runtime();
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let plan = rt.block_on(deploy::plan(&req, &tx)).expect("plan");
     let outcome = rt.block_on(deploy::apply(&req, &plan, &tx));
     assert_eq!(outcome, Outcome::Applied { revision: 1 });
+    // The rollout was followed through the shared watchers while helm waited.
+    let mut most = (0, 0);
+    while let Ok(e) = rx.try_recv() {
+        if let deploy::Event::Progress {
+            pods_ready,
+            pods_expected,
+            ..
+        } = e
+        {
+            most = most.max((pods_expected, pods_ready));
+        }
+    }
+    assert!(most.0 >= 4, "progress seen: {most:?}");
 
     let applied = applied_values(&sim);
     let mut compared = 0;

@@ -12,16 +12,14 @@ pub use outcome::{Outcome, exit};
 
 use std::path::PathBuf;
 
-use futures::StreamExt;
-use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
-use kube::runtime::{WatchStreamExt, watcher};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::chart::Chart;
 use crate::cluster::preflight;
+use crate::cluster::watch::{ClusterWatch, Scope};
 use crate::cluster::{self, Target};
 use crate::helm::driver::Helm;
 use crate::profile::Profile;
@@ -677,73 +675,43 @@ async fn immutable_check(
     preflight::immutable_changes(desired, &live)
 }
 
-/// Pods ready of expected while helm waits, from a kube watcher (not by polling helm).
+/// Pods ready of expected while helm waits, from the shared watchers and the same pod
+/// analyser the dashboard uses (not by polling helm), sent when the cluster changes.
 async fn follow_rollout(
     client: kube::Client,
     ns: String,
     release: String,
     tx: UnboundedSender<Event>,
 ) {
-    let pods: Api<Pod> = Api::namespaced(client, &ns);
-    let mut known: std::collections::HashMap<String, (bool, bool, bool)> = Default::default();
-    let stream = watcher(pods, watcher::Config::default()).default_backoff();
-    let mut stream = std::pin::pin!(stream);
-    while let Some(Ok(ev)) = stream.next().await {
-        match ev {
-            watcher::Event::Apply(p) | watcher::Event::InitApply(p) => {
-                if let Some((name, state)) = rollout_entry(&p, &release) {
-                    known.insert(name, state);
-                }
-            }
-            // A pod replaced during a rolling update no longer counts.
-            watcher::Event::Delete(p) => {
-                if let Some((name, _)) = rollout_entry(&p, &release) {
-                    known.remove(&name);
-                }
-            }
-            // A fresh list follows: what it does not list is gone.
-            watcher::Event::Init => known.clear(),
-            watcher::Event::InitDone => {}
+    let watch = ClusterWatch::start(
+        &client,
+        Scope {
+            namespace: Some(ns),
+            pods: true,
+            disks: false,
+        },
+    );
+    let mut changes = watch.changes();
+    let mut last = None;
+    while changes.changed().await.is_ok() {
+        let snap = watch.snapshot();
+        let report =
+            crate::health::pods_report(&snap, Some(&release), std::time::SystemTime::now());
+        let p = crate::health::rollout_progress(&report, &snap, &release);
+        if last == Some(p) {
+            continue;
         }
-        let pods_expected = known.values().filter(|k| !k.0).count();
-        let pods_ready = known.values().filter(|k| !k.0 && k.1).count();
-        let jobs_expected = known.values().filter(|k| k.0).count();
-        let jobs_done = known.values().filter(|k| k.0 && k.2).count();
+        last = Some(p);
         send(
             &tx,
             Event::Progress {
-                pods_ready,
-                pods_expected,
-                jobs_done,
-                jobs_expected,
+                pods_ready: p.pods_ready,
+                pods_expected: p.pods_expected,
+                jobs_done: p.jobs_done,
+                jobs_expected: p.jobs_expected,
             },
         );
     }
-}
-
-/// A release's pod as the rollout counts it: (is a job's pod, ready, succeeded).
-fn rollout_entry(p: &Pod, release: &str) -> Option<(String, (bool, bool, bool))> {
-    let labels = p.metadata.labels.as_ref()?;
-    let ours = labels.get("release").map(String::as_str) == Some(release)
-        || labels.get("app.kubernetes.io/instance").map(String::as_str) == Some(release);
-    if !ours {
-        return None;
-    }
-    let name = p.metadata.name.clone()?;
-    let job = p
-        .metadata
-        .owner_references
-        .iter()
-        .flatten()
-        .any(|o| o.kind == "Job");
-    let status = p.status.as_ref();
-    let ready = status
-        .and_then(|s| s.conditions.as_ref())
-        .into_iter()
-        .flatten()
-        .any(|c| c.type_ == "Ready" && c.status == "True");
-    let done = status.and_then(|s| s.phase.as_deref()) == Some("Succeeded");
-    Some((name, (job, ready, done)))
 }
 
 /// The revision a rollback goes to by default: the last one deployed before the current.
@@ -827,31 +795,6 @@ pub async fn rollback(
 #[cfg(test)]
 mod manifest_tests {
     use super::*;
-
-    fn pod(v: Value) -> Pod {
-        serde_json::from_value(v).expect("pod")
-    }
-
-    #[test]
-    fn the_rollout_counts_only_the_releases_pods_and_tells_job_pods_apart() {
-        let web = pod(
-            json!({"metadata": {"name": "web-1", "labels": {"release": "ph"}},
-            "status": {"conditions": [{"type": "Ready", "status": "True"}]}}),
-        );
-        assert_eq!(
-            rollout_entry(&web, "ph"),
-            Some(("web-1".into(), (false, true, false)))
-        );
-        assert_eq!(rollout_entry(&web, "other"), None);
-        let migrate = pod(json!({"metadata": {"name": "migrate-x",
-            "labels": {"app.kubernetes.io/instance": "ph"},
-            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "migrate", "uid": "u"}]},
-            "status": {"phase": "Succeeded"}}));
-        assert_eq!(
-            rollout_entry(&migrate, "ph"),
-            Some(("migrate-x".into(), (true, false, true)))
-        );
-    }
 
     #[test]
     fn summarises_per_kind() {

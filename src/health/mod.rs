@@ -51,6 +51,45 @@ pub fn pods_report(snap: &Snapshot, release: Option<&str>, now: SystemTime) -> P
     }
 }
 
+/// How far a rollout has got, from the same report the dashboard shows: pods ready of the
+/// replicas the release's workloads want (pods already deleted by a rolling update are gone
+/// from the snapshot, so they never count), and the release's Jobs done of those it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RolloutProgress {
+    pub state: pods::State,
+    pub pods_ready: usize,
+    pub pods_expected: usize,
+    pub jobs_done: usize,
+    pub jobs_expected: usize,
+}
+
+pub fn rollout_progress(report: &PodsReport, snap: &Snapshot, release: &str) -> RolloutProgress {
+    let jobs: Vec<_> = snap
+        .jobs
+        .iter()
+        .filter(|j| pods::belongs(j.metadata.labels.as_ref(), Some(release)))
+        .collect();
+    RolloutProgress {
+        state: report.state,
+        pods_ready: report
+            .components
+            .iter()
+            .map(|c| c.ready.min(c.desired) as usize)
+            .sum(),
+        pods_expected: report.components.iter().map(|c| c.desired as usize).sum(),
+        jobs_done: jobs
+            .iter()
+            .filter(|j| {
+                j.status
+                    .as_ref()
+                    .and_then(|s| s.succeeded)
+                    .is_some_and(|n| n > 0)
+            })
+            .count(),
+        jobs_expected: jobs.len(),
+    }
+}
+
 /// The pods verdict: ready passes, updating warns, anything worse fails.
 pub fn pods_check(r: &PodsReport) -> Check {
     let ready = r

@@ -421,6 +421,43 @@ mod tests {
     }
 
     #[test]
+    fn rollout_progress_counts_wanted_replicas_and_the_releases_jobs() {
+        let deploy: k8s_openapi::api::apps::v1::Deployment = serde_json::from_value(json!({
+            "metadata": {"name": "web", "namespace": "ph"},
+            "spec": {"replicas": 2, "selector": {},
+                     "template": {"metadata": {"labels": {"role": "web", "release": "ph"}}}}
+        }))
+        .unwrap();
+        let job =
+            |name: &str,
+             release: &str,
+             succeeded: i32|
+             -> std::sync::Arc<k8s_openapi::api::batch::v1::Job> {
+                std::sync::Arc::new(serde_json::from_value(json!({
+                "metadata": {"name": name, "namespace": "ph", "labels": {"release": release}},
+                "status": {"succeeded": succeeded}
+            })).unwrap())
+            };
+        let snap = Snapshot {
+            pods: vec![running("web-1", "web", true, 0)],
+            deployments: vec![std::sync::Arc::new(deploy)],
+            jobs: vec![job("migrate", "ph", 1), job("other", "not-ph", 0)],
+            ..Default::default()
+        };
+        let report = crate::health::pods_report(&snap, Some("ph"), SystemTime::now());
+        let p = crate::health::rollout_progress(&report, &snap, "ph");
+        assert_eq!(
+            (p.pods_ready, p.pods_expected, p.jobs_done, p.jobs_expected),
+            (1, 2, 1, 1)
+        );
+        assert_ne!(
+            p.state,
+            State::Ready,
+            "one of two replicas is not ready yet"
+        );
+    }
+
+    #[test]
     fn worst_state_wins_and_crashloop_is_named() {
         let crash = pod(json!({
             "metadata": {"name": "web-1", "namespace": "ph", "labels": {"role": "web", "release": "ph"}},
