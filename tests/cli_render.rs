@@ -5,18 +5,14 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{helm, isolated, write};
+use common::{helm, isolated, stderr, write};
 
 fn helmdeck(home: &Path, args: &[&str]) -> Output {
-    isolated(Path::new(env!("CARGO_BIN_EXE_helmdeck")), home)
+    isolated(common::helmdeck_bin(), home)
         .current_dir(home)
         .args(args)
         .output()
         .expect("run helmdeck")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
 }
 
 #[test]
@@ -267,7 +263,7 @@ fn repo_chart_is_pulled_once_and_renders_offline() {
         "posthog-mini",
         &cache.join("posthog-mini-1.0.0.tgz"),
     );
-    let o = isolated(Path::new(env!("CARGO_BIN_EXE_helmdeck")), tmp.path())
+    let o = isolated(common::helmdeck_bin(), tmp.path())
         .env("PATH", "/nonexistent")
         .env("HELMDECK_HELM", "/nonexistent/helm")
         .args([

@@ -6,24 +6,12 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{Sim, helm, write};
+use common::{Sim, helm, text, write};
 use helmdeck_sim::{Scenario, SimOptions};
 use serde_json::Value;
 
 fn helmdeck(sim: &Sim, helm_bin: &Path, args: &[&str]) -> Output {
-    sim.cmd(Path::new(env!("CARGO_BIN_EXE_helmdeck")))
-        .env("HELMDECK_HELM", helm_bin)
-        .args(args)
-        .output()
-        .expect("run helmdeck")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    common::helmdeck_on(sim, helm_bin, args)
 }
 
 fn audit(sim: &Sim) -> Vec<Value> {
@@ -36,10 +24,7 @@ fn audit(sim: &Sim) -> Vec<Value> {
 }
 
 fn release_secrets(sim: &Sim, ns: &str) -> usize {
-    sim.objects("", "secrets", Some(ns))
-        .iter()
-        .filter(|s| s["type"] == "helm.sh/release.v1")
-        .count()
+    common::release_secrets(sim, ns).len()
 }
 
 #[test]

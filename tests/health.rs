@@ -4,11 +4,10 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use common::{Sim, eventually, helm, profile_values, root, write};
+use common::{Sim, eventually, helm, profile_values, root, stderr, write};
 use helmdeck_sim::{Scenario, SimOptions};
 use serde_json::Value;
 
@@ -41,7 +40,7 @@ fn install(sim: &Sim, profile: &str, extra: &[&str]) {
 
 fn check(sim: &Sim, args: &[&str]) -> (Output, Value) {
     let o = sim
-        .cmd(Path::new(env!("CARGO_BIN_EXE_helmdeck")))
+        .cmd(common::helmdeck_bin())
         .env("HELMDECK_PROJECT_API_KEY", "phc_test")
         .arg("check")
         .args(args)
@@ -50,10 +49,6 @@ fn check(sim: &Sim, args: &[&str]) -> (Output, Value) {
         .expect("run helmdeck check");
     let v = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
     (o, v)
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
 }
 
 /// Polls `helmdeck check` until `pred` holds on its report.
@@ -345,7 +340,7 @@ fn json_report_follows_its_schema_and_text_report_reads_well() {
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
     let o = sim
-        .cmd(Path::new(env!("CARGO_BIN_EXE_helmdeck")))
+        .cmd(common::helmdeck_bin())
         .env("HELMDECK_PROJECT_API_KEY", "phc_test")
         .args(["check"])
         .output()
@@ -369,7 +364,7 @@ fn unreachable_cluster_exits_4() {
         &kc,
         "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:9\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\n",
     );
-    let o = common::isolated(Path::new(env!("CARGO_BIN_EXE_helmdeck")), tmp.path())
+    let o = common::isolated(common::helmdeck_bin(), tmp.path())
         .env("KUBECONFIG", &kc)
         .args(["check", "--pods"])
         .output()

@@ -506,7 +506,7 @@ fn render_cli_matches_helm_for_every_profile() {
     copy_dir(&common::root().join("assets/charts/posthog-mini"), &chart);
     write(&chart.join("templates/zz-dump.yaml"), DUMP);
     for profile in ["aws", "gcp", "azure", "digitalocean", "local"] {
-        let out = isolated(Path::new(env!("CARGO_BIN_EXE_helmdeck")), tmp.path())
+        let out = isolated(common::helmdeck_bin(), tmp.path())
             .args(["render", "--profile", profile, "--chart"])
             .arg(&chart)
             .args([
@@ -527,7 +527,7 @@ fn render_cli_matches_helm_for_every_profile() {
         );
         let ours: Value = serde_json::from_slice(&out.stdout).expect("json");
         // The same layers given to helm: the profile's values as a file, then the --set.
-        let shown = isolated(Path::new(env!("CARGO_BIN_EXE_helmdeck")), tmp.path())
+        let shown = isolated(common::helmdeck_bin(), tmp.path())
             .args(["profiles", "show", profile, "--output", "json"])
             .output()
             .expect("show");

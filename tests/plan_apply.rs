@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::{Sim, helm};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -43,18 +43,11 @@ fn target(sim: &Sim) -> Target {
 }
 
 fn cli(sim: &Sim, args: &[&str]) -> std::process::Output {
-    sim.cmd(Path::new(env!("CARGO_BIN_EXE_helmdeck")))
-        .env("HELMDECK_HELM", helm(4))
-        .args(args)
-        .output()
-        .expect("run helmdeck")
+    common::helmdeck_on(sim, &helm(4), args)
 }
 
 fn revisions(sim: &Sim) -> usize {
-    sim.objects("", "secrets", Some("posthog"))
-        .iter()
-        .filter(|s| s["type"] == "helm.sh/release.v1")
-        .count()
+    common::release_secrets(sim, "posthog").len()
 }
 
 fn runtime() -> tokio::runtime::Runtime {

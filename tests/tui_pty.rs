@@ -35,16 +35,12 @@ impl Tty {
         cmd.args(args);
         let home = sim.home.path();
         cmd.cwd(home);
-        cmd.env("HOME", home);
+        for (k, v) in helmdeck_sim::testkit::private_env(home) {
+            cmd.env(k, v);
+        }
         cmd.env("TERM", "xterm-256color");
         cmd.env("KUBECONFIG", &sim.kubeconfig);
         cmd.env("HELMDECK_HELM", helm(4));
-        cmd.env("HELM_CONFIG_HOME", home.join("helm-config"));
-        cmd.env("HELM_DATA_HOME", home.join("helm-data"));
-        cmd.env("HELM_CACHE_HOME", home.join("helm-cache"));
-        cmd.env("HELMDECK_CONFIG_DIR", home.join("helmdeck-config"));
-        cmd.env("HELMDECK_DATA_DIR", home.join("helmdeck-data"));
-        cmd.env("HELMDECK_CACHE_DIR", home.join("helmdeck-cache"));
         cmd.env("HELMDECK_PROJECT_API_KEY", "phc_pty_test");
         for (k, v) in extra_env {
             cmd.env(k, v);
@@ -195,11 +191,7 @@ fn install_dashboard_upgrade_rollback_and_quit_in_a_real_terminal() {
     t.keys(b"q");
     assert_eq!(t.exit_code(20), 0);
     t.assert_restored();
-    let web = sim
-        .objects("", "secrets", Some("posthog"))
-        .iter()
-        .filter(|s| s["type"] == "helm.sh/release.v1")
-        .count();
+    let web = common::release_secrets(&sim, "posthog").len();
     assert_eq!(web, 3, "install, upgrade and rollback each made a revision");
 }
 
@@ -232,9 +224,8 @@ fn a_panic_restores_the_terminal_and_says_where_the_log_is() {
 
 /// The release's revisions as helm stored them, by status.
 fn release_statuses(sim: &Sim) -> Vec<String> {
-    sim.objects("", "secrets", Some("posthog"))
+    common::release_secrets(sim, "posthog")
         .iter()
-        .filter(|s| s["type"] == "helm.sh/release.v1")
         .filter_map(|s| {
             s["metadata"]["labels"]["status"]
                 .as_str()

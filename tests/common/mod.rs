@@ -93,3 +93,35 @@ pub fn profile_values(dir: &Path, profile: &str) -> PathBuf {
     std::fs::write(&f, serde_json::Value::Object(p.values.clone()).to_string()).expect("write");
     f
 }
+
+/// The helmdeck binary cargo built for these tests.
+pub fn helmdeck_bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_helmdeck"))
+}
+
+/// Runs helmdeck against a simulated cluster with the given helm.
+pub fn helmdeck_on(sim: &Sim, helm_bin: &Path, args: &[&str]) -> std::process::Output {
+    sim.cmd(helmdeck_bin())
+        .env("HELMDECK_HELM", helm_bin)
+        .args(args)
+        .output()
+        .expect("run helmdeck")
+}
+
+/// A finished command's stderr.
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// A finished command's stdout and stderr together, for messages and searches.
+pub fn text(o: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(o))
+}
+
+/// The release storage Secrets helm wrote in a namespace: one per revision.
+pub fn release_secrets(sim: &Sim, ns: &str) -> Vec<serde_json::Value> {
+    sim.objects("", "secrets", Some(ns))
+        .into_iter()
+        .filter(|s| s["type"] == "helm.sh/release.v1")
+        .collect()
+}

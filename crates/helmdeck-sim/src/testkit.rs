@@ -139,13 +139,20 @@ impl Drop for Sim {
 /// KUBECONFIG, so runs never share caches or reach a real cluster.
 pub fn isolated(bin: &Path, home: &Path) -> Command {
     let mut c = Command::new(bin);
-    c.env("HOME", home)
-        .env("HELM_CONFIG_HOME", home.join("helm-config"))
-        .env("HELM_DATA_HOME", home.join("helm-data"))
-        .env("HELM_CACHE_HOME", home.join("helm-cache"))
-        .env("HELMDECK_CONFIG_DIR", home.join("helmdeck-config"))
-        .env("HELMDECK_DATA_DIR", home.join("helmdeck-data"))
-        .env("HELMDECK_CACHE_DIR", home.join("helmdeck-cache"))
-        .env_remove("KUBECONFIG");
+    c.envs(private_env(home)).env_remove("KUBECONFIG");
     c
+}
+
+/// The variables that keep a run inside `home`: HOME, helm's directories and helmdeck's (for
+/// launchers other than `std::process::Command`, such as a pseudo-terminal).
+pub fn private_env(home: &Path) -> Vec<(&'static str, PathBuf)> {
+    vec![
+        ("HOME", home.to_path_buf()),
+        ("HELM_CONFIG_HOME", home.join("helm-config")),
+        ("HELM_DATA_HOME", home.join("helm-data")),
+        ("HELM_CACHE_HOME", home.join("helm-cache")),
+        ("HELMDECK_CONFIG_DIR", home.join("helmdeck-config")),
+        ("HELMDECK_DATA_DIR", home.join("helmdeck-data")),
+        ("HELMDECK_CACHE_DIR", home.join("helmdeck-cache")),
+    ]
 }
