@@ -85,10 +85,14 @@ async fn wait_for_signal() {
 
 /// `helmdeck demo`: the simulated cluster in-process and the app on it.
 pub fn demo(args: DemoArgs) -> i32 {
-    let scenarios = match scenarios(&args.scenarios) {
+    let mut scenarios = match scenarios(&args.scenarios) {
         Ok(s) => s,
         Err(code) => return code,
     };
+    // The demo's cluster has an ingress controller, as the local profile expects.
+    if !scenarios.contains(&Scenario::IngressController) {
+        scenarios.push(Scenario::IngressController);
+    }
     super::block_on(async move {
         let dir = std::env::temp_dir().join(format!("helmdeck-demo-{}", std::process::id()));
         let cluster = match SimCluster::start(SimOptions {

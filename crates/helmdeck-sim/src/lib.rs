@@ -297,8 +297,8 @@ async fn run_controllers(state: Arc<SimState>, cancel: CancellationToken) {
     }
 }
 
-/// The default cluster: 3 nodes of 4 CPU / 16 GiB, an encrypted default StorageClass, an
-/// nginx IngressClass and the usual namespaces; scenarios adjust it.
+/// The default cluster: 3 nodes of 4 CPU / 16 GiB, an encrypted default StorageClass, the
+/// system priority classes and the usual namespaces; scenarios adjust it.
 fn seed(state: &SimState) {
     let Ok(mut store) = state.store.lock() else {
         return;
@@ -356,13 +356,44 @@ fn seed(state: &SimState) {
                "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer", "allowVolumeExpansion": true})
     };
     let _ = store.create_system(("storage.k8s.io/v1", "StorageClass"), "", class);
-    let _ = store.create_system(
-        ("networking.k8s.io/v1", "IngressClass"),
-        "",
-        json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
-               "metadata": {"name": "nginx", "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
-               "spec": {"controller": "k8s.io/ingress-nginx"}}),
-    );
+    // The two classes every API server creates at start (kube-apiserver's bootstrap).
+    // (Values and descriptions as kubernetes/pkg/apis/scheduling's SystemPriorityClasses.)
+    for (name, value, description) in [
+        (
+            "system-node-critical",
+            2_000_001_000,
+            "Used for system critical pods that must not be moved from their current node.",
+        ),
+        (
+            "system-cluster-critical",
+            2_000_000_000,
+            "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.",
+        ),
+    ] {
+        let _ = store.create_system(
+            ("scheduling.k8s.io/v1", "PriorityClass"),
+            "",
+            json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                   "metadata": {"name": name}, "value": value, "globalDefault": false,
+                   "preemptionPolicy": "PreemptLowerPriority", "description": description}),
+        );
+    }
+    // No ingress controller comes with a cluster; the scenario installs one whose class
+    // belongs to its own Helm release, so a chart shipping a class of that name conflicts
+    // exactly as on a real cluster.
+    if sc.contains(&Scenario::IngressController) {
+        let _ = store.create_system(
+            ("networking.k8s.io/v1", "IngressClass"),
+            "",
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+                   "metadata": {"name": "nginx",
+                                "labels": {"app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/name": "ingress-nginx"},
+                                "annotations": {"ingressclass.kubernetes.io/is-default-class": "true",
+                                                "meta.helm.sh/release-name": "ingress-nginx",
+                                                "meta.helm.sh/release-namespace": "ingress-nginx"}},
+                   "spec": {"controller": "k8s.io/ingress-nginx"}}),
+        );
+    }
     for s in sc {
         if let Scenario::Scale { namespaces, pods } = s {
             seed_scale(&mut store, *namespaces, *pods);

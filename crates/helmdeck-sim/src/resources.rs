@@ -13,6 +13,10 @@ pub struct ResourceType {
     pub namespaced: bool,
     pub short_names: Vec<String>,
     pub subresources: Vec<&'static str>,
+    /// Discovery categories (`all` is what `kubectl get all` lists).
+    pub categories: Vec<String>,
+    /// Create-only reviews (access, token): answered, never stored.
+    pub review: bool,
 }
 
 impl ResourceType {
@@ -48,7 +52,8 @@ impl ResourceType {
             "update",
             "watch",
         ];
-        let mut out = vec![json!({
+        let verbs: &[&str] = if self.review { &["create"] } else { &verbs };
+        let mut main = json!({
             "name": self.plural,
             "singularName": self.singular,
             "namespaced": self.namespaced,
@@ -56,7 +61,11 @@ impl ResourceType {
             "verbs": verbs,
             "shortNames": self.short_names,
             "storageVersionHash": format!("{:x}", fxhash(&self.plural)),
-        })];
+        });
+        if !self.categories.is_empty() {
+            main["categories"] = json!(self.categories);
+        }
+        let mut out = vec![main];
         for sub in &self.subresources {
             let (kind, verbs): (&str, Vec<&str>) = match *sub {
                 "status" => (self.kind.as_str(), vec!["get", "patch", "update"]),
@@ -105,6 +114,34 @@ fn rt(
         namespaced,
         short_names: short.iter().map(|s| (*s).to_string()).collect(),
         subresources: subs.to_vec(),
+        categories: if ALL_CATEGORY.contains(&kind) {
+            vec!["all".to_string()]
+        } else {
+            Vec::new()
+        },
+        review: false,
+    }
+}
+
+/// The kinds a real server puts in the `all` category.
+const ALL_CATEGORY: [&str; 10] = [
+    "Pod",
+    "Service",
+    "ReplicationController",
+    "Deployment",
+    "ReplicaSet",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "CronJob",
+    "HorizontalPodAutoscaler",
+];
+
+/// A create-only review type (`kubectl auth can-i`, token reviews).
+fn review(group: &str, kind: &str, plural: &str, namespaced: bool) -> ResourceType {
+    ResourceType {
+        review: true,
+        ..rt(group, "v1", kind, plural, namespaced, &[], &[])
     }
 }
 
@@ -395,6 +432,162 @@ pub fn builtin() -> Vec<ResourceType> {
             &["crd", "crds"],
             &["status"],
         ),
+        // The other GA groups of Kubernetes 1.33, as its discovery lists them.
+        rt(
+            "admissionregistration.k8s.io",
+            "v1",
+            "MutatingWebhookConfiguration",
+            "mutatingwebhookconfigurations",
+            false,
+            &[],
+            &[],
+        ),
+        rt(
+            "admissionregistration.k8s.io",
+            "v1",
+            "ValidatingWebhookConfiguration",
+            "validatingwebhookconfigurations",
+            false,
+            &[],
+            &[],
+        ),
+        rt(
+            "admissionregistration.k8s.io",
+            "v1",
+            "ValidatingAdmissionPolicy",
+            "validatingadmissionpolicies",
+            false,
+            &[],
+            &["status"],
+        ),
+        rt(
+            "admissionregistration.k8s.io",
+            "v1",
+            "ValidatingAdmissionPolicyBinding",
+            "validatingadmissionpolicybindings",
+            false,
+            &[],
+            &[],
+        ),
+        rt(
+            "apiregistration.k8s.io",
+            "v1",
+            "APIService",
+            "apiservices",
+            false,
+            &[],
+            &["status"],
+        ),
+        review(
+            "authorization.k8s.io",
+            "SelfSubjectAccessReview",
+            "selfsubjectaccessreviews",
+            false,
+        ),
+        review(
+            "authorization.k8s.io",
+            "SelfSubjectRulesReview",
+            "selfsubjectrulesreviews",
+            false,
+        ),
+        review(
+            "authorization.k8s.io",
+            "SubjectAccessReview",
+            "subjectaccessreviews",
+            false,
+        ),
+        review(
+            "authorization.k8s.io",
+            "LocalSubjectAccessReview",
+            "localsubjectaccessreviews",
+            true,
+        ),
+        review(
+            "authentication.k8s.io",
+            "TokenReview",
+            "tokenreviews",
+            false,
+        ),
+        review(
+            "authentication.k8s.io",
+            "SelfSubjectReview",
+            "selfsubjectreviews",
+            false,
+        ),
+        rt(
+            "certificates.k8s.io",
+            "v1",
+            "CertificateSigningRequest",
+            "certificatesigningrequests",
+            false,
+            &["csr"],
+            &["status", "approval"],
+        ),
+        rt("events.k8s.io", "v1", "Event", "events", true, &["ev"], &[]),
+        rt(
+            "node.k8s.io",
+            "v1",
+            "RuntimeClass",
+            "runtimeclasses",
+            false,
+            &[],
+            &[],
+        ),
+        rt(
+            "scheduling.k8s.io",
+            "v1",
+            "PriorityClass",
+            "priorityclasses",
+            false,
+            &["pc"],
+            &[],
+        ),
+        rt(
+            "flowcontrol.apiserver.k8s.io",
+            "v1",
+            "FlowSchema",
+            "flowschemas",
+            false,
+            &[],
+            &["status"],
+        ),
+        rt(
+            "flowcontrol.apiserver.k8s.io",
+            "v1",
+            "PriorityLevelConfiguration",
+            "prioritylevelconfigurations",
+            false,
+            &[],
+            &["status"],
+        ),
+        rt(
+            "storage.k8s.io",
+            "v1",
+            "CSINode",
+            "csinodes",
+            false,
+            &[],
+            &[],
+        ),
+        rt(
+            "storage.k8s.io",
+            "v1",
+            "VolumeAttachment",
+            "volumeattachments",
+            false,
+            &[],
+            &["status"],
+        ),
+        rt(
+            "storage.k8s.io",
+            "v1",
+            "CSIStorageCapacity",
+            "csistoragecapacities",
+            true,
+            &[],
+            &[],
+        ),
+        rt("", "v1", "PodTemplate", "podtemplates", true, &[], &[]),
     ]
 }
 
@@ -436,6 +629,15 @@ pub fn from_crd(crd: &Value) -> Vec<ResourceType> {
                     } else {
                         vec![]
                     },
+                    categories: names["categories"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|s| s.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    review: false,
                 })
                 .collect()
         })

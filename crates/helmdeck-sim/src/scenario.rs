@@ -28,6 +28,9 @@ pub enum Scenario {
     IngestionDelay(Duration),
     /// The readiness and plugin health endpoints answer 503.
     Unhealthy,
+    /// An nginx ingress controller is installed (its IngressClass belongs to the Helm release
+    /// `ingress-nginx` in namespace `ingress-nginx`), so Ingresses get an address.
+    IngressController,
 }
 
 impl std::str::FromStr for Scenario {
@@ -68,6 +71,7 @@ impl std::str::FromStr for Scenario {
                 "milliseconds",
             )?))),
             "unhealthy" => Ok(Scenario::Unhealthy),
+            "ingress-controller" => Ok(Scenario::IngressController),
             "scale" => {
                 let (n, p) = arg.split_once(':').ok_or_else(|| need("NAMESPACES:PODS"))?;
                 Ok(Scenario::Scale {
@@ -76,7 +80,7 @@ impl std::str::FromStr for Scenario {
                 })
             }
             other => Err(format!(
-                "unknown scenario {other:?}; known: crashloop:ROLE, image-pull-error:ROLE, unencrypted-storage, small-nodes, failing-migration, api-restart:SECONDS, latency:MS, scale:NAMESPACES:PODS, ingestion-down, ingestion-stalled, ingestion-delay:MS, unhealthy"
+                "unknown scenario {other:?}; known: crashloop:ROLE, image-pull-error:ROLE, unencrypted-storage, small-nodes, failing-migration, api-restart:SECONDS, latency:MS, scale:NAMESPACES:PODS, ingestion-down, ingestion-stalled, ingestion-delay:MS, unhealthy, ingress-controller"
             )),
         }
     }

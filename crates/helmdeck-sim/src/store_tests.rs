@@ -310,3 +310,59 @@ fn watchers_see_every_write_in_order() {
     }
     assert_eq!(seen, vec!["ADDED", "MODIFIED", "DELETED"]);
 }
+
+#[test]
+fn nulls_are_not_stored_so_an_identical_apply_changes_nothing() {
+    let mut s = store_with_ns("team");
+    let t = s
+        .type_for_kind("apps/v1", "Deployment")
+        .expect("deployments");
+    let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "annotations": null},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}}, "strategy": null,
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"nodeSelector": null, "containers": [{"name": "c", "image": "x", "args": null}]}}}});
+    let made = s
+        .create(&t, "team", d.clone(), &WriteOpts::default())
+        .expect("create");
+    let pod = &made["spec"]["template"]["spec"];
+    assert!(pod.get("nodeSelector").is_none(), "{pod}");
+    assert!(pod["containers"][0].get("args").is_none(), "{pod}");
+    assert!(made["metadata"].get("annotations").is_none());
+    let again = s
+        .apply(&t, "team", "web", d, "helm", true, &manager("helm"))
+        .expect("apply");
+    assert_eq!(again["metadata"]["generation"], 1, "no spec change");
+    assert_eq!(
+        again["metadata"]["resourceVersion"], made["metadata"]["resourceVersion"],
+        "nothing written"
+    );
+}
+
+#[test]
+fn access_reviews_are_answered_and_not_stored() {
+    let mut s = Store::new();
+    let t = s
+        .type_for_kind("authorization.k8s.io/v1", "SelfSubjectAccessReview")
+        .expect("reviews are served");
+    let r = s
+        .create(
+            &t,
+            "",
+            json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                   "spec": {"resourceAttributes": {"verb": "create", "resource": "pods"}}}),
+            &WriteOpts::default(),
+        )
+        .expect("review");
+    assert_eq!(r["status"]["allowed"], true);
+    assert_eq!(
+        s.iter_gr(
+            &(
+                "authorization.k8s.io".into(),
+                "selfsubjectaccessreviews".into()
+            ),
+            None
+        )
+        .count(),
+        0
+    );
+}
