@@ -122,6 +122,9 @@ pub struct ControllerState {
     pub steady: HashSet<String>,
     /// Earliest time a pod will change on its own; the loop sleeps until then.
     pub next_wake: Option<Instant>,
+    /// The Endpoints this controller made (namespace, name): removed with their Service, as
+    /// the endpoints controller does; Endpoints a user wrote are never touched.
+    pub endpoints: HashSet<(String, String)>,
 }
 
 impl ControllerState {
@@ -150,7 +153,7 @@ pub fn reconcile(state: &SimState, cs: &mut ControllerState) {
     deployments(&mut store);
     statefulsets(&mut store);
     daemonsets(&mut store);
-    services(&mut store);
+    services(&mut store, cs);
     ingresses(&mut store);
 }
 
@@ -1496,9 +1499,19 @@ fn kubelet(store: &mut Store, cs: &mut ControllerState, state: &SimState, scenar
     }
 }
 
-fn services(store: &mut Store) {
+fn services(store: &mut Store, cs: &mut ControllerState) {
     let svc_gr = gr("", "services");
     let ep_gr = gr("", "endpoints");
+    let gone: Vec<(String, String)> = cs
+        .endpoints
+        .iter()
+        .filter(|(ns, name)| store.get_gr(&svc_gr, ns, name).is_none())
+        .cloned()
+        .collect();
+    for (ns, name) in gone {
+        store.delete_system(("v1", "Endpoints"), &ns, &name);
+        cs.endpoints.remove(&(ns, name));
+    }
     let pods: Vec<Value> = store
         .iter_gr(&gr("", "pods"), None)
         .filter(|p| !p["status"]["podIP"].is_null())
@@ -1551,7 +1564,9 @@ fn services(store: &mut Store) {
             "subsets": subsets});
         match store.get_gr(&ep_gr, &ns, &name).cloned() {
             None => {
-                let _ = store.create_system(("v1", "Endpoints"), &ns, ep);
+                if store.create_system(("v1", "Endpoints"), &ns, ep).is_ok() {
+                    cs.endpoints.insert((ns.clone(), name.clone()));
+                }
             }
             Some(old) if old["subsets"] != ep["subsets"] => {
                 let mut o = old;

@@ -150,6 +150,31 @@ pub fn merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
     }
 }
 
+/// Server-side apply's list-map keys (`x-kubernetes-list-map-keys` in the OpenAPI), where they
+/// differ from strategic merge's one `patchMergeKey`: container and service ports are keyed by
+/// number and protocol, so a TCP and a UDP port of the same number are two entries.
+fn list_keys(field: &str, items: &[Value], ssa: bool) -> Option<Vec<&'static str>> {
+    match (field, ssa) {
+        ("ports", true) => Some(if items.iter().any(|i| i.get("containerPort").is_some()) {
+            vec!["containerPort", "protocol"]
+        } else {
+            vec!["port", "protocol"]
+        }),
+        _ => merge_key(field, items).map(|k| vec![k]),
+    }
+}
+
+/// An item's identity under `keys`; a missing protocol is TCP, the API's default.
+fn identity(item: &Value, keys: &[&str]) -> Map<String, Value> {
+    keys.iter()
+        .filter_map(|k| match item.get(*k) {
+            Some(v) => Some((k.to_string(), v.clone())),
+            None if *k == "protocol" => Some((k.to_string(), json!("TCP"))),
+            None => None,
+        })
+        .collect()
+}
+
 /// Lists of scalars merged as sets (`patchStrategy: merge`).
 fn primitive_merge_list(field: &str) -> bool {
     field == "finalizers"
@@ -157,10 +182,16 @@ fn primitive_merge_list(field: &str) -> bool {
 
 /// Strategic merge patch of the built-in types.
 pub fn strategic_merge(orig: &Value, patch: &Value) -> Result<Value, String> {
-    Ok(smp(orig, patch).unwrap_or(Value::Null))
+    Ok(smp(orig, patch, false).unwrap_or(Value::Null))
 }
 
-fn smp(orig: &Value, patch: &Value) -> Option<Value> {
+/// Server-side apply's merge of an applied configuration into the live object: strategic
+/// merge, with lists matched by their list-map keys.
+pub fn apply_merge(live: &Value, applied: &Value) -> Result<Value, String> {
+    Ok(smp(live, applied, true).unwrap_or(Value::Null))
+}
+
+fn smp(orig: &Value, patch: &Value, ssa: bool) -> Option<Value> {
     let Value::Object(p) = patch else {
         return Some(patch.clone());
     };
@@ -201,8 +232,8 @@ fn smp(orig: &Value, patch: &Value) -> Option<Value> {
         let current = out.get(k).cloned().unwrap_or(Value::Null);
         let merged = match (pv, &current) {
             (Value::Array(items), Value::Array(cur)) => {
-                if let Some(key) = merge_key(k, items).or_else(|| merge_key(k, cur)) {
-                    Some(merge_list(cur, items, key))
+                if let Some(keys) = list_keys(k, items, ssa).or_else(|| list_keys(k, cur, ssa)) {
+                    Some(merge_list(cur, items, &keys, ssa))
                 } else if primitive_merge_list(k) {
                     let mut all = cur.clone();
                     for i in items {
@@ -216,7 +247,7 @@ fn smp(orig: &Value, patch: &Value) -> Option<Value> {
                 }
             }
             (Value::Array(items), _) => Some(Value::Array(strip_list_directives(items))),
-            (Value::Object(_), _) => smp(&current, pv),
+            (Value::Object(_), _) => smp(&current, pv, ssa),
             _ => Some(pv.clone()),
         };
         match merged {
@@ -248,7 +279,7 @@ fn strip_list_directives(items: &[Value]) -> Vec<Value> {
         .collect()
 }
 
-fn merge_list(cur: &[Value], items: &[Value], key: &str) -> Value {
+fn merge_list(cur: &[Value], items: &[Value], keys: &[&str], ssa: bool) -> Value {
     if items
         .iter()
         .any(|i| i.get("$patch").and_then(Value::as_str) == Some("replace"))
@@ -257,8 +288,10 @@ fn merge_list(cur: &[Value], items: &[Value], key: &str) -> Value {
     }
     let mut out: Vec<Value> = cur.to_vec();
     for item in items {
-        let k = item.get(key);
-        let pos = k.and_then(|k| out.iter().position(|o| o.get(key) == Some(k)));
+        let id = identity(item, keys);
+        let pos = (!id.is_empty())
+            .then(|| out.iter().position(|o| identity(o, keys) == id))
+            .flatten();
         if item.get("$patch").and_then(Value::as_str) == Some("delete") {
             if let Some(i) = pos {
                 out.remove(i);
@@ -267,12 +300,12 @@ fn merge_list(cur: &[Value], items: &[Value], key: &str) -> Value {
         }
         match pos {
             Some(i) => {
-                if let Some(v) = smp(&out[i], item) {
+                if let Some(v) = smp(&out[i], item, ssa) {
                     out[i] = v;
                 }
             }
             None => {
-                if let Some(v) = smp(&Value::Null, item) {
+                if let Some(v) = smp(&Value::Null, item, ssa) {
                     out.push(v);
                 }
             }
@@ -304,11 +337,11 @@ pub fn field_set(v: &Value) -> Value {
                 }
                 Value::Object(out)
             }
-            Value::Array(items) => match merge_key(field, items) {
-                Some(key) if items.iter().all(|i| i.get(key).is_some()) => {
+            Value::Array(items) => match list_keys(field, items, true) {
+                Some(keys) if items.iter().all(|i| i.get(keys[0]).is_some()) => {
                     let mut out = Map::new();
                     for i in items {
-                        let id = json!({ key: i[key] }).to_string();
+                        let id = Value::Object(identity(i, &keys)).to_string();
                         out.insert(format!("k:{id}"), walk(i, ""));
                     }
                     Value::Object(out)
@@ -499,5 +532,31 @@ mod tests {
         remove_dropped(&mut live, &field_set(&first), &field_set(&second));
         assert_eq!(live["data"], json!({"x": "1", "other": "kept"}));
         assert_eq!(live["metadata"]["labels"], json!({"a": "1"}));
+    }
+
+    #[test]
+    fn apply_keys_ports_by_number_and_protocol() {
+        let live = json!({"ports": [{"name": "gossip-tcp", "containerPort": 9094, "protocol": "TCP"},
+                                    {"name": "gossip-udp", "containerPort": 9094, "protocol": "UDP"}]});
+        let applied = json!({"ports": [{"name": "gossip-tcp", "containerPort": 9094},
+                                       {"name": "gossip-udp", "containerPort": 9094, "protocol": "UDP"}]});
+        let out = apply_merge(&live, &applied).unwrap();
+        assert_eq!(out, live, "two ports stay two");
+        let fs = field_set(&applied);
+        let keys: Vec<&String> = fs["f:ports"].as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            vec![
+                r#"k:{"containerPort":9094,"protocol":"TCP"}"#,
+                r#"k:{"containerPort":9094,"protocol":"UDP"}"#
+            ]
+        );
+        // Strategic merge patch keeps Kubernetes' one-key behaviour for ports.
+        let smp = strategic_merge(
+            &live,
+            &json!({"ports": [{"containerPort": 9094, "name": "x"}]}),
+        )
+        .unwrap();
+        assert_eq!(smp["ports"][0]["name"], "x");
     }
 }

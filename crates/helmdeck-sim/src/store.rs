@@ -846,8 +846,7 @@ impl Store {
         if let Some(m) = to_merge.as_object_mut() {
             m.remove("status");
         }
-        let mut merged =
-            patch::strategic_merge(&merged, &to_merge).map_err(ApiError::bad_request)?;
+        let mut merged = patch::apply_merge(&merged, &to_merge).map_err(ApiError::bad_request)?;
         // Forcing moves the conflicting fields to this manager: the others lose them.
         let mut new_managed: Vec<Value> = managed
             .into_iter()
