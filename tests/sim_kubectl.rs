@@ -161,3 +161,138 @@ fn kubectl_get_watch_streams_changes() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+const STATEFUL: &str = r#"apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: default}
+spec:
+  serviceName: db
+  replicas: 1
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: db, image: "postgres:16"}]}
+"#;
+
+#[test]
+fn kubectl_imperative_commands_and_server_side_columns() {
+    let sim = Sim::start(SimOptions::default());
+    let k = kubectl();
+    // `create` sends protobuf bodies.
+    let out = sim.run(&k, &["create", "namespace", "shop"]);
+    assert!(out.contains("namespace/shop created"), "{out}");
+    let out = sim.run(
+        &k,
+        &[
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx:1.27",
+            "--replicas=2",
+            "-n",
+            "shop",
+        ],
+    );
+    assert!(out.contains("deployment.apps/web created"), "{out}");
+    assert_eq!(
+        sim.run(&k, &["auth", "can-i", "create", "pods"]).trim(),
+        "yes"
+    );
+    sim.run(
+        &k,
+        &[
+            "rollout",
+            "status",
+            "deploy/web",
+            "-n",
+            "shop",
+            "--timeout=60s",
+        ],
+    );
+    let out = sim.run(&k, &["scale", "deploy/web", "--replicas=3", "-n", "shop"]);
+    assert!(out.contains("scaled"), "{out}");
+    eventually(60, "three ready replicas", || {
+        let d = sim.objects("apps", "deployments", Some("shop"));
+        (d[0]["status"]["readyReplicas"] == 3).then_some(())
+    });
+    // Server-side printing: the usual columns, and the `all` category.
+    let pods = sim.run(&k, &["get", "pods", "-n", "shop"]);
+    let header: Vec<&str> = pods
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        ["NAME", "READY", "STATUS", "RESTARTS", "AGE"],
+        "{pods}"
+    );
+    assert_eq!(
+        pods.lines()
+            .filter(|l| l.contains(" 1/1 ") && l.contains("Running"))
+            .count(),
+        3,
+        "{pods}"
+    );
+    let all = sim.run(&k, &["get", "all", "-n", "shop"]);
+    assert!(
+        all.contains("pod/web-")
+            && all.contains("deployment.apps/web")
+            && all.contains("replicaset.apps/web-"),
+        "{all}"
+    );
+    // StatefulSet history and undo, through ControllerRevisions.
+    let file = sim.home.path().join("sts.yaml");
+    write(&file, STATEFUL);
+    sim.run(&k, &["apply", "-f", file.to_str().unwrap()]);
+    sim.run(&k, &["set", "image", "sts/db", "db=postgres:17"]);
+    eventually(30, "two revisions", || {
+        let h = sim.run(&k, &["rollout", "history", "sts/db"]);
+        (h.lines()
+            .filter(|l| l.starts_with('1') || l.starts_with('2'))
+            .count()
+            == 2)
+            .then_some(())
+    });
+    sim.run(&k, &["rollout", "undo", "sts/db"]);
+    let image = sim.run(
+        &k,
+        &[
+            "get",
+            "sts",
+            "db",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ],
+    );
+    assert_eq!(image, "postgres:16");
+}
+
+#[test]
+fn kubectl_gets_the_servers_refusals() {
+    let sim = Sim::start(SimOptions::default());
+    let k = kubectl();
+    let bad = sim
+        .cmd(&k)
+        .args(["create", "namespace", "a.b"])
+        .output()
+        .expect("run kubectl");
+    assert!(!bad.status.success());
+    assert!(
+        common::stderr(&bad).contains("RFC 1123 label"),
+        "{}",
+        common::stderr(&bad)
+    );
+    let bad = sim
+        .cmd(&k)
+        .args(["get", "pods", "--field-selector", "spec.foo=bar"])
+        .output()
+        .expect("run kubectl");
+    assert!(!bad.status.success());
+    assert!(
+        common::stderr(&bad).contains("field label not supported: spec.foo"),
+        "{}",
+        common::stderr(&bad)
+    );
+}

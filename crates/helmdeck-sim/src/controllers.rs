@@ -527,6 +527,36 @@ fn replicasets(store: &mut Store) {
     }
 }
 
+/// The ControllerRevision of a StatefulSet's or DaemonSet's current template, as their
+/// controllers keep one per template (what `kubectl rollout history` and `undo` read): named
+/// after the hash, labelled like the pods, numbered after the owner's newest.
+fn record_revision(store: &mut Store, owner: &Value, name: &str) {
+    let ns = ns_of(owner);
+    let cr_gr = gr("apps", "controllerrevisions");
+    if store.get_gr(&cr_gr, &ns, name).is_some() {
+        return;
+    }
+    let uid = uid_of(owner);
+    let newest = store
+        .iter_gr(&cr_gr, Some(&ns))
+        .filter(|c| owned_by(c, &uid))
+        .filter_map(|c| c["revision"].as_i64())
+        .max()
+        .unwrap_or(0);
+    let mut labels = owner["spec"]["template"]["metadata"]["labels"].clone();
+    if !labels.is_object() {
+        labels = json!({});
+    }
+    let hash = name.rsplit('-').next().unwrap_or(name);
+    labels["controller-revision-hash"] = json!(hash);
+    let mut template = owner["spec"]["template"].clone();
+    template["$patch"] = json!("replace");
+    let cr = json!({"apiVersion": "apps/v1", "kind": "ControllerRevision",
+        "metadata": {"name": name, "namespace": ns, "labels": labels, "ownerReferences": [owner_ref(owner)]},
+        "data": {"spec": {"template": template}}, "revision": newest + 1});
+    let _ = store.create_system(("apps/v1", "ControllerRevision"), &ns, cr);
+}
+
 fn statefulsets(store: &mut Store) {
     let sts_gr = gr("apps", "statefulsets");
     for s in list(store, &sts_gr) {
@@ -536,6 +566,7 @@ fn statefulsets(store: &mut Store) {
         let (ns, name, uid) = (ns_of(&s), name_of(&s), uid_of(&s));
         let want = s["spec"]["replicas"].as_i64().unwrap_or(1);
         let revision = format!("{name}-{}", &hash_of(&s["spec"]["template"])[..10]);
+        record_revision(store, &s, &revision);
         let parallel = s["spec"]["podManagementPolicy"] == "Parallel";
         let pods = pods_owned(store, &ns, &uid);
         let by_ord: HashMap<i64, Value> = pods
@@ -714,6 +745,7 @@ fn daemonsets(store: &mut Store) {
     for d in list(store, &ds_gr) {
         let (ns, name, uid) = (ns_of(&d), name_of(&d), uid_of(&d));
         let revision = hash_of(&d["spec"]["template"])[..10].to_string();
+        record_revision(store, &d, &format!("{name}-{revision}"));
         let pods = pods_owned(store, &ns, &uid);
         for node in &nodes {
             let on_node: Vec<&Value> = pods

@@ -241,28 +241,64 @@ pub fn apply(kind: &str, obj: &mut Value, next_ip: &mut dyn FnMut() -> String) {
     }
 }
 
+/// One DNS label: lower case alphanumerics and '-', starting and ending with an alphanumeric
+/// (a letter first, for RFC 1035).
+fn is_label(s: &str, letter_first: bool) -> bool {
+    let b = s.as_bytes();
+    let alnum = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    !b.is_empty()
+        && b.iter().all(|c| alnum(c) || *c == b'-')
+        && (if letter_first {
+            b[0].is_ascii_lowercase()
+        } else {
+            alnum(&b[0])
+        })
+        && alnum(&b[b.len() - 1])
+}
+
+/// Why a name is refused for this kind, as apimachinery's name validators say it: namespaces
+/// are RFC 1123 labels, services RFC 1035 labels, RBAC objects path segments, everything else
+/// RFC 1123 subdomains.
+pub fn invalid_name(kind: &str, name: &str) -> Option<String> {
+    match kind {
+        "Namespace" | "Service" => {
+            let rfc1035 = kind == "Service";
+            if name.len() > 63 {
+                return Some("must be no more than 63 characters".into());
+            }
+            (!is_label(name, rfc1035)).then(|| {
+                if rfc1035 {
+                    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')".into()
+                } else {
+                    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')".into()
+                }
+            })
+        }
+        "ClusterRole" | "ClusterRoleBinding" | "Role" | "RoleBinding" => {
+            (name == "." || name == ".." || name.contains('/') || name.contains('%'))
+                .then(|| "may not be '.' or '..' and may not contain '/' or '%'".into())
+        }
+        _ => {
+            if name.len() > 253 {
+                return Some("must be no more than 253 characters".into());
+            }
+            (!name.split('.').all(|part| is_label(part, false))).then(|| {
+                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')".into()
+            })
+        }
+    }
+}
+
 /// Create-time validation beyond what every object gets.
 pub fn validate(kind: &str, obj: &Value, group: &str) -> Result<(), ApiError> {
     let name = obj["metadata"]["name"].as_str().unwrap_or_default();
     let mut causes = Vec::new();
-    let dns1123 = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 253
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-            && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && s.ends_with(|c: char| c.is_ascii_alphanumeric())
-    };
     if !name.is_empty()
-        && !dns1123(name)
-        && !matches!(
-            kind,
-            "ClusterRole" | "ClusterRoleBinding" | "Role" | "RoleBinding"
-        )
+        && let Some(why) = invalid_name(kind, name)
     {
         causes.push((
             "metadata.name".to_string(),
-            format!("Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'"),
+            format!("Invalid value: \"{name}\": {why}"),
         ));
     }
     match kind {

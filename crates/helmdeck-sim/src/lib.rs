@@ -8,12 +8,14 @@ pub mod discovery;
 pub mod errors;
 pub mod patch;
 pub mod proto;
+mod proto_schema;
 pub mod quantity;
 pub mod resources;
 pub mod scenario;
 pub mod selectors;
 pub mod server;
 pub mod store;
+mod table;
 #[cfg(feature = "test-kit")]
 pub mod testkit;
 pub mod workload;

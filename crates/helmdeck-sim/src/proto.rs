@@ -1,22 +1,23 @@
-//! The little protobuf Helm sends: release Secrets (and ConfigMaps) in the `k8s\0` envelope.
-//! Decoded by hand into the JSON shape the store keeps.
+//! The protobuf clients send: Helm's release Secrets (and ConfigMaps) in the `k8s\0` envelope,
+//! decoded by hand, and the kinds `kubectl create` sends (see `proto_schema`), into the JSON
+//! shape the store keeps.
 
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
-struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
 }
 
-enum Field<'a> {
+pub(crate) enum Field<'a> {
     Varint(u64),
     Bytes(&'a [u8]),
     Skip,
 }
 
 impl<'a> Reader<'a> {
-    fn new(buf: &'a [u8]) -> Self {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
         Reader { buf, pos: 0 }
     }
 
@@ -33,7 +34,7 @@ impl<'a> Reader<'a> {
         Err("varint too long".into())
     }
 
-    fn next(&mut self) -> Result<Option<(u64, Field<'a>)>, String> {
+    pub(crate) fn next(&mut self) -> Result<Option<(u64, Field<'a>)>, String> {
         if self.pos >= self.buf.len() {
             return Ok(None);
         }
@@ -66,7 +67,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
@@ -151,6 +152,12 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
             _ => {}
         }
     }
+    if let Some(schema) = super::proto_schema::top_level(&kind) {
+        let mut obj = super::proto_schema::message(schema, raw)?;
+        obj["apiVersion"] = json!(api_version);
+        obj["kind"] = json!(kind);
+        return Ok(obj);
+    }
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut obj = json!({"apiVersion": api_version, "kind": kind});
     let mut data = Map::new();
@@ -193,7 +200,7 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
     }
     if kind != "Secret" && kind != "ConfigMap" {
         return Err(format!(
-            "protobuf bodies are only accepted for Secrets and ConfigMaps, not {kind:?}"
+            "protobuf bodies are accepted for Secrets, ConfigMaps, Namespaces, Deployments and SelfSubjectAccessReviews, not {kind:?}: send JSON"
         ));
     }
     Ok(obj)

@@ -171,6 +171,56 @@ impl FieldSelector {
         })
     }
 
+    /// Refuses a field no index serves, as a real server does ("field label not supported"):
+    /// every type has `metadata.name` and `metadata.namespace`; a few built-ins add their own
+    /// (kubernetes/pkg/registry/*/strategy.go, `*ToSelectableFields`).
+    pub fn supported_by(&self, group: &str, kind: &str) -> Result<(), String> {
+        let extra: &[&str] = match (group, kind) {
+            ("", "Pod") => &[
+                "spec.nodeName",
+                "spec.restartPolicy",
+                "spec.schedulerName",
+                "spec.serviceAccountName",
+                "spec.hostNetwork",
+                "status.phase",
+                "status.podIP",
+                "status.podIPs",
+                "status.nominatedNodeName",
+            ],
+            ("", "Event") | ("events.k8s.io", "Event") => &[
+                "involvedObject.kind",
+                "involvedObject.namespace",
+                "involvedObject.name",
+                "involvedObject.uid",
+                "involvedObject.apiVersion",
+                "involvedObject.resourceVersion",
+                "involvedObject.fieldPath",
+                "reason",
+                "reportingComponent",
+                "source",
+                "type",
+                "regarding.kind",
+                "regarding.namespace",
+                "regarding.name",
+                "regarding.uid",
+            ],
+            ("", "Secret") => &["type"],
+            ("", "Namespace") => &["status.phase"],
+            ("", "Node") => &["spec.unschedulable"],
+            ("", "ReplicationController") | ("apps", "ReplicaSet") => &["status.replicas"],
+            ("batch", "Job") => &["status.successful"],
+            ("", "Service") => &["spec.clusterIP", "spec.type"],
+            ("certificates.k8s.io", "CertificateSigningRequest") => &["spec.signerName"],
+            _ => &[],
+        };
+        match self.0.iter().find(|(p, _, _)| {
+            p != "metadata.name" && p != "metadata.namespace" && !extra.contains(&p.as_str())
+        }) {
+            Some((p, _, _)) => Err(format!("field label not supported: {p}")),
+            None => Ok(()),
+        }
+    }
+
     /// The name a `metadata.name=` selector pins, if any (for fast paths).
     pub fn pinned_name(&self) -> Option<&str> {
         self.0
@@ -214,6 +264,23 @@ mod tests {
             !FieldSelector::parse("status.phase=Pending")
                 .unwrap()
                 .matches(&o)
+        );
+    }
+
+    #[test]
+    fn only_indexed_fields_can_be_selected() {
+        let ok = FieldSelector::parse("status.phase=Running,metadata.name=x").unwrap();
+        assert!(ok.supported_by("", "Pod").is_ok());
+        let e = FieldSelector::parse("spec.foo=bar")
+            .unwrap()
+            .supported_by("", "Pod")
+            .unwrap_err();
+        assert_eq!(e, "field label not supported: spec.foo");
+        assert!(
+            FieldSelector::parse("status.phase=Running")
+                .unwrap()
+                .supported_by("apps", "Deployment")
+                .is_err()
         );
     }
 }

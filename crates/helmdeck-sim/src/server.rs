@@ -200,6 +200,12 @@ async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<
         resolve(&store, group, version, rest)?
     };
     let watch = watch_path || q.get("watch").is_some_and(|w| w == "true" || w == "1");
+    // `kubectl get` asks for server-side printing.
+    let as_table = req
+        .headers()
+        .get("accept")
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("as=Table"));
     match (
         req.method().clone(),
         target.name.is_some(),
@@ -208,8 +214,19 @@ async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<
         (Method::GET, _, Some("log")) => logs(state, &target, &q).await,
         (_, _, Some("proxy")) => proxy(state, &target, req).await,
         (Method::GET, false, None) if watch => start_watch(state, &target, &q),
+        (Method::GET, false, None) if as_table => list_table(&state, &target, &q),
         (Method::GET, false, None) => list(&state, &target, &q),
         (Method::GET, true, None) if watch => start_watch(state, &target, &q),
+        (method @ (Method::GET | Method::PUT | Method::PATCH), true, Some("scale")) => {
+            let body = if method == Method::GET {
+                None
+            } else {
+                Some(read_body(req).await?)
+            };
+            let opts = write_opts(&q);
+            let mut store = state.store.lock().map_err(poisoned)?;
+            scale(&mut store, &target, body, &opts)
+        }
         (Method::GET, true, _) => {
             let store = state.store.lock().map_err(poisoned)?;
             let v = store.get(
@@ -217,6 +234,15 @@ async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<
                 &target.namespace,
                 target.name.as_deref().unwrap_or_default(),
             )?;
+            if as_table && target.sub.is_none() {
+                let include =
+                    super::table::Include::parse(q.get("includeObject").map(String::as_str));
+                let meta = json!({"resourceVersion": v["metadata"]["resourceVersion"]});
+                return Ok(json_response(
+                    200,
+                    &super::table::table(&target.rt, &[v], include, meta),
+                ));
+            }
             Ok(json_response(200, &v))
         }
         (Method::POST, false, None) => {
@@ -481,12 +507,124 @@ fn write_opts(q: &HashMap<String, String>) -> WriteOpts {
     }
 }
 
-fn selectors(q: &HashMap<String, String>) -> Result<(LabelSelector, FieldSelector), ApiError> {
+/// An object's `/scale` subresource as `autoscaling/v1` Scale: read it, or write the replicas
+/// a Scale (PUT) or a patch of one (PATCH) asks for.
+fn scale(
+    store: &mut super::store::Store,
+    t: &Target,
+    body: Option<(String, Vec<u8>)>,
+    opts: &super::store::WriteOpts,
+) -> Result<Response<Body>, ApiError> {
+    let name = t.name.clone().unwrap_or_default();
+    let live = store.get(&t.rt, &t.namespace, &name)?;
+    let as_scale = |o: &Value| {
+        let sel = &o["spec"]["selector"];
+        let labels = sel["matchLabels"].as_object().or(sel.as_object());
+        let selector: Vec<String> = labels
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| k.as_str() != "matchExpressions" && k.as_str() != "matchLabels")
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect();
+        json!({
+            "apiVersion": "autoscaling/v1", "kind": "Scale",
+            "metadata": {"name": o["metadata"]["name"], "namespace": o["metadata"]["namespace"],
+                         "uid": o["metadata"]["uid"], "resourceVersion": o["metadata"]["resourceVersion"],
+                         "creationTimestamp": o["metadata"]["creationTimestamp"]},
+            "spec": {"replicas": o["spec"]["replicas"].as_i64().unwrap_or(1)},
+            "status": {"replicas": o["status"]["replicas"].as_i64().unwrap_or(0), "selector": selector.join(",")},
+        })
+    };
+    let Some((ct, bytes)) = body else {
+        return Ok(json_response(200, &as_scale(&live)));
+    };
+    let current = as_scale(&live);
+    let ct_main = ct.split(';').next().unwrap_or_default().trim();
+    let wanted: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("invalid Scale body: {e}")))?;
+    let new_scale = match ct_main {
+        "application/merge-patch+json" => super::patch::merge_patch(&current, &wanted),
+        "application/strategic-merge-patch+json" => {
+            super::patch::strategic_merge(&current, &wanted).map_err(ApiError::bad_request)?
+        }
+        "application/json-patch+json" => super::patch::json_patch(&current, &wanted)
+            .map_err(|e| ApiError::new(422, "Invalid", e))?,
+        _ => wanted,
+    };
+    let Some(replicas) = new_scale["spec"]["replicas"].as_i64().filter(|r| *r >= 0) else {
+        return Err(ApiError::invalid(
+            "Scale",
+            &name,
+            "autoscaling",
+            vec![(
+                "spec.replicas".into(),
+                "Invalid value: must be greater than or equal to 0".into(),
+            )],
+        ));
+    };
+    if let Some(rv) = new_scale["metadata"]["resourceVersion"].as_str()
+        && Some(rv) != live["metadata"]["resourceVersion"].as_str()
+    {
+        return Err(ApiError::new(
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
+                t.rt.plural
+            ),
+        ));
+    }
+    let mut updated = live;
+    updated["spec"]["replicas"] = json!(replicas);
+    let v = store.update(&t.rt, &t.namespace, &name, updated, false, opts)?;
+    Ok(json_response(200, &as_scale(&v)))
+}
+
+fn selectors(
+    q: &HashMap<String, String>,
+    rt: &ResourceType,
+) -> Result<(LabelSelector, FieldSelector), ApiError> {
     let labels = LabelSelector::parse(q.get("labelSelector").map(String::as_str).unwrap_or(""))
         .map_err(ApiError::bad_request)?;
     let fields = FieldSelector::parse(q.get("fieldSelector").map(String::as_str).unwrap_or(""))
         .map_err(ApiError::bad_request)?;
+    fields
+        .supported_by(&rt.group, &rt.kind)
+        .map_err(ApiError::bad_request)?;
     Ok((labels, fields))
+}
+
+/// A list as `kubectl get` prints it (a `meta.k8s.io/v1` Table).
+fn list_table(
+    state: &SimState,
+    t: &Target,
+    q: &HashMap<String, String>,
+) -> Result<Response<Body>, ApiError> {
+    let (labels, fields) = selectors(q, &t.rt)?;
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0);
+    let ns = (t.rt.namespaced && !t.namespace.is_empty()).then_some(t.namespace.as_str());
+    let store = state.store.lock().map_err(poisoned)?;
+    let res = store.list(
+        &t.rt,
+        ns,
+        &labels,
+        &fields,
+        limit,
+        q.get("continue").map(String::as_str),
+    )?;
+    drop(store);
+    let mut meta = json!({"resourceVersion": res.rv.to_string()});
+    if let Some(c) = res.continue_token {
+        meta["continue"] = json!(c);
+    }
+    let include = super::table::Include::parse(q.get("includeObject").map(String::as_str));
+    Ok(json_response(
+        200,
+        &super::table::table(&t.rt, &res.items, include, meta),
+    ))
 }
 
 fn list(
@@ -494,7 +632,7 @@ fn list(
     t: &Target,
     q: &HashMap<String, String>,
 ) -> Result<Response<Body>, ApiError> {
-    let (labels, fields) = selectors(q)?;
+    let (labels, fields) = selectors(q, &t.rt)?;
     let limit = q
         .get("limit")
         .and_then(|l| l.parse::<usize>().ok())
@@ -539,7 +677,7 @@ fn start_watch(
     t: &Target,
     q: &HashMap<String, String>,
 ) -> Result<Response<Body>, ApiError> {
-    let (labels, mut fields) = selectors(q)?;
+    let (labels, mut fields) = selectors(q, &t.rt)?;
     if let Some(n) = &t.name {
         fields =
             FieldSelector::parse(&format!("metadata.name={n}")).map_err(ApiError::bad_request)?;

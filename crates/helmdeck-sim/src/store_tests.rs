@@ -366,3 +366,46 @@ fn access_reviews_are_answered_and_not_stored() {
         0
     );
 }
+
+#[test]
+fn names_are_checked_as_the_api_server_checks_them() {
+    let mut s = Store::new();
+    let ns = s.type_for_kind("v1", "Namespace").expect("namespaces");
+    for bad in ["a.b", &"n".repeat(64), "Upper", "-x"] {
+        let e = s
+            .create(
+                &ns,
+                "",
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": bad}}),
+                &WriteOpts::default(),
+            )
+            .expect_err(bad);
+        assert_eq!((e.code, e.reason), (422, "Invalid"), "{bad}: {}", e.message);
+    }
+    let mut s = store_with_ns("team");
+    let svc = s.type_for_kind("v1", "Service").expect("services");
+    let e = s
+        .create(
+            &svc,
+            "team",
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "1web"},
+                   "spec": {"ports": [{"port": 80}]}}),
+            &WriteOpts::default(),
+        )
+        .expect_err("RFC 1035: a letter first");
+    assert!(e.message.contains("DNS-1035"), "{}", e.message);
+    let role = s
+        .type_for_kind("rbac.authorization.k8s.io/v1", "ClusterRole")
+        .expect("roles");
+    s.create(
+        &role,
+        "",
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+               "metadata": {"name": "system:controller:x"}}),
+        &WriteOpts::default(),
+    )
+    .expect("RBAC names are path segments");
+    let cms = cm_type(&s);
+    s.create(&cms, "team", cm("a.b-c", json!({})), &WriteOpts::default())
+        .expect("subdomains may have dots");
+}
