@@ -15,17 +15,7 @@ use helmdeck_sim::SimOptions;
 use serde_json::Value;
 
 fn corpus_dir() -> Option<PathBuf> {
-    let dir = common::root().join("../shared/charts/thirdparty");
-    if dir.join("corpus.json").is_file() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "the chart corpus is missing at {} (CI=true: it must be there)",
-        dir.display()
-    );
-    eprintln!("skipped: no chart corpus at {}", dir.display());
-    None
+    common::shared_charts("thirdparty").filter(|d| d.join("corpus.json").is_file())
 }
 
 fn entry(dir: &Path, name: &str) -> Value {

@@ -273,6 +273,10 @@ pub struct SimArgs {
     /// Multiplies simulated delays (readiness probe delays, container start, job run time).
     #[arg(long, default_value_t = 0.2)]
     pub time_factor: f64,
+    /// Look like a provider's cluster: plain, eks, gke, aks, doks, k3s (default classes,
+    /// node labels, provider CRDs).
+    #[arg(long, default_value = "plain")]
+    pub flavor: String,
 }
 
 #[derive(Debug, Args)]

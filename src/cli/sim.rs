@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use super::{DemoArgs, SimArgs, exit};
-use helmdeck_sim::{Scenario, SimCluster, SimOptions};
+use helmdeck_sim::{Flavor, Scenario, SimCluster, SimOptions};
 
 /// `--scenario` values, or the exit code for a bad one.
 fn scenarios(given: &[String]) -> Result<Vec<Scenario>, i32> {
@@ -27,12 +27,20 @@ pub fn run(args: SimArgs) -> i32 {
         eprintln!("error: --time-factor must be a number ≥ 0");
         return exit::BAD_INPUT;
     }
+    let flavor = match args.flavor.parse::<Flavor>() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: --flavor {e}");
+            return exit::BAD_INPUT;
+        }
+    };
     super::block_on(async move {
         let options = SimOptions {
             port: args.port,
             kubeconfig: args.kubeconfig.clone(),
             scenarios,
             time_factor: args.time_factor,
+            flavor,
             ..Default::default()
         };
         let cluster = match SimCluster::start(options).await {
@@ -99,6 +107,8 @@ pub fn demo(args: DemoArgs) -> i32 {
             kubeconfig: Some(dir.join("kubeconfig")),
             scenarios,
             time_factor: args.time_factor,
+            // A k3s cluster, as someone trying the local profile would have.
+            flavor: Flavor::K3s,
             ..Default::default()
         })
         .await

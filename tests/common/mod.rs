@@ -125,3 +125,19 @@ pub fn release_secrets(sim: &Sim, ns: &str) -> Vec<serde_json::Value> {
         .filter(|s| s["type"] == "helm.sh/release.v1")
         .collect()
 }
+
+/// A folder of `../shared/charts` (the real charts tests install, never copied into the
+/// project). Missing: the test is skipped, except under CI (`CI=true`), where it fails.
+pub fn shared_charts(sub: &str) -> Option<PathBuf> {
+    let dir = root().join("../shared/charts").join(sub);
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").map_or(true, |v| v != "true"),
+        "{} is missing (CI=true: the chart corpus must be there)",
+        dir.display()
+    );
+    eprintln!("skipped: no chart corpus at {}", dir.display());
+    None
+}

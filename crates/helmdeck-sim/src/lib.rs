@@ -6,6 +6,7 @@ pub mod controllers;
 pub mod defaults;
 pub mod discovery;
 pub mod errors;
+pub mod flavor;
 pub mod patch;
 pub mod proto;
 mod proto_schema;
@@ -30,6 +31,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub use flavor::Flavor;
 pub use scenario::Scenario;
 use store::Store;
 
@@ -45,6 +47,8 @@ pub struct SimOptions {
     pub time_factor: f64,
     /// Delay before every request (the `latency:MS` scenario sets it).
     pub latency: Duration,
+    /// Which provider's cluster to look like (default classes, node labels, provider CRDs).
+    pub flavor: Flavor,
 }
 
 impl Default for SimOptions {
@@ -55,6 +59,7 @@ impl Default for SimOptions {
             scenarios: Vec::new(),
             time_factor: 0.05,
             latency: Duration::ZERO,
+            flavor: Flavor::Plain,
         }
     }
 }
@@ -321,11 +326,18 @@ fn seed(state: &SimState) {
     };
     for i in 1..=count {
         let name = format!("sim-node-{i}");
+        let flavor = state.options.flavor;
+        let (zone, region, instance) = flavor.node_labels(i);
+        let mut labels = json!({
+            "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+            "node.kubernetes.io/instance-type": instance});
+        if !zone.is_empty() {
+            labels["topology.kubernetes.io/zone"] = json!(zone);
+            labels["topology.kubernetes.io/region"] = json!(region);
+        }
         let node = json!({
             "apiVersion": "v1", "kind": "Node",
-            "metadata": {"name": name, "labels": {
-                "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
-                "topology.kubernetes.io/zone": format!("sim-zone-{}", (i - 1) % 3 + 1), "node.kubernetes.io/instance-type": "sim.xlarge"}},
+            "metadata": {"name": name, "labels": labels},
             "spec": {"podCIDR": format!("10.244.{i}.0/24")},
         });
         if store.create_system(("v1", "Node"), "", node).is_ok() {
@@ -346,7 +358,9 @@ fn seed(state: &SimState) {
             );
         }
     }
-    let class = if sc.contains(&Scenario::UnencryptedStorage) {
+    let class = if let Some(c) = state.options.flavor.storage_class() {
+        c
+    } else if sc.contains(&Scenario::UnencryptedStorage) {
         json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
                "metadata": {"name": "gp2", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
                "provisioner": "kubernetes.io/aws-ebs", "parameters": {"type": "gp2", "fsType": "ext4"},
@@ -358,6 +372,13 @@ fn seed(state: &SimState) {
                "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer", "allowVolumeExpansion": true})
     };
     let _ = store.create_system(("storage.k8s.io/v1", "StorageClass"), "", class);
+    for crd in state.options.flavor.crds() {
+        let _ = store.create_system(
+            ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
+            "",
+            crd,
+        );
+    }
     // The two classes every API server creates at start (kube-apiserver's bootstrap).
     // (Values and descriptions as kubernetes/pkg/apis/scheduling's SystemPriorityClasses.)
     for (name, value, description) in [
