@@ -148,18 +148,7 @@ const ENTER: &[u8] = b"\r";
 fn install_dashboard_upgrade_rollback_and_quit_in_a_real_terminal() {
     let sim = Sim::start(SimOptions::default());
     let mut t = Tty::start(&sim, &["--profile", "local"], &[]);
-    t.wait_for("No Helm releases in this cluster yet", 20);
-    t.keys(b"i");
-    t.wait_for("Local (k3s, kind, minikube)", 10);
-    t.keys(ENTER);
-    t.wait_for("questions · local", 10);
-    t.keys(ENTER);
-    t.wait_for("enter: preflight", 10);
-    t.keys(ENTER);
-    t.wait_for("Preflight passed", 60);
-    t.keys(ENTER);
-    t.wait_for("y: apply", 10);
-    t.keys(b"y");
+    start_install(&mut t);
     t.wait_for("done: revision 1 deployed", 180);
     t.keys(b"d");
     t.wait_for("Pods ready", 30);
@@ -234,7 +223,7 @@ fn release_statuses(sim: &Sim) -> Vec<String> {
         .collect()
 }
 
-/// Drives the install wizard to the point where helm is applying and pods are coming up.
+/// Drives the install wizard through to the confirmed apply, until helm's process runs.
 fn start_install(t: &mut Tty) {
     t.wait_for("No Helm releases in this cluster yet", 20);
     t.keys(b"i");

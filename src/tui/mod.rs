@@ -34,12 +34,13 @@ use crate::deploy::{self, DeployRequest, exit};
 use crate::profile::IngestionSettings;
 use app::{App, Effect, Msg, Options, PlanTicket};
 
-/// The requests behind the plans the app was shown, by ticket id: applying a ticket applies
-/// its plan with the request it was computed from.
 /// A `:ctx` switch's clients, tagged with the switch it answers.
 type Connected = (u64, String, Result<(kube::Client, kube::Client), String>);
 
-type Planned = Arc<std::sync::Mutex<std::collections::HashMap<u64, Arc<DeployRequest>>>>;
+/// The request behind the plan the app last showed, with its ticket id: applying that ticket
+/// applies its plan with this request. The wizard holds one plan at a time, so a newer plan
+/// replaces it and an older ticket can no longer be applied.
+type Planned = Arc<std::sync::Mutex<Option<(u64, Arc<DeployRequest>)>>>;
 
 /// How the app was asked to start.
 pub struct Launch {
@@ -446,7 +447,11 @@ async fn event_loop(
                     spawn_plan(*intent, planned.clone(), tx.clone());
                 }
                 Effect::Apply(ticket) => {
-                    let req = planned.lock().ok().and_then(|mut p| p.remove(&ticket.id));
+                    let req = planned
+                        .lock()
+                        .ok()
+                        .and_then(|mut p| p.take_if(|(id, _)| *id == ticket.id))
+                        .map(|(_, req)| req);
                     spawn_apply(ticket, req, tx.clone());
                 }
                 Effect::Rollback {
@@ -551,7 +556,7 @@ fn spawn_plan(intent: deploy::Intent, planned: Planned, tx: UnboundedSender<Msg>
             static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
             let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if let Ok(mut p) = planned.lock() {
-                p.insert(id, Arc::new(req));
+                *p = Some((id, Arc::new(req)));
             }
             Ok(Box::new(PlanTicket { id, plan }))
         }

@@ -594,26 +594,47 @@ fn selectors(
     Ok((labels, fields))
 }
 
+/// What a list request asks for: selectors, page size, namespace.
+struct ListQuery<'a> {
+    labels: LabelSelector,
+    fields: FieldSelector,
+    limit: Option<usize>,
+    namespace: Option<&'a str>,
+    continue_from: Option<&'a str>,
+}
+
+fn list_query<'a>(
+    t: &'a Target,
+    q: &'a HashMap<String, String>,
+) -> Result<ListQuery<'a>, ApiError> {
+    let (labels, fields) = selectors(q, &t.rt)?;
+    Ok(ListQuery {
+        labels,
+        fields,
+        limit: q
+            .get("limit")
+            .and_then(|l| l.parse::<usize>().ok())
+            .filter(|l| *l > 0),
+        namespace: (t.rt.namespaced && !t.namespace.is_empty()).then_some(t.namespace.as_str()),
+        continue_from: q.get("continue").map(String::as_str),
+    })
+}
+
 /// A list as `kubectl get` prints it (a `meta.k8s.io/v1` Table).
 fn list_table(
     state: &SimState,
     t: &Target,
     q: &HashMap<String, String>,
 ) -> Result<Response<Body>, ApiError> {
-    let (labels, fields) = selectors(q, &t.rt)?;
-    let limit = q
-        .get("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .filter(|l| *l > 0);
-    let ns = (t.rt.namespaced && !t.namespace.is_empty()).then_some(t.namespace.as_str());
+    let lq = list_query(t, q)?;
     let store = state.store.lock().map_err(poisoned)?;
     let res = store.list(
         &t.rt,
-        ns,
-        &labels,
-        &fields,
-        limit,
-        q.get("continue").map(String::as_str),
+        lq.namespace,
+        &lq.labels,
+        &lq.fields,
+        lq.limit,
+        lq.continue_from,
     )?;
     drop(store);
     let mut meta = json!({"resourceVersion": res.rv.to_string()});
@@ -632,20 +653,15 @@ fn list(
     t: &Target,
     q: &HashMap<String, String>,
 ) -> Result<Response<Body>, ApiError> {
-    let (labels, fields) = selectors(q, &t.rt)?;
-    let limit = q
-        .get("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .filter(|l| *l > 0);
-    let ns = (t.rt.namespaced && !t.namespace.is_empty()).then_some(t.namespace.as_str());
+    let lq = list_query(t, q)?;
     let store = state.store.lock().map_err(poisoned)?;
     let body = store.list_json(
         &t.rt,
-        ns,
-        &labels,
-        &fields,
-        limit,
-        q.get("continue").map(String::as_str),
+        lq.namespace,
+        &lq.labels,
+        &lq.fields,
+        lq.limit,
+        lq.continue_from,
     )?;
     drop(store);
     Ok(Response::builder()
