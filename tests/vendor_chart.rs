@@ -1,20 +1,26 @@
 //! The vendor's real chart (PostHog 30.46.0, from `../shared/charts/posthog`) installs with
-//! each of its own CI values files on the matching simulated provider, with helm 4 `--wait`.
+//! each of its own CI values files on the matching simulated provider, with helm 4 `--wait`;
+//! an older release installs on the Kubernetes version it supports, and is refused on others.
 
 mod common;
 
 use common::{Sim, helm};
-use helmdeck_sim::{Flavor, SimOptions};
+use helmdeck_sim::{Flavor, KubeVersion, SimOptions};
 
 fn install(values: &str, flavor: Flavor) {
+    install_on(values, flavor, "30.46.0", KubeVersion::default());
+}
+
+fn install_on(values: &str, flavor: Flavor, chart: &str, kubernetes_version: KubeVersion) {
     let Some(dir) = common::shared_charts("posthog") else {
         return;
     };
     let sim = Sim::start(SimOptions {
         flavor,
+        kubernetes_version,
         ..Default::default()
     });
-    let chart = dir.join("posthog-30.46.0.tgz");
+    let chart = dir.join(format!("posthog-{chart}.tgz"));
     let values = dir.join("ci-values").join(values);
     let o = sim
         .cmd(&helm(4))
@@ -72,4 +78,62 @@ fn k3s_values_on_k3s() {
     ] {
         install(values, Flavor::K3s);
     }
+}
+
+/// Chart 25.0.0 declares `kubeVersion: ">= 1.22-0 <= 1.24-0"` and writes policy/v1beta1
+/// PodSecurityPolicies: it installs on 1.24, where that API is still served.
+#[test]
+fn chart_25_on_kubernetes_1_24_eks() {
+    install_on(
+        "amazon_web_services.yaml",
+        Flavor::Eks,
+        "25.0.0",
+        "1.24".parse().expect("a version"),
+    );
+}
+
+/// The same chart on 1.25: helm refuses it by its Kubernetes range, and the API it needs is
+/// gone as on a real 1.25 server.
+#[test]
+fn chart_25_is_refused_on_kubernetes_1_25() {
+    let Some(dir) = common::shared_charts("posthog") else {
+        return;
+    };
+    let sim = Sim::start(SimOptions {
+        kubernetes_version: "1.25".parse().expect("a version"),
+        ..Default::default()
+    });
+    let o = sim
+        .cmd(&helm(4))
+        .args(["install", "posthog"])
+        .arg(dir.join("posthog-25.0.0.tgz"))
+        .args(["-n", "posthog", "--create-namespace"])
+        .output()
+        .expect("run helm");
+    let text = common::text(&o);
+    assert!(!o.status.success(), "{text}");
+    assert!(
+        text.contains("incompatible with Kubernetes v1.25"),
+        "{text}"
+    );
+    let psp =
+        "apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata: {name: x}\nspec: {}\n";
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let file = dir.path().join("psp.yaml");
+    common::write(&file, psp);
+    let o = sim
+        .cmd(&common::kubectl())
+        .arg("apply")
+        .arg("-f")
+        .arg(&file)
+        .output()
+        .expect("run kubectl");
+    let text = common::text(&o);
+    assert!(!o.status.success(), "{text}");
+    // kubectl's client-side validation asks the OpenAPI first, as against a real 1.25 server.
+    assert!(
+        text.contains("could not find the requested resource")
+            || text.contains("no matches for kind"),
+        "{text}"
+    );
 }

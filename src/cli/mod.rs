@@ -277,6 +277,10 @@ pub struct SimArgs {
     /// node labels, provider CRDs).
     #[arg(long, default_value = "plain")]
     pub flavor: String,
+    /// Be this Kubernetes release, 1.23 to 1.33: `/version`, and the API versions it served
+    /// (removed ones answer 404 as a real server does).
+    #[arg(long, default_value = "1.33")]
+    pub kubernetes_version: String,
 }
 
 #[derive(Debug, Args)]

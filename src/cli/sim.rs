@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use super::{DemoArgs, SimArgs, exit};
-use helmdeck_sim::{Flavor, Scenario, SimCluster, SimOptions};
+use helmdeck_sim::{Flavor, KubeVersion, Scenario, SimCluster, SimOptions};
 
 /// `--scenario` values, or the exit code for a bad one.
 fn scenarios(given: &[String]) -> Result<Vec<Scenario>, i32> {
@@ -34,8 +34,16 @@ pub fn run(args: SimArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     };
+    let kubernetes_version = match args.kubernetes_version.parse::<KubeVersion>() {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: --kubernetes-version {e}");
+            return exit::BAD_INPUT;
+        }
+    };
     super::block_on(async move {
         let options = SimOptions {
+            kubernetes_version,
             port: args.port,
             kubeconfig: args.kubeconfig.clone(),
             scenarios,

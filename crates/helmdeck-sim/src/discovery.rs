@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::kube_version::{KubeVersion, compare_versions};
 use super::resources::ResourceType;
 
-pub fn version() -> Value {
+pub fn version(kv: KubeVersion) -> Value {
     json!({
-        "major": "1", "minor": "33", "gitVersion": "v1.33.2", "gitCommit": "helmdeck-sim",
+        "major": "1", "minor": kv.minor.to_string(), "gitVersion": kv.git_version(), "gitCommit": "helmdeck-sim",
         "gitTreeState": "clean", "buildDate": "2026-11-01T00:00:00Z", "goVersion": "go1.24.4",
         "compiler": "gc", "platform": "linux/amd64",
     })
@@ -28,8 +29,8 @@ fn groups(types: &[ResourceType]) -> BTreeMap<String, Vec<String>> {
         }
     }
     for vs in g.values_mut() {
-        // Prefer the highest version (v2 over v1, v1 over v1beta1).
-        vs.sort_by(|a, b| b.cmp(a));
+        // Preferred first: GA over beta, higher over lower.
+        vs.sort_by(|a, b| compare_versions(a, b));
     }
     g
 }
@@ -111,7 +112,7 @@ fn hash(p: &str, types: &[ResourceType]) -> u64 {
 
 /// `/openapi/v3/<gv>`: schema-less documents whose `patch` operations carry the GVK and a
 /// `fieldValidation` parameter, so clients leave validation to the server.
-pub fn openapi_gv(types: &[ResourceType], gv: &str) -> Option<Value> {
+pub fn openapi_gv(types: &[ResourceType], gv: &str, kv: KubeVersion) -> Option<Value> {
     let mut paths = serde_json::Map::new();
     for t in types.iter().filter(|t| gv_path(t) == gv) {
         let gvk = json!({"group": t.group, "version": t.version, "kind": t.kind});
@@ -143,7 +144,7 @@ pub fn openapi_gv(types: &[ResourceType], gv: &str) -> Option<Value> {
     }
     Some(json!({
         "openapi": "3.0.0",
-        "info": {"title": "Kubernetes", "version": "v1.33.2"},
+        "info": {"title": "Kubernetes", "version": kv.git_version()},
         "paths": paths,
     }))
 }

@@ -7,6 +7,7 @@ pub mod defaults;
 pub mod discovery;
 pub mod errors;
 pub mod flavor;
+pub mod kube_version;
 pub mod patch;
 pub mod proto;
 mod proto_schema;
@@ -32,6 +33,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use flavor::Flavor;
+pub use kube_version::KubeVersion;
 pub use scenario::Scenario;
 use store::Store;
 
@@ -49,6 +51,8 @@ pub struct SimOptions {
     pub latency: Duration,
     /// Which provider's cluster to look like (default classes, node labels, provider CRDs).
     pub flavor: Flavor,
+    /// Which release to be: `/version`, discovery and the API versions served.
+    pub kubernetes_version: KubeVersion,
 }
 
 impl Default for SimOptions {
@@ -60,6 +64,7 @@ impl Default for SimOptions {
             time_factor: 0.05,
             latency: Duration::ZERO,
             flavor: Flavor::Plain,
+            kubernetes_version: KubeVersion::default(),
         }
     }
 }
@@ -85,7 +90,7 @@ impl SimState {
     /// nothing yet: [`SimCluster::start`] serves it; unit tests drive it directly.
     pub fn new(options: SimOptions, addr: String) -> SimState {
         let (restarts, _) = tokio::sync::watch::channel(0u64);
-        let store = Store::new();
+        let store = Store::with_types(options.kubernetes_version.builtin_types());
         let changed = store.changed.clone();
         let state = SimState {
             changed,
@@ -324,6 +329,7 @@ fn seed(state: &SimState) {
     } else {
         (3, "4", "16Gi")
     };
+    let git_version = state.options.kubernetes_version.git_version();
     for i in 1..=count {
         let name = format!("sim-node-{i}");
         let flavor = state.options.flavor;
@@ -351,7 +357,7 @@ fn seed(state: &SimState) {
                     "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status",
                                     "lastHeartbeatTime": store::now_rfc3339(), "lastTransitionTime": store::now_rfc3339()}],
                     "addresses": [{"type": "InternalIP", "address": format!("192.168.49.{}", i + 2)}, {"type": "Hostname", "address": name}],
-                    "nodeInfo": {"kubeletVersion": "v1.33.2", "kubeProxyVersion": "v1.33.2", "osImage": "helmdeck simulated node",
+                    "nodeInfo": {"kubeletVersion": git_version, "kubeProxyVersion": git_version, "osImage": "helmdeck simulated node",
                                  "containerRuntimeVersion": "containerd://2.0.0", "operatingSystem": "linux", "architecture": "amd64",
                                  "kernelVersion": "6.1.0", "machineID": format!("sim{i}"), "systemUUID": format!("sim-{i}"), "bootID": format!("boot-{i}")},
                 }),

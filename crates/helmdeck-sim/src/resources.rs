@@ -591,6 +591,19 @@ pub fn builtin() -> Vec<ResourceType> {
     ]
 }
 
+/// A built-in kind at another (older) version of its group, sharing the GA version's storage;
+/// PodSecurityPolicy, which never went GA, is its own type.
+pub fn at_version(group: &str, version: &str, kind: &str, plural: &str) -> ResourceType {
+    builtin()
+        .into_iter()
+        .find(|t| t.group == group && t.kind == kind)
+        .map(|t| ResourceType {
+            version: version.into(),
+            ..t
+        })
+        .unwrap_or_else(|| rt(group, version, kind, plural, false, &["psp"], &[]))
+}
+
 /// Resource types a CustomResourceDefinition declares (one per served version).
 pub fn from_crd(crd: &Value) -> Vec<ResourceType> {
     let spec = &crd["spec"];

@@ -17,7 +17,7 @@ use super::discovery;
 use super::errors::ApiError;
 use super::resources::ResourceType;
 use super::selectors::{FieldSelector, LabelSelector};
-use super::store::{Propagation, WriteOpts};
+use super::store::{Propagation, WriteOpts, served_as};
 
 pub type Body = BoxBody<Bytes, Infallible>;
 
@@ -126,7 +126,12 @@ async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<
     let q = query(&req);
     let segs_ref: Vec<&str> = segs.iter().map(String::as_str).collect();
     match segs_ref.as_slice() {
-        ["version"] => return Ok(json_response(200, &discovery::version())),
+        ["version"] => {
+            return Ok(json_response(
+                200,
+                &discovery::version(state.options.kubernetes_version),
+            ));
+        }
         ["healthz" | "readyz" | "livez", ..] => return Ok(text_response(200, "ok".into())),
         ["api"] => return Ok(json_response(200, &discovery::core_versions(&state.addr))),
         ["apis"] => {
@@ -139,15 +144,19 @@ async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<
         }
         ["openapi", "v3", rest @ ..] => {
             let types = state.store.lock().map_err(poisoned)?.types().to_vec();
-            return discovery::openapi_gv(&types, &rest.join("/"))
-                .map(|d| json_response(200, &d))
-                .ok_or_else(|| {
-                    ApiError::new(
-                        404,
-                        "NotFound",
-                        "the server could not find the requested resource",
-                    )
-                });
+            return discovery::openapi_gv(
+                &types,
+                &rest.join("/"),
+                state.options.kubernetes_version,
+            )
+            .map(|d| json_response(200, &d))
+            .ok_or_else(|| {
+                ApiError::new(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                )
+            });
         }
         ["apis", g] => {
             let types = state.store.lock().map_err(poisoned)?.types().to_vec();
@@ -251,7 +260,7 @@ async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<
             let opts = write_opts(&q);
             let mut store = state.store.lock().map_err(poisoned)?;
             let v = store.create(&target.rt, &target.namespace, obj, &opts)?;
-            Ok(json_response(201, &v))
+            Ok(json_response(201, &served_as(&target.rt, v)))
         }
         (Method::PUT, true, sub) => {
             let body = read_body(req).await?;
@@ -267,7 +276,7 @@ async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<
                 sub == Some("status"),
                 &opts,
             )?;
-            Ok(json_response(200, &v))
+            Ok(json_response(200, &served_as(&target.rt, v)))
         }
         (Method::PATCH, true, sub) => {
             let (ct, body) = read_body(req).await?;
@@ -294,7 +303,10 @@ async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<
                     force,
                     &opts,
                 )?;
-                return Ok(json_response(if existed { 200 } else { 201 }, &v));
+                return Ok(json_response(
+                    if existed { 200 } else { 201 },
+                    &served_as(&target.rt, v),
+                ));
             }
             let patch: Value = serde_json::from_slice(&body)
                 .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
@@ -308,7 +320,7 @@ async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<
                 sub == Some("status"),
                 &opts,
             )?;
-            Ok(json_response(200, &v))
+            Ok(json_response(200, &served_as(&target.rt, v)))
         }
         (Method::DELETE, has_name, None) => {
             let (ct, body) = read_body(req).await?;
@@ -746,6 +758,7 @@ fn start_watch(
     tokio::spawn(async move {
         let gr = (rt.group.clone(), rt.plural.clone());
         let mut last_rv = start_rv;
+        let line = |etype: &str, o: &Value| event_line(etype, &served_as(&rt, o.clone()));
         for o in &initial {
             if tx.send(event_line("ADDED", o)).await.is_err() {
                 return;
@@ -757,7 +770,7 @@ fn start_watch(
         for ev in backlog {
             if ev.rv > last_rv && matches(&ev.object) {
                 last_rv = ev.rv;
-                if tx.send(event_line(ev.etype, &ev.object)).await.is_err() {
+                if tx.send(line(ev.etype, &ev.object)).await.is_err() {
                     return;
                 }
             }
@@ -773,7 +786,7 @@ fn start_watch(
                             continue;
                         }
                         last_rv = ev.rv;
-                        if matches(&ev.object) && tx.send(event_line(ev.etype, &ev.object)).await.is_err() {
+                        if matches(&ev.object) && tx.send(line(ev.etype, &ev.object)).await.is_err() {
                             return;
                         }
                     }

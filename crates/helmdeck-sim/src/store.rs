@@ -63,6 +63,18 @@ pub struct Store {
     pub changed: Arc<Notify>,
 }
 
+/// An object as read through one version of its type: every version of a type shares one
+/// storage, and a real server answers in the version asked for. Fields are not converted
+/// (the simulator keeps one shape per type).
+pub fn served_as(rt: &ResourceType, mut v: Value) -> Value {
+    if v.get("apiVersion")
+        .is_some_and(|a| a.as_str() != Some(rt.api_version().as_str()))
+    {
+        v["apiVersion"] = Value::String(rt.api_version());
+    }
+    v
+}
+
 pub fn now_rfc3339() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -102,9 +114,14 @@ impl Default for Store {
 
 impl Store {
     pub fn new() -> Store {
+        Store::with_types(resources::builtin())
+    }
+
+    /// A store serving these built-in types (a Kubernetes release's set).
+    pub fn with_types(types: Vec<ResourceType>) -> Store {
         let (tx, _) = broadcast::channel(65_536);
         Store {
-            types: resources::builtin(),
+            types,
             objects: HashMap::new(),
             rv: 1,
             log: VecDeque::new(),
@@ -189,7 +206,7 @@ impl Store {
 
     pub fn get(&self, rt: &ResourceType, ns: &str, name: &str) -> Result<Value, ApiError> {
         self.get_gr(&(rt.group.clone(), rt.plural.clone()), ns, name)
-            .cloned()
+            .map(|v| served_as(rt, v.clone()))
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))
     }
 
@@ -225,7 +242,7 @@ impl Store {
         let (refs, rv, continue_token, remaining) =
             self.select(rt, ns, labels, fields, limit, continue_from)?;
         Ok(ListResult {
-            items: refs.into_iter().cloned().collect(),
+            items: refs.into_iter().map(|v| served_as(rt, v.clone())).collect(),
             rv,
             continue_token,
             remaining,
@@ -265,7 +282,11 @@ impl Store {
             if i > 0 {
                 out.push(b',');
             }
-            let _ = serde_json::to_writer(&mut out, item);
+            if item["apiVersion"].as_str() == Some(rt.api_version().as_str()) {
+                let _ = serde_json::to_writer(&mut out, item);
+            } else {
+                let _ = serde_json::to_writer(&mut out, &served_as(rt, (*item).clone()));
+            }
         }
         out.extend_from_slice(b"]}");
         Ok(out)

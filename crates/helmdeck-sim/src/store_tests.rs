@@ -409,3 +409,46 @@ fn names_are_checked_as_the_api_server_checks_them() {
     s.create(&cms, "team", cm("a.b-c", json!({})), &WriteOpts::default())
         .expect("subdomains may have dots");
 }
+
+#[test]
+fn one_storage_answers_in_the_version_asked_for() {
+    let mut s = Store::with_types(crate::KubeVersion { minor: 24 }.builtin_types());
+    let ns = s.type_for_kind("v1", "Namespace").expect("namespaces");
+    s.create(
+        &ns,
+        "",
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}),
+        &WriteOpts::default(),
+    )
+    .expect("namespace");
+    let beta = s
+        .type_for_kind("batch/v1beta1", "CronJob")
+        .expect("served at 1.24");
+    let ga = s.type_for_kind("batch/v1", "CronJob").expect("GA");
+    let cj = json!({"apiVersion": "batch/v1beta1", "kind": "CronJob", "metadata": {"name": "c"},
+        "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {"spec": {
+            "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}}}});
+    s.create(&beta, "a", cj, &WriteOpts::default())
+        .expect("created");
+    assert_eq!(
+        s.get(&ga, "a", "c").expect("read")["apiVersion"],
+        "batch/v1"
+    );
+    assert_eq!(
+        s.get(&beta, "a", "c").expect("read")["apiVersion"],
+        "batch/v1beta1"
+    );
+    let all = crate::selectors::LabelSelector::parse("").expect("empty");
+    let fields = crate::selectors::FieldSelector::parse("").expect("empty");
+    let listed = s.list(&ga, None, &all, &fields, None, None).expect("list");
+    assert_eq!(listed.items[0]["apiVersion"], "batch/v1");
+    let json = s
+        .list_json(&ga, None, &all, &fields, None, None)
+        .expect("list");
+    assert!(!String::from_utf8_lossy(&json).contains("v1beta1"));
+    assert!(
+        Store::new()
+            .type_for_kind("batch/v1beta1", "CronJob")
+            .is_none()
+    );
+}
