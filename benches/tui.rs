@@ -59,6 +59,7 @@ fn render_per_frame() -> (Duration, Duration) {
             helm: Ok("v4".into()),
             no_color: false,
             log_file: None,
+            tls_unverified: false,
         },
         profiles,
         SystemTime::now(),

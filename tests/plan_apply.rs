@@ -154,6 +154,7 @@ fn the_values_the_wizard_reviews_are_the_values_applied() {
             helm: Ok("v4.1.4".into()),
             no_color: true,
             log_file: None,
+            tls_unverified: false,
         },
         profiles,
         std::time::SystemTime::now(),

@@ -289,3 +289,38 @@ fn quitting_during_an_install_can_wait_for_helm_to_finish() {
     t.assert_restored();
     assert_eq!(release_statuses(&sim), vec!["deployed".to_string()]);
 }
+
+#[test]
+fn the_dashboard_works_over_tls_with_an_exec_plugin_whose_tokens_expire() {
+    let sim = Sim::start(SimOptions {
+        auth: helmdeck_sim::AuthOptions {
+            tls: true,
+            credential: helmdeck_sim::Credential::Exec {
+                command: common::helmdeck_bin().to_path_buf(),
+                args: vec!["sim".into(), "credential".into()],
+            },
+            token_ttl: std::time::Duration::from_secs(2),
+            readonly: false,
+        },
+        ..Default::default()
+    });
+    let o = common::helmdeck_on(
+        &sim,
+        &helm(4),
+        &["install", "--profile", "local", "--yes", "--timeout", "120"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+    let mut t = Tty::start(&sim, &["--profile", "local"], &[]);
+    t.wait_for("releases (1)", 30);
+    t.keys(b"d");
+    t.wait_for("Pods ready", 30);
+    t.wait_for("Disks PASS", 30);
+    t.wait_for("Ingestion PASS", 30);
+    assert!(!t.screen().contains("TLS unverified"), "{}", t.screen());
+    t.keys(ESC);
+    t.wait_for("releases (1)", 10);
+    t.keys(b"q");
+    assert_eq!(t.exit_code(20), 0);
+    t.assert_restored();
+    assert_eq!(sim.state.authority.stats().refused, 0);
+}

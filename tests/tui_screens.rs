@@ -36,6 +36,7 @@ fn app() -> App {
             helm: Ok("v4.1.4".into()),
             no_color: true,
             log_file: None,
+            tls_unverified: false,
         },
         profiles,
         now(),
@@ -578,8 +579,11 @@ fn switching_context_keeps_the_current_cluster_until_the_new_one_connects() {
         "{:?}",
         a.message
     );
-    let effects = a.update(Msg::ContextSwitched("elsewhere".into(), Ok(())));
+    assert!(!render(&a, 120, 30).contains("TLS unverified"));
+    // The new context's kubeconfig turns certificate checks off: the header says so.
+    let effects = a.update(Msg::ContextSwitched("elsewhere".into(), Ok(true)));
     assert_eq!(effects, vec![Effect::RefreshReleases]);
     assert_eq!(a.opts.context, "elsewhere");
     assert!(a.releases.is_empty(), "the old cluster's releases are gone");
+    assert!(render(&a, 120, 30).contains("TLS unverified"));
 }

@@ -9,8 +9,8 @@ use super::render::load_profiles;
 use super::{CheckArgs, Output, exit};
 use crate::cluster::Target;
 use crate::cluster::probe::{self, ProbeRecord, ProbeTiming};
+use crate::cluster::releases;
 use crate::cluster::watch::{ClusterWatch, Connection, Scope};
-use crate::cluster::{self, releases};
 use crate::health::{self, PodsReport, disks::DiskRow};
 use crate::profile::{EncryptionRule, Profile};
 use crate::verdict::{Check, Verdict};
@@ -66,16 +66,11 @@ async fn run_async(args: CheckArgs) -> i32 {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
     };
-    let client = match target.client().await {
+    super::warn_insecure(&target);
+    let client = match target.connect().await {
         Ok(c) => c,
         Err(e) => return err(exit::UNREACHABLE, e),
     };
-    if let Err(e) = client.apiserver_version().await {
-        return err(
-            exit::UNREACHABLE,
-            cluster::ClusterError::Unreachable(e.to_string()),
-        );
-    }
     let namespace = (!args.all_namespaces).then(|| args.namespace.clone());
     let release = match &namespace {
         Some(ns) if args.profile.is_none() => releases::list(&client, Some(ns))

@@ -33,6 +33,19 @@ fn target(t: &ReleaseTarget) -> Target {
     }
 }
 
+/// Connects with kube-rs before helm runs, so a refused credential or an untrusted server is
+/// told in one sentence naming the kubeconfig entry, not in helm's words.
+fn reach(rt: &tokio::runtime::Runtime, t: &ReleaseTarget) -> Result<(), CliError> {
+    let target = target(t);
+    super::warn_insecure(&target);
+    rt.block_on(target.connect())
+        .map(|_| ())
+        .map_err(|e| CliError {
+            code: exit::UNREACHABLE,
+            message: e.to_string(),
+        })
+}
+
 fn data_dir() -> Result<std::path::PathBuf, CliError> {
     crate::dirs::data_dir().ok_or_else(|| CliError {
         code: exit::FAILED,
@@ -276,6 +289,9 @@ pub fn status(args: ReleaseArgs) -> i32 {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
+    if let Err(e) = reach(&rt, t) {
+        return fail(e);
+    }
     let hist = match rt.block_on(helm.history(&t.release, &t.namespace)) {
         Ok(h) => h,
         Err(e) => {
@@ -336,6 +352,9 @@ pub fn history(args: ReleaseArgs) -> i32 {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
+    if let Err(e) = reach(&rt, t) {
+        return fail(e);
+    }
     match rt.block_on(helm.history(&t.release, &t.namespace)) {
         Ok(h) if t.output == Output::Json => {
             println!("{}", serde_json::to_string_pretty(&h).unwrap_or_default());
@@ -382,6 +401,9 @@ pub fn rollback(args: ReleaseArgs) -> i32 {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
+    if let Err(e) = reach(&rt, t) {
+        return fail(e);
+    }
     rt.block_on(async {
         if !args.yes {
             let what = match args.revision {

@@ -258,7 +258,10 @@ pub struct DemoArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct SimArgs {
+    #[command(subcommand)]
+    pub action: Option<SimAction>,
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
@@ -281,6 +284,35 @@ pub struct SimArgs {
     /// (removed ones answer 404 as a real server does).
     #[arg(long, default_value = "1.33")]
     pub kubernetes_version: String,
+    /// Serve HTTPS with a certificate from the cluster's own CA (written into the kubeconfig).
+    #[arg(long)]
+    pub tls: bool,
+    /// The credential the kubeconfig carries and every request must show: none, token,
+    /// cert (a client certificate) or exec (this program as an exec credential plugin,
+    /// minting tokens that expire). Anything but none implies --tls.
+    #[arg(long, default_value = "none")]
+    pub auth: String,
+    /// How long a token from the exec plugin lives, in seconds.
+    #[arg(long, default_value_t = 900)]
+    pub token_ttl: u64,
+    /// The kubeconfig's user may read everything and change nothing (writes get 403).
+    #[arg(long)]
+    pub readonly_user: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimAction {
+    /// The exec credential plugin a `--auth exec` kubeconfig names: prints an ExecCredential
+    /// with a fresh token.
+    Credential {
+        /// The token key the simulated cluster wrote beside its kubeconfig.
+        #[arg(long)]
+        key_file: PathBuf,
+        #[arg(long, default_value_t = 900)]
+        ttl_seconds: u64,
+        #[arg(long)]
+        readonly: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -295,6 +327,16 @@ pub struct RenderArgs {
     pub show_secrets: bool,
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Yaml)]
     pub output: Output,
+}
+
+/// Says on stderr when the kubeconfig turns certificate checks off for this cluster.
+pub(crate) fn warn_insecure(target: &crate::cluster::Target) {
+    if let Some(e) = target.entries().filter(|e| e.insecure) {
+        eprintln!(
+            "warning: TLS is not verified for cluster {:?} (insecure-skip-tls-verify in {}): anyone on the path can read and change this traffic",
+            e.cluster, e.file
+        );
+    }
 }
 
 /// Runs a parsed command line; returns the exit code.

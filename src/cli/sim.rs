@@ -2,8 +2,12 @@
 
 use std::io::Write;
 
-use super::{DemoArgs, SimArgs, exit};
-use helmdeck_sim::{Flavor, KubeVersion, Scenario, SimCluster, SimOptions};
+use std::time::Duration;
+
+use super::{DemoArgs, SimAction, SimArgs, exit};
+use helmdeck_sim::{
+    AuthOptions, Credential, Flavor, KubeVersion, Scenario, SimCluster, SimOptions,
+};
 
 /// `--scenario` values, or the exit code for a bad one.
 fn scenarios(given: &[String]) -> Result<Vec<Scenario>, i32> {
@@ -18,7 +22,58 @@ fn scenarios(given: &[String]) -> Result<Vec<Scenario>, i32> {
         .collect()
 }
 
+/// `helmdeck sim credential`: the exec plugin's one line of JSON.
+fn credential(key_file: &std::path::Path, ttl: u64, readonly: bool) -> i32 {
+    match helmdeck_sim::auth::exec_credential(key_file, readonly, Duration::from_secs(ttl)) {
+        Ok(json) => {
+            println!("{json}");
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::FAILED
+        }
+    }
+}
+
+/// `--tls`, `--auth`, `--token-ttl`, `--readonly-user` as the cluster's auth options.
+fn auth_options(args: &SimArgs) -> Result<AuthOptions, String> {
+    let mut credential = args
+        .auth
+        .parse::<Credential>()
+        .map_err(|e| format!("--auth {e}"))?;
+    if let Credential::Exec { command, args } = &mut credential {
+        *command = std::env::current_exe()
+            .map_err(|e| format!("--auth exec: cannot find this program's path: {e}"))?;
+        *args = vec!["sim".into(), "credential".into()];
+    }
+    if args.token_ttl == 0 {
+        return Err("--token-ttl must be at least 1 second".into());
+    }
+    Ok(AuthOptions {
+        tls: args.tls || credential != Credential::None,
+        credential,
+        token_ttl: Duration::from_secs(args.token_ttl),
+        readonly: args.readonly_user,
+    })
+}
+
 pub fn run(args: SimArgs) -> i32 {
+    if let Some(SimAction::Credential {
+        key_file,
+        ttl_seconds,
+        readonly,
+    }) = &args.action
+    {
+        return credential(key_file, *ttl_seconds, *readonly);
+    }
+    let auth = match auth_options(&args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
     let scenarios = match scenarios(&args.scenarios) {
         Ok(s) => s,
         Err(code) => return code,
@@ -44,6 +99,7 @@ pub fn run(args: SimArgs) -> i32 {
     super::block_on(async move {
         let options = SimOptions {
             kubernetes_version,
+            auth,
             port: args.port,
             kubeconfig: args.kubeconfig.clone(),
             scenarios,

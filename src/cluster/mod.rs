@@ -2,6 +2,7 @@
 //! as kubectl chooses: KUBECONFIG, --context, --namespace), the facts preflight needs, and
 //! the rules that judge them.
 
+pub mod connect;
 pub mod encryption;
 pub mod podview;
 pub mod preflight;
@@ -34,6 +35,12 @@ pub enum ClusterError {
         "the cluster is unreachable: {0}\n  fix: check the context (--context) and that the API server is up"
     )]
     Unreachable(String),
+    #[error("cannot trust the cluster: {why}\n  fix: {fix}")]
+    UntrustedServer { why: String, fix: String },
+    #[error("{why}\n  fix: {fix}")]
+    Credentials { why: String, fix: String },
+    #[error("not allowed: {message}\n  fix: {fix}")]
+    Forbidden { message: String, fix: String },
 }
 
 impl Target {
@@ -44,6 +51,30 @@ impl Target {
                 .and_then(|v| std::env::split_paths(&v).next())
                 .filter(|p| !p.as_os_str().is_empty())
         })
+    }
+
+    /// The kubeconfig entries this target uses, for messages and the header's TLS flag.
+    pub fn entries(&self) -> Option<connect::Entries> {
+        connect::entries(self.kubeconfig.as_ref(), self.context.as_deref())
+    }
+
+    fn diagnose(&self, e: &kube::Error) -> ClusterError {
+        connect::diagnose(e, self.entries().as_ref())
+    }
+
+    /// A client whose first request worked: the error, if any, names what to fix.
+    pub async fn connect(&self) -> Result<kube::Client, ClusterError> {
+        let client = self.client().await?;
+        client
+            .apiserver_version()
+            .await
+            .map_err(|e| self.diagnose(&e))?;
+        Ok(client)
+    }
+
+    /// Explains a failed request made with this target's client.
+    pub fn explain(&self, e: &kube::Error) -> ClusterError {
+        self.diagnose(e)
     }
 
     pub async fn config(&self) -> Result<kube::Config, ClusterError> {
@@ -59,12 +90,17 @@ impl Target {
             }
             None => kube::Config::from_kubeconfig(&opts).await,
         }
-        .map_err(|e| ClusterError::Config(e.to_string()))
+        .map_err(|e| {
+            // An exec plugin runs while the config is read: its failure is a credential one.
+            match connect::diagnose(&e, self.entries().as_ref()) {
+                ClusterError::Unreachable(_) => ClusterError::Config(e.to_string()),
+                other => other,
+            }
+        })
     }
 
     pub async fn client(&self) -> Result<kube::Client, ClusterError> {
-        kube::Client::try_from(self.config().await?)
-            .map_err(|e| ClusterError::Config(e.to_string()))
+        kube::Client::try_from(self.config().await?).map_err(|e| self.diagnose(&e))
     }
 
     /// A client that reports a 503 at once instead of retrying it for minutes: what a probe
@@ -72,8 +108,44 @@ impl Target {
     pub async fn probe_client(&self) -> Result<kube::Client, ClusterError> {
         let mut cfg = self.config().await?;
         cfg.default_retry = false;
-        kube::Client::try_from(cfg).map_err(|e| ClusterError::Config(e.to_string()))
+        kube::Client::try_from(cfg).map_err(|e| self.diagnose(&e))
     }
+}
+
+/// What an install or upgrade must be allowed to do in `namespace` and the user may not, by
+/// the API server's own access reviews (`kubectl auth can-i`). A review that cannot be asked
+/// denies nothing: helm's own error will say.
+pub async fn denied(client: &kube::Client, namespace: &str) -> Vec<String> {
+    use k8s_openapi::api::authorization::v1::{
+        ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    };
+    let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let mut out = Vec::new();
+    for (verb, group, resource) in [
+        ("create", "", "secrets"),
+        ("create", "apps", "deployments"),
+        ("patch", "apps", "deployments"),
+    ] {
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    namespace: Some(namespace.to_string()),
+                    verb: Some(verb.into()),
+                    group: Some(group.into()),
+                    resource: Some(resource.into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        if let Ok(r) = api.create(&kube::api::PostParams::default(), &review).await
+            && r.status.is_some_and(|s| !s.allowed)
+        {
+            out.push(format!("{verb} {resource} in {namespace}"));
+        }
+    }
+    out
 }
 
 /// Reads what preflight needs.
@@ -117,5 +189,6 @@ pub async fn gather(client: &kube::Client) -> Result<preflight::ClusterFacts, Cl
             .map(|s| serde_json::to_value(s).unwrap_or_default())
             .collect(),
         ingress_classes: ics.iter().filter_map(|i| i.metadata.name.clone()).collect(),
+        denied: Vec::new(),
     })
 }

@@ -32,6 +32,8 @@ pub struct ClusterFacts {
     pub nodes: Vec<(String, String, String)>,
     pub storage_classes: Vec<Value>,
     pub ingress_classes: Vec<String>,
+    /// What helm must do in the release's namespace that the user may not (`create secrets`).
+    pub denied: Vec<String>,
 }
 
 /// The StorageClass the stack's volumes will use: the one the chart installs, the one the
@@ -95,6 +97,17 @@ pub fn run(
         format!("API server reachable (Kubernetes {})", facts.server_version),
         "",
     )];
+    if !facts.denied.is_empty() {
+        out.push(check(
+            "rights",
+            Verdict::Fail,
+            format!(
+                "the kubeconfig's user may not {} (the API server's access review says no)",
+                facts.denied.join(", ")
+            ),
+            "use a user with write rights in the release's namespace (helm keeps its releases there as Secrets); with this one, only look: --readonly",
+        ));
+    }
     let version = facts
         .server_version
         .trim_start_matches('v')
@@ -289,6 +302,7 @@ mod tests {
                 .collect(),
             storage_classes: vec![sc],
             ingress_classes: vec!["nginx".into()],
+            denied: Vec::new(),
         }
     }
 
@@ -348,6 +362,29 @@ mod tests {
                 .verdict,
             Verdict::Fail
         );
+    }
+
+    #[test]
+    fn a_user_without_write_rights_fails_preflight_with_what_it_lacks() {
+        let set = ProfileSet::load(None).unwrap();
+        let sc = json!({"metadata": {"name": "x", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}, "provisioner": "rancher.io/local-path"});
+        let mut f = facts("4", "16Gi", sc);
+        let values = json!({"cloud": "local"}).as_object().cloned().unwrap();
+        let local = set.get("local").unwrap();
+        assert!(
+            !run(Some(local), &chart(), &values, &f, None)
+                .iter()
+                .any(|c| c.id == "rights")
+        );
+        f.denied = vec!["create secrets in posthog".into()];
+        let checks = run(Some(local), &chart(), &values, &f, None);
+        let rights = checks.iter().find(|c| c.id == "rights").unwrap();
+        assert_eq!(rights.verdict, Verdict::Fail);
+        assert!(
+            rights.message.contains("create secrets in posthog"),
+            "{rights:?}"
+        );
+        assert!(rights.fix.contains("--readonly"), "{rights:?}");
     }
 
     #[test]

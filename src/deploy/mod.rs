@@ -256,10 +256,11 @@ pub async fn plan(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
             message: e.to_string(),
         }
     };
-    let client = req.target.client().await.map_err(|e| unreachable(&e))?;
-    let facts = cluster::gather(&client)
+    let client = req.target.connect().await.map_err(|e| unreachable(&e))?;
+    let mut facts = cluster::gather(&client)
         .await
         .map_err(|e| unreachable(&e))?;
+    facts.denied = cluster::denied(&client, &req.namespace).await;
     let history = req.helm.history(&req.release, &req.namespace).await?;
     let current = history.last().cloned();
     if req.action == Action::Upgrade && current.is_none() {
@@ -420,7 +421,7 @@ pub async fn apply(req: &DeployRequest, plan: &Plan, tx: &UnboundedSender<Event>
             ),
         };
     }
-    let client = match req.target.client().await {
+    let client = match req.target.connect().await {
         Ok(c) => c,
         Err(e) => {
             return Outcome::Unreachable {

@@ -36,6 +36,8 @@ pub struct Options {
     pub helm: Result<String, String>,
     pub no_color: bool,
     pub log_file: Option<PathBuf>,
+    /// The kubeconfig turns certificate checks off for this cluster: the header says so.
+    pub tls_unverified: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -117,7 +119,8 @@ pub enum Msg {
     /// A release's revisions, oldest first.
     History(String, String, Result<Vec<ReleaseInfo>, String>),
     /// A `:ctx` switch connected (the app now shows that cluster) or failed (it stays).
-    ContextSwitched(String, Result<(), String>),
+    /// A `:ctx` switch finished: whether its TLS is unverified, or why it failed.
+    ContextSwitched(String, Result<bool, String>),
 }
 
 pub struct App {
@@ -293,8 +296,9 @@ impl App {
                 self.opts.helm = h;
                 Vec::new()
             }
-            Msg::ContextSwitched(ctx, Ok(())) => {
+            Msg::ContextSwitched(ctx, Ok(tls_unverified)) => {
                 self.opts.context = ctx;
+                self.opts.tls_unverified = tls_unverified;
                 self.snapshot = Snapshot::default();
                 self.derive();
                 self.releases.clear();

@@ -94,6 +94,7 @@ pub async fn run(launch: Launch) -> i32 {
         }
     };
     let opts = Options {
+        tls_unverified: launch.target.entries().is_some_and(|e| e.insecure),
         context,
         namespace: launch.namespace.clone(),
         release: launch.release.clone(),
@@ -345,7 +346,8 @@ async fn event_loop(
                             probe::settings_for(app.dashboard_profile()),
                             tx.clone(),
                         ));
-                        Msg::ContextSwitched(ctx, Ok(()))
+                        let unverified = target.entries().is_some_and(|e| e.insecure);
+                        Msg::ContextSwitched(ctx, Ok(unverified))
                     }
                     Err(e) => Msg::ContextSwitched(ctx, Err(e)),
                 },

@@ -95,6 +95,9 @@ pub(super) fn draw_header(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
     if app.opts.readonly {
         spans.push(Span::styled(" · read-only", t.dim));
     }
+    if app.opts.tls_unverified {
+        spans.push(Span::styled(" · TLS unverified", t.warn));
+    }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 

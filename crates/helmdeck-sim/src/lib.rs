@@ -2,6 +2,7 @@
 //! the API's rules, with controllers that make workloads behave. Real helm, kubectl and
 //! kube-rs talk to it over plain HTTP; tests, benchmarks and the demo run against it.
 
+pub mod auth;
 pub mod controllers;
 pub mod defaults;
 pub mod discovery;
@@ -32,6 +33,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub use auth::{AuthOptions, Credential};
 pub use flavor::Flavor;
 pub use kube_version::KubeVersion;
 pub use scenario::Scenario;
@@ -53,6 +55,8 @@ pub struct SimOptions {
     pub flavor: Flavor,
     /// Which release to be: `/version`, discovery and the API versions served.
     pub kubernetes_version: KubeVersion,
+    /// HTTPS and credentials (default: plain HTTP, no authentication).
+    pub auth: AuthOptions,
 }
 
 impl Default for SimOptions {
@@ -65,6 +69,7 @@ impl Default for SimOptions {
             latency: Duration::ZERO,
             flavor: Flavor::Plain,
             kubernetes_version: KubeVersion::default(),
+            auth: AuthOptions::default(),
         }
     }
 }
@@ -83,12 +88,23 @@ pub struct SimState {
     pub workloads: workload::Workloads,
     /// The store's change signal (held here so log writers need not take the store lock).
     changed: Arc<tokio::sync::Notify>,
+    /// The cluster's CA and the credentials it accepts.
+    pub authority: auth::Authority,
 }
 
 impl SimState {
     /// A seeded cluster's state (nodes, namespaces, classes, the scenarios' setup), serving
     /// nothing yet: [`SimCluster::start`] serves it; unit tests drive it directly.
+    ///
+    /// # Panics
+    /// When the system cannot generate a key pair for the cluster's CA.
     pub fn new(options: SimOptions, addr: String) -> SimState {
+        let authority =
+            auth::Authority::new(options.auth.clone()).expect("the cluster's CA key pair");
+        SimState::with_authority(options, addr, authority)
+    }
+
+    fn with_authority(options: SimOptions, addr: String, authority: auth::Authority) -> SimState {
         let (restarts, _) = tokio::sync::watch::channel(0u64);
         let store = Store::with_types(options.kubernetes_version.builtin_types());
         let changed = store.changed.clone();
@@ -101,6 +117,7 @@ impl SimState {
             restarts,
             logs: Mutex::new(HashMap::new()),
             workloads: workload::Workloads::default(),
+            authority,
         };
         seed(&state);
         state
@@ -158,6 +175,8 @@ pub enum SimError {
         path: String,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Auth(#[from] auth::AuthError),
 }
 
 impl SimCluster {
@@ -184,11 +203,23 @@ impl SimCluster {
                 .join(format!("helmdeck-sim-{}", addr.port()))
                 .join("kubeconfig")
         });
-        let url = format!("http://{addr}");
-        write_kubeconfig(&kubeconfig, &url)?;
-        let state = Arc::new(SimState::new(options.clone(), addr.to_string()));
+        let authority = auth::Authority::new(options.auth.clone())?;
+        let tls = if options.auth.tls {
+            Some(tokio_rustls::TlsAcceptor::from(Arc::new(
+                authority.server_config()?,
+            )))
+        } else {
+            None
+        };
+        let url = format!("{}://{addr}", if tls.is_some() { "https" } else { "http" });
+        write_kubeconfig(&kubeconfig, &url, &authority)?;
+        let state = Arc::new(SimState::with_authority(
+            options.clone(),
+            addr.to_string(),
+            authority,
+        ));
         let cancel = CancellationToken::new();
-        tokio::spawn(serve(listener, state.clone(), cancel.clone()));
+        tokio::spawn(serve(listener, state.clone(), cancel.clone(), tls));
         tokio::spawn(run_controllers(state.clone(), cancel.clone()));
         for s in &options.scenarios {
             if let Scenario::ApiRestart(d) = s {
@@ -248,21 +279,79 @@ fn restart(state: &SimState, down: Duration) {
     state.restarts.send_modify(|g| *g += 1);
 }
 
-fn write_kubeconfig(path: &PathBuf, url: &str) -> Result<(), SimError> {
+/// The kubeconfig for this cluster's user, with the credential the options ask for (and the
+/// private files it needs beside it: the client key, the exec plugin's token key).
+fn write_kubeconfig(
+    path: &std::path::Path,
+    url: &str,
+    authority: &auth::Authority,
+) -> Result<(), SimError> {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     let err = |source| SimError::Kubeconfig {
         path: path.display().to_string(),
         source,
     };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
+    let dir = path.parent().map(PathBuf::from).unwrap_or_default();
+    if !dir.as_os_str().is_empty() {
+        std::fs::create_dir_all(&dir).map_err(err)?;
     }
-    let text = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: helmdeck-sim\n  cluster:\n    server: {url}\nusers:\n- name: helmdeck-sim\n  user:\n    token: helmdeck-sim-token\ncontexts:\n- name: helmdeck-sim\n  context:\n    cluster: helmdeck-sim\n    user: helmdeck-sim\n    namespace: default\ncurrent-context: helmdeck-sim\npreferences: {{}}\n"
-    );
-    std::fs::write(path, text).map_err(err)
+    let opts = authority.options();
+    let mut cluster = json!({"server": url});
+    if opts.tls {
+        cluster["certificate-authority-data"] = json!(b64(&authority.ca_pem));
+    }
+    let readonly = opts.readonly;
+    let user = match &opts.credential {
+        Credential::None => json!({"token": "helmdeck-sim-token"}),
+        Credential::Token => json!({"token": authority.static_token()}),
+        Credential::ClientCert => {
+            let year = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+                + 365 * 86_400;
+            let (cert, key) =
+                authority.issue_client_cert(auth::user_name(readonly), readonly, year)?;
+            json!({"client-certificate-data": b64(&cert), "client-key-data": b64(&key)})
+        }
+        Credential::Exec { command, args } => {
+            let key_file = PathBuf::from(format!("{}.token-key", path.display()));
+            auth::write_private(&key_file, &authority.token_key_hex())?;
+            let mut args: Vec<String> = args.clone();
+            args.extend([
+                "--key-file".to_string(),
+                key_file.display().to_string(),
+                "--ttl-seconds".to_string(),
+                opts.token_ttl.as_secs().to_string(),
+            ]);
+            if readonly {
+                args.push("--readonly".into());
+            }
+            json!({"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": command,
+                "args": args, "interactiveMode": "Never", "provideClusterInfo": false}})
+        }
+    };
+    let config = json!({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "helmdeck-sim", "cluster": cluster}],
+        "users": [{"name": "helmdeck-sim", "user": user}],
+        "contexts": [{"name": "helmdeck-sim", "context": {"cluster": "helmdeck-sim", "user": "helmdeck-sim", "namespace": "default"}}],
+        "current-context": "helmdeck-sim",
+        "preferences": {},
+    });
+    let text = serde_yaml::to_string(&config).unwrap_or_default();
+    // Credentials inside: private, as kubectl writes it.
+    auth::write_private(path, &text)?;
+    Ok(())
 }
 
-async fn serve(listener: TcpListener, state: Arc<SimState>, cancel: CancellationToken) {
+async fn serve(
+    listener: TcpListener,
+    state: Arc<SimState>,
+    cancel: CancellationToken,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -276,15 +365,43 @@ async fn serve(listener: TcpListener, state: Arc<SimState>, cancel: Cancellation
         let _ = stream.set_nodelay(true);
         let st = state.clone();
         let c = cancel.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let svc = hyper::service::service_fn(move |req| server::handle(st.clone(), req));
-            let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, svc);
-            tokio::select! {
-                _ = conn => {}
-                _ = c.cancelled() => {}
-            }
+            let Some(acceptor) = tls else {
+                serve_connection(stream, st, None, c).await;
+                return;
+            };
+            // A client that does not finish its handshake is dropped, as a real server does.
+            let handshake = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream));
+            let Ok(Ok(stream)) = handshake.await else {
+                return;
+            };
+            let peer = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .map(|c| Arc::new(c.to_vec()));
+            serve_connection(stream, st, peer, c).await;
         });
+    }
+}
+
+async fn serve_connection<S>(
+    stream: S,
+    state: Arc<SimState>,
+    peer: Option<Arc<Vec<u8>>>,
+    cancel: CancellationToken,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let svc =
+        hyper::service::service_fn(move |req| server::handle(state.clone(), req, peer.clone()));
+    let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, svc);
+    tokio::select! {
+        _ = conn => {}
+        _ = cancel.cancelled() => {}
     }
 }
 

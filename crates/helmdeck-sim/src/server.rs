@@ -13,6 +13,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::SimState;
+use super::auth::{self, Identity};
 use super::discovery;
 use super::errors::ApiError;
 use super::resources::ResourceType;
@@ -92,6 +93,7 @@ fn decode(s: &str) -> String {
 pub async fn handle(
     state: Arc<SimState>,
     req: Request<Incoming>,
+    peer_cert: Option<Arc<Vec<u8>>>,
 ) -> Result<Response<Body>, std::io::Error> {
     if state.is_down() {
         // An API server that is restarting: the connection fails.
@@ -103,9 +105,17 @@ pub async fn handle(
     if !state.options.latency.is_zero() {
         tokio::time::sleep(state.options.latency).await;
     }
-    Ok(route(state, req)
-        .await
-        .unwrap_or_else(|e| error_response(&e)))
+    let who = state.authority.authenticate(
+        req.headers()
+            .get("authorization")
+            .and_then(|a| a.to_str().ok()),
+        peer_cert.as_deref().map(Vec::as_slice),
+    );
+    let answer = match who {
+        Ok(who) => route(state, req, &who).await,
+        Err(e) => Err(e),
+    };
+    Ok(answer.unwrap_or_else(|e| error_response(&e)))
 }
 
 struct Target {
@@ -116,7 +126,11 @@ struct Target {
     rest: String,
 }
 
-async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {
+async fn route(
+    state: Arc<SimState>,
+    req: Request<Incoming>,
+    who: &Identity,
+) -> Result<Response<Body>, ApiError> {
     let path = req.uri().path().trim_end_matches('/').to_string();
     let segs: Vec<String> = path
         .split('/')
@@ -209,6 +223,17 @@ async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<
         resolve(&store, group, version, rest)?
     };
     let watch = watch_path || q.get("watch").is_some_and(|w| w == "true" || w == "1");
+    let verb = auth::verb(req.method(), target.name.is_some(), watch);
+    if !target.rt.review && !who.may(verb) {
+        return Err(auth::forbidden(
+            who,
+            verb,
+            &target.rt.group,
+            &target.rt.plural,
+            target.name.as_deref(),
+            &target.namespace,
+        ));
+    }
     // `kubectl get` asks for server-side printing.
     let as_table = req
         .headers()
@@ -260,6 +285,9 @@ async fn route(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response<
             let opts = write_opts(&q);
             let mut store = state.store.lock().map_err(poisoned)?;
             let v = store.create(&target.rt, &target.namespace, obj, &opts)?;
+            if target.rt.review {
+                return Ok(json_response(201, &auth::review_for(who, v)));
+            }
             Ok(json_response(201, &served_as(&target.rt, v)))
         }
         (Method::PUT, true, sub) => {
