@@ -69,7 +69,8 @@ fn workload_state(sim: &Sim, ns: &str) -> (BTreeMap<String, Value>, Vec<String>)
 /// own furniture, and cluster-scoped objects carrying the release's ownership annotation.
 /// Allowed, as on any cluster: CRDs and `keep` objects (the chart keeps them on purpose),
 /// hook objects no delete policy removed (helm never tracks hooks as release objects) and what
-/// they own, and the claims a StatefulSet made (Kubernetes retains them by default).
+/// they own, the claims a StatefulSet made (Kubernetes retains them by default), and what a
+/// hook job's program wrote (its own field manager, no release annotation).
 fn leftovers(sim: &Sim, release: &str, ns: &str) -> Vec<String> {
     let store = sim.state.store.lock().expect("store");
     let mut hooks = Vec::new();
@@ -95,11 +96,20 @@ fn leftovers(sim: &Sim, release: &str, ns: &str) -> Vec<String> {
                 .any(|r| hooks.contains(&r["uid"]));
             let claim_of_a_set = t.kind == "PersistentVolumeClaim"
                 && meta["annotations"]["meta.helm.sh/release-name"].is_null();
+            // Written by a program in the cluster (a hook job's), never by helm: helm cannot
+            // know of it, on any cluster.
+            let made_by_a_program = meta["annotations"]["meta.helm.sh/release-name"].is_null()
+                && meta["managedFields"].as_array().is_some_and(|m| {
+                    !m.is_empty()
+                        && m.iter()
+                            .all(|f| !f["manager"].as_str().unwrap_or("helm").starts_with("helm"))
+                });
             let kept = meta["annotations"]["helm.sh/resource-policy"] == "keep"
                 || t.kind == "CustomResourceDefinition"
                 || hooks.contains(&meta["uid"])
                 || hook_made
-                || claim_of_a_set;
+                || claim_of_a_set
+                || made_by_a_program;
             let furniture = (t.kind == "ServiceAccount" && name == "default")
                 || (t.kind == "ConfigMap" && name == "kube-root-ca.crt")
                 || t.kind == "Event";

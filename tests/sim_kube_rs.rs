@@ -80,7 +80,8 @@ fn reflector_sees_every_change_and_recovers_after_api_restart() {
                 c.metadata.name.as_deref() == Some("cm-3")
                     && c.data.as_ref().and_then(|d| d.get("v")).map(String::as_str) == Some("2")
             });
-            if state.len() == 19 && has3 {
+            // Ours, and the namespace's kube-root-ca.crt.
+            if state.len() == 20 && has3 {
                 break;
             }
             assert!(
@@ -125,7 +126,7 @@ fn reflector_sees_every_change_and_recovers_after_api_restart() {
                 .iter()
                 .any(|c| c.metadata.name.as_deref() == Some("after-restart"))
             {
-                assert_eq!(state.len(), 20);
+                assert_eq!(state.len(), 21);
                 break;
             }
             assert!(

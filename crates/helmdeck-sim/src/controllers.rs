@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::SimState;
 use super::scenario::Scenario;
 use super::selectors::LabelSelector;
-use super::store::{Gr, Store, now_rfc3339};
+use super::store::{Gr, Store, WriteOpts, now_rfc3339};
 
 fn gr(group: &str, plural: &str) -> Gr {
     (group.to_string(), plural.to_string())
@@ -832,6 +832,16 @@ fn jobs(store: &mut Store) {
                 {"type": "Complete", "status": "True", "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods", "lastProbeTime": now, "lastTransitionTime": now},
             ]);
             store.record_event(&j, "Normal", "Completed", "Job completed");
+            // What the job's program made, for the well-known helpers charts run as hooks.
+            for (manager, out) in super::workload::job_outputs(&j) {
+                if let Some(t) = store.type_for_kind("v1", "Secret") {
+                    let opts = WriteOpts {
+                        field_manager: Some(manager.into()),
+                        ..Default::default()
+                    };
+                    let _ = store.create(&t, &ns, out, &opts);
+                }
+            }
         } else if failed > backoff {
             status["active"] = json!(0);
             status["conditions"] = json!([
@@ -1188,6 +1198,112 @@ fn container_statuses(
     )
 }
 
+/// What keeps a pod's containers from being made, as the kubelet reports it.
+enum Missing {
+    /// A volume's Secret or ConfigMap is missing: ContainerCreating with FailedMount events.
+    Mount { volume: String, what: String },
+    /// An `env`/`envFrom` reference is missing: CreateContainerConfigError.
+    Config { what: String },
+}
+
+/// The first Secret, ConfigMap or key a pod needs (not marked optional) that does not exist.
+fn missing_reference(store: &Store, ns: &str, pod: &Value) -> Option<Missing> {
+    let exists = |plural: &str, name: &str| store.get_gr(&gr("", plural), ns, name).cloned();
+    let not_optional = |r: &Value| r["optional"] != true;
+    let spec = &pod["spec"];
+    for v in spec["volumes"].as_array().into_iter().flatten() {
+        let volume = v["name"].as_str().unwrap_or_default().to_string();
+        let mut refs: Vec<(&str, &Value, &str)> = Vec::new();
+        if v["secret"].is_object() {
+            refs.push(("secret", &v["secret"], "secretName"));
+        }
+        if v["configMap"].is_object() {
+            refs.push(("configmap", &v["configMap"], "name"));
+        }
+        for src in v["projected"]["sources"].as_array().into_iter().flatten() {
+            if src["secret"].is_object() {
+                refs.push(("secret", &src["secret"], "name"));
+            }
+            if src["configMap"].is_object() {
+                refs.push(("configmap", &src["configMap"], "name"));
+            }
+        }
+        for (kind, r, key) in refs {
+            let name = r[key].as_str().unwrap_or_default();
+            let plural = if kind == "secret" {
+                "secrets"
+            } else {
+                "configmaps"
+            };
+            if not_optional(r) && !name.is_empty() && exists(plural, name).is_none() {
+                return Some(Missing::Mount {
+                    volume,
+                    what: format!("{kind} {name:?} not found"),
+                });
+            }
+        }
+    }
+    for list in ["initContainers", "containers"] {
+        for c in spec[list].as_array().into_iter().flatten() {
+            for from in c["envFrom"].as_array().into_iter().flatten() {
+                for (field, kind, plural) in [
+                    ("configMapRef", "configmap", "configmaps"),
+                    ("secretRef", "secret", "secrets"),
+                ] {
+                    let r = &from[field];
+                    if let Some(name) = r["name"].as_str()
+                        && not_optional(r)
+                        && exists(plural, name).is_none()
+                    {
+                        return Some(Missing::Config {
+                            what: format!("{kind} {name:?} not found"),
+                        });
+                    }
+                }
+            }
+            for e in c["env"].as_array().into_iter().flatten() {
+                for (field, kind, plural, data) in [
+                    ("configMapKeyRef", "configmap", "configmaps", "data"),
+                    ("secretKeyRef", "secret", "secrets", "data"),
+                ] {
+                    let r = &e["valueFrom"][field];
+                    let (Some(name), Some(key)) = (r["name"].as_str(), r["key"].as_str()) else {
+                        continue;
+                    };
+                    if !not_optional(r) {
+                        continue;
+                    }
+                    match exists(plural, name) {
+                        None => {
+                            return Some(Missing::Config {
+                                what: format!("{kind} {name:?} not found"),
+                            });
+                        }
+                        Some(o)
+                            if o[data].get(key).is_none()
+                                && o["binaryData"].get(key).is_none()
+                                && o["stringData"].get(key).is_none() =>
+                        {
+                            return Some(Missing::Config {
+                                what: format!(
+                                    "couldn't find key {key} in {} {ns}/{name}",
+                                    if kind == "secret" {
+                                        "Secret"
+                                    } else {
+                                        "ConfigMap"
+                                    }
+                                ),
+                            });
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
 fn kubelet(store: &mut Store, cs: &mut ControllerState, state: &SimState, scenarios: &[Scenario]) {
     let pods_gr = gr("", "pods");
     let now = Instant::now();
@@ -1316,6 +1432,32 @@ fn kubelet(store: &mut Store, cs: &mut ControllerState, state: &SimState, scenar
             status["containerStatuses"] = container_statuses(&pod, false, &waiting, 0, &json!({}));
             store.set_status(&pods_gr, &ns, &name, status);
             continue;
+        }
+        match missing_reference(store, &ns, &pod) {
+            Some(Missing::Mount { volume, what }) => {
+                let message = format!("MountVolume.SetUp failed for volume {volume:?} : {what}");
+                if cs.warned.insert(format!("{uid}/{message}")) {
+                    store.record_event(&pod, "Warning", "FailedMount", &message);
+                }
+                let waiting = |_: &Value| json!({"waiting": {"reason": "ContainerCreating"}});
+                status["conditions"] = keep_transition(base_conds(false, false));
+                status["containerStatuses"] =
+                    container_statuses(&pod, false, &waiting, 0, &json!({}));
+                store.set_status(&pods_gr, &ns, &name, status);
+                continue;
+            }
+            Some(Missing::Config { what }) => {
+                if cs.warned.insert(format!("{uid}/{what}")) {
+                    store.record_event(&pod, "Warning", "Failed", &format!("Error: {what}"));
+                }
+                let waiting = |_: &Value| json!({"waiting": {"reason": "CreateContainerConfigError", "message": what}});
+                status["conditions"] = keep_transition(base_conds(false, true));
+                status["containerStatuses"] =
+                    container_statuses(&pod, false, &waiting, 0, &json!({}));
+                store.set_status(&pods_gr, &ns, &name, status);
+                continue;
+            }
+            None => {}
         }
         let image_error = scenarios
             .iter()

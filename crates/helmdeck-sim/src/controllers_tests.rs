@@ -170,3 +170,130 @@ fn a_job_completes_and_records_success() {
         "{job}"
     );
 }
+
+fn events_for(state: &SimState, ns: &str, reason: &str) -> Vec<String> {
+    let s = state.store.lock().expect("store");
+    s.iter_gr(&(String::new(), "events".into()), Some(ns))
+        .filter(|e| e["reason"] == reason)
+        .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn waiting_reason(state: &SimState, name: &str) -> String {
+    get(state, "v1", "Pod", "app", name)["status"]["containerStatuses"][0]["state"]["waiting"]
+        ["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn a_pod_waits_for_the_secret_it_mounts_and_the_configmap_it_reads_then_starts() {
+    let state = cluster(vec![]);
+    let pod = |name: &str, spec: Value| {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "app"},
+               "spec": spec})
+    };
+    create(
+        &state,
+        "v1",
+        "Pod",
+        "app",
+        pod(
+            "mounts",
+            json!({"containers": [{"name": "c", "image": "busybox:1",
+                "volumeMounts": [{"name": "creds", "mountPath": "/creds"}]}],
+                "volumes": [{"name": "creds", "secret": {"secretName": "db"}},
+                            {"name": "maybe", "secret": {"secretName": "nope", "optional": true}}]}),
+        ),
+    );
+    create(
+        &state,
+        "v1",
+        "Pod",
+        "app",
+        pod(
+            "reads",
+            json!({"containers": [{"name": "c", "image": "busybox:1",
+                "envFrom": [{"configMapRef": {"name": "settings"}}]}]}),
+        ),
+    );
+    reconcile_until(&state, "both pods blocked", |s| {
+        waiting_reason(s, "mounts") == "ContainerCreating"
+            && waiting_reason(s, "reads") == "CreateContainerConfigError"
+            && !events_for(s, "app", "FailedMount").is_empty()
+    });
+    assert_eq!(
+        events_for(&state, "app", "FailedMount"),
+        ["MountVolume.SetUp failed for volume \"creds\" : secret \"db\" not found"]
+    );
+    assert_eq!(
+        events_for(&state, "app", "Failed"),
+        ["Error: configmap \"settings\" not found"]
+    );
+    create(
+        &state,
+        "v1",
+        "Secret",
+        "app",
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"}, "data": {}}),
+    );
+    create(
+        &state,
+        "v1",
+        "ConfigMap",
+        "app",
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}}),
+    );
+    reconcile_until(&state, "both pods ready once what they need exists", |s| {
+        ["mounts", "reads"].iter().all(|n| {
+            get(s, "v1", "Pod", "app", n)["status"]["conditions"]
+                .as_array()
+                .is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                })
+        })
+    });
+}
+
+#[test]
+fn new_namespaces_get_a_default_service_account_the_root_ca_and_pods_the_token_volume() {
+    let state = cluster(vec![]);
+    let sa = get(&state, "v1", "ServiceAccount", "app", "default");
+    assert_eq!(sa["metadata"]["name"], "default");
+    let ca = get(&state, "v1", "ConfigMap", "app", "kube-root-ca.crt");
+    assert_eq!(ca["data"]["ca.crt"], state.authority.ca_pem.as_str());
+    create(
+        &state,
+        "v1",
+        "Pod",
+        "app",
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+               "spec": {"containers": [{"name": "c", "image": "busybox:1"}]}}),
+    );
+    create(
+        &state,
+        "v1",
+        "Pod",
+        "app",
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "quiet"},
+               "spec": {"automountServiceAccountToken": false,
+                        "containers": [{"name": "c", "image": "busybox:1"}]}}),
+    );
+    let p = get(&state, "v1", "Pod", "app", "p");
+    assert_eq!(p["spec"]["serviceAccountName"], "default");
+    let volume = &p["spec"]["volumes"][0];
+    assert!(
+        volume["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("kube-api-access-")),
+        "{volume}"
+    );
+    assert_eq!(
+        p["spec"]["containers"][0]["volumeMounts"][0]["mountPath"],
+        "/var/run/secrets/kubernetes.io/serviceaccount"
+    );
+    let quiet = get(&state, "v1", "Pod", "app", "quiet");
+    assert!(quiet["spec"]["volumes"].is_null(), "{quiet}");
+}

@@ -106,7 +106,8 @@ impl SimState {
 
     fn with_authority(options: SimOptions, addr: String, authority: auth::Authority) -> SimState {
         let (restarts, _) = tokio::sync::watch::channel(0u64);
-        let store = Store::with_types(options.kubernetes_version.builtin_types());
+        let mut store = Store::with_types(options.kubernetes_version.builtin_types());
+        store.set_root_ca(authority.ca_pem.clone());
         let changed = store.changed.clone();
         let state = SimState {
             changed,

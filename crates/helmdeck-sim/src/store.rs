@@ -61,6 +61,8 @@ pub struct Store {
     uid_counter: u64,
     /// Woken on every write, so controllers reconcile.
     pub changed: Arc<Notify>,
+    /// The cluster CA every namespace's `kube-root-ca.crt` carries.
+    root_ca: Option<String>,
 }
 
 /// An object as read through one version of its type: every version of a type shares one
@@ -131,6 +133,103 @@ impl Store {
             next_ip: 1,
             uid_counter: 0,
             changed: Arc::new(Notify::new()),
+            root_ca: None,
+        }
+    }
+
+    /// From now on every new namespace gets a `default` ServiceAccount and a
+    /// `kube-root-ca.crt` ConfigMap with this CA, as the service-account and root-CA
+    /// publisher controllers make them (here at once, so a pod created right after its
+    /// namespace finds them, as it almost always does on a real cluster).
+    pub fn set_root_ca(&mut self, pem: String) {
+        self.root_ca = Some(pem);
+    }
+
+    fn furnish_namespace(&mut self, ns: &str) {
+        let Some(ca) = self.root_ca.clone() else {
+            return;
+        };
+        let _ = self.create_system(
+            ("v1", "ServiceAccount"),
+            ns,
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": ns}}),
+        );
+        let _ = self.create_system(
+            ("v1", "ConfigMap"),
+            ns,
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                   "metadata": {"name": "kube-root-ca.crt", "namespace": ns,
+                                "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
+                   "data": {"ca.crt": ca}}),
+        );
+    }
+
+    /// The ServiceAccount admission plugin: a pod runs as `default` unless it names another,
+    /// and gets the projected API token volume unless automounting is turned off.
+    fn admit_pod(&mut self, ns: &str, pod: &mut Value) {
+        if self.root_ca.is_none() {
+            return;
+        }
+        let spec = &mut pod["spec"];
+        if !spec.is_object() {
+            return;
+        }
+        let sa = spec["serviceAccountName"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .or_else(|| spec["serviceAccount"].as_str().filter(|s| !s.is_empty()))
+            .unwrap_or("default")
+            .to_string();
+        spec["serviceAccountName"] = json!(sa);
+        spec["serviceAccount"] = json!(sa);
+        let sa_automount = self
+            .get_gr(&(String::new(), "serviceaccounts".into()), ns, &sa)
+            .map(|a| a["automountServiceAccountToken"].clone())
+            .unwrap_or(Value::Null);
+        let automount = match &spec["automountServiceAccountToken"] {
+            Value::Bool(b) => *b,
+            _ => sa_automount != Value::Bool(false),
+        };
+        const PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+        let mounted = ["containers", "initContainers"].iter().any(|l| {
+            spec[*l].as_array().is_some_and(|cs| {
+                cs.iter().any(|c| {
+                    c["volumeMounts"]
+                        .as_array()
+                        .is_some_and(|ms| ms.iter().any(|m| m["mountPath"] == PATH))
+                })
+            })
+        });
+        if !automount || mounted {
+            return;
+        }
+        self.uid_counter += 1;
+        let volume = format!(
+            "kube-api-access-{}",
+            &format!(
+                "{:05x}",
+                self.uid_counter.wrapping_mul(2_654_435_761) & 0xfffff
+            )
+        );
+        let projected = json!({"name": volume, "projected": {"defaultMode": 420, "sources": [
+            {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+            {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+            {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
+        ]}});
+        match spec["volumes"].as_array_mut() {
+            Some(vs) => vs.push(projected),
+            None => spec["volumes"] = json!([projected]),
+        }
+        for l in ["containers", "initContainers"] {
+            if let Some(cs) = spec[l].as_array_mut() {
+                for c in cs {
+                    let m = json!({"name": volume, "readOnly": true, "mountPath": PATH});
+                    match c["volumeMounts"].as_array_mut() {
+                        Some(ms) => ms.push(m),
+                        None => c["volumeMounts"] = json!([m]),
+                    }
+                }
+            }
         }
     }
 
@@ -528,6 +627,9 @@ impl Store {
                 "time": now_rfc3339(), "fieldsType": "FieldsV1", "fieldsV1": fs,
             }]);
         }
+        if rt.kind == "Pod" && rt.group.is_empty() {
+            self.admit_pod(ns, &mut obj);
+        }
         let mut ip = || self.next_cluster_ip();
         defaults::apply(&rt.kind, &mut obj, &mut ip);
         defaults::validate(&rt.kind, &obj, &rt.group)?;
@@ -554,8 +656,11 @@ impl Store {
         self.objects
             .entry(gr.clone())
             .or_default()
-            .insert((ns.to_string(), name), obj.clone());
+            .insert((ns.to_string(), name.clone()), obj.clone());
         self.emit(&gr, ns, "ADDED", obj.clone());
+        if rt.kind == "Namespace" && rt.group.is_empty() {
+            self.furnish_namespace(&name);
+        }
         Ok(obj)
     }
 

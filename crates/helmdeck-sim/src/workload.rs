@@ -152,3 +152,79 @@ impl Workloads {
         reply(200, json!({"results": results, "next": null}))
     }
 }
+
+/// The Secrets a finished Job's program writes, for helper images charts run as hooks before
+/// their workloads (which mount or read the result): ingress-nginx's and
+/// kube-prometheus-stack's `kube-webhook-certgen create --secret-name=S` (keys `ca`, `cert`,
+/// `key`), and Argo CD's `argocd admin redis-initial-password` (Secret `argocd-redis`, key
+/// `auth`). No other program's effects are simulated. Each comes with the field manager the
+/// program writes as.
+pub fn job_outputs(job: &Value) -> Vec<(&'static str, Value)> {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let ns = job["metadata"]["namespace"].as_str().unwrap_or_default();
+    let mut out = Vec::new();
+    for c in job["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let image = c["image"].as_str().unwrap_or_default();
+        let words: Vec<&str> = ["command", "args"]
+            .iter()
+            .flat_map(|k| c[*k].as_array().into_iter().flatten())
+            .filter_map(Value::as_str)
+            .collect();
+        let flag = |name: &str| {
+            words.iter().find_map(|w| {
+                w.strip_prefix(name)
+                    .and_then(|rest| rest.strip_prefix('='))
+                    .map(str::to_string)
+            })
+        };
+        if image.contains("kube-webhook-certgen") && words.first() == Some(&"create") {
+            if let Some(name) = flag("--secret-name") {
+                out.push((
+                    "kube-webhook-certgen",
+                    json!({"apiVersion": "v1", "kind": "Secret",
+                    "metadata": {"name": name, "namespace": ns},
+                    "data": {"ca": b64("simulated CA"), "cert": b64("simulated certificate"),
+                             "key": b64("simulated key")}}),
+                ));
+            }
+        } else if image.contains("argoproj/argocd") && words.contains(&"redis-initial-password") {
+            out.push((
+                "argocd",
+                json!({"apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "argocd-redis", "namespace": ns},
+                "data": {"auth": b64("simulated-redis-password")}}),
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod job_output_tests {
+    use super::*;
+
+    #[test]
+    fn certgen_create_makes_the_secret_it_names_and_patch_makes_none() {
+        let job = |args: Value| {
+            json!({"metadata": {"namespace": "ing"}, "spec": {"template": {"spec": {"containers": [
+                {"image": "registry.k8s.io/ingress-nginx/kube-webhook-certgen:v1.6.9", "args": args}]}}}})
+        };
+        let made = job_outputs(&job(json!([
+            "create",
+            "--namespace=$(POD_NAMESPACE)",
+            "--secret-name=adm"
+        ])));
+        assert_eq!(made.len(), 1);
+        let (manager, secret) = &made[0];
+        assert_eq!(*manager, "kube-webhook-certgen");
+        assert_eq!(secret["metadata"]["name"], "adm");
+        assert_eq!(secret["metadata"]["namespace"], "ing");
+        assert!(secret["data"]["cert"].is_string());
+        assert!(job_outputs(&job(json!(["patch", "--secret-name=adm"]))).is_empty());
+    }
+}
