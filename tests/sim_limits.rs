@@ -1,5 +1,6 @@
 //! The simulated API server survives hostile request bodies, as a real one does: a YAML alias
-//! bomb ("billion laughs") and a 100 MB body are refused with a Status, and it keeps serving.
+//! bomb ("billion laughs"), a 100 MB body and a 40 KB request URI are refused with a Status,
+//! and it keeps serving.
 
 mod common;
 
@@ -69,6 +70,14 @@ fn an_alias_bomb_and_a_huge_body_are_refused_and_the_server_keeps_serving() {
         &huge,
     );
     assert_eq!(code, 413, "{text}");
+
+    let long = format!(
+        "/api/v1/namespaces/default/pods?labelSelector=app+in+({})",
+        vec!["x"; 20_000].join(",")
+    );
+    let (code, text) = request(&addr, "GET", &long, "application/json", b"");
+    assert_eq!(code, 414, "{text}");
+    assert!(text.contains("\"kind\":\"Status\""), "{text}");
 
     let (code, text) = request(&addr, "GET", "/version", "application/json", b"");
     assert_eq!(code, 200, "the server still serves: {text}");

@@ -105,6 +105,16 @@ pub async fn handle(
     if !state.options.latency.is_zero() {
         tokio::time::sleep(state.options.latency).await;
     }
+    // Longer request lines than this are refused before anything else is read.
+    const MAX_URI: usize = 32 * 1024;
+    let uri_len = req.uri().to_string().len();
+    if uri_len > MAX_URI {
+        return Ok(error_response(&ApiError::new(
+            414,
+            "",
+            format!("the request URI is {uri_len} bytes long; the server accepts up to {MAX_URI}"),
+        )));
+    }
     let who = state.authority.authenticate(
         req.headers()
             .get("authorization")
