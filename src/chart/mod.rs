@@ -2,6 +2,7 @@
 //! (directories or `.tgz`), `Chart.yaml` dependencies with conditions, tags, aliases and
 //! import-values, the default `values.yaml` and `values.schema.json`.
 
+pub mod constraint;
 mod fetch;
 
 use std::collections::BTreeMap;
@@ -284,47 +285,9 @@ fn from_files(files: &Files, origin: &str) -> Result<Chart, ChartError> {
     })
 }
 
-/// Whether a version satisfies a dependency's constraint, as Helm's `IsCompatibleRange`.
+/// Whether a version satisfies a dependency's constraint, as helm decides (an empty
+/// constraint allows any version).
 pub fn version_matches(constraint: &str, version: &str) -> bool {
     let constraint = constraint.trim();
-    if constraint.is_empty() || constraint == "*" {
-        return true;
-    }
-    let Ok(v) = semver::Version::parse(version.trim_start_matches('v')) else {
-        return false;
-    };
-    constraint_matches(constraint, &v)
-}
-
-/// Masterminds-style constraints: `||` alternatives, comma or space separated terms,
-/// `x` wildcards and `a - b` ranges, evaluated with the semver crate.
-pub fn constraint_matches(constraint: &str, v: &semver::Version) -> bool {
-    constraint.split("||").any(|alt| {
-        let alt = alt.trim();
-        if let Some((lo, hi)) = alt.split_once(" - ") {
-            let req = format!(">={}, <={}", lo.trim(), hi.trim());
-            return semver::VersionReq::parse(&req).is_ok_and(|r| matches_with_pre(&r, v));
-        }
-        let mut terms = Vec::new();
-        let mut pending_op = String::new();
-        for tok in alt.split(|c: char| c == ',' || c.is_whitespace()) {
-            let tok = tok.trim();
-            if tok.is_empty() {
-                continue;
-            }
-            if tok.chars().all(|c| "<>=!~^".contains(c)) {
-                pending_op = tok.to_string();
-                continue;
-            }
-            terms.push(format!("{pending_op}{tok}"));
-            pending_op.clear();
-        }
-        let req = terms.join(", ");
-        semver::VersionReq::parse(&req).is_ok_and(|r| matches_with_pre(&r, v))
-    })
-}
-
-/// Kubernetes versions carry pre-release suffixes (`v1.30.2-eks-1234`); compare the release.
-fn matches_with_pre(req: &semver::VersionReq, v: &semver::Version) -> bool {
-    req.matches(v) || req.matches(&semver::Version::new(v.major, v.minor, v.patch))
+    constraint.is_empty() || constraint::satisfies(constraint, version)
 }

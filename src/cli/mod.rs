@@ -155,8 +155,9 @@ pub struct ReleaseTarget {
     /// kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
-    /// Seconds helm waits for resources to be ready.
-    #[arg(long, default_value_t = crate::deploy::DEFAULT_TIMEOUT_SECS)]
+    /// How long helm waits for resources to be ready: seconds, or a duration as helm takes
+    /// it (`300s`, `5m`, `1h30m`).
+    #[arg(long, default_value_t = crate::deploy::DEFAULT_TIMEOUT_SECS, value_parser = parse_timeout)]
     pub timeout: u64,
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -329,6 +330,60 @@ pub struct RenderArgs {
     pub output: Output,
 }
 
+/// `--timeout`: plain seconds, or a Go duration as helm parses it (`300s`, `5m`, `1h30m`,
+/// `1.5h`); whole seconds, at least one, at most a week.
+pub fn parse_timeout(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let bad = || {
+        format!(
+            "{s:?} is not a duration: give seconds (600) or a duration as helm takes it (300s, 5m, 1h30m)"
+        )
+    };
+    let secs: f64 = if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
+        s.parse().map_err(|_| bad())?
+    } else {
+        let mut total = 0.0;
+        let mut rest = s;
+        if rest.is_empty() {
+            return Err(bad());
+        }
+        while !rest.is_empty() {
+            let n_end = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .ok_or_else(bad)?;
+            let n: f64 = rest[..n_end].parse().map_err(|_| bad())?;
+            rest = &rest[n_end..];
+            let u_end = rest
+                .find(|c: char| c.is_ascii_digit() || c == '.')
+                .unwrap_or(rest.len());
+            let unit = match &rest[..u_end] {
+                "h" => 3600.0,
+                "m" => 60.0,
+                "s" => 1.0,
+                "ms" => 1e-3,
+                "us" | "µs" => 1e-6,
+                "ns" => 1e-9,
+                _ => return Err(bad()),
+            };
+            total += n * unit;
+            rest = &rest[u_end..];
+        }
+        total
+    };
+    let secs = secs.ceil();
+    if secs < 1.0 {
+        return Err(format!(
+            "{s:?} is shorter than a second: helm needs time to wait"
+        ));
+    }
+    if secs > 7.0 * 86_400.0 {
+        return Err(format!(
+            "{s:?} is longer than a week: give a timeout helm can use"
+        ));
+    }
+    Ok(secs as u64)
+}
+
 /// Says on stderr when the kubeconfig turns certificate checks off for this cluster.
 pub(crate) fn warn_insecure(target: &crate::cluster::Target) {
     if let Some(e) = target.entries().filter(|e| e.insecure) {
@@ -411,4 +466,27 @@ fn app(a: AppArgs) -> i32 {
         profile: a.profile,
         probe_key: None,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_timeout;
+
+    #[test]
+    fn timeouts_take_seconds_and_helm_durations() {
+        for (given, secs) in [
+            ("600", 600),
+            ("300s", 300),
+            ("5m", 300),
+            ("1h30m", 5400),
+            ("1.5h", 5400),
+            ("2m30s", 150),
+            ("1500ms", 2),
+        ] {
+            assert_eq!(parse_timeout(given), Ok(secs), "{given}");
+        }
+        for bad in ["", "5 minutes", "m", "5d", "-5m", "0", "0s", "9999h"] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -131,8 +131,8 @@ pub fn run(
         }
     }
     if let Some(kv) = &chart.metadata.kube_version {
-        let ok = semver::Version::parse(&version)
-            .is_ok_and(|v| crate::chart::constraint_matches(kv, &v));
+        // As helm checks it: the server's full version, provider suffix included.
+        let ok = crate::chart::constraint::satisfies(kv, &facts.server_version);
         out.push(if ok {
             check(
                 "chart-kube-version",

@@ -79,12 +79,10 @@ pub struct KubernetesRange {
 
 impl KubernetesRange {
     pub fn allows(&self, server: &str) -> bool {
+        // The profile's range is about the release: a provider suffix does not count.
         let v = server.trim_start_matches('v');
         let v = v.split(['-', '+']).next().unwrap_or(v);
-        match semver::Version::parse(v) {
-            Ok(v) => crate::chart::constraint_matches(&self.versions, &v),
-            Err(_) => false,
-        }
+        crate::chart::constraint::satisfies(&self.versions, v)
     }
 }
 
@@ -308,18 +306,12 @@ impl Profile {
 
     /// Upgrade notes whose range contains any version in `(from, to]`.
     pub fn notes_crossed(&self, from: &str, to: &str) -> Vec<&UpgradeNote> {
-        let (Ok(from), Ok(to)) = (
-            semver::Version::parse(from.trim_start_matches('v')),
-            semver::Version::parse(to.trim_start_matches('v')),
-        ) else {
-            return Vec::new();
-        };
+        use crate::chart::constraint::satisfies;
         self.upgrade_notes
             .iter()
             .filter(|n| {
                 // A note applies when the target is inside its range and the source is not.
-                crate::chart::constraint_matches(&n.versions, &to)
-                    && !crate::chart::constraint_matches(&n.versions, &from)
+                satisfies(&n.versions, to) && !satisfies(&n.versions, from)
             })
             .collect()
     }
