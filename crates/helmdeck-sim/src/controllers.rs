@@ -1307,26 +1307,29 @@ fn missing_reference(store: &Store, ns: &str, pod: &Value) -> Option<Missing> {
 fn kubelet(store: &mut Store, cs: &mut ControllerState, state: &SimState, scenarios: &[Scenario]) {
     let pods_gr = gr("", "pods");
     let now = Instant::now();
+    // Pods created already running (scale scenarios, restored state) are left alone: found
+    // without copying them.
+    let mut already_running = Vec::new();
     let candidates: Vec<Value> = store
         .iter_gr(&pods_gr, None)
         .filter(|p| {
-            p["spec"]["nodeName"]
+            let uid = p["metadata"]["uid"].as_str().unwrap_or_default();
+            let waiting = p["spec"]["nodeName"]
                 .as_str()
                 .is_some_and(|n| !n.is_empty())
                 && !is_terminal(p)
-                && !cs
-                    .steady
-                    .contains(p["metadata"]["uid"].as_str().unwrap_or_default())
+                && !cs.steady.contains(uid);
+            if waiting && is_ready(p) && !cs.clocks.contains_key(uid) {
+                already_running.push(uid.to_string());
+                return false;
+            }
+            waiting
         })
         .cloned()
         .collect();
+    cs.steady.extend(already_running);
     for pod in candidates {
         let (ns, name, uid) = (ns_of(&pod), name_of(&pod), uid_of(&pod));
-        // Pods created already running (scale scenarios, restored state) are left alone.
-        if is_ready(&pod) && !cs.clocks.contains_key(&uid) {
-            cs.steady.insert(uid);
-            continue;
-        }
         let role = pod["metadata"]["labels"]["role"]
             .as_str()
             .unwrap_or_default()
@@ -1686,10 +1689,19 @@ fn services(store: &mut Store, cs: &mut ControllerState) {
         store.delete_system(("v1", "Endpoints"), &ns, &name);
         cs.endpoints.remove(&(ns, name));
     }
+    // Only what endpoints need: a full copy of every pod would be the sim's largest
+    // allocation at scale.
+    let slim = |p: &Value| {
+        json!({"metadata": {"name": p["metadata"]["name"], "namespace": p["metadata"]["namespace"],
+                            "uid": p["metadata"]["uid"], "labels": p["metadata"]["labels"]},
+               "spec": {"nodeName": p["spec"]["nodeName"]},
+               "status": {"podIP": p["status"]["podIP"], "phase": p["status"]["phase"],
+                          "conditions": p["status"]["conditions"]}})
+    };
     let pods: Vec<Value> = store
         .iter_gr(&gr("", "pods"), None)
         .filter(|p| !p["status"]["podIP"].is_null())
-        .cloned()
+        .map(slim)
         .collect();
     for svc in list(store, &svc_gr) {
         let (ns, name) = (ns_of(&svc), name_of(&svc));

@@ -557,7 +557,7 @@ fn seed_scale(store: &mut Store, namespaces: usize, pods: usize) {
     let now = store::now_rfc3339();
     let pods_gr = (String::new(), "pods".to_string());
     for i in 0..pods {
-        if i % 1000 == 999 {
+        if i % 100 == 99 {
             // Nobody watches while seeding: keep the history small.
             store.compact();
         }

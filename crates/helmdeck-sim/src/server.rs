@@ -771,9 +771,22 @@ fn start_watch(
     let (initial, backlog, mut live, start_rv) = {
         let store = state.store.lock().map_err(poisoned)?;
         if send_initial || rv_param.is_empty() || rv_param == "0" {
-            let res = store.list(&rt, ns.as_deref(), &labels, &fields, None, None)?;
+            // The current state as ADDED lines, serialized under the lock: bytes, not copies
+            // of every object.
+            let (refs, rv) = store.list_refs(&rt, ns.as_deref(), &labels, &fields)?;
+            let api_version = rt.api_version();
+            let lines: Vec<Bytes> = refs
+                .into_iter()
+                .map(|o| {
+                    if o["apiVersion"].as_str() == Some(api_version.as_str()) {
+                        event_line("ADDED", o)
+                    } else {
+                        event_line("ADDED", &served_as(&rt, o.clone()))
+                    }
+                })
+                .collect();
             let rx = store.subscribe();
-            (res.items, Vec::new(), rx, res.rv)
+            (lines, Vec::new(), rx, rv)
         } else {
             let since: u64 = rv_param.parse().map_err(|_| {
                 ApiError::bad_request(format!("invalid resourceVersion {rv_param:?}"))
@@ -796,9 +809,15 @@ fn start_watch(
     tokio::spawn(async move {
         let gr = (rt.group.clone(), rt.plural.clone());
         let mut last_rv = start_rv;
-        let line = |etype: &str, o: &Value| event_line(etype, &served_as(&rt, o.clone()));
-        for o in &initial {
-            if tx.send(event_line("ADDED", o)).await.is_err() {
+        let line = |etype: &str, o: &Value| {
+            if o["apiVersion"].as_str() == Some(rt.api_version().as_str()) {
+                event_line(etype, o)
+            } else {
+                event_line(etype, &served_as(&rt, o.clone()))
+            }
+        };
+        for l in initial {
+            if tx.send(l).await.is_err() {
                 return;
             }
         }

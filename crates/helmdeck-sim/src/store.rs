@@ -348,6 +348,18 @@ impl Store {
         })
     }
 
+    /// The objects a list would return, by reference (no copies: watches at scale).
+    pub fn list_refs(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        labels: &LabelSelector,
+        fields: &FieldSelector,
+    ) -> Result<(Vec<&Value>, u64), ApiError> {
+        let (refs, rv, _, _) = self.select(rt, ns, labels, fields, None, None)?;
+        Ok((refs, rv))
+    }
+
     /// A list response serialized straight from the store, without copying the objects.
     #[allow(clippy::too_many_arguments)]
     pub fn list_json(
