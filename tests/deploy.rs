@@ -59,6 +59,11 @@ fn fresh_install_with_every_profile_the_simulated_cluster_meets() {
             text(&o)
         );
         assert!(text(&o).contains("done: revision 1 deployed"));
+        assert!(
+            text(&o).contains("✓ Verify") && text(&o).contains("check(s) passed"),
+            "the release was verified: {}",
+            text(&o)
+        );
         let deploys = sim.objects("apps", "deployments", Some("posthog"));
         assert_eq!(deploys.len(), 4, "{profile}");
         assert!(
@@ -404,4 +409,24 @@ fn stuck_release_is_reported_and_recovered_by_rollback() {
     let o = helmdeck(&sim, &h, &["status", "-o", "json"]);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["current"]["status"], "deployed");
+}
+
+#[test]
+fn no_verify_skips_the_checks_after_helm() {
+    let sim = Sim::start(SimOptions::default());
+    let o = helmdeck(
+        &sim,
+        &helm(4),
+        &[
+            "install",
+            "--profile",
+            "local",
+            "--yes",
+            "--no-verify",
+            "--timeout",
+            "2m",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("- Verify --no-verify"), "{}", text(&o));
 }

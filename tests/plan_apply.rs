@@ -31,6 +31,7 @@ fn request(sim: &Sim, intent: &Intent) -> DeployRequest {
         helm: Helm::new(bin, Some(sim.kubeconfig.clone()), None),
         timeout_secs: 120,
         rollback_on_failure: true,
+        verify: true,
         data_dir: sim.home.path().join("helmdeck-data"),
     }
 }

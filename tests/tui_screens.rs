@@ -60,6 +60,7 @@ fn ticket(profile: &str) -> Box<PlanTicket> {
             manifest: None,
             checks: Vec::new(),
             based_on: None,
+            upgrade: None,
         },
     })
 }

@@ -137,3 +137,63 @@ fn chart_25_is_refused_on_kubernetes_1_25() {
         "{text}"
     );
 }
+
+/// `helmdeck plan` from a release of chart 25.0.0 to chart 28.0.0 lists the chart's own notes
+/// of every version crossed, oldest first, and says the vendor's support has ended.
+#[test]
+fn a_plan_across_chart_majors_shows_the_vendors_notes_of_each_version_crossed() {
+    let Some(dir) = common::shared_charts("posthog") else {
+        return;
+    };
+    let sim = Sim::start(SimOptions {
+        flavor: Flavor::Eks,
+        kubernetes_version: "1.24".parse().expect("a version"),
+        ..Default::default()
+    });
+    let o = sim
+        .cmd(&helm(4))
+        .args(["install", "posthog"])
+        .arg(dir.join("posthog-25.0.0.tgz"))
+        .args(["-n", "posthog", "--create-namespace", "-f"])
+        .arg(dir.join("ci-values/amazon_web_services.yaml"))
+        .output()
+        .expect("run helm");
+    assert!(o.status.success(), "{}", common::text(&o));
+    let chart = dir.join("posthog-28.0.0.tgz");
+    let o = common::helmdeck_on(
+        &sim,
+        &helm(4),
+        &[
+            "plan",
+            "--chart",
+            chart.to_str().expect("utf-8"),
+            "--profile",
+            "local",
+        ],
+    );
+    let text = common::text(&o);
+    assert!(
+        text.contains("upgrade notes, chart 25.0.0 → 28.0.0"),
+        "{text}"
+    );
+    let at = |v: &str| {
+        text.find(&format!("  {v}:"))
+            .unwrap_or_else(|| panic!("{v} in {text}"))
+    };
+    assert!(
+        at("26.0.0") < at("27.0.0") && at("27.0.0") < at("27.1.0") && at("27.1.0") < at("28.0.0")
+    );
+    assert!(
+        !text.contains("  25.0.0:"),
+        "the starting version's own note is not crossed"
+    );
+    assert!(text.contains("async migration 0006"), "{text}");
+    assert!(
+        text.contains("supported Kubernetes becomes 1.23 to 1.25"),
+        "{text}"
+    );
+    assert!(
+        text.contains("stopped supporting Kubernetes deployments in May 2023"),
+        "{text}"
+    );
+}

@@ -61,6 +61,11 @@ impl Version {
         })
     }
 
+    /// Semver precedence, as the library compares (build metadata ignored).
+    pub fn cmp_versions(&self, o: &Version) -> Ordering {
+        self.compare(o)
+    }
+
     fn compare(&self, o: &Version) -> Ordering {
         self.major
             .cmp(&o.major)

@@ -4,6 +4,7 @@
 
 pub mod constraint;
 mod fetch;
+pub mod upgrade_notes;
 
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -77,6 +77,19 @@ fn describe(e: &Event) -> Option<String> {
             }
             format!("{mark} {step:?} {detail}").trim_end().to_string()
         }
+        Event::UpgradeNotes(u) => {
+            let mut l = crate::chart::upgrade_notes::lines(
+                &u.from,
+                &u.to,
+                &u.notes,
+                &u.migrations,
+                &u.removed_in_use,
+            );
+            if !u.end_of_support.is_empty() {
+                l.push(format!("  note: {}", u.end_of_support));
+            }
+            l.join("\n")
+        }
         Event::Check(c) => {
             let v = match c.verdict {
                 Verdict::Pass => "pass",
@@ -227,6 +240,7 @@ pub fn deploy(action: Action, plan_only: bool, args: DeployArgs) -> i32 {
         values,
         timeout_secs: args.target.timeout,
         rollback_on_failure: !args.no_rollback,
+        verify: !args.no_verify,
         ..Intent::new(
             action,
             &args.target.release,

@@ -175,6 +175,9 @@ pub struct DeployArgs {
     /// Leave a failed release as it is instead of rolling back.
     #[arg(long)]
     pub no_rollback: bool,
+    /// Skip the pod and disk checks after helm is done.
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 #[derive(Debug, Args)]

@@ -125,6 +125,8 @@ pub struct Intent {
     pub values: ValuesIntent,
     pub timeout_secs: u64,
     pub rollback_on_failure: bool,
+    /// Run the pod and disk checks once helm is done (`--no-verify` turns it off).
+    pub verify: bool,
 }
 
 impl Intent {
@@ -138,6 +140,7 @@ impl Intent {
             values: ValuesIntent::default(),
             timeout_secs: DEFAULT_TIMEOUT_SECS,
             rollback_on_failure: true,
+            verify: true,
         }
     }
 
@@ -166,6 +169,7 @@ impl Intent {
             helm,
             timeout_secs: self.timeout_secs,
             rollback_on_failure: self.rollback_on_failure,
+            verify: self.verify,
             data_dir,
         })
     }

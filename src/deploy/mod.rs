@@ -99,6 +99,8 @@ pub enum Event {
     Notice {
         message: String,
     },
+    /// The chart's notes for the versions an upgrade crosses (see [`UpgradeNotes`]).
+    UpgradeNotes(UpgradeNotes),
 }
 
 /// Everything an install, upgrade or plan needs.
@@ -114,6 +116,8 @@ pub struct DeployRequest {
     pub helm: Helm,
     pub timeout_secs: u64,
     pub rollback_on_failure: bool,
+    /// Check the release's pods and disks under the profile's rules after helm is done.
+    pub verify: bool,
     pub data_dir: PathBuf,
 }
 
@@ -201,6 +205,23 @@ pub struct Plan {
     pub checks: Vec<Check>,
     /// The release's revision the plan was computed against; none when it is not installed.
     pub based_on: Option<u64>,
+    /// The chart's upgrade notes for the versions this upgrade crosses, and the value keys
+    /// they migrated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<UpgradeNotes>,
+}
+
+/// What an upgrade across chart versions must know: the notes crossed, the keys moved on the
+/// release's values, and keys still set that the chart no longer reads.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct UpgradeNotes {
+    pub from: String,
+    pub to: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub end_of_support: String,
+    pub notes: Vec<crate::chart::upgrade_notes::Note>,
+    pub migrations: Vec<crate::chart::upgrade_notes::Migration>,
+    pub removed_in_use: Vec<String>,
 }
 
 impl Plan {
@@ -286,6 +307,58 @@ pub async fn plan(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
         }
     }
 
+    // The chart's own upgrade notes for the versions crossed; renamed keys move on the
+    // release's values, which the diff then shows and apply sends only on confirm.
+    let mut upgrade = None;
+    if let Some(cur) = &current
+        && let Some((name, from)) = crate::chart::upgrade_notes::split_chart_label(&cur.chart)
+        && name == req.chart.name()
+        && let Some(book) = crate::chart::upgrade_notes::for_chart(name)
+    {
+        let to = req.chart.metadata.version.clone();
+        let notes: Vec<_> = book.crossed(from, &to).into_iter().cloned().collect();
+        if !notes.is_empty() {
+            let refs: Vec<_> = notes.iter().collect();
+            let mut migrations = Vec::new();
+            if let Some(prev) = &mut request.previous {
+                let (migrated, moved) = crate::chart::upgrade_notes::migrate(&prev.values, &refs);
+                prev.values = migrated;
+                migrations = moved;
+            }
+            let in_use: Vec<String> = crate::chart::upgrade_notes::removed_in_use(
+                request
+                    .previous
+                    .as_ref()
+                    .map(|p| &p.values)
+                    .unwrap_or(&Map::new()),
+                &refs,
+            )
+            .iter()
+            .map(|(n, r)| {
+                format!(
+                    "{} (no longer read since chart {}{})",
+                    r.key,
+                    n.version,
+                    r.hint
+                        .as_ref()
+                        .map(|h| format!(": {h}"))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+            let u = UpgradeNotes {
+                from: from.to_string(),
+                to,
+                end_of_support: book.end_of_support.clone(),
+                notes,
+                migrations,
+                removed_in_use: in_use,
+            };
+            send(tx, Event::UpgradeNotes(u.clone()));
+            upgrade = Some(u);
+        }
+    }
+
     step(tx, Step::Render, StepState::Running, "");
     let rendered = match request.render(&req.chart) {
         Ok(r) => r,
@@ -344,6 +417,7 @@ pub async fn plan(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
         manifest,
         checks,
         based_on: current.as_ref().map(|c| c.revision),
+        upgrade,
     };
     let failed = plan.failed();
     if !failed.is_empty() {
@@ -531,13 +605,12 @@ pub async fn apply(req: &DeployRequest, plan: &Plan, tx: &UnboundedSender<Event>
                     .and_then(|h| h.last().map(|e| e.revision))
                     .unwrap_or(0),
             };
-            step(
-                tx,
-                Step::Verify,
-                StepState::Skipped,
-                "health checks come with `helmdeck check`",
-            );
-            Outcome::Applied { revision }
+            if req.verify {
+                verify(req, &client, revision, tx).await
+            } else {
+                step(tx, Step::Verify, StepState::Skipped, "--no-verify");
+                Outcome::Applied { revision }
+            }
         }
         Err(e) => {
             step(tx, Step::Apply, StepState::Failed, e.message.clone());
@@ -563,6 +636,75 @@ pub async fn apply(req: &DeployRequest, plan: &Plan, tx: &UnboundedSender<Event>
     end["outcome"] = serde_json::to_value(&outcome).unwrap_or_default();
     let _ = audit.append(end);
     outcome
+}
+
+/// The last step: the release's pods and disks, judged as `helmdeck check` judges them under
+/// the profile's rules, from the same watchers.
+async fn verify(
+    req: &DeployRequest,
+    client: &kube::Client,
+    revision: u64,
+    tx: &UnboundedSender<Event>,
+) -> Outcome {
+    use crate::cluster::watch::{ClusterWatch, Scope};
+    step(tx, Step::Verify, StepState::Running, "");
+    let watch = ClusterWatch::start(
+        client,
+        Scope {
+            namespace: Some(req.namespace.clone()),
+            pods: true,
+            disks: true,
+        },
+    );
+    if !watch.synced(std::time::Duration::from_secs(30)).await {
+        step(
+            tx,
+            Step::Verify,
+            StepState::Failed,
+            "the watchers did not finish listing within 30 s",
+        );
+        return Outcome::Unverified {
+            revision,
+            failed: vec!["the cluster could not be read to verify".into()],
+        };
+    }
+    let snap = watch.snapshot();
+    let rule = req
+        .profile
+        .as_ref()
+        .map(|p| p.storage.encryption)
+        .unwrap_or(crate::profile::EncryptionRule::NotRequired);
+    let now = std::time::SystemTime::now();
+    let pods = crate::health::pods_report(&snap, Some(req.release.as_str()), now);
+    let mut checks = vec![crate::health::pods_check(&pods)];
+    checks.extend(crate::health::disk_checks(&crate::health::disks_report(
+        &snap, rule,
+    )));
+    for c in &checks {
+        send(tx, Event::Check(c.clone()));
+    }
+    let failed: Vec<String> = checks
+        .iter()
+        .filter(|c| c.verdict == Verdict::Fail)
+        .map(|c| c.message.clone())
+        .collect();
+    if failed.is_empty() {
+        step(
+            tx,
+            Step::Verify,
+            StepState::Done,
+            format!("{} check(s) passed", checks.len()),
+        );
+        Outcome::Applied { revision }
+    } else {
+        step(
+            tx,
+            Step::Verify,
+            StepState::Failed,
+            format!("{} check(s) failed", failed.len()),
+        );
+        Outcome::Unverified { revision, failed }
+    }
 }
 
 /// The objects an upgrade would apply, from helm's server-side dry run.

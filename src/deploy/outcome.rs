@@ -14,6 +14,8 @@ pub mod exit {
     pub const PREFLIGHT: i32 = 3;
     pub const UNREACHABLE: i32 = 4;
     pub const BUSY: i32 = 5;
+    /// Applied, but the checks after it failed.
+    pub const UNVERIFIED: i32 = 6;
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -21,6 +23,11 @@ pub mod exit {
 pub enum Outcome {
     Applied {
         revision: u64,
+    },
+    /// helm finished, but the release's pods or disks failed their checks.
+    Unverified {
+        revision: u64,
+        failed: Vec<String>,
     },
     Planned,
     Declined,
@@ -51,6 +58,7 @@ impl Outcome {
     pub fn exit_code(&self) -> i32 {
         match self {
             Outcome::Applied { .. } | Outcome::Planned => exit::OK,
+            Outcome::Unverified { .. } => exit::UNVERIFIED,
             Outcome::Failed { .. } | Outcome::Declined => exit::FAILED,
             Outcome::BadInput { .. } => exit::BAD_INPUT,
             Outcome::PreflightFailed { .. } => exit::PREFLIGHT,
@@ -107,6 +115,11 @@ impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Outcome::Applied { revision } => write!(f, "done: revision {revision} deployed"),
+            Outcome::Unverified { revision, failed } => write!(
+                f,
+                "revision {revision} deployed, but verification failed: {}\n  fix: see `helmdeck check` for the details; `helmdeck rollback` returns to the previous revision",
+                failed.join("; ")
+            ),
             Outcome::Planned => write!(f, "plan complete: nothing was applied"),
             Outcome::Declined => write!(f, "not applied"),
             Outcome::PreflightFailed { failed } => write!(

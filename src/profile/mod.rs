@@ -48,8 +48,6 @@ pub struct Profile {
     pub questions: Vec<Question>,
     #[serde(default)]
     pub ingestion: IngestionSettings,
-    #[serde(default)]
-    pub upgrade_notes: Vec<UpgradeNote>,
     /// Where this profile was loaded from (`builtin` or a file path).
     #[serde(skip)]
     pub origin: String,
@@ -170,15 +168,6 @@ pub struct KeySource {
 pub struct SecretKeyRef {
     pub name: String,
     pub key: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UpgradeNote {
-    /// Chart versions this note applies to when an upgrade crosses them.
-    pub versions: String,
-    pub title: String,
-    pub steps: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -303,18 +292,6 @@ impl Profile {
             values: self.values.clone(),
         }
     }
-
-    /// Upgrade notes whose range contains any version in `(from, to]`.
-    pub fn notes_crossed(&self, from: &str, to: &str) -> Vec<&UpgradeNote> {
-        use crate::chart::constraint::satisfies;
-        self.upgrade_notes
-            .iter()
-            .filter(|n| {
-                // A note applies when the target is inside its range and the source is not.
-                satisfies(&n.versions, to) && !satisfies(&n.versions, from)
-            })
-            .collect()
-    }
 }
 
 /// The profile a release was installed with, from its `cloud` value.
@@ -413,14 +390,6 @@ mod tests {
         std::fs::write(dir.path().join("local.yaml"), local).unwrap();
         let set = ProfileSet::load(Some(dir.path())).unwrap();
         assert!(set.get("local").unwrap().title.starts_with("Mine "));
-    }
-
-    #[test]
-    fn upgrade_notes_are_selected_by_crossed_range() {
-        let set = ProfileSet::load(None).unwrap();
-        let aws = set.get("aws").unwrap();
-        assert!(!aws.notes_crossed("0.1.0", "1.0.0").is_empty());
-        assert!(aws.notes_crossed("1.0.0", "1.0.1").is_empty());
     }
 
     #[test]

@@ -102,6 +102,13 @@ impl App {
                 E::ValuesDiff { changes } => w.plan.changes = changes.clone(),
                 E::ManifestDiff { kinds } => w.plan.manifest = kinds.clone(),
                 E::Notice { message } => w.plan.notes.push(message.clone()),
+                E::UpgradeNotes(u) => w.plan.notes.extend(crate::chart::upgrade_notes::lines(
+                    &u.from,
+                    &u.to,
+                    &u.notes,
+                    &u.migrations,
+                    &u.removed_in_use,
+                )),
                 _ => {}
             }
             return;
@@ -148,6 +155,13 @@ impl App {
             E::ManifestDiff { kinds } => r
                 .helm
                 .push_back(format!("{} kind(s) of objects change", kinds.len())),
+            E::UpgradeNotes(u) => r.helm.push_back(format!(
+                "chart {} → {}: {} upgrade note(s), {} key(s) migrated",
+                u.from,
+                u.to,
+                u.notes.len(),
+                u.migrations.len()
+            )),
         }
     }
 
