@@ -350,3 +350,42 @@ fn install_without_a_cluster_says_how_to_get_one() {
         );
     }
 }
+
+#[test]
+fn keys_the_chart_does_not_have_are_named_with_who_set_them_and_the_nearest_key() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let file = tmp.path().join("mine.yaml");
+    common::write(&file, "clickhouse:\n  persistance:\n    size: 40Gi\n");
+    let o = helmdeck(
+        tmp.path(),
+        &[
+            "render",
+            "--profile",
+            "local",
+            "-f",
+            file.to_str().expect("utf-8"),
+            "--set",
+            "web.replicaCount=2",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+    let err = common::stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "file:{} sets clickhouse.persistance, which chart posthog-mini does not have: helm ignores it; did you mean clickhouse.persistence?",
+            file.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("--set web.replicaCount=2 sets web.replicaCount"),
+        "{err}"
+    );
+    // A clean render warns about nothing.
+    let o = helmdeck(tmp.path(), &["render", "--profile", "local"]);
+    assert!(
+        !common::stderr(&o).contains("warning"),
+        "{}",
+        common::stderr(&o)
+    );
+}

@@ -133,6 +133,9 @@ pub fn render(args: RenderArgs) -> i32 {
         Ok(r) => r,
         Err(e) => return report(e),
     };
+    for w in &rendered.warnings {
+        eprintln!("warning: {w}");
+    }
     let opts = PrintOptions {
         explain: args.explain,
         show_secrets: args.show_secrets,

@@ -385,6 +385,14 @@ pub async fn plan(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
         &facts,
         current.as_ref().map(|c| c.status.as_str()),
     );
+    // Keys helm would ignore without a word.
+    checks.extend(rendered.warnings.iter().map(|w| Check {
+        id: "values",
+        verdict: Verdict::Warn,
+        message: w.clone(),
+        fix:
+            "fix the key's spelling or remove it; `helm show values` lists the chart's keys".into(),
+    }));
     let mut manifest = None;
     if current.is_some()
         && let Some(desired) = dry_run_objects(req, &rendered.user_values).await

@@ -11,6 +11,7 @@ pub mod explain;
 pub mod redact;
 pub mod schema;
 pub mod strvals;
+pub mod unknown;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -218,6 +219,37 @@ impl RenderRequest {
             _ => Map::new(),
         };
         let (layers, provenance) = self.provenance(&processed, &values)?;
+        // What the chart would see with no user values at all: the keys it has.
+        let mut defaults = Map::new();
+        let mut ignored = Vec::new();
+        if coalesce::coalesce(
+            &processed,
+            &mut defaults,
+            "",
+            false,
+            self.major,
+            &mut ignored,
+        )
+        .is_ok()
+        {
+            for u in unknown::unknown_keys(&defaults, &user) {
+                let by = provenance
+                    .iter()
+                    .find(|(p, _)| *p == &u.path || p.starts_with(&format!("{}.", u.path)))
+                    .and_then(|(_, pv)| layers.get(pv.layer))
+                    .map(LayerSource::label)
+                    .unwrap_or_else(|| "your values".into());
+                let near = u
+                    .nearest
+                    .map(|n| format!("; did you mean {n}?"))
+                    .unwrap_or_default();
+                warnings.push(format!(
+                    "{by} sets {}, which chart {} does not have: helm ignores it{near}",
+                    u.path,
+                    chart.name()
+                ));
+            }
+        }
         Ok(Rendered {
             values,
             user_values: user,

@@ -1,0 +1,119 @@
+//! Keys the user sets that the chart does not have. helm ignores them silently, so a typo
+//! (`clickhouse.persistance.size`) or a key from another chart version quietly does nothing;
+//! helmdeck names each one, who set it, and the nearest key the chart does have.
+
+use serde_json::{Map, Value};
+
+/// One key the chart's values do not have.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnknownKey {
+    /// Dotted path as `--set` writes it.
+    pub path: String,
+    /// The nearest key the chart has at the same place, when one is close.
+    pub nearest: Option<String>,
+}
+
+/// Edit distance, for "did you mean".
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn nearest<'a>(key: &str, known: impl Iterator<Item = &'a String>) -> Option<String> {
+    let lower = key.to_ascii_lowercase();
+    known
+        .map(|k| (distance(&lower, &k.to_ascii_lowercase()), k))
+        .filter(|(d, k)| *d <= (k.chars().count() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k.clone())
+}
+
+/// The keys of `user` that `defaults` (the chart's values with its subcharts', as helm
+/// coalesces them) does not have. Below an empty map, a scalar or a list in the defaults any
+/// key is accepted (free-form maps such as `podAnnotations: {}`), and so is all of `global`.
+pub fn unknown_keys(defaults: &Map<String, Value>, user: &Map<String, Value>) -> Vec<UnknownKey> {
+    let mut out = Vec::new();
+    walk(defaults, user, "", &mut out);
+    out
+}
+
+fn walk(
+    defaults: &Map<String, Value>,
+    user: &Map<String, Value>,
+    at: &str,
+    out: &mut Vec<UnknownKey>,
+) {
+    for (k, v) in user {
+        let path = super::join_path(at, k);
+        if at.is_empty() && k == "global" {
+            continue;
+        }
+        match defaults.get(k) {
+            None => out.push(UnknownKey {
+                path: path.clone(),
+                nearest: nearest(k, defaults.keys()).map(|n| super::join_path(at, &n)),
+            }),
+            Some(Value::Object(d)) if !d.is_empty() => {
+                if let Value::Object(u) = v {
+                    walk(d, u, &path, out);
+                }
+            }
+            // Free-form below here.
+            Some(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().expect("a map")
+    }
+
+    #[test]
+    fn typos_and_keys_from_elsewhere_are_found_free_form_maps_are_not() {
+        let defaults = map(json!({
+            "clickhouse": {"persistence": {"size": "20Gi", "storageClass": null}, "enabled": true},
+            "web": {"podAnnotations": {}, "replicacount": 1},
+            "cloud": "private",
+            "global": {"storageClass": ""},
+        }));
+        let user = map(json!({
+            "clickhouse": {"persistance": {"size": "40Gi"}, "enabled": false},
+            "web": {"podAnnotations": {"a": "b"}, "replicaCount": 2},
+            "customStorageClass": {"enabled": true},
+            "global": {"anything": 1},
+            "cloud": "aws",
+        }));
+        let found = unknown_keys(&defaults, &user);
+        assert_eq!(
+            found,
+            vec![
+                UnknownKey {
+                    path: "clickhouse.persistance".into(),
+                    nearest: Some("clickhouse.persistence".into())
+                },
+                UnknownKey {
+                    path: "web.replicaCount".into(),
+                    nearest: Some("web.replicacount".into())
+                },
+                UnknownKey {
+                    path: "customStorageClass".into(),
+                    nearest: None
+                },
+            ]
+        );
+    }
+}
