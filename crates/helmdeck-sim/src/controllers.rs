@@ -911,23 +911,43 @@ fn claims(store: &mut Store) {
                     )
                     .unwrap_or(0);
                 if bigger && sc.is_some_and(|sc| sc["allowVolumeExpansion"] == true) {
-                    let pv_name = pvc["spec"]["volumeName"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string();
-                    if let Some(mut pv) = store.get_gr(&pv_gr, "", &pv_name).cloned() {
-                        pv["spec"]["capacity"]["storage"] = request.clone();
-                        store.put_raw(&pv_gr, "", &pv_name, pv);
-                    }
+                    let pending = pvc["status"]["conditions"]
+                        .as_array()
+                        .is_some_and(|c| c.iter().any(|c| c["type"] == "FileSystemResizePending"));
                     let mut st = pvc["status"].clone();
-                    st["capacity"]["storage"] = request.clone();
-                    store.set_status(&pvc_gr, &ns, &name, st);
-                    store.record_event(
-                        &pvc,
-                        "Normal",
-                        "VolumeResizeSuccessful",
-                        "MountVolume.NodeExpandVolume succeeded",
-                    );
+                    if !pending {
+                        // First the volume grows; the file system follows on the node.
+                        let pv_name = pvc["spec"]["volumeName"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string();
+                        if let Some(mut pv) = store.get_gr(&pv_gr, "", &pv_name).cloned() {
+                            pv["spec"]["capacity"]["storage"] = request.clone();
+                            store.put_raw(&pv_gr, "", &pv_name, pv);
+                        }
+                        st["conditions"] = json!([{"type": "FileSystemResizePending", "status": "True",
+                            "lastProbeTime": null, "lastTransitionTime": now_rfc3339(),
+                            "message": "Waiting for user to (re-)start a pod to finish file system resize of volume on node."}]);
+                        store.set_status(&pvc_gr, &ns, &name, st);
+                        store.record_event(
+                            &pvc,
+                            "Normal",
+                            "ExternalExpanding",
+                            "waiting for an external controller to expand this PVC",
+                        );
+                    } else {
+                        st["capacity"]["storage"] = request.clone();
+                        if let Some(m) = st.as_object_mut() {
+                            m.remove("conditions");
+                        }
+                        store.set_status(&pvc_gr, &ns, &name, st);
+                        store.record_event(
+                            &pvc,
+                            "Normal",
+                            "FileSystemResizeSuccessful",
+                            "MountVolume.NodeExpandVolume succeeded",
+                        );
+                    }
                 }
             }
             continue;

@@ -297,3 +297,82 @@ fn new_namespaces_get_a_default_service_account_the_root_ca_and_pods_the_token_v
     let quiet = get(&state, "v1", "Pod", "app", "quiet");
     assert!(quiet["spec"]["volumes"].is_null(), "{quiet}");
 }
+
+fn resize(state: &SimState, name: &str, size: &str) -> Result<Value, crate::errors::ApiError> {
+    let mut s = state.store.lock().expect("store");
+    let t = s
+        .type_for_kind("v1", "PersistentVolumeClaim")
+        .expect("type");
+    s.patch(
+        &t,
+        "app",
+        name,
+        "application/merge-patch+json",
+        &json!({"spec": {"resources": {"requests": {"storage": size}}}}),
+        false,
+        &WriteOpts::default(),
+    )
+}
+
+#[test]
+fn claims_grow_only_when_their_class_allows_it_and_never_shrink() {
+    let state = cluster(vec![]);
+    for (name, expand) in [("grow", true), ("fixed", false)] {
+        create(
+            &state,
+            "storage.k8s.io/v1",
+            "StorageClass",
+            "",
+            json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": name},
+                   "provisioner": "ebs.csi.aws.com", "allowVolumeExpansion": expand}),
+        );
+        create(
+            &state,
+            "v1",
+            "PersistentVolumeClaim",
+            "app",
+            json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name},
+                   "spec": {"storageClassName": name, "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": "1Gi"}}}}),
+        );
+    }
+    let bound = |s: &SimState, n: &str| {
+        get(s, "v1", "PersistentVolumeClaim", "app", n)["status"]["phase"] == "Bound"
+    };
+    reconcile_until(&state, "both claims bound", |s| {
+        bound(s, "grow") && bound(s, "fixed")
+    });
+
+    resize(&state, "grow", "5Gi").expect("an expandable class grows");
+    let mut cs = ControllerState::default();
+    reconcile(&state, &mut cs);
+    let pvc = get(&state, "v1", "PersistentVolumeClaim", "app", "grow");
+    assert_eq!(
+        pvc["status"]["conditions"][0]["type"],
+        "FileSystemResizePending"
+    );
+    assert_eq!(pvc["status"]["capacity"]["storage"], "1Gi", "not yet");
+    reconcile_until(&state, "the file system grew", |s| {
+        get(s, "v1", "PersistentVolumeClaim", "app", "grow")["status"]["capacity"]["storage"]
+            == "5Gi"
+    });
+    assert!(
+        get(&state, "v1", "PersistentVolumeClaim", "app", "grow")["status"]["conditions"].is_null()
+    );
+
+    let e = resize(&state, "fixed", "5Gi").expect_err("a fixed class refuses");
+    assert_eq!(e.code, 403);
+    assert!(
+        e.message
+            .contains("storageclass that provisions the pvc must support resize"),
+        "{}",
+        e.message
+    );
+    let e = resize(&state, "grow", "2Gi").expect_err("no shrinking");
+    assert_eq!(e.code, 422);
+    assert!(
+        e.message.contains("can not be less than previous value"),
+        "{}",
+        e.message
+    );
+}

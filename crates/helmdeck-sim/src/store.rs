@@ -164,6 +164,50 @@ impl Store {
         );
     }
 
+    /// A claim's size may only grow, and only when its class allows expansion: the API
+    /// server's validation and its PersistentVolumeClaimResize admission plugin.
+    fn admit_claim_resize(&self, name: &str, old: &Value, new: &Value) -> Result<(), ApiError> {
+        let size = |v: &Value| {
+            v["spec"]["resources"]["requests"]["storage"]
+                .as_str()
+                .and_then(crate::quantity::milli)
+        };
+        let (Some(was), Some(now)) = (size(old), size(new)) else {
+            return Ok(());
+        };
+        if now < was && !old["spec"]["volumeName"].is_null() {
+            return Err(ApiError::invalid(
+                "PersistentVolumeClaim",
+                name,
+                "",
+                vec![(
+                    "spec.resources.requests.storage".into(),
+                    "Forbidden: field can not be less than previous value".into(),
+                )],
+            ));
+        }
+        if now > was && !old["spec"]["volumeName"].is_null() {
+            let class = old["spec"]["storageClassName"].as_str().unwrap_or_default();
+            let expandable = self
+                .get_gr(
+                    &("storage.k8s.io".into(), "storageclasses".into()),
+                    "",
+                    class,
+                )
+                .is_some_and(|sc| sc["allowVolumeExpansion"] == true);
+            if !expandable {
+                return Err(ApiError::new(
+                    403,
+                    "Forbidden",
+                    format!(
+                        "persistentvolumeclaims {name:?} is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The ServiceAccount admission plugin: a pod runs as `default` unless it names another,
     /// and gets the projected API token volume unless automounting is turned off.
     fn admit_pod(&mut self, ns: &str, pod: &mut Value) {
@@ -778,6 +822,9 @@ impl Store {
         }
         defaults::validate(&rt.kind, &new, &rt.group)?;
         defaults::validate_update(&rt.kind, &old, &new, &rt.group)?;
+        if rt.kind == "PersistentVolumeClaim" && rt.group.is_empty() && !status_only {
+            self.admit_claim_resize(name, &old, &new)?;
+        }
         if spec_of(&old) != spec_of(&new) {
             let g = old["metadata"]["generation"].as_i64().unwrap_or(1);
             new["metadata"]["generation"] = json!(g + 1);
