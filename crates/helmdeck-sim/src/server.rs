@@ -18,7 +18,7 @@ use super::discovery;
 use super::errors::ApiError;
 use super::resources::ResourceType;
 use super::selectors::{FieldSelector, LabelSelector};
-use super::store::{Propagation, WriteOpts, served_as};
+use super::store::{Propagation, WriteOpts, served_as, served_ref};
 
 pub type Body = BoxBody<Bytes, Infallible>;
 
@@ -774,16 +774,9 @@ fn start_watch(
             // The current state as ADDED lines, serialized under the lock: bytes, not copies
             // of every object.
             let (refs, rv) = store.list_refs(&rt, ns.as_deref(), &labels, &fields)?;
-            let api_version = rt.api_version();
             let lines: Vec<Bytes> = refs
                 .into_iter()
-                .map(|o| {
-                    if o["apiVersion"].as_str() == Some(api_version.as_str()) {
-                        event_line("ADDED", o)
-                    } else {
-                        event_line("ADDED", &served_as(&rt, o.clone()))
-                    }
-                })
+                .map(|o| event_line("ADDED", &served_ref(&rt, o)))
                 .collect();
             let rx = store.subscribe();
             (lines, Vec::new(), rx, rv)
@@ -809,13 +802,7 @@ fn start_watch(
     tokio::spawn(async move {
         let gr = (rt.group.clone(), rt.plural.clone());
         let mut last_rv = start_rv;
-        let line = |etype: &str, o: &Value| {
-            if o["apiVersion"].as_str() == Some(rt.api_version().as_str()) {
-                event_line(etype, o)
-            } else {
-                event_line(etype, &served_as(&rt, o.clone()))
-            }
-        };
+        let line = |etype: &str, o: &Value| event_line(etype, &served_ref(&rt, o));
         for l in initial {
             if tx.send(l).await.is_err() {
                 return;

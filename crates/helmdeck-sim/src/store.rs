@@ -77,6 +77,18 @@ pub fn served_as(rt: &ResourceType, mut v: Value) -> Value {
     v
 }
 
+/// [`served_as`] for a borrowed object: copied only when its version differs (lists and
+/// watches at scale serialize straight from the store).
+pub fn served_ref<'a>(rt: &ResourceType, v: &'a Value) -> std::borrow::Cow<'a, Value> {
+    if v.get("apiVersion")
+        .is_some_and(|a| a.as_str() != Some(rt.api_version().as_str()))
+    {
+        std::borrow::Cow::Owned(served_as(rt, v.clone()))
+    } else {
+        std::borrow::Cow::Borrowed(v)
+    }
+}
+
 pub fn now_rfc3339() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -437,11 +449,7 @@ impl Store {
             if i > 0 {
                 out.push(b',');
             }
-            if item["apiVersion"].as_str() == Some(rt.api_version().as_str()) {
-                let _ = serde_json::to_writer(&mut out, item);
-            } else {
-                let _ = serde_json::to_writer(&mut out, &served_as(rt, (*item).clone()));
-            }
+            let _ = serde_json::to_writer(&mut out, served_ref(rt, item).as_ref());
         }
         out.extend_from_slice(b"]}");
         Ok(out)
