@@ -60,6 +60,7 @@ fn render_per_frame() -> (Duration, Duration) {
             no_color: false,
             log_file: None,
             tls_unverified: false,
+            simulated: true,
         },
         profiles,
         SystemTime::now(),

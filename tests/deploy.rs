@@ -111,7 +111,7 @@ fn preflight_refuses_small_nodes_unencrypted_storage_and_unsupported_kubernetes(
             "aws",
             "--yes",
             "--set",
-            "installCustomStorageClass=false",
+            "clickhouse.persistence.storageClass=gp2",
         ],
     );
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));

@@ -157,7 +157,20 @@ fn all_bound(v: &Value) -> bool {
 #[test]
 fn unencrypted_ebs_volume_fails_under_the_aws_profile() {
     let sim = sim(vec![Scenario::UnencryptedStorage]);
-    install(&sim, "aws", &["--set", "installCustomStorageClass=false"]);
+    // The aws values without the profile's own class (helm alone does not apply it): every
+    // claim lands on the cluster's default, unencrypted gp2.
+    install(
+        &sim,
+        "aws",
+        &[
+            "--set",
+            "clickhouse.persistence.storageClass=null,kafka.persistence.storageClass=null",
+            "--set",
+            "zookeeper.persistence.storageClass=null,postgresql.persistence.storageClass=null",
+            "--set",
+            "redis.master.persistence.storageClass=null",
+        ],
+    );
     let (o, v) = check_until(
         &sim,
         &["--disks", "--profile", "aws"],

@@ -32,6 +32,7 @@ fn request(sim: &Sim, intent: &Intent) -> DeployRequest {
         timeout_secs: 120,
         rollback_on_failure: true,
         verify: true,
+        resize_disks: false,
         data_dir: sim.home.path().join("helmdeck-data"),
     }
 }
@@ -67,6 +68,8 @@ fn apply_refuses_a_plan_the_release_has_moved_past() {
     let mut intent = Intent::new(Action::Upgrade, "posthog", "posthog", target(&sim));
     intent.values = ValuesIntent {
         profile: Some("local".into()),
+        // As `Intent::resolve` decides from the target: the simulated cluster's stand-in.
+        stand_in: target(&sim).is_simulated(),
         sets: vec![(
             helmdeck::values::SetKind::Set,
             "ingress.hostname=planned.example.com".into(),
@@ -156,6 +159,7 @@ fn the_values_the_wizard_reviews_are_the_values_applied() {
             no_color: true,
             log_file: None,
             tls_unverified: false,
+            simulated: true,
         },
         profiles,
         std::time::SystemTime::now(),

@@ -37,6 +37,7 @@ fn app() -> App {
             no_color: true,
             log_file: None,
             tls_unverified: false,
+            simulated: true,
         },
         profiles,
         now(),
@@ -61,6 +62,8 @@ fn ticket(profile: &str) -> Box<PlanTicket> {
             checks: Vec::new(),
             based_on: None,
             upgrade: None,
+            objects: Vec::new(),
+            resize: Vec::new(),
         },
     })
 }
@@ -587,4 +590,98 @@ fn switching_context_keeps_the_current_cluster_until_the_new_one_connects() {
     assert_eq!(a.opts.context, "elsewhere");
     assert!(a.releases.is_empty(), "the old cluster's releases are gone");
     assert!(render(&a, 120, 30).contains("TLS unverified"));
+}
+
+/// The versions in ../shared/charts/posthog, as their repository index lists them.
+fn vendor_listing() -> helmdeck::chart::repo::Listing {
+    let v =
+        |version: &str, app: &str, kube: &str, date: &str| helmdeck::chart::repo::ChartVersion {
+            version: version.into(),
+            app_version: app.into(),
+            kube_version: kube.into(),
+            created: format!("{date}T10:00:00Z"),
+            deprecated: false,
+        };
+    helmdeck::chart::repo::Listing {
+        repo: "http://127.0.0.1:8879/".into(),
+        chart: "posthog".into(),
+        versions: vec![
+            v("30.46.0", "1.43.0", ">= 1.24-0", "2023-06-01"),
+            v("30.0.0", "1.42.0", ">= 1.23-0 <= 1.25-0", "2022-12-01"),
+            v("29.0.11", "1.41.4", ">= 1.23-0 <= 1.25-0", "2022-11-20"),
+            v("28.0.0", "1.40.1", ">= 1.23-0 <= 1.25-0", "2022-10-01"),
+            v("25.0.0", "1.37.1", ">= 1.22-0 <= 1.24-0", "2022-07-12"),
+            v("20.0.0", "1.35.0", ">= 1.20-0 <= 1.23-0", "2022-04-01"),
+        ],
+        stale: None,
+    }
+}
+
+/// The upgrade walkthrough of the vendor's chart across two majors: the version picker (the
+/// release's version marked, versions the cluster cannot run flagged), the path with the notes
+/// of each stop, every manual step acknowledged before going on, then the questions for the
+/// first stop; a downgrade is refused in the picker.
+#[test]
+fn the_upgrade_walkthrough_picks_a_version_and_walks_its_stops() {
+    let mut a = app();
+    a.opts.simulated = false;
+    let mut r = release("deployed", 1);
+    r.chart = "posthog".into();
+    r.chart_version = "25.0.0".into();
+    r.app_version = "1.37.1".into();
+    a.update(Msg::Releases(Ok(vec![r])));
+    let effects = key(&mut a, KeyCode::Char('u'));
+    let Some(Effect::Versions { chart, .. }) = effects.first() else {
+        panic!("the picker asks for the repository's versions: {effects:?}")
+    };
+    assert_eq!(chart, "posthog");
+    a.update(Msg::Versions(Ok((
+        vendor_listing(),
+        Some("1.24.17".into()),
+    ))));
+    snap("upgrade_versions", &a);
+
+    // 20.0.0 is older than the release: refused, with the way back.
+    key(&mut a, KeyCode::Char('G'));
+    key(&mut a, KeyCode::Enter);
+    assert!(
+        a.message
+            .as_deref()
+            .is_some_and(|m| m.contains("helmdeck rollback")),
+        "{:?}",
+        a.message
+    );
+    key(&mut a, KeyCode::Char('g'));
+    key(&mut a, KeyCode::Enter);
+    snap("upgrade_notes", &a);
+    let w = a.wizard.as_ref().unwrap();
+    let stops: Vec<&str> = w
+        .path
+        .as_ref()
+        .unwrap()
+        .stops
+        .iter()
+        .map(|s| s.version.as_str())
+        .collect();
+    assert_eq!(stops, ["29.0.11", "30.46.0"]);
+    let steps = w.acks.len();
+    assert_eq!(steps, 4, "the first leg's steps: {:?}", w.acks);
+
+    // Not before every step is confirmed.
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(
+        a.wizard.as_ref().unwrap().step,
+        helmdeck::tui::app::WizardStep::Notes
+    );
+    for _ in 0..steps {
+        key(&mut a, KeyCode::Char(' '));
+    }
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(
+        a.wizard.as_ref().unwrap().step,
+        helmdeck::tui::app::WizardStep::Questions
+    );
+    snap("upgrade_stop_questions", &a);
+    let intent = a.intent(deploy::Action::Upgrade).unwrap();
+    assert_eq!(intent.values.version.as_deref(), Some("29.0.11"));
 }

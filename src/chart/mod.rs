@@ -4,7 +4,9 @@
 
 pub mod constraint;
 mod fetch;
+pub mod repo;
 pub mod upgrade_notes;
+pub mod upgrade_path;
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -93,6 +95,13 @@ pub struct Chart {
     pub dependencies: Vec<Chart>,
     /// Where the chart was read from, for messages.
     pub origin: String,
+    /// Value paths its templates read (`persistence.storageClass`), and whether a template
+    /// takes the whole value (`toYaml .Values.controller.config`): keys a chart reads without
+    /// listing them in `values.yaml` are still keys it has.
+    pub value_refs: BTreeMap<String, bool>,
+    /// The chart's own `crds/` files, as text: helm installs them on a first install and
+    /// never upgrades them.
+    pub crds: Vec<(String, String)>,
 }
 
 impl Chart {
@@ -143,8 +152,11 @@ fn read_dir_files(root: &Path) -> Result<Files, ChartError> {
                 source,
             })?;
             if ft.is_dir() {
-                // Only what values rendering needs: metadata, values, schema, subcharts.
-                if rel.as_os_str().is_empty() && name != "charts" {
+                // Only what values need: metadata, values, schema, subcharts, and the templates'
+                // value references.
+                if rel.as_os_str().is_empty()
+                    && !matches!(name.as_str(), "charts" | "templates" | "crds")
+                {
                     continue;
                 }
                 stack.push(rel_child);
@@ -165,7 +177,57 @@ fn read_dir_files(root: &Path) -> Result<Files, ChartError> {
 
 fn wanted(rel: &str) -> bool {
     let base = rel.rsplit('/').next().unwrap_or(rel);
-    matches!(base, "Chart.yaml" | "values.yaml" | "values.schema.json") || rel.ends_with(".tgz")
+    matches!(base, "Chart.yaml" | "values.yaml" | "values.schema.json")
+        || rel.ends_with(".tgz")
+        || is_template(rel)
+        || is_crd(rel)
+}
+
+/// A file under this chart's or a subchart's `crds/`.
+fn is_crd(rel: &str) -> bool {
+    (rel.starts_with("crds/") || rel.contains("/crds/"))
+        && (rel.ends_with(".yaml") || rel.ends_with(".yml") || rel.ends_with(".json"))
+}
+
+/// A template of this chart or of a subchart in a directory (`charts/x/templates/...`).
+fn is_template(rel: &str) -> bool {
+    (rel.starts_with("templates/") || rel.contains("/templates/"))
+        && (rel.ends_with(".yaml") || rel.ends_with(".tpl") || rel.ends_with(".yml"))
+}
+
+/// The `.Values.a.b` paths in a template, each with whether it is read whole (`toYaml`,
+/// `toJson`, `range`, `tpl`, or handed to `include`/`dict`, where a helper reads what it
+/// likes): everything below such a value is the template's.
+pub fn value_refs(text: &str, out: &mut BTreeMap<String, bool>) {
+    const MARK: &str = ".Values.";
+    let mut from = 0;
+    while let Some(i) = text[from..].find(MARK) {
+        let at = from + i;
+        from = at + MARK.len();
+        if text[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            continue;
+        }
+        let path: String = text[from..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+            .collect();
+        let path = path.trim_end_matches('.').to_string();
+        if path.is_empty() {
+            continue;
+        }
+        let action = text[..at].rfind("{{").map_or("", |b| &text[b..at]);
+        let whole = [
+            "toYaml", "toJson", "range", "tpl", "dict", "include", "merge", "pick", "omit",
+        ]
+        .iter()
+        .any(|f| action.contains(f));
+        let e = out.entry(path).or_insert(false);
+        *e |= whole;
+    }
 }
 
 fn read_tgz_files(bytes: &[u8], origin: &str) -> Result<Files, ChartError> {
@@ -276,7 +338,26 @@ fn from_files(files: &Files, origin: &str) -> Result<Chart, ChartError> {
         }
     }
     deps.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    let mut refs = BTreeMap::new();
+    for (path, bytes) in files {
+        if path.starts_with("templates/") && is_template(path) {
+            value_refs(&String::from_utf8_lossy(bytes), &mut refs);
+        }
+    }
+    // The chart's own: a subchart's belong to it only while it is enabled.
+    let crds: Vec<(String, String)> = files
+        .iter()
+        .filter(|(p, _)| p.starts_with("crds/") && is_crd(p))
+        .map(|(p, b)| {
+            (
+                format!("{origin}/{p}"),
+                String::from_utf8_lossy(b).to_string(),
+            )
+        })
+        .collect();
     Ok(Chart {
+        crds,
+        value_refs: refs,
         metadata,
         values,
         schema,
@@ -291,4 +372,33 @@ fn from_files(files: &Files, origin: &str) -> Result<Chart, ChartError> {
 pub fn version_matches(constraint: &str, version: &str) -> bool {
     let constraint = constraint.trim();
     constraint.is_empty() || constraint::satisfies(constraint, version)
+}
+
+#[cfg(test)]
+mod refs_tests {
+    use super::value_refs;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn template_references_are_found_with_whether_they_are_read_whole() {
+        let mut refs = BTreeMap::new();
+        value_refs(
+            r#"{{- if .Values.persistence.storageClass }}x{{ end }}
+{{ toYaml .Values.controller.config | nindent 2 }}
+{{ include "common.storage.class" (dict "persistence" .Values.persistence "global" $.Values.global) }}
+{{ .Values.image.tag }}. {{ $x.Values.not }} {{ myValues.no }}"#,
+            &mut refs,
+        );
+        let got: Vec<(&str, bool)> = refs.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        assert_eq!(
+            got,
+            [
+                ("controller.config", true),
+                ("global", true),
+                ("image.tag", false),
+                ("persistence", true),
+                ("persistence.storageClass", false),
+            ]
+        );
+    }
 }

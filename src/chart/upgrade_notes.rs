@@ -64,7 +64,10 @@ pub struct Removed {
 pub struct Requires {
     /// Upgrade to this chart version first...
     pub version: String,
-    /// ...in this case.
+    /// ...when the release's app is older than this (absent: always)...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// ...which, in words, is this case.
     pub when: String,
 }
 
@@ -172,6 +175,43 @@ fn cmp(a: &str, b: &str) -> Option<Ordering> {
 }
 
 impl NoteBook {
+    /// The chart versions an upgrade from `from` (running app `from_app`; empty: unknown) to
+    /// `to` must stop at, in order, each with the note that asks for it; `to` itself is not
+    /// listed. A note's `requires` counts when the path crosses the note, the required
+    /// version lies strictly between, and the app is older than it names (an unknown app
+    /// counts as older: stopping is the safe side).
+    pub fn stops(&self, from: &str, from_app: &str, to: &str) -> Vec<(&Note, &Requires)> {
+        let mut out = Vec::new();
+        let mut cur = from.to_string();
+        let mut app = from_app.to_string();
+        let older = |app: &str, min: &Option<String>| match min {
+            None => true,
+            Some(min) => {
+                app.is_empty()
+                    || !matches!(cmp(app, min), Some(Ordering::Greater | Ordering::Equal))
+            }
+        };
+        loop {
+            let next = self
+                .crossed(&cur, to)
+                .into_iter()
+                .filter_map(|n| n.requires.as_ref().map(|r| (n, r)))
+                .filter(|(_, r)| {
+                    cmp(&cur, &r.version) == Some(Ordering::Less)
+                        && cmp(&r.version, to) == Some(Ordering::Less)
+                        && older(&app, &r.app)
+                })
+                .min_by(|a, b| cmp(&a.1.version, &b.1.version).unwrap_or(Ordering::Equal));
+            let Some((n, r)) = next else {
+                return out;
+            };
+            cur = r.version.clone();
+            // At the stop the app is at least what the stop was required for.
+            app = r.app.clone().unwrap_or_default();
+            out.push((n, r));
+        }
+    }
+
     /// The notes an upgrade from `from` to `to` crosses (`from < version <= to`), oldest
     /// first.
     pub fn crossed(&self, from: &str, to: &str) -> Vec<&Note> {
@@ -297,6 +337,29 @@ mod tests {
 
     fn book() -> NoteBook {
         for_chart("posthog").expect("the vendor chart's notes parse")
+    }
+
+    fn stops(from: &str, app: &str, to: &str) -> Vec<String> {
+        book()
+            .stops(from, app, to)
+            .into_iter()
+            .map(|(_, r)| r.version.clone())
+            .collect()
+    }
+
+    #[test]
+    fn async_migration_pins_are_stops_only_for_apps_older_than_the_pin() {
+        // 25.0.0 runs app 1.37.1: past 0004's pin (1.36.1), before 0005-0007's (1.41.4).
+        assert_eq!(stops("25.0.0", "1.37.1", "30.46.0"), ["29.0.11"]);
+        assert_eq!(stops("20.0.0", "1.35.0", "30.46.0"), ["26.0.0", "29.0.11"]);
+        assert_eq!(stops("15.0.0", "1.30.0", "20.0.0"), ["16.1.0"]);
+        assert_eq!(stops("15.0.0", "1.33.2", "20.0.0"), Vec::<String>::new());
+        // Not crossing the note that asks, or landing on the stop itself: no stop.
+        assert!(stops("25.0.0", "1.37.1", "29.0.11").is_empty());
+        assert!(stops("29.0.11", "1.41.4", "30.46.0").is_empty());
+        assert!(stops("25.0.0", "1.37.1", "29.5.0").is_empty());
+        // An unknown app stops, the safe side.
+        assert_eq!(stops("25.0.0", "", "30.0.0"), ["29.0.11"]);
     }
 
     #[test]

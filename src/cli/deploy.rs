@@ -233,7 +233,11 @@ async fn ask(question: String) -> bool {
 /// `install`, `upgrade` and `plan`: plan, ask, apply exactly that plan.
 pub fn deploy(action: Action, plan_only: bool, args: DeployArgs) -> i32 {
     let values = match super::values_intent(&args.values) {
-        Ok(v) => v,
+        // A cluster is named: the profile's vendor chart, unless it is the simulated one.
+        Ok(v) => crate::deploy::ValuesIntent {
+            stand_in: false,
+            ..v
+        },
         Err(e) => return fail(e),
     };
     let intent = Intent {
@@ -241,6 +245,7 @@ pub fn deploy(action: Action, plan_only: bool, args: DeployArgs) -> i32 {
         timeout_secs: args.target.timeout,
         rollback_on_failure: !args.no_rollback,
         verify: !args.no_verify,
+        resize_disks: args.resize_disks,
         ..Intent::new(
             action,
             &args.target.release,
@@ -254,38 +259,103 @@ pub fn deploy(action: Action, plan_only: bool, args: DeployArgs) -> i32 {
             "not a terminal: pass --yes to apply without confirmation",
         ));
     }
-    let req = match intent.resolve() {
-        Ok(r) => r,
-        Err(o) => {
-            eprintln!("{o}");
-            return o.exit_code();
-        }
-    };
     let rt = match runtime() {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
+    // The cluster first: an unreachable one is the answer before any chart is fetched.
+    if let Err(e) = reach(&rt, &args.target) {
+        return fail(e);
+    }
     let json_out = args.target.output == Output::Json;
+    let mut path = None;
     let (outcome, events) = rt.block_on(async {
-        let (planned, mut events) =
-            with_progress(json_out, async |tx| deploy::plan(&req, tx).await).await;
-        let plan = match planned {
-            Ok(p) => p,
-            Err(o) => return (o, events),
+        // A version named for a release that exists: the way there, stop by stop.
+        let stops: Vec<Option<String>> = if action == Action::Upgrade || plan_only {
+            match deploy::stops::path(&intent).await {
+                Err(o) => return (o, Vec::new()),
+                Ok(None) => vec![None],
+                Ok(Some(p)) => {
+                    if !json_out {
+                        eprintln!("{}", p.lines().join("\n"));
+                    }
+                    let blockers = p.blockers.clone();
+                    let versions = p.stops.iter().map(|s| Some(s.version.clone())).collect();
+                    path = Some(p);
+                    if !blockers.is_empty() {
+                        return (Outcome::PreflightFailed { failed: blockers }, Vec::new());
+                    }
+                    versions
+                }
+            }
+        } else {
+            vec![None]
         };
-        if plan_only {
-            return (Outcome::Planned, events);
+        let total = stops.len();
+        let mut events = Vec::new();
+        let mut outcome = Outcome::Planned;
+        for (i, version) in stops.into_iter().enumerate() {
+            let mut leg = match &version {
+                Some(v) => deploy::stops::at_stop(&intent, v),
+                None => intent.clone(),
+            };
+            if path.is_some() {
+                leg.action = Action::Upgrade;
+            }
+            if total > 1 && !json_out {
+                eprintln!(
+                    "— stop {} of {total}: chart {} —",
+                    i + 1,
+                    version.as_deref().unwrap_or("?")
+                );
+            }
+            let req = match tokio::task::spawn_blocking(move || leg.resolve()).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(o)) => return (o, events),
+                Err(e) => return (Outcome::bad_input(e.to_string()), events),
+            };
+            let (planned, more) =
+                with_progress(json_out, async |tx| deploy::plan(&req, tx).await).await;
+            events.extend(more);
+            let plan = match planned {
+                Ok(p) => p,
+                Err(o) => return (o, events),
+            };
+            if plan_only {
+                if total > 1 && !json_out {
+                    eprintln!(
+                        "(the later stops are planned when the release reaches them: their diff depends on this one)"
+                    );
+                }
+                return (Outcome::Planned, events);
+            }
+            let question = if total > 1 {
+                format!("Apply stop {} of {total} (chart {})?", i + 1, plan.chart_version)
+            } else {
+                "Apply these changes?".into()
+            };
+            if !args.yes && !ask(question).await {
+                return (Outcome::Declined, events);
+            }
+            let (o, more) =
+                with_progress(json_out, async |tx| deploy::apply(&req, &plan, tx).await).await;
+            events.extend(more);
+            outcome = o;
+            if !matches!(outcome, Outcome::Applied { .. }) {
+                if total > 1 && !json_out {
+                    eprintln!(
+                        "stopped at stop {} of {total} (chart {}): the release stays where this stop left it",
+                        i + 1,
+                        plan.chart_version
+                    );
+                }
+                break;
+            }
         }
-        if !args.yes && !ask("Apply these changes?".into()).await {
-            return (Outcome::Declined, events);
-        }
-        let (o, more) =
-            with_progress(json_out, async |tx| deploy::apply(&req, &plan, tx).await).await;
-        events.extend(more);
-        (o, events)
+        (outcome, events)
     });
     if json_out {
-        let doc = json!({"outcome": outcome, "events": events});
+        let doc = json!({"outcome": outcome, "path": path, "events": events});
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         eprintln!("{outcome}");

@@ -4,6 +4,7 @@ mod check;
 mod deploy;
 mod render;
 mod sim;
+mod versions;
 
 pub use render::{CliError, values_intent};
 
@@ -65,6 +66,8 @@ pub enum Command {
     Upgrade(Box<DeployArgs>),
     /// Everything up to and including the diff; nothing is applied.
     Plan(Box<DeployArgs>),
+    /// List a chart's versions from its repository: app version, Kubernetes range, date.
+    Versions(VersionsArgs),
     /// Roll a release back to a revision (default: the previous one).
     Rollback(ReleaseArgs),
     /// Show a release's state (and whether it is stuck in a pending state).
@@ -107,13 +110,15 @@ pub struct ValuesArgs {
     /// Cloud profile (`helmdeck profiles list`).
     #[arg(long)]
     pub profile: Option<String>,
-    /// Chart: a directory, a .tgz, a chart name with --repo, or oci://… (default: bundled).
+    /// Chart: a directory, a .tgz, a chart name with --repo, or oci://… (default: the
+    /// profile's, the vendor's chart; the bundled stand-in on the simulated cluster and for
+    /// render).
     #[arg(long)]
     pub chart: Option<String>,
-    /// Chart repository URL (with --chart NAME).
+    /// Chart repository URL (default: $HELMDECK_CHART_REPO, then the profile's).
     #[arg(long)]
     pub repo: Option<String>,
-    /// Chart version (with --repo or oci://).
+    /// Chart version, from the chart repository; an upgrade to it goes stop by stop.
     #[arg(long)]
     pub version: Option<String>,
     /// Answers to the profile's questions (YAML: `value.path: answer`).
@@ -178,6 +183,35 @@ pub struct DeployArgs {
     /// Skip the pod and disk checks after helm is done.
     #[arg(long)]
     pub no_verify: bool,
+    /// When the upgrade grows a StatefulSet's disks (which helm cannot do), grow each claim,
+    /// wait, and recreate the StatefulSet with --cascade=orphan before upgrading.
+    #[arg(long)]
+    pub resize_disks: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionsArgs {
+    /// Chart repository URL (default: $HELMDECK_CHART_REPO, then the profile's, then the
+    /// vendor's).
+    #[arg(long)]
+    pub repo: Option<String>,
+    /// Chart name in the repository (default: the profile's, else posthog).
+    #[arg(long)]
+    pub chart: Option<String>,
+    /// Profile whose chart repository to list.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Release whose current version is marked, when the cluster can be reached.
+    #[arg(long, default_value = "posthog")]
+    pub release: String,
+    #[arg(short = 'n', long, default_value = "posthog")]
+    pub namespace: String,
+    #[arg(long)]
+    pub context: Option<String>,
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }
 
 #[derive(Debug, Args)]
@@ -407,6 +441,7 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Upgrade(a)) => deploy::deploy(crate::deploy::Action::Upgrade, false, *a),
         Some(Command::Plan(a)) => deploy::deploy(crate::deploy::Action::Install, true, *a),
         Some(Command::Status(a)) => deploy::status(a),
+        Some(Command::Versions(a)) => versions::run(a),
         Some(Command::History(a)) => deploy::history(a),
         Some(Command::Rollback(a)) => deploy::rollback(a),
         Some(Command::Check(a)) => check::run(*a),

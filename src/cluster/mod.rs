@@ -43,6 +43,9 @@ pub enum ClusterError {
     Forbidden { message: String, fix: String },
 }
 
+/// The cluster name `helmdeck sim` and `helmdeck demo` write into their kubeconfig.
+pub const SIMULATED_CLUSTER: &str = "helmdeck-sim";
+
 impl Target {
     /// The kubeconfig path as kubectl resolves it (first file of KUBECONFIG).
     pub fn kubeconfig_path(&self) -> Option<PathBuf> {
@@ -51,6 +54,13 @@ impl Target {
                 .and_then(|v| std::env::split_paths(&v).next())
                 .filter(|p| !p.as_os_str().is_empty())
         })
+    }
+
+    /// Whether this is helmdeck's own simulated cluster (its kubeconfig names the cluster
+    /// `helmdeck-sim`): there the profiles' chart is the bundled stand-in, not the vendor's.
+    pub fn is_simulated(&self) -> bool {
+        self.entries()
+            .is_some_and(|e| e.cluster == SIMULATED_CLUSTER)
     }
 
     /// The kubeconfig entries this target uses, for messages and the header's TLS flag.

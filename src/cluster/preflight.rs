@@ -282,7 +282,7 @@ pub fn immutable_changes(desired: &[Value], live: &[Value]) -> Vec<Check> {
             "immutable-fields",
             Verdict::Fail,
             format!("StatefulSet {name}: volumeClaimTemplates cannot be changed by an upgrade ({})", what.join(", ")),
-            format!("resize the existing claims with `kubectl patch pvc` (the class must allow expansion), then run `kubectl delete statefulset {name} --cascade=orphan` (pods and volumes stay) and upgrade again"),
+            format!("run the upgrade again with --resize-disks and helmdeck grows the claims and recreates the StatefulSet; by hand: resize the claims with `kubectl patch pvc` (the class must allow expansion), run `kubectl delete statefulset {name} --cascade=orphan` (pods and volumes stay) and upgrade again"),
         ));
     }
     out

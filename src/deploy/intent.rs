@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde_json::{Map, Value};
 
 use super::{Action, DeployRequest, Outcome};
-use crate::chart::{Chart, ChartRef, resolve_chart_ref};
+use crate::chart::{Chart, ChartRef, repo, resolve_chart_ref};
 use crate::cluster::Target;
 use crate::helm::driver::Helm;
 use crate::profile::{self, Profile, ProfileSet};
@@ -37,6 +37,10 @@ pub struct ValuesIntent {
     pub sets: Vec<(SetKind, String)>,
     /// Merge as this helm major does; none: the helm that will apply, else Helm 4.
     pub helm_major: Option<HelmMajor>,
+    /// Use the bundled stand-in chart unless a chart, a repository or a version is named
+    /// (the simulated cluster, and `render`, which has no cluster); otherwise the profile's
+    /// chart is the vendor's, from its repository.
+    pub stand_in: bool,
 }
 
 /// The values side of an intent, looked up: what `render` prints and the engine applies.
@@ -48,6 +52,67 @@ pub struct ResolvedValues {
 }
 
 impl ValuesIntent {
+    /// Which chart: the one named; else the profile's local path; else the vendor's chart
+    /// from the repository (flag, `$HELMDECK_CHART_REPO`, the profile's) at the version asked
+    /// or the newest the profile supports; the bundled stand-in only for `stand_in` intents
+    /// that name no repository or version.
+    pub fn chart_ref(&self, profile: Option<&Profile>) -> Result<ChartRef, String> {
+        let spec = profile.map(|p| &p.chart);
+        let env_repo = std::env::var(repo::REPO_ENV)
+            .ok()
+            .filter(|v| !v.trim().is_empty());
+        if self.chart.is_some() && self.repo.is_none() {
+            return Ok(ChartRef::parse(
+                self.chart.as_deref(),
+                None,
+                self.version.as_deref(),
+            ));
+        }
+        if self.repo.is_none()
+            && let Some(path) = spec.and_then(|s| s.path.as_ref())
+        {
+            return Ok(ChartRef::Local(path.into()));
+        }
+        let wants_repo = self.repo.is_some()
+            || self.version.is_some()
+            || env_repo.is_some()
+            || (!self.stand_in && spec.is_some_and(|s| s.repo.is_some()));
+        if !wants_repo {
+            return Ok(ChartRef::Bundled);
+        }
+        let url = repo::repo_url(self.repo.as_deref(), spec.and_then(|s| s.repo.as_deref()));
+        let name = self
+            .chart
+            .clone()
+            .or_else(|| spec.and_then(|s| s.name.clone()))
+            .unwrap_or_else(|| repo::VENDOR_CHART.to_string());
+        let version = match (&self.version, spec.and_then(|s| s.version.as_deref())) {
+            (Some(v), _) => Some(v.clone()),
+            // The newest version the profile supports, as `helm install --version RANGE`
+            // would pick, but said out loud in the plan.
+            (None, Some(range)) => {
+                let listing = repo::versions_blocking(&url, &name, &crate::dirs::cache_dir())
+                    .map_err(|e| e.to_string())?;
+                let best = listing
+                    .versions
+                    .iter()
+                    .find(|v| crate::chart::constraint::satisfies(range, &v.version))
+                    .ok_or_else(|| {
+                        format!(
+                            "the repository {url} has no version of {name} within {range} (the profile's supported range); give one with --version"
+                        )
+                    })?;
+                Some(best.version.clone())
+            }
+            (None, None) => None,
+        };
+        Ok(ChartRef::Repo {
+            repo: url,
+            name,
+            version,
+        })
+    }
+
     /// Loads the profile, the chart and every layer; the first bad input is the error, naming
     /// the file or key.
     pub fn resolve(&self) -> Result<ResolvedValues, String> {
@@ -63,20 +128,7 @@ impl ValuesIntent {
     /// As [`ValuesIntent::resolve`], with the named profile already loaded (the app holds its
     /// profiles).
     pub fn resolve_with(&self, profile: Option<Profile>) -> Result<ResolvedValues, String> {
-        let chart_ref = match (&self.chart, &self.repo, &profile) {
-            (None, None, Some(p)) => match (&p.chart.repo, &p.chart.path) {
-                (Some(repo), _) => {
-                    ChartRef::parse(p.chart.name.as_deref(), Some(repo), self.version.as_deref())
-                }
-                (None, Some(path)) => ChartRef::Local(path.into()),
-                _ => ChartRef::Bundled,
-            },
-            _ => ChartRef::parse(
-                self.chart.as_deref(),
-                self.repo.as_deref(),
-                self.version.as_deref(),
-            ),
-        };
+        let chart_ref = self.chart_ref(profile.as_ref())?;
         let chart_path =
             resolve_chart_ref(&chart_ref, &crate::dirs::cache_dir()).map_err(|e| e.to_string())?;
         let chart = Chart::load(&chart_path).map_err(|e| e.to_string())?;
@@ -115,6 +167,27 @@ impl ValuesIntent {
     }
 }
 
+impl ValuesIntent {
+    /// The repository and chart name this intent installs from, when it is a repository's
+    /// chart (what an upgrade path is planned against); the version is not looked up.
+    pub fn repository(&self) -> Result<Option<(String, String)>, String> {
+        let set =
+            ProfileSet::load(profile::user_profile_dir().as_deref()).map_err(|e| e.to_string())?;
+        let profile = match &self.profile {
+            Some(name) => Some(set.get(name).map_err(|e| e.to_string())?.clone()),
+            None => None,
+        };
+        let probe = ValuesIntent {
+            version: Some("0.0.0".into()),
+            ..self.clone()
+        };
+        Ok(match probe.chart_ref(profile.as_ref())? {
+            ChartRef::Repo { repo, name, .. } => Some((repo, name)),
+            _ => None,
+        })
+    }
+}
+
 /// An install or upgrade as the user asked for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Intent {
@@ -127,6 +200,8 @@ pub struct Intent {
     pub rollback_on_failure: bool,
     /// Run the pod and disk checks once helm is done (`--no-verify` turns it off).
     pub verify: bool,
+    /// Carry out the documented disk resize when the upgrade grows a StatefulSet's claims.
+    pub resize_disks: bool,
 }
 
 impl Intent {
@@ -141,6 +216,7 @@ impl Intent {
             timeout_secs: DEFAULT_TIMEOUT_SECS,
             rollback_on_failure: true,
             verify: true,
+            resize_disks: false,
         }
     }
 
@@ -154,6 +230,7 @@ impl Intent {
         );
         let mut values = self.values.clone();
         values.helm_major.get_or_insert(helm.major());
+        values.stand_in |= self.target.is_simulated();
         let resolved = values.resolve().map_err(Outcome::bad_input)?;
         let data_dir = crate::dirs::data_dir()
             .ok_or_else(|| Outcome::bad_input("no data directory: set HELMDECK_DATA_DIR"))?;
@@ -170,6 +247,7 @@ impl Intent {
             timeout_secs: self.timeout_secs,
             rollback_on_failure: self.rollback_on_failure,
             verify: self.verify,
+            resize_disks: self.resize_disks,
             data_dir,
         })
     }

@@ -5,7 +5,10 @@
 
 pub mod audit;
 pub mod intent;
+pub mod objects;
 pub mod outcome;
+pub mod resize;
+pub mod stops;
 
 pub use intent::{Answers, DEFAULT_TIMEOUT_SECS, Intent, ValuesIntent};
 pub use outcome::{Outcome, exit};
@@ -118,6 +121,8 @@ pub struct DeployRequest {
     pub rollback_on_failure: bool,
     /// Check the release's pods and disks under the profile's rules after helm is done.
     pub verify: bool,
+    /// Grow StatefulSets' claims the documented way instead of refusing the upgrade.
+    pub resize_disks: bool,
     pub data_dir: PathBuf,
 }
 
@@ -209,6 +214,12 @@ pub struct Plan {
     /// they migrated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upgrade: Option<UpgradeNotes>,
+    /// The profile's own cluster objects, applied before the chart.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<objects::ObjectChange>,
+    /// Claims to grow, and StatefulSets to recreate, before the upgrade (`--resize-disks`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resize: Vec<resize::SetResize>,
 }
 
 /// What an upgrade across chart versions must know: the notes crossed, the keys moved on the
@@ -359,6 +370,96 @@ pub async fn plan(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
         }
     }
 
+    // The profile's own objects: the cluster as preflight judges it is the cluster after
+    // they are applied.
+    let mut object_checks = Vec::new();
+    let mut object_changes = Vec::new();
+    if let Some(p) = req.profile.as_ref().filter(|p| !p.objects.is_empty()) {
+        match objects::diff(&client, &p.objects, &req.namespace).await {
+            Ok(changes) => {
+                for c in &changes {
+                    if c.kind == "StorageClass" {
+                        facts
+                            .storage_classes
+                            .retain(|sc| sc["metadata"]["name"] != c.name.as_str());
+                        facts.storage_classes.push(c.object.clone());
+                    }
+                    object_checks.push(if c.immutable.is_empty() {
+                        Check {
+                            id: "objects",
+                            verdict: Verdict::Pass,
+                            message: format!(
+                                "{} from profile {}: {} (server-side apply, before the chart)",
+                                c.label(),
+                                p.name,
+                                c.op
+                            ),
+                            fix: String::new(),
+                        }
+                    } else {
+                        Check {
+                            id: "objects",
+                            verdict: Verdict::Fail,
+                            message: format!(
+                                "{} exists with another {}, which cannot change once it is created",
+                                c.label(),
+                                c.immutable.join(", ")
+                            ),
+                            fix: format!(
+                                "delete {} (claims keep their volumes) so the profile's can be created, or name another class in a profile of your own",
+                                c.label()
+                            ),
+                        }
+                    });
+                }
+                object_changes = changes;
+            }
+            Err(e) => object_checks.push(Check {
+                id: "objects",
+                verdict: Verdict::Fail,
+                message: format!("profile {}'s objects: {e}", p.name),
+                fix: "check the profile's objects against the cluster's API versions".into(),
+            }),
+        }
+    }
+
+    // helm installs a chart's CRDs on a first install only and never upgrades them: on an
+    // upgrade the chart's CRDs are compared with the live ones and applied before helm.
+    if current.is_some() && !req.chart.crds.is_empty() {
+        let crds: Vec<Value> = req
+            .chart
+            .crds
+            .iter()
+            .flat_map(|(_, text)| parse_manifest(text))
+            .filter(|d| d["kind"] == "CustomResourceDefinition")
+            .collect();
+        match objects::diff(&client, &crds, &req.namespace).await {
+            Ok(changes) => {
+                for c in changes.iter().filter(|c| c.op != "unchanged") {
+                    object_checks.push(Check {
+                        id: "crds",
+                        verdict: Verdict::Pass,
+                        message: format!(
+                            "{} from chart {} {}: {} (helm never upgrades CRDs: helmdeck applies it with server-side apply before the upgrade)",
+                            c.label(),
+                            req.chart.name(),
+                            req.chart.metadata.version,
+                            c.op
+                        ),
+                        fix: String::new(),
+                    });
+                }
+                object_changes.extend(changes);
+            }
+            Err(e) => object_checks.push(Check {
+                id: "crds",
+                verdict: Verdict::Warn,
+                message: format!("the chart's CRDs could not be compared with the cluster's: {e}"),
+                fix: "apply the chart's crds/ yourself before upgrading (`kubectl apply --server-side -f crds/`)".into(),
+            }),
+        }
+    }
+
     step(tx, Step::Render, StepState::Running, "");
     let rendered = match request.render(&req.chart) {
         Ok(r) => r,
@@ -385,6 +486,7 @@ pub async fn plan(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
         &facts,
         current.as_ref().map(|c| c.status.as_str()),
     );
+    checks.extend(object_checks);
     // Keys helm would ignore without a word.
     checks.extend(rendered.warnings.iter().map(|w| Check {
         id: "values",
@@ -394,10 +496,13 @@ pub async fn plan(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
             "fix the key's spelling or remove it; `helm show values` lists the chart's keys".into(),
     }));
     let mut manifest = None;
+    let mut resize_sets = Vec::new();
     if current.is_some()
         && let Some(desired) = dry_run_objects(req, &rendered.user_values).await
     {
-        checks.extend(immutable_check(req, &client, &desired).await);
+        let (immutable, sets) = immutable_check(req, &client, &desired, &facts).await;
+        checks.extend(immutable);
+        resize_sets = sets;
         if let Ok(live) = req.helm.get_manifest(&req.release, &req.namespace).await {
             manifest = Some(manifest_diff(&parse_manifest(&live), &desired));
         }
@@ -426,6 +531,8 @@ pub async fn plan(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
         checks,
         based_on: current.as_ref().map(|c| c.revision),
         upgrade,
+        objects: object_changes,
+        resize: resize_sets,
     };
     let failed = plan.failed();
     if !failed.is_empty() {
@@ -534,8 +641,63 @@ pub async fn apply(req: &DeployRequest, plan: &Plan, tx: &UnboundedSender<Event>
             .map(|c| format!("{} {}", c.op, c.path))
             .collect::<Vec<_>>()
     );
+    start["resize"] = json!(resize::lines(&plan.resize));
+    start["objects"] = json!(
+        plan.objects
+            .iter()
+            .map(|c| format!("{} {}", c.op, c.label()))
+            .collect::<Vec<_>>()
+    );
     if let Err(e) = audit.append(start) {
         return Outcome::local(e, "check the data directory");
+    }
+    if plan.objects.iter().any(|c| c.op != "unchanged") {
+        match objects::apply(&client, &plan.objects, &req.namespace).await {
+            Ok(done) => send(
+                tx,
+                Event::Notice {
+                    message: format!("applied {} (server-side apply)", done.join(", ")),
+                },
+            ),
+            Err(e) => {
+                step(tx, Step::Apply, StepState::Failed, e.clone());
+                let outcome = Outcome::local(
+                    format!("{e}; the chart was not applied"),
+                    "fix the object in the profile, or the rights to apply it, and run again",
+                );
+                let mut end = base_record.clone();
+                end["phase"] = json!("outcome");
+                end["outcome"] = json!(outcome);
+                let _ = audit.append(end);
+                return outcome;
+            }
+        }
+    }
+    if !plan.resize.is_empty() {
+        for l in resize::lines(&plan.resize) {
+            send(
+                tx,
+                Event::Notice {
+                    message: format!("disk resize: {l}"),
+                },
+            );
+        }
+        let wait = std::time::Duration::from_secs(req.timeout_secs);
+        if let Err(outcome) =
+            resize::run(&client, &req.namespace, &plan.resize, wait, &audit, tx).await
+        {
+            step(
+                tx,
+                Step::Apply,
+                StepState::Failed,
+                "the disk resize stopped",
+            );
+            let mut end = base_record.clone();
+            end["phase"] = json!("outcome");
+            end["outcome"] = json!(outcome);
+            let _ = audit.append(end);
+            return outcome;
+        }
     }
     step(
         tx,
@@ -806,11 +968,14 @@ pub fn manifest_diff(live: &[Value], desired: &[Value]) -> Vec<KindDiff> {
 }
 
 /// Server-side dry run of the upgrade, compared with the live StatefulSets.
+/// StatefulSets whose claim templates change: refused, or with `--resize-disks` the resize
+/// that makes the upgrade possible (checked against the classes preflight sees).
 async fn immutable_check(
     req: &DeployRequest,
     client: &kube::Client,
     desired: &[Value],
-) -> Vec<Check> {
+    facts: &preflight::ClusterFacts,
+) -> (Vec<Check>, Vec<resize::SetResize>) {
     let sts: Api<k8s_openapi::api::apps::v1::StatefulSet> =
         Api::namespaced(client.clone(), &req.namespace);
     let live: Vec<Value> = sts
@@ -823,7 +988,63 @@ async fn immutable_check(
                 .collect()
         })
         .unwrap_or_default();
-    preflight::immutable_changes(desired, &live)
+    if !req.resize_disks {
+        return (preflight::immutable_changes(desired, &live), Vec::new());
+    }
+    match resize::plan(desired, &live) {
+        Err(r) => (
+            vec![Check {
+                id: "disk-resize",
+                verdict: Verdict::Fail,
+                message: r.message,
+                fix: r.fix,
+            }],
+            Vec::new(),
+        ),
+        Ok(sets) => {
+            let mut checks = Vec::new();
+            for s in &sets {
+                let class = &s.claims[0].class;
+                let sc = facts.storage_classes.iter().find(|c| {
+                    if class.is_empty() {
+                        c["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"]
+                            == "true"
+                    } else {
+                        c["metadata"]["name"] == class.as_str()
+                    }
+                });
+                let expands = sc.is_some_and(|c| c["allowVolumeExpansion"] == true);
+                let shown = if class.is_empty() { "(default)" } else { class };
+                checks.push(if expands {
+                    Check {
+                        id: "disk-resize",
+                        verdict: Verdict::Pass,
+                        message: format!(
+                            "StatefulSet {}: {} claim(s) grow {} → {} (class {shown} allows expansion); helmdeck resizes them and recreates the StatefulSet before the upgrade",
+                            s.statefulset,
+                            s.claims.len(),
+                            s.claims[0].from,
+                            s.claims[0].to
+                        ),
+                        fix: String::new(),
+                    }
+                } else {
+                    Check {
+                        id: "disk-resize",
+                        verdict: Verdict::Fail,
+                        message: format!(
+                            "StatefulSet {}: its claims cannot grow: StorageClass {shown} does not allow volume expansion",
+                            s.statefulset
+                        ),
+                        fix: format!(
+                            "set allowVolumeExpansion: true on the class (`kubectl patch storageclass {shown} -p '{{\"allowVolumeExpansion\":true}}'`) if its provisioner supports it, or keep the size"
+                        ),
+                    }
+                });
+            }
+            (checks, sets)
+        }
+    }
 }
 
 /// Pods ready of expected while helm waits, from the shared watchers and the same pod

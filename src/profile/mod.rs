@@ -44,6 +44,10 @@ pub struct Profile {
     pub storage: StorageRule,
     #[serde(default)]
     pub values: Map<String, Value>,
+    /// Cluster objects the chart cannot make (an encrypted, expandable StorageClass), applied
+    /// with server-side apply before the chart.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<Value>,
     #[serde(default)]
     pub questions: Vec<Question>,
     #[serde(default)]

@@ -38,6 +38,8 @@ pub struct Options {
     pub log_file: Option<PathBuf>,
     /// The kubeconfig turns certificate checks off for this cluster: the header says so.
     pub tls_unverified: bool,
+    /// helmdeck's simulated cluster: the wizard installs the bundled stand-in chart.
+    pub simulated: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -85,6 +87,11 @@ pub enum Effect {
     SwitchNamespace(String),
     SwitchContext(String),
     RefreshReleases,
+    /// List a chart repository's versions for the version picker.
+    Versions {
+        repo: String,
+        chart: String,
+    },
     /// Read a release's revisions for the rollback picker.
     History {
         release: String,
@@ -121,6 +128,9 @@ pub enum Msg {
     /// A `:ctx` switch connected (the app now shows that cluster) or failed (it stays).
     /// A `:ctx` switch finished: whether its TLS is unverified, or why it failed.
     ContextSwitched(String, Result<bool, String>),
+    /// The chart repository's versions for the upgrade walkthrough, with the cluster's
+    /// Kubernetes version when it answered.
+    Versions(Result<(crate::chart::repo::Listing, Option<String>), String>),
 }
 
 pub struct App {
@@ -317,6 +327,10 @@ impl App {
                 self.history_loaded(release, namespace, r);
                 Vec::new()
             }
+            Msg::Versions(r) => {
+                self.versions_loaded(r);
+                Vec::new()
+            }
         }
     }
 
@@ -333,6 +347,16 @@ impl App {
             && let Some(effects) = self.field_key(&k)
         {
             return effects;
+        }
+        if self.screen == Screen::Wizard
+            && matches!(k.code, KeyCode::Char(' ') | KeyCode::Char('a'))
+            && self
+                .wizard
+                .as_ref()
+                .is_some_and(|w| w.step == WizardStep::Notes)
+        {
+            self.acknowledge();
+            return Vec::new();
         }
         let Some(action) = keymap::action_for(&k, self.ctx(), self.opts.readonly) else {
             return Vec::new();
@@ -572,6 +596,13 @@ impl App {
                         self.screen = Screen::Home;
                         return Vec::new();
                     }
+                    WizardStep::Version => {
+                        self.wizard = None;
+                        self.screen = Screen::Home;
+                        return Vec::new();
+                    }
+                    WizardStep::Notes => WizardStep::Version,
+                    WizardStep::Questions if w.path.is_some() => WizardStep::Notes,
                     WizardStep::Questions if w.action == deploy::Action::Upgrade => {
                         self.wizard = None;
                         self.screen = Screen::Home;
@@ -603,6 +634,15 @@ impl App {
             },
             Screen::Wizard => match self.wizard.as_ref().map(|w| w.step) {
                 Some(WizardStep::Profile) => self.profiles.len(),
+                Some(WizardStep::Version) => self.wizard.as_ref().map_or(0, |w| {
+                    w.versions
+                        .as_ref()
+                        .and_then(|v| v.as_ref().ok())
+                        .map_or(0, |l| l.versions.len())
+                }),
+                Some(WizardStep::Notes) => self.wizard.as_ref().map_or(0, |w| {
+                    w.path.as_ref().map_or(0, |p| p.lines().len()) + w.acks.len() + 2
+                }),
                 Some(WizardStep::Questions) => self.wizard.as_ref().map_or(0, |w| w.fields.len()),
                 Some(WizardStep::Review) => self.wizard.as_ref().map_or(0, |w| w.review.len()),
                 Some(WizardStep::Plan) => self
@@ -623,6 +663,7 @@ impl App {
             Screen::Wizard => match self.wizard.as_mut() {
                 Some(w) => match w.step {
                     WizardStep::Profile => &mut w.profile,
+                    WizardStep::Version => &mut w.version_sel,
                     WizardStep::Questions => &mut w.field,
                     _ => &mut w.scroll,
                 },

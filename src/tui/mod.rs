@@ -95,6 +95,7 @@ pub async fn run(launch: Launch) -> i32 {
     };
     let opts = Options {
         tls_unverified: launch.target.entries().is_some_and(|e| e.insecure),
+        simulated: launch.target.is_simulated(),
         context,
         namespace: launch.namespace.clone(),
         release: launch.release.clone(),
@@ -400,6 +401,25 @@ async fn event_loop(
                             let _ = tx.send(Msg::Releases(r));
                         });
                     }
+                }
+                Effect::Versions { repo, chart } => {
+                    let tx = tx.clone();
+                    let client = kube.clone().ok().map(|(c, _)| c);
+                    tokio::spawn(async move {
+                        let r =
+                            crate::chart::repo::versions(&repo, &chart, &crate::dirs::cache_dir())
+                                .await
+                                .map_err(|e| e.to_string());
+                        let server = match client {
+                            Some(c) => c
+                                .apiserver_version()
+                                .await
+                                .ok()
+                                .map(|v| v.git_version.trim_start_matches('v').to_string()),
+                            None => None,
+                        };
+                        let _ = tx.send(Msg::Versions(r.map(|l| (l, server))));
+                    });
                 }
                 Effect::History { release, namespace } => {
                     if let Ok((c, _)) = kube.clone() {

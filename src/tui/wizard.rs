@@ -1,5 +1,7 @@
 //! The install wizard and the upgrade walkthrough: profile → questions → values review →
-//! preflight and diff → confirm. Its state, how keys and plans change it, and how it is drawn.
+//! preflight and diff → confirm; an upgrade of a repository's chart starts with the version
+//! picker and the notes of each stop on the way, every manual step acknowledged. Its state, how
+//! keys and plans change it, and how it is drawn.
 
 use std::path::PathBuf;
 
@@ -21,6 +23,10 @@ use crate::verdict::{Check, Verdict};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WizardStep {
+    /// Upgrades of a repository's chart: the target version, from the repository's index.
+    Version,
+    /// The path to it: stops, notes, and the steps to acknowledge.
+    Notes,
     Profile,
     Questions,
     Review,
@@ -68,6 +74,37 @@ pub struct Wizard {
     /// The release's current values (upgrades start from them).
     pub current: Map<String, Value>,
     pub overrides: Option<PathBuf>,
+    /// The release's chart version and app version (upgrades).
+    pub from: (String, String),
+    /// The repository's versions (none while they load) and the cluster's Kubernetes.
+    pub versions: Option<Result<crate::chart::repo::Listing, String>>,
+    pub server: Option<String>,
+    pub version_sel: usize,
+    /// The way to the chosen version; the walkthrough applies its first stop.
+    pub path: Option<crate::chart::upgrade_path::UpgradePath>,
+    /// The notes' steps a person must confirm having done, and whether they have.
+    pub acks: Vec<(String, bool)>,
+}
+
+/// The steps of the first leg's notes a person does by hand (manual steps, CRDs, application
+/// prerequisites), each tagged with its chart version: the walkthrough applies that stop, and
+/// the next walkthrough, from there, asks for the next leg's.
+pub fn ack_items(path: &crate::chart::upgrade_path::UpgradePath) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in path.stops.iter().take(1) {
+        for n in &s.notes {
+            if let Some(c) = &n.crds {
+                out.push(format!(
+                    "{}: the {} CRDs (operator {}) are applied before the upgrade",
+                    n.version, c.component, c.version
+                ));
+            }
+            for m in n.app.iter().chain(&n.manual) {
+                out.push(format!("{}: {m}", n.version));
+            }
+        }
+    }
+    out
 }
 
 /// A plan the runtime computed and keeps the request for: applying it applies these values,
@@ -114,14 +151,75 @@ impl App {
             scroll: 0,
             current,
             overrides: None,
+            from: Default::default(),
+            versions: None,
+            server: None,
+            version_sel: 0,
+            path: None,
+            acks: Vec::new(),
         };
+        let mut effects = Vec::new();
         if action == deploy::Action::Upgrade {
             w.fields = fields_for(&self.profiles[idx], &w.current);
             w.step = WizardStep::Questions;
+            if let Some(r) = self.selected_release() {
+                w.from = (r.chart_version.clone(), r.app_version.clone());
+            }
+            // A repository's chart: pick the version first.
+            if let Some((repo, chart)) = self.upgrade_source(idx) {
+                w.step = WizardStep::Version;
+                effects.push(Effect::Versions { repo, chart });
+            }
         }
         self.wizard = Some(w);
         self.screen = Screen::Wizard;
-        Vec::new()
+        effects
+    }
+
+    /// The repository and chart an upgrade with profile `idx` comes from; none for the
+    /// bundled stand-in (the simulated cluster) and local charts.
+    fn upgrade_source(&self, idx: usize) -> Option<(String, String)> {
+        let p = self.profiles.get(idx)?;
+        // The simulated cluster runs the bundled stand-in, which has one version.
+        if self.opts.simulated && std::env::var(crate::chart::repo::REPO_ENV).is_err() {
+            return None;
+        }
+        let v = deploy::ValuesIntent {
+            profile: Some(p.name.clone()),
+            // Only the source is wanted here: no index is read for a default version.
+            version: Some("0.0.0".into()),
+            ..Default::default()
+        };
+        match v.chart_ref(Some(p)).ok()? {
+            crate::chart::ChartRef::Repo { repo, name, .. } => Some((repo, name)),
+            _ => None,
+        }
+    }
+
+    pub(super) fn versions_loaded(
+        &mut self,
+        r: Result<(crate::chart::repo::Listing, Option<String>), String>,
+    ) {
+        let Some(w) = self.wizard.as_mut() else {
+            return;
+        };
+        match r {
+            Ok((listing, server)) => {
+                w.server = server;
+                w.version_sel = 0;
+                w.versions = Some(Ok(listing));
+            }
+            Err(e) => w.versions = Some(Err(e)),
+        }
+    }
+
+    /// Marks the next unacknowledged step of the notes as done.
+    pub(super) fn acknowledge(&mut self) {
+        if let Some(w) = self.wizard.as_mut()
+            && let Some(a) = w.acks.iter_mut().find(|a| !a.1)
+        {
+            a.1 = true;
+        }
     }
 
     /// Typing into the focused question; None when the key is not for the field.
@@ -153,6 +251,43 @@ impl App {
             return Vec::new();
         };
         match w.step {
+            WizardStep::Version => {
+                let Some(Ok(listing)) = &w.versions else {
+                    return Vec::new();
+                };
+                let Some(to) = listing.versions.get(w.version_sel) else {
+                    return Vec::new();
+                };
+                let book = crate::chart::upgrade_notes::for_chart(&listing.chart);
+                let path = crate::chart::upgrade_path::plan(
+                    book.as_ref(),
+                    listing,
+                    &w.from.0,
+                    &w.from.1,
+                    &to.version,
+                    w.server.as_deref(),
+                );
+                if !path.blockers.is_empty() {
+                    self.message = Some(path.blockers.join("; "));
+                    return Vec::new();
+                }
+                w.acks = ack_items(&path).into_iter().map(|a| (a, false)).collect();
+                w.path = Some(path);
+                w.step = WizardStep::Notes;
+                w.scroll = 0;
+                Vec::new()
+            }
+            WizardStep::Notes => {
+                if w.acks.iter().any(|a| !a.1) {
+                    self.message = Some(
+                        "confirm each step with space (or a) once it is done, then enter".into(),
+                    );
+                    return Vec::new();
+                }
+                w.step = WizardStep::Questions;
+                w.field = 0;
+                Vec::new()
+            }
             WizardStep::Profile => {
                 let Some(p) = self.profiles.get(w.profile) else {
                     return Vec::new();
@@ -246,6 +381,13 @@ impl App {
                 .cloned()
                 .collect(),
             helm_major: Some(self.helm_major()),
+            stand_in: self.opts.simulated,
+            // The walkthrough applies the path's first stop; the next starts from there.
+            version: w
+                .path
+                .as_ref()
+                .and_then(|p| p.stops.first())
+                .map(|s| s.version.clone()),
             ..Default::default()
         };
         Some(intent)
@@ -349,6 +491,130 @@ pub fn validate_field(f: &Field) -> Result<Value, String> {
     crate::profile::validate_answer(&f.question, &Value::String(text.to_string()))
 }
 
+/// The version picker: the repository's versions, the release's marked, the ones the cluster's
+/// Kubernetes is outside of flagged.
+fn draw_versions(f: &mut Frame, area: Rect, w: &Wizard, t: &Theme) {
+    let listing = match &w.versions {
+        None => {
+            f.render_widget(
+                Paragraph::new("reading the chart repository's index…")
+                    .block(block(" version ", t)),
+                area,
+            );
+            return;
+        }
+        Some(Err(e)) => {
+            f.render_widget(
+                Paragraph::new(vec![
+                    Line::from(Span::styled(e.clone(), t.fail)),
+                    Line::from("esc goes back; set $HELMDECK_CHART_REPO to a reachable repository"),
+                ])
+                .wrap(Wrap { trim: false })
+                .block(block(" version ", t)),
+                area,
+            );
+            return;
+        }
+        Some(Ok(l)) => l,
+    };
+    let [list, foot] = Layout::vertical([Constraint::Min(3), Constraint::Length(2)]).areas(area);
+    let rows = listing.versions.iter().map(|v| {
+        let mut note = Vec::new();
+        if v.version == w.from.0 {
+            note.push("current".to_string());
+        }
+        if let Some(s) = &w.server
+            && !v.runs_on(s)
+        {
+            note.push(format!("not for Kubernetes {s}"));
+        }
+        Row::new(vec![
+            Cell::from(v.version.clone()),
+            Cell::from(v.app_version.clone()),
+            Cell::from(if v.kube_version.is_empty() {
+                "any".to_string()
+            } else {
+                v.kube_version.clone()
+            }),
+            Cell::from(v.date().to_string()),
+            Cell::from(note.join(", ")),
+        ])
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(9),
+            Constraint::Length(8),
+            Constraint::Length(20),
+            Constraint::Length(11),
+            Constraint::Min(8),
+        ],
+    )
+    .header(Row::new(vec!["VERSION", "APP", "KUBERNETES", "DATE", "NOTE"]).style(t.header))
+    .row_highlight_style(t.selected)
+    .block(block(
+        format!(
+            " {} versions from {} · enter: choose ",
+            listing.chart, listing.repo
+        ),
+        t,
+    ));
+    let mut st = TableState::default().with_selected(Some(w.version_sel));
+    f.render_stateful_widget(table, list, &mut st);
+    let eos = crate::chart::upgrade_notes::for_chart(&listing.chart)
+        .map(|b| b.end_of_support)
+        .unwrap_or_default();
+    f.render_widget(
+        Paragraph::new(format!(
+            "running {} (app {}). {eos}",
+            w.from.0,
+            if w.from.1.is_empty() { "?" } else { &w.from.1 }
+        ))
+        .style(t.dim)
+        .wrap(Wrap { trim: true }),
+        foot,
+    );
+}
+
+/// The way to the chosen version, stop by stop with its notes, and the steps to acknowledge.
+fn draw_notes(f: &mut Frame, area: Rect, w: &Wizard, t: &Theme) {
+    let Some(path) = &w.path else { return };
+    let mut lines: Vec<Line> = path.lines().into_iter().map(Line::from).collect();
+    if !w.acks.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(
+            format!(
+                "Before chart {}: confirm each step once done (space):",
+                path.stops.first().map_or("", |s| s.version.as_str())
+            ),
+            t.header,
+        )));
+        let next = w.acks.iter().position(|a| !a.1);
+        for (i, (text, done)) in w.acks.iter().enumerate() {
+            let style = if Some(i) == next {
+                t.selected
+            } else if *done {
+                t.dim
+            } else {
+                Style::default()
+            };
+            lines.push(Line::from(Span::styled(
+                format!("[{}] {text}", if *done { "x" } else { " " }),
+                style,
+            )));
+        }
+    }
+    let height = area.height.saturating_sub(2) as usize;
+    let max = lines.len().saturating_sub(height);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((w.scroll.min(max) as u16, 0))
+            .block(block(" upgrade path · space: step done · enter: next ", t)),
+        area,
+    );
+}
+
 pub(super) fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
     let Some(w) = &app.wizard else { return };
     let verb = if w.action == crate::deploy::Action::Upgrade {
@@ -356,15 +622,41 @@ pub(super) fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
     } else {
         "Install"
     };
-    let steps = ["1 profile", "2 questions", "3 values", "4 preflight & diff"];
+    let walk = w.versions.is_some();
+    let steps: &[&str] = if walk {
+        &[
+            "1 version",
+            "2 notes",
+            "3 questions",
+            "4 values",
+            "5 preflight & diff",
+        ]
+    } else {
+        &["1 profile", "2 questions", "3 values", "4 preflight & diff"]
+    };
+    let shift = usize::from(walk);
     let cur = match w.step {
+        WizardStep::Version => 0,
+        WizardStep::Notes => 1,
         WizardStep::Profile => 0,
-        WizardStep::Questions => 1,
-        WizardStep::Review => 2,
-        WizardStep::Plan => 3,
+        WizardStep::Questions => 1 + shift,
+        WizardStep::Review => 2 + shift,
+        WizardStep::Plan => 3 + shift,
     };
     let [top, main] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
-    let mut spans = vec![Span::styled(format!("{verb}: "), t.accent)];
+    let target = w
+        .path
+        .as_ref()
+        .and_then(|p| p.stops.first().map(|s| (s, p.stops.len(), &p.to)))
+        .map(|(s, n, to)| {
+            if n > 1 {
+                format!(" → {} (stop 1 of {n} toward {to})", s.version)
+            } else {
+                format!(" → {}", s.version)
+            }
+        })
+        .unwrap_or_default();
+    let mut spans = vec![Span::styled(format!("{verb}{target}: "), t.accent)];
     for (i, s) in steps.iter().enumerate() {
         spans.push(Span::styled(
             format!(" {s} "),
@@ -373,6 +665,8 @@ pub(super) fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
     }
     f.render_widget(Paragraph::new(Line::from(spans)), top);
     match w.step {
+        WizardStep::Version => draw_versions(f, main, w, t),
+        WizardStep::Notes => draw_notes(f, main, w, t),
         WizardStep::Profile => {
             let [list, detail] =
                 Layout::horizontal([Constraint::Length(24), Constraint::Min(20)]).areas(main);

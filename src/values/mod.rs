@@ -232,7 +232,11 @@ impl RenderRequest {
         )
         .is_ok()
         {
-            for u in unknown::unknown_keys(&defaults, &user) {
+            let refs = unknown::template_refs(chart);
+            for u in unknown::unknown_keys(&defaults, &user)
+                .into_iter()
+                .filter(|u| !unknown::read_by_templates(&refs, &u.path))
+            {
                 let by = provenance
                     .iter()
                     .find(|(p, _)| *p == &u.path || p.starts_with(&format!("{}.", u.path)))
@@ -414,6 +418,8 @@ mod tests {
 
     fn chart(values: Value) -> Chart {
         Chart {
+            value_refs: Default::default(),
+            crds: Vec::new(),
             metadata: crate::chart::Metadata {
                 name: "t".into(),
                 version: "0.1.0".into(),

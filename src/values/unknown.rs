@@ -2,6 +2,8 @@
 //! (`clickhouse.persistance.size`) or a key from another chart version quietly does nothing;
 //! helmdeck names each one, who set it, and the nearest key the chart does have.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value};
 
 /// One key the chart's values do not have.
@@ -44,6 +46,38 @@ pub fn unknown_keys(defaults: &Map<String, Value>, user: &Map<String, Value>) ->
     let mut out = Vec::new();
     walk(defaults, user, "", &mut out);
     out
+}
+
+/// Every value path the chart's templates and its subcharts' read, qualified by subchart
+/// (`postgresql.persistence.storageClass`), with whether it is read whole.
+pub fn template_refs(chart: &crate::chart::Chart) -> BTreeMap<String, bool> {
+    let mut out = BTreeMap::new();
+    collect(chart, "", &mut out);
+    out
+}
+
+fn collect(chart: &crate::chart::Chart, prefix: &str, out: &mut BTreeMap<String, bool>) {
+    for (p, whole) in &chart.value_refs {
+        let path = p
+            .split('.')
+            .fold(prefix.to_string(), |at, seg| super::join_path(&at, seg));
+        let e = out.entry(path).or_insert(false);
+        *e |= *whole;
+    }
+    for d in &chart.dependencies {
+        collect(d, &super::join_path(prefix, d.name()), out);
+    }
+}
+
+/// Whether a template reads `path`: exactly, below it, or a whole value above it.
+pub fn read_by_templates(refs: &BTreeMap<String, bool>, path: &str) -> bool {
+    let below = format!("{path}.");
+    refs.range(path.to_string()..)
+        .next()
+        .is_some_and(|(r, _)| r == path || r.starts_with(&below))
+        || refs.iter().any(|(r, whole)| {
+            *whole && path.starts_with(r.as_str()) && path[r.len()..].starts_with('.')
+        })
 }
 
 fn walk(

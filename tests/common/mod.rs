@@ -141,3 +141,69 @@ pub fn shared_charts(sub: &str) -> Option<PathBuf> {
     eprintln!("skipped: no chart corpus at {}", dir.display());
     None
 }
+
+/// A chart repository on 127.0.0.1: the packaged charts of `charts` (linked, not copied, into
+/// a folder), an `index.yaml` written by `helm repo index`, served over HTTP until the
+/// returned folder is dropped. Returns the folder and the repository URL.
+pub fn chart_repo(charts: &Path) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for e in std::fs::read_dir(charts).expect("charts folder").flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "tgz") {
+            std::os::unix::fs::symlink(&p, dir.path().join(e.file_name())).expect("link");
+        }
+    }
+    let o = std::process::Command::new(helm(4))
+        .args(["repo", "index"])
+        .arg(dir.path())
+        .output()
+        .expect("helm repo index");
+    assert!(o.status.success(), "{}", text(&o));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("addr"));
+    let root = dir.path().to_path_buf();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let root = root.clone();
+            std::thread::spawn(move || serve_file(conn, &root));
+        }
+    });
+    (dir, url)
+}
+
+fn serve_file(mut conn: std::net::TcpStream, root: &Path) {
+    use std::io::{BufRead, Write};
+    let mut reader = std::io::BufReader::new(conn.try_clone().expect("clone"));
+    let mut request = String::new();
+    if reader.read_line(&mut request).is_err() {
+        return;
+    }
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+    }
+    let name = request
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .trim_start_matches('/')
+        .to_string();
+    let file = (!name.contains('/') && !name.contains(".."))
+        .then(|| std::fs::read(root.join(&name)).ok())
+        .flatten();
+    let _ = match file {
+        Some(body) => conn
+            .write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )
+                .as_bytes(),
+            )
+            .and_then(|_| conn.write_all(&body)),
+        None => conn
+            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+    };
+}

@@ -169,6 +169,43 @@ fn pods_owned(store: &Store, ns: &str, uid: &str) -> Vec<Value> {
         .collect()
 }
 
+/// A StatefulSet adopts the pods its selector matches that no controller owns and whose names
+/// are its ordinals, as the real controller claims orphans (after `delete --cascade=orphan`
+/// and a re-create, the pods and their claims carry on under the new StatefulSet).
+fn adopt_orphans(store: &mut Store, s: &Value) {
+    let (ns, name, uid) = (ns_of(s), name_of(s), uid_of(s));
+    let Some(selector) = s["spec"]["selector"]["matchLabels"].as_object().cloned() else {
+        return;
+    };
+    let pods_gr = gr("", "pods");
+    let orphans: Vec<Value> = store
+        .iter_gr(&pods_gr, Some(&ns))
+        .filter(|p| {
+            let free = !p["metadata"]["ownerReferences"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|r| r["controller"] == true));
+            let matches = selector
+                .iter()
+                .all(|(k, v)| &p["metadata"]["labels"][k] == v);
+            let ordinal = name_of(p)
+                .strip_prefix(&format!("{name}-"))
+                .is_some_and(|o| o.parse::<u32>().is_ok());
+            free && matches && ordinal && p["metadata"]["deletionTimestamp"].is_null()
+        })
+        .cloned()
+        .collect();
+    for mut p in orphans {
+        let pname = name_of(&p);
+        let owner = json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "name": name,
+            "uid": uid, "controller": true, "blockOwnerDeletion": true});
+        match p["metadata"]["ownerReferences"].as_array_mut() {
+            Some(refs) => refs.push(owner),
+            None => p["metadata"]["ownerReferences"] = json!([owner]),
+        }
+        store.put_raw(&pods_gr, &ns, &pname, p);
+    }
+}
+
 fn template_without_hash(t: &Value) -> Value {
     let mut t = t.clone();
     if let Some(l) = t["metadata"]["labels"].as_object_mut() {
@@ -567,6 +604,7 @@ fn statefulsets(store: &mut Store) {
         let want = s["spec"]["replicas"].as_i64().unwrap_or(1);
         let revision = format!("{name}-{}", &hash_of(&s["spec"]["template"])[..10]);
         record_revision(store, &s, &revision);
+        adopt_orphans(store, &s);
         let parallel = s["spec"]["podManagementPolicy"] == "Parallel";
         let pods = pods_owned(store, &ns, &uid);
         let by_ord: HashMap<i64, Value> = pods

@@ -376,3 +376,54 @@ fn claims_grow_only_when_their_class_allows_it_and_never_shrink() {
         e.message
     );
 }
+
+fn statefulset(size: &str) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "app"},
+        "spec": {"replicas": 1, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                 "template": {"metadata": {"labels": {"app": "db"}},
+                              "spec": {"containers": [{"name": "db", "image": "postgres:16"}]}},
+                 "volumeClaimTemplates": [{"metadata": {"name": "data"},
+                     "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}}]}})
+}
+
+#[test]
+fn a_statefulset_recreated_after_an_orphaning_delete_adopts_its_pods() {
+    let state = cluster(vec![]);
+    create(&state, "apps/v1", "StatefulSet", "app", statefulset("1Gi"));
+    reconcile_until(&state, "db-0 running", |s| {
+        pods(s, "app")
+            .iter()
+            .any(|p| p["status"]["phase"] == "Running")
+    });
+    let first_uid = pods(&state, "app")[0]["metadata"]["uid"].clone();
+    {
+        let mut s = state.store.lock().expect("store");
+        let t = s.type_for_kind("apps/v1", "StatefulSet").expect("type");
+        s.delete(
+            &t,
+            "app",
+            "db",
+            crate::store::Propagation::Orphan,
+            &WriteOpts::default(),
+        )
+        .expect("delete");
+    }
+    reconcile_until(&state, "the pod orphaned", |s| {
+        pods(s, "app").iter().all(|p| {
+            p["metadata"]["ownerReferences"]
+                .as_array()
+                .is_none_or(Vec::is_empty)
+        })
+    });
+    create(&state, "apps/v1", "StatefulSet", "app", statefulset("2Gi"));
+    reconcile_until(&state, "the new StatefulSet ready", |s| {
+        get(s, "apps/v1", "StatefulSet", "app", "db")["status"]["readyReplicas"] == 1
+    });
+    let owner = &pods(&state, "app")[0]["metadata"]["ownerReferences"][0];
+    assert_eq!(owner["kind"], "StatefulSet");
+    assert_eq!(owner["controller"], true);
+    // The same pod (no duplicate ordinal), now owned by the new StatefulSet.
+    let all = pods(&state, "app");
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0]["metadata"]["uid"], first_uid);
+}

@@ -1,0 +1,313 @@
+//! The way from a release's chart version to a chosen one: the stops the chart's notes require
+//! (async-migration pins), each stop's Kubernetes range against the cluster, and the notes
+//! crossed on each leg. Pure: the repository listing and the cluster version come in.
+
+use serde::Serialize;
+
+use super::repo::{Listing, compare};
+use super::upgrade_notes::{Note, NoteBook};
+
+/// One chart version the upgrade lands on (the last is the target).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Stop {
+    pub version: String,
+    pub app_version: String,
+    pub kube_version: String,
+    /// Whether the chart declares it runs on the cluster's Kubernetes (none: not known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs_on_cluster: Option<bool>,
+    /// Why the upgrade must stop here first (none for the target).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// The chart's notes for the versions this leg crosses, oldest first.
+    pub notes: Vec<Note>,
+}
+
+/// The whole way, and what stands in it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct UpgradePath {
+    pub chart: String,
+    pub from: String,
+    pub from_app: String,
+    pub to: String,
+    pub stops: Vec<Stop>,
+    /// Reasons the path cannot be taken as it is; empty when it can.
+    pub blockers: Vec<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub end_of_support: String,
+}
+
+/// Plans the way from `from` (running `from_app`) to `to` on a cluster of `server` version.
+pub fn plan(
+    book: Option<&NoteBook>,
+    listing: &Listing,
+    from: &str,
+    from_app: &str,
+    to: &str,
+    server: Option<&str>,
+) -> UpgradePath {
+    let mut blockers = Vec::new();
+    match compare(to, from) {
+        std::cmp::Ordering::Less => blockers.push(format!(
+            "chart {to} is older than the release's {from}: helm cannot downgrade a chart safely; use `helmdeck rollback` to return to an earlier revision"
+        )),
+        _ if super::constraint::Version::parse(to).is_none() => {
+            blockers.push(format!("{to:?} is not a chart version (give one such as 30.46.0)"))
+        }
+        _ => {}
+    }
+    let mut legs: Vec<(String, Option<String>)> = Vec::new();
+    if blockers.is_empty() {
+        if let Some(book) = book {
+            for (note, req) in book.stops(from, from_app, to) {
+                legs.push((
+                    req.version.clone(),
+                    Some(format!(
+                        "chart {} needs it first when {}",
+                        note.version, req.when
+                    )),
+                ));
+            }
+        }
+        legs.push((to.to_string(), None));
+    }
+    let mut stops = Vec::new();
+    let mut prev = from.to_string();
+    for (version, why) in legs {
+        let listed = listing.get(&version);
+        if listed.is_none() {
+            blockers.push(format!(
+                "chart {version}{} is not in the repository {}: {}",
+                if why.is_some() {
+                    ", a required stop,"
+                } else {
+                    ""
+                },
+                listing.repo,
+                if why.is_some() {
+                    "serve it there (or upgrade to it by hand) before going further"
+                } else {
+                    "pick a version `helmdeck versions` lists"
+                }
+            ));
+        }
+        let kube_version = listed.map(|v| v.kube_version.clone()).unwrap_or_default();
+        let runs = match (listed, server) {
+            (Some(v), Some(s)) => Some(v.runs_on(s)),
+            _ => None,
+        };
+        if runs == Some(false) {
+            blockers.push(format!(
+                "chart {version} supports Kubernetes {kube_version}; the cluster runs {}: upgrade the cluster or pick another version",
+                server.unwrap_or_default()
+            ));
+        }
+        let notes = book
+            .map(|b| b.crossed(&prev, &version).into_iter().cloned().collect())
+            .unwrap_or_default();
+        stops.push(Stop {
+            app_version: listed.map(|v| v.app_version.clone()).unwrap_or_default(),
+            kube_version,
+            runs_on_cluster: runs,
+            why,
+            notes,
+            version: version.clone(),
+        });
+        prev = version;
+    }
+    UpgradePath {
+        chart: listing.chart.clone(),
+        from: from.to_string(),
+        from_app: from_app.to_string(),
+        to: to.to_string(),
+        stops,
+        blockers,
+        end_of_support: book.map(|b| b.end_of_support.clone()).unwrap_or_default(),
+    }
+}
+
+impl UpgradePath {
+    /// The plan as a person reads it.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![format!(
+            "upgrade path, chart {} {} (app {}) → {}: {} stop(s)",
+            self.chart,
+            self.from,
+            if self.from_app.is_empty() {
+                "?"
+            } else {
+                &self.from_app
+            },
+            self.to,
+            self.stops.len()
+        )];
+        for (i, s) in self.stops.iter().enumerate() {
+            let k8s = match s.runs_on_cluster {
+                Some(true) => "runs on this cluster",
+                Some(false) => "NOT for this cluster's Kubernetes",
+                None => "Kubernetes range not checked",
+            };
+            out.push(format!(
+                "  {}. chart {} (app {}, Kubernetes {}: {k8s})",
+                i + 1,
+                s.version,
+                if s.app_version.is_empty() {
+                    "?"
+                } else {
+                    &s.app_version
+                },
+                if s.kube_version.is_empty() {
+                    "any"
+                } else {
+                    &s.kube_version
+                },
+            ));
+            if let Some(w) = &s.why {
+                out.push(format!("     stop: {w}"));
+            }
+            let prev = if i == 0 {
+                &self.from
+            } else {
+                &self.stops[i - 1].version
+            };
+            if !s.notes.is_empty() {
+                out.extend(
+                    super::upgrade_notes::lines(prev, &s.version, &s.notes, &[], &[])
+                        .into_iter()
+                        .map(|l| format!("     {l}")),
+                );
+            }
+        }
+        for b in &self.blockers {
+            out.push(format!("  blocked: {b}"));
+        }
+        if !self.end_of_support.is_empty() {
+            out.push(format!("  note: {}", self.end_of_support));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::repo::ChartVersion;
+
+    fn listing(versions: &[(&str, &str, &str)]) -> Listing {
+        Listing {
+            repo: "http://127.0.0.1/charts".into(),
+            chart: "posthog".into(),
+            versions: versions
+                .iter()
+                .map(|(v, app, kube)| ChartVersion {
+                    version: v.to_string(),
+                    app_version: app.to_string(),
+                    kube_version: kube.to_string(),
+                    created: String::new(),
+                    deprecated: false,
+                })
+                .collect(),
+            stale: None,
+        }
+    }
+
+    /// The versions in shared/charts/posthog, with the ranges their Chart.yaml declare.
+    fn shared() -> Listing {
+        listing(&[
+            ("30.46.0", "1.43.0", ">= 1.24-0"),
+            ("30.0.0", "1.42.0", ">= 1.23-0 <= 1.25-0"),
+            ("29.0.11", "1.41.4", ">= 1.23-0 <= 1.25-0"),
+            ("28.0.0", "1.40.1", ">= 1.23-0 <= 1.25-0"),
+            ("25.0.0", "1.37.1", ">= 1.22-0 <= 1.24-0"),
+            ("20.0.0", "1.35.0", ">= 1.20-0 <= 1.23-0"),
+        ])
+    }
+
+    fn book() -> NoteBook {
+        crate::chart::upgrade_notes::for_chart("posthog").expect("notes")
+    }
+
+    #[test]
+    fn from_25_to_30_46_stops_at_the_async_migration_pin() {
+        let p = plan(
+            Some(&book()),
+            &shared(),
+            "25.0.0",
+            "1.37.1",
+            "30.46.0",
+            Some("1.24.17"),
+        );
+        assert!(p.blockers.is_empty(), "{:?}", p.blockers);
+        let v: Vec<&str> = p.stops.iter().map(|s| s.version.as_str()).collect();
+        assert_eq!(v, ["29.0.11", "30.46.0"]);
+        assert!(
+            p.stops[0]
+                .why
+                .as_deref()
+                .unwrap_or("")
+                .contains("0005 to 0007")
+        );
+        // Each leg carries the notes it crosses: 26..29 on the first, 30 on the second.
+        let notes = |i: usize| -> Vec<String> {
+            p.stops[i].notes.iter().map(|n| n.version.clone()).collect()
+        };
+        assert_eq!(notes(0), ["26.0.0", "27.0.0", "27.1.0", "28.0.0", "29.0.0"]);
+        assert_eq!(notes(1), ["30.0.0"]);
+        assert!(p.stops.iter().all(|s| s.runs_on_cluster == Some(true)));
+        let text = p.lines().join("\n");
+        assert!(text.contains("1. chart 29.0.11 (app 1.41.4"), "{text}");
+    }
+
+    #[test]
+    fn a_stop_missing_from_the_repository_or_the_cluster_range_blocks() {
+        let p = plan(
+            Some(&book()),
+            &shared(),
+            "20.0.0",
+            "1.35.0",
+            "30.46.0",
+            Some("1.24.0"),
+        );
+        assert!(
+            p.blockers
+                .iter()
+                .any(|b| b.contains("chart 26.0.0, a required stop, is not in the repository")),
+            "{:?}",
+            p.blockers
+        );
+        let p = plan(
+            Some(&book()),
+            &shared(),
+            "25.0.0",
+            "1.37.1",
+            "30.46.0",
+            Some("1.26.3"),
+        );
+        assert!(
+            p.blockers
+                .iter()
+                .any(|b| b.contains("chart 29.0.11 supports Kubernetes >= 1.23-0 <= 1.25-0")),
+            "{:?}",
+            p.blockers
+        );
+    }
+
+    #[test]
+    fn downgrades_and_unknown_targets_are_refused() {
+        let p = plan(Some(&book()), &shared(), "30.0.0", "1.42.0", "25.0.0", None);
+        assert!(
+            p.blockers[0].contains("helmdeck rollback"),
+            "{:?}",
+            p.blockers
+        );
+        let p = plan(Some(&book()), &shared(), "25.0.0", "1.37.1", "31.0.0", None);
+        assert!(
+            p.blockers[0].contains("`helmdeck versions`"),
+            "{:?}",
+            p.blockers
+        );
+        // The same version: one stop, a values-only upgrade.
+        let p = plan(Some(&book()), &shared(), "25.0.0", "1.37.1", "25.0.0", None);
+        assert!(p.blockers.is_empty() && p.stops.len() == 1);
+    }
+}

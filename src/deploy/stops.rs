@@ -1,0 +1,82 @@
+//! Upgrades across chart versions, stop by stop: the path from the release's chart to the
+//! version asked for, planned against the chart repository's index, the chart's notes and the
+//! cluster's Kubernetes. Each stop is then an ordinary plan and apply; the front end confirms
+//! between stops and may stop there.
+
+use crate::chart::upgrade_notes;
+use crate::chart::upgrade_path::{self, UpgradePath};
+use crate::chart::{repo, upgrade_notes::split_chart_label};
+use crate::helm::driver::Helm;
+
+use super::{Intent, Outcome};
+
+/// The path for `intent` (an upgrade naming a version of a repository's chart), or none when
+/// there is no path to plan: no version named, not a repository chart, or no release yet.
+pub async fn path(intent: &Intent) -> Result<Option<UpgradePath>, Outcome> {
+    let Some(to) = intent.values.version.clone() else {
+        return Ok(None);
+    };
+    let values = intent.values.clone();
+    let source = tokio::task::spawn_blocking(move || values.repository())
+        .await
+        .map_err(|e| Outcome::bad_input(e.to_string()))?
+        .map_err(Outcome::bad_input)?;
+    let Some((url, name)) = source else {
+        return Ok(None);
+    };
+    let bin = crate::helm::find_helm().map_err(Outcome::bad_input)?;
+    let helm = Helm::new(
+        bin,
+        intent.target.kubeconfig_path(),
+        intent.target.context.clone(),
+    );
+    let history = helm.history(&intent.release, &intent.namespace).await?;
+    let Some(current) = history
+        .iter()
+        .rev()
+        .find(|h| h.status == "deployed")
+        .or(history.last())
+    else {
+        return Ok(None);
+    };
+    let Some((chart, from)) = split_chart_label(&current.chart) else {
+        return Ok(None);
+    };
+    if chart != name {
+        return Err(Outcome::bad_input(format!(
+            "release {} runs chart {chart}, not {name}: name the chart it runs with --chart",
+            intent.release
+        )));
+    }
+    let listing = repo::versions(&url, &name, &crate::dirs::cache_dir())
+        .await
+        .map_err(Outcome::bad_input)?;
+    let client = intent
+        .target
+        .connect()
+        .await
+        .map_err(|e| Outcome::Unreachable {
+            message: e.to_string(),
+        })?;
+    let server = client
+        .apiserver_version()
+        .await
+        .ok()
+        .map(|v| v.git_version.trim_start_matches('v').to_string());
+    let book = upgrade_notes::for_chart(&name);
+    Ok(Some(upgrade_path::plan(
+        book.as_ref(),
+        &listing,
+        from,
+        &current.app_version,
+        &to,
+        server.as_deref(),
+    )))
+}
+
+/// The intent for one stop: the same values, at that stop's chart version.
+pub fn at_stop(intent: &Intent, version: &str) -> Intent {
+    let mut i = intent.clone();
+    i.values.version = Some(version.to_string());
+    i
+}

@@ -1,0 +1,192 @@
+//! The vendor's chart from a chart repository (`../shared/charts/posthog` indexed by
+//! `helm repo index`, served on 127.0.0.1), installed with the aws profile and taken across
+//! majors stop by stop: versions listed from the index, the path planned with the chart's
+//! notes, each stop applied and verified, the profile's encrypted class applied first.
+
+mod common;
+
+use common::{Sim, helm, helmdeck_on, text};
+use helmdeck_sim::{Flavor, SimOptions};
+
+fn eks(version: &str) -> Sim {
+    Sim::start(SimOptions {
+        flavor: Flavor::Eks,
+        kubernetes_version: version.parse().expect("a version"),
+        ..Default::default()
+    })
+}
+
+fn answers(sim: &Sim) -> String {
+    let f = sim.home.path().join("answers.yaml");
+    common::write(&f, "ingress.hostname: posthog.example.com\n");
+    f.display().to_string()
+}
+
+fn history(sim: &Sim) -> Vec<serde_json::Value> {
+    let out = sim.run(
+        &helm(4),
+        &["history", "posthog", "-n", "posthog", "-o", "json"],
+    );
+    serde_json::from_str(&out).expect("helm history json")
+}
+
+#[test]
+fn chart_25_goes_to_30_46_stop_by_stop_on_kubernetes_1_24() {
+    let Some(charts) = common::shared_charts("posthog") else {
+        return;
+    };
+    let (_repo, url) = common::chart_repo(&charts);
+    let sim = eks("1.24");
+    let answers = answers(&sim);
+    let h4 = helm(4);
+    let base = [
+        "--profile",
+        "aws",
+        "--repo",
+        url.as_str(),
+        "--answers",
+        answers.as_str(),
+    ];
+    let run = |extra: &[&str]| {
+        let mut args: Vec<&str> = extra.to_vec();
+        args.extend(base);
+        helmdeck_on(&sim, &h4, &args)
+    };
+
+    let o = run(&["install", "--version", "25.0.0", "--yes", "--timeout", "5m"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("✓ Verify"), "{t}");
+    assert!(
+        t.contains("applied StorageClass posthog-gp3-encrypted (server-side apply)"),
+        "{t}"
+    );
+
+    // The versions, from the index, the current one marked, the ones the cluster cannot
+    // run flagged.
+    let o = helmdeck_on(&sim, &h4, &["versions", "--repo", &url]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("(release posthog runs 25.0.0)"), "{t}");
+    let line = |v: &str| {
+        t.lines()
+            .find(|l| l.contains(&format!(" {v} ")))
+            .unwrap_or_else(|| panic!("{v} in {t}"))
+            .to_string()
+    };
+    assert!(line("25.0.0").starts_with("* 25.0.0") && line("25.0.0").contains("1.37.1"));
+    assert!(line("20.0.0").contains("not for this cluster"), "{t}");
+    assert!(!line("30.46.0").contains("not for this cluster"), "{t}");
+
+    // A downgrade is refused before anything runs.
+    let o = run(&["upgrade", "--version", "20.0.0", "--yes"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("helmdeck rollback"), "{}", text(&o));
+
+    // The plan: two stops, the real notes of every major crossed, nothing applied.
+    let o = run(&["plan", "--version", "30.46.0"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("25.0.0 (app 1.37.1) → 30.46.0: 2 stop(s)"),
+        "{t}"
+    );
+    assert!(t.contains("1. chart 29.0.11 (app 1.41.4"), "{t}");
+    assert!(t.contains("2. chart 30.46.0 (app 1.43.0"), "{t}");
+    assert!(t.contains("async migrations 0005 to 0007"), "{t}");
+    for v in ["26.0.0", "27.0.0", "27.1.0", "28.0.0", "29.0.0", "30.0.0"] {
+        assert!(t.contains(&format!("  {v}:")), "{v} in {t}");
+    }
+    assert_eq!(history(&sim).len(), 1, "a plan applies nothing");
+    let o = run(&["plan", "--version", "30.46.0", "-o", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let stops: Vec<&str> = doc["path"]["stops"]
+        .as_array()
+        .expect("stops")
+        .iter()
+        .map(|s| s["version"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(stops, ["29.0.11", "30.46.0"]);
+
+    // The upgrade takes both stops, each verified; history shows each revision.
+    let o = run(&[
+        "upgrade",
+        "--version",
+        "30.46.0",
+        "--yes",
+        "--timeout",
+        "5m",
+    ]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("stop 1 of 2: chart 29.0.11") && t.contains("stop 2 of 2: chart 30.46.0"));
+    assert_eq!(t.matches("✓ Verify").count(), 2, "{t}");
+    let charts: Vec<String> = history(&sim)
+        .iter()
+        .map(|h| format!("{} {}", h["chart"].as_str().unwrap_or(""), h["status"]))
+        .collect();
+    assert_eq!(
+        charts,
+        [
+            "posthog-25.0.0 \"superseded\"",
+            "posthog-29.0.11 \"superseded\"",
+            "posthog-30.46.0 \"deployed\""
+        ]
+    );
+}
+
+/// `install --profile aws --repo … --version 30.46.0`: the profile's encrypted, expandable
+/// class is applied first (server-side, by helmdeck), every claim uses it, verify passes.
+#[test]
+fn the_aws_profile_installs_the_vendor_chart_on_its_own_encrypted_class() {
+    let Some(charts) = common::shared_charts("posthog") else {
+        return;
+    };
+    let (_repo, url) = common::chart_repo(&charts);
+    let sim = eks("1.33");
+    let answers = answers(&sim);
+    let o = helmdeck_on(
+        &sim,
+        &helm(4),
+        &[
+            "install",
+            "--profile",
+            "aws",
+            "--repo",
+            &url,
+            "--version",
+            "30.46.0",
+            "--answers",
+            &answers,
+            "--yes",
+        ],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("[pass] disk-encryption: StorageClass posthog-gp3-encrypted encrypts volumes"),
+        "{t}"
+    );
+    assert!(!t.contains("which chart posthog does not have"), "{t}");
+    let classes = sim.objects("storage.k8s.io", "storageclasses", None);
+    let class = classes
+        .iter()
+        .find(|c| c["metadata"]["name"] == "posthog-gp3-encrypted")
+        .expect("the profile's class");
+    assert_eq!(class["parameters"]["encrypted"], "true");
+    assert_eq!(class["metadata"]["managedFields"][0]["manager"], "helmdeck");
+    let claims = sim.objects("", "persistentvolumeclaims", Some("posthog"));
+    assert!(claims.len() >= 4, "{claims:?}");
+    assert!(
+        claims
+            .iter()
+            .all(|c| c["spec"]["storageClassName"] == "posthog-gp3-encrypted"),
+        "{claims:?}"
+    );
+    let audit = std::fs::read_to_string(sim.home.path().join("helmdeck-data/audit.jsonl"))
+        .expect("audit log");
+    assert!(
+        audit.contains("create StorageClass posthog-gp3-encrypted"),
+        "{audit}"
+    );
+}
