@@ -324,3 +324,79 @@ fn the_dashboard_works_over_tls_with_an_exec_plugin_whose_tokens_expire() {
     t.assert_restored();
     assert_eq!(sim.state.authority.stats().refused, 0);
 }
+
+/// The upgrade walkthrough on the vendor's chart, driven by keys: from chart 25.0.0 the picker
+/// lists the repository's versions, the newest (30.46.0) takes two stops; the first walkthrough
+/// applies 29.0.11 after its notes are acknowledged, the second takes the release on to
+/// 30.46.0.
+#[test]
+fn the_upgrade_walkthrough_takes_the_vendor_chart_stop_by_stop_in_a_real_terminal() {
+    let Some(charts) = common::shared_charts("posthog") else {
+        return;
+    };
+    let (_repo, url) = common::chart_repo(&charts);
+    let sim = Sim::start(SimOptions {
+        flavor: helmdeck_sim::Flavor::Eks,
+        kubernetes_version: "1.24".parse().expect("a version"),
+        ..Default::default()
+    });
+    let answers = sim.home.path().join("answers.yaml");
+    common::write(&answers, "ingress.hostname: posthog.example.com\n");
+    let o = common::helmdeck_on(
+        &sim,
+        &helm(4),
+        &[
+            "install",
+            "--profile",
+            "aws",
+            "--repo",
+            &url,
+            "--version",
+            "25.0.0",
+            "--answers",
+            answers.to_str().expect("utf-8"),
+            "--yes",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+    let mut t = Tty::start(&sim, &[], &[("HELMDECK_CHART_REPO", &url)]);
+    t.wait_for("releases (1)", 30);
+    for (stop, acks, revision) in [("stop 1 of 2 toward 30.46.0", 4, 2), ("→ 30.46.0:", 2, 3)] {
+        t.keys(b"u");
+        t.wait_for("current", 30);
+        t.keys(ENTER);
+        t.wait_for(stop, 10);
+        t.keys(ENTER);
+        t.wait_for("confirm each step once done", 10);
+        for _ in 0..acks {
+            t.keys(b" ");
+        }
+        t.keys(ENTER);
+        t.wait_for("questions", 10);
+        t.keys(ENTER);
+        t.wait_for("enter: preflight", 30);
+        t.keys(ENTER);
+        t.wait_for("Preflight passed", 120);
+        t.keys(ENTER);
+        t.keys(b"y");
+        t.wait_for(&format!("done: revision {revision} deployed"), 300);
+        t.keys(ESC);
+        t.wait_for("releases (1)", 10);
+    }
+    t.keys(b"q");
+    assert_eq!(t.exit_code(20), 0);
+    t.assert_restored();
+    let history = sim.run(
+        &helm(4),
+        &["history", "posthog", "-n", "posthog", "-o", "json"],
+    );
+    let charts: Vec<String> = serde_json::from_str::<Vec<serde_json::Value>>(&history)
+        .expect("history")
+        .iter()
+        .map(|h| h["chart"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        charts,
+        ["posthog-25.0.0", "posthog-29.0.11", "posthog-30.46.0"]
+    );
+}

@@ -190,3 +190,72 @@ fn the_aws_profile_installs_the_vendor_chart_on_its_own_encrypted_class() {
         "{audit}"
     );
 }
+
+/// helm never upgrades CRDs: when the live ClickHouse CRDs differ from the chart's (left by an
+/// older operator), the upgrade's plan says so and helmdeck server-side applies the chart's
+/// before helm runs.
+#[test]
+fn an_upgrade_brings_the_live_crds_to_the_charts() {
+    let Some(charts) = common::shared_charts("posthog") else {
+        return;
+    };
+    let (_repo, url) = common::chart_repo(&charts);
+    let sim = eks("1.25");
+    let answers = answers(&sim);
+    let h4 = helm(4);
+    let deploy = |verb: &str, version: &str| {
+        helmdeck_on(
+            &sim,
+            &h4,
+            &[
+                verb,
+                "--profile",
+                "aws",
+                "--repo",
+                &url,
+                "--version",
+                version,
+                "--answers",
+                &answers,
+                "--yes",
+            ],
+        )
+    };
+    let o = deploy("install", "29.0.11");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let crd = "clickhouseinstallations.clickhouse.altinity.com";
+    sim.run(
+        &common::kubectl(),
+        &[
+            "label",
+            "crd",
+            crd,
+            "clickhouse.altinity.com/chop=0.16.1",
+            "--overwrite",
+        ],
+    );
+    let o = deploy("upgrade", "30.46.0");
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains(&format!(
+            "[pass] crds: CustomResourceDefinition {crd} from chart posthog 30.46.0: update"
+        )),
+        "{t}"
+    );
+    let live = sim
+        .objects("apiextensions.k8s.io", "customresourcedefinitions", None)
+        .into_iter()
+        .find(|c| c["metadata"]["name"] == crd)
+        .expect("the CRD");
+    assert_eq!(
+        live["metadata"]["labels"]["clickhouse.altinity.com/chop"],
+        "0.18.4"
+    );
+    assert!(
+        live["metadata"]["managedFields"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|f| f["manager"] == "helmdeck")),
+        "{live}"
+    );
+}
