@@ -685,3 +685,35 @@ fn the_upgrade_walkthrough_picks_a_version_and_walks_its_stops() {
     let intent = a.intent(deploy::Action::Upgrade).unwrap();
     assert_eq!(intent.values.version.as_deref(), Some("29.0.11"));
 }
+
+/// An upgrade refused because a StatefulSet's disk grows offers the guided resize: `R` plans
+/// again with it, and the intent carries it to the engine.
+#[test]
+fn a_refused_disk_growth_offers_the_guided_resize() {
+    let mut a = app();
+    a.update(Msg::Releases(Ok(vec![release("deployed", 2)])));
+    key(&mut a, KeyCode::Char('u'));
+    typed(&mut a, "ph.example.com");
+    key(&mut a, KeyCode::Enter);
+    let effects = key(&mut a, KeyCode::Enter);
+    assert!(
+        matches!(effects.as_slice(), [Effect::Plan(_)]),
+        "{effects:?}"
+    );
+    a.update(Msg::Engine(Event::Check(Check {
+        id: "immutable-fields",
+        verdict: Verdict::Fail,
+        message: "StatefulSet posthog-clickhouse: volumeClaimTemplates cannot be changed by an upgrade (data size 20Gi → 30Gi)".into(),
+        fix: "run the upgrade again with --resize-disks".into(),
+    })));
+    a.update(Msg::PlanDone(Err(Outcome::PreflightFailed {
+        failed: vec!["StatefulSet posthog-clickhouse".into()],
+    })));
+    assert!(render(&a, 160, 48).contains("R: let helmdeck grow the disks"));
+    let effects = key(&mut a, KeyCode::Char('R'));
+    match effects.as_slice() {
+        [Effect::Plan(intent)] => assert!(intent.resize_disks),
+        other => panic!("{other:?}"),
+    }
+    assert!(!render(&a, 160, 48).contains("R: let helmdeck grow the disks"));
+}

@@ -252,6 +252,8 @@ impl Plan {
             "context": target.context, "profile": self.profile, "chart": self.chart,
             "chart_version": self.chart_version, "values_sha256": self.values_sha256,
             "based_on": self.based_on,
+            // Renamed keys moved on the release's values, as the chart's notes asked.
+            "migrations": self.upgrade.as_ref().map(|u| &u.migrations),
         })
     }
 }
@@ -276,6 +278,18 @@ pub async fn plan(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
         );
     }
 
+    if req.chart.name() == crate::chart::BUNDLED_CHART {
+        send(
+            tx,
+            Event::Notice {
+                message: format!(
+                    "chart: the bundled {} {}, a stand-in for the vendor's chart (real clusters get posthog from its repository; --version or --repo picks it here too)",
+                    req.chart.name(),
+                    req.chart.metadata.version
+                ),
+            },
+        );
+    }
     step(tx, Step::Preflight, StepState::Running, "");
     let unreachable = |e: &dyn std::fmt::Display| {
         step(

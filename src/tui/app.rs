@@ -349,6 +349,24 @@ impl App {
             return effects;
         }
         if self.screen == Screen::Wizard
+            && k.code == KeyCode::Char('R')
+            && let Some(w) = self.wizard.as_mut()
+            && w.step == WizardStep::Plan
+            && w.resize_offered()
+        {
+            w.resize_disks = true;
+            w.plan = PlanView {
+                running: true,
+                ..Default::default()
+            };
+            let action = w.action;
+            return self
+                .intent(action)
+                .map(|i| Effect::Plan(Box::new(i)))
+                .into_iter()
+                .collect();
+        }
+        if self.screen == Screen::Wizard
             && matches!(k.code, KeyCode::Char(' ') | KeyCode::Char('a'))
             && self
                 .wizard

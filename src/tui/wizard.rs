@@ -84,6 +84,24 @@ pub struct Wizard {
     pub path: Option<crate::chart::upgrade_path::UpgradePath>,
     /// The notes' steps a person must confirm having done, and whether they have.
     pub acks: Vec<(String, bool)>,
+    /// The chart the review rendered, as shown (the stand-in says it is one).
+    pub chart_label: String,
+    /// The user asked helmdeck to grow the disks the upgrade's StatefulSets need.
+    pub resize_disks: bool,
+}
+
+impl Wizard {
+    /// The plan was refused because StatefulSets' claim templates change: the guided resize
+    /// can carry the upgrade out instead.
+    pub fn resize_offered(&self) -> bool {
+        !self.plan.running
+            && !self.resize_disks
+            && self
+                .plan
+                .checks
+                .iter()
+                .any(|c| c.id == "immutable-fields" && c.verdict == Verdict::Fail)
+    }
 }
 
 /// The steps of the first leg's notes a person does by hand (manual steps, CRDs, application
@@ -157,6 +175,8 @@ impl App {
             version_sel: 0,
             path: None,
             acks: Vec::new(),
+            chart_label: String::new(),
+            resize_disks: false,
         };
         let mut effects = Vec::new();
         if action == deploy::Action::Upgrade {
@@ -368,6 +388,7 @@ impl App {
             &self.opts.namespace,
             Default::default(),
         );
+        intent.resize_disks = w.resize_disks;
         intent.values = deploy::ValuesIntent {
             profile: Some(p.name.clone()),
             answers: Some(deploy::Answers {
@@ -423,6 +444,15 @@ impl App {
                 w.review_error = Some(e);
                 return;
             }
+        };
+        w.chart_label = if resolved.chart.name() == crate::chart::BUNDLED_CHART {
+            format!("{}, the bundled stand-in", resolved.chart.name())
+        } else {
+            format!(
+                "{} {}",
+                resolved.chart.name(),
+                resolved.chart.metadata.version
+            )
         };
         let mut req = resolved.request;
         req.previous = (!w.current.is_empty()).then(|| UserLayer {
@@ -788,8 +818,9 @@ pub(super) fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             .row_highlight_style(t.selected)
             .block(block(
                 format!(
-                    " values ({} leaves) · e: edit overrides · enter: preflight ",
-                    w.review.len()
+                    " values ({} leaves) · chart {} · e: edit overrides · enter: preflight ",
+                    w.review.len(),
+                    w.chart_label
                 ),
                 t,
             ));
@@ -806,6 +837,12 @@ pub(super) fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             }
             for n in &w.plan.notes {
                 lines.push(Line::from(Span::styled(format!("! {n}"), t.warn)));
+            }
+            if w.resize_offered() {
+                lines.push(Line::from(Span::styled(
+                    "R: let helmdeck grow the disks (each claim, then the StatefulSet recreated with --cascade=orphan) and upgrade",
+                    t.accent,
+                )));
             }
             for c in &w.plan.checks {
                 lines.push(Line::from(vec![
