@@ -441,10 +441,14 @@ pub fn exec_credential(key_file: &Path, readonly: bool, ttl: Duration) -> Result
         .filter(|k| k.len() == 32)
         .ok_or_else(|| format!("{} holds no token key", key_file.display()))?;
     let (token, expiry) = mint_token(&key, user_name(readonly), readonly, ttl);
+    // The client is told a little less than the server allows, as `aws eks get-token` reports
+    // 14 minutes for a 15-minute token (aws-iam-authenticator, pkg/token): a request sent just
+    // before the reported expiry still arrives while the token is good.
+    let cushion = (ttl.as_secs() / 4).min(60);
     Ok(json!({
         "apiVersion": "client.authentication.k8s.io/v1",
         "kind": "ExecCredential",
-        "status": {"token": token, "expirationTimestamp": super::store::rfc3339(expiry)},
+        "status": {"token": token, "expirationTimestamp": super::store::rfc3339(expiry - cushion)},
     })
     .to_string())
 }
