@@ -20,6 +20,21 @@ fn sim(scenarios: Vec<Scenario>) -> Sim {
 
 /// Installs posthog-mini with a profile's values and no waiting, as `helm install` would.
 fn install(sim: &Sim, profile: &str, extra: &[&str]) {
+    // What helmdeck applies before the chart: the profile's own objects (its StorageClass).
+    let set = helmdeck::profile::ProfileSet::load(None).expect("profiles");
+    let objects = &set.get(profile).expect("profile").objects;
+    if !objects.is_empty() {
+        let file = sim.home.path().join(format!("{profile}-objects.yaml"));
+        let docs: Vec<String> = objects
+            .iter()
+            .map(|o| serde_yaml::to_string(o).expect("yaml"))
+            .collect();
+        write(&file, &docs.join("---\n"));
+        sim.run(
+            &common::kubectl(),
+            &["apply", "--server-side", "-f", file.to_str().unwrap()],
+        );
+    }
     let values = profile_values(sim.home.path(), profile);
     let chart = root().join("assets/charts/posthog-mini");
     let mut args = vec![
