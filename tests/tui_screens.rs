@@ -142,9 +142,11 @@ fn snapshot() -> Snapshot {
                    "status": {"phase": "Bound", "capacity": {"storage": size}}}),
         )
     };
-    let pv = |role: &str, driver: &str| {
+    // A bound volume carries its claim's class, as the binder requires.
+    let pv = |role: &str, class: &str, driver: &str| {
         arc(json!({"metadata": {"name": format!("pv-{role}")},
-                   "spec": {"persistentVolumeReclaimPolicy": "Retain", "csi": {"driver": driver, "volumeHandle": format!("vol-{role}")}}}))
+                   "spec": {"storageClassName": class, "persistentVolumeReclaimPolicy": "Retain",
+                            "csi": {"driver": driver, "volumeHandle": format!("vol-{role}")}}}))
     };
     Snapshot {
         pods: pods.into_iter().map(arc).collect(),
@@ -154,8 +156,8 @@ fn snapshot() -> Snapshot {
             pvc("kafka", "gp2", "20Gi"),
         ],
         pvs: vec![
-            pv("clickhouse", "ebs.csi.aws.com"),
-            pv("kafka", "kubernetes.io/aws-ebs"),
+            pv("clickhouse", "gp3-encrypted", "ebs.csi.aws.com"),
+            pv("kafka", "gp2", "kubernetes.io/aws-ebs"),
         ],
         storage_classes: vec![
             arc(

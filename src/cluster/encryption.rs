@@ -15,10 +15,18 @@ pub enum EncryptionVerdict {
 }
 
 /// The verdict and the evidence that supports it.
+///
+/// Parameter names are compared without case, as the CSI drivers read them (aws-ebs-csi-driver
+/// `pkg/driver/controller.go`, `switch strings.ToLower(key)`); values as given (`"true"`).
 pub fn judge(provisioner: &str, params: &Value) -> (EncryptionVerdict, String) {
     let p = |k: &str| {
         params
-            .get(k)
+            .as_object()
+            .and_then(|m| {
+                m.iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(k))
+                    .map(|(_, v)| v)
+            })
             .and_then(|v| {
                 v.as_str()
                     .map(str::to_string)
@@ -36,6 +44,12 @@ pub fn judge(provisioner: &str, params: &Value) -> (EncryptionVerdict, String) {
                 (Some("true"), None) => (
                     EncryptionVerdict::ClassParameter,
                     format!("{provisioner}: encrypted=\"true\""),
+                ),
+                // A key alone encrypts: the driver sets Encrypted whenever KmsKeyId is given
+                // (aws-ebs-csi-driver `pkg/cloud/cloud.go`, CreateDisk).
+                (_, Some(k)) => (
+                    EncryptionVerdict::CustomerKey,
+                    format!("{provisioner}: kmsKeyId={k} (the driver encrypts with that key)"),
                 ),
                 _ => (
                     EncryptionVerdict::Unknown,

@@ -47,21 +47,30 @@ fn class_params(sc: &StorageClass) -> Map<String, Value> {
         .unwrap_or_default()
 }
 
-/// The class a claim names, else the cluster's default class.
+/// The class a claim's volume was made from: the bound volume's own `storageClassName`; for a
+/// claim not bound yet, the class it names, or the default class when it names none (the
+/// cluster assigns it). `""` means "no class" and never the default.
 fn class_of<'a>(
     pvc: &PersistentVolumeClaim,
     pv: Option<&PersistentVolume>,
     classes: &'a [Arc<StorageClass>],
 ) -> Option<&'a StorageClass> {
-    let named = pv
-        .and_then(|v| v.spec.as_ref()?.storage_class_name.clone())
-        .or_else(|| pvc.spec.as_ref()?.storage_class_name.clone());
+    let named = match pv {
+        Some(v) => Some(
+            v.spec
+                .as_ref()
+                .and_then(|s| s.storage_class_name.clone())
+                .unwrap_or_default(),
+        ),
+        None => pvc.spec.as_ref()?.storage_class_name.clone(),
+    };
     match named {
-        Some(n) if !n.is_empty() => classes
+        Some(n) if n.is_empty() => None,
+        Some(n) => classes
             .iter()
             .find(|c| c.metadata.name.as_deref() == Some(&n))
             .map(Arc::as_ref),
-        _ => classes
+        None => classes
             .iter()
             .find(|c| {
                 c.metadata.annotations.as_ref().is_some_and(|a| {
@@ -72,6 +81,40 @@ fn class_of<'a>(
             })
             .map(Arc::as_ref),
     }
+}
+
+/// Why a class is not evidence for a volume: it was created after the volume. Class
+/// parameters cannot change, but a class can be deleted and re-created under the same name,
+/// and EBS and PD volumes record no encryption of their own (shared/REFERENCE.md).
+fn newer_than_volume(sc: &StorageClass, pv: &PersistentVolume) -> Option<String> {
+    let class_at = sc.metadata.creation_timestamp.as_ref()?;
+    let volume_at = pv.metadata.creation_timestamp.as_ref()?;
+    (class_at.0 > volume_at.0).then(|| {
+        format!(
+            "StorageClass {} was created after this volume ({} > {}): re-created since, its parameters are not evidence for it",
+            sc.metadata.name.as_deref().unwrap_or_default(),
+            class_at.0,
+            volume_at.0
+        )
+    })
+}
+
+/// The in-tree volume source's provisioner name, for volumes that are not CSI.
+fn in_tree_driver(pv: &PersistentVolume) -> Option<&'static str> {
+    let s = pv.spec.as_ref()?;
+    Some(if s.aws_elastic_block_store.is_some() {
+        "kubernetes.io/aws-ebs"
+    } else if s.gce_persistent_disk.is_some() {
+        "kubernetes.io/gce-pd"
+    } else if s.azure_disk.is_some() {
+        "kubernetes.io/azure-disk"
+    } else if s.host_path.is_some() {
+        "kubernetes.io/host-path"
+    } else if s.local.is_some() {
+        "kubernetes.io/no-provisioner"
+    } else {
+        return None;
+    })
 }
 
 pub fn disk_row(
@@ -173,13 +216,23 @@ pub fn disk_row(
             }
         ));
     }
+    // A class re-created after the volume says nothing about it.
+    let stale = match (sc, pv) {
+        (Some(c), Some(v)) => newer_than_volume(c, v),
+        _ => None,
+    };
+    if let Some(why) = &stale {
+        evidence.push(why.clone());
+    }
+    let evidence_class = if stale.is_some() { None } else { sc };
     // The driver that made the volume wins over the class's provisioner; the parameters are
     // the class's with the PV's attributes on top (CSI drivers copy them there).
     let driver = csi
         .map(|c| c.driver.clone())
+        .or_else(|| pv.and_then(in_tree_driver).map(str::to_string))
         .or_else(|| sc.map(|c| c.provisioner.clone()))
         .unwrap_or_default();
-    let mut params = sc.map(class_params).unwrap_or_default();
+    let mut params = evidence_class.map(class_params).unwrap_or_default();
     if let Some(attrs) = csi.and_then(|c| c.volume_attributes.as_ref()) {
         for (k, v) in attrs {
             params.insert(k.clone(), Value::String(v.clone()));
@@ -200,7 +253,11 @@ pub fn disk_row(
             "no CSI driver or provisioner recorded".to_string(),
         )
     } else {
-        judge(&driver, &Value::Object(params))
+        let (v, why) = judge(&driver, &Value::Object(params));
+        match &stale {
+            Some(s) if !v.is_encrypted() => (v, format!("{s}; {why}")),
+            _ => (v, why),
+        }
     };
     let (verdict, fix) = grade(rule, encryption);
     let message = match encryption {
@@ -337,6 +394,143 @@ mod tests {
         assert_eq!(r.component, "kafka");
         assert_eq!(r.evidence.len(), 3);
         assert_eq!(r.reclaim_policy.as_deref(), Some("Retain"));
+    }
+
+    fn claim(class: Option<&str>, volume: Option<&str>) -> PersistentVolumeClaim {
+        let mut spec = json!({"resources": {"requests": {"storage": "20Gi"}}});
+        if let Some(c) = class {
+            spec["storageClassName"] = json!(c);
+        }
+        if let Some(v) = volume {
+            spec["volumeName"] = json!(v);
+        }
+        serde_json::from_value(
+            json!({"metadata": {"name": "data-ph-clickhouse-0", "namespace": "ph"},
+            "spec": spec, "status": {"phase": if volume.is_some() { "Bound" } else { "Pending" }}}),
+        )
+        .unwrap()
+    }
+
+    fn ebs_class(name: &str, params: Value, created: &str, default: bool) -> Arc<StorageClass> {
+        let mut meta = json!({"name": name, "creationTimestamp": created});
+        if default {
+            meta["annotations"] = json!({"storageclass.kubernetes.io/is-default-class": "true"});
+        }
+        arc(json!({"metadata": meta, "provisioner": "ebs.csi.aws.com", "parameters": params}))
+    }
+
+    fn ebs_volume(class: &str, created: &str) -> Arc<PersistentVolume> {
+        arc(
+            json!({"metadata": {"name": "pv-1", "creationTimestamp": created},
+            "spec": {"storageClassName": class,
+                     "csi": {"driver": "ebs.csi.aws.com", "volumeHandle": "vol-1"}}}),
+        )
+    }
+
+    /// `storageClassName: ""` means no class: the default class (here one that encrypts) is
+    /// no evidence for such a claim or its volume.
+    #[test]
+    fn an_empty_class_name_is_never_judged_by_the_default_class() {
+        let default = ebs_class(
+            "gp3-enc",
+            json!({"encrypted": "true"}),
+            "2026-01-01T00:00:00Z",
+            true,
+        );
+        let r = disk_row(
+            &claim(Some(""), Some("pv-1")),
+            &[ebs_volume("", "2026-02-01T00:00:00Z")],
+            std::slice::from_ref(&default),
+            EncryptionRule::ClassParameter,
+        );
+        assert_eq!(
+            (r.encryption, r.verdict),
+            (EncryptionVerdict::Unknown, Verdict::Fail),
+            "{}",
+            r.message
+        );
+        let r = disk_row(
+            &claim(Some(""), None),
+            &[],
+            std::slice::from_ref(&default),
+            EncryptionRule::ClassParameter,
+        );
+        assert_eq!(r.encryption, EncryptionVerdict::Unknown);
+        // A claim naming no class at all gets the default: that one is evidence.
+        let r = disk_row(
+            &claim(None, None),
+            &[],
+            &[default],
+            EncryptionRule::ClassParameter,
+        );
+        assert_eq!(r.encryption, EncryptionVerdict::ClassParameter);
+    }
+
+    /// A class deleted and re-created with `encrypted: "true"` after the volume was made does
+    /// not relabel that volume.
+    #[test]
+    fn a_class_newer_than_its_volume_is_not_evidence() {
+        let class = ebs_class(
+            "gp3",
+            json!({"encrypted": "true"}),
+            "2026-03-01T00:00:00Z",
+            false,
+        );
+        let r = disk_row(
+            &claim(Some("gp3"), Some("pv-1")),
+            &[ebs_volume("gp3", "2026-02-01T00:00:00Z")],
+            std::slice::from_ref(&class),
+            EncryptionRule::ClassParameter,
+        );
+        assert_eq!(
+            (r.encryption, r.verdict),
+            (EncryptionVerdict::Unknown, Verdict::Fail)
+        );
+        assert!(
+            r.message.contains("created after this volume"),
+            "{}",
+            r.message
+        );
+        // The same class, older than the volume, is.
+        let r = disk_row(
+            &claim(Some("gp3"), Some("pv-1")),
+            &[ebs_volume("gp3", "2026-04-01T00:00:00Z")],
+            &[class],
+            EncryptionRule::ClassParameter,
+        );
+        assert_eq!(r.encryption, EncryptionVerdict::ClassParameter);
+    }
+
+    /// The drivers read parameter names without case, and an EBS key alone encrypts.
+    #[test]
+    fn parameter_names_ignore_case_and_a_kms_key_alone_encrypts() {
+        let r = case(
+            "ebs.csi.aws.com",
+            json!({"Encrypted": "true"}),
+            EncryptionRule::ClassParameter,
+        );
+        assert_eq!(r.encryption, EncryptionVerdict::ClassParameter);
+        let r = case(
+            "ebs.csi.aws.com",
+            json!({"kmsKeyId": "arn:aws:kms:k"}),
+            EncryptionRule::ClassParameter,
+        );
+        assert_eq!(
+            (r.encryption, r.verdict),
+            (EncryptionVerdict::CustomerKey, Verdict::Pass)
+        );
+        let r = case(
+            "disk.csi.azure.com",
+            json!({"DiskEncryptionSetID": "/des"}),
+            EncryptionRule::Platform,
+        );
+        assert_eq!(r.encryption, EncryptionVerdict::CustomerKey);
+        let r = case(
+            "ebs.csi.aws.com",
+            json!({"encrypted": "false"}),
+            EncryptionRule::ClassParameter,
+        );
+        assert_eq!(r.encryption, EncryptionVerdict::Unknown);
     }
 
     #[test]
