@@ -164,7 +164,8 @@ fn the_aws_profile_installs_the_vendor_chart_on_its_own_encrypted_class() {
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
     assert!(
-        t.contains("[pass] disk-encryption: StorageClass posthog-gp3-encrypted encrypts volumes"),
+        t.contains("[pass] disk-encryption: StorageClass posthog-gp3-encrypted (used by")
+            && t.contains("ClickHouseInstallation posthog) encrypts volumes"),
         "{t}"
     );
     assert!(!t.contains("which chart posthog does not have"), "{t}");

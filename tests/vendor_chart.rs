@@ -197,3 +197,73 @@ fn a_plan_across_chart_majors_shows_the_vendors_notes_of_each_version_crossed() 
         "{text}"
     );
 }
+
+/// The vendor's chart making its own class (`installCustomStorageClass`, an unencrypted gp2 on
+/// aws that its components do not use) with the claims left on the cluster's default: preflight
+/// judges the class the rendered claims really get and refuses; installed anyway, the Disks
+/// check fails too.
+#[test]
+fn the_vendors_own_storage_class_on_aws_fails_preflight_and_the_disk_check() {
+    let Some(dir) = common::shared_charts("posthog") else {
+        return;
+    };
+    let sim = Sim::start(SimOptions {
+        flavor: Flavor::Eks,
+        ..Default::default()
+    });
+    let own = sim.home.path().join("vendor-own-class.yaml");
+    common::write(
+        &own,
+        "installCustomStorageClass: true\ningress: {hostname: posthog.example.com}\n\
+         clickhouse: {persistence: {storageClass: null}}\nkafka: {persistence: {storageClass: null}}\n\
+         zookeeper: {persistence: {storageClass: null}}\npostgresql: {persistence: {storageClass: null}}\n\
+         redis: {master: {persistence: {storageClass: null}}}\n",
+    );
+    let chart = dir.join("posthog-30.46.0.tgz");
+    let (chart, own) = (chart.to_str().expect("utf-8"), own.to_str().expect("utf-8"));
+    let o = common::helmdeck_on(
+        &sim,
+        &helm(4),
+        &["plan", "--profile", "aws", "--chart", chart, "-f", own],
+    );
+    let t = common::text(&o);
+    assert_eq!(o.status.code(), Some(3), "{t}");
+    assert!(
+        t.contains("[FAIL] disk-encryption: StorageClass gp2 (used by StatefulSet")
+            && t.contains("ClickHouseInstallation posthog"),
+        "{t}"
+    );
+    // Installed anyway, with helm: every claim on gp2 fails the aws rule.
+    let values = common::profile_values(sim.home.path(), "aws");
+    sim.run(
+        &helm(4),
+        &[
+            "install",
+            "posthog",
+            chart,
+            "-n",
+            "posthog",
+            "--create-namespace",
+            "-f",
+            values.to_str().expect("utf-8"),
+            "-f",
+            own,
+        ],
+    );
+    let report = common::eventually(60, "bound claims judged", || {
+        let o = sim
+            .cmd(common::helmdeck_bin())
+            .args(["check", "--disks", "--profile", "aws", "-o", "json"])
+            .output()
+            .expect("check");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).ok()?;
+        let disks = v["disks"].as_array()?.clone();
+        (!disks.is_empty() && disks.iter().all(|d| d["phase"] == "Bound"))
+            .then_some((o.status.code(), disks))
+    });
+    assert_eq!(report.0, Some(1));
+    for d in &report.1 {
+        assert_eq!(d["verdict"], "fail", "{d}");
+        assert_eq!(d["storage_class"], "gp2", "{d}");
+    }
+}

@@ -5,7 +5,7 @@ use crate::verdict::{Check, Verdict};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::encryption::judge;
+use super::encryption::{EncryptionVerdict, judge};
 use crate::chart::Chart;
 use crate::profile::{EncryptionRule, Profile};
 use crate::quantity::{format_bytes, parse_bytes, parse_cpu};
@@ -44,7 +44,8 @@ fn effective_class(
 ) -> Option<(String, String, Value, Option<bool>)> {
     let custom = values.get("installCustomStorageClass") == Some(&Value::Bool(true));
     if custom {
-        let sc = &values["customStorageClass"];
+        // The vendor's chart has no such key (its class is fixed per cloud): absent, not a panic.
+        let sc = values.get("customStorageClass").unwrap_or(&Value::Null);
         let name = sc["name"].as_str().unwrap_or("custom").to_string();
         let mut prov = sc["provisioner"].as_str().unwrap_or_default().to_string();
         let mut params = sc["parameters"].clone();
@@ -82,6 +83,160 @@ fn effective_class(
         sc["parameters"].clone(),
         sc["allowVolumeExpansion"].as_bool(),
     ))
+}
+
+/// The checks of one StorageClass the stack's volumes use: encryption under the profile's
+/// rule, the provisioner the profile expects, expansion when the profile requires it.
+fn class_checks(
+    profile: Option<&Profile>,
+    name: &str,
+    users: &str,
+    prov: &str,
+    params: &Value,
+    expand: Option<bool>,
+) -> Vec<Check> {
+    let mut out = Vec::new();
+    let (verdict, evidence) = judge(prov, params);
+    let rule = profile
+        .map(|p| p.storage.encryption)
+        .unwrap_or(EncryptionRule::NotRequired);
+    let (grade, fix) = super::encryption::grade(rule, verdict);
+    let message = match (grade, verdict.is_encrypted()) {
+        (Verdict::Pass, true) => {
+            format!("StorageClass {name}{users} encrypts volumes ({evidence})")
+        }
+        (Verdict::Pass, false) => format!(
+            "StorageClass {name}{users}: {evidence} (the profile does not require encryption)"
+        ),
+        (Verdict::Fail, _) => {
+            format!("StorageClass {name}{users} does not enable encryption ({evidence})")
+        }
+        (Verdict::Warn, _) => format!("StorageClass {name}{users}: {evidence}"),
+    };
+    out.push(check("disk-encryption", grade, message, fix));
+    if let Some(p) = profile {
+        if !p.storage.provisioners.is_empty() && !p.storage.provisioners.iter().any(|x| x == prov) {
+            out.push(check(
+                "provisioner",
+                Verdict::Warn,
+                format!(
+                    "StorageClass {name} uses {prov}; the {} profile expects one of {}",
+                    p.name,
+                    p.storage.provisioners.join(", ")
+                ),
+                "check you picked the right profile for this cluster",
+            ));
+        }
+        if p.storage.require_expansion && expand != Some(true) {
+            out.push(check("volume-expansion", Verdict::Warn, format!("StorageClass {name} does not allow volume expansion: full Kafka or ClickHouse disks cannot be grown"), "set allowVolumeExpansion: true on the class"));
+        }
+    }
+    out
+}
+
+/// The ids of the checks [`manifest_storage`] replaces.
+pub const STORAGE_CHECKS: [&str; 4] = [
+    "storage-class",
+    "disk-encryption",
+    "provisioner",
+    "volume-expansion",
+];
+
+/// Storage checks from what the rendered manifests' claims will actually use: each claim
+/// template's class (StatefulSets, standalone claims, ClickHouseInstallations), found among
+/// the classes the chart itself renders and the cluster's (with the profile's objects), the
+/// default one for claims that name none. None when the manifests hold no claims.
+pub fn manifest_storage(
+    profile: Option<&Profile>,
+    desired: &[Value],
+    facts: &ClusterFacts,
+) -> Option<Vec<Check>> {
+    // (who, class asked for: None = the default)
+    let mut refs: Vec<(String, Option<String>)> = Vec::new();
+    for d in desired {
+        let name = d["metadata"]["name"].as_str().unwrap_or_default();
+        let kind = d["kind"].as_str().unwrap_or_default();
+        let templates: Vec<&Value> = match kind {
+            "StatefulSet" => d["spec"]["volumeClaimTemplates"]
+                .as_array()
+                .map(|a| a.iter().map(|t| &t["spec"]).collect())
+                .unwrap_or_default(),
+            "PersistentVolumeClaim" => vec![&d["spec"]],
+            "ClickHouseInstallation" => d["spec"]["templates"]["volumeClaimTemplates"]
+                .as_array()
+                .map(|a| a.iter().map(|t| &t["spec"]).collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        for t in templates {
+            refs.push((
+                format!("{kind} {name}"),
+                t["storageClassName"].as_str().map(str::to_string),
+            ));
+        }
+    }
+    if refs.is_empty() {
+        return None;
+    }
+    let rendered: Vec<&Value> = desired
+        .iter()
+        .filter(|d| d["kind"] == "StorageClass")
+        .collect();
+    let find = |n: &str| {
+        rendered
+            .iter()
+            .copied()
+            .chain(facts.storage_classes.iter())
+            .find(|c| c["metadata"]["name"] == n)
+    };
+    let default = facts.storage_classes.iter().find(|c| {
+        c["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+    });
+    let rule = profile
+        .map(|p| p.storage.encryption)
+        .unwrap_or(EncryptionRule::NotRequired);
+    // Group the users by the class they end up on.
+    let mut by_class: Vec<(String, Vec<String>)> = Vec::new();
+    let mut out = Vec::new();
+    for (who, class) in refs {
+        let key = match class.as_deref() {
+            Some("") => {
+                let (grade, fix) = super::encryption::grade(rule, EncryptionVerdict::Unknown);
+                out.push(check("disk-encryption", grade, format!("{who} asks for no StorageClass (storageClassName \"\"): its volume must be made by hand, and helmdeck cannot judge its encryption"), fix));
+                continue;
+            }
+            Some(n) => n.to_string(),
+            None => match default {
+                Some(d) => d["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                None => {
+                    out.push(check("storage-class", Verdict::Fail, format!("{who} names no StorageClass and the cluster has no default one: its claims stay Pending"), "mark a StorageClass as default, or point the component's persistence.storageClass at one"));
+                    continue;
+                }
+            },
+        };
+        match by_class.iter_mut().find(|(c, _)| *c == key) {
+            Some((_, users)) => users.push(who),
+            None => by_class.push((key, vec![who])),
+        }
+    }
+    for (class, users) in by_class {
+        let Some(sc) = find(&class) else {
+            out.push(check("storage-class", Verdict::Fail, format!("StorageClass {class} (asked for by {}) does not exist: the claims stay Pending", users.join(", ")), "create the class, or point the components' persistence.storageClass at one that exists"));
+            continue;
+        };
+        out.extend(class_checks(
+            profile,
+            &class,
+            &format!(" (used by {})", users.join(", ")),
+            sc["provisioner"].as_str().unwrap_or_default(),
+            &sc["parameters"],
+            sc["allowVolumeExpansion"].as_bool(),
+        ));
+    }
+    Some(out)
 }
 
 pub fn run(
@@ -185,25 +340,7 @@ pub fn run(
     match effective_class(values, facts) {
         None => out.push(check("storage-class", Verdict::Fail, "no StorageClass for the stack's volumes: the cluster has no default class and the values name none", "mark a StorageClass as default, set clickhouse.persistence.storageClass, or set installCustomStorageClass=true")),
         Some((name, prov, params, expand)) => {
-            let (verdict, evidence) = judge(&prov, &params);
-            let rule = profile.map(|p| p.storage.encryption).unwrap_or(EncryptionRule::NotRequired);
-            let (grade, fix) = super::encryption::grade(rule, verdict);
-            let message = match (grade, verdict.is_encrypted()) {
-                (Verdict::Pass, true) => format!("StorageClass {name} encrypts volumes ({evidence})"),
-                (Verdict::Pass, false) => format!("StorageClass {name}: {evidence} (the profile does not require encryption)"),
-                (Verdict::Fail, _) => format!("StorageClass {name} does not enable encryption ({evidence})"),
-                (Verdict::Warn, _) => format!("StorageClass {name}: {evidence}"),
-            };
-            let c = check("disk-encryption", grade, message, fix);
-            out.push(c);
-            if let Some(p) = profile {
-                if !p.storage.provisioners.is_empty() && !p.storage.provisioners.contains(&prov) {
-                    out.push(check("provisioner", Verdict::Warn, format!("StorageClass {name} uses {prov}; the {} profile expects one of {}", p.name, p.storage.provisioners.join(", ")), "check you picked the right profile for this cluster"));
-                }
-                if p.storage.require_expansion && expand != Some(true) {
-                    out.push(check("volume-expansion", Verdict::Warn, format!("StorageClass {name} does not allow volume expansion: full Kafka or ClickHouse disks cannot be grown"), "set allowVolumeExpansion: true on the class"));
-                }
-            }
+            out.extend(class_checks(profile, &name, "", &prov, &params, expand));
         }
     }
     let ingress_on = values.get("ingress").is_some_and(|i| i["enabled"] == true);

@@ -511,14 +511,27 @@ pub async fn plan(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
     }));
     let mut manifest = None;
     let mut resize_sets = Vec::new();
-    if current.is_some()
-        && let Some(desired) = dry_run_objects(req, &rendered.user_values).await
-    {
-        let (immutable, sets) = immutable_check(req, &client, &desired, &facts).await;
-        checks.extend(immutable);
-        resize_sets = sets;
-        if let Ok(live) = req.helm.get_manifest(&req.release, &req.namespace).await {
-            manifest = Some(manifest_diff(&parse_manifest(&live), &desired));
+    // What helm would apply (a server-side dry run): the storage the claims will really use,
+    // and for upgrades the immutable fields and the manifest diff.
+    // A first install has no CRDs on the cluster yet, so the server cannot dry-run the chart's
+    // custom resources: render it locally instead.
+    let desired = if current.is_some() {
+        dry_run_objects(req, &rendered.user_values).await
+    } else {
+        template_objects(req, &rendered.user_values, &facts.server_version).await
+    };
+    if let Some(desired) = desired {
+        if let Some(storage) = preflight::manifest_storage(req.profile.as_ref(), &desired, &facts) {
+            checks.retain(|c| !preflight::STORAGE_CHECKS.contains(&c.id));
+            checks.extend(storage);
+        }
+        if current.is_some() {
+            let (immutable, sets) = immutable_check(req, &client, &desired, &facts).await;
+            checks.extend(immutable);
+            resize_sets = sets;
+            if let Ok(live) = req.helm.get_manifest(&req.release, &req.namespace).await {
+                manifest = Some(manifest_diff(&parse_manifest(&live), &desired));
+            }
         }
     }
     for c in &checks {
@@ -892,6 +905,36 @@ async fn verify(
 }
 
 /// The objects an upgrade would apply, from helm's server-side dry run.
+/// The chart's objects as `helm template` renders them for this cluster's version.
+async fn template_objects(
+    req: &DeployRequest,
+    user_values: &Map<String, Value>,
+    server_version: &str,
+) -> Option<Vec<Value>> {
+    let dir = std::env::temp_dir().join(format!("helmdeck-template-{}", std::process::id()));
+    let file = dir.join("values.json");
+    crate::private_files::private_file(&file, &serde_json::to_vec(user_values).unwrap_or_default())
+        .ok()?;
+    let mut args: Vec<String> = vec![
+        "template".into(),
+        req.release.clone(),
+        req.chart_path.display().to_string(),
+        "-n".into(),
+        req.namespace.clone(),
+        "-f".into(),
+        file.display().to_string(),
+    ];
+    let version = server_version.trim_start_matches('v');
+    let version = version.split(['-', '+']).next().unwrap_or(version);
+    if !version.is_empty() {
+        args.push("--kube-version".into());
+        args.push(version.to_string());
+    }
+    let out = req.helm.run(&args, |_| {}).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(parse_manifest(&out.ok()?))
+}
+
 async fn dry_run_objects(
     req: &DeployRequest,
     user_values: &Map<String, Value>,
