@@ -177,7 +177,21 @@ fn the_aws_profile_installs_the_vendor_chart_on_its_own_encrypted_class() {
     assert_eq!(class["parameters"]["encrypted"], "true");
     assert_eq!(class["metadata"]["managedFields"][0]["manager"], "helmdeck");
     let claims = sim.objects("", "persistentvolumeclaims", Some("posthog"));
-    assert!(claims.len() >= 4, "{claims:?}");
+    assert!(claims.len() >= 5, "{claims:?}");
+    // ClickHouse, as the operator lays out the chart's ClickHouseInstallation: its disk exists,
+    // on the profile's class, and verify judged it.
+    let ch = "data-volumeclaim-template-chi-posthog-posthog-0-0-0";
+    assert!(
+        claims.iter().any(|c| c["metadata"]["name"] == ch),
+        "{claims:?}"
+    );
+    assert!(t.contains(&format!("[pass] disk: {ch}: encrypted")), "{t}");
+    let chi = sim.objects(
+        "clickhouse.altinity.com",
+        "clickhouseinstallations",
+        Some("posthog"),
+    );
+    assert_eq!(chi[0]["status"]["status"], "Completed", "{chi:?}");
     assert!(
         claims
             .iter()

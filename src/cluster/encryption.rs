@@ -123,7 +123,7 @@ pub fn grade(
         _ if verdict.is_encrypted() => (Verdict::Pass, ""),
         EncryptionRule::ClassParameter => (
             Verdict::Fail,
-            "use an encrypted class (ebs.csi.aws.com with encrypted: \"true\"): the aws profile applies posthog-gp3-encrypted and points every component's persistence.storageClass at it",
+            "use an encrypted class (ebs.csi.aws.com, encrypted: \"true\"), as the aws profile's posthog-gp3-encrypted",
         ),
         EncryptionRule::Platform => (
             Verdict::Warn,

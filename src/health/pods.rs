@@ -81,6 +81,10 @@ pub struct ComponentRow {
 
 /// The component a pod belongs to: the chart's `role` label, else the common label.
 pub fn component_of(labels: Option<&BTreeMap<String, String>>) -> String {
+    // The ClickHouse operator labels its hosts by installation, not by role.
+    if labels.is_some_and(|l| l.contains_key("clickhouse.altinity.com/chi")) {
+        return "clickhouse".into();
+    }
     labels
         .and_then(|l| {
             l.get("role")

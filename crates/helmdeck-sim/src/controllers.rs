@@ -140,6 +140,7 @@ pub fn reconcile(state: &SimState, cs: &mut ControllerState) {
     };
     cs.next_wake = None;
     let scenarios = &state.options.scenarios;
+    crate::clickhouse::reconcile(&mut store);
     deployments(&mut store);
     replicasets(&mut store);
     statefulsets(&mut store);

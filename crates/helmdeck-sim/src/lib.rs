@@ -3,6 +3,7 @@
 //! kube-rs talk to it over plain HTTP; tests, benchmarks and the demo run against it.
 
 pub mod auth;
+pub mod clickhouse;
 pub mod controllers;
 pub mod defaults;
 pub mod discovery;
