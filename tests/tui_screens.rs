@@ -221,11 +221,13 @@ fn probe(ms: u64) -> ProbeRecord {
                 path: "/_livez".into(),
                 exchange: exchange(200, 2),
                 failing_checks: vec![],
+                not_checked: None,
             },
             EndpointRecord {
                 path: "/_readyz?role=web".into(),
                 exchange: exchange(503, 3),
                 failing_checks: vec!["postgres".into()],
+                not_checked: None,
             },
         ],
         skipped: None,

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use http_body_util::BodyExt;
-use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::core::v1::{Pod, Secret, Service};
 use kube::api::{Api, ListParams};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -83,44 +83,18 @@ impl Transport {
         })
     }
 
-    /// A service-proxy transport; the services are found by the release's `role` labels,
-    /// falling back to the chart's names.
+    /// A proxy transport through the API server: each role's Service, or one of its pods
+    /// when it has none (see [`proxy_targets`]).
     pub async fn proxy(client: kube::Client, namespace: &str, release: &str) -> Transport {
-        let api: Api<Service> = Api::namespaced(client.clone(), namespace);
-        let found = api
-            .list(&ListParams::default().labels(&format!("release={release}")))
-            .await
-            .map(|l| l.items)
-            .unwrap_or_default();
-        let services = [Role::Web, Role::Events, Role::Plugins]
-            .into_iter()
-            .map(|role| {
-                let svc = found.iter().find(|s| {
-                    s.metadata
-                        .labels
-                        .as_ref()
-                        .and_then(|l| l.get("role"))
-                        .map(String::as_str)
-                        == Some(role.label())
-                });
-                let target = match svc {
-                    Some(s) => {
-                        let port = s
-                            .spec
-                            .as_ref()
-                            .and_then(|sp| sp.ports.as_ref()?.first().map(|p| p.port))
-                            .unwrap_or(role.default_port() as i32);
-                        format!("{}:{port}", s.metadata.name.clone().unwrap_or_default())
-                    }
-                    None => format!("{release}-{}:{}", role.label(), role.default_port()),
-                };
-                (role, target)
-            })
-            .collect();
+        let svc_api: Api<Service> = Api::namespaced(client.clone(), namespace);
+        let pod_api: Api<Pod> = Api::namespaced(client.clone(), namespace);
+        let lp = ListParams::default().labels("role");
+        let services = svc_api.list(&lp).await.map(|l| l.items).unwrap_or_default();
+        let pods = pod_api.list(&lp).await.map(|l| l.items).unwrap_or_default();
         Transport::Proxy {
             client,
             namespace: namespace.to_string(),
-            services,
+            services: proxy_targets(release, &services, &pods),
         }
     }
 
@@ -133,7 +107,7 @@ impl Transport {
                 services,
                 ..
             } => format!(
-                "service proxy in {namespace} ({})",
+                "API server proxy in {namespace} ({})",
                 services
                     .iter()
                     .map(|(_, s)| s.as_str())
@@ -197,7 +171,7 @@ impl Transport {
                     path.push_str("personal_api_key=");
                     path.push_str(k);
                 }
-                let uri = format!("/api/v1/namespaces/{namespace}/services/{svc}/proxy{path}");
+                let uri = format!("/api/v1/namespaces/{namespace}/{svc}/proxy{path}");
                 let mut rb = http::Request::builder().method(method).uri(uri);
                 if body.is_some() {
                     rb = rb.header("Content-Type", "application/json");
@@ -222,6 +196,73 @@ impl Transport {
             }
         }
     }
+}
+
+/// The chart's `posthog.fullname`: the release name when it contains the chart's name, else
+/// `<release>-posthog` (both the vendor's chart and the stand-in name their objects so).
+pub fn fullname(release: &str) -> String {
+    if release.contains("posthog") {
+        release.to_string()
+    } else {
+        format!("{release}-posthog")
+    }
+}
+
+/// Where each role is reached through the API server (`services/NAME:PORT` or
+/// `pods/NAME:PORT`): a Service with the role's `role` label that belongs to the release
+/// (`release: <release>`, or the vendor chart's `app: <fullname>`, which is all its Services
+/// carry); without one, a ready pod of that role (the vendor's plugin server has no Service);
+/// else the chart's Service name.
+pub fn proxy_targets(release: &str, services: &[Service], pods: &[Pod]) -> Vec<(Role, String)> {
+    let full = fullname(release);
+    let ours = |labels: Option<&std::collections::BTreeMap<String, String>>, role: Role| {
+        labels.is_some_and(|l| {
+            l.get("role").map(String::as_str) == Some(role.label())
+                && (l.get("release").map(String::as_str) == Some(release)
+                    || l.get("app").map(String::as_str) == Some(full.as_str()))
+        })
+    };
+    [Role::Web, Role::Events, Role::Plugins]
+        .into_iter()
+        .map(|role| {
+            if let Some(s) = services
+                .iter()
+                .find(|s| ours(s.metadata.labels.as_ref(), role))
+            {
+                let port = s
+                    .spec
+                    .as_ref()
+                    .and_then(|sp| sp.ports.as_ref()?.first().map(|p| p.port))
+                    .unwrap_or(role.default_port() as i32);
+                let name = s.metadata.name.clone().unwrap_or_default();
+                return (role, format!("services/{name}:{port}"));
+            }
+            let ready = |p: &&&Pod| {
+                p.status
+                    .as_ref()
+                    .and_then(|st| st.conditions.as_ref())
+                    .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+            };
+            let mine: Vec<&Pod> = pods
+                .iter()
+                .filter(|p| ours(p.metadata.labels.as_ref(), role))
+                .collect();
+            if let Some(p) = mine.iter().find(ready).or(mine.first()) {
+                let port = p
+                    .spec
+                    .as_ref()
+                    .and_then(|sp| sp.containers.first()?.ports.as_ref()?.first())
+                    .map(|cp| cp.container_port)
+                    .unwrap_or(role.default_port() as i32);
+                let name = p.metadata.name.clone().unwrap_or_default();
+                return (role, format!("pods/{name}:{port}"));
+            }
+            (
+                role,
+                format!("services/{full}-{}:{}", role.label(), role.default_port()),
+            )
+        })
+        .collect()
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -317,6 +358,9 @@ pub struct EndpointRecord {
     pub exchange: Exchange,
     /// The readiness body's checks that are false.
     pub failing_checks: Vec<String>,
+    /// Why this endpoint was not asked (its component cannot be reached this way).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_checked: Option<String>,
 }
 
 mod unix_ms {
@@ -337,6 +381,25 @@ pub const ENDPOINTS: [(Role, &str); 4] = [
 pub async fn probe_endpoints(t: &Transport) -> Vec<EndpointRecord> {
     let mut out = Vec::new();
     for (role, path) in ENDPOINTS {
+        // Through the public URL the ingress sends every path but capture's to web
+        // (shared/REFERENCE.md, "Routes"): another component's answer is no evidence.
+        if matches!(t, Transport::Public { .. }) && role != Role::Web {
+            out.push(EndpointRecord {
+                path: path.to_string(),
+                exchange: Exchange {
+                    status: None,
+                    latency_ms: 0,
+                    error: None,
+                    body: Vec::new(),
+                },
+                failing_checks: Vec::new(),
+                not_checked: Some(format!(
+                    "through the public URL this path reaches the web pods (the ingress routes / to web), not the {} pods; probe through the API server (without --public-url) to check them",
+                    role.label()
+                )),
+            });
+            continue;
+        }
         let exchange = t.request(role, "GET", path, None, None).await;
         let failing_checks = serde_json::from_slice::<Value>(&exchange.body)
             .ok()
@@ -352,6 +415,7 @@ pub async fn probe_endpoints(t: &Transport) -> Vec<EndpointRecord> {
             path: path.to_string(),
             exchange,
             failing_checks,
+            not_checked: None,
         });
     }
     out
@@ -477,5 +541,60 @@ mod settings_tests {
         let set = crate::profile::ProfileSet::load(None).unwrap();
         let local = set.get("local").unwrap();
         assert_eq!(settings_for(Some(local)), local.ingestion);
+    }
+}
+
+#[cfg(test)]
+mod discovery_tests {
+    use super::*;
+
+    fn obj<T: serde::de::DeserializeOwned>(v: Value) -> T {
+        serde_json::from_value(v).expect("object")
+    }
+
+    /// The vendor's Services carry only `app` and `role`; its plugin server has no Service and
+    /// is reached through a ready pod; another release's objects are never picked.
+    #[test]
+    fn the_vendor_charts_parts_are_found_by_their_labels() {
+        let services: Vec<Service> = vec![
+            obj(
+                json!({"metadata": {"name": "other-posthog-web", "labels": {"app": "other-posthog", "role": "web"}},
+                "spec": {"ports": [{"port": 8000}]}}),
+            ),
+            obj(
+                json!({"metadata": {"name": "ph-posthog-web", "labels": {"app": "ph-posthog", "role": "web"}},
+                "spec": {"ports": [{"port": 8000}]}}),
+            ),
+            obj(
+                json!({"metadata": {"name": "ph-posthog-events", "labels": {"app": "ph-posthog", "role": "events"}},
+                "spec": {"ports": [{"port": 8000}]}}),
+            ),
+        ];
+        let pods: Vec<Pod> = vec![
+            obj(
+                json!({"metadata": {"name": "ph-posthog-plugins-1", "labels": {"app": "ph-posthog", "role": "plugins"}},
+                "spec": {"containers": [{"name": "p", "ports": [{"containerPort": 6738}]}]},
+                "status": {"conditions": [{"type": "Ready", "status": "False"}]}}),
+            ),
+            obj(
+                json!({"metadata": {"name": "ph-posthog-plugins-2", "labels": {"app": "ph-posthog", "role": "plugins"}},
+                "spec": {"containers": [{"name": "p", "ports": [{"containerPort": 6738}]}]},
+                "status": {"conditions": [{"type": "Ready", "status": "True"}]}}),
+            ),
+        ];
+        let t = proxy_targets("ph", &services, &pods);
+        let got: Vec<&str> = t.iter().map(|(_, s)| s.as_str()).collect();
+        assert_eq!(
+            got,
+            [
+                "services/ph-posthog-web:8000",
+                "services/ph-posthog-events:8000",
+                "pods/ph-posthog-plugins-2:6738"
+            ]
+        );
+        // Nothing found: the chart's names, by its fullname rule.
+        let t = proxy_targets("posthog", &[], &[]);
+        assert_eq!(t[0].1, "services/posthog-web:8000");
+        assert_eq!(fullname("ph"), "ph-posthog");
     }
 }

@@ -43,7 +43,7 @@ pub fn ingestion_check(r: &ProbeRecord) -> Check {
                     "the project API key is wrong: check HELMDECK_PROJECT_API_KEY or the probe Secret"
                 }
                 400 => {
-                    "the capture API rejected the payload: the chart's app version may be too old"
+                    "capture refused the probe's event as a bad request: the detail says which field; report it with the app version"
                 }
                 _ => {
                     "capture is failing: look at the events pods (helmdeck check --pods) and their logs"
@@ -99,6 +99,14 @@ pub fn endpoint_checks(r: &ProbeRecord) -> Vec<Check> {
     r.endpoints
         .iter()
         .map(|e| {
+            if let Some(why) = &e.not_checked {
+                return check(
+                    "health-endpoint",
+                    Verdict::Warn,
+                    format!("{}: not checked — {why}", e.path),
+                    "",
+                );
+            }
             let ok = e.exchange.status.is_some_and(|s| (200..300).contains(&s));
             let what = match (e.exchange.status, &e.exchange.error) {
                 (Some(s), _) => s.to_string(),
@@ -155,9 +163,21 @@ mod tests {
                 path: "/_readyz?role=web".into(),
                 exchange: ex(Some(503), ""),
                 failing_checks: vec!["postgres".into()],
+                not_checked: None,
             }],
             skipped: None,
         }
+    }
+
+    /// An endpoint the transport cannot reach is a warning that says why, never a pass on
+    /// another component's answer.
+    #[test]
+    fn an_endpoint_not_reachable_this_way_is_not_checked() {
+        let mut r = rec();
+        r.endpoints[0].not_checked = Some("through the public URL this path reaches web".into());
+        let c = &endpoint_checks(&r)[0];
+        assert_eq!(c.verdict, Verdict::Warn);
+        assert!(c.message.contains("not checked"), "{}", c.message);
     }
 
     #[test]
