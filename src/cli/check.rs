@@ -148,6 +148,14 @@ async fn run_async(args: CheckArgs) -> i32 {
             probe::resolve_key(settings.personal_api_key.as_ref(), Some(&client), &key_ns).await
         }
     };
+    if personal_key.is_some()
+        && matches!(transport, Some(probe::Transport::Proxy { .. }))
+        && args.output != Output::Json
+    {
+        eprintln!(
+            "warning: through the API server proxy the personal API key rides in the URL's query string (the API server keeps the Authorization header for itself), where its audit log may record it; give --public-url to send it in a header"
+        );
+    }
     let mut timing = ProbeTiming::from(&settings);
     if let Some(t) = args.ingestion_timeout {
         timing.timeout = Duration::from_secs(t.max(1));

@@ -278,7 +278,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// The probe's settings under a profile's rules, or without one: the profile's `ingestion`
 /// block, with the project key read from `HELMDECK_PROJECT_API_KEY` when the profile names no
-/// source, and the documented defaults (every 30 s, 60 s to see an event) when there is no
+/// source, and the documented defaults (every 30 s, 90 s to see an event: longer than the plugin server's 60 s buffer) when there is no
 /// profile. `check` and the dashboard both probe with these.
 pub fn settings_for(profile: Option<&crate::profile::Profile>) -> IngestionSettings {
     let mut s = profile
@@ -529,7 +529,7 @@ mod settings_tests {
     #[test]
     fn without_a_profile_the_probe_uses_the_documented_defaults_and_the_env_key() {
         let s = settings_for(None);
-        assert_eq!((s.interval_seconds, s.timeout_seconds), (30, 60));
+        assert_eq!((s.interval_seconds, s.timeout_seconds), (30, 90));
         assert_eq!(
             s.project_api_key.and_then(|k| k.env).as_deref(),
             Some("HELMDECK_PROJECT_API_KEY")

@@ -88,7 +88,7 @@ pub fn ingestion_check(r: &ProbeRecord) -> Check {
                     r.waited_ms / 1000,
                     r.polls
                 ),
-                "events are accepted but not processed: check Kafka, the plugins server and ClickHouse (their pods and logs)",
+                "events are accepted but not processed: check Kafka, the plugins server and ClickHouse (their pods and logs); a new person's first events wait in the plugin server up to BUFFER_CONVERSION_SECONDS (60 s by default) before they show",
             )
         }
     }

@@ -154,8 +154,11 @@ pub struct IngestionSettings {
 fn default_interval() -> u64 {
     30
 }
+/// Longer than the plugin server holds a new person's first events back
+/// (`BUFFER_CONVERSION_SECONDS`, 60 s by default: shared/REFERENCE.md), so a fresh install's
+/// first probe is not called stalled while its event waits in that buffer.
 fn default_timeout() -> u64 {
-    60
+    90
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
