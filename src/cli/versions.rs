@@ -139,20 +139,11 @@ async fn cluster_side(
                 target.kubeconfig_path(),
                 target.context.clone(),
             );
-            helm.history(&args.release, &args.namespace)
+            crate::deploy::stops::current_chart(&helm, &args.release, &args.namespace)
                 .await
                 .ok()
-                .and_then(|h| {
-                    h.iter()
-                        .rev()
-                        .find(|e| e.status == "deployed")
-                        .or(h.last())
-                        .cloned()
-                })
-                .and_then(|e| {
-                    crate::chart::upgrade_notes::split_chart_label(&e.chart)
-                        .map(|(_, v)| v.to_string())
-                })
+                .flatten()
+                .map(|(_, version, _)| version)
         }
         Err(_) => None,
     };

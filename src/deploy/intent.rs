@@ -113,16 +113,20 @@ impl ValuesIntent {
         })
     }
 
+    /// The named profile from the built-in and the user's profiles.
+    fn load_profile(&self) -> Result<Option<Profile>, String> {
+        let Some(name) = &self.profile else {
+            return Ok(None);
+        };
+        let set =
+            ProfileSet::load(profile::user_profile_dir().as_deref()).map_err(|e| e.to_string())?;
+        Ok(Some(set.get(name).map_err(|e| e.to_string())?.clone()))
+    }
+
     /// Loads the profile, the chart and every layer; the first bad input is the error, naming
     /// the file or key.
     pub fn resolve(&self) -> Result<ResolvedValues, String> {
-        let set =
-            ProfileSet::load(profile::user_profile_dir().as_deref()).map_err(|e| e.to_string())?;
-        let profile = match &self.profile {
-            Some(name) => Some(set.get(name).map_err(|e| e.to_string())?.clone()),
-            None => None,
-        };
-        self.resolve_with(profile)
+        self.resolve_with(self.load_profile()?)
     }
 
     /// As [`ValuesIntent::resolve`], with the named profile already loaded (the app holds its
@@ -171,12 +175,7 @@ impl ValuesIntent {
     /// The repository and chart name this intent installs from, when it is a repository's
     /// chart (what an upgrade path is planned against); the version is not looked up.
     pub fn repository(&self) -> Result<Option<(String, String)>, String> {
-        let set =
-            ProfileSet::load(profile::user_profile_dir().as_deref()).map_err(|e| e.to_string())?;
-        let profile = match &self.profile {
-            Some(name) => Some(set.get(name).map_err(|e| e.to_string())?.clone()),
-            None => None,
-        };
+        let profile = self.load_profile()?;
         let probe = ValuesIntent {
             version: Some("0.0.0".into()),
             ..self.clone()

@@ -13,7 +13,7 @@ pub mod stops;
 pub use intent::{Answers, DEFAULT_TIMEOUT_SECS, Intent, ValuesIntent};
 pub use outcome::{Outcome, exit};
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use kube::api::Api;
 use serde::{Deserialize, Serialize};
@@ -904,57 +904,68 @@ async fn verify(
     }
 }
 
-/// The objects an upgrade would apply, from helm's server-side dry run.
+/// Runs helm with the user's values in a private file (`args_for` gets its path) and returns
+/// what it printed; the file is gone when this returns.
+async fn helm_with_values(
+    req: &DeployRequest,
+    user_values: &Map<String, Value>,
+    kind: &str,
+    args_for: impl FnOnce(&Path) -> Vec<String>,
+) -> Option<String> {
+    let dir = std::env::temp_dir().join(format!("helmdeck-{kind}-{}", std::process::id()));
+    let file = dir.join("values.json");
+    crate::private_files::private_file(&file, &serde_json::to_vec(user_values).unwrap_or_default())
+        .ok()?;
+    let out = req.helm.run(&args_for(&file), |_| {}).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    out.ok()
+}
+
 /// The chart's objects as `helm template` renders them for this cluster's version.
 async fn template_objects(
     req: &DeployRequest,
     user_values: &Map<String, Value>,
     server_version: &str,
 ) -> Option<Vec<Value>> {
-    let dir = std::env::temp_dir().join(format!("helmdeck-template-{}", std::process::id()));
-    let file = dir.join("values.json");
-    crate::private_files::private_file(&file, &serde_json::to_vec(user_values).unwrap_or_default())
-        .ok()?;
-    let mut args: Vec<String> = vec![
-        "template".into(),
-        req.release.clone(),
-        req.chart_path.display().to_string(),
-        "-n".into(),
-        req.namespace.clone(),
-        "-f".into(),
-        file.display().to_string(),
-    ];
     let version = server_version.trim_start_matches('v');
     let version = version.split(['-', '+']).next().unwrap_or(version);
-    if !version.is_empty() {
-        args.push("--kube-version".into());
-        args.push(version.to_string());
-    }
-    let out = req.helm.run(&args, |_| {}).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    Some(parse_manifest(&out.ok()?))
+    let out = helm_with_values(req, user_values, "template", |file| {
+        let mut args: Vec<String> = vec![
+            "template".into(),
+            req.release.clone(),
+            req.chart_path.display().to_string(),
+            "-n".into(),
+            req.namespace.clone(),
+            "-f".into(),
+            file.display().to_string(),
+        ];
+        if !version.is_empty() {
+            args.push("--kube-version".into());
+            args.push(version.to_string());
+        }
+        args
+    })
+    .await?;
+    Some(parse_manifest(&out))
 }
 
+/// The objects an upgrade would apply, from helm's server-side dry run.
 async fn dry_run_objects(
     req: &DeployRequest,
     user_values: &Map<String, Value>,
 ) -> Option<Vec<Value>> {
-    let dir = std::env::temp_dir().join(format!("helmdeck-dry-{}", std::process::id()));
-    let file = dir.join("values.json");
-    crate::private_files::private_file(&file, &serde_json::to_vec(user_values).unwrap_or_default())
-        .ok()?;
-    let args = req.helm.upgrade_install_args(
-        &req.release,
-        &req.chart_path,
-        &req.namespace,
-        &file,
-        req.timeout_secs,
-        false,
-        true,
-    );
-    let out = req.helm.run(&args, |_| {}).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    let out = out.ok()?;
+    let out = helm_with_values(req, user_values, "dry", |file| {
+        req.helm.upgrade_install_args(
+            &req.release,
+            &req.chart_path,
+            &req.namespace,
+            file,
+            req.timeout_secs,
+            false,
+            true,
+        )
+    })
+    .await?;
     // The manifest sits between "MANIFEST:" and "NOTES:".
     let manifest = out
         .split("MANIFEST:")

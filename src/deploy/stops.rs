@@ -10,6 +10,26 @@ use crate::helm::driver::Helm;
 
 use super::{Intent, Outcome};
 
+/// The release's chart as name and version, with its app version: the last deployed
+/// revision's, else the latest one's. None when there is no release.
+pub async fn current_chart(
+    helm: &Helm,
+    release: &str,
+    namespace: &str,
+) -> Result<Option<(String, String, String)>, Outcome> {
+    let history = helm.history(release, namespace).await?;
+    let Some(current) = history
+        .iter()
+        .rev()
+        .find(|h| h.status == "deployed")
+        .or(history.last())
+    else {
+        return Ok(None);
+    };
+    Ok(split_chart_label(&current.chart)
+        .map(|(c, v)| (c.to_string(), v.to_string(), current.app_version.clone())))
+}
+
 /// The path for `intent` (an upgrade naming a version of a repository's chart), or none when
 /// there is no path to plan: no version named, not a repository chart, or no release yet.
 pub async fn path(intent: &Intent) -> Result<Option<UpgradePath>, Outcome> {
@@ -30,16 +50,9 @@ pub async fn path(intent: &Intent) -> Result<Option<UpgradePath>, Outcome> {
         intent.target.kubeconfig_path(),
         intent.target.context.clone(),
     );
-    let history = helm.history(&intent.release, &intent.namespace).await?;
-    let Some(current) = history
-        .iter()
-        .rev()
-        .find(|h| h.status == "deployed")
-        .or(history.last())
+    let Some((chart, from, from_app)) =
+        current_chart(&helm, &intent.release, &intent.namespace).await?
     else {
-        return Ok(None);
-    };
-    let Some((chart, from)) = split_chart_label(&current.chart) else {
         return Ok(None);
     };
     if chart != name {
@@ -67,8 +80,8 @@ pub async fn path(intent: &Intent) -> Result<Option<UpgradePath>, Outcome> {
     Ok(Some(upgrade_path::plan(
         book.as_ref(),
         &listing,
-        from,
-        &current.app_version,
+        &from,
+        &from_app,
         &to,
         server.as_deref(),
     )))
