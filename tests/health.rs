@@ -464,3 +464,103 @@ fn watchers_report_reconnecting_then_recover_with_the_same_state() {
         assert_eq!(names(&watch), before);
     });
 }
+
+fn endpoint_check<'a>(v: &'a Value, path: &str) -> &'a Value {
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "health-endpoint" && c["message"].as_str().unwrap().starts_with(path))
+        .unwrap_or_else(|| panic!("no check of {path} in {v}"))
+}
+
+#[test]
+fn a_fresh_installs_first_probe_waits_out_the_plugin_servers_buffer_and_passes() {
+    // No delay knob: what holds the event is the plugin server's conversion buffer for a new
+    // person (60 s by default; 3 s at the simulated cluster's time factor of 0.05).
+    let sim = sim(vec![]);
+    ready_install(&sim);
+    let (o, v) = check(&sim, &["--ingestion"]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{v}", stderr(&o));
+    let first = v["ingestion"]["visible_after_ms"].as_u64().unwrap();
+    assert!(first >= 3000, "the first event was not held: {first} ms");
+    // The probe's person is known now: the next event is not held, so a short wait suffices.
+    let (o, v) = check(&sim, &["--ingestion", "--ingestion-timeout", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{v}", stderr(&o));
+    assert!(v["ingestion"]["visible_after_ms"].as_u64().unwrap() < 2000);
+}
+
+#[test]
+fn a_crash_looping_plugin_server_fails_the_probe_through_the_proxy_and_a_public_url() {
+    let sim = sim(vec![
+        Scenario::Crashloop("plugins".into()),
+        Scenario::IngressController,
+    ]);
+    // No hostname: the Ingress rule takes any host, so 127.0.0.1 reaches it.
+    install(&sim, "local", &["--set", "ingress.hostname="]);
+    let (_, pods) = check_until(&sim, &["--pods"], "web and events up, plugins down", |v| {
+        let state = |name: &str| {
+            v["pods"]["components"]
+                .as_array()
+                .and_then(|cs| cs.iter().find(|c| c["name"] == name))
+                .map(|c| c["state"].clone())
+        };
+        state("web") == Some("ready".into())
+            && state("events") == Some("ready".into())
+            && pod_with_problem(v, "CrashLoopBackOff").is_some()
+    });
+    let plugins_pod = pod_with_problem(&pods, "CrashLoopBackOff").unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The timeout is longer than the conversion buffer: a stall is the plugin server's fault.
+    let timeout = ["--ingestion", "--ingestion-timeout", "6"];
+
+    // Through the API server: the plugin server's health fails, and nothing is ingested.
+    let (o, v) = check(&sim, &timeout);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(endpoint_check(&v, "/_health")["verdict"], "fail", "{v}");
+    let c = ingestion_check(&v);
+    assert_eq!(c["verdict"], "fail");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("ingestion stalled"),
+        "{c}"
+    );
+
+    // Through the public URL (the ingress controller, routing by the chart's Ingress): web
+    // answers every health path there, so /_health is not judged on its answer; capture is
+    // accepted, and the stall still fails the probe.
+    let url = sim
+        .ingress_url
+        .clone()
+        .expect("the ingress controller's address");
+    let mut args = timeout.to_vec();
+    args.extend(["--public-url", &url]);
+    let (o, v) = check(&sim, &args);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let health = endpoint_check(&v, "/_health");
+    assert_ne!(health["verdict"], "pass", "{health}");
+    assert_eq!(v["ingestion"]["capture"]["status"], 200, "{v}");
+    let c = ingestion_check(&v);
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("ingestion stalled"),
+        "{c}"
+    );
+
+    // The vendor's chart has no plugin-server Service: its pod proxy is refused as a real API
+    // server's dial to a crashed container is.
+    let raw = format!("/api/v1/namespaces/posthog/pods/{plugins_pod}:6738/proxy/_health");
+    let o = sim
+        .cmd(&common::kubectl())
+        .args(["get", "--raw", &raw])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("connection refused"), "{}", stderr(&o));
+}

@@ -119,6 +119,12 @@ pub fn run(args: SimArgs) -> i32 {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "kubeconfig: {}", cluster.kubeconfig.display());
         let _ = writeln!(out, "server: {}", cluster.url);
+        if let Some(ingress) = &cluster.ingress_url {
+            let _ = writeln!(
+                out,
+                "ingress: {ingress} (the stack's public URL: helmdeck check --public-url {ingress})"
+            );
+        }
         let _ = writeln!(
             out,
             "try: KUBECONFIG={} kubectl get nodes",

@@ -25,7 +25,7 @@ pub type Body = BoxBody<Bytes, Infallible>;
 /// Real API servers refuse bodies over 3 MiB.
 const MAX_BODY: usize = 3 * 1024 * 1024;
 
-fn full(b: impl Into<Bytes>) -> Body {
+pub(crate) fn full(b: impl Into<Bytes>) -> Body {
     Full::new(b.into()).boxed()
 }
 
@@ -973,15 +973,15 @@ async fn logs(
         .unwrap_or_else(|_| Response::new(full(""))))
 }
 
-/// `/api/v1/namespaces/NS/services/NAME[:PORT]/proxy/PATH`: answered by the simulated workload
-/// of a ready pod behind the service.
+/// `/api/v1/namespaces/NS/{services,pods}/NAME[:PORT]/proxy/PATH`: answered by the simulated
+/// workload of a ready pod behind the service, or of the named pod when its container runs.
 async fn proxy(
     state: Arc<SimState>,
     t: &Target,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
     let raw_name = t.name.clone().unwrap_or_default();
-    let (svc_name, _port) = raw_name
+    let (name, port) = raw_name
         .split_once(':')
         .map(|(a, b)| (a.to_string(), Some(b.to_string())))
         .unwrap_or((raw_name.clone(), None));
@@ -991,47 +991,38 @@ async fn proxy(
     let (_, body) = read_body(req).await?;
     let pod = {
         let store = state.store.lock().map_err(poisoned)?;
-        let target_labels = if t.rt.kind == "Service" {
-            let svc = store.get(&t.rt, &t.namespace, &svc_name)?;
-            let sel = svc["spec"]["selector"].clone();
-            Some(sel)
+        if t.rt.kind == "Service" {
+            let svc = store.get(&t.rt, &t.namespace, &name)?;
+            super::workload::ready_pod_behind(&store, &svc).ok_or_else(|| {
+                ApiError::new(
+                    503,
+                    "ServiceUnavailable",
+                    format!("no endpoints available for service \"{name}\""),
+                )
+            })?
         } else {
-            None
-        };
-        let pods_gr = (String::new(), "pods".to_string());
-        let ready = |p: &&Value| {
-            p["status"]["conditions"].as_array().is_some_and(|c| {
-                c.iter()
-                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
-            })
-        };
-        match target_labels {
-            Some(sel) => store
-                .iter_gr(&pods_gr, Some(&t.namespace))
-                .filter(|p| {
-                    sel.as_object().is_some_and(|m| {
-                        !m.is_empty() && m.iter().all(|(k, v)| p["metadata"]["labels"][k] == *v)
-                    })
-                })
-                .find(ready)
-                .cloned(),
-            None => store.get_gr(&pods_gr, &t.namespace, &svc_name).cloned(),
+            let pods = (String::new(), "pods".to_string());
+            let pod = store
+                .get_gr(&pods, &t.namespace, &name)
+                .cloned()
+                .ok_or_else(|| ApiError::not_found("", "pods", &name))?;
+            // Nothing listens where the serving container is not running (a crash loop, an
+            // image that never pulled): the API server's dial fails.
+            if !super::workload::serving(&pod, port.as_deref()) {
+                let ip = pod["status"]["podIP"].as_str().unwrap_or("10.244.0.1");
+                let port = port.as_deref().unwrap_or("80");
+                return Err(ApiError::new(
+                    503,
+                    "ServiceUnavailable",
+                    format!(
+                        "error trying to reach service: dial tcp {ip}:{port}: connect: connection refused"
+                    ),
+                ));
+            }
+            pod
         }
     };
-    let Some(pod) = pod else {
-        return Err(ApiError::new(
-            503,
-            "ServiceUnavailable",
-            format!("no endpoints available for service \"{svc_name}\""),
-        ));
-    };
-    let request = super::workload::HttpRequest {
-        method,
-        path,
-        query: query_string,
-        body,
-    };
-    let reply = state.workloads.answer(&pod, &request);
+    let reply = super::workload::answer_pod(&state, &pod, method, path, query_string, body);
     Ok(Response::builder()
         .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK))
         .header("Content-Type", reply.content_type)

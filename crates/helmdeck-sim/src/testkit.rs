@@ -12,6 +12,8 @@ use crate::{SimCluster, SimOptions, SimState};
 /// A running simulated cluster; stops when dropped.
 pub struct Sim {
     pub url: String,
+    /// The ingress controller's address, with the `ingress-controller` scenario.
+    pub ingress_url: Option<String>,
     pub kubeconfig: PathBuf,
     pub state: Arc<SimState>,
     /// A private HOME (helm and kubectl caches, helmdeck's directories) for this cluster's users.
@@ -50,6 +52,7 @@ impl Sim {
                 };
                 let _ = ready_tx.send(Ok((
                     cluster.url.clone(),
+                    cluster.ingress_url.clone(),
                     cluster.kubeconfig.clone(),
                     cluster.state.clone(),
                 )));
@@ -68,13 +71,14 @@ impl Sim {
                 cluster.shutdown();
             });
         });
-        let (url, kubeconfig, state) = match ready_rx.recv() {
+        let (url, ingress_url, kubeconfig, state) = match ready_rx.recv() {
             Ok(Ok(started)) => started,
             Ok(Err(e)) => panic!("the simulated cluster did not start: {e}"),
             Err(_) => panic!("the simulated cluster's thread ended before it started"),
         };
         Sim {
             url,
+            ingress_url,
             kubeconfig,
             state,
             home,

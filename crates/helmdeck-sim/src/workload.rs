@@ -1,9 +1,11 @@
 //! Simulated application behaviour behind the service proxy: pods labelled `role=web` serve
 //! the health endpoints and the events API, `role=events` the capture API, `role=plugins`
-//! `/_health`. Knobs make ingestion slow, failing, lossy or unhealthy, so the real probe code
-//! is exercised end to end.
+//! `/_health`. Captured events become visible only through a running plugin server, which
+//! holds a new person's events for `BUFFER_CONVERSION_SECONDS` (shared/REFERENCE.md,
+//! "Health endpoints"). Knobs make ingestion slow, failing, lossy or unhealthy, so the real
+//! probe code is exercised end to end.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -14,6 +16,28 @@ pub struct HttpRequest {
     pub path: String,
     pub query: String,
     pub body: Vec<u8>,
+    /// The namespace's ingestion pipeline when the request arrives.
+    pub pipeline: Pipeline,
+}
+
+/// What stands behind capture in the pod's namespace.
+#[derive(Debug, Clone, Default)]
+pub struct Pipeline {
+    pub namespace: String,
+    /// A plugin server runs: without one, captured events wait in Kafka.
+    pub plugin_server_running: bool,
+    /// The plugin server's conversion buffer (already scaled by the time factor).
+    pub buffer: Duration,
+}
+
+/// One captured event on its way to the events API.
+struct Captured {
+    namespace: String,
+    /// When the plugin server may ingest it (capture time, the knob's delay and, for a new
+    /// person, the conversion buffer).
+    ready_at: Instant,
+    ingested: bool,
+    event: Value,
 }
 
 pub struct HttpReply {
@@ -29,6 +53,10 @@ fn reply(status: u16, v: Value) -> HttpReply {
         body: serde_json::to_vec(&v).unwrap_or_default(),
     }
 }
+
+/// The plugin server's `BUFFER_CONVERSION_SECONDS` when its pod does not set it
+/// (shared/REFERENCE.md, "Health endpoints").
+pub const DEFAULT_BUFFER_CONVERSION: Duration = Duration::from_secs(60);
 
 /// Knobs for the simulated ingestion pipeline.
 #[derive(Debug, Clone, Default)]
@@ -46,7 +74,9 @@ pub struct IngestionKnobs {
 #[derive(Default)]
 pub struct Workloads {
     pub knobs: Mutex<IngestionKnobs>,
-    events: Mutex<VecDeque<(Instant, Value)>>,
+    events: Mutex<VecDeque<Captured>>,
+    /// (namespace, distinct_id) of the persons seen: their later events are not buffered.
+    persons: Mutex<HashSet<(String, String)>>,
 }
 
 impl Workloads {
@@ -78,7 +108,7 @@ impl Workloads {
                 };
                 reply(if knobs.unhealthy { 503 } else { 200 }, checks)
             }
-            ("plugins", "GET", "/_health") => {
+            ("plugins" | "plugins-ingestion", "GET", "/_health") => {
                 if knobs.unhealthy {
                     reply(503, json!({"status": "error"}))
                 } else {
@@ -119,11 +149,21 @@ impl Workloads {
             Some(b) => b.clone(),
             None => vec![body.clone()],
         };
+        let ns = &req.pipeline.namespace;
+        let buffer = req.pipeline.buffer;
         if !knobs.silently_drop
-            && let Ok(mut ev) = self.events.lock()
+            && let (Ok(mut ev), Ok(mut persons)) = (self.events.lock(), self.persons.lock())
         {
             for e in batch {
-                ev.push_back((Instant::now() + knobs.delay, e));
+                let id = e["distinct_id"].as_str().unwrap_or_default().to_string();
+                let new_person = persons.insert((ns.clone(), id));
+                let held = if new_person { buffer } else { Duration::ZERO };
+                ev.push_back(Captured {
+                    namespace: ns.clone(),
+                    ready_at: Instant::now() + knobs.delay + held,
+                    ingested: false,
+                    event: e,
+                });
                 while ev.len() > 10_000 {
                     ev.pop_front();
                 }
@@ -139,13 +179,20 @@ impl Workloads {
             .find_map(|kv| kv.strip_prefix("event="))
             .map(|v| v.replace("%20", " ").replace('+', " "));
         let now = Instant::now();
+        let ns = &req.pipeline.namespace;
+        let ingesting = req.pipeline.plugin_server_running;
         let results: Vec<Value> = self
             .events
             .lock()
-            .map(|ev| {
-                ev.iter()
-                    .filter(|(visible, e)| *visible <= now && wanted.as_deref().is_none_or(|w| e["event"] == w))
-                    .map(|(_, e)| json!({"event": e["event"], "distinct_id": e["distinct_id"], "properties": e["properties"], "timestamp": e["timestamp"]}))
+            .map(|mut ev| {
+                ev.iter_mut()
+                    .filter(|c| c.namespace == *ns)
+                    .filter_map(|c| {
+                        c.ingested |= ingesting && c.ready_at <= now;
+                        let e = &c.event;
+                        (c.ingested && wanted.as_deref().is_none_or(|w| e["event"] == w))
+                            .then(|| json!({"event": e["event"], "distinct_id": e["distinct_id"], "properties": e["properties"], "timestamp": e["timestamp"]}))
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -202,6 +249,122 @@ pub fn job_outputs(job: &Value) -> Vec<(&'static str, Value)> {
         }
     }
     out
+}
+
+fn pods_gr() -> (String, String) {
+    (String::new(), "pods".to_string())
+}
+
+fn is_ready(p: &Value) -> bool {
+    p["status"]["conditions"].as_array().is_some_and(|c| {
+        c.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    })
+}
+
+/// A ready pod the Service selects, as its endpoints would list it.
+pub fn ready_pod_behind(store: &crate::store::Store, svc: &Value) -> Option<Value> {
+    let sel = svc["spec"]["selector"].as_object()?;
+    if sel.is_empty() {
+        return None;
+    }
+    let ns = svc["metadata"]["namespace"].as_str().unwrap_or_default();
+    store
+        .iter_gr(&pods_gr(), Some(ns))
+        .filter(|p| sel.iter().all(|(k, v)| p["metadata"]["labels"][k] == *v))
+        .find(|p| is_ready(p))
+        .cloned()
+}
+
+/// Whether the container that serves `port` (by number or name; the first container when
+/// none is named) is running, so something answers on it.
+pub fn serving(pod: &Value, port: Option<&str>) -> bool {
+    let containers = pod["spec"]["containers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let declares = |c: &Value| {
+        port.is_some_and(|want| {
+            c["ports"].as_array().is_some_and(|ps| {
+                ps.iter().any(|p| {
+                    p["containerPort"]
+                        .as_u64()
+                        .map(|n| n.to_string())
+                        .as_deref()
+                        == Some(want)
+                        || p["name"].as_str() == Some(want)
+                })
+            })
+        })
+    };
+    let Some(name) = containers
+        .iter()
+        .find(|c| declares(c))
+        .or(containers.first())
+        .and_then(|c| c["name"].as_str())
+    else {
+        return false;
+    };
+    pod["status"]["containerStatuses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|s| s["name"] == name && s["state"]["running"].is_object())
+}
+
+/// The ingestion pipeline behind `namespace`: whether a plugin server (`role: plugins` or
+/// `plugins-ingestion`, the vendor chart's ingesting deployments) runs there, and the
+/// conversion buffer it runs with (its `BUFFER_CONVERSION_SECONDS`, else the default), scaled
+/// by the cluster's time factor as every simulated delay is.
+pub fn pipeline(store: &crate::store::Store, namespace: &str, time_factor: f64) -> Pipeline {
+    let plugin_pods: Vec<&Value> = store
+        .iter_gr(&pods_gr(), Some(namespace))
+        .filter(|p| {
+            matches!(
+                p["metadata"]["labels"]["role"].as_str(),
+                Some("plugins" | "plugins-ingestion")
+            )
+        })
+        .collect();
+    let seconds = plugin_pods
+        .iter()
+        .flat_map(|p| p["spec"]["containers"].as_array().into_iter().flatten())
+        .flat_map(|c| c["env"].as_array().into_iter().flatten())
+        .find(|e| e["name"] == "BUFFER_CONVERSION_SECONDS")
+        .and_then(|e| e["value"].as_str()?.trim().parse::<f64>().ok())
+        .unwrap_or(DEFAULT_BUFFER_CONVERSION.as_secs_f64());
+    Pipeline {
+        namespace: namespace.to_string(),
+        plugin_server_running: plugin_pods.iter().any(|p| serving(p, None)),
+        buffer: Duration::from_secs_f64((seconds * time_factor).max(0.0)),
+    }
+}
+
+/// The simulated workload's answer from `pod`, with its namespace's pipeline as it stands.
+pub fn answer_pod(
+    state: &crate::SimState,
+    pod: &Value,
+    method: String,
+    path: String,
+    query: String,
+    body: Vec<u8>,
+) -> HttpReply {
+    let ns = pod["metadata"]["namespace"].as_str().unwrap_or_default();
+    let pipeline = state
+        .store
+        .lock()
+        .map(|s| pipeline(&s, ns, state.options.time_factor))
+        .unwrap_or_default();
+    state.workloads.answer(
+        pod,
+        &HttpRequest {
+            method,
+            path,
+            query,
+            body,
+            pipeline,
+        },
+    )
 }
 
 #[cfg(test)]
