@@ -324,7 +324,7 @@ fn install_wizard_screens() {
         Check {
             id: "capacity",
             verdict: Verdict::Pass,
-            message: "the cluster has 3 node(s), 12 CPU and 48Gi allocatable".into(),
+            message: "the cluster has 3 node(s), 12 CPU and 48Gi capacity".into(),
             fix: String::new(),
         },
         Check {

@@ -185,7 +185,13 @@ pub async fn gather(client: &kube::Client) -> Result<preflight::ClusterFacts, Cl
             .iter()
             .map(|n| {
                 let v = serde_json::to_value(n).unwrap_or_default();
-                let a = &v["status"]["allocatable"];
+                // Capacity: what the profiles' requirements (instance sizes) are stated in.
+                let st = &v["status"];
+                let a = if st["capacity"].is_object() {
+                    &st["capacity"]
+                } else {
+                    &st["allocatable"]
+                };
                 (
                     n.metadata.name.clone().unwrap_or_default(),
                     a["cpu"].as_str().unwrap_or("0").to_string(),

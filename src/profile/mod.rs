@@ -92,9 +92,10 @@ impl KubernetesRange {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Requirements {
     pub min_nodes: u32,
-    /// Total allocatable CPU across nodes (Kubernetes quantity, e.g. `6` or `5500m`).
+    /// Total CPU capacity across nodes (Kubernetes quantity, e.g. `6` or `5500m`).
     pub cpu: String,
-    /// Total allocatable memory across nodes (e.g. `16Gi`).
+    /// Total memory capacity across nodes (e.g. `16Gi`); nominal instance sizes, so the check
+    /// allows the few percent a kubelet reports less.
     pub memory: String,
 }
 

@@ -716,7 +716,7 @@ pub(super) fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
                     Line::from(""),
                     Line::from(format!("Kubernetes {}", p.kubernetes.versions)),
                     Line::from(format!(
-                        "Needs {} node(s), {} CPU and {} memory allocatable",
+                        "Needs {} node(s), {} CPU and {} memory in all",
                         p.requirements.min_nodes, p.requirements.cpu, p.requirements.memory
                     )),
                     Line::from(format!(
