@@ -400,3 +400,45 @@ fn the_upgrade_walkthrough_takes_the_vendor_chart_stop_by_stop_in_a_real_termina
         ["posthog-25.0.0", "posthog-29.0.11", "posthog-30.46.0"]
     );
 }
+
+#[test]
+fn a_crash_looping_pod_is_named_while_helm_waits_and_stopping_rolls_the_install_back() {
+    let sim = Sim::start(SimOptions {
+        scenarios: vec![helmdeck_sim::Scenario::Crashloop("worker".into())],
+        ..Default::default()
+    });
+    let mut t = Tty::start(&sim, &["--profile", "local"], &[]);
+    start_install(&mut t);
+    // helm waits up to 900 s; the run screen names the pod as soon as it crash-loops.
+    let named = Instant::now();
+    t.wait_for("failing while helm waits", 90);
+    t.wait_for("CrashLoopBackOff", 10);
+    assert!(t.screen().contains("posthog-worker"), "{}", t.screen());
+    assert!(named.elapsed() < Duration::from_secs(120));
+    assert!(
+        release_statuses(&sim)
+            .iter()
+            .all(|s| s == "pending-install"),
+        "helm is still waiting"
+    );
+    // Leave the run screen and come back to it.
+    t.keys(ESC);
+    t.wait_for("a pod is failing (o)", 10);
+    t.keys(b"o");
+    t.wait_for("failing while helm waits", 10);
+    // Stop waiting: helm gives up and rolls the install back (uninstalls it).
+    t.keys(b"s");
+    t.wait_for("y: stop and roll back", 10);
+    t.keys(b"y");
+    t.wait_for("rolled back", 120);
+    common::eventually(60, "the release uninstalled", || {
+        release_statuses(&sim).is_empty().then_some(())
+    });
+    // Home keeps the outcome although the release is gone.
+    t.keys(ESC);
+    t.wait_for("the release is no longer installed", 10);
+    assert!(t.screen().contains("posthog-worker"), "{}", t.screen());
+    t.keys(b"q");
+    assert_eq!(t.exit_code(20), 0);
+    t.assert_restored();
+}

@@ -432,6 +432,34 @@ fn run_screen_follows_the_engine_and_shows_the_outcome() {
         "posthog-web-7c9f-abcde".into(),
         vec!["django.db.utils.OperationalError: could not connect to server".into()],
     ));
+    // The failing pod shows while helm still waits, with the offer to stop.
+    snap("run_failing_while_waiting", &a);
+    // Leaving keeps it reachable: the header says so, and o comes back.
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.screen, Screen::Home);
+    assert!(render(&a, 160, 48).contains("✗ install posthog: a pod is failing (o)"));
+    // A second operation is refused while this one runs.
+    assert!(key(&mut a, KeyCode::Char('u')).is_empty());
+    assert!(a.wizard.is_none());
+    assert!(
+        a.message
+            .as_deref()
+            .unwrap()
+            .contains("is still running: o shows it")
+    );
+    key(&mut a, KeyCode::Char('o'));
+    assert_eq!(a.screen, Screen::Run);
+    // Stopping needs helm's pid, then a yes.
+    a.update(Msg::Engine(Event::HelmStarted {
+        pid: 4242,
+        log: "/tmp/helm.err".into(),
+    }));
+    assert!(key(&mut a, KeyCode::Char('s')).is_empty());
+    snap("confirm_stop_waiting", &a);
+    assert_eq!(
+        key(&mut a, KeyCode::Char('y')),
+        vec![Effect::StopHelm { pid: 4242 }]
+    );
     a.update(Msg::Engine(Event::Step {
         step: Step::Apply,
         state: StepState::Failed,
@@ -562,6 +590,32 @@ fn upgrade_starts_from_the_release_values_with_its_profile() {
         "the release's cloud picks the profile"
     );
     assert_eq!(w.fields[0].input, "old.example.com");
+    // `i` on the installed release is its upgrade walkthrough, and says so.
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.screen, Screen::Home);
+    key(&mut a, KeyCode::Char('i'));
+    let w = a.wizard.as_ref().unwrap();
+    assert_eq!(w.action, deploy::Action::Upgrade);
+    assert!(
+        a.message.as_deref().unwrap().contains("already installed"),
+        "{:?}",
+        a.message
+    );
+    // Text fields edit in place: home, a character, end, ctrl-w.
+    let w = a.wizard.as_mut().unwrap();
+    w.step = helmdeck::tui::app::WizardStep::Questions;
+    w.field = 0;
+    key(&mut a, KeyCode::Home);
+    typed(&mut a, "x?");
+    key(&mut a, KeyCode::End);
+    a.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('w'),
+        KeyModifiers::CONTROL,
+    )));
+    let w = a.wizard.as_ref().unwrap();
+    assert_eq!(w.fields[0].input, "");
+    assert!(a.overlay.is_none(), "? typed in a field is text, not help");
 }
 
 #[test]

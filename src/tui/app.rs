@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 
 use super::keymap::{self, Action, Ctx};
 use crate::cluster::probe::ProbeRecord;
@@ -60,6 +60,10 @@ pub enum Confirm {
     },
     /// Quit while helm runs: wait for it, or leave it running.
     QuitWhileRunning,
+    /// Stop waiting for a failing install or upgrade: helm (this pid) gives up and rolls back.
+    StopWaiting {
+        pid: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -67,8 +71,8 @@ pub enum Overlay {
     Help,
     Revisions(RevisionPicker),
     Confirm(Confirm),
-    Command(String),
-    Filter(String),
+    Command(super::line_edit::LineEdit),
+    Filter(super::line_edit::LineEdit),
 }
 
 /// What the runtime should do for the app.
@@ -106,6 +110,11 @@ pub enum Effect {
     },
     /// Suspend the UI and run $EDITOR on this file.
     Edit(PathBuf),
+    /// Ask the detached helm (this pid) to give up: it cancels its wait and, with
+    /// rollback-on-failure, rolls the release back.
+    StopHelm {
+        pid: u32,
+    },
 }
 
 /// Messages from the terminal and the background tasks.
@@ -159,6 +168,9 @@ pub struct App {
     pub probe_profile: Option<Option<String>>,
     /// Printed after the terminal is restored (how to follow a helm left running).
     pub farewell: Option<String>,
+    /// Each release's last operation in this session, shown on Home (even when helm
+    /// uninstalled the release).
+    pub last_ops: Vec<super::run::LastOperation>,
 }
 
 /// Probe results the ingestion pane keeps.
@@ -197,6 +209,7 @@ impl App {
             quit_when_done: false,
             probe_profile: None,
             farewell: None,
+            last_ops: Vec::new(),
         }
     }
 
@@ -278,8 +291,22 @@ impl App {
             }
             Msg::ApplyDone(o) => {
                 if let Some(r) = self.run.as_mut() {
-                    r.outcome = Some(o);
+                    r.outcome = Some(o.clone());
                     r.finished = Some(self.now);
+                    let done = super::run::LastOperation {
+                        release: r.release.clone(),
+                        namespace: r.namespace.clone(),
+                        what: r.what.clone(),
+                        outcome: o,
+                        problem: r
+                            .problem
+                            .as_ref()
+                            .map(|p| format!("pod {}: {}", p.pod, p.finding)),
+                        finished: self.now,
+                    };
+                    self.last_ops
+                        .retain(|l| (&l.release, &l.namespace) != (&done.release, &done.namespace));
+                    self.last_ops.push(done);
                 }
                 if self.quit_when_done {
                     self.quit = true;
@@ -435,32 +462,27 @@ impl App {
                     KeyCode::Enter => {
                         self.overlay = None;
                         if filter {
-                            self.dash.filter = text;
+                            self.dash.filter = text.text;
                             self.dash.selected = 0;
                             Vec::new()
                         } else {
-                            self.command(&text)
+                            self.command(&text.text)
                         }
                     }
-                    KeyCode::Backspace => {
-                        text.pop();
-                        self.set_text_overlay(filter, text);
+                    _ => {
+                        if text.key(&k) {
+                            self.set_text_overlay(filter, text);
+                        }
                         Vec::new()
                     }
-                    KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
-                        text.push(c);
-                        self.set_text_overlay(filter, text);
-                        Vec::new()
-                    }
-                    _ => Vec::new(),
                 }
             }
         }
     }
 
-    pub(super) fn set_text_overlay(&mut self, filter: bool, text: String) {
+    pub(super) fn set_text_overlay(&mut self, filter: bool, text: super::line_edit::LineEdit) {
         if filter {
-            self.dash.filter = text.clone();
+            self.dash.filter = text.text.clone();
             self.dash.selected = 0;
             self.overlay = Some(Overlay::Filter(text));
         } else {
@@ -488,6 +510,7 @@ impl App {
             ("pods" | "po", _) => self.open_dashboard(Pane::Pods),
             ("disks" | "pvc", _) => self.open_dashboard(Pane::Disks),
             ("ingestion", _) => self.open_dashboard(Pane::Ingestion),
+            ("run" | "op" | "operation", _) => self.action(Action::ShowRun),
             ("home" | "releases", _) => {
                 self.screen = Screen::Home;
                 Vec::new()
@@ -498,7 +521,7 @@ impl App {
             }
             _ => {
                 self.message = Some(format!(
-                    "unknown command :{text} — try :ns NAME, :ctx NAME, :pods, :disks, :ingestion, :home, :q"
+                    "unknown command :{text} — try :ns NAME, :ctx NAME, :pods, :disks, :ingestion, :run, :home, :q"
                 ));
                 Vec::new()
             }
@@ -522,11 +545,13 @@ impl App {
                 Vec::new()
             }
             Action::Command => {
-                self.overlay = Some(Overlay::Command(String::new()));
+                self.overlay = Some(Overlay::Command(Default::default()));
                 Vec::new()
             }
             Action::Filter => {
-                self.overlay = Some(Overlay::Filter(self.dash.filter.clone()));
+                self.overlay = Some(Overlay::Filter(super::line_edit::LineEdit::new(
+                    self.dash.filter.clone(),
+                )));
                 Vec::new()
             }
             Action::Back => self.back(),
@@ -577,6 +602,30 @@ impl App {
                 Vec::new()
             }
             Action::Enter => self.enter(),
+            Action::ShowRun => {
+                if self.run.is_some() {
+                    self.screen = Screen::Run;
+                } else {
+                    self.message =
+                        Some("no install, upgrade or rollback in this session yet".into());
+                }
+                Vec::new()
+            }
+            Action::StopWaiting => {
+                let running = self
+                    .run
+                    .as_ref()
+                    .filter(|r| r.outcome.is_none() && !r.stopping);
+                match running.and_then(|r| r.helm_process.as_ref()) {
+                    Some((pid, _)) => {
+                        self.overlay = Some(Overlay::Confirm(Confirm::StopWaiting { pid: *pid }));
+                    }
+                    None => {
+                        self.message = Some("helm is not running: nothing to stop".into());
+                    }
+                }
+                Vec::new()
+            }
             Action::Edit => match self.wizard.as_mut() {
                 Some(w) if w.step == WizardStep::Review => {
                     let path = w.overrides.clone().unwrap_or_else(|| {
@@ -632,9 +681,12 @@ impl App {
                 };
                 w.scroll = 0;
             }
-            Screen::Run if !self.busy() => {
-                self.run = None;
+            Screen::Run => {
                 self.screen = Screen::Home;
+                if self.busy() {
+                    self.message =
+                        Some("the operation goes on: o (or :run) comes back to it".into());
+                }
             }
             Screen::Dashboard => self.screen = Screen::Home,
             _ => {}
@@ -687,7 +739,10 @@ impl App {
                 },
                 None => return,
             },
-            Screen::Run => return,
+            Screen::Run => {
+                self.scroll_run(a);
+                return;
+            }
         };
         let last = len.saturating_sub(1);
         *sel = match a {
@@ -728,15 +783,29 @@ impl App {
                 self.farewell = Some(self.left_running_note());
                 vec![Effect::Quit]
             }
+            Confirm::StopWaiting { pid } => {
+                if let Some(r) = self.run.as_mut() {
+                    r.stopping = true;
+                    r.helm.push_back(format!(
+                        "stopping: asked helm (pid {pid}) to give up; it rolls the release back"
+                    ));
+                }
+                vec![Effect::StopHelm { pid }]
+            }
             Confirm::Apply => {
                 let Some(ticket) = self.wizard.as_mut().and_then(|w| w.plan.ticket.take()) else {
                     return Vec::new();
                 };
                 let plan = &ticket.plan;
-                self.run = Some(RunView {
-                    title: format!(
+                let what = if plan.action == deploy::Action::Upgrade {
+                    "upgrade"
+                } else {
+                    "install"
+                };
+                self.run = Some(RunView::new(
+                    format!(
                         "{} {} in {} (profile {})",
-                        if plan.action == deploy::Action::Upgrade {
+                        if what == "upgrade" {
                             "upgrading"
                         } else {
                             "installing"
@@ -745,16 +814,11 @@ impl App {
                         plan.namespace,
                         plan.profile.as_deref().unwrap_or("none")
                     ),
-                    steps: Vec::new(),
-                    helm: VecDeque::new(),
-                    pods: (0, 0),
-                    jobs: (0, 0),
-                    started: self.now,
-                    finished: None,
-                    outcome: None,
-                    helm_process: None,
-                    problem: None,
-                });
+                    what,
+                    &plan.release,
+                    &plan.namespace,
+                    self.now,
+                ));
                 self.wizard = None;
                 self.screen = Screen::Run;
                 vec![Effect::Apply(ticket)]
@@ -768,18 +832,13 @@ impl App {
                     self.message = Some(format!("helm is needed to roll back: {how}"));
                     return Vec::new();
                 }
-                self.run = Some(RunView {
-                    title: format!("rolling back {release} in {namespace}"),
-                    steps: Vec::new(),
-                    helm: VecDeque::new(),
-                    pods: (0, 0),
-                    jobs: (0, 0),
-                    started: self.now,
-                    finished: None,
-                    outcome: None,
-                    helm_process: None,
-                    problem: None,
-                });
+                self.run = Some(RunView::new(
+                    format!("rolling back {release} in {namespace}"),
+                    "rollback",
+                    &release,
+                    &namespace,
+                    self.now,
+                ));
                 self.screen = Screen::Run;
                 vec![Effect::Rollback {
                     release,

@@ -16,6 +16,54 @@ impl App {
     }
 }
 
+/// Each release's last operation in this session, newest first: the outcome outlives the
+/// release when helm uninstalled it.
+fn draw_last_ops(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
+    let lines: Vec<ratatui::text::Line> = app
+        .last_ops
+        .iter()
+        .rev()
+        .take(4)
+        .flat_map(|l| {
+            let ok = matches!(l.outcome, crate::deploy::Outcome::Applied { .. });
+            let gone = !app
+                .releases
+                .iter()
+                .any(|r| r.name == l.release && r.namespace == l.namespace);
+            let gone = if gone && !ok {
+                " (the release is no longer installed)"
+            } else {
+                ""
+            };
+            let head = format!(
+                "{} in {}{gone}: {} {}",
+                l.release,
+                l.namespace,
+                l.what,
+                l.outcome.one_line()
+            );
+            let mut out = vec![ratatui::text::Line::from(Span::styled(
+                head,
+                if ok { t.ok } else { t.fail },
+            ))];
+            out.push(ratatui::text::Line::from(Span::styled(
+                match &l.problem {
+                    Some(p) => format!("  seen while helm waited: {p}"),
+                    None => "  o: the operation's screen".to_string(),
+                },
+                t.dim,
+            )));
+            out
+        })
+        .collect();
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(block(" last operations (o shows the last) ", t)),
+        area,
+    );
+}
+
 pub(super) fn draw_home(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
     let mut areas = vec![area];
     if let Err(how) = &app.opts.helm {
@@ -32,7 +80,14 @@ pub(super) fn draw_home(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         );
         areas = vec![rest];
     }
-    let area = areas[0];
+    let mut area = areas[0];
+    if !app.last_ops.is_empty() {
+        let n = app.last_ops.len().min(4) as u16;
+        let [rest, ops] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(n * 3 + 2)]).areas(area);
+        draw_last_ops(f, ops, app, t);
+        area = rest;
+    }
     if app.releases.is_empty() {
         let text = match &app.releases_error {
             Some(e) => format!("Cannot list releases: {e}"),

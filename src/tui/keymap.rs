@@ -34,6 +34,10 @@ pub enum Action {
     Refresh,
     Sort,
     Edit,
+    /// The running (or last) operation's screen, from anywhere.
+    ShowRun,
+    /// Stop waiting for helm: it gives up and rolls back.
+    StopWaiting,
 }
 
 pub struct Binding {
@@ -78,7 +82,7 @@ pub const BINDINGS: &[Binding] = &[
         ":",
         Ctx::Everywhere,
         Action::Command,
-        "command: :ns NAME, :ctx NAME, :pods, :disks, :ingestion, :home, :q",
+        "command: :ns NAME, :ctx NAME, :pods, :disks, :ingestion, :run, :home, :q",
     ),
     b("j ↓", Ctx::Everywhere, Action::Down, "down"),
     b("k ↑", Ctx::Everywhere, Action::Up, "up"),
@@ -135,7 +139,19 @@ pub const BINDINGS: &[Binding] = &[
         Action::Refresh,
         "probe ingestion now",
     ),
+    b(
+        "o",
+        Ctx::Everywhere,
+        Action::ShowRun,
+        "the running or last operation (:run)",
+    ),
     b("d", Ctx::Run, Action::Dashboard, "open the dashboard"),
+    w(
+        "s",
+        Ctx::Run,
+        Action::StopWaiting,
+        "stop waiting: helm gives up and rolls back",
+    ),
     b("tab", Ctx::Wizard, Action::NextPane, "next field"),
     b("shift-tab", Ctx::Wizard, Action::PrevPane, "previous field"),
     b(

@@ -10,6 +10,7 @@ pub mod app;
 mod dashboard;
 mod home;
 pub mod keymap;
+pub mod line_edit;
 mod rollback;
 mod run;
 pub mod theme;
@@ -482,6 +483,13 @@ async fn event_loop(
                     revision,
                 } => {
                     spawn_rollback(release, namespace, revision, target.clone(), tx.clone());
+                }
+                Effect::StopHelm { pid } => {
+                    if let Err(e) = crate::helm::driver::Helm::interrupt(pid) {
+                        let _ = tx.send(Msg::Engine(crate::deploy::Event::Notice {
+                            message: format!("cannot stop helm (pid {pid}): {e}"),
+                        }));
+                    }
                 }
                 Effect::Edit(path) => {
                     // The input reader stops while the editor owns the terminal, so no

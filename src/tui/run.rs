@@ -26,9 +26,52 @@ pub struct RunView {
     pub outcome: Option<Outcome>,
     /// helm's pid and output file once it runs: it outlives the app if the user leaves.
     pub helm_process: Option<(u32, String)>,
-    /// The worst pod problem seen while helm waited, with its events and log tail: what a
-    /// failure is shown with, even after the rollback removed the pod.
+    /// The worst pod problem seen while helm waited, with its events and log tail: shown
+    /// the moment it is evident, and what a failure is explained with after the rollback
+    /// removed the pod.
     pub problem: Option<RunProblem>,
+    pub release: String,
+    pub namespace: String,
+    /// `install`, `upgrade` or `rollback`.
+    pub what: String,
+    /// The user asked helm to give up; its rollback is under way.
+    pub stopping: bool,
+    /// How far the cause pane is scrolled (j/k, g/G).
+    pub scroll: u16,
+}
+
+impl RunView {
+    pub fn new(title: String, what: &str, release: &str, namespace: &str, now: SystemTime) -> Self {
+        RunView {
+            title,
+            steps: Vec::new(),
+            helm: VecDeque::new(),
+            pods: (0, 0),
+            jobs: (0, 0),
+            started: now,
+            finished: None,
+            outcome: None,
+            helm_process: None,
+            problem: None,
+            release: release.to_string(),
+            namespace: namespace.to_string(),
+            what: what.to_string(),
+            stopping: false,
+            scroll: 0,
+        }
+    }
+}
+
+/// A release's last operation in this session: what Home shows beside (or instead of) it.
+#[derive(Debug, Clone)]
+pub struct LastOperation {
+    pub release: String,
+    pub namespace: String,
+    pub what: String,
+    pub outcome: Outcome,
+    /// The failing pod seen while helm waited.
+    pub problem: Option<String>,
+    pub finished: SystemTime,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -41,6 +84,23 @@ pub struct RunProblem {
 }
 
 impl App {
+    /// j/k/g/G on the run screen scroll the cause pane.
+    pub(super) fn scroll_run(&mut self, a: super::keymap::Action) {
+        use super::keymap::Action;
+        let Some(r) = self.run.as_mut() else { return };
+        let len = r
+            .problem
+            .as_ref()
+            .map_or(0, |p| 2 + p.events.len() + p.logs.len().min(8) + 1);
+        let last = len.saturating_sub(1) as u16;
+        r.scroll = match a {
+            Action::Up => r.scroll.saturating_sub(1),
+            Action::Down => (r.scroll + 1).min(last),
+            Action::Top => 0,
+            _ => last,
+        };
+    }
+
     /// While an operation runs, remembers the worst pod problem (and asks for its logs once).
     pub(super) fn note_run_problem(&mut self) -> Vec<Effect> {
         let Some(r) = self.run.as_mut().filter(|r| r.outcome.is_none()) else {
@@ -229,8 +289,9 @@ pub(super) fn draw_run(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             )),
         gauge_area,
     );
-    let failed = matches!(r.outcome, Some(Outcome::Failed { .. }));
-    let (out_area, cause_area) = match (&r.problem, failed) {
+    // The cause shows the moment a pod fails while helm waits, and stays after a failure.
+    let shown = r.outcome.is_none() || matches!(r.outcome, Some(Outcome::Failed { .. }));
+    let (out_area, cause_area) = match (&r.problem, shown) {
         (Some(_), true) => {
             let [a, b] = Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)])
                 .areas(out_area);
@@ -270,15 +331,32 @@ pub(super) fn draw_run(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
                     .map(|l| Line::from(format!("  {l}"))),
             );
         }
+        let title = if r.outcome.is_none() {
+            " failing while helm waits · j/k scroll "
+        } else {
+            " cause · j/k scroll "
+        };
         f.render_widget(
             Paragraph::new(lines)
                 .wrap(Wrap { trim: false })
-                .block(block(" cause ", t)),
+                .scroll((r.scroll, 0))
+                .block(block(title, t)),
             area,
         );
     }
     let (text, style) = match &r.outcome {
-        None => ("running… (q asks before quitting)".to_string(), t.warn),
+        None if r.stopping => (
+            "stopping: helm gives up and rolls the release back…".to_string(),
+            t.warn,
+        ),
+        None if r.problem.is_some() && !app.opts.readonly => (
+            "a pod is failing: s stops waiting and rolls back · or keep waiting · esc: home (it goes on)".to_string(),
+            t.fail,
+        ),
+        None => (
+            "running… esc: home (it goes on, o returns) · q asks before quitting".to_string(),
+            t.warn,
+        ),
         Some(o @ Outcome::Applied { .. }) => {
             (format!("{} · d: dashboard · esc: home", o.one_line()), t.ok)
         }

@@ -83,6 +83,23 @@ pub(super) fn draw_header(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             state_style(t, app.pods.state),
         ));
     }
+    if app.screen != Screen::Run
+        && let Some(r) = app.run.as_ref().filter(|r| r.outcome.is_none())
+    {
+        let secs = app
+            .now
+            .duration_since(r.started)
+            .unwrap_or_default()
+            .as_secs();
+        spans.push(Span::raw(" · "));
+        spans.push(match &r.problem {
+            Some(_) => Span::styled(
+                format!("✗ {} {}: a pod is failing (o)", r.what, r.release),
+                t.fail,
+            ),
+            None => Span::styled(format!("⟳ {} {} {secs}s (o)", r.what, r.release), t.warn),
+        });
+    }
     spans.push(Span::raw(" · watchers "));
     spans.push(Span::styled(
         app.connection.describe(app.now),
@@ -102,17 +119,18 @@ pub(super) fn draw_header(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
 }
 
 pub(super) fn draw_footer(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
+    let prompt = |sigil: &'static str, e: &super::line_edit::LineEdit| {
+        let (before, at, after) = e.view((area.width as usize).saturating_sub(2));
+        Line::from(vec![
+            Span::styled(sigil, t.accent),
+            Span::raw(before),
+            Span::styled(at, Style::default().add_modifier(Modifier::REVERSED)),
+            Span::raw(after),
+        ])
+    };
     let line = match &app.overlay {
-        Some(Overlay::Command(c)) => Line::from(vec![
-            Span::styled(":", t.accent),
-            Span::raw(c.clone()),
-            Span::styled("█", t.dim),
-        ]),
-        Some(Overlay::Filter(c)) => Line::from(vec![
-            Span::styled("/", t.accent),
-            Span::raw(c.clone()),
-            Span::styled("█", t.dim),
-        ]),
+        Some(Overlay::Command(c)) => prompt(":", c),
+        Some(Overlay::Filter(c)) => prompt("/", c),
         _ => match &app.message {
             Some(m) => Line::from(Span::styled(m.clone(), t.warn)),
             None => Line::from(Span::styled(
@@ -177,6 +195,15 @@ pub(super) fn draw_confirm(f: &mut Frame, area: Rect, c: &Confirm, app: &App, t:
             "Roll {release} in {namespace} back to {}?\n\ny: roll back   n: cancel",
             revision.map(|r| format!("revision {r}")).unwrap_or_else(|| "the last deployed revision".into())
         ),
+        Confirm::StopWaiting { .. } => {
+            let pod = app
+                .run
+                .as_ref()
+                .and_then(|r| r.problem.as_ref())
+                .map(|p| format!("pod {} is failing ({}). ", p.pod, p.finding.split([' ', ':']).next().unwrap_or_default()))
+                .unwrap_or_default();
+            format!("{pod}Stop waiting? helm gives up now and rolls the release back.\n\ny: stop and roll back   n: keep waiting")
+        }
         Confirm::QuitWhileRunning => "helm is still running. Quit when it finishes, or now and leave it running (`helmdeck status` follows it)?\n\nw: wait, then quit   l: leave it running   n: stay".into(),
     };
     let r = centered(area, 60, 7);

@@ -36,7 +36,7 @@ pub enum WizardStep {
 #[derive(Debug, Clone)]
 pub struct Field {
     pub question: Question,
-    pub input: String,
+    pub input: super::line_edit::LineEdit,
     pub error: Option<String>,
 }
 
@@ -138,6 +138,32 @@ impl App {
         if let Err(how) = &self.opts.helm {
             self.message = Some(format!("helm is needed to install or upgrade: {how}"));
             return Vec::new();
+        }
+        // One operation at a time from this app: a second would wait on the release lock
+        // and then be told the release is stuck.
+        if let Some(r) = self.run.as_ref().filter(|r| r.outcome.is_none()) {
+            self.message = Some(format!(
+                "the {} of {} in {} is still running: o shows it",
+                r.what, r.release, r.namespace
+            ));
+            return Vec::new();
+        }
+        // `i` on a release that is installed means its upgrade walkthrough.
+        if action == deploy::Action::Install
+            && let Some(i) = self
+                .releases
+                .iter()
+                .position(|r| r.name == self.opts.release && r.namespace == self.opts.namespace)
+        {
+            self.release_sel = i;
+            let effects = self.start_wizard(deploy::Action::Upgrade);
+            if self.wizard.is_some() {
+                self.message = Some(format!(
+                    "{} is already installed in {}: this is its upgrade walkthrough (esc goes back)",
+                    self.opts.release, self.opts.namespace
+                ));
+            }
+            return effects;
         }
         let (current, profile) = match action {
             deploy::Action::Upgrade => {
@@ -244,26 +270,37 @@ impl App {
 
     /// Typing into the focused question; None when the key is not for the field.
     pub(super) fn field_key(&mut self, k: &KeyEvent) -> Option<Vec<Effect>> {
+        use crate::profile::Validation;
         let w = self.wizard.as_mut()?;
         let f = w.fields.get_mut(w.field)?;
-        match k.code {
-            KeyCode::Char(c)
-                if !k
-                    .modifiers
-                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
-                    && c != '?' =>
-            {
-                f.input.push(c);
-                f.error = None;
-                Some(Vec::new())
-            }
-            KeyCode::Backspace => {
-                f.input.pop();
-                f.error = None;
-                Some(Vec::new())
-            }
-            _ => None,
+        let plain = !k
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        // Yes/no and pick-one questions are toggles: space and the arrows cycle, no typing.
+        let options: Vec<String> = match f.question.validate {
+            Validation::Boolean => vec!["true".into(), "false".into()],
+            Validation::Enum if !f.question.choices.is_empty() => f.question.choices.clone(),
+            _ => Vec::new(),
+        };
+        if !options.is_empty() {
+            let at = options.iter().position(|o| *o == f.input.text.trim());
+            let n = options.len();
+            let next = match k.code {
+                KeyCode::Char(' ') | KeyCode::Right if plain => at.map_or(0, |i| (i + 1) % n),
+                KeyCode::Left if plain => at.map_or(0, |i| (i + n - 1) % n),
+                KeyCode::Char('y') if plain && n == 2 => 0,
+                KeyCode::Char('n') if plain && n == 2 => 1,
+                _ => return None,
+            };
+            f.input = super::line_edit::LineEdit::new(options[next].clone());
+            f.error = None;
+            return Some(Vec::new());
         }
+        if f.input.key(k) {
+            f.error = None;
+            return Some(Vec::new());
+        }
+        None
     }
 
     pub(super) fn wizard_next(&mut self) -> Vec<Effect> {
@@ -497,20 +534,49 @@ fn fields_for(p: &Profile, current: &Map<String, Value>) -> Vec<Field> {
             let v = values::get_path(current, &q.path).or(q.default.as_ref());
             Field {
                 question: q.clone(),
-                input: match v {
+                input: super::line_edit::LineEdit::new(match v {
                     Some(Value::String(s)) => s.clone(),
                     Some(Value::Null) | None => String::new(),
                     Some(other) => other.to_string(),
-                },
+                }),
                 error: None,
             }
         })
         .collect()
 }
 
+/// A field's line: the text scrolled to keep the cursor in view (the cursor cell reversed),
+/// toggles shown with their options.
+fn field_spans(fld: &Field, focus: bool, width: u16, t: &Theme) -> Vec<Span<'static>> {
+    use crate::profile::Validation;
+    let mut out = vec![Span::raw("    ")];
+    if matches!(fld.question.validate, Validation::Boolean) {
+        let on = fld.input.text.trim() == "true";
+        let style = if focus { t.selected } else { t.dim };
+        out.push(Span::styled(if on { "[x] yes" } else { "[ ] no" }, style));
+        if focus {
+            out.push(Span::styled("   space toggles", t.dim));
+        }
+        return out;
+    }
+    if !focus {
+        out.push(Span::styled(fld.input.text.clone(), t.dim));
+        return out;
+    }
+    let room = (width as usize).saturating_sub(8);
+    let (before, at, after) = fld.input.view(room);
+    out.push(Span::styled(before, t.selected));
+    out.push(Span::styled(
+        at,
+        t.selected.add_modifier(ratatui::style::Modifier::REVERSED),
+    ));
+    out.push(Span::styled(after, t.selected));
+    out
+}
+
 /// A field's typed answer, by the profile's validation rule.
 pub fn validate_field(f: &Field) -> Result<Value, String> {
-    let text = f.input.trim();
+    let text = f.input.text.trim();
     if text.is_empty() {
         return if f.question.required {
             Err("an answer is required".into())
@@ -750,13 +816,7 @@ pub(super) fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
                     ),
                     Span::styled(if fld.question.required { " *" } else { "" }, t.warn),
                 ]));
-                lines.push(Line::from(vec![
-                    Span::raw("    "),
-                    Span::styled(
-                        format!("{}{}", fld.input, if focus { "█" } else { "" }),
-                        if focus { t.selected } else { t.dim },
-                    ),
-                ]));
+                lines.push(Line::from(field_spans(fld, focus, area.width, t)));
                 if let Some(e) = &fld.error {
                     lines.push(Line::from(Span::styled(format!("    ✗ {e}"), t.fail)));
                 } else if focus && let Some(h) = &fld.question.help {
