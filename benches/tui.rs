@@ -61,6 +61,7 @@ fn render_per_frame() -> (Duration, Duration) {
             log_file: None,
             tls_unverified: false,
             simulated: true,
+            scope: "127.0.0.1_6443-0a1b2c3d".into(),
         },
         profiles,
         SystemTime::now(),

@@ -160,6 +160,7 @@ fn the_values_the_wizard_reviews_are_the_values_applied() {
             log_file: None,
             tls_unverified: false,
             simulated: true,
+            scope: "sim".into(),
         },
         profiles,
         std::time::SystemTime::now(),

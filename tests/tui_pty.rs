@@ -23,6 +23,16 @@ struct Tty {
 
 impl Tty {
     fn start(sim: &Sim, args: &[&str], extra_env: &[(&str, &str)]) -> Tty {
+        Tty::start_in(sim.home.path(), Some(&sim.kubeconfig), args, extra_env)
+    }
+
+    /// helmdeck with a private `home`, on the cluster of `kubeconfig` (or its own demo one).
+    fn start_in(
+        home: &Path,
+        kubeconfig: Option<&Path>,
+        args: &[&str],
+        extra_env: &[(&str, &str)],
+    ) -> Tty {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows: 40,
@@ -33,13 +43,14 @@ impl Tty {
             .expect("openpty");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_helmdeck"));
         cmd.args(args);
-        let home = sim.home.path();
         cmd.cwd(home);
         for (k, v) in helmdeck_sim::testkit::private_env(home) {
             cmd.env(k, v);
         }
         cmd.env("TERM", "xterm-256color");
-        cmd.env("KUBECONFIG", &sim.kubeconfig);
+        if let Some(kc) = kubeconfig {
+            cmd.env("KUBECONFIG", kc);
+        }
         cmd.env("HELMDECK_HELM", helm(4));
         cmd.env("HELMDECK_PROJECT_API_KEY", "phc_pty_test");
         for (k, v) in extra_env {
@@ -441,4 +452,28 @@ fn a_crash_looping_pod_is_named_while_helm_waits_and_stopping_rolls_the_install_
     t.keys(b"q");
     assert_eq!(t.exit_code(20), 0);
     t.assert_restored();
+}
+
+#[test]
+fn two_demos_on_separate_clusters_install_side_by_side() {
+    // One user, one data directory, two simulated clusters: the same release name in each
+    // must not share a lock, a draft or a cut-short warning.
+    let home = tempfile::tempdir().unwrap();
+    let mut a = Tty::start_in(home.path(), None, &["demo", "--time-factor", "1"], &[]);
+    let mut b = Tty::start_in(home.path(), None, &["demo", "--time-factor", "1"], &[]);
+    for t in [&mut a, &mut b] {
+        start_install(t);
+    }
+    for t in [&a, &b] {
+        t.wait_for("done: revision 1 deployed", 240);
+        assert!(!t.screen().contains("busy"), "{}", t.screen());
+        assert!(!t.screen().contains("cut short"), "{}", t.screen());
+    }
+    for t in [&mut a, &mut b] {
+        t.keys(ESC);
+        t.wait_for("releases (1)", 10);
+        t.keys(b"q");
+        assert_eq!(t.exit_code(20), 0);
+        t.assert_restored();
+    }
 }

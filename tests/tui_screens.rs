@@ -38,6 +38,7 @@ fn app() -> App {
             log_file: None,
             tls_unverified: false,
             simulated: true,
+            scope: "127.0.0.1_6443-0a1b2c3d".into(),
         },
         profiles,
         now(),
@@ -643,7 +644,14 @@ fn switching_context_keeps_the_current_cluster_until_the_new_one_connects() {
     );
     assert!(!render(&a, 120, 30).contains("TLS unverified"));
     // The new context's kubeconfig turns certificate checks off: the header says so.
-    let effects = a.update(Msg::ContextSwitched("elsewhere".into(), Ok(true)));
+    let effects = a.update(Msg::ContextSwitched(
+        "elsewhere".into(),
+        Ok(helmdeck::tui::app::Switched {
+            tls_unverified: true,
+            simulated: false,
+            scope: "elsewhere.example.com-01234567".into(),
+        }),
+    ));
     assert_eq!(effects, vec![Effect::RefreshReleases]);
     assert_eq!(a.opts.context, "elsewhere");
     assert!(a.releases.is_empty(), "the old cluster's releases are gone");

@@ -517,11 +517,14 @@ pub fn rollback(args: ReleaseArgs) -> i32 {
         });
         let outcome = deploy::rollback(
             &helm,
-            &t.release,
-            &t.namespace,
-            args.revision,
-            t.timeout,
+            &deploy::RollbackRequest {
+                release: &t.release,
+                namespace: &t.namespace,
+                revision: args.revision,
+                timeout_secs: t.timeout,
+            },
             &data_dir,
+            &target(t),
             tx,
         )
         .await;

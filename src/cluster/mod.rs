@@ -63,6 +63,34 @@ impl Target {
             .is_some_and(|e| e.cluster == SIMULATED_CLUSTER)
     }
 
+    /// What scopes helmdeck's own state to this cluster (release locks, drafts, the audit
+    /// log's cut-short warnings): its API server, readable and hashed, e.g.
+    /// `127.0.0.1_6443-3f2a9c01`. Two contexts for the same server share it, as they share
+    /// the releases there.
+    pub fn scope_key(&self) -> String {
+        let server = self.server();
+        let readable: String = server
+            .trim_start_matches("https://")
+            .trim_start_matches("http://")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(40)
+            .collect();
+        let hash = crate::deploy::audit::sha256_hex(server.as_bytes());
+        format!("{readable}-{}", hash.get(..8).unwrap_or_default())
+    }
+
+    /// The API server's URL from the kubeconfig ("" when it cannot be read).
+    pub fn server(&self) -> String {
+        self.entries().map(|e| e.server).unwrap_or_default()
+    }
+
     /// The kubeconfig entries this target uses, for messages and the header's TLS flag.
     pub fn entries(&self) -> Option<connect::Entries> {
         connect::entries(self.kubeconfig.as_ref(), self.context.as_deref())

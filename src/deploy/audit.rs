@@ -46,6 +46,20 @@ impl AuditLog {
         f.write_all(&line).map_err(|e| err(&self.path, e))
     }
 
+    /// Runs on this release in this cluster (`server`) that started and never recorded an
+    /// outcome (a killed terminal, Ctrl-C). Records from before the cluster was recorded
+    /// count when release and namespace match.
+    pub fn unfinished_for(&self, server: &str, namespace: &str, release: &str) -> Vec<Value> {
+        self.unfinished()
+            .into_iter()
+            .filter(|u| {
+                u["namespace"] == namespace
+                    && u["release"] == release
+                    && u["cluster"].as_str().is_none_or(|c| c == server)
+            })
+            .collect()
+    }
+
     /// Runs that started and never recorded an outcome (a killed terminal, Ctrl-C).
     pub fn unfinished(&self) -> Vec<Value> {
         let Ok(text) = std::fs::read_to_string(&self.path) else {
@@ -66,14 +80,20 @@ impl AuditLog {
     }
 }
 
-/// One helm operation per release at a time, across processes.
+/// One helm operation per release at a time, across processes; per cluster (`scope`, see
+/// `Target::scope_key`), so the same release name in two clusters never blocks.
 pub struct ReleaseLock {
     path: PathBuf,
 }
 
 impl ReleaseLock {
-    pub fn acquire(data_dir: &Path, ns: &str, release: &str) -> Result<ReleaseLock, String> {
-        let dir = data_dir.join("locks");
+    pub fn acquire(
+        data_dir: &Path,
+        scope: &str,
+        ns: &str,
+        release: &str,
+    ) -> Result<ReleaseLock, String> {
+        let dir = data_dir.join("locks").join(scope);
         private_dir(&dir).map_err(|e| e.to_string())?;
         let path = dir.join(format!("{ns}__{release}.lock"));
         for _ in 0..2 {

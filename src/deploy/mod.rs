@@ -249,7 +249,7 @@ impl Plan {
         json!({
             "run": format!("{}-{}", std::process::id(), self.values_sha256.get(..12).unwrap_or_default()),
             "action": self.action, "release": self.release, "namespace": self.namespace,
-            "context": target.context, "profile": self.profile, "chart": self.chart,
+            "context": target.context, "cluster": target.server(), "profile": self.profile, "chart": self.chart,
             "chart_version": self.chart_version, "values_sha256": self.values_sha256,
             "based_on": self.based_on,
             // Renamed keys moved on the release's values, as the chart's notes asked.
@@ -263,7 +263,7 @@ impl Plan {
 /// as events either way, so the user sees why).
 pub async fn plan(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Plan, Outcome> {
     let audit = audit::AuditLog::new(&req.data_dir);
-    for u in audit.unfinished() {
+    for u in audit.unfinished_for(&req.target.server(), &req.namespace, &req.release) {
         send(
             tx,
             Event::Notice {
@@ -609,10 +609,12 @@ pub async fn apply(req: &DeployRequest, plan: &Plan, tx: &UnboundedSender<Event>
     if !failed.is_empty() {
         return Outcome::PreflightFailed { failed };
     }
-    let _lock = match audit::ReleaseLock::acquire(&req.data_dir, &req.namespace, &req.release) {
-        Ok(l) => l,
-        Err(message) => return Outcome::Busy { message },
-    };
+    let scope = req.target.scope_key();
+    let _lock =
+        match audit::ReleaseLock::acquire(&req.data_dir, &scope, &req.namespace, &req.release) {
+            Ok(l) => l,
+            Err(message) => return Outcome::Busy { message },
+        };
     step(tx, Step::Confirm, StepState::Done, "");
     let history = match req.helm.history(&req.release, &req.namespace).await {
         Ok(h) => h,
@@ -1163,18 +1165,31 @@ pub fn default_rollback_target(hist: &[crate::helm::driver::HistoryEntry]) -> Op
         .map(|h| h.revision)
 }
 
+/// Which release to roll back to which revision (`None`: [`default_rollback_target`]).
+pub struct RollbackRequest<'a> {
+    pub release: &'a str,
+    pub namespace: &'a str,
+    pub revision: Option<u64>,
+    pub timeout_secs: u64,
+}
+
 /// Rolls a release back under the release lock, recorded in the audit log, helm's output
-/// streamed as events. `revision: None` picks [`default_rollback_target`].
+/// streamed as events.
 pub async fn rollback(
     helm: &Helm,
-    release: &str,
-    namespace: &str,
-    revision: Option<u64>,
-    timeout_secs: u64,
+    req: &RollbackRequest<'_>,
     data_dir: &std::path::Path,
+    target: &Target,
     tx: UnboundedSender<Event>,
 ) -> Outcome {
-    let _lock = match audit::ReleaseLock::acquire(data_dir, namespace, release) {
+    let RollbackRequest {
+        release,
+        namespace,
+        revision,
+        timeout_secs,
+    } = *req;
+    let _lock = match audit::ReleaseLock::acquire(data_dir, &target.scope_key(), namespace, release)
+    {
         Ok(l) => l,
         Err(message) => return Outcome::Busy { message },
     };
@@ -1189,7 +1204,7 @@ pub async fn rollback(
         };
     };
     let audit = audit::AuditLog::new(data_dir);
-    let _ = audit.append(json!({"phase": "rollback", "release": release, "namespace": namespace, "revision": revision}));
+    let _ = audit.append(json!({"phase": "rollback", "release": release, "namespace": namespace, "cluster": target.server(), "revision": revision}));
     let args = helm.rollback_args(release, namespace, Some(revision), timeout_secs);
     let txl = tx.clone();
     let result = helm
@@ -1228,7 +1243,7 @@ pub async fn rollback(
             }
         }
     };
-    let _ = audit.append(json!({"phase": "outcome", "action": "rollback", "release": release, "namespace": namespace, "revision": revision, "outcome": outcome}));
+    let _ = audit.append(json!({"phase": "outcome", "action": "rollback", "release": release, "namespace": namespace, "cluster": target.server(), "revision": revision, "outcome": outcome}));
     outcome
 }
 

@@ -40,6 +40,16 @@ pub struct Options {
     pub tls_unverified: bool,
     /// helmdeck's simulated cluster: the wizard installs the bundled stand-in chart.
     pub simulated: bool,
+    /// The cluster's scope for helmdeck's own files (`Target::scope_key`): drafts live there.
+    pub scope: String,
+}
+
+/// What a successful `:ctx` switch tells the app about the cluster it now shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Switched {
+    pub tls_unverified: bool,
+    pub simulated: bool,
+    pub scope: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -136,7 +146,7 @@ pub enum Msg {
     History(String, String, Result<Vec<ReleaseInfo>, String>),
     /// A `:ctx` switch connected (the app now shows that cluster) or failed (it stays).
     /// A `:ctx` switch finished: whether its TLS is unverified, or why it failed.
-    ContextSwitched(String, Result<bool, String>),
+    ContextSwitched(String, Result<Switched, String>),
     /// The chart repository's versions for the upgrade walkthrough, with the cluster's
     /// Kubernetes version when it answered.
     Versions(Result<(crate::chart::repo::Listing, Option<String>), String>),
@@ -333,9 +343,11 @@ impl App {
                 self.opts.helm = h;
                 Vec::new()
             }
-            Msg::ContextSwitched(ctx, Ok(tls_unverified)) => {
+            Msg::ContextSwitched(ctx, Ok(sw)) => {
                 self.opts.context = ctx;
-                self.opts.tls_unverified = tls_unverified;
+                self.opts.tls_unverified = sw.tls_unverified;
+                self.opts.simulated = sw.simulated;
+                self.opts.scope = sw.scope;
                 self.snapshot = Snapshot::default();
                 self.derive();
                 self.releases.clear();
@@ -632,7 +644,11 @@ impl App {
                         crate::dirs::data_dir()
                             .unwrap_or_else(std::env::temp_dir)
                             .join("drafts")
-                            .join(format!("{}-overrides.yaml", self.opts.release))
+                            .join(&self.opts.scope)
+                            .join(format!(
+                                "{}-{}-overrides.yaml",
+                                self.opts.namespace, self.opts.release
+                            ))
                     });
                     w.overrides = Some(path.clone());
                     vec![Effect::Edit(path)]

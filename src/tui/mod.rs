@@ -97,6 +97,7 @@ pub async fn run(launch: Launch) -> i32 {
     let opts = Options {
         tls_unverified: launch.target.entries().is_some_and(|e| e.insecure),
         simulated: launch.target.is_simulated(),
+        scope: launch.target.scope_key(),
         context,
         namespace: launch.namespace.clone(),
         release: launch.release.clone(),
@@ -348,8 +349,14 @@ async fn event_loop(
                             probe::settings_for(app.dashboard_profile()),
                             tx.clone(),
                         ));
-                        let unverified = target.entries().is_some_and(|e| e.insecure);
-                        Msg::ContextSwitched(ctx, Ok(unverified))
+                        Msg::ContextSwitched(
+                            ctx,
+                            Ok(app::Switched {
+                                tls_unverified: target.entries().is_some_and(|e| e.insecure),
+                                simulated: target.is_simulated(),
+                                scope: target.scope_key(),
+                            }),
+                        )
                     }
                     Err(e) => Msg::ContextSwitched(ctx, Err(e)),
                 },
@@ -597,10 +604,13 @@ fn spawn_plan(intent: deploy::Intent, planned: Planned, tx: UnboundedSender<Msg>
 
 fn save_draft(intent: &deploy::Intent) -> Result<(), String> {
     let data_dir = crate::dirs::data_dir().ok_or("no data directory: set HELMDECK_DATA_DIR")?;
-    let draft = data_dir.join("drafts").join(format!(
-        "{}-{}-answers.yaml",
-        intent.namespace, intent.release
-    ));
+    let draft = data_dir
+        .join("drafts")
+        .join(intent.target.scope_key())
+        .join(format!(
+            "{}-{}-answers.yaml",
+            intent.namespace, intent.release
+        ));
     let answers = intent
         .values
         .answers
@@ -647,11 +657,14 @@ fn spawn_rollback(
                 let (etx, fwd) = forward(&tx);
                 let o = deploy::rollback(
                     &helm,
-                    &release,
-                    &namespace,
-                    revision,
-                    deploy::DEFAULT_TIMEOUT_SECS,
+                    &deploy::RollbackRequest {
+                        release: &release,
+                        namespace: &namespace,
+                        revision,
+                        timeout_secs: deploy::DEFAULT_TIMEOUT_SECS,
+                    },
                     &data,
+                    &target,
                     etx,
                 )
                 .await;
