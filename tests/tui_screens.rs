@@ -269,6 +269,11 @@ fn help_is_generated_from_the_keymap_and_readonly_hides_writes() {
     let mut a = app();
     key(&mut a, KeyCode::Char('?'));
     snap("help_home", &a);
+    // At 80×24 the rest scrolls into view: every command down to :q.
+    key(&mut a, KeyCode::Char('G'));
+    let small = render(&a, 80, 24);
+    assert!(small.contains(":q :quit"), "{small}");
+    insta::assert_snapshot!("help_home_scrolled_80x24", small);
     key(&mut a, KeyCode::Esc);
     a.opts.readonly = true;
     key(&mut a, KeyCode::Char('?'));
@@ -496,6 +501,16 @@ fn dashboard_panes() {
         vec!["django.db.utils.OperationalError: could not connect to server".into()],
     ));
     snap("dashboard_pod_detail", &a);
+    // A long log tail scrolls: G goes to its last line, which 80×24 shows.
+    let log: Vec<String> = (1..=30).map(|i| format!("log line {i}")).collect();
+    a.update(Msg::Logs("posthog-web-7c9f-abcde".into(), log));
+    key(&mut a, KeyCode::Char('G'));
+    let small = render(&a, 80, 24);
+    assert!(small.contains("log line 30"), "{small}");
+    assert!(!small.contains("log line 1 "), "{small}");
+    insta::assert_snapshot!("dashboard_pod_detail_scrolled_80x24", small);
+    key(&mut a, KeyCode::Char('g'));
+    assert!(render(&a, 80, 24).contains("node sim-node-1"));
     key(&mut a, KeyCode::Esc);
     key(&mut a, KeyCode::Char('/'));
     typed(&mut a, "kaf");
@@ -516,6 +531,43 @@ fn dashboard_panes() {
         },
     ));
     assert!(render(&a, 160, 48).contains("reconnecting for 3s: connection refused"));
+}
+
+#[test]
+fn the_command_prompt_completes_and_remembers() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char(':'));
+    typed(&mut a, "in");
+    key(&mut a, KeyCode::Tab);
+    assert_eq!(
+        a.overlay,
+        Some(helmdeck::tui::app::Overlay::Command(
+            helmdeck::tui::line_edit::LineEdit::new("ingestion")
+        ))
+    );
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.screen, Screen::Dashboard);
+    // Ambiguous: completes what is shared and lists the rest.
+    key(&mut a, KeyCode::Char(':'));
+    typed(&mut a, "h");
+    key(&mut a, KeyCode::Tab);
+    assert_eq!(a.message.as_deref(), Some("help  helm  home"));
+    // ↑ recalls the last command.
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Char(':'));
+    key(&mut a, KeyCode::Up);
+    assert_eq!(
+        a.overlay,
+        Some(helmdeck::tui::app::Overlay::Command(
+            helmdeck::tui::line_edit::LineEdit::new("ingestion")
+        ))
+    );
+    key(&mut a, KeyCode::Esc);
+    // k9s's aliases: :deploy is the pods pane (its components), :svc says what to use.
+    key(&mut a, KeyCode::Char(':'));
+    typed(&mut a, "svc");
+    key(&mut a, KeyCode::Enter);
+    assert!(a.message.as_deref().unwrap().contains("kubectl get svc"));
 }
 
 #[test]

@@ -82,8 +82,13 @@ impl Target {
             })
             .take(40)
             .collect();
-        let hash = crate::deploy::audit::sha256_hex(server.as_bytes());
-        format!("{readable}-{}", hash.get(..8).unwrap_or_default())
+        use sha2::Digest;
+        let hash: String = sha2::Sha256::digest(server.as_bytes())
+            .iter()
+            .take(4)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("{readable}-{hash}")
     }
 
     /// The API server's URL from the kubeconfig ("" when it cannot be read).

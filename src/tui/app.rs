@@ -78,7 +78,8 @@ pub enum Confirm {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
-    Help,
+    /// The keys and commands, scrolled this many lines.
+    Help(usize),
     Revisions(RevisionPicker),
     Confirm(Confirm),
     Command(super::line_edit::LineEdit),
@@ -181,6 +182,70 @@ pub struct App {
     /// Each release's last operation in this session, shown on Home (even when helm
     /// uninstalled the release).
     pub last_ops: Vec<super::run::LastOperation>,
+    /// The `:` commands run, oldest first (↑/↓ at the prompt), and where ↑ has got to.
+    pub history: Vec<String>,
+    pub history_at: Option<usize>,
+}
+
+/// The `:` commands tab completes, as typed.
+const COMMAND_WORDS: [&str; 14] = [
+    "ctx",
+    "deploy",
+    "disks",
+    "events",
+    "help",
+    "helm",
+    "home",
+    "ingestion",
+    "ns",
+    "pods",
+    "pvc",
+    "quit",
+    "run",
+    "sts",
+];
+
+/// Tab at the prompt: the first word completed to the longest prefix the commands share,
+/// and the commands it could still be.
+pub fn complete(text: &str) -> (String, Vec<String>) {
+    if text.contains(' ') {
+        return (text.to_string(), Vec::new());
+    }
+    let options: Vec<String> = COMMAND_WORDS
+        .iter()
+        .filter(|w| w.starts_with(text))
+        .map(|w| w.to_string())
+        .collect();
+    let done = match options.as_slice() {
+        [] => text.to_string(),
+        [one] if matches!(one.as_str(), "ns" | "ctx") => format!("{one} "),
+        [one] => one.clone(),
+        many => {
+            let first = &many[0];
+            let common = (text.len()..=first.len())
+                .rev()
+                .find(|&n| many.iter().all(|w| w.get(..n) == first.get(..n)))
+                .unwrap_or(text.len());
+            first[..common].to_string()
+        }
+    };
+    (done, options)
+}
+
+/// Rows a page key moves.
+pub(super) const PAGE: usize = 10;
+
+/// Where a list position (or scroll offset) goes on a movement key, within `len` rows.
+pub(super) fn step(at: usize, len: usize, a: Action) -> usize {
+    let last = len.saturating_sub(1);
+    match a {
+        Action::Up => at.saturating_sub(1),
+        Action::Down => (at + 1).min(last),
+        Action::PageUp => at.saturating_sub(PAGE),
+        Action::PageDown => (at + PAGE).min(last),
+        Action::Top => 0,
+        _ => last,
+    }
 }
 
 /// Probe results the ingestion pane keeps.
@@ -209,6 +274,7 @@ impl App {
                 filter: String::new(),
                 sort: PodSort::Component,
                 detail: None,
+                detail_scroll: 0,
                 logs: Vec::new(),
             },
             wizard: None,
@@ -220,6 +286,8 @@ impl App {
             probe_profile: None,
             farewell: None,
             last_ops: Vec::new(),
+            history: Vec::new(),
+            history_at: None,
         }
     }
 
@@ -423,12 +491,23 @@ impl App {
 
     pub(super) fn overlay_key(&mut self, o: Overlay, k: KeyEvent) -> Vec<Effect> {
         match o {
-            Overlay::Help => {
+            Overlay::Help(at) => {
                 if matches!(
                     k.code,
                     KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q')
                 ) {
                     self.overlay = None;
+                } else if let Some(
+                    a @ (Action::Up
+                    | Action::Down
+                    | Action::Top
+                    | Action::Bottom
+                    | Action::PageUp
+                    | Action::PageDown),
+                ) = keymap::action_for(&k, Ctx::Everywhere, self.opts.readonly)
+                {
+                    let len = super::view::help_lines(self).len();
+                    self.overlay = Some(Overlay::Help(step(at, len, a)));
                 }
                 Vec::new()
             }
@@ -478,8 +557,34 @@ impl App {
                             self.dash.selected = 0;
                             Vec::new()
                         } else {
-                            self.command(&text.text)
+                            let line = text.text.trim().to_string();
+                            if !line.is_empty() {
+                                self.history.retain(|h| *h != line);
+                                self.history.push(line.clone());
+                            }
+                            self.history_at = None;
+                            self.command(&line)
                         }
+                    }
+                    KeyCode::Tab if !filter => {
+                        let (done, options) = complete(&text.text);
+                        self.message = (options.len() > 1).then(|| options.join("  "));
+                        self.set_text_overlay(false, super::line_edit::LineEdit::new(done));
+                        Vec::new()
+                    }
+                    KeyCode::Up | KeyCode::Down if !filter && !self.history.is_empty() => {
+                        let n = self.history.len();
+                        let at = match (self.history_at, k.code) {
+                            (None, KeyCode::Up) => Some(n - 1),
+                            (None, _) => None,
+                            (Some(i), KeyCode::Up) => Some(i.saturating_sub(1)),
+                            (Some(i), _) if i + 1 < n => Some(i + 1),
+                            (Some(_), _) => None,
+                        };
+                        self.history_at = at;
+                        let line = at.map(|i| self.history[i].clone()).unwrap_or_default();
+                        self.set_text_overlay(false, super::line_edit::LineEdit::new(line));
+                        Vec::new()
                     }
                     _ => {
                         if text.key(&k) {
@@ -519,16 +624,31 @@ impl App {
                 self.message = Some(format!("connecting to context {c}…"));
                 vec![Effect::SwitchContext(c.to_string())]
             }
-            ("pods" | "po", _) => self.open_dashboard(Pane::Pods),
-            ("disks" | "pvc", _) => self.open_dashboard(Pane::Disks),
+            // k9s's resource aliases, where helmdeck has the view: the pods pane lists the
+            // release's Deployments and StatefulSets as its components.
+            (
+                "pods" | "pod" | "po" | "deploy" | "deployments" | "deployment" | "dp" | "sts"
+                | "statefulsets" | "statefulset",
+                _,
+            ) => self.open_dashboard(Pane::Pods),
+            ("disks" | "pvc" | "pv" | "persistentvolumeclaims", _) => {
+                self.open_dashboard(Pane::Disks)
+            }
             ("ingestion", _) => self.open_dashboard(Pane::Ingestion),
             ("run" | "op" | "operation", _) => self.action(Action::ShowRun),
-            ("home" | "releases", _) => {
+            ("home" | "releases" | "helm" | "hr", _) => {
                 self.screen = Screen::Home;
                 Vec::new()
             }
             ("help", _) => {
-                self.overlay = Some(Overlay::Help);
+                self.overlay = Some(Overlay::Help(0));
+                Vec::new()
+            }
+            ("svc" | "services" | "service" | "events" | "ev" | "event", _) => {
+                self.message = Some(format!(
+                    "helmdeck has no {cmd} view: kubectl get {cmd} -n {} (the pod detail shows each pod's events)",
+                    self.opts.namespace
+                ));
                 Vec::new()
             }
             _ => {
@@ -553,7 +673,7 @@ impl App {
                 }
             }
             Action::Help => {
-                self.overlay = Some(Overlay::Help);
+                self.overlay = Some(Overlay::Help(0));
                 Vec::new()
             }
             Action::Command => {
@@ -567,7 +687,12 @@ impl App {
                 Vec::new()
             }
             Action::Back => self.back(),
-            Action::Up | Action::Down | Action::Top | Action::Bottom => {
+            Action::Up
+            | Action::Down
+            | Action::Top
+            | Action::Bottom
+            | Action::PageUp
+            | Action::PageDown => {
                 self.move_selection(a);
                 Vec::new()
             }
@@ -742,6 +867,11 @@ impl App {
     }
 
     pub(super) fn move_selection(&mut self, a: Action) {
+        if self.screen == Screen::Dashboard && self.dash.detail.is_some() {
+            let len = super::dashboard::pod_detail_len(self);
+            self.dash.detail_scroll = step(self.dash.detail_scroll, len, a);
+            return;
+        }
         let len = self.list_len();
         let sel: &mut usize = match self.screen {
             Screen::Home => &mut self.release_sel,
@@ -760,13 +890,7 @@ impl App {
                 return;
             }
         };
-        let last = len.saturating_sub(1);
-        *sel = match a {
-            Action::Up => sel.saturating_sub(1),
-            Action::Down => (*sel + 1).min(last),
-            Action::Top => 0,
-            _ => last,
-        };
+        *sel = step(*sel, len, a);
     }
 
     pub(super) fn enter(&mut self) -> Vec<Effect> {
@@ -778,6 +902,7 @@ impl App {
                     if let Some(p) = pods.get(self.dash.selected) {
                         let (ns, name) = (p.namespace.clone(), p.name.clone());
                         self.dash.detail = Some(name.clone());
+                        self.dash.detail_scroll = 0;
                         self.dash.logs.clear();
                         return vec![Effect::Logs {
                             namespace: ns,

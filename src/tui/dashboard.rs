@@ -33,8 +33,9 @@ pub struct Dashboard {
     pub selected: usize,
     pub filter: String,
     pub sort: PodSort,
-    /// The pod whose details are open.
+    /// The pod whose details are open, and how far they are scrolled.
     pub detail: Option<String>,
+    pub detail_scroll: usize,
     pub logs: Vec<String>,
 }
 
@@ -232,15 +233,11 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
     f.render_stateful_widget(table, pods_area, &mut st);
 }
 
-pub(super) fn draw_pod_detail(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
+/// The pod detail's lines: what it is, what is wrong, its events oldest to newest (as
+/// kubectl lists them, with age and count) and its log tail.
+fn pod_detail_lines(app: &App, t: &Theme) -> Option<Vec<Line<'static>>> {
     let name = app.dash.detail.clone().unwrap_or_default();
-    let Some(p) = app.pods.pods.iter().find(|p| p.name == name) else {
-        f.render_widget(
-            Paragraph::new(format!("pod {name} is gone")).block(block(" pod ", t)),
-            area,
-        );
-        return;
-    };
+    let p = app.pods.pods.iter().find(|p| p.name == name)?;
     let mut lines = vec![
         Line::from(format!(
             "{} · {} · {} · node {}",
@@ -275,22 +272,40 @@ pub(super) fn draw_pod_detail(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         )));
     }
     lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled("events", t.header)));
+    lines.push(Line::from(Span::styled(
+        "events (oldest first: LAST SEEN, COUNT, TYPE, REASON)",
+        t.header,
+    )));
     let mut events: Vec<_> = app
         .snapshot
         .events
         .iter()
         .filter(|e| e.involved_object.name.as_deref() == Some(&p.name))
         .collect();
-    events.sort_by_key(|e| {
+    let seen = |e: &k8s_openapi::api::core::v1::Event| {
         e.last_timestamp
             .as_ref()
             .map(|t| t.0.as_second())
+            .or_else(|| e.event_time.as_ref().map(|t| t.0.as_second()))
             .unwrap_or(0)
-    });
-    for e in events.iter().rev().take(8) {
+    };
+    events.sort_by_key(|e| seen(e));
+    let now = app
+        .now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    if events.is_empty() {
+        lines.push(Line::from(Span::styled("  (none)", t.dim)));
+    }
+    for e in events {
+        let ago = match seen(e) {
+            0 => "?".to_string(),
+            s => age((now - s).max(0) as u64),
+        };
         lines.push(Line::from(format!(
-            "  {} {}: {}",
+            "  {ago:>4} ×{:<3} {} {}: {}",
+            e.count.unwrap_or(1),
             e.type_.clone().unwrap_or_default(),
             e.reason.clone().unwrap_or_default(),
             e.message.clone().unwrap_or_default()
@@ -298,13 +313,40 @@ pub(super) fn draw_pod_detail(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
     }
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled("log tail", t.header)));
-    for l in app.dash.logs.iter().rev().take(10).rev() {
+    for l in &app.dash.logs {
         lines.push(Line::from(format!("  {l}")));
     }
+    Some(lines)
+}
+
+/// How many lines the pod detail has, for scrolling.
+pub(super) fn pod_detail_len(app: &App) -> usize {
+    pod_detail_lines(app, &Theme::new(true)).map_or(0, |l| l.len())
+}
+
+pub(super) fn draw_pod_detail(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
+    let name = app.dash.detail.clone().unwrap_or_default();
+    let Some(lines) = pod_detail_lines(app, t) else {
+        f.render_widget(
+            Paragraph::new(format!("pod {name} is gone")).block(block(" pod ", t)),
+            area,
+        );
+        return;
+    };
+    let total = lines.len();
+    let at = app.dash.detail_scroll.min(total.saturating_sub(1));
+    let (w, h) = (area.width.saturating_sub(2), area.height.saturating_sub(2));
+    let offset = super::view::scroll_rows(&lines, w, h, at);
+    let more = if super::view::scroll_rows(&lines, w, h, total) > 0 {
+        format!(" · line {}/{total} · j/k pgup/pgdn", at + 1)
+    } else {
+        String::new()
+    };
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(block(format!(" pod {} · esc: back ", p.name), t)),
+            .scroll((offset, 0))
+            .block(block(format!(" pod {name}{more} · esc: back "), t)),
         area,
     );
 }

@@ -34,6 +34,8 @@ pub enum Action {
     Refresh,
     Sort,
     Edit,
+    PageUp,
+    PageDown,
     /// The running (or last) operation's screen, from anywhere.
     ShowRun,
     /// Stop waiting for helm: it gives up and rolls back.
@@ -82,10 +84,17 @@ pub const BINDINGS: &[Binding] = &[
         ":",
         Ctx::Everywhere,
         Action::Command,
-        "command: :ns NAME, :ctx NAME, :pods, :disks, :ingestion, :run, :home, :q",
+        "command prompt (the commands are listed below); tab completes",
     ),
     b("j ↓", Ctx::Everywhere, Action::Down, "down"),
     b("k ↑", Ctx::Everywhere, Action::Up, "up"),
+    b(
+        "pgdn ctrl-f",
+        Ctx::Everywhere,
+        Action::PageDown,
+        "page down",
+    ),
+    b("pgup ctrl-b", Ctx::Everywhere, Action::PageUp, "page up"),
     b("g", Ctx::Everywhere, Action::Top, "top"),
     b("G", Ctx::Everywhere, Action::Bottom, "bottom"),
     b(
@@ -166,6 +175,10 @@ fn matches(keys: &str, k: &KeyEvent) -> bool {
     keys.split(' ').any(|spec| match spec {
         "ctrl-c" => k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL),
         "ctrl-r" => k.code == KeyCode::Char('r') && k.modifiers.contains(KeyModifiers::CONTROL),
+        "ctrl-f" => k.code == KeyCode::Char('f') && k.modifiers.contains(KeyModifiers::CONTROL),
+        "ctrl-b" => k.code == KeyCode::Char('b') && k.modifiers.contains(KeyModifiers::CONTROL),
+        "pgdn" => k.code == KeyCode::PageDown,
+        "pgup" => k.code == KeyCode::PageUp,
         "esc" => k.code == KeyCode::Esc,
         "enter" => k.code == KeyCode::Enter,
         "tab" => k.code == KeyCode::Tab,
@@ -212,9 +225,10 @@ pub fn help_lines(ctx: Ctx, readonly: bool) -> Vec<(&'static str, &'static str)>
         .collect()
 }
 
-/// The short hints in the footer.
-pub fn footer(ctx: Ctx, readonly: bool) -> String {
-    BINDINGS
+/// The short hints in the footer, as many as fit in `width` columns: this screen's keys in
+/// table order, with `<?> help` always last (it lists the rest) and never a hint cut short.
+pub fn footer(ctx: Ctx, readonly: bool, width: usize) -> String {
+    let hints: Vec<String> = BINDINGS
         .iter()
         .filter(|b| b.ctx == ctx && !(readonly && b.writes))
         .map(|b| {
@@ -224,9 +238,20 @@ pub fn footer(ctx: Ctx, readonly: bool) -> String {
                 b.help.split([' ', '(']).next().unwrap_or(b.help)
             )
         })
-        .chain(["<?> help".to_string(), "<q> quit".to_string()])
-        .collect::<Vec<_>>()
-        .join("  ")
+        .chain(["<q> quit".to_string()])
+        .collect();
+    let help = "<?> help";
+    let mut out = String::new();
+    for h in hints {
+        let next = out.chars().count() + 2 + h.chars().count();
+        if next + 2 + help.len() > width {
+            break;
+        }
+        out.push_str(&h);
+        out.push_str("  ");
+    }
+    out.push_str(help);
+    out
 }
 
 #[cfg(test)]
@@ -257,5 +282,16 @@ mod tests {
                 .iter()
                 .all(|(_, h)| !h.contains("install"))
         );
+    }
+
+    #[test]
+    fn the_footer_fits_its_width_and_always_ends_with_help() {
+        for width in [40, 60, 80, 160] {
+            let f = footer(Ctx::Home, false, width);
+            assert!(f.chars().count() <= width, "{width}: {f}");
+            assert!(f.ends_with("<?> help"), "{width}: {f}");
+            assert!(!f.contains("<?> help  <"), "{f}");
+        }
+        assert!(footer(Ctx::Home, false, 160).contains("<q> quit"));
     }
 }

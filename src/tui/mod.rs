@@ -459,7 +459,7 @@ async fn event_loop(
                                 .logs(
                                     &pod,
                                     &LogParams {
-                                        tail_lines: Some(20),
+                                        tail_lines: Some(100),
                                         ..Default::default()
                                     },
                                 )

@@ -86,19 +86,12 @@ pub struct RunProblem {
 impl App {
     /// j/k/g/G on the run screen scroll the cause pane.
     pub(super) fn scroll_run(&mut self, a: super::keymap::Action) {
-        use super::keymap::Action;
         let Some(r) = self.run.as_mut() else { return };
         let len = r
             .problem
             .as_ref()
             .map_or(0, |p| 2 + p.events.len() + p.logs.len().min(8) + 1);
-        let last = len.saturating_sub(1) as u16;
-        r.scroll = match a {
-            Action::Up => r.scroll.saturating_sub(1),
-            Action::Down => (r.scroll + 1).min(last),
-            Action::Top => 0,
-            _ => last,
-        };
+        r.scroll = super::app::step(r.scroll as usize, len, a) as u16;
     }
 
     /// While an operation runs, remembers the worst pod problem (and asks for its logs once).
@@ -336,10 +329,16 @@ pub(super) fn draw_run(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         } else {
             " cause · j/k scroll "
         };
+        let offset = super::view::scroll_rows(
+            &lines,
+            area.width.saturating_sub(2),
+            area.height.saturating_sub(2),
+            r.scroll as usize,
+        );
         f.render_widget(
             Paragraph::new(lines)
                 .wrap(Wrap { trim: false })
-                .scroll((r.scroll, 0))
+                .scroll((offset, 0))
                 .block(block(title, t)),
             area,
         );

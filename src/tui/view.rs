@@ -61,7 +61,7 @@ pub fn draw(f: &mut Frame, app: &App) {
     }
     draw_footer(f, footer, app, &t);
     match &app.overlay {
-        Some(Overlay::Help) => draw_help(f, body, app, &t),
+        Some(Overlay::Help(at)) => draw_help(f, body, app, *at, &t),
         Some(Overlay::Confirm(c)) => draw_confirm(f, body, c, app, &t),
         Some(Overlay::Revisions(p)) => draw_revisions(f, body, p, &t),
         _ => {}
@@ -134,12 +134,22 @@ pub(super) fn draw_footer(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         _ => match &app.message {
             Some(m) => Line::from(Span::styled(m.clone(), t.warn)),
             None => Line::from(Span::styled(
-                keymap::footer(app.ctx(), app.opts.readonly),
+                keymap::footer(app.ctx(), app.opts.readonly, area.width as usize),
                 t.dim,
             )),
         },
     };
     f.render_widget(Paragraph::new(line), area);
+}
+
+/// The row offset that puts line `top` at the top of a wrapped paragraph `width` wide,
+/// clamped so the last page fills the `height` rows (G shows the end, not one line of it).
+pub(super) fn scroll_rows(lines: &[Line], width: u16, height: u16, top: usize) -> u16 {
+    let w = width.max(1) as usize;
+    let rows: Vec<usize> = lines.iter().map(|l| l.width().max(1).div_ceil(w)).collect();
+    let total: usize = rows.iter().sum();
+    let wanted: usize = rows.iter().take(top).sum();
+    wanted.min(total.saturating_sub(height as usize)) as u16
 }
 
 pub(super) fn block<'a>(title: impl Into<Line<'a>>, t: &Theme) -> Block<'a> {
@@ -160,20 +170,68 @@ pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
     }
 }
 
-pub(super) fn draw_help(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
-    let lines: Vec<Line> = keymap::help_lines(app.ctx(), app.opts.readonly)
+/// The `:` commands, for the help screen.
+const COMMANDS: [(&str, &str); 9] = [
+    (":ns NAME", "switch namespace"),
+    (
+        ":ctx NAME",
+        "switch kubeconfig context (the current one stays if it fails)",
+    ),
+    (":pods :po", "pods pane"),
+    (":disks :pvc", "disk-encryption pane"),
+    (":ingestion", "ingestion-health pane"),
+    (":run", "the running or last operation"),
+    (":home :releases", "the Helm releases"),
+    (":help", "this help"),
+    (":q :quit", "quit (asks while an operation runs)"),
+];
+
+/// The help screen's lines: this screen's keys, then the global ones, then the commands.
+pub(super) fn help_lines(app: &App) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = keymap::help_lines(app.ctx(), app.opts.readonly)
+        .into_iter()
+        .map(|(k, h)| (k.to_string(), h.to_string()))
+        .collect();
+    out.push((String::new(), String::new()));
+    out.extend(COMMANDS.iter().map(|(k, h)| (k.to_string(), h.to_string())));
+    out
+}
+
+pub(super) fn draw_help(f: &mut Frame, area: Rect, app: &App, at: usize, t: &Theme) {
+    let all = help_lines(app);
+    let key_w = all
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(8);
+    let lines: Vec<Line> = all
         .into_iter()
         .map(|(k, h)| {
             Line::from(vec![
-                Span::styled(format!("{k:>12}  "), t.accent),
+                Span::styled(format!("{k:>key_w$}  "), t.accent),
                 Span::raw(h),
             ])
         })
         .collect();
-    let r = centered(area, 78, lines.len() as u16 + 2);
+    // As large as the help needs and the terminal allows; the rest scrolls.
+    let r = centered(
+        area,
+        area.width.min(100),
+        (lines.len() as u16 + 2).min(area.height),
+    );
+    let inner = (r.width.saturating_sub(2), r.height.saturating_sub(2));
+    let offset = scroll_rows(&lines, inner.0, inner.1, at);
+    let title = if scroll_rows(&lines, inner.0, inner.1, lines.len()) > 0 {
+        " keys · j/k scroll · esc closes "
+    } else {
+        " keys · esc closes "
+    };
     f.render_widget(Clear, r);
     f.render_widget(
-        Paragraph::new(lines).block(block(" keys · esc closes ", t)),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((offset, 0))
+            .block(block(title, t)),
         r,
     );
 }
