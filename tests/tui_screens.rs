@@ -315,6 +315,22 @@ fn install_wizard_screens() {
         .find(|l| l.path == "postgresql.postgresqlPassword")
         .unwrap();
     assert!(pw.value.starts_with("<redacted:sha256:"), "{pw:?}");
+    // 128 values: / filters them on key and value.
+    key(&mut a, KeyCode::Char('/'));
+    typed(&mut a, "storageclass");
+    key(&mut a, KeyCode::Enter);
+    let w = a.wizard.as_ref().unwrap();
+    assert!(!w.review_rows().is_empty());
+    assert!(
+        w.review_rows()
+            .iter()
+            .all(|l| l.path.to_lowercase().contains("storageclass")
+                || l.value.to_lowercase().contains("storageclass"))
+    );
+    snap("wizard_review_filtered", &a);
+    key(&mut a, KeyCode::Char('/'));
+    key(&mut a, KeyCode::Esc);
+    assert!(a.wizard.as_ref().unwrap().filter.is_empty());
     let effects = key(&mut a, KeyCode::Enter);
     let Some(Effect::Plan(intent)) = effects.first() else {
         panic!("{effects:?}")
@@ -568,6 +584,29 @@ fn the_command_prompt_completes_and_remembers() {
     typed(&mut a, "svc");
     key(&mut a, KeyCode::Enter);
     assert!(a.message.as_deref().unwrap().contains("kubectl get svc"));
+    // :ns to a namespace without the release says so at once.
+    a.update(Msg::Releases(Ok(vec![release("deployed", 1)])));
+    key(&mut a, KeyCode::Char(':'));
+    typed(&mut a, "ns foo");
+    assert_eq!(
+        key(&mut a, KeyCode::Enter),
+        vec![Effect::SwitchNamespace("foo".into())]
+    );
+    assert!(
+        a.message
+            .as_deref()
+            .unwrap()
+            .starts_with("no Helm release in foo"),
+        "{:?}",
+        a.message
+    );
+    // Read-only: a write key says why it does nothing.
+    a.opts.readonly = true;
+    key(&mut a, KeyCode::Char(':'));
+    typed(&mut a, "home");
+    key(&mut a, KeyCode::Enter);
+    assert!(key(&mut a, KeyCode::Char('i')).is_empty());
+    assert!(a.message.as_deref().unwrap().starts_with("read-only"));
 }
 
 #[test]

@@ -484,6 +484,11 @@ impl App {
             return Vec::new();
         }
         let Some(action) = keymap::action_for(&k, self.ctx(), self.opts.readonly) else {
+            if self.opts.readonly && keymap::action_for(&k, self.ctx(), false).is_some() {
+                self.message = Some(
+                    "read-only (--readonly): install, upgrade, rollback and stop are off".into(),
+                );
+            }
             return Vec::new();
         };
         self.action(action)
@@ -546,15 +551,16 @@ impl App {
                     KeyCode::Esc => {
                         self.overlay = None;
                         if filter {
-                            self.dash.filter.clear();
+                            self.set_text_overlay(true, Default::default());
+                            self.overlay = None;
                         }
                         Vec::new()
                     }
                     KeyCode::Enter => {
                         self.overlay = None;
                         if filter {
-                            self.dash.filter = text.text;
-                            self.dash.selected = 0;
+                            self.set_text_overlay(true, text);
+                            self.overlay = None;
                             Vec::new()
                         } else {
                             let line = text.text.trim().to_string();
@@ -598,7 +604,16 @@ impl App {
     }
 
     pub(super) fn set_text_overlay(&mut self, filter: bool, text: super::line_edit::LineEdit) {
-        if filter {
+        if filter
+            && let Some(w) = self
+                .wizard
+                .as_mut()
+                .filter(|_| self.screen == Screen::Wizard)
+        {
+            w.filter = text.text.clone();
+            w.scroll = 0;
+            self.overlay = Some(Overlay::Filter(text));
+        } else if filter {
             self.dash.filter = text.text.clone();
             self.dash.selected = 0;
             self.overlay = Some(Overlay::Filter(text));
@@ -618,6 +633,26 @@ impl App {
                 self.opts.namespace = ns.to_string();
                 self.snapshot = Snapshot::default();
                 self.probes.clear();
+                // Releases are listed across namespaces: say at once when this one has none,
+                // rather than let the panes suggest the stack is broken.
+                let here: Vec<&str> = self
+                    .releases
+                    .iter()
+                    .filter(|r| r.namespace == ns)
+                    .map(|r| r.name.as_str())
+                    .collect();
+                if self.releases_error.is_none() && !here.contains(&self.opts.release.as_str()) {
+                    self.message = Some(match here.as_slice() {
+                        [] => format!(
+                            "no Helm release in {ns}: the panes show its pods and disks only; :home lists the releases"
+                        ),
+                        names => format!(
+                            "no release {} in {ns} (there: {}); pick one on :home",
+                            self.opts.release,
+                            names.join(", ")
+                        ),
+                    });
+                }
                 vec![Effect::SwitchNamespace(ns.to_string())]
             }
             ("ctx" | "context", Some(c)) => {
@@ -681,9 +716,15 @@ impl App {
                 Vec::new()
             }
             Action::Filter => {
-                self.overlay = Some(Overlay::Filter(super::line_edit::LineEdit::new(
-                    self.dash.filter.clone(),
-                )));
+                let current = match self
+                    .wizard
+                    .as_ref()
+                    .filter(|_| self.screen == Screen::Wizard)
+                {
+                    Some(w) => w.filter.clone(),
+                    None => self.dash.filter.clone(),
+                };
+                self.overlay = Some(Overlay::Filter(super::line_edit::LineEdit::new(current)));
                 Vec::new()
             }
             Action::Back => self.back(),
@@ -855,11 +896,12 @@ impl App {
                     w.path.as_ref().map_or(0, |p| p.lines().len()) + w.acks.len() + 2
                 }),
                 Some(WizardStep::Questions) => self.wizard.as_ref().map_or(0, |w| w.fields.len()),
-                Some(WizardStep::Review) => self.wizard.as_ref().map_or(0, |w| w.review.len()),
-                Some(WizardStep::Plan) => self
-                    .wizard
-                    .as_ref()
-                    .map_or(0, |w| w.plan.checks.len() + w.plan.changes.len()),
+                Some(WizardStep::Review) => {
+                    self.wizard.as_ref().map_or(0, |w| w.review_rows().len())
+                }
+                Some(WizardStep::Plan) => self.wizard.as_ref().map_or(0, |w| {
+                    super::wizard::plan_lines(w, &super::theme::Theme::new(true)).len()
+                }),
                 None => 0,
             },
             Screen::Run => 0,

@@ -155,7 +155,15 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         Constraint::Min(3),
     ])
     .areas(area);
-    let comps = app.pods.components.iter().map(|c| {
+    // When not every component fits, the ones that need attention come first and the title
+    // says how many are hidden.
+    let room = comp_area.height.saturating_sub(3) as usize;
+    let mut comps: Vec<_> = app.pods.components.iter().collect();
+    let hidden = comps.len().saturating_sub(room);
+    if hidden > 0 {
+        comps.sort_by_key(|c| c.state == crate::health::pods::State::Ready);
+    }
+    let comps = comps.into_iter().take(room.max(1)).map(|c| {
         Row::new(vec![
             Cell::from(c.name.clone()),
             Cell::from(Span::styled(c.state.label(), state_style(t, c.state))),
@@ -174,7 +182,17 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             ],
         )
         .header(Row::new(["COMPONENT", "STATE", "READY", "RESTARTS"]).style(t.header))
-        .block(block(" components ", t)),
+        .block(block(
+            if hidden > 0 {
+                format!(
+                    " components · {hidden} more ready (of {}) · the list below has every pod ",
+                    app.pods.components.len()
+                )
+            } else {
+                " components ".to_string()
+            },
+            t,
+        )),
         comp_area,
     );
     let rows = visible_pods(app);
@@ -209,16 +227,38 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
     } else {
         format!(" · /{}", app.dash.filter)
     };
+    // Names and statuses whole; the component and the node get what is left.
+    let visible: Vec<_> = rows.iter().skip(offset).take(height.max(1)).collect();
+    let widest = |f: &dyn Fn(&crate::health::pods::PodRow) -> usize, min: usize| {
+        visible.iter().map(|p| f(p)).max().unwrap_or(0).max(min)
+    };
+    let name_w = widest(&|p| p.name.chars().count(), 4);
+    let status_w = widest(
+        &|p| {
+            p.problem
+                .as_ref()
+                .map_or(p.phase.chars().count(), |x| x.reason.chars().count())
+        },
+        6,
+    );
+    let comp_w = widest(&|p| p.component.chars().count(), 9).min(12);
+    let inner = pods_area.width.saturating_sub(2) as usize;
+    let fixed = 5 + 3 + 4 + 6; // READY, RST, AGE and the gaps between seven columns
+    let left = inner.saturating_sub(fixed + name_w + status_w);
+    let comp_w = comp_w.min(left);
+    let node_w = left
+        .saturating_sub(comp_w)
+        .min(widest(&|p| p.node.chars().count(), 4));
     let table = Table::new(
         shown,
         [
-            Constraint::Length(12),
-            Constraint::Min(20),
+            Constraint::Length(comp_w as u16),
+            Constraint::Length(name_w as u16),
             Constraint::Length(5),
-            Constraint::Length(18),
+            Constraint::Length(status_w as u16),
+            Constraint::Length(3),
             Constraint::Length(4),
-            Constraint::Length(5),
-            Constraint::Length(12),
+            Constraint::Length(node_w as u16),
         ],
     )
     .header(

@@ -161,6 +161,7 @@ pub const BINDINGS: &[Binding] = &[
         Action::StopWaiting,
         "stop waiting: helm gives up and rolls back",
     ),
+    b("/", Ctx::Wizard, Action::Filter, "filter the values review"),
     b("tab", Ctx::Wizard, Action::NextPane, "next field"),
     b("shift-tab", Ctx::Wizard, Action::PrevPane, "previous field"),
     b(

@@ -88,6 +88,23 @@ pub struct Wizard {
     pub chart_label: String,
     /// The user asked helmdeck to grow the disks the upgrade's StatefulSets need.
     pub resize_disks: bool,
+    /// The values review's `/` filter (on keys and values).
+    pub filter: String,
+}
+
+impl Wizard {
+    /// The review's rows the filter keeps.
+    pub fn review_rows(&self) -> Vec<&ReviewLine> {
+        let f = self.filter.to_lowercase();
+        self.review
+            .iter()
+            .filter(|l| {
+                f.is_empty()
+                    || l.path.to_lowercase().contains(&f)
+                    || l.value.to_lowercase().contains(&f)
+            })
+            .collect()
+    }
 }
 
 impl Wizard {
@@ -203,6 +220,7 @@ impl App {
             acks: Vec::new(),
             chart_label: String::new(),
             resize_disks: false,
+            filter: String::new(),
         };
         let mut effects = Vec::new();
         if action == deploy::Action::Upgrade {
@@ -850,7 +868,20 @@ pub(super) fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
                 );
                 return;
             }
-            let rows = w.review.iter().map(|l| {
+            let shown = w.review_rows();
+            // Keys and layers whole where the width allows (keys up to half the table, layers
+            // up to 20 columns); values take the rest.
+            let inner = main.width.saturating_sub(2) as usize;
+            let longest = |f: fn(&ReviewLine) -> &str| {
+                shown
+                    .iter()
+                    .map(|l| f(l).chars().count())
+                    .max()
+                    .unwrap_or(0)
+            };
+            let key_w = longest(|l| &l.path).clamp(3, inner / 2) as u16;
+            let layer_w = longest(|l| &l.layer).clamp(6, 20) as u16;
+            let rows = shown.iter().map(|l| {
                 let style = if l.layer == "chart" {
                     t.dim
                 } else {
@@ -866,19 +897,24 @@ pub(super) fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
                 ])
                 .style(style)
             });
+            let filter = if w.filter.is_empty() {
+                String::new()
+            } else {
+                format!(" · /{} ({} shown)", w.filter, shown.len())
+            };
             let table = Table::new(
                 rows,
                 [
-                    Constraint::Percentage(45),
-                    Constraint::Percentage(35),
-                    Constraint::Percentage(20),
+                    Constraint::Length(key_w),
+                    Constraint::Fill(1),
+                    Constraint::Length(layer_w),
                 ],
             )
-            .header(Row::new(["VALUE", "", "SET BY"]).style(t.header))
+            .header(Row::new(["KEY", "VALUE", "SET BY"]).style(t.header))
             .row_highlight_style(t.selected)
             .block(block(
                 format!(
-                    " values ({} leaves) · chart {} · e: edit overrides · enter: preflight ",
+                    " values ({} leaves{filter}) · chart {} · /: filter · e: edit · enter: preflight ",
                     w.review.len(),
                     w.chart_label
                 ),
@@ -888,114 +924,126 @@ pub(super) fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             f.render_stateful_widget(table, main, &mut st);
         }
         WizardStep::Plan => {
-            let mut lines = Vec::new();
-            if w.plan.running {
-                lines.push(Line::from(Span::styled(
-                    "running preflight and the diff…",
-                    t.warn,
-                )));
-            }
-            for n in &w.plan.notes {
-                lines.push(Line::from(Span::styled(format!("! {n}"), t.warn)));
-            }
-            if w.resize_offered() {
-                lines.push(Line::from(Span::styled(
-                    "R: let helmdeck grow the disks (each claim, then the StatefulSet recreated with --cascade=orphan) and upgrade",
-                    t.accent,
-                )));
-            }
-            for c in &w.plan.checks {
-                lines.push(Line::from(vec![
-                    Span::raw("["),
-                    verdict_span(t, c.verdict),
-                    Span::raw(format!("] {}: {}", c.id, c.message)),
-                ]));
-                if c.verdict != Verdict::Pass && !c.fix.is_empty() {
-                    lines.push(Line::from(Span::styled(
-                        format!("       fix: {}", c.fix),
-                        t.dim,
-                    )));
-                }
-            }
-            if !w.plan.changes.is_empty() {
-                lines.push(Line::from(""));
-                lines.push(Line::from(Span::styled(
-                    format!("values diff ({} change(s))", w.plan.changes.len()),
-                    t.header,
-                )));
-                for c in &w.plan.changes {
-                    let show = |v: &Option<serde_json::Value>| {
-                        v.as_ref().map(|v| v.to_string()).unwrap_or_default()
-                    };
-                    let style = match c.op {
-                        '+' => t.ok,
-                        '-' => t.fail,
-                        _ => t.warn,
-                    };
-                    let text = match c.op {
-                        '~' => format!("~ {}: {} → {}", c.path, show(&c.old), show(&c.new)),
-                        '+' => format!("+ {}: {}", c.path, show(&c.new)),
-                        _ => format!("- {}: {}", c.path, show(&c.old)),
-                    };
-                    lines.push(Line::from(vec![
-                        Span::styled(text, style),
-                        Span::styled(
-                            c.layer
-                                .as_ref()
-                                .map(|l| format!("  ({l})"))
-                                .unwrap_or_default(),
-                            t.dim,
-                        ),
-                    ]));
-                }
-            }
-            if !w.plan.manifest.is_empty() {
-                lines.push(Line::from(""));
-                lines.push(Line::from(Span::styled(
-                    "objects (live release → upgrade)",
-                    t.header,
-                )));
-                for k in &w.plan.manifest {
-                    lines.push(Line::from(vec![
-                        Span::raw(format!("{:<22}", k.kind)),
-                        Span::styled(format!("+{} ", k.added.len()), t.ok),
-                        Span::styled(format!("~{} ", k.changed.len()), t.warn),
-                        Span::styled(format!("-{}", k.removed.len()), t.fail),
-                    ]));
-                    for (mark, names, style) in [
-                        ("+", &k.added, t.ok),
-                        ("~", &k.changed, t.warn),
-                        ("-", &k.removed, t.fail),
-                    ] {
-                        for n in names {
-                            lines.push(Line::from(Span::styled(format!("    {mark} {n}"), style)));
-                        }
-                    }
-                }
-            }
-            let verdict = match &w.plan.outcome {
-                Some(Outcome::Planned) => Line::from(Span::styled(
-                    "Preflight passed. enter: apply (asks to confirm)",
-                    t.ok,
-                )),
-                Some(Outcome::PreflightFailed { failed }) => Line::from(Span::styled(
-                    format!(
-                        "Preflight failed ({}): nothing will be applied. Fix it, then esc and enter.",
-                        failed.len()
-                    ),
-                    t.fail,
-                )),
-                Some(o) => Line::from(Span::styled(o.one_line(), t.fail)),
-                None => Line::from(""),
-            };
-            lines.insert(0, verdict);
+            let lines = plan_lines(w, t);
+            let offset = super::view::scroll_rows(
+                &lines,
+                main.width.saturating_sub(2),
+                main.height.saturating_sub(2),
+                w.scroll,
+            );
             f.render_widget(
                 Paragraph::new(lines)
-                    .scroll((w.scroll as u16, 0))
+                    .scroll((offset, 0))
                     .wrap(Wrap { trim: false })
-                    .block(block(" preflight & diff ", t)),
+                    .block(block(" preflight & diff · j/k pgup/pgdn ", t)),
                 main,
             );
         }
     }
+}
+
+/// The preflight and diff screen's lines: the verdict, notes, checks, value changes, objects.
+pub(super) fn plan_lines(w: &Wizard, t: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    if w.plan.running {
+        lines.push(Line::from(Span::styled(
+            "running preflight and the diff…",
+            t.warn,
+        )));
+    }
+    for n in &w.plan.notes {
+        lines.push(Line::from(Span::styled(format!("! {n}"), t.warn)));
+    }
+    if w.resize_offered() {
+        lines.push(Line::from(Span::styled(
+            "R: let helmdeck grow the disks (each claim, then the StatefulSet recreated with --cascade=orphan) and upgrade",
+            t.accent,
+        )));
+    }
+    for c in &w.plan.checks {
+        lines.push(Line::from(vec![
+            Span::raw("["),
+            verdict_span(t, c.verdict),
+            Span::raw(format!("] {}: {}", c.id, c.message)),
+        ]));
+        if c.verdict != Verdict::Pass && !c.fix.is_empty() {
+            lines.push(Line::from(Span::styled(
+                format!("       fix: {}", c.fix),
+                t.dim,
+            )));
+        }
+    }
+    if !w.plan.changes.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(
+            format!("values diff ({} change(s))", w.plan.changes.len()),
+            t.header,
+        )));
+        for c in &w.plan.changes {
+            let show = |v: &Option<serde_json::Value>| {
+                v.as_ref().map(|v| v.to_string()).unwrap_or_default()
+            };
+            let style = match c.op {
+                '+' => t.ok,
+                '-' => t.fail,
+                _ => t.warn,
+            };
+            let text = match c.op {
+                '~' => format!("~ {}: {} → {}", c.path, show(&c.old), show(&c.new)),
+                '+' => format!("+ {}: {}", c.path, show(&c.new)),
+                _ => format!("- {}: {}", c.path, show(&c.old)),
+            };
+            lines.push(Line::from(vec![
+                Span::styled(text, style),
+                Span::styled(
+                    c.layer
+                        .as_ref()
+                        .map(|l| format!("  ({l})"))
+                        .unwrap_or_default(),
+                    t.dim,
+                ),
+            ]));
+        }
+    }
+    if !w.plan.manifest.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(
+            "objects (live release → upgrade)",
+            t.header,
+        )));
+        for k in &w.plan.manifest {
+            lines.push(Line::from(vec![
+                Span::raw(format!("{:<22}", k.kind)),
+                Span::styled(format!("+{} ", k.added.len()), t.ok),
+                Span::styled(format!("~{} ", k.changed.len()), t.warn),
+                Span::styled(format!("-{}", k.removed.len()), t.fail),
+            ]));
+            for (mark, names, style) in [
+                ("+", &k.added, t.ok),
+                ("~", &k.changed, t.warn),
+                ("-", &k.removed, t.fail),
+            ] {
+                for n in names {
+                    lines.push(Line::from(Span::styled(format!("    {mark} {n}"), style)));
+                }
+            }
+        }
+    }
+    let verdict = match &w.plan.outcome {
+        Some(Outcome::Planned) => Line::from(Span::styled(
+            "Preflight passed. enter: apply (asks to confirm)",
+            t.ok,
+        )),
+        Some(Outcome::PreflightFailed { failed }) => Line::from(Span::styled(
+            format!(
+                "Preflight failed ({}): nothing will be applied. Fix it, then esc and enter.",
+                failed.len()
+            ),
+            t.fail,
+        )),
+        Some(o) => Line::from(Span::styled(o.one_line(), t.fail)),
+        None => Line::from(""),
+    };
+    lines.insert(0, verdict);
+    lines
 }
