@@ -386,7 +386,19 @@ fn install_wizard_screens() {
             },
         ],
     }));
+    // A long plan (20 notes before the checks) scrolls to its end at 80×24: G shows the
+    // last value change.
+    for i in 1..=20 {
+        a.update(Msg::Engine(Event::Notice {
+            message: format!("note {i}"),
+        }));
+    }
     a.update(Msg::PlanDone(Ok(ticket("aws"))));
+    key(&mut a, KeyCode::Char('G'));
+    let small = render(&a, 80, 24);
+    assert!(small.contains("ingress.hostname"), "{small}");
+    insta::assert_snapshot!("wizard_plan_scrolled_80x24", small);
+    key(&mut a, KeyCode::Char('g'));
     snap("wizard_plan_passed", &a);
     key(&mut a, KeyCode::Enter);
     snap("confirm_apply", &a);
@@ -495,6 +507,11 @@ fn run_screen_follows_the_engine_and_shows_the_outcome() {
     }));
     assert_eq!(effects, vec![Effect::RefreshReleases]);
     snap("run_failed_and_rolled_back", &a);
+    // The cause scrolls: G brings the log tail into the 80×24 pane.
+    key(&mut a, KeyCode::Char('G'));
+    let small = render(&a, 80, 24);
+    assert!(small.contains("could not connect to server"), "{small}");
+    insta::assert_snapshot!("run_cause_scrolled_80x24", small);
     assert_eq!(key(&mut a, KeyCode::Char('q')), vec![Effect::Quit]);
 }
 

@@ -239,7 +239,12 @@ pub(super) fn draw_run(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         Constraint::Length(r.steps.len().max(1) as u16 + 2),
         Constraint::Length(3),
         Constraint::Min(3),
-        Constraint::Length(3),
+        // A failure's message and fix get two lines.
+        Constraint::Length(if matches!(r.outcome, Some(Outcome::Failed { .. })) {
+            4
+        } else {
+            3
+        }),
     ])
     .areas(area);
     let end = r.finished.unwrap_or(app.now);
