@@ -165,6 +165,11 @@ fn install_dashboard_upgrade_rollback_and_quit_in_a_real_terminal() {
     t.wait_for("Pods ready", 30);
     t.wait_for("Disks PASS", 30);
     t.wait_for("Ingestion PASS", 30);
+    // k9s habits on the real cluster: the selected pod's YAML, then back.
+    t.keys(b"y");
+    t.wait_for("kind: Pod", 20);
+    t.keys(ESC);
+    t.wait_for("Pods ready", 10);
     t.keys(ESC);
     t.wait_for("releases (1)", 10);
     t.keys(b"u");

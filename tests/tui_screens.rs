@@ -567,6 +567,73 @@ fn dashboard_panes() {
 }
 
 #[test]
+fn logs_and_yaml_of_a_pod_as_k9s_shows_them() {
+    use helmdeck::tui::app::PodTextKind;
+    let mut a = dashboard();
+    key(&mut a, KeyCode::Char('s'));
+    let effects = key(&mut a, KeyCode::Char('l'));
+    assert_eq!(
+        effects,
+        vec![Effect::PodText {
+            kind: PodTextKind::Logs,
+            namespace: "posthog".into(),
+            pod: "posthog-web-7c9f-abcde".into(),
+            container: None,
+        }]
+    );
+    let lines: Vec<String> = (1..=40).map(|i| format!("web log line {i}")).collect();
+    a.update(Msg::PodText(
+        "posthog-web-7c9f-abcde".into(),
+        PodTextKind::Logs,
+        Ok((lines, vec!["app".into(), "proxy".into()])),
+    ));
+    // Following: the end is in view.
+    let small = render(&a, 80, 24);
+    assert!(small.contains("web log line 40"), "{small}");
+    insta::assert_snapshot!("pod_logs_following_80x24", small);
+    // Followed logs are read again every 2 s; scrolling up stops following.
+    assert!(
+        a.update(Msg::Tick(now() + Duration::from_secs(1)))
+            .is_empty()
+    );
+    assert_eq!(a.update(Msg::Tick(now() + Duration::from_secs(2))).len(), 1);
+    key(&mut a, KeyCode::Char('g'));
+    assert!(render(&a, 80, 24).contains("follow off"));
+    assert!(
+        a.update(Msg::Tick(now() + Duration::from_secs(9)))
+            .is_empty()
+    );
+    // c switches container.
+    let effects = key(&mut a, KeyCode::Char('c'));
+    assert!(
+        matches!(&effects[..], [Effect::PodText { container: Some(c), .. }] if c == "proxy"),
+        "{effects:?}"
+    );
+    key(&mut a, KeyCode::Esc);
+    let effects = key(&mut a, KeyCode::Char('y'));
+    assert!(matches!(
+        &effects[..],
+        [Effect::PodText {
+            kind: PodTextKind::Yaml,
+            ..
+        }]
+    ));
+    a.update(Msg::PodText(
+        "posthog-web-7c9f-abcde".into(),
+        PodTextKind::Yaml,
+        Ok((
+            vec!["apiVersion: v1".into(), "kind: Pod".into()],
+            vec!["app".into()],
+        )),
+    ));
+    assert!(render(&a, 80, 24).contains("yaml posthog-web-7c9f-abcde"));
+    key(&mut a, KeyCode::Esc);
+    // d describes: the pod detail.
+    key(&mut a, KeyCode::Char('d'));
+    assert!(render(&a, 80, 24).contains("next step"));
+}
+
+#[test]
 fn the_command_prompt_completes_and_remembers() {
     let mut a = app();
     key(&mut a, KeyCode::Char(':'));

@@ -17,6 +17,7 @@ use crate::deploy::{self, Outcome};
 use crate::profile::Profile;
 
 pub use super::dashboard::{Dashboard, Pane, PodSort};
+pub use super::pod_text::TextKind as PodTextKind;
 pub use super::rollback::RevisionPicker;
 pub use super::run::{RunProblem, RunView};
 pub use super::wizard::{
@@ -121,6 +122,13 @@ pub enum Effect {
     },
     /// Suspend the UI and run $EDITOR on this file.
     Edit(PathBuf),
+    /// Read a pod's logs (of one container) or its YAML.
+    PodText {
+        kind: super::pod_text::TextKind,
+        namespace: String,
+        pod: String,
+        container: Option<String>,
+    },
     /// Ask the detached helm (this pid) to give up: it cancels its wait and, with
     /// rollback-on-failure, rolls the release back.
     StopHelm {
@@ -148,6 +156,12 @@ pub enum Msg {
     /// A `:ctx` switch connected (the app now shows that cluster) or failed (it stays).
     /// A `:ctx` switch finished: whether its TLS is unverified, or why it failed.
     ContextSwitched(String, Result<Switched, String>),
+    /// A pod's text: (lines, the pod's containers), or why it could not be read.
+    PodText(
+        String,
+        super::pod_text::TextKind,
+        Result<(Vec<String>, Vec<String>), String>,
+    ),
     /// The chart repository's versions for the upgrade walkthrough, with the cluster's
     /// Kubernetes version when it answered.
     Versions(Result<(crate::chart::repo::Listing, Option<String>), String>),
@@ -275,6 +289,7 @@ impl App {
                 sort: PodSort::Component,
                 detail: None,
                 detail_scroll: 0,
+                text: None,
                 logs: Vec::new(),
             },
             wizard: None,
@@ -312,6 +327,10 @@ impl App {
             Msg::Key(k) => self.key(k),
             Msg::Tick(now) => {
                 self.now = now;
+                self.pod_text_tick()
+            }
+            Msg::PodText(pod, kind, result) => {
+                self.pod_text_loaded(pod, kind, result);
                 Vec::new()
             }
             Msg::Snapshot(s, c) => {
@@ -452,6 +471,12 @@ impl App {
                 .as_ref()
                 .is_some_and(|w| w.step == WizardStep::Questions)
             && let Some(effects) = self.field_key(&k)
+        {
+            return effects;
+        }
+        if self.screen == Screen::Dashboard
+            && self.dash.text.is_some()
+            && let Some(effects) = self.pod_text_key(&k)
         {
             return effects;
         }
@@ -780,6 +805,12 @@ impl App {
                 Vec::new()
             }
             Action::Enter => self.enter(),
+            Action::Logs => self.open_pod_text(super::pod_text::TextKind::Logs),
+            Action::Yaml => self.open_pod_text(super::pod_text::TextKind::Yaml),
+            Action::Describe => {
+                self.dash.text = None;
+                self.enter()
+            }
             Action::ShowRun => {
                 if self.run.is_some() {
                     self.screen = Screen::Run;
@@ -826,6 +857,7 @@ impl App {
 
     pub(super) fn back(&mut self) -> Vec<Effect> {
         match self.screen {
+            Screen::Dashboard if self.dash.text.is_some() => self.dash.text = None,
             Screen::Dashboard if self.dash.detail.is_some() => {
                 self.dash.detail = None;
                 self.dash.logs.clear();
@@ -909,6 +941,10 @@ impl App {
     }
 
     pub(super) fn move_selection(&mut self, a: Action) {
+        if self.screen == Screen::Dashboard && self.dash.text.is_some() {
+            self.scroll_pod_text(a);
+            return;
+        }
         if self.screen == Screen::Dashboard && self.dash.detail.is_some() {
             let len = super::dashboard::pod_detail_len(self);
             self.dash.detail_scroll = step(self.dash.detail_scroll, len, a);

@@ -36,6 +36,8 @@ pub struct Dashboard {
     /// The pod whose details are open, and how far they are scrolled.
     pub detail: Option<String>,
     pub detail_scroll: usize,
+    /// A pod's logs or YAML, full screen.
+    pub text: Option<super::pod_text::PodText>,
     pub logs: Vec<String>,
 }
 
@@ -141,6 +143,10 @@ pub(super) fn draw_dashboard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         Tabs::new(titles).select(sel).highlight_style(t.selected),
         tabs_area,
     );
+    if let Some(v) = &app.dash.text {
+        super::pod_text::draw_pod_text(f, pane, v, t);
+        return;
+    }
     match app.dash.pane {
         Pane::Pods if app.dash.detail.is_some() => draw_pod_detail(f, pane, app, t),
         Pane::Pods => draw_pods(f, pane, app, t),

@@ -40,6 +40,10 @@ pub enum Action {
     ShowRun,
     /// Stop waiting for helm: it gives up and rolls back.
     StopWaiting,
+    /// The selected pod's logs, YAML, or description (k9s's l, y, d).
+    Logs,
+    Yaml,
+    Describe,
 }
 
 pub struct Binding {
@@ -136,6 +140,24 @@ pub const BINDINGS: &[Binding] = &[
         "previous pane",
     ),
     b("/", Ctx::Dashboard, Action::Filter, "filter pods"),
+    b(
+        "l",
+        Ctx::Dashboard,
+        Action::Logs,
+        "logs of the selected pod (follow, wrap, container)",
+    ),
+    b(
+        "y",
+        Ctx::Dashboard,
+        Action::Yaml,
+        "YAML of the selected pod",
+    ),
+    b(
+        "d",
+        Ctx::Dashboard,
+        Action::Describe,
+        "describe the selected pod (status, events, log tail)",
+    ),
     b(
         "s",
         Ctx::Dashboard,

@@ -11,6 +11,7 @@ mod dashboard;
 mod home;
 pub mod keymap;
 pub mod line_edit;
+mod pod_text;
 mod rollback;
 mod run;
 pub mod theme;
@@ -491,6 +492,20 @@ async fn event_loop(
                 } => {
                     spawn_rollback(release, namespace, revision, target.clone(), tx.clone());
                 }
+                Effect::PodText {
+                    kind,
+                    namespace,
+                    pod,
+                    container,
+                } => {
+                    if let Ok((c, _)) = kube.clone() {
+                        let tx = tx.clone();
+                        tokio::spawn(async move {
+                            let result = read_pod_text(c, &namespace, &pod, kind, container).await;
+                            let _ = tx.send(Msg::PodText(pod, kind, result));
+                        });
+                    }
+                }
                 Effect::StopHelm { pid } => {
                     if let Err(e) = crate::helm::driver::Helm::interrupt(pid) {
                         let _ = tx.send(Msg::Engine(crate::deploy::Event::Notice {
@@ -510,6 +525,62 @@ async fn event_loop(
         }
         if app.quit {
             return exit::OK;
+        }
+    }
+}
+
+/// A pod's logs (the last 500 lines of one container) or its YAML (without managedFields,
+/// as `kubectl get -o yaml` shows by default), with the pod's container names.
+async fn read_pod_text(
+    c: kube::Client,
+    namespace: &str,
+    pod: &str,
+    kind: pod_text::TextKind,
+    container: Option<String>,
+) -> Result<(Vec<String>, Vec<String>), String> {
+    let api: Api<Pod> = Api::namespaced(c, namespace);
+    let p = api.get(pod).await.map_err(|e| e.to_string())?;
+    let containers: Vec<String> = p
+        .spec
+        .as_ref()
+        .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
+        .unwrap_or_default();
+    match kind {
+        pod_text::TextKind::Logs => {
+            let text = api
+                .logs(
+                    pod,
+                    &LogParams {
+                        container,
+                        tail_lines: Some(500),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok((text.lines().map(str::to_string).collect(), containers))
+        }
+        pod_text::TextKind::Yaml => {
+            let mut p = p;
+            p.metadata.managed_fields = None;
+            let mut v = serde_json::to_value(&p).map_err(|e| e.to_string())?;
+            // Literal env values under secret-looking names stay off the screen, as they stay
+            // out of every other output.
+            for kind in ["containers", "initContainers"] {
+                for c in v["spec"][kind].as_array_mut().into_iter().flatten() {
+                    for e in c["env"].as_array_mut().into_iter().flatten() {
+                        let secret = e["name"]
+                            .as_str()
+                            .is_some_and(crate::values::redact::is_secret_key);
+                        if secret && e.get("value").is_some_and(|x| !x.is_null()) {
+                            e["value"] =
+                                serde_json::json!(crate::values::redact::redaction(&e["value"]));
+                        }
+                    }
+                }
+            }
+            let yaml = serde_yaml::to_string(&v).map_err(|e| e.to_string())?;
+            Ok((yaml.lines().map(str::to_string).collect(), containers))
         }
     }
 }
