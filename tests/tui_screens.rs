@@ -684,6 +684,24 @@ fn the_command_prompt_completes_and_remembers() {
         "{:?}",
         a.message
     );
+    // :ns alone picks from the cluster's namespaces, starting at the current one.
+    key(&mut a, KeyCode::Char(':'));
+    typed(&mut a, "ns");
+    assert_eq!(
+        key(&mut a, KeyCode::Enter),
+        vec![Effect::ListChoices(helmdeck::tui::app::PickWhat::Namespace)]
+    );
+    a.update(Msg::Choices(
+        helmdeck::tui::app::PickWhat::Namespace,
+        Ok(vec!["default".into(), "foo".into(), "posthog".into()]),
+    ));
+    insta::assert_snapshot!("pick_namespace_80x24", render(&a, 80, 24));
+    key(&mut a, KeyCode::Char('k'));
+    key(&mut a, KeyCode::Char('k'));
+    assert_eq!(
+        key(&mut a, KeyCode::Enter),
+        vec![Effect::SwitchNamespace("default".into())]
+    );
     // Read-only: a write key says why it does nothing.
     a.opts.readonly = true;
     key(&mut a, KeyCode::Char(':'));

@@ -79,12 +79,28 @@ pub enum Confirm {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
+    /// `:ns` or `:ctx` without a name: pick one from the cluster's or the kubeconfig's.
+    Pick(Picker),
     /// The keys and commands, scrolled this many lines.
     Help(usize),
     Revisions(RevisionPicker),
     Confirm(Confirm),
     Command(super::line_edit::LineEdit),
     Filter(super::line_edit::LineEdit),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickWhat {
+    Namespace,
+    Context,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Picker {
+    pub what: PickWhat,
+    /// `None` while the list is read; `Err` when it could not be.
+    pub items: Option<Result<Vec<String>, String>>,
+    pub sel: usize,
 }
 
 /// What the runtime should do for the app.
@@ -122,6 +138,8 @@ pub enum Effect {
     },
     /// Suspend the UI and run $EDITOR on this file.
     Edit(PathBuf),
+    /// List the namespaces or the kubeconfig's contexts for a picker.
+    ListChoices(PickWhat),
     /// Read a pod's logs (of one container) or its YAML.
     PodText {
         kind: super::pod_text::TextKind,
@@ -156,6 +174,8 @@ pub enum Msg {
     /// A `:ctx` switch connected (the app now shows that cluster) or failed (it stays).
     /// A `:ctx` switch finished: whether its TLS is unverified, or why it failed.
     ContextSwitched(String, Result<Switched, String>),
+    /// The namespaces or contexts to pick from.
+    Choices(PickWhat, Result<Vec<String>, String>),
     /// A pod's text: (lines, the pod's containers), or why it could not be read.
     PodText(
         String,
@@ -328,6 +348,23 @@ impl App {
             Msg::Tick(now) => {
                 self.now = now;
                 self.pod_text_tick()
+            }
+            Msg::Choices(what, result) => {
+                if let Some(Overlay::Pick(p)) = self.overlay.as_mut()
+                    && p.what == what
+                {
+                    let current = match what {
+                        PickWhat::Namespace => &self.opts.namespace,
+                        PickWhat::Context => &self.opts.context,
+                    };
+                    p.sel = result
+                        .as_ref()
+                        .ok()
+                        .and_then(|l| l.iter().position(|x| x == current))
+                        .unwrap_or(0);
+                    p.items = Some(result);
+                }
+                Vec::new()
             }
             Msg::PodText(pod, kind, result) => {
                 self.pod_text_loaded(pod, kind, result);
@@ -542,6 +579,46 @@ impl App {
                 Vec::new()
             }
             Overlay::Revisions(p) => self.revisions_key(p, k),
+            Overlay::Pick(mut p) => {
+                let len = p
+                    .items
+                    .as_ref()
+                    .and_then(|r| r.as_ref().ok())
+                    .map_or(0, Vec::len);
+                match k.code {
+                    KeyCode::Esc => self.overlay = None,
+                    KeyCode::Enter => {
+                        self.overlay = None;
+                        let chosen = p
+                            .items
+                            .as_ref()
+                            .and_then(|r| r.as_ref().ok())
+                            .and_then(|l| l.get(p.sel).cloned());
+                        if let Some(name) = chosen {
+                            let cmd = match p.what {
+                                PickWhat::Namespace => "ns",
+                                PickWhat::Context => "ctx",
+                            };
+                            return self.command(&format!("{cmd} {name}"));
+                        }
+                    }
+                    _ => {
+                        if let Some(
+                            a @ (Action::Up
+                            | Action::Down
+                            | Action::Top
+                            | Action::Bottom
+                            | Action::PageUp
+                            | Action::PageDown),
+                        ) = keymap::action_for(&k, Ctx::Everywhere, self.opts.readonly)
+                        {
+                            p.sel = step(p.sel, len, a);
+                            self.overlay = Some(Overlay::Pick(p));
+                        }
+                    }
+                }
+                Vec::new()
+            }
             Overlay::Confirm(Confirm::QuitWhileRunning) => match k.code {
                 KeyCode::Char('w') | KeyCode::Char('W') => {
                     self.overlay = None;
@@ -647,6 +724,15 @@ impl App {
         }
     }
 
+    fn pick(&mut self, what: PickWhat) -> Vec<Effect> {
+        self.overlay = Some(Overlay::Pick(Picker {
+            what,
+            items: None,
+            sel: 0,
+        }));
+        vec![Effect::ListChoices(what)]
+    }
+
     /// `:` commands, as k9s has them.
     pub fn command(&mut self, text: &str) -> Vec<Effect> {
         let mut parts = text.split_whitespace();
@@ -680,6 +766,8 @@ impl App {
                 }
                 vec![Effect::SwitchNamespace(ns.to_string())]
             }
+            ("ns" | "namespace", None) => self.pick(PickWhat::Namespace),
+            ("ctx" | "context", None) => self.pick(PickWhat::Context),
             ("ctx" | "context", Some(c)) => {
                 self.message = Some(format!("connecting to context {c}…"));
                 vec![Effect::SwitchContext(c.to_string())]

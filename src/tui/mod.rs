@@ -492,6 +492,39 @@ async fn event_loop(
                 } => {
                     spawn_rollback(release, namespace, revision, target.clone(), tx.clone());
                 }
+                Effect::ListChoices(what) => {
+                    let tx = tx.clone();
+                    let (client, target) = (kube.clone(), target.clone());
+                    tokio::spawn(async move {
+                        let result = match what {
+                            app::PickWhat::Namespace => match client {
+                                Ok((c, _)) => {
+                                    let api: Api<k8s_openapi::api::core::v1::Namespace> =
+                                        Api::all(c);
+                                    api.list(&Default::default())
+                                        .await
+                                        .map(|l| {
+                                            l.items
+                                                .into_iter()
+                                                .filter_map(|n| n.metadata.name)
+                                                .collect()
+                                        })
+                                        .map_err(|e| e.to_string())
+                                }
+                                Err(e) => Err(e),
+                            },
+                            app::PickWhat::Context => {
+                                let kc = match target.kubeconfig_path() {
+                                    Some(p) => kube::config::Kubeconfig::read_from(p),
+                                    None => kube::config::Kubeconfig::read(),
+                                };
+                                kc.map(|k| k.contexts.into_iter().map(|c| c.name).collect())
+                                    .map_err(|e| e.to_string())
+                            }
+                        };
+                        let _ = tx.send(Msg::Choices(what, result));
+                    });
+                }
                 Effect::PodText {
                     kind,
                     namespace,

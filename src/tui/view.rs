@@ -64,6 +64,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         Some(Overlay::Help(at)) => draw_help(f, body, app, *at, &t),
         Some(Overlay::Confirm(c)) => draw_confirm(f, body, c, app, &t),
         Some(Overlay::Revisions(p)) => draw_revisions(f, body, p, &t),
+        Some(Overlay::Pick(p)) => draw_picker(f, body, p, &t),
         _ => {}
     }
 }
@@ -232,6 +233,41 @@ pub(super) fn draw_help(f: &mut Frame, area: Rect, app: &App, at: usize, t: &The
             .wrap(Wrap { trim: false })
             .scroll((offset, 0))
             .block(block(title, t)),
+        r,
+    );
+}
+
+/// The `:ns` / `:ctx` picker: the list, the current one selected, enter switches.
+fn draw_picker(f: &mut Frame, area: Rect, p: &super::app::Picker, t: &Theme) {
+    let what = match p.what {
+        super::app::PickWhat::Namespace => "namespace",
+        super::app::PickWhat::Context => "context",
+    };
+    let lines: Vec<Line> = match &p.items {
+        None => vec![Line::styled(format!("reading the {what}s…"), t.dim)],
+        Some(Err(e)) => vec![Line::styled(format!("cannot list them: {e}"), t.fail)],
+        Some(Ok(l)) if l.is_empty() => vec![Line::styled("(none)", t.dim)],
+        Some(Ok(l)) => l
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                if i == p.sel {
+                    Line::styled(format!("› {n}"), t.selected)
+                } else {
+                    Line::from(format!("  {n}"))
+                }
+            })
+            .collect(),
+    };
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let r = centered(area, 50, h);
+    let inner = h.saturating_sub(2) as usize;
+    let offset = p.sel.saturating_sub(inner.saturating_sub(1)) as u16;
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .scroll((offset, 0))
+            .block(block(format!(" {what} · enter switches · esc "), t)),
         r,
     );
 }
