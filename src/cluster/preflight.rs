@@ -407,21 +407,44 @@ pub fn immutable_changes(desired: &[Value], live: &[Value]) -> Vec<Check> {
         if want == have {
             continue;
         }
+        let shown = |c: &str| {
+            if c.is_empty() {
+                "(the cluster's default)".to_string()
+            } else {
+                c.to_string()
+            }
+        };
+        let mut class_change = false;
         let what: Vec<String> = want
             .iter()
             .zip(have.iter().map(Some).chain(std::iter::repeat(None)))
             .filter(|(w, h)| Some(*w) != *h)
             .map(|(w, h)| match h {
+                Some(h) if h.2 != w.2 => {
+                    class_change = true;
+                    format!("{} storageClass {} → {}", w.0, shown(&h.2), shown(&w.2))
+                }
                 Some(h) if h.1 != w.1 => format!("{} size {} → {}", w.0, h.1, w.1),
-                Some(h) if h.2 != w.2 => format!("{} storageClass {} → {}", w.0, h.2, w.2),
                 _ => format!("{} changed", w.0),
             })
             .collect();
+        // Growing a claim is what --resize-disks does; a claim's class cannot change at all
+        // (the volume was provisioned by it), so that fix is to keep the class.
+        let fix = if class_change {
+            "keep the volumes' storageClass as it is deployed (the current value is shown first): an existing volume cannot move to another class; new disks on the new class mean a new install and copying the data (back it up first)".to_string()
+        } else {
+            format!(
+                "run the upgrade again with --resize-disks and helmdeck grows the claims and recreates the StatefulSet; by hand: resize the claims with `kubectl patch pvc` (the class must allow expansion), run `kubectl delete statefulset {name} --cascade=orphan` (pods and volumes stay) and upgrade again"
+            )
+        };
         out.push(check(
             "immutable-fields",
             Verdict::Fail,
-            format!("StatefulSet {name}: volumeClaimTemplates cannot be changed by an upgrade ({})", what.join(", ")),
-            format!("run the upgrade again with --resize-disks and helmdeck grows the claims and recreates the StatefulSet; by hand: resize the claims with `kubectl patch pvc` (the class must allow expansion), run `kubectl delete statefulset {name} --cascade=orphan` (pods and volumes stay) and upgrade again"),
+            format!(
+                "StatefulSet {name}: volumeClaimTemplates cannot be changed by an upgrade ({})",
+                what.join(", ")
+            ),
+            fix,
         ));
     }
     out
@@ -524,6 +547,28 @@ mod tests {
             "{rights:?}"
         );
         assert!(rights.fix.contains("--readonly"), "{rights:?}");
+    }
+
+    #[test]
+    fn a_storage_class_change_names_the_default_and_does_not_offer_a_resize() {
+        let sts = |class: Option<&str>| {
+            let mut spec = json!({"resources": {"requests": {"storage": "20Gi"}}});
+            if let Some(c) = class {
+                spec["storageClassName"] = json!(c);
+            }
+            json!({"kind": "StatefulSet", "metadata": {"name": "posthog-kafka"},
+                   "spec": {"volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": spec}]}})
+        };
+        let c = immutable_changes(&[sts(Some("gp3-encrypted"))], &[sts(None)]);
+        assert_eq!(c.len(), 1);
+        assert!(
+            c[0].message
+                .contains("data storageClass (the cluster's default) → gp3-encrypted"),
+            "{c:?}"
+        );
+        assert!(!c[0].fix.contains("--resize-disks"), "{c:?}");
+        let c = immutable_changes(&[sts(None)], &[sts(None)]);
+        assert!(c.is_empty());
     }
 
     #[test]

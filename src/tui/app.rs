@@ -1135,6 +1135,8 @@ impl App {
                 namespace,
                 revision,
             } => {
+                // Whatever the picker said before no longer applies once the rollback runs.
+                self.message = None;
                 if let Err(how) = &self.opts.helm {
                     self.message = Some(format!("helm is needed to roll back: {how}"));
                     return Vec::new();

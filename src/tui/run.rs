@@ -313,7 +313,18 @@ pub(super) fn draw_run(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
                 t.fail,
             )),
             Line::from(Span::styled(
-                format!("next step: {}", p.next_step),
+                // After a rollback the pod is gone: a kubectl command on it would find nothing.
+                if matches!(
+                    r.outcome,
+                    Some(Outcome::Failed {
+                        rolled_back: true,
+                        ..
+                    })
+                ) {
+                    "the pod went with the rollback: its events and last log lines are kept here; fix the cause, then run again".to_string()
+                } else {
+                    format!("next step: {}", p.next_step)
+                },
                 t.accent,
             )),
         ];

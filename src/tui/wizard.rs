@@ -113,11 +113,11 @@ impl Wizard {
     pub fn resize_offered(&self) -> bool {
         !self.plan.running
             && !self.resize_disks
-            && self
-                .plan
-                .checks
-                .iter()
-                .any(|c| c.id == "immutable-fields" && c.verdict == Verdict::Fail)
+            && self.plan.checks.iter().any(|c| {
+                c.id == "immutable-fields"
+                    && c.verdict == Verdict::Fail
+                    && c.fix.contains("--resize-disks")
+            })
     }
 }
 
