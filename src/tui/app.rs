@@ -335,6 +335,33 @@ impl App {
         }
     }
 
+    /// Whether a screen key does something in the state the screen is in: the footer lists
+    /// only those.
+    pub fn action_works(&self, a: Action) -> bool {
+        let step = self.wizard.as_ref().map(|w| w.step);
+        match (self.screen.clone(), a) {
+            (Screen::Wizard, Action::NextPane | Action::PrevPane) => {
+                step == Some(WizardStep::Questions)
+            }
+            (Screen::Wizard, Action::Filter | Action::Edit) => step == Some(WizardStep::Review),
+            (Screen::Dashboard, Action::Filter | Action::Sort | Action::Logs | Action::Yaml) => {
+                self.dash.pane == Pane::Pods && self.dash.text.is_none()
+            }
+            (Screen::Dashboard, Action::Describe) => {
+                self.dash.pane == Pane::Pods && self.dash.detail.is_none()
+            }
+            (Screen::Dashboard, Action::Refresh) => self.dash.pane == Pane::Ingestion,
+            (Screen::Run, Action::StopWaiting) => self
+                .run
+                .as_ref()
+                .is_some_and(|r| r.outcome.is_none() && !r.stopping && r.helm_process.is_some()),
+            (Screen::Home, Action::Upgrade | Action::Rollback | Action::Dashboard) => {
+                !self.releases.is_empty()
+            }
+            _ => true,
+        }
+    }
+
     /// An install, upgrade, plan or rollback is under way.
     pub fn busy(&self) -> bool {
         self.run.as_ref().is_some_and(|r| r.outcome.is_none())

@@ -250,10 +250,10 @@ pub fn help_lines(ctx: Ctx, readonly: bool) -> Vec<(&'static str, &'static str)>
 
 /// The short hints in the footer, as many as fit in `width` columns: this screen's keys in
 /// table order, with `<?> help` always last (it lists the rest) and never a hint cut short.
-pub fn footer(ctx: Ctx, readonly: bool, width: usize) -> String {
+pub fn footer(ctx: Ctx, readonly: bool, width: usize, works: impl Fn(Action) -> bool) -> String {
     let hints: Vec<String> = BINDINGS
         .iter()
-        .filter(|b| b.ctx == ctx && !(readonly && b.writes))
+        .filter(|b| b.ctx == ctx && !(readonly && b.writes) && works(b.action))
         .map(|b| {
             format!(
                 "<{}> {}",
@@ -310,11 +310,12 @@ mod tests {
     #[test]
     fn the_footer_fits_its_width_and_always_ends_with_help() {
         for width in [40, 60, 80, 160] {
-            let f = footer(Ctx::Home, false, width);
+            let f = footer(Ctx::Home, false, width, |_| true);
             assert!(f.chars().count() <= width, "{width}: {f}");
             assert!(f.ends_with("<?> help"), "{width}: {f}");
             assert!(!f.contains("<?> help  <"), "{f}");
         }
-        assert!(footer(Ctx::Home, false, 160).contains("<q> quit"));
+        assert!(footer(Ctx::Home, false, 160, |_| true).contains("<q> quit"));
+        assert!(!footer(Ctx::Home, false, 160, |a| a != Action::Install).contains("install"));
     }
 }

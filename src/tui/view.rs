@@ -135,7 +135,9 @@ pub(super) fn draw_footer(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         _ => match &app.message {
             Some(m) => Line::from(Span::styled(m.clone(), t.warn)),
             None => Line::from(Span::styled(
-                keymap::footer(app.ctx(), app.opts.readonly, area.width as usize),
+                keymap::footer(app.ctx(), app.opts.readonly, area.width as usize, |a| {
+                    app.action_works(a)
+                }),
                 t.dim,
             )),
         },
