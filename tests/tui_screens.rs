@@ -555,6 +555,14 @@ fn dashboard_panes() {
     snap("dashboard_disks_unencrypted_selected", &a);
     key(&mut a, KeyCode::Tab);
     snap("dashboard_ingestion", &a);
+    // From the first probe the numbers show, before there is a chart to draw.
+    let mut first = dashboard();
+    first.probes.clear();
+    first.update(Msg::Probe(Box::new(probe(12))));
+    key(&mut first, KeyCode::Tab);
+    key(&mut first, KeyCode::Tab);
+    let small = render(&first, 80, 24);
+    assert!(small.contains("12 ms"), "{small}");
     // The connection state shows in the header.
     a.update(Msg::Snapshot(
         Box::new(snapshot()),

@@ -527,6 +527,27 @@ pub(super) fn draw_ingestion(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         .iter()
         .map(|p| p.visible_after_ms.unwrap_or(0))
         .collect();
+    // One bar one column wide reads as an empty chart: until there are two, the numbers.
+    if app.probes.len() < 2 {
+        let text = |v: Option<&u64>, what: &str| match v {
+            Some(ms) => format!("{ms} ms\n\n(the chart starts with the second probe)"),
+            None => format!("no {what} yet"),
+        };
+        f.render_widget(
+            Paragraph::new(text(capture.last(), "probe")).block(block(" capture ms ", t)),
+            a,
+        );
+        let visible = app.probes.back().and_then(|p| p.visible_after_ms);
+        f.render_widget(
+            Paragraph::new(match (app.probes.back(), visible) {
+                (Some(_), None) => "not visible (yet)".to_string(),
+                (_, v) => text(v.as_ref(), "probe"),
+            })
+            .block(block(" end-to-end ms ", t)),
+            b,
+        );
+        return;
+    }
     f.render_widget(
         Sparkline::default()
             .data(&capture)
