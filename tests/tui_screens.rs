@@ -519,6 +519,16 @@ fn run_screen_follows_the_engine_and_shows_the_outcome() {
 fn dashboard_panes() {
     let mut a = dashboard();
     snap("dashboard_pods", &a);
+    // Shift+column sorts by it (▲), again reverses (▼), as k9s does.
+    key(&mut a, KeyCode::Char('N'));
+    let text = render(&a, 160, 48);
+    assert!(text.contains("NAME▲"), "{text}");
+    let first = |a: &App| helmdeck::tui::view::visible_pods(a)[0].name.clone();
+    assert_eq!(first(&a), "posthog-clickhouse-0");
+    key(&mut a, KeyCode::Char('N'));
+    assert!(render(&a, 160, 48).contains("NAME▼"));
+    assert_eq!(first(&a), "posthog-zookeeper-0");
+    key(&mut a, KeyCode::Char('C'));
     // The crash-looping pod sorts first by restarts; enter opens its details.
     key(&mut a, KeyCode::Char('s'));
     let effects = key(&mut a, KeyCode::Enter);

@@ -307,6 +307,7 @@ impl App {
                 selected: 0,
                 filter: String::new(),
                 sort: PodSort::Component,
+                sort_reversed: false,
                 detail: None,
                 detail_scroll: 0,
                 text: None,
@@ -543,6 +544,18 @@ impl App {
             && let Some(effects) = self.pod_text_key(&k)
         {
             return effects;
+        }
+        if self.screen == Screen::Dashboard
+            && self.dash.pane == Pane::Pods
+            && self.dash.text.is_none()
+            && self.dash.detail.is_none()
+            && let KeyCode::Char(c) = k.code
+            && let Some(sort) = PodSort::for_key(c)
+        {
+            self.dash.sort_reversed = self.dash.sort == sort && !self.dash.sort_reversed;
+            self.dash.sort = sort;
+            self.dash.selected = 0;
+            return Vec::new();
         }
         if self.screen == Screen::Wizard
             && k.code == KeyCode::Char('R')
@@ -915,8 +928,9 @@ impl App {
                 self.dash.sort = match self.dash.sort {
                     PodSort::Component => PodSort::Restarts,
                     PodSort::Restarts => PodSort::Age,
-                    PodSort::Age => PodSort::Component,
+                    PodSort::Age | PodSort::Name | PodSort::Status => PodSort::Component,
                 };
+                self.dash.sort_reversed = false;
                 Vec::new()
             }
             Action::Enter => self.enter(),

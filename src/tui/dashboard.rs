@@ -23,8 +23,35 @@ pub enum Pane {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PodSort {
     Component,
+    Name,
+    Status,
     Restarts,
     Age,
+}
+
+impl PodSort {
+    /// The column header it sorts, and the shift key that picks it (k9s's habit).
+    pub fn column(self) -> (&'static str, char) {
+        match self {
+            PodSort::Component => ("COMPONENT", 'C'),
+            PodSort::Name => ("NAME", 'N'),
+            PodSort::Status => ("STATUS", 'S'),
+            PodSort::Restarts => ("RST", 'R'),
+            PodSort::Age => ("AGE", 'A'),
+        }
+    }
+
+    pub fn for_key(c: char) -> Option<PodSort> {
+        [
+            PodSort::Component,
+            PodSort::Name,
+            PodSort::Status,
+            PodSort::Restarts,
+            PodSort::Age,
+        ]
+        .into_iter()
+        .find(|s| s.column().1 == c)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +60,8 @@ pub struct Dashboard {
     pub selected: usize,
     pub filter: String,
     pub sort: PodSort,
+    /// The sort runs the other way (shift+column again, as k9s).
+    pub sort_reversed: bool,
     /// The pod whose details are open, and how far they are scrolled.
     pub detail: Option<String>,
     pub detail_scroll: usize,
@@ -104,10 +133,22 @@ pub fn visible_pods(app: &App) -> Vec<&PodRow> {
                     .is_some_and(|x| x.reason.to_lowercase().contains(&f))
         })
         .collect();
+    let status = |p: &PodRow| {
+        p.problem
+            .as_ref()
+            .map_or(p.phase.clone(), |x| x.reason.clone())
+    };
     match app.dash.sort {
+        // The report's order: by component, then name.
         PodSort::Component => {}
+        PodSort::Name => rows.sort_by(|a, b| a.name.cmp(&b.name)),
+        PodSort::Status => rows.sort_by_key(|p| status(p)),
+        // Most restarts and youngest first: what needs looking at.
         PodSort::Restarts => rows.sort_by_key(|p| std::cmp::Reverse(p.restarts)),
         PodSort::Age => rows.sort_by_key(|p| p.age_secs),
+    }
+    if app.dash.sort_reversed {
+        rows.reverse();
     }
     rows
 }
@@ -223,11 +264,7 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             Cell::from(p.node.clone()),
         ])
     });
-    let sort = match app.dash.sort {
-        PodSort::Component => "component",
-        PodSort::Restarts => "restarts",
-        PodSort::Age => "age",
-    };
+    let sort = app.dash.sort.column().0.to_lowercase();
     let filter = if app.dash.filter.is_empty() {
         String::new()
     } else {
@@ -268,7 +305,16 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         ],
     )
     .header(
-        Row::new(["COMPONENT", "NAME", "READY", "STATUS", "RST", "AGE", "NODE"]).style(t.header),
+        Row::new(
+            ["COMPONENT", "NAME", "READY", "STATUS", "RST", "AGE", "NODE"].map(|h| {
+                if h == app.dash.sort.column().0 {
+                    format!("{h}{}", if app.dash.sort_reversed { "▼" } else { "▲" })
+                } else {
+                    h.to_string()
+                }
+            }),
+        )
+        .style(t.header),
     )
     .row_highlight_style(t.selected)
     .block(block(

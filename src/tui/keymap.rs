@@ -162,7 +162,7 @@ pub const BINDINGS: &[Binding] = &[
         "s",
         Ctx::Dashboard,
         Action::Sort,
-        "sort pods: component, restarts, age",
+        "sort pods: component, restarts, age (shift+C/N/S/R/A sorts by that column; again reverses)",
     ),
     b(
         "ctrl-r",
