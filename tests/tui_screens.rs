@@ -828,6 +828,13 @@ fn upgrade_starts_from_the_release_values_with_its_profile() {
     let w = a.wizard.as_ref().unwrap();
     assert_eq!(w.fields[0].input, "");
     assert!(a.overlay.is_none(), "? typed in a field is text, not help");
+    // A long pasted value: the field scrolls so its end and the cursor stay in view.
+    let long = format!("{}.example.com", "very-long-subdomain-".repeat(5));
+    a.update(Msg::Paste(long.clone()));
+    assert_eq!(a.wizard.as_ref().unwrap().fields[0].input, long.as_str());
+    let small = render(&a, 80, 24);
+    assert!(small.contains("…"), "{small}");
+    assert!(small.contains("subdomain-.example.com"), "{small}");
 }
 
 #[test]

@@ -158,6 +158,8 @@ pub enum Effect {
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    /// Text pasted into the terminal (bracketed paste): it goes into the field or prompt.
+    Paste(String),
     Tick(SystemTime),
     Snapshot(Box<Snapshot>, Connection),
     Releases(Result<Vec<ReleaseInfo>, String>),
@@ -373,6 +375,10 @@ impl App {
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::Key(k) => self.key(k),
+            Msg::Paste(text) => {
+                self.paste(&text);
+                Vec::new()
+            }
             Msg::Tick(now) => {
                 self.now = now;
                 self.pod_text_tick()
@@ -740,6 +746,35 @@ impl App {
                         }
                         Vec::new()
                     }
+                }
+            }
+        }
+    }
+
+    /// Pasted text goes where typing would: the prompt or filter, else the wizard's field.
+    fn paste(&mut self, text: &str) {
+        match self.overlay.clone() {
+            Some(Overlay::Command(mut e)) => {
+                e.insert(text);
+                self.set_text_overlay(false, e);
+            }
+            Some(Overlay::Filter(mut e)) => {
+                e.insert(text);
+                self.set_text_overlay(true, e);
+            }
+            Some(_) => {}
+            None => {
+                if self.screen == Screen::Wizard
+                    && let Some(w) = self.wizard.as_mut()
+                    && w.step == WizardStep::Questions
+                    && let Some(f) = w.fields.get_mut(w.field)
+                    && !matches!(
+                        f.question.validate,
+                        crate::profile::Validation::Boolean | crate::profile::Validation::Enum
+                    )
+                {
+                    f.input.insert(text);
+                    f.error = None;
                 }
             }
         }

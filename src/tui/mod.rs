@@ -126,10 +126,14 @@ pub async fn run(launch: Launch) -> i32 {
                 p.display()
             );
         }
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableBracketedPaste);
         prev(info);
     }));
     let mut terminal = ratatui::init();
+    // Pasted text arrives whole (one event), not as keys that could trigger commands.
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste);
     let code = event_loop(&mut terminal, &mut app, &launch, &log).await;
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableBracketedPaste);
     ratatui::restore();
     let _ = std::panic::take_hook();
     if let Some(note) = &app.farewell {
@@ -330,6 +334,7 @@ async fn event_loop(
             ev = events.next() => match ev {
                 Some(Ok(crossterm::event::Event::Key(k))) if k.kind == crossterm::event::KeyEventKind::Press => Msg::Key(k),
                 Some(Ok(crossterm::event::Event::Resize(..))) => { dirty = true; continue }
+                Some(Ok(crossterm::event::Event::Paste(text))) => Msg::Paste(text),
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => { log.line(&format!("terminal: {e}")); return exit::FAILED }
                 None => return exit::OK,
