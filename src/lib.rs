@@ -10,6 +10,7 @@ pub mod deploy;
 pub mod dirs;
 pub mod health;
 pub mod helm;
+pub mod limits;
 pub mod private_files;
 pub mod profile;
 pub mod quantity;

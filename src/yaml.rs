@@ -24,8 +24,24 @@ pub struct YamlError {
 
 impl YamlError {
     fn new(origin: &str, text: &str, line: usize, column: usize, message: String) -> Self {
-        let src = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
-        let caret = format!("{}^", " ".repeat(column.saturating_sub(1)));
+        let src = mask_secret(text.lines().nth(line.saturating_sub(1)).unwrap_or(""));
+        // A long line is shown as the 100 characters around the column.
+        let chars: Vec<char> = src.chars().collect();
+        let (src, col) = if chars.len() > 120 {
+            let start = column.saturating_sub(50).min(chars.len());
+            let end = (start + 100).min(chars.len());
+            let head = if start > 0 { "…" } else { "" };
+            let tail = if end < chars.len() { "…" } else { "" };
+            let window: String = chars[start..end].iter().collect();
+            (
+                format!("{head}{window}{tail}"),
+                column - start + head.len().min(1),
+            )
+        } else {
+            (src, column)
+        };
+        let src = src.as_str();
+        let caret = format!("{}^", " ".repeat(col.saturating_sub(1)));
         YamlError {
             origin: origin.to_string(),
             line,
@@ -33,6 +49,26 @@ impl YamlError {
             message,
             excerpt: format!("  {src}\n  {caret}"),
         }
+    }
+}
+
+/// A line shown in an error, with the value of a secret-looking key replaced: a password
+/// with a typo next to it must not end up in a terminal's scrollback or a CI log.
+fn mask_secret(line: &str) -> String {
+    let body = line.trim_start();
+    let indent = &line[..line.len() - body.len()];
+    let (dash, rest) = match body.strip_prefix("- ") {
+        Some(r) => ("- ", r),
+        None => ("", body),
+    };
+    match rest.split_once(':') {
+        Some((key, value))
+            if !value.trim().is_empty()
+                && crate::values::redact::is_secret_key(key.trim().trim_matches(['"', '\''])) =>
+        {
+            format!("{indent}{dash}{key}: <redacted>")
+        }
+        _ => line.to_string(),
     }
 }
 
@@ -163,16 +199,79 @@ enum Frame {
     },
 }
 
+/// Nesting deeper than this is refused, as go-yaml refuses it ("exceeded max depth of 10000").
+const MAX_DEPTH: usize = 10_000;
+
+/// The share of decoded nodes go-yaml lets come from alias expansion (gopkg.in/yaml.v2
+/// v2.4.0, decode.go `allowedAliasRatio`, the fix for CVE-2019-11253): 99 % up to 400,000
+/// nodes, scaling down to 10 % at 4,000,000. Helm reads values through it, so a document
+/// helm refuses for its aliases is refused here too, before it is expanded.
+fn allowed_alias_ratio(decoded: u64) -> f64 {
+    const LOW: u64 = 400_000;
+    const HIGH: u64 = 4_000_000;
+    match decoded {
+        d if d <= LOW => 0.99,
+        d if d >= HIGH => 0.10,
+        d => 0.99 - 0.89 * ((d - LOW) as f64 / (HIGH - LOW) as f64),
+    }
+}
+
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
+    /// Nodes in each open collection so far (itself included), beside `stack`.
+    counts: Vec<u64>,
     root: Option<Value>,
-    anchors: HashMap<usize, Value>,
+    /// Each anchor's value and how many nodes it holds.
+    anchors: HashMap<usize, (Value, u64)>,
     error: Option<(Marker, String)>,
     done: bool,
+    /// Nodes decoded, and how many of them came from aliases (go-yaml's two counters).
+    decoded: u64,
+    aliased: u64,
 }
 
 impl Builder {
+    /// Counts `n` nodes (from an alias when `alias`); false once the expansion is excessive.
+    fn count(&mut self, n: u64, alias: bool, mark: Marker) -> bool {
+        self.decoded += n;
+        if alias {
+            self.aliased += n;
+        }
+        if self.aliased > 100
+            && self.decoded > 1000
+            && self.aliased as f64 / self.decoded as f64 > allowed_alias_ratio(self.decoded)
+        {
+            self.error.get_or_insert((
+                mark,
+                "document contains excessive aliasing (helm refuses it too)".into(),
+            ));
+            return false;
+        }
+        true
+    }
+
+    fn add_to_parent(&mut self, n: u64) {
+        if let Some(c) = self.counts.last_mut() {
+            *c += n;
+        }
+    }
+
+    fn open(&mut self, frame: Frame, mark: Marker) {
+        if self.stack.len() >= MAX_DEPTH {
+            self.error.get_or_insert((
+                mark,
+                format!("exceeded max depth of {MAX_DEPTH} (helm refuses it too)"),
+            ));
+            return;
+        }
+        if !self.count(1, false, mark) {
+            return;
+        }
+        self.stack.push(frame);
+        self.counts.push(1);
+    }
+
     fn push_value(&mut self, v: Value, mark: Marker, is_merge_key: bool) {
         match self.stack.last_mut() {
             None => {
@@ -254,32 +353,51 @@ impl MarkedEventReceiver for Builder {
                         return;
                     }
                 };
-                if anchor > 0 {
-                    self.anchors.insert(anchor, v.clone());
+                if !self.count(1, false, mark) {
+                    return;
                 }
+                if anchor > 0 {
+                    self.anchors.insert(anchor, (v.clone(), 1));
+                }
+                self.add_to_parent(1);
                 self.push_value(v, mark, is_merge);
             }
-            Event::Alias(id) => match self.anchors.get(&id).cloned() {
-                Some(v) => self.push_value(v, mark, false),
-                None => self.error = Some((mark, "unknown anchor".into())),
-            },
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(Vec::new(), anchor)),
-            Event::SequenceEnd => {
-                if let Some(Frame::Seq(items, anchor)) = self.stack.pop() {
-                    let v = Value::Array(items);
-                    if anchor > 0 {
-                        self.anchors.insert(anchor, v.clone());
-                    }
+            Event::Alias(id) => {
+                let Some(n) = self.anchors.get(&id).map(|a| a.1) else {
+                    self.error = Some((mark, "unknown anchor".into()));
+                    return;
+                };
+                // Counted before the copy is made: an excessive one is never built.
+                if !self.count(n, true, mark) {
+                    return;
+                }
+                if let Some((v, _)) = self.anchors.get(&id).cloned() {
+                    self.add_to_parent(n);
                     self.push_value(v, mark, false);
                 }
             }
-            Event::MappingStart(anchor, _) => self.stack.push(Frame::Map {
-                map: Map::new(),
-                key: None,
-                anchor,
-                merged: Vec::new(),
-                merge_pending: false,
-            }),
+            Event::SequenceStart(anchor, _) => self.open(Frame::Seq(Vec::new(), anchor), mark),
+            Event::SequenceEnd => {
+                if let Some(Frame::Seq(items, anchor)) = self.stack.pop() {
+                    let n = self.counts.pop().unwrap_or(1);
+                    let v = Value::Array(items);
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, (v.clone(), n));
+                    }
+                    self.add_to_parent(n);
+                    self.push_value(v, mark, false);
+                }
+            }
+            Event::MappingStart(anchor, _) => self.open(
+                Frame::Map {
+                    map: Map::new(),
+                    key: None,
+                    anchor,
+                    merged: Vec::new(),
+                    merge_pending: false,
+                },
+                mark,
+            ),
             Event::MappingEnd => {
                 if let Some(Frame::Map {
                     map,
@@ -288,6 +406,7 @@ impl MarkedEventReceiver for Builder {
                     ..
                 }) = self.stack.pop()
                 {
+                    let n = self.counts.pop().unwrap_or(1);
                     let v = if merged.is_empty() {
                         Value::Object(map)
                     } else {
@@ -303,8 +422,9 @@ impl MarkedEventReceiver for Builder {
                         Value::Object(out)
                     };
                     if anchor > 0 {
-                        self.anchors.insert(anchor, v.clone());
+                        self.anchors.insert(anchor, (v.clone(), n));
                     }
+                    self.add_to_parent(n);
                     self.push_value(v, mark, false);
                 }
             }
@@ -486,6 +606,59 @@ pub fn number_from_f64(f: f64) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// `a0: &a0 [x, …]`, `a1: &a1 [*a0, …]`, …: each level `fanout` times the last.
+    fn laughs(levels: usize, fanout: usize) -> String {
+        let mut out = format!("a0: &a0 [{}]\n", vec!["x"; fanout].join(", "));
+        for i in 1..=levels {
+            let refs = vec![format!("*a{}", i - 1); fanout].join(", ");
+            out.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        out
+    }
+
+    #[test]
+    fn alias_expansion_is_bounded_as_helm_bounds_it() {
+        // Seen with helm 4.1: levels 2 (fanout 10) load; 3 and more are "document contains
+        // excessive aliasing".
+        assert!(parse("t", &laughs(2, 10)).is_ok());
+        for (levels, fanout) in [(3, 10), (9, 9), (30, 2)] {
+            let e = parse("t", &laughs(levels, fanout)).unwrap_err();
+            assert!(e.message.contains("excessive aliasing"), "{e}");
+        }
+        // A merge-key bomb is counted the same way.
+        let mut merge = String::from("x0: &x0 {k: v}\n");
+        for i in 1..12 {
+            let refs = vec![format!("*x{}", i - 1); 9].join(", ");
+            merge.push_str(&format!("x{i}: &x{i}\n  <<: [{refs}]\n  k{i}: v\n"));
+        }
+        assert!(
+            parse("t", &merge)
+                .unwrap_err()
+                .message
+                .contains("excessive aliasing")
+        );
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        // The parser stops at 256 levels (yaml-rust2's recursion limit), before our 10,000.
+        let deep = "[".repeat(10_001);
+        let e = parse("t", &deep).unwrap_err();
+        assert!(
+            e.message.contains("limit") || e.message.contains("depth"),
+            "{}",
+            e.message
+        );
+        assert!(parse("t", &format!("{}{}", "[".repeat(100), "]".repeat(100))).is_ok());
+    }
+
+    #[test]
+    fn a_secret_on_the_line_of_an_error_is_masked() {
+        let e = parse("t", "a:\n  password: \"hunter2\n").unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        assert!(e.excerpt.contains("password: <redacted>"), "{e}");
+    }
 
     #[test]
     fn resolves_scalars_like_go_yaml_v2() {

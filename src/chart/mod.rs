@@ -118,10 +118,12 @@ impl Chart {
         let files = if meta.is_dir() {
             read_dir_files(path)?
         } else {
-            let bytes = std::fs::read(path).map_err(|source| ChartError::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
+            let limit = crate::limits::limit(crate::limits::CHART_DEFAULT);
+            let bytes =
+                crate::limits::read_bytes(path, limit).map_err(|message| ChartError::Invalid {
+                    path: path.display().to_string(),
+                    message: format!("cannot read the chart: {message}"),
+                })?;
             read_tgz_files(&bytes, &path.display().to_string())?
         };
         from_files(&files, &path.display().to_string())
@@ -231,18 +233,25 @@ pub fn value_refs(text: &str, out: &mut BTreeMap<String, bool>) {
 }
 
 fn read_tgz_files(bytes: &[u8], origin: &str) -> Result<Files, ChartError> {
-    let gz = flate2::read::GzDecoder::new(bytes);
+    // What the archive inflates to is bounded too (a small .tgz can hold gigabytes of zeros):
+    // the whole stream, and so every file read from it.
+    let limit = crate::limits::limit(crate::limits::INFLATED_DEFAULT);
+    let gz = std::io::Read::take(flate2::read::GzDecoder::new(bytes), limit + 1);
     let mut archive = tar::Archive::new(gz);
     let mut out = Files::new();
-    let entries = archive.entries().map_err(|source| ChartError::Io {
+    let mut inflated: u64 = 0;
+    let per_file = crate::limits::limit(crate::limits::TEXT_DEFAULT);
+    let broken = |e: std::io::Error| ChartError::Invalid {
         path: origin.to_string(),
-        source,
-    })?;
+        message: format!(
+            "cannot read the archive: {e} (it is truncated, or inflates to more than {} MiB: set {} to raise the limit)",
+            limit >> 20,
+            crate::limits::ENV
+        ),
+    };
+    let entries = archive.entries().map_err(broken)?;
     for entry in entries {
-        let mut entry = entry.map_err(|source| ChartError::Io {
-            path: origin.to_string(),
-            source,
-        })?;
+        let mut entry = entry.map_err(broken)?;
         let path = entry
             .path()
             .map_err(|source| ChartError::Io {
@@ -259,12 +268,30 @@ fn read_tgz_files(bytes: &[u8], origin: &str) -> Result<Files, ChartError> {
             continue;
         }
         let mut buf = Vec::new();
-        entry
+        (&mut entry)
+            .take(per_file + 1)
             .read_to_end(&mut buf)
             .map_err(|source| ChartError::Io {
                 path: origin.to_string(),
                 source,
             })?;
+        if buf.len() as u64 > per_file {
+            return Err(ChartError::Invalid {
+                path: origin.to_string(),
+                message: format!("{rel}: {}", crate::limits::describe_too_big(per_file)),
+            });
+        }
+        inflated += buf.len() as u64;
+        if inflated > limit {
+            return Err(ChartError::Invalid {
+                path: origin.to_string(),
+                message: format!(
+                    "its files inflate to more than {} MiB, more than any real chart: check the archive (set {} to raise the limit)",
+                    limit >> 20,
+                    crate::limits::ENV
+                ),
+            });
+        }
         out.insert(rel.to_string(), buf);
     }
     Ok(out)

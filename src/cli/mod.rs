@@ -31,10 +31,10 @@ pub struct Cli {
 #[derive(Debug, Clone, Args, Default)]
 pub struct AppArgs {
     /// Namespace the dashboard watches.
-    #[arg(short = 'n', long, default_value = "posthog")]
+    #[arg(short = 'n', long, default_value = "posthog", value_parser = parse_namespace)]
     pub namespace: String,
     /// Release the dashboard shows.
-    #[arg(long, default_value = "posthog")]
+    #[arg(long, default_value = "posthog", value_parser = parse_release)]
     pub release: String,
     /// kubeconfig context (default: the current one).
     #[arg(long)]
@@ -150,9 +150,9 @@ pub struct ValuesArgs {
 /// Which release and cluster.
 #[derive(Debug, Clone, Args)]
 pub struct ReleaseTarget {
-    #[arg(long, default_value = "posthog")]
+    #[arg(long, default_value = "posthog", value_parser = parse_release)]
     pub release: String,
-    #[arg(short = 'n', long, default_value = "posthog")]
+    #[arg(short = 'n', long, default_value = "posthog", value_parser = parse_namespace)]
     pub namespace: String,
     /// kubeconfig context (default: the current one).
     #[arg(long)]
@@ -202,9 +202,9 @@ pub struct VersionsArgs {
     #[arg(long)]
     pub profile: Option<String>,
     /// Release whose current version is marked, when the cluster can be reached.
-    #[arg(long, default_value = "posthog")]
+    #[arg(long, default_value = "posthog", value_parser = parse_release)]
     pub release: String,
-    #[arg(short = 'n', long, default_value = "posthog")]
+    #[arg(short = 'n', long, default_value = "posthog", value_parser = parse_namespace)]
     pub namespace: String,
     #[arg(long)]
     pub context: Option<String>,
@@ -249,9 +249,9 @@ pub struct CheckArgs {
     /// `cloud` value).
     #[arg(long)]
     pub profile: Option<String>,
-    #[arg(long, default_value = "posthog")]
+    #[arg(long, default_value = "posthog", value_parser = parse_release)]
     pub release: String,
-    #[arg(short = 'n', long, default_value = "posthog")]
+    #[arg(short = 'n', long, default_value = "posthog", value_parser = parse_namespace)]
     pub namespace: String,
     /// Every namespace (pods and disks; the release filter is off).
     #[arg(short = 'A', long)]
@@ -369,6 +369,16 @@ pub struct RenderArgs {
 
 /// `--timeout`: plain seconds, or a Go duration as helm parses it (`300s`, `5m`, `1h30m`,
 /// `1.5h`); whole seconds, at least one, at most a week.
+/// `--release`: checked by helm's rule before anything runs.
+pub fn parse_release(s: &str) -> Result<String, String> {
+    crate::deploy::names::release(s).map(|_| s.to_string())
+}
+
+/// `-n`: a namespace name as Kubernetes takes it.
+pub fn parse_namespace(s: &str) -> Result<String, String> {
+    crate::deploy::names::namespace(s).map(|_| s.to_string())
+}
+
 pub fn parse_timeout(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let bad = || {

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod intent;
+pub mod names;
 pub mod objects;
 pub mod outcome;
 pub mod resize;

@@ -113,10 +113,11 @@ pub fn load_answers(path: &Path, profile: Option<&Profile>) -> Result<UserLayer,
 /// against a profile is [`answers_layer`]'s job.
 pub fn read_answers(path: &Path) -> Result<(String, Map<String, Value>), AnswerError> {
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| AnswerError::Read {
-        path: origin.clone(),
-        message: e.to_string(),
-    })?;
+    let text = crate::limits::read_text(path, crate::limits::limit(crate::limits::TEXT_DEFAULT))
+        .map_err(|message| AnswerError::Read {
+            path: origin.clone(),
+            message,
+        })?;
     let doc = crate::yaml::parse_values(&origin, &text)?;
     Ok((origin, doc))
 }

@@ -211,9 +211,13 @@ impl ProfileSet {
                 .collect();
             paths.sort();
             for path in paths {
-                let text = std::fs::read_to_string(&path).map_err(|e| ProfileError::Read {
+                let text = crate::limits::read_text(
+                    &path,
+                    crate::limits::limit(crate::limits::TEXT_DEFAULT),
+                )
+                .map_err(|message| ProfileError::Read {
                     path: path.display().to_string(),
-                    message: e.to_string(),
+                    message,
                 })?;
                 let p = parse_profile(&path.display().to_string(), &text)?;
                 set.profiles.insert(p.name.clone(), p);
@@ -286,6 +290,27 @@ pub fn parse_profile(origin: &str, text: &str) -> Result<Profile, ProfileError> 
         origin: origin.to_string(),
         details: format!("  - {e}"),
     })?;
+    // Version ranges are read when the profile loads, so a typo names the file and line now
+    // rather than failing a preflight later.
+    let ranges = [
+        ("kubernetes.versions", Some(p.kubernetes.versions.as_str())),
+        ("chart.version", p.chart.version.as_deref()),
+    ];
+    for (key, range) in ranges {
+        if let Some(r) = range
+            && let Err(e) = crate::chart::constraint::Constraint::parse(r)
+        {
+            let line = crate::yaml::line_of_path(text, key)
+                .map(|l| format!(" (line {l})"))
+                .unwrap_or_default();
+            return Err(ProfileError::Schema {
+                origin: origin.to_string(),
+                details: format!(
+                    "  - {key}{line}: {e}; write a range as helm does, e.g. \">=1.24.0-0 <1.36.0\""
+                ),
+            });
+        }
+    }
     p.origin = origin.to_string();
     Ok(p)
 }

@@ -816,6 +816,10 @@ impl App {
         match (cmd, arg) {
             ("q" | "quit" | "q!", _) => self.action(Action::Quit),
             ("ns" | "namespace", Some(ns)) => {
+                if let Err(why) = crate::deploy::names::namespace(ns) {
+                    self.message = Some(why);
+                    return Vec::new();
+                }
                 self.opts.namespace = ns.to_string();
                 self.snapshot = Snapshot::default();
                 self.probes.clear();

@@ -129,10 +129,11 @@ pub struct Rendered {
 
 /// Loads a `-f` values file as a layer, with file:line:column errors.
 pub fn load_file_layer(path: &Path) -> Result<UserLayer, ValuesError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ValuesError::Read {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
+    let text = crate::limits::read_text(path, crate::limits::limit(crate::limits::TEXT_DEFAULT))
+        .map_err(|message| ValuesError::Read {
+            path: path.display().to_string(),
+            message,
+        })?;
     let values = crate::yaml::parse_values(&path.display().to_string(), &text)?;
     Ok(UserLayer {
         source: LayerSource::File {
@@ -167,7 +168,7 @@ impl RenderRequest {
                 Some(b) if Path::new(p).is_relative() => b.join(p),
                 _ => PathBuf::from(p),
             };
-            std::fs::read_to_string(&path)
+            crate::limits::read_text(&path, crate::limits::limit(crate::limits::TEXT_DEFAULT))
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))
         }
     }

@@ -32,15 +32,95 @@ pub fn is_secret_path(path: &str) -> bool {
     super::split_path(path).iter().any(|s| is_secret_key(s))
 }
 
-/// `<redacted:sha256:8 hex>` of the value's text.
+/// `<redacted:sha256:8 hex>`: an HMAC-SHA-256 of the value's text under this installation's
+/// key, so two outputs here show whether a secret changed while nobody can look a digest up
+/// (an unkeyed hash of `postgres` would be the same everywhere).
 pub fn redaction(v: &Value) -> String {
     let text = match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    let digest = Sha256::digest(text.as_bytes());
+    let digest = hmac_sha256(installation_key(), text.as_bytes());
     let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
     format!("<redacted:sha256:{hex}>")
+}
+
+/// HMAC (RFC 2104) with SHA-256.
+fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let pad = |b: u8| k.iter().map(|x| x ^ b).collect::<Vec<u8>>();
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(msg)
+        .finalize();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
+/// The redaction key: 32 random bytes kept 0600 in the data directory (made on first use);
+/// a key for this process alone when there is no data directory to keep it in.
+fn installation_key() -> &'static [u8] {
+    static KEY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        // Unit tests keep nothing in the user's data directory.
+        let path = if cfg!(test) {
+            None
+        } else {
+            crate::dirs::data_dir().map(|d| d.join("redaction.key"))
+        };
+        if let Some(p) = &path
+            && let Ok(text) = std::fs::read_to_string(p)
+            && let Some(key) = from_hex(text.trim())
+            && key.len() == 32
+        {
+            return key;
+        }
+        let key = random_bytes();
+        if let Some(p) = &path {
+            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            let _ = crate::private_files::private_file(p, hex.as_bytes());
+        }
+        key
+    })
+}
+
+fn from_hex(s: &str) -> Option<Vec<u8>> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn random_bytes() -> Vec<u8> {
+    use std::io::Read;
+    let mut key = vec![0u8; 32];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut key))
+        .is_ok()
+    {
+        return key;
+    }
+    // No /dev/urandom: std's per-process random hasher keys, mixed with the time.
+    use std::hash::{BuildHasher, Hasher};
+    for chunk in key.chunks_mut(8) {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
+        chunk.copy_from_slice(&h.finish().to_le_bytes()[..chunk.len()]);
+    }
+    key
 }
 
 /// A copy with every non-null leaf under a secret-looking key replaced by its redaction.
@@ -91,5 +171,19 @@ mod tests {
             redaction(&json!("hunter2")).len(),
             "<redacted:sha256:>".len() + 8
         );
+    }
+
+    #[test]
+    fn the_digest_is_keyed_so_it_cannot_be_looked_up() {
+        // RFC 4231, test case 2.
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // The unkeyed digest of "postgres" everyone can compute is not what is shown.
+        assert_ne!(redaction(&json!("postgres")), "<redacted:sha256:a942b37c>");
+        assert_eq!(redaction(&json!("postgres")), redaction(&json!("postgres")));
     }
 }

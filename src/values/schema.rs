@@ -105,11 +105,32 @@ fn check(
                 (false, true) => prefix.to_string(),
                 (false, false) => format!("{prefix}.{rel}"),
             };
+            // The validator quotes the offending value; under a secret-looking key (or when
+            // the value holds one) it is replaced, so a typo'd password never prints.
+            let mut rule = e.to_string();
+            let inst = e.instance();
+            if super::redact::is_secret_path(&path) || holds_secret(inst) {
+                let shown = inst.to_string();
+                if !shown.is_empty() {
+                    rule = rule.replace(&shown, "<redacted value>");
+                }
+            }
             SchemaViolation {
                 chart: what.to_string(),
                 path,
-                rule: e.to_string(),
+                rule,
             }
         })
         .collect()
+}
+
+/// Whether a value has a non-empty leaf under a secret-looking key.
+fn holds_secret(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.iter().any(|(k, v)| {
+            (super::redact::is_secret_key(k) && !v.is_null() && v != "") || holds_secret(v)
+        }),
+        Value::Array(a) => a.iter().any(holds_secret),
+        _ => false,
+    }
 }

@@ -42,6 +42,17 @@ pub struct SetError {
     caret: String,
 }
 
+/// `key=value` with the values of secret-looking keys replaced (`a.password=<redacted>`).
+fn masked(expr: &str) -> String {
+    expr.split(',')
+        .map(|part| match part.split_once('=') {
+            Some((k, _)) if super::redact::is_secret_path(k) => format!("{k}=<redacted>"),
+            _ => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 const MAX_INDEX: i64 = 65536;
 const MAX_NESTED_NAME_LEVEL: usize = 30;
 
@@ -66,10 +77,12 @@ pub fn parse_into(
             Ok(()) => continue,
             Err(Stop::Eof) => return Ok(()),
             Err(Stop::Fail(pos, message)) => {
-                let position = pos.min(expr.chars().count());
+                // A value under a secret-looking key is not echoed back.
+                let shown = masked(expr);
+                let position = pos.min(shown.chars().count());
                 return Err(SetError {
                     flag: kind.flag(),
-                    expr: expr.to_string(),
+                    expr: shown,
                     position,
                     caret: " ".repeat(position),
                     message,

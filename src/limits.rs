@@ -1,0 +1,79 @@
+//! How much helmdeck reads from any one input, so a wrong path (`/dev/zero`, a FIFO) or a
+//! hostile file fails at once with the file's name instead of eating memory. The defaults are
+//! far above real inputs — the largest values.yaml in the chart corpus is under 300 KB and
+//! the largest packaged chart under 1 MB — and `HELMDECK_MAX_INPUT_BYTES` raises them.
+
+use std::io::Read;
+use std::path::Path;
+
+/// A values file, profile, answers file or `--set-file` (8 MiB by default).
+pub const TEXT_DEFAULT: u64 = 8 << 20;
+/// A packaged chart as stored (32 MiB) and what its files inflate to in all (256 MiB).
+pub const CHART_DEFAULT: u64 = 32 << 20;
+pub const INFLATED_DEFAULT: u64 = 256 << 20;
+
+pub const ENV: &str = "HELMDECK_MAX_INPUT_BYTES";
+
+/// The limit in force: the default, or the environment's when it is larger.
+pub fn limit(default: u64) -> u64 {
+    std::env::var(ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(default, |v| v.max(default))
+}
+
+/// Why an input was not read (the caller names the file).
+pub fn describe_too_big(limit: u64) -> String {
+    format!(
+        "it is larger than {} MiB, more than any real chart input: check the path (set {ENV} to raise the limit)",
+        (limit >> 20).max(1)
+    )
+}
+
+/// Reads a regular file of at most `limit` bytes; refuses devices, FIFOs and directories
+/// before reading a byte from them. Errors say why, not which file: the caller names it.
+pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err(
+            "it is not a regular file (a directory, device or pipe): give the path of a file"
+                .into(),
+        );
+    }
+    if meta.len() > limit {
+        return Err(describe_too_big(limit));
+    }
+    let mut buf = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut buf))
+        .map_err(|e| e.to_string())?;
+    // A file that grew while read is held to the same bound.
+    if buf.len() as u64 > limit {
+        return Err(describe_too_big(limit));
+    }
+    Ok(buf)
+}
+
+/// [`read_bytes`] as UTF-8 text.
+pub fn read_text(path: &Path, limit: u64) -> Result<String, String> {
+    String::from_utf8(read_bytes(path, limit)?).map_err(|_| "it is not UTF-8 text".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn special_files_and_oversized_files_are_refused_before_reading() {
+        let e = read_text(Path::new("/dev/zero"), TEXT_DEFAULT).unwrap_err();
+        assert!(e.contains("not a regular file"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let e = read_text(dir.path(), TEXT_DEFAULT).unwrap_err();
+        assert!(e.contains("not a regular file"), "{e}");
+        let big = dir.path().join("big.yaml");
+        std::fs::write(&big, vec![b'a'; 2048]).unwrap();
+        let e = read_text(&big, 1024).unwrap_err();
+        assert!(e.contains("larger than") && e.contains(ENV), "{e}");
+        assert_eq!(read_text(&big, 4096).unwrap().len(), 2048);
+    }
+}

@@ -1,0 +1,313 @@
+//! Bad input, through the real binary: each case exits with its documented code and a message
+//! naming the problem, within a memory bound (2 GiB of address space) and a deadline, prints
+//! no secret, and applies nothing to the cluster.
+
+mod common;
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Sim, helm};
+use helmdeck_sim::SimOptions;
+
+/// A case: the arguments (`{dir}` is the case files' directory), the exit code, a fragment of
+/// the message, and text that must not appear anywhere in the output (a secret).
+struct Case {
+    args: &'static str,
+    code: i32,
+    says: &'static str,
+    never: Option<&'static str>,
+}
+
+const fn case(args: &'static str, code: i32, says: &'static str) -> Case {
+    Case {
+        args,
+        code,
+        says,
+        never: None,
+    }
+}
+
+const fn secret(args: &'static str, code: i32, says: &'static str, never: &'static str) -> Case {
+    Case {
+        args,
+        code,
+        says,
+        never: Some(never),
+    }
+}
+
+/// `a0: &a0 [x, …]`, `a1: &a1 [*a0, …]`, …: a billion laughs when deep enough.
+fn laughs(levels: usize, fanout: usize) -> String {
+    let mut out = format!("a0: &a0 [{}]\n", vec!["x"; fanout].join(", "));
+    for i in 1..=levels {
+        let refs = vec![format!("*a{}", i - 1); fanout].join(", ");
+        out.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    out
+}
+
+/// The files the cases read.
+fn files(dir: &Path) {
+    let w = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    w("bomb.yaml", &laughs(9, 9));
+    let mut merge = String::from("x0: &x0 {k: v}\n");
+    for i in 1..12 {
+        let refs = vec![format!("*x{}", i - 1); 9].join(", ");
+        merge.push_str(&format!("x{i}: &x{i}\n  <<: [{refs}]\n  k{i}: v\n"));
+    }
+    w("merge-bomb.yaml", &merge);
+    w(
+        "broken-secret.yaml",
+        "postgresql:\n  postgresqlPassword: \"hunter2-typo\n",
+    );
+    w("list.yaml", "- a\n- b\n");
+    w("tab.yaml", "web:\n\treplicacount: 2\n");
+    w("dup.yaml", "a: 1\na: 2\n");
+    std::fs::write(dir.join("big.yaml"), vec![b'#'; 9 << 20]).unwrap();
+    // A chart whose values.yaml inflates to 300 MiB, and one whose other file does.
+    for (name, big) in [
+        ("inflating-values", "values.yaml"),
+        ("inflating-junk", "junk.bin"),
+    ] {
+        let root = dir.join(name).join("c");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(
+            root.join("Chart.yaml"),
+            "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+        )
+        .unwrap();
+        std::fs::write(root.join("values.yaml"), "a: 1\n").unwrap();
+        let f = std::fs::File::create(root.join(big)).unwrap();
+        f.set_len(300 << 20).unwrap();
+        let tgz = dir.join(format!("{name}.tgz"));
+        let status = Command::new("tar")
+            .args(["czf", tgz.to_str().unwrap(), "-C"])
+            .arg(dir.join(name))
+            .arg("c")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::remove_dir_all(dir.join(name)).unwrap();
+    }
+    let profiles = dir.join("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+}
+
+const RENDER: &[Case] = &[
+    // Bounded YAML.
+    case("render -f {dir}/bomb.yaml", 2, "excessive aliasing"),
+    case("render -f {dir}/merge-bomb.yaml", 2, "excessive aliasing"),
+    // Bounded, regular files.
+    case("render -f /dev/zero", 2, "not a regular file"),
+    case("render -f {dir}", 2, "not a regular file"),
+    case("render -f {dir}/big.yaml", 2, "larger than 8 MiB"),
+    case("render -f {dir}/missing.yaml", 2, "missing.yaml"),
+    case("render --set-file a=/dev/zero", 2, "not a regular file"),
+    case("render --set-file a={dir}/big.yaml", 2, "larger than 8 MiB"),
+    case("render --chart /dev/zero", 2, "not a regular file"),
+    case(
+        "render --chart {dir}/inflating-values.tgz",
+        2,
+        "values.yaml: it is larger than 8 MiB",
+    ),
+    case(
+        "render --chart {dir}/inflating-junk.tgz",
+        2,
+        "inflates to more than 256 MiB",
+    ),
+    case("render --chart {dir}/missing.tgz", 2, "missing.tgz"),
+    // Values that are not values.
+    case("render -f {dir}/list.yaml", 2, "must be a mapping"),
+    case("render -f {dir}/tab.yaml", 2, "tab.yaml:2"),
+    case("render --set a[", 2, "--set a["),
+    case("render --set a[99999999]=1", 2, "--set"),
+    case("render --profile nosuch", 2, "nosuch"),
+    // Secrets never print.
+    secret(
+        "render --profile local --set postgresql.postgresqlPassword=987654321",
+        2,
+        "postgresql.postgresqlPassword",
+        "987654321",
+    ),
+    secret(
+        "render --profile local --set postgresql.postgresqlPassword=987654321 -o json",
+        2,
+        "postgresql.postgresqlPassword",
+        "987654321",
+    ),
+    secret(
+        "render --profile local -f {dir}/broken-secret.yaml",
+        2,
+        "broken-secret.yaml:2",
+        "hunter2-typo",
+    ),
+    secret(
+        "render --profile local --set postgresql.postgresqlPassword=s3cr3tv4lue,x[",
+        2,
+        "--set",
+        "s3cr3tv4lue",
+    ),
+];
+
+/// Names are checked before anything runs: these never reach the cluster.
+const NAMES: &[Case] = &[
+    case("install --yes --release Victim", 2, "helm's rule"),
+    case("install --yes --release vic_tim", 2, "helm's rule"),
+    case("install --yes --release ../../x", 2, "helm's rule"),
+    case("install --yes --release -x", 2, "unexpected argument '-x'"),
+    case(
+        "install --yes --release aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        2,
+        "helm allows 53",
+    ),
+    case("install --yes -n a.b", 2, "DNS-1123"),
+    case("install --yes -n Posthog", 2, "DNS-1123"),
+    case(
+        "install --yes -n aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        2,
+        "Kubernetes allows 63",
+    ),
+    case("upgrade --yes --release Victim", 2, "helm's rule"),
+    case("status --release Victim", 2, "helm's rule"),
+    case("history -n a_b", 2, "DNS-1123"),
+    case("rollback --yes --release Victim", 2, "helm's rule"),
+    case("check -n a.b", 2, "DNS-1123"),
+    case("install --yes --timeout banana", 2, "--timeout"),
+    case("install --yes -f /dev/zero", 2, "not a regular file"),
+    case("install --yes -f {dir}/bomb.yaml", 2, "excessive aliasing"),
+];
+
+/// Runs helmdeck with a 2 GiB address-space limit and a deadline; returns (code, output).
+fn run(sim: &Sim, dir: &Path, args: &str) -> (i32, String, Duration) {
+    let words: Vec<String> = args
+        .split(' ')
+        .map(|w| w.replace("{dir}", dir.to_str().unwrap()))
+        .collect();
+    let mut cmd = sim.cmd(common::helmdeck_bin());
+    cmd.args(&words)
+        .env("HELMDECK_HELM", helm(4))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe and touches only the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 2 << 30,
+                rlim_max: 2 << 30,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let started = Instant::now();
+    let mut child = cmd.spawn().expect("run helmdeck");
+    let deadline = started + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("helmdeck {args} did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = started.elapsed();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let code = status.code().unwrap_or_else(|| {
+        use std::os::unix::process::ExitStatusExt;
+        128 + status.signal().unwrap_or(0)
+    });
+    (code, text, took)
+}
+
+fn check_all(sim: &Sim, dir: &Path, cases: &[Case]) -> Vec<String> {
+    let mut wrong = Vec::new();
+    for c in cases {
+        let (code, text, took) = run(sim, dir, c.args);
+        let mut why = Vec::new();
+        if code != c.code {
+            why.push(format!("exit {code}, want {}", c.code));
+        }
+        if !text.contains(c.says) {
+            why.push(format!("no {:?} in the output", c.says));
+        }
+        if let Some(s) = c.never
+            && text.contains(s)
+        {
+            why.push(format!("printed the secret {s:?}"));
+        }
+        if text.contains("panicked") || text.contains("memory allocation") {
+            why.push("crashed".into());
+        }
+        eprintln!("{:>6} ms  exit {code}  {}", took.as_millis(), c.args);
+        if !why.is_empty() {
+            wrong.push(format!("helmdeck {}: {}\n{text}", c.args, why.join("; ")));
+        }
+    }
+    wrong
+}
+
+#[test]
+fn bad_input_is_refused_with_its_exit_code_and_reason_and_nothing_is_applied() {
+    let sim = Sim::start(SimOptions::default());
+    let dir: PathBuf = sim.home.path().join("cases");
+    std::fs::create_dir_all(&dir).unwrap();
+    files(&dir);
+    let namespaces_before = sim.run(&common::kubectl(), &["get", "ns", "-o", "name"]);
+    let mut wrong = check_all(&sim, &dir, RENDER);
+    wrong.extend(check_all(&sim, &dir, NAMES));
+    assert!(
+        wrong.is_empty(),
+        "{} of {} cases wrong:\n{}",
+        wrong.len(),
+        RENDER.len() + NAMES.len(),
+        wrong.join("\n---\n")
+    );
+    // Nothing reached the cluster: no release stored, no namespace made.
+    assert!(common::release_secrets(&sim, "posthog").is_empty());
+    assert_eq!(
+        sim.run(&common::kubectl(), &["get", "ns", "-o", "name"]),
+        namespaces_before
+    );
+}
+
+#[test]
+fn a_broken_user_profile_is_named_by_every_command_that_loads_profiles() {
+    let sim = Sim::start(SimOptions::default());
+    let profiles = sim.home.path().join("helmdeck-config/profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    let dir = sim.home.path().join("cases");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, text, says) in [
+        ("bomb.yaml", laughs(9, 9), "excessive aliasing"),
+        (
+            "banana.yaml",
+            std::fs::read_to_string(common::root().join("profiles/local.yaml"))
+                .unwrap()
+                .replace("name: local", "name: banana")
+                .replace(">=1.23.0 <1.36.0", "banana"),
+            "kubernetes.versions",
+        ),
+    ] {
+        let file = profiles.join(name);
+        std::fs::write(&file, &text).unwrap();
+        for args in ["profiles list", "render --profile local"] {
+            let (code, out, _) = run(&sim, &dir, args);
+            assert_eq!(code, 2, "{args} with {name}:\n{out}");
+            assert!(out.contains(says) && out.contains(name), "{args}:\n{out}");
+        }
+        std::fs::remove_file(&file).unwrap();
+    }
+}
