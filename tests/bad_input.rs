@@ -311,3 +311,50 @@ fn a_broken_user_profile_is_named_by_every_command_that_loads_profiles() {
         std::fs::remove_file(&file).unwrap();
     }
 }
+
+#[test]
+fn a_server_that_never_answers_gives_exit_4_within_the_request_timeout() {
+    // Accepts connections and never answers, as a stopped process or a dead proxy does.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming() {
+            held.push(c);
+        }
+    });
+    let sim = Sim::start(SimOptions::default());
+    let kubeconfig = sim.home.path().join("silent-kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: s, cluster: {{server: \"http://127.0.0.1:{port}\"}}}}]\nusers: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: c, context: {{cluster: s, user: u}}}}]\ncurrent-context: c\n"
+        ),
+    )
+    .unwrap();
+    for args in [
+        "status",
+        "history",
+        "check --pods",
+        "check",
+        "install --yes",
+        "rollback --yes",
+    ] {
+        let words: Vec<&str> = args.split(' ').collect();
+        let started = Instant::now();
+        let o = sim
+            .cmd(common::helmdeck_bin())
+            .args(&words)
+            .env("KUBECONFIG", &kubeconfig)
+            .env("HELMDECK_REQUEST_TIMEOUT", "2")
+            .env("HELMDECK_HELM", helm(4))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(4), "{args}: {text}");
+        assert!(text.contains("did not answer within 2 s"), "{args}: {text}");
+        // Bounded by the request timeout, not kube's 295 s read timeout.
+        assert!(started.elapsed() < Duration::from_secs(60), "{args}");
+    }
+}

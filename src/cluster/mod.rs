@@ -43,6 +43,19 @@ pub enum ClusterError {
     Forbidden { message: String, fix: String },
 }
 
+/// Seconds the first request to the API server may take (default 30).
+pub const REQUEST_TIMEOUT_ENV: &str = "HELMDECK_REQUEST_TIMEOUT";
+
+pub fn request_timeout() -> std::time::Duration {
+    std::time::Duration::from_secs(
+        std::env::var(REQUEST_TIMEOUT_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|s| *s > 0)
+            .unwrap_or(30),
+    )
+}
+
 /// The cluster name `helmdeck sim` and `helmdeck demo` write into their kubeconfig.
 pub const SIMULATED_CLUSTER: &str = "helmdeck-sim";
 
@@ -108,10 +121,20 @@ impl Target {
     /// A client whose first request worked: the error, if any, names what to fix.
     pub async fn connect(&self) -> Result<kube::Client, ClusterError> {
         let client = self.client().await?;
-        client
-            .apiserver_version()
-            .await
-            .map_err(|e| self.diagnose(&e))?;
+        // A server that accepts the connection and never answers (a stopped process, a dead
+        // proxy) would hold every command for kube's 295 s read timeout: the first request
+        // has a deadline of its own.
+        let wait = request_timeout();
+        match tokio::time::timeout(wait, client.apiserver_version()).await {
+            Ok(r) => r.map_err(|e| self.diagnose(&e))?,
+            Err(_) => {
+                return Err(ClusterError::Unreachable(format!(
+                    "the API server at {} accepted the connection but did not answer within {} s (a stopped process or a dead proxy?); {REQUEST_TIMEOUT_ENV} sets the wait",
+                    self.server(),
+                    wait.as_secs()
+                )));
+            }
+        };
         Ok(client)
     }
 
