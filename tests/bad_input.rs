@@ -1,6 +1,7 @@
-//! Bad input, through the real binary: each case exits with its documented code and a message
-//! naming the problem, within a memory bound (2 GiB of address space) and a deadline, prints
-//! no secret, and applies nothing to the cluster.
+//! Bad input and faults, through the real binary: each bad input exits with its documented code
+//! and a message naming the problem, within a memory bound (2 GiB of address space) and a
+//! deadline, prints no secret, and applies nothing to the cluster; a silent API server and
+//! Ctrl-C during an install end the way the README's exit-code table says.
 
 mod common;
 
@@ -357,4 +358,73 @@ fn a_server_that_never_answers_gives_exit_4_within_the_request_timeout() {
         // Bounded by the request timeout, not kube's 295 s read timeout.
         assert!(started.elapsed() < Duration::from_secs(60), "{args}");
     }
+}
+
+#[test]
+fn ctrl_c_during_an_install_lets_helm_go_on_and_twice_stops_it_with_a_rollback() {
+    let sim = Sim::start(SimOptions {
+        scenarios: vec![helmdeck_sim::Scenario::Crashloop("worker".into())],
+        ..Default::default()
+    });
+    let log = sim.home.path().join("install.log");
+    let mut child = sim
+        .cmd(common::helmdeck_bin())
+        .args(["install", "--yes", "--profile", "local"])
+        .env("HELMDECK_HELM", helm(4))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let said = |what: &str| {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains(what)
+    };
+    common::eventually(120, "helm started", || said("helm started").then_some(()));
+    // helm waits for the crash-looping worker (900 s): the first Ctrl-C does not end that.
+    // SAFETY: kill(2) on the child's pid.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    common::eventually(30, "the first interrupt's note", || {
+        said("interrupted: helm (pid").then_some(())
+    });
+    assert!(child.try_wait().unwrap().is_none(), "helmdeck went on");
+    assert!(
+        common::release_secrets(&sim, "posthog")
+            .iter()
+            .all(|s| s["metadata"]["labels"]["status"] == "pending-install"),
+        "helm is still installing"
+    );
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let status = common::eventually(120, "helmdeck to finish", || child.try_wait().unwrap());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(text.contains("stopping: asked helm"), "{text}");
+    assert!(text.contains("rolled back"), "{text}");
+    assert!(
+        common::release_secrets(&sim, "posthog").is_empty(),
+        "{text}"
+    );
+    // The release lock was given back.
+    let locks = sim.home.path().join("helmdeck-data/locks");
+    let held: Vec<_> = walk(&locks)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "lock"))
+        .collect();
+    assert!(held.is_empty(), "{held:?}");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }

@@ -218,6 +218,95 @@ async fn with_progress<T>(
     tokio::join!(run, printer)
 }
 
+/// [`with_progress`] for an apply, which Ctrl-C (or SIGTERM) does not cut short: helm runs
+/// in its own process group and would carry on alone, leaving the release pending and the
+/// lock held. The first signal says what helm is doing and keeps reporting while helm
+/// finishes or rolls back; the second asks helm to give up (it rolls the release back), and
+/// the outcome and the release's state are reported as usual.
+async fn with_progress_interruptible<T>(
+    json_out: bool,
+    work: impl AsyncFnOnce(&UnboundedSender<Event>) -> T,
+) -> (T, Vec<Event>) {
+    let helm_pid = std::sync::Arc::new(std::sync::Mutex::new(None::<u32>));
+    let stop_on_start = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (done_tx, mut done_rx) = tokio::sync::watch::channel(false);
+    let (fwd_tx, mut fwd_rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    // Watches the engine's events for helm's pid on their way to the printer.
+    let (pid, stop) = (helm_pid.clone(), stop_on_start.clone());
+    let run = with_progress(json_out, async move |tx: &UnboundedSender<Event>| {
+        let relay = {
+            let tx = tx.clone();
+            async move {
+                while let Some(ev) = fwd_rx.recv().await {
+                    if let Event::HelmStarted { pid: p, .. } = &ev {
+                        if let Ok(mut g) = pid.lock() {
+                            *g = Some(*p);
+                        }
+                        if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                            let _ = crate::helm::driver::Helm::interrupt(*p);
+                        }
+                    }
+                    let _ = tx.send(ev);
+                }
+            }
+        };
+        let work = async move {
+            let r = work(&fwd_tx).await;
+            drop(fwd_tx);
+            r
+        };
+        let (r, ()) = tokio::join!(work, relay);
+        let _ = done_tx.send(true);
+        r
+    });
+    let signals = async move {
+        #[cfg(unix)]
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut count = 0;
+        loop {
+            #[cfg(unix)]
+            let terminated = async {
+                match term.as_mut() {
+                    Some(t) => {
+                        t.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            #[cfg(not(unix))]
+            let terminated = std::future::pending::<()>();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminated => {}
+                _ = done_rx.changed() => return,
+            }
+            count += 1;
+            let pid = helm_pid.lock().ok().and_then(|g| *g);
+            match (count, pid) {
+                (1, Some(p)) => eprintln!(
+                    "interrupted: helm (pid {p}) keeps going and finishes or rolls back by itself; helmdeck keeps reporting. Ctrl-C again stops helm now: it rolls the release back"
+                ),
+                (1, None) => eprintln!(
+                    "interrupted: helm has not started yet; Ctrl-C again stops it as soon as it does"
+                ),
+                (_, Some(p)) => match crate::helm::driver::Helm::interrupt(p) {
+                    Ok(()) => eprintln!(
+                        "stopping: asked helm (pid {p}) to give up; waiting for it to roll the release back"
+                    ),
+                    Err(e) => eprintln!("cannot stop helm (pid {p}): {e}"),
+                },
+                (_, None) => {
+                    stop_on_start.store(true, std::sync::atomic::Ordering::SeqCst);
+                    eprintln!("stopping: helm will be asked to give up as soon as it starts");
+                }
+            }
+        }
+    };
+    let (r, ()) = tokio::join!(run, signals);
+    r
+}
+
 /// Asks on the terminal, off the runtime's threads; anything but yes is no.
 async fn ask(question: String) -> bool {
     tokio::task::spawn_blocking(move || {
@@ -337,8 +426,10 @@ pub fn deploy(action: Action, plan_only: bool, args: DeployArgs) -> i32 {
             if !args.yes && !ask(question).await {
                 return (Outcome::Declined, events);
             }
-            let (o, more) =
-                with_progress(json_out, async |tx| deploy::apply(&req, &plan, tx).await).await;
+            let (o, more) = with_progress_interruptible(json_out, async |tx| {
+                deploy::apply(&req, &plan, tx).await
+            })
+            .await;
             events.extend(more);
             outcome = o;
             if !matches!(outcome, Outcome::Applied { .. }) {
