@@ -14,6 +14,7 @@ pub mod limits;
 pub mod private_files;
 pub mod profile;
 pub mod quantity;
+pub mod secret_keys;
 pub mod time;
 pub mod tui;
 pub mod values;

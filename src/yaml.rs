@@ -64,7 +64,7 @@ fn mask_secret(line: &str) -> String {
     match rest.split_once(':') {
         Some((key, value))
             if !value.trim().is_empty()
-                && crate::values::redact::is_secret_key(key.trim().trim_matches(['"', '\''])) =>
+                && crate::secret_keys::is_secret_key(key.trim().trim_matches(['"', '\''])) =>
         {
             format!("{indent}{dash}{key}: <redacted>")
         }

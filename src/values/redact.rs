@@ -4,28 +4,7 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-/// Key fragments that mark a value as secret (compared without case, `-` or `_`).
-const SECRET_MARKERS: [&str; 9] = [
-    "password",
-    "passwd",
-    "secret",
-    "token",
-    "credential",
-    "dsn",
-    "apikey",
-    "privatekey",
-    "accesskey",
-];
-
-/// Whether one key looks like it holds a secret.
-pub fn is_secret_key(key: &str) -> bool {
-    let k: String = key
-        .chars()
-        .filter(|c| *c != '-' && *c != '_')
-        .collect::<String>()
-        .to_ascii_lowercase();
-    SECRET_MARKERS.iter().any(|m| k.contains(m)) || k == "key" || k.ends_with("key")
-}
+pub use crate::secret_keys::is_secret_key;
 
 /// Whether a dotted path has a secret-looking segment.
 pub fn is_secret_path(path: &str) -> bool {
