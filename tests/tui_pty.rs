@@ -169,7 +169,8 @@ fn install_dashboard_upgrade_rollback_and_quit_in_a_real_terminal() {
     t.keys(b"y");
     t.wait_for("kind: Pod", 20);
     t.keys(ESC);
-    t.wait_for("Pods ready", 10);
+    // The pods table's title (the tab bar shows in the YAML view too).
+    t.wait_for("enter: details", 10);
     t.keys(ESC);
     t.wait_for("releases (1)", 10);
     t.keys(b"u");
