@@ -428,3 +428,72 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn helm_killed_mid_upgrade_is_reported_with_the_release_left_pending_and_the_way_back() {
+    let sim = Sim::start(SimOptions {
+        scenarios: vec![helmdeck_sim::Scenario::Crashloop("worker".into())],
+        ..Default::default()
+    });
+    // Deployed without waiting, so the upgrade below waits for the crash-looping worker.
+    let values = common::profile_values(sim.home.path(), "local");
+    let chart = common::root().join("assets/charts/posthog-mini");
+    sim.run(
+        &helm(4),
+        &[
+            "install",
+            "posthog",
+            chart.to_str().unwrap(),
+            "-n",
+            "posthog",
+            "--create-namespace",
+            "-f",
+            values.to_str().unwrap(),
+        ],
+    );
+    let log = sim.home.path().join("upgrade.log");
+    let mut child = sim
+        .cmd(common::helmdeck_bin())
+        .args([
+            "upgrade",
+            "--yes",
+            "--profile",
+            "local",
+            "--set",
+            "web.replicas=2",
+        ])
+        .env("HELMDECK_HELM", helm(4))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let helm_pid: i32 = common::eventually(120, "helm's pid", || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let rest = text.split("helm started (pid ").nth(1)?;
+        rest.split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    });
+    common::eventually(60, "the upgrade pending", || {
+        common::release_secrets(&sim, "posthog")
+            .iter()
+            .any(|s| s["metadata"]["labels"]["status"] == "pending-upgrade")
+            .then_some(())
+    });
+    // SAFETY: kill(2) on helm's pid, as an OOM killer or a lost CI runner would.
+    unsafe { libc::kill(helm_pid, libc::SIGKILL) };
+    let status = common::eventually(60, "helmdeck to finish", || child.try_wait().unwrap());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(text.contains("SIGKILL"), "{text}");
+    assert!(
+        text.contains("the release is left pending-upgrade (revision 2)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("helmdeck rollback --release posthog -n posthog"),
+        "{text}"
+    );
+}

@@ -825,8 +825,36 @@ pub async fn apply(req: &DeployRequest, plan: &Plan, tx: &UnboundedSender<Event>
                     .is_some_and(|h| h.description.to_ascii_lowercase().contains("rollback"))
                     || (plan.based_on.is_none() && after.is_empty()));
             let mut o = Outcome::from(e);
-            if let Outcome::Failed { rolled_back, .. } = &mut o {
+            if let Outcome::Failed {
+                rolled_back,
+                message,
+                fix,
+                ..
+            } = &mut o
+            {
                 *rolled_back = undone;
+                // helm killed (or cut off) mid-way leaves the release pending: say so, and
+                // how to get it back, rather than only helm's last words.
+                if let Some(last) = after.last().filter(|h| h.status.starts_with("pending-")) {
+                    message.push_str(&format!(
+                        "; the release is left {} (revision {}), and helm will refuse to touch it until it is recovered",
+                        last.status, last.revision
+                    ));
+                    *fix = if after
+                        .iter()
+                        .any(|h| h.status == "deployed" || h.status == "superseded")
+                    {
+                        format!(
+                            "helmdeck rollback --release {} -n {} (back to the last deployed revision), then run again",
+                            req.release, req.namespace
+                        )
+                    } else {
+                        format!(
+                            "it never deployed: helm uninstall {} -n {}, then install again",
+                            req.release, req.namespace
+                        )
+                    };
+                }
             }
             o
         }
