@@ -819,11 +819,17 @@ pub async fn apply(req: &DeployRequest, plan: &Plan, tx: &UnboundedSender<Event>
                 .history(&req.release, &req.namespace)
                 .await
                 .unwrap_or_default();
-            let undone = req.rollback_on_failure
-                && (after
-                    .last()
-                    .is_some_and(|h| h.description.to_ascii_lowercase().contains("rollback"))
-                    || (plan.based_on.is_none() && after.is_empty()));
+            // "Rolled back" only when helm applied something and undid it: it says so ("…
+            // has been uninstalled / rolled back due to atomic / rollback-on-failure being
+            // set", helm 3 and 4), or a revision newer than the plan's is a rollback. A chart
+            // helm refused before applying anything is not "rolled back".
+            let said = e.message.contains("has been uninstalled due to")
+                || e.message.contains("has been rolled back due to");
+            let newer_rollback = after.last().is_some_and(|h| {
+                Some(h.revision) > plan.based_on
+                    && h.description.to_ascii_lowercase().contains("rollback")
+            });
+            let undone = req.rollback_on_failure && (said || newer_rollback);
             let mut o = Outcome::from(e);
             if let Outcome::Failed {
                 rolled_back,
