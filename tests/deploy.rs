@@ -395,6 +395,26 @@ fn stuck_release_is_reported_and_recovered_by_rollback() {
             .any(|s| s["metadata"]["labels"]["status"] == "pending-upgrade")
             .then_some(())
     });
+    // Another operator (helm, outside helmdeck) is at work: an upgrade from here is "busy",
+    // not advice to roll back their live operation.
+    let o = helmdeck(
+        &sim,
+        &h,
+        &[
+            "upgrade",
+            "--profile",
+            "local",
+            "--yes",
+            "--set",
+            "web.enabled=false",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(
+        text(&o).contains("another operation is in progress"),
+        "{}",
+        text(&o)
+    );
     let _ = child.kill();
     let _ = child.wait();
     let o = helmdeck(&sim, &h, &["status"]);

@@ -316,6 +316,33 @@ pub async fn plan(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
             req.release, req.namespace
         )));
     }
+    // A pending revision younger than a helm timeout is most likely another operator's helm
+    // still at work (helm records no heartbeat; its revision's time is what the cluster
+    // shows): that is "busy", not "stuck", whoever's data directory this is.
+    if let Some(cur) = current
+        .as_ref()
+        .filter(|c| c.status.starts_with("pending-"))
+        && let Ok(at) = cur.updated.parse::<k8s_openapi::jiff::Timestamp>()
+    {
+        let age = k8s_openapi::jiff::Timestamp::now()
+            .duration_since(at)
+            .as_secs()
+            .max(0) as u64;
+        if age < req.timeout_secs {
+            return Err(Outcome::Busy {
+                message: format!(
+                    "another operation is in progress on {} in {}: revision {} has been {} for {age} s (another operator's helm, most likely)\n  fix: wait for it (helm gives up after its --timeout), then run again; if its helm is gone, `helmdeck rollback --release {} -n {}` after {} s",
+                    req.release,
+                    req.namespace,
+                    cur.revision,
+                    cur.status,
+                    req.release,
+                    req.namespace,
+                    req.timeout_secs - age
+                ),
+            });
+        }
+    }
     let mut request = req.request.clone();
     let mut previous_values = Map::new();
     if let Some(cur) = &current
