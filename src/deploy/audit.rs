@@ -101,18 +101,20 @@ impl ReleaseLock {
             opts.write(true).create_new(true);
             match opts.open(&path) {
                 Ok(mut f) => {
-                    let _ = write!(f, "{}", std::process::id());
+                    // The holder and when it took the lock, for the message a second
+                    // operator gets.
+                    let _ = write!(f, "{} {}", std::process::id(), crate::time::now_rfc3339());
                     return Ok(ReleaseLock { path });
                 }
                 Err(_) => {
-                    let holder: u32 = std::fs::read_to_string(&path)
-                        .ok()
-                        .and_then(|s| s.trim().parse().ok())
-                        .unwrap_or(0);
-                    let alive = holder != 0 && Path::new(&format!("/proc/{holder}")).exists();
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    let mut words = text.split_whitespace();
+                    let holder: u32 = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
+                    let since = words.next().unwrap_or("an unknown time");
+                    let alive = holder != 0 && process_alive(holder);
                     if alive {
                         return Err(format!(
-                            "another helmdeck (pid {holder}) is operating on release {release} in {ns} (lock {})",
+                            "another helmdeck (pid {holder}, since {since}) is operating on release {release} in {ns} (lock {})",
                             path.display()
                         ));
                     }
@@ -125,8 +127,52 @@ impl ReleaseLock {
     }
 }
 
+/// Whether a process exists: signal 0 asks the kernel without sending anything (every Unix,
+/// not only those with /proc).
+fn process_alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = i32::try_from(pid) else {
+            return false;
+        };
+        // SAFETY: kill(2) with signal 0 only checks that the process exists.
+        let rc = unsafe { libc::kill(pid, 0) };
+        rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
 impl Drop for ReleaseLock {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_is_held_while_its_process_lives_and_taken_over_when_it_died() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = ReleaseLock::acquire(dir.path(), "c", "ns", "r").unwrap();
+        let e = ReleaseLock::acquire(dir.path(), "c", "ns", "r")
+            .err()
+            .unwrap();
+        assert!(e.contains(&format!("pid {}", std::process::id())), "{e}");
+        // Another cluster's release of the same name is another lock.
+        assert!(ReleaseLock::acquire(dir.path(), "other", "ns", "r").is_ok());
+        drop(held);
+        // A lock left by a process that is gone (a child that has exited) is stale.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let path = dir.path().join("locks").join("c").join("ns__r.lock");
+        std::fs::write(&path, format!("{dead} 2026-01-01T00:00:00Z")).unwrap();
+        assert!(ReleaseLock::acquire(dir.path(), "c", "ns", "r").is_ok());
     }
 }
