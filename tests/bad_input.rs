@@ -67,6 +67,10 @@ fn files(dir: &Path) {
     w("list.yaml", "- a\n- b\n");
     w("tab.yaml", "web:\n\treplicacount: 2\n");
     w("dup.yaml", "a: 1\na: 2\n");
+    w("unknown-anchor.yaml", "a: &a [1, 2]\nb: *nope\n");
+    w("bad-tag.yaml", "a: !!int foo\n");
+    w("inf.yaml", "a: .inf\n");
+    std::fs::write(dir.join("binary.yaml"), [0xff, 0xfe, 0x00]).unwrap();
     std::fs::write(dir.join("big.yaml"), vec![b'#'; 9 << 20]).unwrap();
     // A chart whose values.yaml inflates to 300 MiB, and one whose other file does.
     for (name, big) in [
@@ -126,6 +130,36 @@ const RENDER: &[Case] = &[
     case("render --set a[", 2, "--set a["),
     case("render --set a[99999999]=1", 2, "--set"),
     case("render --profile nosuch", 2, "nosuch"),
+    case("render -f {dir}/unknown-anchor.yaml", 2, "unknown anchor"),
+    case("render -f {dir}/bad-tag.yaml", 2, "cannot decode"),
+    case(
+        "render -f {dir}/inf.yaml",
+        2,
+        "cannot be represented in JSON",
+    ),
+    case("render -f {dir}/binary.yaml", 2, "not UTF-8"),
+    case("render --answers /dev/zero", 2, "not a regular file"),
+    case("render --answers {dir}/missing.yaml", 2, "missing.yaml"),
+    case("render --set-file a={dir}/missing.txt", 2, "missing.txt"),
+    case("render --set-json a={", 2, "invalid JSON"),
+    case("render --set-json a=[1,", 2, "invalid JSON"),
+    case("render --set-string a", 2, "has no value"),
+    case(
+        "render --profile local --set a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.aa.bb.cc.dd.ee.ff.gg=1",
+        2,
+        "nested level",
+    ),
+    case("render --set-literal", 2, "a value is required"),
+    case("render -o yaml2", 2, "possible values"),
+    case("render --chart {dir}", 2, "is not a chart"),
+    case("render --chart /nonexistent", 2, "/nonexistent"),
+    case("render --version banana", 2, "improper constraint"),
+    case(
+        "render --repo notaurl --version 1.0.0",
+        2,
+        "not a chart repository URL",
+    ),
+    case("versions --repo notaurl", 2, "not a chart repository URL"),
     // Secrets never print.
     secret(
         "render --profile local --set postgresql.postgresqlPassword=987654321",
@@ -177,6 +211,15 @@ const NAMES: &[Case] = &[
     case("rollback --yes --release Victim", 2, "helm's rule"),
     case("check -n a.b", 2, "DNS-1123"),
     case("install --yes --timeout banana", 2, "--timeout"),
+    case("install --yes --timeout 0", 2, "shorter than a second"),
+    case(
+        "install --yes --timeout 99999999999999h",
+        2,
+        "longer than a week",
+    ),
+    case("install --yes --answers /dev/zero", 2, "not a regular file"),
+    case("status -o xml", 2, "possible values"),
+    case("install --yes --version banana", 2, "improper constraint"),
     case("install --yes -f /dev/zero", 2, "not a regular file"),
     case("install --yes -f {dir}/bomb.yaml", 2, "excessive aliasing"),
 ];

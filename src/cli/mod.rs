@@ -116,10 +116,10 @@ pub struct ValuesArgs {
     #[arg(long)]
     pub chart: Option<String>,
     /// Chart repository URL (default: $HELMDECK_CHART_REPO, then the profile's).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_repo)]
     pub repo: Option<String>,
     /// Chart version, from the chart repository; an upgrade to it goes stop by stop.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_version)]
     pub version: Option<String>,
     /// Answers to the profile's questions (YAML: `value.path: answer`).
     #[arg(long)]
@@ -193,7 +193,7 @@ pub struct DeployArgs {
 pub struct VersionsArgs {
     /// Chart repository URL (default: $HELMDECK_CHART_REPO, then the profile's, then the
     /// vendor's).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_repo)]
     pub repo: Option<String>,
     /// Chart name in the repository (default: the profile's, else posthog).
     #[arg(long)]
@@ -369,6 +369,26 @@ pub struct RenderArgs {
 
 /// `--timeout`: plain seconds, or a Go duration as helm parses it (`300s`, `5m`, `1h30m`,
 /// `1.5h`); whole seconds, at least one, at most a week.
+/// `--repo`: an http(s) URL, as helm's repositories are.
+pub fn parse_repo(s: &str) -> Result<String, String> {
+    let ok = (s.starts_with("https://") || s.starts_with("http://"))
+        && s.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{s:?} is not a chart repository URL: give http(s)://HOST/PATH, e.g. https://posthog.github.io/charts-clickhouse/"
+        ))
+    }
+}
+
+/// `--version`: a version or a range, as helm reads them, before anything is fetched.
+pub fn parse_version(s: &str) -> Result<String, String> {
+    crate::chart::constraint::Constraint::parse(s)
+        .map(|_| s.to_string())
+        .map_err(|e| format!("{e}: give a chart version (30.46.0) or a range (\"<31.0.0\")"))
+}
+
 /// `--release`: checked by helm's rule before anything runs.
 pub fn parse_release(s: &str) -> Result<String, String> {
     crate::deploy::names::release(s).map(|_| s.to_string())
