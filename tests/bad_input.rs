@@ -426,6 +426,13 @@ fn ctrl_c_during_an_install_lets_helm_go_on_and_twice_stops_it_with_a_rollback()
             .contains(what)
     };
     common::eventually(120, "helm started", || said("helm started").then_some(()));
+    // helm has stored the pending release (its signal handling is set up before that).
+    common::eventually(60, "the install pending", || {
+        common::release_secrets(&sim, "posthog")
+            .iter()
+            .any(|s| s["metadata"]["labels"]["status"] == "pending-install")
+            .then_some(())
+    });
     // helm waits for the crash-looping worker (900 s): the first Ctrl-C does not end that.
     // SAFETY: kill(2) on the child's pid.
     unsafe { libc::kill(pid, libc::SIGINT) };
@@ -441,7 +448,20 @@ fn ctrl_c_during_an_install_lets_helm_go_on_and_twice_stops_it_with_a_rollback()
     );
     // SAFETY: as above.
     unsafe { libc::kill(pid, libc::SIGINT) };
-    let status = common::eventually(120, "helmdeck to finish", || child.try_wait().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!(
+                "helmdeck did not finish:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     let text = std::fs::read_to_string(&log).unwrap();
     assert_eq!(status.code(), Some(1), "{text}");
     assert!(text.contains("stopping: asked helm"), "{text}");
