@@ -564,3 +564,93 @@ fn a_crash_looping_plugin_server_fails_the_probe_through_the_proxy_and_a_public_
     assert!(!o.status.success());
     assert!(stderr(&o).contains("connection refused"), "{}", stderr(&o));
 }
+
+fn disk<'a>(v: &'a Value, claim: &str) -> Option<&'a Value> {
+    v["disks"]
+        .as_array()?
+        .iter()
+        .find(|d| d["claim"].as_str().is_some_and(|c| c.ends_with(claim)))
+}
+
+#[test]
+fn the_false_safe_disk_cases_on_the_simulated_cluster() {
+    // The cluster's default class encrypts (gp3-encrypted): nothing below may borrow it.
+    let sim = sim(vec![]);
+    let k = common::kubectl();
+    let apply = |name: &str, text: &str| {
+        let f = sim.home.path().join(name);
+        write(&f, text);
+        sim.run(&k, &["apply", "-f", f.to_str().unwrap()]);
+    };
+    let claim = |name: &str, class: &str| {
+        format!(
+            "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: {name}, namespace: posthog}}\nspec:\n  storageClassName: \"{class}\"\n  accessModes: [ReadWriteOnce]\n  resources: {{requests: {{storage: 1Gi}}}}\n"
+        )
+    };
+    apply(
+        "setup.yaml",
+        &format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: posthog}}\n---\napiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {{name: kms-only}}\nprovisioner: ebs.csi.aws.com\nparameters: {{KmsKeyId: \"arn:aws:kms:us-east-1:111122223333:key/abc\"}}\nvolumeBindingMode: Immediate\n---\napiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {{name: upper}}\nprovisioner: ebs.csi.aws.com\nparameters: {{Encrypted: \"true\"}}\nvolumeBindingMode: Immediate\n---\napiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {{name: plain}}\nprovisioner: ebs.csi.aws.com\nvolumeBindingMode: Immediate\n---\n{}---\n{}---\n{}---\napiVersion: v1\nkind: PersistentVolume\nmetadata: {{name: no-class-pv}}\nspec:\n  storageClassName: \"\"\n  capacity: {{storage: 1Gi}}\n  accessModes: [ReadWriteOnce]\n  csi: {{driver: ebs.csi.aws.com, volumeHandle: vol-0123456789abcdef0}}\n  claimRef: {{namespace: posthog, name: no-class}}\n---\n{}",
+            claim("kms", "kms-only"),
+            claim("upper", "upper"),
+            claim("recreated", "plain"),
+            claim("no-class", "")
+                .replace("  accessModes", "  volumeName: no-class-pv\n  accessModes"),
+        ),
+    );
+    let bound = |v: &Value| {
+        ["kms", "upper", "recreated", "no-class"]
+            .iter()
+            .all(|c| disk(v, c).is_some_and(|d| d["phase"] == "Bound"))
+    };
+    check_until(
+        &sim,
+        &["--disks", "--profile", "aws"],
+        "four bound volumes",
+        bound,
+    );
+    // The plain class deleted and re-created (a second later at least, so it is newer than
+    // its volume) with encryption on: the old volume is no more encrypted for that.
+    let plain = "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: plain}\nprovisioner: ebs.csi.aws.com\nparameters: {encrypted: \"true\"}\nvolumeBindingMode: Immediate\n";
+    let pv_created = sim
+        .run(
+            &k,
+            &["get", "pv", "-o", "jsonpath={.items[?(@.spec.claimRef.name==\"recreated\")].metadata.creationTimestamp}"],
+        )
+        .trim()
+        .to_string();
+    common::eventually(30, "a class newer than the volume", || {
+        sim.run(
+            &k,
+            &["delete", "storageclass", "plain", "--ignore-not-found"],
+        );
+        apply("plain.yaml", plain);
+        let created = sim.run(
+            &k,
+            &[
+                "get",
+                "storageclass",
+                "plain",
+                "-o",
+                "jsonpath={.metadata.creationTimestamp}",
+            ],
+        );
+        (created.trim() > pv_created.as_str()).then_some(())
+    });
+    let (o, v) = check(&sim, &["--disks", "--profile", "aws"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let enc = |c: &str| {
+        disk(&v, c)
+            .map(|d| d["encryption"].clone())
+            .unwrap_or_default()
+    };
+    // kmsKeyId alone encrypts with that key; parameter names are read without case.
+    assert_eq!(enc("kms"), "customer-key", "{v}");
+    assert_eq!(enc("upper"), "class-parameter", "{v}");
+    // "" means no class: never judged by the (encrypting) default class.
+    assert_eq!(enc("no-class"), "unknown", "{v}");
+    assert_eq!(disk(&v, "no-class").unwrap()["verdict"], "fail", "{v}");
+    // A class re-created after its volume is no evidence.
+    assert_eq!(enc("recreated"), "unknown", "{v}");
+    assert_eq!(disk(&v, "recreated").unwrap()["verdict"], "fail", "{v}");
+}

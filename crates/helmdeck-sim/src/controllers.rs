@@ -991,6 +991,55 @@ fn claims(store: &mut Store) {
             }
             continue;
         }
+        // Static binding, the PV controller's first resort: a claim that names its volume, or
+        // asks for no class (""), binds to an existing volume that is free (or already
+        // reserved for it) and big enough; "" never provisions a new one.
+        let wants = pvc["spec"]["volumeName"]
+            .as_str()
+            .filter(|v| !v.is_empty())
+            .map(str::to_string);
+        if wants.is_some() || pvc["spec"]["storageClassName"] == "" {
+            let size = |q: &Value| crate::quantity::milli(q.as_str().unwrap_or("0")).unwrap_or(0);
+            let class = pvc["spec"]["storageClassName"].as_str().unwrap_or("");
+            let fits = |pv: &Value| {
+                let cr = &pv["spec"]["claimRef"];
+                let free =
+                    cr.is_null() || (cr["name"] == name.as_str() && cr["namespace"] == ns.as_str());
+                let class_ok = pv["spec"]["storageClassName"].as_str().unwrap_or("") == class;
+                free && class_ok && size(&pv["spec"]["capacity"]["storage"]) >= size(&request)
+            };
+            let found = list(store, &pv_gr).into_iter().find(|pv| match &wants {
+                Some(v) => name_of(pv) == *v && fits(pv),
+                None => fits(pv) && pv["status"]["phase"] != "Bound",
+            });
+            let Some(mut pv) = found else {
+                store.record_event(
+                    &pvc,
+                    "Normal",
+                    "FailedBinding",
+                    "no persistent volumes available for this claim and no storage class is set",
+                );
+                continue;
+            };
+            let pv_name = name_of(&pv);
+            pv["spec"]["claimRef"] = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                "name": name, "namespace": ns, "uid": pvc["metadata"]["uid"],
+                "resourceVersion": pvc["metadata"]["resourceVersion"]});
+            let capacity = pv["spec"]["capacity"]["storage"].clone();
+            store.put_raw(&pv_gr, "", &pv_name, pv);
+            store.set_status(&pv_gr, "", &pv_name, json!({"phase": "Bound"}));
+            let mut bound = pvc.clone();
+            bound["spec"]["volumeName"] = json!(pv_name);
+            bound["metadata"]["annotations"]["pv.kubernetes.io/bind-completed"] = json!("yes");
+            if wants.is_none() {
+                bound["metadata"]["annotations"]["pv.kubernetes.io/bound-by-controller"] =
+                    json!("yes");
+            }
+            bound["metadata"]["finalizers"] = json!(["kubernetes.io/pvc-protection"]);
+            store.put_raw(&pvc_gr, &ns, &name, bound);
+            store.set_status(&pvc_gr, &ns, &name, json!({"phase": "Bound", "accessModes": pvc["spec"]["accessModes"], "capacity": {"storage": capacity}}));
+            continue;
+        }
         let sc = match pvc["spec"]["storageClassName"].as_str() {
             Some(c) => store
                 .get_gr(&gr("storage.k8s.io", "storageclasses"), "", c)
