@@ -88,6 +88,7 @@ fn files(dir: &Path) {
         let f = std::fs::File::create(root.join(big)).unwrap();
         f.set_len(300 << 20).unwrap();
         let tgz = dir.join(format!("{name}.tgz"));
+        // tar(1), not `common::pack`: the test build's unoptimised gzip takes long over 300 MiB.
         let status = Command::new("tar")
             .args(["czf", tgz.to_str().unwrap(), "-C"])
             .arg(dir.join(name))
@@ -224,6 +225,25 @@ const NAMES: &[Case] = &[
     case("install --yes -f {dir}/bomb.yaml", 2, "excessive aliasing"),
 ];
 
+/// Waits for `child`, polling; past `secs` it is killed and the test fails with `what()`.
+fn finish_within(
+    child: &mut std::process::Child,
+    secs: u64,
+    what: impl Fn() -> String,
+) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("did not finish within {secs} s: {}", what());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Runs helmdeck with a 2 GiB address-space limit and a deadline; returns (code, output).
 fn run(sim: &Sim, dir: &Path, args: &str) -> (i32, String, Duration) {
     let words: Vec<String> = args
@@ -251,17 +271,7 @@ fn run(sim: &Sim, dir: &Path, args: &str) -> (i32, String, Duration) {
     }
     let started = Instant::now();
     let mut child = cmd.spawn().expect("run helmdeck");
-    let deadline = started + Duration::from_secs(60);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("helmdeck {args} did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = finish_within(&mut child, 60, || format!("helmdeck {args}"));
     let took = started.elapsed();
     let out = child.wait_with_output().unwrap();
     let text = format!(
@@ -448,20 +458,12 @@ fn ctrl_c_during_an_install_lets_helm_go_on_and_twice_stops_it_with_a_rollback()
     );
     // SAFETY: as above.
     unsafe { libc::kill(pid, libc::SIGINT) };
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!(
-                "helmdeck did not finish:\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = finish_within(&mut child, 120, || {
+        format!(
+            "helmdeck install:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        )
+    });
     let text = std::fs::read_to_string(&log).unwrap();
     assert_eq!(status.code(), Some(1), "{text}");
     assert!(text.contains("stopping: asked helm"), "{text}");
@@ -472,24 +474,11 @@ fn ctrl_c_during_an_install_lets_helm_go_on_and_twice_stops_it_with_a_rollback()
     );
     // The release lock was given back.
     let locks = sim.home.path().join("helmdeck-data/locks");
-    let held: Vec<_> = walk(&locks)
+    let held: Vec<_> = common::files_under(&locks)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "lock"))
         .collect();
     assert!(held.is_empty(), "{held:?}");
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]
@@ -499,21 +488,7 @@ fn helm_killed_mid_upgrade_is_reported_with_the_release_left_pending_and_the_way
         ..Default::default()
     });
     // Deployed without waiting, so the upgrade below waits for the crash-looping worker.
-    let values = common::profile_values(sim.home.path(), "local");
-    let chart = common::root().join("assets/charts/posthog-mini");
-    sim.run(
-        &helm(4),
-        &[
-            "install",
-            "posthog",
-            chart.to_str().unwrap(),
-            "-n",
-            "posthog",
-            "--create-namespace",
-            "-f",
-            values.to_str().unwrap(),
-        ],
-    );
+    common::install_stand_in(&sim, "local", &[]);
     let log = sim.home.path().join("upgrade.log");
     let mut child = sim
         .cmd(common::helmdeck_bin())

@@ -315,7 +315,7 @@ fn passwords_never_reach_argv_audit_or_output() {
         "secret in output"
     );
     // The applied values are kept, privately.
-    let applied: Vec<PathBuf> = walk(&sim.home.path().join("helmdeck-data/applied"));
+    let applied: Vec<PathBuf> = common::files_under(&sim.home.path().join("helmdeck-data/applied"));
     assert!(!applied.is_empty());
     #[cfg(unix)]
     for f in &applied {
@@ -327,19 +327,6 @@ fn passwords_never_reach_argv_audit_or_output() {
             f.display()
         );
     }
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]

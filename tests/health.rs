@@ -7,7 +7,7 @@ mod common;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use common::{Sim, eventually, helm, profile_values, root, stderr, write};
+use common::{Sim, eventually, root, stderr, write};
 use helmdeck_sim::{Scenario, SimOptions};
 use serde_json::Value;
 
@@ -18,39 +18,8 @@ fn sim(scenarios: Vec<Scenario>) -> Sim {
     })
 }
 
-/// Installs posthog-mini with a profile's values and no waiting, as `helm install` would.
 fn install(sim: &Sim, profile: &str, extra: &[&str]) {
-    // What helmdeck applies before the chart: the profile's own objects (its StorageClass).
-    let set = helmdeck::profile::ProfileSet::load(None).expect("profiles");
-    let objects = &set.get(profile).expect("profile").objects;
-    if !objects.is_empty() {
-        let file = sim.home.path().join(format!("{profile}-objects.yaml"));
-        let docs: Vec<String> = objects
-            .iter()
-            .map(|o| serde_yaml::to_string(o).expect("yaml"))
-            .collect();
-        write(&file, &docs.join("---\n"));
-        sim.run(
-            &common::kubectl(),
-            &["apply", "--server-side", "-f", file.to_str().unwrap()],
-        );
-    }
-    let values = profile_values(sim.home.path(), profile);
-    let chart = root().join("assets/charts/posthog-mini");
-    let mut args = vec![
-        "install",
-        "posthog",
-        chart.to_str().unwrap(),
-        "-n",
-        "posthog",
-        "--create-namespace",
-        "-f",
-        values.to_str().unwrap(),
-        "--set",
-        "ingress.hostname=ph.example.com",
-    ];
-    args.extend_from_slice(extra);
-    sim.run(&helm(4), &args);
+    common::install_stand_in(sim, profile, extra);
 }
 
 fn check(sim: &Sim, args: &[&str]) -> (Output, Value) {

@@ -165,10 +165,15 @@ fn read_dir_files(root: &Path) -> Result<Files, ChartError> {
             } else {
                 let key = rel_child.to_string_lossy().replace('\\', "/");
                 if wanted(&key) {
-                    let bytes = std::fs::read(entry.path()).map_err(|source| ChartError::Io {
-                        path: entry.path().display().to_string(),
-                        source,
-                    })?;
+                    // The same bound as a packaged chart's files.
+                    let limit = crate::limits::limit(crate::limits::TEXT_DEFAULT);
+                    let bytes =
+                        crate::limits::read_bytes(&entry.path(), limit).map_err(|message| {
+                            ChartError::Invalid {
+                                path: entry.path().display().to_string(),
+                                message: format!("cannot read it: {message}"),
+                            }
+                        })?;
                     out.insert(key, bytes);
                 }
             }

@@ -610,14 +610,8 @@ impl App {
                     KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q')
                 ) {
                     self.overlay = None;
-                } else if let Some(
-                    a @ (Action::Up
-                    | Action::Down
-                    | Action::Top
-                    | Action::Bottom
-                    | Action::PageUp
-                    | Action::PageDown),
-                ) = keymap::action_for(&k, Ctx::Everywhere, self.opts.readonly)
+                } else if let Some(a) = keymap::action_for(&k, Ctx::Everywhere, self.opts.readonly)
+                    .filter(|a| a.moves())
                 {
                     let len = super::view::help_lines(self).len();
                     self.overlay = Some(Overlay::Help(step(at, len, a)));
@@ -649,14 +643,8 @@ impl App {
                         }
                     }
                     _ => {
-                        if let Some(
-                            a @ (Action::Up
-                            | Action::Down
-                            | Action::Top
-                            | Action::Bottom
-                            | Action::PageUp
-                            | Action::PageDown),
-                        ) = keymap::action_for(&k, Ctx::Everywhere, self.opts.readonly)
+                        if let Some(a) = keymap::action_for(&k, Ctx::Everywhere, self.opts.readonly)
+                            .filter(|a| a.moves())
                         {
                             p.sel = step(p.sel, len, a);
                             self.overlay = Some(Overlay::Pick(p));

@@ -46,6 +46,21 @@ pub enum Action {
     Describe,
 }
 
+impl Action {
+    /// The keys that move a selection or scroll a view.
+    pub fn moves(self) -> bool {
+        matches!(
+            self,
+            Action::Up
+                | Action::Down
+                | Action::Top
+                | Action::Bottom
+                | Action::PageUp
+                | Action::PageDown
+        )
+    }
+}
+
 pub struct Binding {
     pub keys: &'static str,
     pub ctx: Ctx,

@@ -207,3 +207,52 @@ fn serve_file(mut conn: std::net::TcpStream, root: &Path) {
             .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
     };
 }
+
+/// Installs posthog-mini with a profile's values and no waiting, as `helm install` would.
+pub fn install_stand_in(sim: &Sim, profile: &str, extra: &[&str]) {
+    // What helmdeck applies before the chart: the profile's own objects (its StorageClass).
+    let set = helmdeck::profile::ProfileSet::load(None).expect("profiles");
+    let objects = &set.get(profile).expect("profile").objects;
+    if !objects.is_empty() {
+        let file = sim.home.path().join(format!("{profile}-objects.yaml"));
+        let docs: Vec<String> = objects
+            .iter()
+            .map(|o| serde_yaml::to_string(o).expect("yaml"))
+            .collect();
+        write(&file, &docs.join("---\n"));
+        sim.run(
+            &kubectl(),
+            &["apply", "--server-side", "-f", file.to_str().unwrap()],
+        );
+    }
+    let values = profile_values(sim.home.path(), profile);
+    let chart = root().join("assets/charts/posthog-mini");
+    let mut args = vec![
+        "install",
+        "posthog",
+        chart.to_str().unwrap(),
+        "-n",
+        "posthog",
+        "--create-namespace",
+        "-f",
+        values.to_str().unwrap(),
+        "--set",
+        "ingress.hostname=ph.example.com",
+    ];
+    args.extend_from_slice(extra);
+    sim.run(&helm(4), &args);
+}
+
+/// Every file under `dir`, at any depth.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

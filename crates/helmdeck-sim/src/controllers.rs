@@ -1910,12 +1910,7 @@ fn services(store: &mut Store, cs: &mut ControllerState) {
 fn ingresses(store: &mut Store) {
     let ing_gr = gr("networking.k8s.io", "ingresses");
     let classes = list(store, &gr("networking.k8s.io", "ingressclasses"));
-    let served = |ing: &Value| match ing["spec"]["ingressClassName"].as_str() {
-        Some(name) => classes.iter().any(|c| name_of(c) == name),
-        None => classes.iter().any(|c| {
-            c["metadata"]["annotations"]["ingressclass.kubernetes.io/is-default-class"] == "true"
-        }),
-    };
+    let served = |ing: &Value| crate::ingress::served(ing, &classes);
     for ing in list(store, &ing_gr) {
         if ing["status"]["loadBalancer"]["ingress"].is_null() && served(&ing) {
             store.set_status(

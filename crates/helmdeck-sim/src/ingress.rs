@@ -20,6 +20,17 @@ use tokio_util::sync::CancellationToken;
 use crate::SimState;
 use crate::server::Body;
 
+/// Whether a controller serves the Ingress: its class exists, or it names none and a class
+/// is marked the default.
+pub fn served(ing: &Value, classes: &[Value]) -> bool {
+    match ing["spec"]["ingressClassName"].as_str() {
+        Some(name) => classes.iter().any(|c| c["metadata"]["name"] == name),
+        None => classes.iter().any(|c| {
+            c["metadata"]["annotations"]["ingressclass.kubernetes.io/is-default-class"] == "true"
+        }),
+    }
+}
+
 /// A backend: (namespace, service name).
 pub type Backend = (String, String);
 
@@ -30,12 +41,7 @@ pub fn route(
     host: &str,
     path: &str,
 ) -> Option<(String, String)> {
-    let served = |ing: &Value| match ing["spec"]["ingressClassName"].as_str() {
-        Some(name) => classes.iter().any(|c| c["metadata"]["name"] == name),
-        None => classes.iter().any(|c| {
-            c["metadata"]["annotations"]["ingressclass.kubernetes.io/is-default-class"] == "true"
-        }),
-    };
+    let served = |ing: &Value| served(ing, classes);
     // (host specificity, matched length, exact) → backend; the greatest wins.
     let mut best: Option<((bool, usize, bool), Backend)> = None;
     for ing in ingresses.iter().filter(|i| served(i)) {
