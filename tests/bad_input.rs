@@ -413,6 +413,190 @@ fn a_server_that_never_answers_gives_exit_4_within_the_request_timeout() {
     }
 }
 
+/// An API server that answers `/version` and then nothing: a process that stopped between
+/// two requests, as seen from the client.
+fn server_silent_after_version() -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut writer = conn;
+                loop {
+                    let mut first = String::new();
+                    if reader.read_line(&mut first).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                        line.clear();
+                    }
+                    if !first.starts_with("GET /version") {
+                        // Held open, never answered.
+                        std::thread::park();
+                        return;
+                    }
+                    let body = r#"{"major":"1","minor":"33","gitVersion":"v1.33.2","platform":"linux/amd64"}"#;
+                    let _ = write!(
+                        writer,
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_server_that_stops_answering_mid_command_gives_exit_4_within_the_request_timeout() {
+    let port = server_silent_after_version();
+    let sim = Sim::start(SimOptions::default());
+    // Named as the simulated cluster, so plan and install take the bundled chart (no network).
+    let kubeconfig = sim.home.path().join("stops-kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: helmdeck-sim, cluster: {{server: \"http://127.0.0.1:{port}\"}}}}]\nusers: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: c, context: {{cluster: helmdeck-sim, user: u}}}}]\ncurrent-context: c\n"
+        ),
+    )
+    .unwrap();
+    for (args, says) in [
+        // helm has no request timeout: its queries get two of ours, then are stopped.
+        ("status", "did not answer within 4 s"),
+        ("history", "did not answer within 4 s"),
+        ("plan --profile local", "did not answer within 2 s"),
+        ("install --yes --profile local", "did not answer within 2 s"),
+        ("upgrade --yes --profile local", "did not answer within 2 s"),
+        ("rollback --yes", "did not answer within 4 s"),
+        // --sync-timeout bounds a check, whatever the request timeout.
+        ("check --pods --sync-timeout 4", "within 4 s"),
+        ("check --disks --sync-timeout 4", "within 4 s"),
+    ] {
+        let mut words: Vec<&str> = args.split(' ').collect();
+        if !args.starts_with("check") {
+            words.extend(["--request-timeout", "2s"]);
+        }
+        let started = Instant::now();
+        let o = sim
+            .cmd(common::helmdeck_bin())
+            .args(&words)
+            .env("KUBECONFIG", &kubeconfig)
+            .env("HELMDECK_HELM", helm(4))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(4), "{args}: {text}");
+        assert!(text.contains(says), "{args}: {text}");
+        assert!(started.elapsed() < Duration::from_secs(30), "{args}");
+    }
+}
+
+/// A TCP proxy to `upstream` that can be frozen: bytes are then read and held, as a stopped
+/// process or a hung proxy holds them; thawed, they flow again.
+fn freezable_proxy(upstream: u16) -> (u16, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let frozen = std::sync::Arc::new(AtomicBool::new(false));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let f = frozen.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { continue };
+            let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else {
+                continue;
+            };
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                let f = f.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16 * 1024];
+                    loop {
+                        let n = match from.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        while f.load(Ordering::SeqCst) {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                        if to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        }
+    });
+    (port, frozen)
+}
+
+#[test]
+fn watchers_say_when_the_server_goes_silent_and_when_it_is_back() {
+    use std::sync::atomic::Ordering;
+    let sim = Sim::start(SimOptions::default());
+    let upstream: u16 = sim
+        .url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .expect("the simulated cluster's port");
+    let (port, frozen) = freezable_proxy(upstream);
+    let kubeconfig = sim.home.path().join("proxied-kubeconfig");
+    let original = std::fs::read_to_string(&sim.kubeconfig).unwrap();
+    std::fs::write(
+        &kubeconfig,
+        original.replace(&format!(":{upstream}"), &format!(":{port}")),
+    )
+    .unwrap();
+    let out = sim.home.path().join("watch.out");
+    let mut child = sim
+        .cmd(common::helmdeck_bin())
+        .args([
+            "check",
+            "--pods",
+            "--disks",
+            "--watch",
+            "--interval",
+            "1",
+            "--request-timeout",
+            "2s",
+        ])
+        .env("KUBECONFIG", &kubeconfig)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let printed = || std::fs::read_to_string(&out).unwrap_or_default();
+    common::eventually(60, "a live report", || {
+        printed().contains("watchers live").then_some(())
+    });
+    frozen.store(true, Ordering::SeqCst);
+    let before = printed().len();
+    // Heartbeat (5 s) plus the request timeout (2 s), with room for a slow machine.
+    common::eventually(30, "the reports to say the server went silent", || {
+        printed()[before..]
+            .contains("the API server did not answer within 2 s")
+            .then_some(())
+    });
+    frozen.store(false, Ordering::SeqCst);
+    let after = printed().len();
+    common::eventually(30, "the reports to be live again", || {
+        printed()[after..].contains("watchers live").then_some(())
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 #[test]
 fn ctrl_c_during_an_install_lets_helm_go_on_and_twice_stops_it_with_a_rollback() {
     let sim = Sim::start(SimOptions {

@@ -67,16 +67,23 @@ async fn run_async(args: CheckArgs) -> i32 {
         context: args.context.clone(),
     };
     super::warn_insecure(&target);
-    let client = match target.connect().await {
+    // --sync-timeout bounds everything before the first report: connecting, finding the
+    // release and the watchers' first lists.
+    let sync_deadline = tokio::time::Instant::now() + Duration::from_secs(args.sync_timeout);
+    let wait = crate::cluster::request_timeout().min(Duration::from_secs(args.sync_timeout));
+    let client = match target.connect_within(wait).await {
         Ok(c) => c,
         Err(e) => return err(exit::UNREACHABLE, e),
     };
     let namespace = (!args.all_namespaces).then(|| args.namespace.clone());
     let release = match &namespace {
-        Some(ns) if args.profile.is_none() => releases::list(&client, Some(ns))
-            .await
-            .ok()
-            .and_then(|rels| rels.into_iter().find(|r| r.name == args.release)),
+        Some(ns) if args.profile.is_none() => {
+            tokio::time::timeout_at(sync_deadline, releases::list(&client, Some(ns)))
+                .await
+                .ok()
+                .and_then(|r| r.ok())
+                .and_then(|rels| rels.into_iter().find(|r| r.name == args.release))
+        }
         _ => None,
     };
     let (profile, profile_source) = crate::profile::judging_profile(
@@ -89,15 +96,22 @@ async fn run_async(args: CheckArgs) -> i32 {
         .as_ref()
         .map(|p| p.storage.encryption)
         .unwrap_or(EncryptionRule::NotRequired);
+    let watch_client = match target.watch_client().await {
+        Ok(c) => c,
+        Err(e) => return err(exit::UNREACHABLE, e),
+    };
     let watch = ClusterWatch::start(
-        &client,
+        &watch_client,
         Scope {
             namespace: namespace.clone(),
             pods: want_pods,
             disks: want_disks,
         },
     );
-    if !watch.synced(Duration::from_secs(args.sync_timeout)).await {
+    if !watch
+        .synced(sync_deadline.saturating_duration_since(tokio::time::Instant::now()))
+        .await
+    {
         let (c, kind) = watch.connection();
         return err(
             exit::UNREACHABLE,

@@ -25,6 +25,11 @@ pub struct Cli {
     pub command: Option<Command>,
     #[command(flatten)]
     pub app: AppArgs,
+    /// How long one request to the API server may go unanswered before the command gives
+    /// up with exit 4, as kubectl's flag: seconds or a duration (`10s`, `1m`). Default:
+    /// $HELMDECK_REQUEST_TIMEOUT, else 30 s.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_timeout)]
+    pub request_timeout: Option<u64>,
 }
 
 /// Flags of the interactive app (`helmdeck` with no subcommand).
@@ -463,6 +468,9 @@ pub(crate) fn warn_insecure(target: &crate::cluster::Target) {
 
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> i32 {
+    if let Some(secs) = cli.request_timeout {
+        crate::cluster::set_request_timeout(std::time::Duration::from_secs(secs));
+    }
     match cli.command {
         Some(Command::Profiles { action }) => render::profiles(action),
         Some(Command::Render(args)) => render::render(*args),

@@ -361,6 +361,21 @@ pub fn diagnose(e: &(dyn StdError + 'static), entries: Option<&Entries>) -> Clus
     {
         return ClusterError::Config(ke.to_string());
     }
+    // A deadline of ours passed: with a connection, the server went silent.
+    if let Some(io) = find::<std::io::Error>(e)
+        && io.kind() == std::io::ErrorKind::TimedOut
+    {
+        let wait = super::request_timeout();
+        if texts.iter().any(|t| t.contains("client error (Connect)")) {
+            return ClusterError::Unreachable(format!(
+                "{}: no connection within {} s; --request-timeout (or {}) sets the wait",
+                en.server,
+                wait.as_secs(),
+                super::REQUEST_TIMEOUT_ENV
+            ));
+        }
+        return super::silent_server(&en.server, wait);
+    }
     // Refused, reset, timed out, DNS: the server is not there.
     let last = texts
         .iter()

@@ -43,17 +43,46 @@ pub enum ClusterError {
     Forbidden { message: String, fix: String },
 }
 
-/// Seconds the first request to the API server may take (default 30).
+/// Seconds one request to the API server may go unanswered (default 30); `--request-timeout`
+/// wins over it.
 pub const REQUEST_TIMEOUT_ENV: &str = "HELMDECK_REQUEST_TIMEOUT";
 
+/// `--request-timeout` in seconds, 0 when not given. A process-wide setting as kubectl's flag
+/// is: every client any part of helmdeck makes for this run honours it.
+static REQUEST_TIMEOUT_FLAG: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Sets the wait for every request of this run (the `--request-timeout` flag).
+pub fn set_request_timeout(d: std::time::Duration) {
+    REQUEST_TIMEOUT_FLAG.store(d.as_secs().max(1), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// How long one request may go unanswered: `--request-timeout`, then
+/// `HELMDECK_REQUEST_TIMEOUT`, then 30 s. A server that accepts connections and never
+/// answers (a stopped process, a dead proxy) is reported after this, not never.
 pub fn request_timeout() -> std::time::Duration {
-    std::time::Duration::from_secs(
+    let flag = REQUEST_TIMEOUT_FLAG.load(std::sync::atomic::Ordering::Relaxed);
+    std::time::Duration::from_secs(if flag > 0 {
+        flag
+    } else {
         std::env::var(REQUEST_TIMEOUT_ENV)
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
             .filter(|s| *s > 0)
-            .unwrap_or(30),
-    )
+            .unwrap_or(30)
+    })
+}
+
+/// How long a watch runs before the server ends it and the watcher resumes it. The server
+/// answers within this even when nothing changes, so a watch that hears nothing for this
+/// plus the request timeout is on a dead connection.
+pub const WATCH_WINDOW_SECS: u32 = 55;
+
+/// Says a request went unanswered, naming the wait and how to change it.
+pub fn silent_server(server: &str, wait: std::time::Duration) -> ClusterError {
+    ClusterError::Unreachable(format!(
+        "the API server at {server} accepted the connection but did not answer within {} s (a stopped process or a dead proxy?); --request-timeout (or {REQUEST_TIMEOUT_ENV}) sets the wait",
+        wait.as_secs()
+    ))
 }
 
 /// The cluster name `helmdeck sim` and `helmdeck demo` write into their kubeconfig.
@@ -120,20 +149,19 @@ impl Target {
 
     /// A client whose first request worked: the error, if any, names what to fix.
     pub async fn connect(&self) -> Result<kube::Client, ClusterError> {
+        self.connect_within(request_timeout()).await
+    }
+
+    /// [`Target::connect`] with a deadline for the first request (connecting, TLS and
+    /// credentials included) other than the request timeout.
+    pub async fn connect_within(
+        &self,
+        wait: std::time::Duration,
+    ) -> Result<kube::Client, ClusterError> {
         let client = self.client().await?;
-        // A server that accepts the connection and never answers (a stopped process, a dead
-        // proxy) would hold every command for kube's 295 s read timeout: the first request
-        // has a deadline of its own.
-        let wait = request_timeout();
         match tokio::time::timeout(wait, client.apiserver_version()).await {
             Ok(r) => r.map_err(|e| self.diagnose(&e))?,
-            Err(_) => {
-                return Err(ClusterError::Unreachable(format!(
-                    "the API server at {} accepted the connection but did not answer within {} s (a stopped process or a dead proxy?); {REQUEST_TIMEOUT_ENV} sets the wait",
-                    self.server(),
-                    wait.as_secs()
-                )));
-            }
+            Err(_) => return Err(silent_server(&self.server(), wait)),
         };
         Ok(client)
     }
@@ -165,17 +193,43 @@ impl Target {
         })
     }
 
+    /// A client whose every request is answered within the request timeout or fails: a
+    /// server that stops answering mid-command ends the command, it does not hold it.
     pub async fn client(&self) -> Result<kube::Client, ClusterError> {
-        kube::Client::try_from(self.config().await?).map_err(|e| self.diagnose(&e))
+        let mut cfg = self.config().await?;
+        bound(&mut cfg, request_timeout());
+        kube::Client::try_from(cfg).map_err(|e| self.diagnose(&e))
+    }
+
+    /// A client for watches: a watch is quiet while nothing changes, so its reads may wait
+    /// for the whole watch window (the server ends each watch within it) plus the request
+    /// timeout; lists and single requests on it are bounded by that too.
+    pub async fn watch_client(&self) -> Result<kube::Client, ClusterError> {
+        let mut cfg = self.config().await?;
+        bound(
+            &mut cfg,
+            request_timeout() + std::time::Duration::from_secs(WATCH_WINDOW_SECS.into()),
+        );
+        kube::Client::try_from(cfg).map_err(|e| self.diagnose(&e))
     }
 
     /// A client that reports a 503 at once instead of retrying it for minutes: what a probe
     /// of the app behind the service proxy needs.
     pub async fn probe_client(&self) -> Result<kube::Client, ClusterError> {
         let mut cfg = self.config().await?;
+        bound(&mut cfg, request_timeout());
         cfg.default_retry = false;
         kube::Client::try_from(cfg).map_err(|e| self.diagnose(&e))
     }
+}
+
+/// Connect, write and read deadlines. The read deadline counts from the request's last write
+/// (not from when a pooled connection went idle).
+fn bound(cfg: &mut kube::Config, wait: std::time::Duration) {
+    cfg.connect_timeout = Some(wait);
+    cfg.write_timeout = Some(wait);
+    cfg.read_timeout = Some(wait);
+    cfg.reset_reader_on_write = true;
 }
 
 /// What an install or upgrade must be allowed to do in `namespace` and the user may not, by
@@ -215,8 +269,11 @@ pub async fn denied(client: &kube::Client, namespace: &str) -> Vec<String> {
 }
 
 /// Reads what preflight needs.
-pub async fn gather(client: &kube::Client) -> Result<preflight::ClusterFacts, ClusterError> {
-    let unreachable = |e: kube::Error| ClusterError::Unreachable(e.to_string());
+pub async fn gather(
+    target: &Target,
+    client: &kube::Client,
+) -> Result<preflight::ClusterFacts, ClusterError> {
+    let unreachable = |e: kube::Error| target.explain(&e);
     let version = client.apiserver_version().await.map_err(unreachable)?;
     let nodes: Api<Node> = Api::all(client.clone());
     let nodes = nodes

@@ -203,15 +203,20 @@ where
         return reader;
     }
     // managedFields are most of an object's bytes and nothing here reads them.
-    let stream = watcher(api, watcher::Config::default().any_semantic())
-        .backoff(QuickBackoff {
-            next: QuickBackoff::FIRST,
-        })
-        .modify(move |o| {
-            o.meta_mut().managed_fields = None;
-            trim(o);
-        })
-        .reflect(writer);
+    let stream = watcher(
+        api,
+        watcher::Config::default()
+            .any_semantic()
+            .timeout(super::WATCH_WINDOW_SECS),
+    )
+    .backoff(QuickBackoff {
+        next: QuickBackoff::FIRST,
+    })
+    .modify(move |o| {
+        o.meta_mut().managed_fields = None;
+        trim(o);
+    })
+    .reflect(writer);
     tokio::spawn(async move {
         let mut stream = std::pin::pin!(stream);
         loop {
@@ -255,7 +260,10 @@ where
 }
 
 fn short_reason(e: &watcher::Error) -> String {
-    let s = e.to_string();
+    short(&e.to_string())
+}
+
+fn short(s: &str) -> String {
     let s = s.lines().next().unwrap_or_default();
     if s.len() > 120 {
         format!("{}…", &s[..s.floor_char_boundary(120)])
@@ -264,24 +272,28 @@ fn short_reason(e: &watcher::Error) -> String {
     }
 }
 
-/// A resumed watch yields nothing until something changes, so recovery is seen by asking the
-/// API server directly: once it answers, the watchers are back within one backoff step.
-async fn mark_recovered(client: kube::Client, shared: Arc<Shared>) {
+/// How often a quiet cluster is asked whether it still answers.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// Keeps the connection state honest in both directions. A watch on a server that stopped
+/// answering hears nothing, which looks like a quiet cluster: so while every watcher is live,
+/// the server is asked for its version every few seconds, and one that does not answer within
+/// the request timeout marks every watcher stale at once (the watches themselves notice only
+/// after their window). A resumed watch yields nothing until something changes, so recovery
+/// is seen the same way: once the server answers, the watchers are live again.
+async fn keep_honest(client: kube::Client, shared: Arc<Shared>) {
     let mut st = shared.state.subscribe();
     loop {
-        let broken = tokio::select! {
-            r = st.wait_for(|s| s.iter().any(|c| matches!(c, Connection::Reconnecting { .. }))) => r.is_ok(),
-            _ = shared.cancel.cancelled() => return,
-        };
-        if !broken {
-            return;
-        }
-        loop {
+        let broken = st
+            .borrow_and_update()
+            .iter()
+            .any(|c| matches!(c, Connection::Reconnecting { .. }));
+        if broken {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(300)) => {}
                 _ = shared.cancel.cancelled() => return,
             }
-            if client.apiserver_version().await.is_ok() {
+            if answers(&client).await.is_ok() {
                 shared.state.send_modify(|s| {
                     for c in s.iter_mut() {
                         if matches!(c, Connection::Reconnecting { .. }) {
@@ -290,14 +302,52 @@ async fn mark_recovered(client: kube::Client, shared: Arc<Shared>) {
                     }
                 });
                 shared.changes.send_modify(|n| *n += 1);
-                break;
             }
+            continue;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(HEARTBEAT) => {}
+            r = st.changed() => if r.is_err() { return } else { continue },
+            _ = shared.cancel.cancelled() => return,
+        }
+        let all_live = st.borrow().iter().all(|c| *c == Connection::Live);
+        if !all_live {
+            continue;
+        }
+        if let Err(reason) = answers(&client).await {
+            shared.state.send_modify(|s| {
+                for c in s.iter_mut() {
+                    if *c == Connection::Live {
+                        *c = Connection::Reconnecting {
+                            since: SystemTime::now(),
+                            reason: reason.clone(),
+                        };
+                    }
+                }
+            });
+            shared.changes.send_modify(|n| *n += 1);
         }
     }
 }
 
+/// Whether the API server answers within the request timeout. A refusal (401, 403, …) is an
+/// answer: only silence and a broken connection count against it.
+async fn answers(client: &kube::Client) -> Result<(), String> {
+    let wait = super::request_timeout();
+    match tokio::time::timeout(wait, client.apiserver_version()).await {
+        Err(_) => Err(format!(
+            "the API server did not answer within {} s",
+            wait.as_secs()
+        )),
+        Ok(Err(kube::Error::Api(_))) | Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(short(&e.to_string())),
+    }
+}
+
 impl ClusterWatch {
-    /// Starts a watcher per kind on the current tokio runtime.
+    /// Starts a watcher per kind on the current tokio runtime. The client should be a
+    /// [`Target::watch_client`](super::Target::watch_client): a request client's read
+    /// deadline would cut quiet watches short.
     pub fn start(client: &kube::Client, scope: Scope) -> ClusterWatch {
         let (state_tx, state) = watch::channel(std::array::from_fn(|_| Connection::Connecting));
         let (changes_tx, changes) = watch::channel(0u64);
@@ -308,7 +358,7 @@ impl ClusterWatch {
             cancel: cancel.clone(),
         });
         let s = &scope;
-        tokio::spawn(mark_recovered(client.clone(), shared.clone()));
+        tokio::spawn(keep_honest(client.clone(), shared.clone()));
         ClusterWatch {
             pods: spawn_kind(
                 api::<PodView>(client, s, true),

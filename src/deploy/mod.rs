@@ -304,7 +304,7 @@ pub async fn plan(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
         }
     };
     let client = req.target.connect().await.map_err(|e| unreachable(&e))?;
-    let mut facts = cluster::gather(&client)
+    let mut facts = cluster::gather(&req.target, &client)
         .await
         .map_err(|e| unreachable(&e))?;
     facts.denied = cluster::denied(&client, &req.namespace).await;
@@ -762,8 +762,14 @@ pub async fn apply(req: &DeployRequest, plan: &Plan, tx: &UnboundedSender<Event>
         StepState::Running,
         format!("helm {}", req.helm.bin.version),
     );
+    // Watches need a client whose reads may wait out a quiet watch window.
+    let watch_client = req
+        .target
+        .watch_client()
+        .await
+        .unwrap_or_else(|_| client.clone());
     let follow = tokio::spawn(follow_rollout(
-        client.clone(),
+        watch_client.clone(),
         req.namespace.clone(),
         req.release.clone(),
         tx.clone(),
@@ -833,7 +839,7 @@ pub async fn apply(req: &DeployRequest, plan: &Plan, tx: &UnboundedSender<Event>
                     .unwrap_or(0),
             };
             if req.verify {
-                verify(req, &client, revision, tx).await
+                verify(req, &watch_client, revision, tx).await
             } else {
                 step(tx, Step::Verify, StepState::Skipped, "--no-verify");
                 Outcome::Applied { revision }

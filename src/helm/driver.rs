@@ -321,8 +321,27 @@ impl Helm {
         })
     }
 
+    /// A helm that only reads (history, list, get) makes a request or two, and helm has no
+    /// request timeout of its own: against an API server that stopped answering it would wait
+    /// for ever. It gets two request timeouts, then is killed (it changes nothing).
+    async fn query(&self, args: &[String]) -> Result<String, HelmFailure> {
+        let wait = crate::cluster::request_timeout() * 2;
+        match tokio::time::timeout(wait, self.run(args, |_| {})).await {
+            Ok(r) => r,
+            Err(_) => Err(HelmFailure {
+                command: args.iter().take(2).cloned().collect::<Vec<_>>().join(" "),
+                kind: FailureKind::ClusterUnreachable,
+                message: format!(
+                    "the API server did not answer within {} s (twice the request timeout), so helm was stopped; a stopped API server or a dead proxy?",
+                    wait.as_secs()
+                ),
+                fix: "check that the API server is up; --request-timeout (or HELMDECK_REQUEST_TIMEOUT) sets the wait".into(),
+            }),
+        }
+    }
+
     pub async fn json(&self, args: &[String]) -> Result<Value, HelmFailure> {
-        let out = self.run(args, |_| {}).await?;
+        let out = self.query(args).await?;
         serde_json::from_str(&out).map_err(|e| HelmFailure {
             command: args.iter().take(2).cloned().collect::<Vec<_>>().join(" "),
             kind: FailureKind::Other,
@@ -378,7 +397,7 @@ impl Helm {
         let args: Vec<String> = ["get", "manifest", release, "-n", ns]
             .map(String::from)
             .to_vec();
-        self.run(&args, |_| {}).await
+        self.query(&args).await
     }
 
     /// `helm upgrade --install` with the flags that differ between majors.

@@ -37,7 +37,7 @@ use crate::profile::IngestionSettings;
 use app::{App, Effect, Msg, Options, PlanTicket};
 
 /// A `:ctx` switch's clients, tagged with the switch it answers.
-type Connected = (u64, String, Result<(kube::Client, kube::Client), String>);
+type Connected = (u64, String, Result<Clients, String>);
 
 /// The request behind the plan the app last showed, with its ticket id: applying that ticket
 /// applies its plan with this request. The wizard holds one plan at a time, so a newer plan
@@ -171,22 +171,26 @@ impl Drop for Workers {
 }
 
 fn start_workers(
-    client: kube::Client,
-    probe_client: kube::Client,
+    clients: Clients,
     namespace: String,
     release: String,
     probe_key: Option<String>,
     settings: IngestionSettings,
     tx: UnboundedSender<Msg>,
 ) -> Workers {
+    let Clients {
+        api: client,
+        watch: watch_client,
+        probe: probe_client,
+    } = clients;
     let probe_now = Arc::new(tokio::sync::Notify::new());
     let (probe_settings, mut settings_rx) = tokio::sync::watch::channel(settings);
     let mut tasks = Vec::new();
     // Watchers → snapshots, coalesced so a burst of changes is one redraw.
     {
-        let (client, ns, tx) = (client.clone(), namespace.clone(), tx.clone());
+        let (ns, tx) = (namespace.clone(), tx.clone());
         tasks.push(tokio::spawn(async move {
-            let w = ClusterWatch::start(&client, Scope::everything(Some(ns)));
+            let w = ClusterWatch::start(&watch_client, Scope::everything(Some(ns)));
             let mut changes = w.changes();
             loop {
                 tokio::select! {
@@ -288,9 +292,8 @@ async fn event_loop(
     // Built once per context: every effect below shares them (kube clients clone cheaply).
     let mut kube = clients(&target).await;
     let mut workers = match kube.clone() {
-        Ok((c, p)) => Some(start_workers(
+        Ok(c) => Some(start_workers(
             c,
-            p,
             app.opts.namespace.clone(),
             app.opts.release.clone(),
             launch.probe_key.clone(),
@@ -343,12 +346,11 @@ async fn event_loop(
             c = connected_rx.recv() => match c {
                 // Only the newest `:ctx` counts; the old cluster stays until it connects.
                 Some((generation, ctx, result)) if generation == connecting => match result {
-                    Ok((c, p)) => {
+                    Ok(c) => {
                         target.context = Some(ctx.clone());
-                        kube = Ok((c.clone(), p.clone()));
+                        kube = Ok(c.clone());
                         workers = Some(start_workers(
                             c,
-                            p,
                             app.opts.namespace.clone(),
                             app.opts.release.clone(),
                             launch.probe_key.clone(),
@@ -380,10 +382,9 @@ async fn event_loop(
                 Effect::Quit => return exit::OK,
                 Effect::SwitchNamespace(ns) => {
                     workers = None;
-                    if let Ok((c, p)) = kube.clone() {
+                    if let Ok(c) = kube.clone() {
                         workers = Some(start_workers(
                             c,
-                            p,
                             ns,
                             app.opts.release.clone(),
                             launch.probe_key.clone(),
@@ -406,7 +407,7 @@ async fn event_loop(
                     });
                 }
                 Effect::RefreshReleases => {
-                    if let Ok((c, _)) = kube.clone() {
+                    if let Ok(Clients { api: c, .. }) = kube.clone() {
                         let tx = tx.clone();
                         tokio::spawn(async move {
                             let r = crate::cluster::releases::list(&c, None)
@@ -418,7 +419,7 @@ async fn event_loop(
                 }
                 Effect::Versions { repo, chart } => {
                     let tx = tx.clone();
-                    let client = kube.clone().ok().map(|(c, _)| c);
+                    let client = kube.clone().ok().map(|c| c.api);
                     tokio::spawn(async move {
                         let r =
                             crate::chart::repo::versions(&repo, &chart, &crate::dirs::cache_dir())
@@ -436,7 +437,7 @@ async fn event_loop(
                     });
                 }
                 Effect::History { release, namespace } => {
-                    if let Ok((c, _)) = kube.clone() {
+                    if let Ok(Clients { api: c, .. }) = kube.clone() {
                         let tx = tx.clone();
                         tokio::spawn(async move {
                             let r = crate::cluster::releases::history(&c, &namespace, &release)
@@ -457,7 +458,7 @@ async fn event_loop(
                     }
                 }
                 Effect::Logs { namespace, pod } => {
-                    if let Ok((c, _)) = kube.clone() {
+                    if let Ok(Clients { api: c, .. }) = kube.clone() {
                         let tx = tx.clone();
                         tokio::spawn(async move {
                             let api: Api<Pod> = Api::namespaced(c, &namespace);
@@ -503,7 +504,7 @@ async fn event_loop(
                     tokio::spawn(async move {
                         let result = match what {
                             app::PickWhat::Namespace => match client {
-                                Ok((c, _)) => {
+                                Ok(Clients { api: c, .. }) => {
                                     let api: Api<k8s_openapi::api::core::v1::Namespace> =
                                         Api::all(c);
                                     api.list(&Default::default())
@@ -536,7 +537,7 @@ async fn event_loop(
                     pod,
                     container,
                 } => {
-                    if let Ok((c, _)) = kube.clone() {
+                    if let Ok(Clients { api: c, .. }) = kube.clone() {
                         let tx = tx.clone();
                         tokio::spawn(async move {
                             let result = read_pod_text(c, &namespace, &pod, kind, container).await;
@@ -640,10 +641,21 @@ fn describe_effect(e: &Effect) -> String {
     }
 }
 
-async fn clients(t: &Target) -> Result<(kube::Client, kube::Client), String> {
-    let c = t.client().await.map_err(|e| e.to_string())?;
-    let p = t.probe_client().await.map_err(|e| e.to_string())?;
-    Ok((c, p))
+/// One cluster's clients: requests, watches (whose reads may wait a whole watch window) and
+/// the ingestion probe (which must see a 503 at once).
+#[derive(Clone)]
+struct Clients {
+    api: kube::Client,
+    watch: kube::Client,
+    probe: kube::Client,
+}
+
+async fn clients(t: &Target) -> Result<Clients, String> {
+    Ok(Clients {
+        api: t.client().await.map_err(|e| e.to_string())?,
+        watch: t.watch_client().await.map_err(|e| e.to_string())?,
+        probe: t.probe_client().await.map_err(|e| e.to_string())?,
+    })
 }
 
 /// Runs $EDITOR (argv, no shell) on an overrides file, with the terminal handed over.
