@@ -497,6 +497,54 @@ fn a_server_that_stops_answering_mid_command_gives_exit_4_within_the_request_tim
     }
 }
 
+#[test]
+fn ctrl_c_while_planning_stops_at_once_with_nothing_applied() {
+    // Planning waits on a server that answers its version and then nothing.
+    let port = server_silent_after_version();
+    let sim = Sim::start(SimOptions::default());
+    let kubeconfig = sim.home.path().join("stops-kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: helmdeck-sim, cluster: {{server: \"http://127.0.0.1:{port}\"}}}}]\nusers: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: c, context: {{cluster: helmdeck-sim, user: u}}}}]\ncurrent-context: c\n"
+        ),
+    )
+    .unwrap();
+    let log = sim.home.path().join("plan.log");
+    let mut child = sim
+        .cmd(common::helmdeck_bin())
+        .args(["install", "--yes", "--profile", "local"])
+        .args(["--request-timeout", "300s"])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("HELMDECK_HELM", helm(4))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let said = || std::fs::read_to_string(&log).unwrap_or_default();
+    common::eventually(60, "planning under way", || {
+        said().contains("chart: the bundled").then_some(())
+    });
+    let interrupted = Instant::now();
+    // SAFETY: kill(2) on the child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = common::eventually(30, "helmdeck to stop", || child.try_wait().unwrap());
+    assert!(interrupted.elapsed() < Duration::from_secs(30));
+    assert_eq!(status.code(), Some(130), "{}", said());
+    assert!(
+        said().contains("interrupted while planning: nothing was applied"),
+        "{}",
+        said()
+    );
+    assert!(
+        !common::files_under(sim.home.path())
+            .iter()
+            .any(|p| p.to_string_lossy().contains(".lock")),
+        "no lock left behind"
+    );
+}
+
 /// A TCP proxy to `upstream` that can be frozen: bytes are then read and held, as a stopped
 /// process or a hung proxy holds them; thawed, they flow again.
 fn freezable_proxy(upstream: u16) -> (u16, std::sync::Arc<std::sync::atomic::AtomicBool>) {

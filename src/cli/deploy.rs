@@ -309,14 +309,40 @@ async fn with_progress_interruptible<T>(
 
 /// Asks on the terminal, off the runtime's threads; anything but yes is no.
 async fn ask(question: String) -> bool {
-    tokio::task::spawn_blocking(move || {
+    // A thread of its own, not the runtime's blocking pool: after a Ctrl-C at the question
+    // the runtime would wait for the read to finish before the process could exit.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
         eprint!("{question} [y/N] ");
         let _ = std::io::stderr().flush();
         let mut line = String::new();
-        std::io::stdin().read_line(&mut line).is_ok() && matches!(line.trim(), "y" | "Y" | "yes")
-    })
-    .await
-    .unwrap_or(false)
+        let yes = std::io::stdin().read_line(&mut line).is_ok()
+            && matches!(line.trim(), "y" | "Y" | "yes");
+        let _ = tx.send(yes);
+    });
+    rx.await.unwrap_or(false)
+}
+
+/// Runs `work` unless Ctrl-C or SIGTERM comes first (then None, and `work` is dropped: a
+/// helm it ran for the plan is killed with it, its values file removed). Used before
+/// anything is applied, where stopping leaves nothing behind.
+async fn unless_interrupted<T>(work: impl std::future::Future<Output = T>) -> Option<T> {
+    #[cfg(unix)]
+    let terminated = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut t) => {
+                t.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminated = std::future::pending::<()>();
+    tokio::select! {
+        r = work => Some(r),
+        _ = tokio::signal::ctrl_c() => None,
+        _ = terminated => None,
+    }
 }
 
 /// `install`, `upgrade` and `plan`: plan, ask, apply exactly that plan.
@@ -398,13 +424,24 @@ pub fn deploy(action: Action, plan_only: bool, args: DeployArgs) -> i32 {
                     version.as_deref().unwrap_or("?")
                 );
             }
-            let req = match tokio::task::spawn_blocking(move || leg.resolve()).await {
-                Ok(Ok(r)) => r,
-                Ok(Err(o)) => return (o, events),
-                Err(e) => return (Outcome::bad_input(e.to_string()), events),
+            let interrupted = |during: &str| Outcome::Interrupted {
+                during: during.into(),
             };
-            let (planned, more) =
-                with_progress(json_out, async |tx| deploy::plan(&req, tx).await).await;
+            let req = match unless_interrupted(tokio::task::spawn_blocking(move || leg.resolve()))
+                .await
+            {
+                Some(Ok(Ok(r))) => r,
+                Some(Ok(Err(o))) => return (o, events),
+                Some(Err(e)) => return (Outcome::bad_input(e.to_string()), events),
+                None => return (interrupted("while reading the chart"), events),
+            };
+            let Some((planned, more)) = unless_interrupted(with_progress(json_out, async |tx| {
+                deploy::plan(&req, tx).await
+            }))
+            .await
+            else {
+                return (interrupted("while planning"), events);
+            };
             events.extend(more);
             let plan = match planned {
                 Ok(p) => p,
@@ -423,8 +460,15 @@ pub fn deploy(action: Action, plan_only: bool, args: DeployArgs) -> i32 {
             } else {
                 "Apply these changes?".into()
             };
-            if !args.yes && !ask(question).await {
-                return (Outcome::Declined, events);
+            if !args.yes {
+                match unless_interrupted(ask(question)).await {
+                    Some(true) => {}
+                    Some(false) => return (Outcome::Declined, events),
+                    None => {
+                        eprintln!();
+                        return (interrupted("at the question"), events);
+                    }
+                }
             }
             let (o, more) = with_progress_interruptible(json_out, async |tx| {
                 deploy::apply(&req, &plan, tx).await
@@ -585,12 +629,21 @@ pub fn rollback(args: ReleaseArgs) -> i32 {
                 Some(r) => format!("revision {r}"),
                 None => "the last deployed revision".into(),
             };
-            eprint!("Roll {} back to {what}? [y/N] ", t.release);
-            let mut line = String::new();
-            if std::io::stdin().read_line(&mut line).is_err() || !matches!(line.trim(), "y" | "yes")
-            {
-                eprintln!("not rolled back");
-                return exit::FAILED;
+            match unless_interrupted(ask(format!("Roll {} back to {what}?", t.release))).await {
+                Some(true) => {}
+                Some(false) => {
+                    eprintln!("not rolled back");
+                    return exit::FAILED;
+                }
+                None => {
+                    eprintln!(
+                        "\n{}",
+                        Outcome::Interrupted {
+                            during: "at the question".into()
+                        }
+                    );
+                    return exit::INTERRUPTED;
+                }
             }
         }
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

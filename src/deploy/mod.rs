@@ -982,13 +982,18 @@ async fn helm_with_values(
     kind: &str,
     args_for: impl FnOnce(&Path) -> Vec<String>,
 ) -> Option<String> {
-    let dir = std::env::temp_dir().join(format!("helmdeck-{kind}-{}", std::process::id()));
-    let file = dir.join("values.json");
+    /// Removes the values file however this ends, a dropped future (Ctrl-C) included.
+    struct Gone(PathBuf);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let dir = Gone(std::env::temp_dir().join(format!("helmdeck-{kind}-{}", std::process::id())));
+    let file = dir.0.join("values.json");
     crate::private_files::private_file(&file, &serde_json::to_vec(user_values).unwrap_or_default())
         .ok()?;
-    let out = req.helm.run(&args_for(&file), |_| {}).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    out.ok()
+    req.helm.run(&args_for(&file), |_| {}).await.ok()
 }
 
 /// The chart's objects as `helm template` renders them for this cluster's version.

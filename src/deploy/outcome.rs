@@ -16,6 +16,8 @@ pub mod exit {
     pub const BUSY: i32 = 5;
     /// Applied, but the checks after it failed.
     pub const UNVERIFIED: i32 = 6;
+    /// Ctrl-C or SIGTERM before anything was applied (128 + SIGINT, as shells report it).
+    pub const INTERRUPTED: i32 = 130;
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -51,6 +53,11 @@ pub enum Outcome {
     Busy {
         message: String,
     },
+    /// Ctrl-C or SIGTERM before anything was applied.
+    Interrupted {
+        /// What was going on: "planning", "at the question".
+        during: String,
+    },
 }
 
 impl Outcome {
@@ -64,6 +71,7 @@ impl Outcome {
             Outcome::PreflightFailed { .. } => exit::PREFLIGHT,
             Outcome::Unreachable { .. } => exit::UNREACHABLE,
             Outcome::Busy { .. } => exit::BUSY,
+            Outcome::Interrupted { .. } => exit::INTERRUPTED,
         }
     }
 
@@ -122,6 +130,9 @@ impl std::fmt::Display for Outcome {
             ),
             Outcome::Planned => write!(f, "plan complete: nothing was applied"),
             Outcome::Declined => write!(f, "not applied"),
+            Outcome::Interrupted { during } => {
+                write!(f, "interrupted {during}: nothing was applied")
+            }
             Outcome::PreflightFailed { failed } => write!(
                 f,
                 "preflight failed ({} check(s)): nothing was applied",
