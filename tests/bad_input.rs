@@ -98,6 +98,15 @@ fn files(dir: &Path) {
         assert!(status.success());
         std::fs::remove_dir_all(dir.join(name)).unwrap();
     }
+    // A chart whose Chart.yaml lists a subchart charts/ does not hold (disabled or not).
+    let root = dir.join("missing-subchart");
+    std::fs::create_dir_all(root.join("templates")).unwrap();
+    std::fs::write(
+        root.join("Chart.yaml"),
+        "apiVersion: v2\nname: parent\nversion: 0.1.0\ndependencies:\n  - name: redis\n    version: 1.0.0\n    repository: https://charts.example.com\n    condition: redis.enabled\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("values.yaml"), "redis:\n  enabled: false\n").unwrap();
     let profiles = dir.join("profiles");
     std::fs::create_dir_all(&profiles).unwrap();
 }
@@ -154,6 +163,11 @@ const RENDER: &[Case] = &[
     case("render -o yaml2", 2, "possible values"),
     case("render --chart {dir}", 2, "is not a chart"),
     case("render --chart /nonexistent", 2, "/nonexistent"),
+    case(
+        "render --chart {dir}/missing-subchart",
+        2,
+        "redis found in Chart.yaml, but missing in charts/",
+    ),
     case("render --version banana", 2, "improper constraint"),
     case(
         "render --repo notaurl --version 1.0.0",
@@ -223,6 +237,11 @@ const NAMES: &[Case] = &[
     case("install --yes --version banana", 2, "improper constraint"),
     case("install --yes -f /dev/zero", 2, "not a regular file"),
     case("install --yes -f {dir}/bomb.yaml", 2, "excessive aliasing"),
+    case(
+        "install --yes --chart {dir}/missing-subchart",
+        2,
+        "helm dependency build",
+    ),
 ];
 
 /// Waits for `child`, polling; past `secs` it is killed and the test fails with `what()`.

@@ -109,6 +109,18 @@ impl Chart {
         &self.metadata.name
     }
 
+    /// Dependencies Chart.yaml lists that `charts/` does not hold, by chart name, whatever
+    /// their condition: helm refuses such a chart for install, upgrade and template
+    /// ("found in Chart.yaml, but missing in charts/ directory", helm's `CheckDependencies`).
+    pub fn missing_dependencies(&self) -> Vec<String> {
+        self.metadata
+            .dependencies
+            .iter()
+            .filter(|d| !self.dependencies.iter().any(|c| c.name() == d.name))
+            .map(|d| d.name.clone())
+            .collect()
+    }
+
     /// Loads a chart directory or a packaged `.tgz`.
     pub fn load(path: &Path) -> Result<Chart, ChartError> {
         let meta = std::fs::metadata(path).map_err(|source| ChartError::Io {

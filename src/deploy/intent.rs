@@ -136,6 +136,15 @@ impl ValuesIntent {
         let chart_path =
             resolve_chart_ref(&chart_ref, &crate::dirs::cache_dir()).map_err(|e| e.to_string())?;
         let chart = Chart::load(&chart_path).map_err(|e| e.to_string())?;
+        let missing = chart.missing_dependencies();
+        if !missing.is_empty() {
+            return Err(format!(
+                "chart {}: {} found in Chart.yaml, but missing in charts/ directory (helm refuses the chart)\n  fix: `helm dependency build {}` fetches them into charts/",
+                chart.origin,
+                missing.join(", "),
+                chart_path.display()
+            ));
+        }
         let answers = match &self.answers {
             Some(a) => Some(
                 profile::answers_layer(&a.origin, &a.given, profile.as_ref())
