@@ -168,7 +168,12 @@ fn the_values_the_wizard_reviews_are_the_values_applied() {
     let mut key = |c| app.update(Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)));
     key(KeyCode::Char('i'));
     key(KeyCode::Enter);
-    key(KeyCode::Enter);
+    // The review renders off the UI thread in the app; here, at once.
+    let Some(Effect::Review(job)) = key(KeyCode::Enter).into_iter().next() else {
+        panic!("the questions' enter asks for the review")
+    };
+    app.update(Msg::Reviewed(job.id, helmdeck::tui::wizard::review(&job)));
+    let mut key = |c| app.update(Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)));
     let effects = key(KeyCode::Enter);
     let Some(Effect::Plan(intent)) = effects.into_iter().next() else {
         panic!("the review's enter plans")

@@ -69,8 +69,27 @@ fn ticket(profile: &str) -> Box<PlanTicket> {
     })
 }
 
+/// A key, and what the event loop does at once with its effects: a values review is
+/// rendered (the loop does it off the UI thread) and its answer delivered; the other
+/// effects are returned.
 fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    let effects = app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    settle(app, effects)
+}
+
+fn settle(app: &mut App, effects: Vec<Effect>) -> Vec<Effect> {
+    let mut out = Vec::new();
+    for e in effects {
+        match e {
+            Effect::Review(job) => {
+                let r = helmdeck::tui::wizard::review(&job);
+                let more = app.update(Msg::Reviewed(job.id, r));
+                out.extend(settle(app, more));
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn typed(app: &mut App, text: &str) {
@@ -280,6 +299,48 @@ fn help_is_generated_from_the_keymap_and_readonly_hides_writes() {
     let text = render(&a, 160, 48);
     assert!(!text.contains("install the stack"), "{text}");
     assert!(text.contains("dashboard of the selected release"));
+}
+
+#[test]
+fn the_values_review_renders_off_the_ui_thread_and_only_the_newest_answer_counts() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('i'));
+    key(&mut a, KeyCode::Enter);
+    // The questions' enter asks for a review instead of rendering it (it may fetch a chart).
+    let effects = a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    let [Effect::Review(first)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let screen = render(&a, 100, 20);
+    assert!(screen.contains("Rendering the values"), "{screen}");
+    // Nothing to plan until it is there.
+    assert!(key(&mut a, KeyCode::Enter).is_empty());
+    assert!(a.wizard.as_ref().unwrap().review.is_empty());
+    // Back and forward again: the first answer, arriving late, is not shown.
+    key(&mut a, KeyCode::Esc);
+    let effects = a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    let [Effect::Review(second)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_ne!(first.id, second.id);
+    a.update(Msg::Reviewed(
+        first.id,
+        Err("an older review's answer".into()),
+    ));
+    let w = a.wizard.as_ref().unwrap();
+    assert!(w.review_error.is_none() && w.review_pending == Some(second.id));
+    a.update(Msg::Reviewed(
+        second.id,
+        helmdeck::tui::wizard::review(second),
+    ));
+    let w = a.wizard.as_ref().unwrap();
+    assert!(w.review_pending.is_none() && !w.review.is_empty());
+    let first_row = w.review[0].path.clone();
+    let screen = render(&a, 100, 20);
+    assert!(
+        screen.contains(&first_row) && !screen.contains("Rendering"),
+        "{screen}"
+    );
 }
 
 #[test]

@@ -152,6 +152,8 @@ pub enum Effect {
     StopHelm {
         pid: u32,
     },
+    /// Render the wizard's values review (it may fetch the chart); `Msg::Reviewed` answers.
+    Review(Box<super::wizard::ReviewJob>),
 }
 
 /// Messages from the terminal and the background tasks.
@@ -166,6 +168,8 @@ pub enum Msg {
     Probe(Box<ProbeRecord>),
     Engine(deploy::Event),
     PlanDone(Result<Box<PlanTicket>, Outcome>),
+    /// A values review rendered (its id, then the review or why the values do not render).
+    Reviewed(u64, Result<super::wizard::Review, String>),
     ApplyDone(Outcome),
     Logs(String, Vec<String>),
     Edited,
@@ -221,6 +225,8 @@ pub struct App {
     /// The `:` commands run, oldest first (↑/↓ at the prompt), and where ↑ has got to.
     pub history: Vec<String>,
     pub history_at: Option<usize>,
+    /// The last values review asked for (answers to older ones are dropped).
+    pub next_review: u64,
 }
 
 /// The `:` commands tab completes, as typed.
@@ -326,6 +332,7 @@ impl App {
             last_ops: Vec::new(),
             history: Vec::new(),
             history_at: None,
+            next_review: 0,
         }
     }
 
@@ -493,8 +500,9 @@ impl App {
                 }
                 Vec::new()
             }
-            Msg::Edited => {
-                self.refresh_review();
+            Msg::Edited => self.refresh_review(),
+            Msg::Reviewed(id, result) => {
+                self.reviewed(id, result);
                 Vec::new()
             }
             Msg::Helm(h) => {

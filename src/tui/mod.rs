@@ -16,7 +16,7 @@ mod rollback;
 mod run;
 pub mod theme;
 pub mod view;
-mod wizard;
+pub mod wizard;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -404,6 +404,13 @@ async fn event_loop(
                     next.context = Some(ctx.clone());
                     tokio::spawn(async move {
                         let _ = done.send((generation, ctx, clients(&next).await));
+                    });
+                }
+                Effect::Review(job) => {
+                    let tx = tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let r = wizard::review(&job);
+                        let _ = tx.send(Msg::Reviewed(job.id, r));
                     });
                 }
                 Effect::RefreshReleases => {

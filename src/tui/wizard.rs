@@ -90,6 +90,9 @@ pub struct Wizard {
     pub resize_disks: bool,
     /// The values review's `/` filter (on keys and values).
     pub filter: String,
+    /// The review being rendered off the UI thread (its id): the chart may be fetched from
+    /// its repository first. Only the newest one's answer is shown.
+    pub review_pending: Option<u64>,
 }
 
 impl Wizard {
@@ -221,6 +224,7 @@ impl App {
             chart_label: String::new(),
             resize_disks: false,
             filter: String::new(),
+            review_pending: None,
         };
         let mut effects = Vec::new();
         if action == deploy::Action::Upgrade {
@@ -384,11 +388,10 @@ impl App {
                 }
                 w.step = WizardStep::Review;
                 w.scroll = 0;
-                self.refresh_review();
-                Vec::new()
+                self.refresh_review()
             }
             WizardStep::Review => {
-                if w.review_error.is_some() {
+                if w.review_error.is_some() || w.review_pending.is_some() {
                     return Vec::new();
                 }
                 w.step = WizardStep::Plan;
@@ -477,71 +480,116 @@ impl App {
         }
     }
 
-    /// Renders the values the wizard would apply, with each leaf's layer: the same resolution
-    /// (profile's chart, helm's major, every layer) the plan and the apply use.
-    pub fn refresh_review(&mut self) {
+    /// Asks for the values the wizard would apply, with each leaf's layer: the same
+    /// resolution (profile's chart, helm's major, every layer) the plan and the apply use.
+    /// Rendering may fetch the chart, so it runs off the UI thread; [`review`] does it and
+    /// `Msg::Reviewed` brings the answer.
+    pub fn refresh_review(&mut self) -> Vec<Effect> {
         let intent = self.intent(deploy::Action::Install);
         let profile = self
             .wizard
             .as_ref()
             .and_then(|w| self.profiles.get(w.profile))
             .cloned();
+        self.next_review += 1;
+        let id = self.next_review;
+        let release = self.opts.release.clone();
         let Some(w) = self.wizard.as_mut() else {
-            return;
+            return Vec::new();
         };
         let Some(intent) = intent else {
             w.review_error = Some("no profile chosen".into());
+            return Vec::new();
+        };
+        w.review_pending = Some(id);
+        w.review_error = None;
+        vec![Effect::Review(Box::new(ReviewJob {
+            id,
+            values: intent.values,
+            profile,
+            release,
+            current: w.current.clone(),
+        }))]
+    }
+
+    /// The answer to [`App::refresh_review`]; an older review's is dropped.
+    pub fn reviewed(&mut self, id: u64, result: Result<Review, String>) {
+        let Some(w) = self.wizard.as_mut() else {
             return;
         };
-        let resolved = match intent.values.resolve_with(profile) {
-            Ok(r) => r,
-            Err(e) => {
-                w.review_error = Some(e);
-                return;
-            }
-        };
-        w.chart_label = if resolved.chart.name() == crate::chart::BUNDLED_CHART {
-            format!("{}, the bundled stand-in", resolved.chart.name())
-        } else {
-            format!(
-                "{} {}",
-                resolved.chart.name(),
-                resolved.chart.metadata.version
-            )
-        };
-        let mut req = resolved.request;
-        req.previous = (!w.current.is_empty()).then(|| UserLayer {
-            source: LayerSource::Release {
-                name: self.opts.release.clone(),
-                revision: 0,
-            },
-            values: w.current.clone(),
-        });
-        match req.render(&resolved.chart) {
+        if w.review_pending != Some(id) {
+            return;
+        }
+        w.review_pending = None;
+        match result {
             Ok(r) => {
-                let shown = values::redact::redact(&r.values);
-                let mut lines = Vec::new();
-                values::for_each_leaf(&shown, &mut |path, v| {
-                    let layer = r
-                        .provenance
-                        .get(path)
-                        .map(|p| r.layers[p.layer].label())
-                        .unwrap_or_else(|| "chart".into());
-                    lines.push(ReviewLine {
-                        path: path.to_string(),
-                        value: match v {
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        },
-                        layer,
-                    });
-                });
-                w.review = lines;
+                w.chart_label = r.chart_label;
+                w.review = r.lines;
                 w.review_error = None;
             }
-            Err(e) => w.review_error = Some(e.to_string()),
+            Err(e) => w.review_error = Some(e),
         }
     }
+}
+
+/// What a values review needs, taken from the wizard when it was asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewJob {
+    pub id: u64,
+    pub values: deploy::ValuesIntent,
+    pub profile: Option<Profile>,
+    pub release: String,
+    /// The release's current values (upgrades start from them; empty for an install).
+    pub current: Map<String, Value>,
+}
+
+/// The rendered review: the chart as shown and each leaf with the layer that set it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Review {
+    pub chart_label: String,
+    pub lines: Vec<ReviewLine>,
+}
+
+/// Resolves and renders a review (reads, and may fetch, the chart: run it off the UI
+/// thread). Secret values are redacted.
+pub fn review(job: &ReviewJob) -> Result<Review, String> {
+    let resolved = job.values.resolve_with(job.profile.clone())?;
+    let chart_label = if resolved.chart.name() == crate::chart::BUNDLED_CHART {
+        format!("{}, the bundled stand-in", resolved.chart.name())
+    } else {
+        format!(
+            "{} {}",
+            resolved.chart.name(),
+            resolved.chart.metadata.version
+        )
+    };
+    let mut req = resolved.request;
+    req.previous = (!job.current.is_empty()).then(|| UserLayer {
+        source: LayerSource::Release {
+            name: job.release.clone(),
+            revision: 0,
+        },
+        values: job.current.clone(),
+    });
+    let r = req.render(&resolved.chart).map_err(|e| e.to_string())?;
+    let shown = values::redact::redact(&r.values);
+    let mut lines = Vec::new();
+    values::for_each_leaf(&shown, &mut |path, v| {
+        let layer = r
+            .provenance
+            .get(path)
+            .map(|p| r.layers[p.layer].label())
+            .unwrap_or_else(|| "chart".into());
+        lines.push(ReviewLine {
+            path: path.to_string(),
+            value: match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            },
+            layer,
+        });
+    });
+    Ok(Review { chart_label, lines })
 }
 
 /// The wizard's fields for a profile, prefilled from current values, else the defaults.
@@ -856,6 +904,18 @@ pub(super) fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             );
         }
         WizardStep::Review => {
+            if w.review_pending.is_some() {
+                f.render_widget(
+                    Paragraph::new(
+                        "Rendering the values… (the chart is read, and fetched from its repository the first time)\n\nesc: back to the questions",
+                    )
+                    .style(t.dim)
+                    .wrap(Wrap { trim: false })
+                    .block(block(" values ", t)),
+                    main,
+                );
+                return;
+            }
             if let Some(e) = &w.review_error {
                 f.render_widget(
                     Paragraph::new(format!(
