@@ -341,6 +341,21 @@ fn bad_input_is_refused_with_its_exit_code_and_reason_and_nothing_is_applied() {
     let namespaces_before = sim.run(&common::kubectl(), &["get", "ns", "-o", "name"]);
     let mut wrong = check_all(&sim, &dir, RENDER);
     wrong.extend(check_all(&sim, &dir, NAMES));
+    // The largest resident set of any process this test has waited for: the worst case's
+    // (or kubectl's, which is far smaller), for the closing note and a bound of its own.
+    // SAFETY: getrusage fills the struct it is given.
+    let peak_mib = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut u);
+        u.ru_maxrss / 1024
+    };
+    eprintln!(
+        "{} cases ({} render, {} names); peak resident set of any case: {peak_mib} MiB",
+        RENDER.len() + NAMES.len(),
+        RENDER.len(),
+        NAMES.len()
+    );
+    assert!(peak_mib < 1024, "a case grew to {peak_mib} MiB");
     assert!(
         wrong.is_empty(),
         "{} of {} cases wrong:\n{}",

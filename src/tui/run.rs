@@ -99,9 +99,20 @@ impl App {
         let Some(r) = self.run.as_mut().filter(|r| r.outcome.is_none()) else {
             return Vec::new();
         };
-        let Some(f) = self.pods.findings.iter().find(|f| {
+        let failing = |f: &&crate::health::Finding| {
             f.subject.starts_with("pod ") && f.severity >= crate::health::Severity::Error
-        }) else {
+        };
+        // The pod already named stays named while it still fails: the cause pane does not
+        // jump between pods as their order in the snapshot changes.
+        let named = r.problem.as_ref().map(|p| format!("pod {}", p.pod));
+        let Some(f) = self
+            .pods
+            .findings
+            .iter()
+            .filter(failing)
+            .find(|f| Some(&f.subject) == named.as_ref())
+            .or_else(|| self.pods.findings.iter().find(failing))
+        else {
             return Vec::new();
         };
         let pod = f.subject.trim_start_matches("pod ").to_string();
