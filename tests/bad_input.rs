@@ -680,6 +680,60 @@ fn watchers_say_when_the_server_goes_silent_and_when_it_is_back() {
 }
 
 #[test]
+fn a_server_going_silent_under_helm_is_reported_past_helms_own_deadline() {
+    use std::sync::atomic::Ordering;
+    let sim = Sim::start(SimOptions::default());
+    let upstream: u16 = sim
+        .url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .expect("the simulated cluster's port");
+    let (port, frozen) = freezable_proxy(upstream);
+    let kubeconfig = sim.home.path().join("proxied-kubeconfig");
+    let original = std::fs::read_to_string(&sim.kubeconfig).unwrap();
+    std::fs::write(
+        &kubeconfig,
+        original.replace(&format!(":{upstream}"), &format!(":{port}")),
+    )
+    .unwrap();
+    let log = sim.home.path().join("install.log");
+    let mut child = sim
+        .cmd(common::helmdeck_bin())
+        .args(["install", "--yes", "--profile", "local"])
+        .args(["--timeout", "2s", "--request-timeout", "1s"])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("HELMDECK_HELM", helm(4))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let said = || std::fs::read_to_string(&log).unwrap_or_default();
+    common::eventually(120, "helm started", || {
+        said().contains("helm started").then_some(())
+    });
+    frozen.store(true, Ordering::SeqCst);
+    // 2 s (twice, for the rollback) and three request timeouts: 7 s, with room.
+    common::eventually(40, "the overdue notice", || {
+        said()
+            .contains("past its own --timeout of 2 s")
+            .then_some(())
+    });
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "helmdeck keeps waiting"
+    );
+    frozen.store(false, Ordering::SeqCst);
+    let status = finish_within(&mut child, 120, said);
+    assert!(
+        matches!(status.code(), Some(0 | 1 | 6)),
+        "an outcome from the table: {status:?}\n{}",
+        said()
+    );
+}
+
+#[test]
 fn ctrl_c_during_an_install_lets_helm_go_on_and_twice_stops_it_with_a_rollback() {
     let sim = Sim::start(SimOptions {
         scenarios: vec![helmdeck_sim::Scenario::Crashloop("worker".into())],

@@ -788,30 +788,51 @@ pub async fn apply(req: &DeployRequest, plan: &Plan, tx: &UnboundedSender<Event>
         .join("runs")
         .join(&req.namespace)
         .join(&req.release);
-    let result = req
-        .helm
-        .run_detached(
-            &args,
-            &log_dir,
-            |pid, log| {
-                send(
-                    tx,
-                    Event::HelmStarted {
-                        pid,
-                        log: log.display().to_string(),
-                    },
-                )
-            },
-            |l| {
-                send(
-                    tx,
-                    Event::HelmOutput {
-                        line: l.to_string(),
-                    },
-                )
-            },
-        )
-        .await;
+    let helm_run = req.helm.run_detached(
+        &args,
+        &log_dir,
+        |pid, log| {
+            send(
+                tx,
+                Event::HelmStarted {
+                    pid,
+                    log: log.display().to_string(),
+                },
+            )
+        },
+        |l| {
+            send(
+                tx,
+                Event::HelmOutput {
+                    line: l.to_string(),
+                },
+            )
+        },
+    );
+    // helm's --timeout bounds its wait, not a request the API server never answers (helm has
+    // no request timeout): past its own deadline (twice, when a failure is rolled back with
+    // a wait of its own) and three request timeouts more, say so, and keep waiting —
+    // killing helm here would leave the release pending for certain.
+    let overdue = std::time::Duration::from_secs(
+        req.timeout_secs * if req.rollback_on_failure { 2 } else { 1 },
+    ) + 3 * crate::cluster::request_timeout();
+    let mut helm_run = std::pin::pin!(helm_run);
+    let result = tokio::select! {
+        r = &mut helm_run => r,
+        _ = tokio::time::sleep(overdue) => {
+            send(
+                tx,
+                Event::Notice {
+                    message: format!(
+                        "helm has run {} s, past its own --timeout of {} s: the API server may have stopped answering (helm has no request timeout of its own). Ctrl-C twice (in the app: s) asks helm to give up; `helmdeck status` shows the release",
+                        overdue.as_secs(),
+                        req.timeout_secs
+                    ),
+                },
+            );
+            helm_run.await
+        }
+    };
     follow.abort();
     let outcome = match result {
         Ok(out_text) => {
