@@ -30,6 +30,22 @@ pub fn describe_too_big(limit: u64) -> String {
     )
 }
 
+/// Whether `path` is a regular file of at most `limit` bytes, for a file another library
+/// reads (the kubeconfig): devices, FIFOs and directories are refused without opening them.
+pub fn check_file(path: &Path, limit: u64) -> Result<(), String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err(
+            "it is not a regular file (a directory, device or pipe): give the path of a file"
+                .into(),
+        );
+    }
+    if meta.len() > limit {
+        return Err(describe_too_big(limit));
+    }
+    Ok(())
+}
+
 /// Reads a regular file of at most `limit` bytes; refuses devices, FIFOs and directories
 /// before reading a byte from them. Errors say why, not which file: the caller names it.
 pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, String> {

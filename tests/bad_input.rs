@@ -244,6 +244,22 @@ const NAMES: &[Case] = &[
     ),
 ];
 
+/// The kubeconfig is read by kube-rs, whole: helmdeck checks it first, as every input.
+const KUBECONFIGS: &[Case] = &[
+    case("status --kubeconfig /dev/zero", 4, "not a regular file"),
+    case("check --kubeconfig {dir}", 4, "not a regular file"),
+    case(
+        "install --yes --kubeconfig /dev/zero",
+        4,
+        "not a regular file",
+    ),
+    case(
+        "history --kubeconfig {dir}/big.yaml",
+        4,
+        "larger than 8 MiB",
+    ),
+];
+
 /// Waits for `child`, polling; past `secs` it is killed and the test fails with `what()`.
 fn finish_within(
     child: &mut std::process::Child,
@@ -341,6 +357,7 @@ fn bad_input_is_refused_with_its_exit_code_and_reason_and_nothing_is_applied() {
     let namespaces_before = sim.run(&common::kubectl(), &["get", "ns", "-o", "name"]);
     let mut wrong = check_all(&sim, &dir, RENDER);
     wrong.extend(check_all(&sim, &dir, NAMES));
+    wrong.extend(check_all(&sim, &dir, KUBECONFIGS));
     // The largest resident set of any process this test has waited for: the worst case's
     // (or kubectl's, which is far smaller), for the closing note and a bound of its own.
     // SAFETY: getrusage fills the struct it is given.
@@ -350,17 +367,18 @@ fn bad_input_is_refused_with_its_exit_code_and_reason_and_nothing_is_applied() {
         u.ru_maxrss / 1024
     };
     eprintln!(
-        "{} cases ({} render, {} names); peak resident set of any case: {peak_mib} MiB",
-        RENDER.len() + NAMES.len(),
+        "{} cases ({} render, {} names, {} kubeconfigs); peak resident set of any case: {peak_mib} MiB",
+        RENDER.len() + NAMES.len() + KUBECONFIGS.len(),
         RENDER.len(),
-        NAMES.len()
+        NAMES.len(),
+        KUBECONFIGS.len()
     );
     assert!(peak_mib < 1024, "a case grew to {peak_mib} MiB");
     assert!(
         wrong.is_empty(),
         "{} of {} cases wrong:\n{}",
         wrong.len(),
-        RENDER.len() + NAMES.len(),
+        RENDER.len() + NAMES.len() + KUBECONFIGS.len(),
         wrong.join("\n---\n")
     );
     // Nothing reached the cluster: no release stored, no namespace made.

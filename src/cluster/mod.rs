@@ -140,7 +140,47 @@ impl Target {
 
     /// The kubeconfig entries this target uses, for messages and the header's TLS flag.
     pub fn entries(&self) -> Option<connect::Entries> {
+        self.check_kubeconfig().ok()?;
         connect::entries(self.kubeconfig.as_ref(), self.context.as_deref())
+    }
+
+    /// The kubeconfig files kube-rs would read: --kubeconfig, else every file KUBECONFIG
+    /// names that exists, else ~/.kube/config when it exists.
+    fn kubeconfig_files(&self) -> Vec<PathBuf> {
+        if let Some(p) = &self.kubeconfig {
+            return vec![p.clone()];
+        }
+        match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+            Some(v) => std::env::split_paths(&v)
+                .filter(|p| !p.as_os_str().is_empty() && p.exists())
+                .collect(),
+            None => directories::BaseDirs::new()
+                .map(|b| b.home_dir().join(".kube").join("config"))
+                .filter(|p| p.exists())
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// The kubeconfig as kubectl reads it (for context names), each file checked first.
+    pub fn read_kubeconfig(&self) -> Result<Kubeconfig, ClusterError> {
+        self.check_kubeconfig()?;
+        match self.kubeconfig_path() {
+            Some(p) => Kubeconfig::read_from(&p)
+                .map_err(|e| ClusterError::Config(format!("{}: {e}", p.display()))),
+            None => Kubeconfig::read().map_err(|e| ClusterError::Config(e.to_string())),
+        }
+    }
+
+    /// kube-rs reads a kubeconfig whole and without bound: `/dev/zero` or a FIFO given as one
+    /// would eat memory or hang. Each file is checked first, as every other input is.
+    fn check_kubeconfig(&self) -> Result<(), ClusterError> {
+        let limit = crate::limits::limit(crate::limits::TEXT_DEFAULT);
+        for p in self.kubeconfig_files() {
+            crate::limits::check_file(&p, limit)
+                .map_err(|why| ClusterError::Config(format!("{}: {why}", p.display())))?;
+        }
+        Ok(())
     }
 
     fn diagnose(&self, e: &kube::Error) -> ClusterError {
@@ -172,6 +212,7 @@ impl Target {
     }
 
     pub async fn config(&self) -> Result<kube::Config, ClusterError> {
+        self.check_kubeconfig()?;
         let opts = KubeConfigOptions {
             context: self.context.clone(),
             ..Default::default()

@@ -144,10 +144,7 @@ pub async fn run(launch: Launch) -> i32 {
 }
 
 fn current_context_name(t: &Target) -> String {
-    let kc = match t.kubeconfig_path() {
-        Some(p) => kube::config::Kubeconfig::read_from(p).ok(),
-        None => kube::config::Kubeconfig::read().ok(),
-    };
+    let kc = t.read_kubeconfig().ok();
     t.context
         .clone()
         .or_else(|| kc.and_then(|k| k.current_context))
@@ -526,14 +523,10 @@ async fn event_loop(
                                 }
                                 Err(e) => Err(e),
                             },
-                            app::PickWhat::Context => {
-                                let kc = match target.kubeconfig_path() {
-                                    Some(p) => kube::config::Kubeconfig::read_from(p),
-                                    None => kube::config::Kubeconfig::read(),
-                                };
-                                kc.map(|k| k.contexts.into_iter().map(|c| c.name).collect())
-                                    .map_err(|e| e.to_string())
-                            }
+                            app::PickWhat::Context => target
+                                .read_kubeconfig()
+                                .map(|k| k.contexts.into_iter().map(|c| c.name).collect())
+                                .map_err(|e| e.to_string()),
                         };
                         let _ = tx.send(Msg::Choices(what, result));
                     });
