@@ -6,6 +6,7 @@ pub mod assets;
 pub mod chart;
 pub mod cli;
 pub mod cluster;
+pub mod deadlines;
 pub mod deploy;
 pub mod dirs;
 pub mod health;

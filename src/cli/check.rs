@@ -70,7 +70,7 @@ async fn run_async(args: CheckArgs) -> i32 {
     // --sync-timeout bounds everything before the first report: connecting, finding the
     // release and the watchers' first lists.
     let sync_deadline = tokio::time::Instant::now() + Duration::from_secs(args.sync_timeout);
-    let wait = crate::cluster::request_timeout().min(Duration::from_secs(args.sync_timeout));
+    let wait = crate::deadlines::request_timeout().min(Duration::from_secs(args.sync_timeout));
     let client = match target.connect_within(wait).await {
         Ok(c) => c,
         Err(e) => return err(exit::UNREACHABLE, e),

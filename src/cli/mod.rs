@@ -469,7 +469,7 @@ pub(crate) fn warn_insecure(target: &crate::cluster::Target) {
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> i32 {
     if let Some(secs) = cli.request_timeout {
-        crate::cluster::set_request_timeout(std::time::Duration::from_secs(secs));
+        crate::deadlines::set_request_timeout(std::time::Duration::from_secs(secs));
     }
     match cli.command {
         Some(Command::Profiles { action }) => render::profiles(action),

@@ -43,39 +43,9 @@ pub enum ClusterError {
     Forbidden { message: String, fix: String },
 }
 
-/// Seconds one request to the API server may go unanswered (default 30); `--request-timeout`
-/// wins over it.
-pub const REQUEST_TIMEOUT_ENV: &str = "HELMDECK_REQUEST_TIMEOUT";
-
-/// `--request-timeout` in seconds, 0 when not given. A process-wide setting as kubectl's flag
-/// is: every client any part of helmdeck makes for this run honours it.
-static REQUEST_TIMEOUT_FLAG: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Sets the wait for every request of this run (the `--request-timeout` flag).
-pub fn set_request_timeout(d: std::time::Duration) {
-    REQUEST_TIMEOUT_FLAG.store(d.as_secs().max(1), std::sync::atomic::Ordering::Relaxed);
-}
-
-/// How long one request may go unanswered: `--request-timeout`, then
-/// `HELMDECK_REQUEST_TIMEOUT`, then 30 s. A server that accepts connections and never
-/// answers (a stopped process, a dead proxy) is reported after this, not never.
-pub fn request_timeout() -> std::time::Duration {
-    let flag = REQUEST_TIMEOUT_FLAG.load(std::sync::atomic::Ordering::Relaxed);
-    std::time::Duration::from_secs(if flag > 0 {
-        flag
-    } else {
-        std::env::var(REQUEST_TIMEOUT_ENV)
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|s| *s > 0)
-            .unwrap_or(30)
-    })
-}
-
-/// How long a watch runs before the server ends it and the watcher resumes it. The server
-/// answers within this even when nothing changes, so a watch that hears nothing for this
-/// plus the request timeout is on a dead connection.
-pub const WATCH_WINDOW_SECS: u32 = 55;
+pub use crate::deadlines::{
+    REQUEST_TIMEOUT_ENV, WATCH_WINDOW_SECS, request_timeout, set_request_timeout,
+};
 
 /// Says a request went unanswered, naming the wait and how to change it.
 pub fn silent_server(server: &str, wait: std::time::Duration) -> ClusterError {

@@ -815,7 +815,7 @@ pub async fn apply(req: &DeployRequest, plan: &Plan, tx: &UnboundedSender<Event>
     // killing helm here would leave the release pending for certain.
     let overdue = std::time::Duration::from_secs(
         req.timeout_secs * if req.rollback_on_failure { 2 } else { 1 },
-    ) + 3 * crate::cluster::request_timeout();
+    ) + 3 * crate::deadlines::request_timeout();
     let mut helm_run = std::pin::pin!(helm_run);
     let result = tokio::select! {
         r = &mut helm_run => r,

@@ -325,7 +325,7 @@ impl Helm {
     /// request timeout of its own: against an API server that stopped answering it would wait
     /// for ever. It gets two request timeouts, then is killed (it changes nothing).
     async fn query(&self, args: &[String]) -> Result<String, HelmFailure> {
-        let wait = crate::cluster::request_timeout() * 2;
+        let wait = crate::deadlines::request_timeout() * 2;
         match tokio::time::timeout(wait, self.run(args, |_| {})).await {
             Ok(r) => r,
             Err(_) => Err(HelmFailure {
