@@ -1,6 +1,6 @@
-//! How long helmdeck waits on the API server, in one place every layer reads (the cluster
-//! client, the helm driver's queries, the engine's watch on helm): set once per run from
-//! `--request-timeout`, as kubectl's flag is.
+//! How long helmdeck waits on a server, in one place every layer reads: the API server (the
+//! cluster client, the helm driver's queries, the engine's watch on helm), set once per run
+//! from `--request-timeout` as kubectl's flag is; and a chart repository (`helm pull`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -38,3 +38,18 @@ pub fn request_timeout() -> Duration {
 /// answers within this even when nothing changes, so a watch that hears nothing for this
 /// plus the request timeout is on a dead connection.
 pub const WATCH_WINDOW_SECS: u32 = 55;
+
+/// Seconds a `helm pull` of a chart may take (default 120).
+pub const PULL_TIMEOUT_ENV: &str = "HELMDECK_PULL_TIMEOUT";
+
+/// How long fetching one chart may take: a packaged chart is under a megabyte, so 120 s
+/// covers slow links; `HELMDECK_PULL_TIMEOUT` changes it.
+pub fn pull_timeout() -> Duration {
+    Duration::from_secs(
+        std::env::var(PULL_TIMEOUT_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|s| *s > 0)
+            .unwrap_or(120),
+    )
+}

@@ -465,6 +465,46 @@ fn a_server_that_never_answers_gives_exit_4_within_the_request_timeout() {
     }
 }
 
+#[test]
+fn a_chart_repository_that_never_answers_is_given_up_on() {
+    // helm pull has no timeout of its own: helmdeck stops it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming() {
+            held.push(c);
+        }
+    });
+    let sim = Sim::start(SimOptions::default());
+    let repo = format!("http://127.0.0.1:{port}");
+    for (helm_major, args) in [
+        (4, vec!["render", "--repo", &repo, "--version", "1.0.0"]),
+        (
+            3,
+            vec!["install", "--yes", "--repo", &repo, "--version", "1.0.0"],
+        ),
+    ] {
+        let started = Instant::now();
+        let o = sim
+            .cmd(common::helmdeck_bin())
+            .args(&args)
+            .env("HELMDECK_HELM", helm(helm_major))
+            .env("HELMDECK_PULL_TIMEOUT", "2")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {text}");
+        assert!(
+            text.contains("no answer within 2 s") && text.contains("HELMDECK_PULL_TIMEOUT"),
+            "{args:?}: {text}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(30), "{args:?}");
+    }
+    assert!(common::release_secrets(&sim, "posthog").is_empty());
+}
+
 /// An API server that answers `/version` and then nothing: a process that stopped between
 /// two requests, as seen from the client.
 fn server_silent_after_version() -> u16 {

@@ -112,21 +112,68 @@ fn pull(
     if let Some(v) = version {
         cmd.arg("--version").arg(v);
     }
-    let out = cmd
-        .output()
+    let (ok, stderr) = run_bounded(&mut cmd, crate::deadlines::pull_timeout())
         .map_err(|e| ChartError::Fetch(format!("cannot run {}: {e}", helm.path.display())))?;
-    if !out.status.success() {
+    if !ok {
         if let Some(tgz) = first_tgz(&dest) {
             return Ok(tgz);
         }
         return Err(ChartError::Fetch(format!(
             "helm pull {} failed: {}",
             what.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
+            stderr.trim()
         )));
     }
     first_tgz(&dest)
         .ok_or_else(|| ChartError::Fetch(format!("helm pull left no chart in {}", dest.display())))
+}
+
+/// Runs a helm that fetches, killed past `deadline`: helm's HTTP client has no timeout, so
+/// a repository that accepts the connection and never answers would hold it for ever (seen
+/// with helm 3.17 and 4.1). Returns whether it succeeded and what it said on stderr.
+fn run_bounded(
+    cmd: &mut std::process::Command,
+    deadline: std::time::Duration,
+) -> std::io::Result<(bool, String)> {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut pipe = child.stderr.take();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(p) = pipe.as_mut() {
+            let _ = p.read_to_string(&mut text);
+        }
+        text
+    });
+    let until = std::time::Instant::now() + deadline;
+    let status = loop {
+        if let Some(s) = child.try_wait()? {
+            break Some(s);
+        }
+        if std::time::Instant::now() >= until {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let stderr = reader.join().unwrap_or_default();
+    Ok(match status {
+        Some(s) => (s.success(), stderr),
+        None => (
+            false,
+            format!(
+                "no answer within {} s, so helm was stopped (a repository that accepts connections and never answers?); {} sets the wait",
+                deadline.as_secs(),
+                crate::deadlines::PULL_TIMEOUT_ENV
+            ),
+        ),
+    })
 }
 
 fn first_tgz(dir: &Path) -> Option<PathBuf> {
