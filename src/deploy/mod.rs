@@ -1014,7 +1014,15 @@ async fn helm_with_values(
     let file = dir.0.join("values.json");
     crate::private_files::private_file(&file, &serde_json::to_vec(user_values).unwrap_or_default())
         .ok()?;
-    req.helm.run(&args_for(&file), |_| {}).await.ok()
+    // helm has no request timeout: a server dry run against an API server that went silent
+    // would never end. It gets helm's own --timeout, then is killed (it applies nothing).
+    tokio::time::timeout(
+        std::time::Duration::from_secs(req.timeout_secs),
+        req.helm.run(&args_for(&file), |_| {}),
+    )
+    .await
+    .ok()?
+    .ok()
 }
 
 /// The chart's objects as `helm template` renders them for this cluster's version.
