@@ -73,6 +73,15 @@ async fn run_async(args: CheckArgs) -> i32 {
     let wait = crate::deadlines::request_timeout().min(Duration::from_secs(args.sync_timeout));
     let client = match target.connect_within(wait).await {
         Ok(c) => c,
+        Err(e) if wait < crate::deadlines::request_timeout() => {
+            return err(
+                exit::UNREACHABLE,
+                format!(
+                    "{e}\n  (the wait was --sync-timeout's {} s)",
+                    wait.as_secs()
+                ),
+            );
+        }
         Err(e) => return err(exit::UNREACHABLE, e),
     };
     let namespace = (!args.all_namespaces).then(|| args.namespace.clone());
