@@ -232,6 +232,8 @@ const NAMES: &[Case] = &[
         2,
         "longer than a week",
     ),
+    case("status --request-timeout 0", 2, "a request needs time"),
+    case("check --sync-timeout 0", 2, "--sync-timeout"),
     case("install --yes --answers /dev/zero", 2, "not a regular file"),
     case("status -o xml", 2, "possible values"),
     case("install --yes --version banana", 2, "improper constraint"),

@@ -28,7 +28,7 @@ pub struct Cli {
     /// How long one request to the API server may go unanswered before the command gives
     /// up with exit 4, as kubectl's flag: seconds or a duration (`10s`, `1m`). Default:
     /// $HELMDECK_REQUEST_TIMEOUT, else 30 s.
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_timeout)]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_request_timeout)]
     pub request_timeout: Option<u64>,
 }
 
@@ -278,7 +278,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub personal_api_key_file: Option<PathBuf>,
     /// Seconds to wait for the first full list of every kind.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
     pub sync_timeout: u64,
     /// Show every pod and each volume's evidence.
     #[arg(long)]
@@ -404,7 +404,23 @@ pub fn parse_namespace(s: &str) -> Result<String, String> {
     crate::deploy::names::namespace(s).map(|_| s.to_string())
 }
 
+/// `--timeout`: how long helm waits, as helm takes it.
 pub fn parse_timeout(s: &str) -> Result<u64, String> {
+    parse_duration(s, "helm needs time to wait", "give a timeout helm can use")
+}
+
+/// `--request-timeout`: how long one request may go unanswered, as kubectl takes it (but
+/// never 0, which kubectl reads as "for ever": the point is a bound).
+pub fn parse_request_timeout(s: &str) -> Result<u64, String> {
+    parse_duration(
+        s,
+        "a request needs time to be answered",
+        "give a wait for one request",
+    )
+}
+
+/// Seconds (rounded up) from `600`, `300s`, `5m` or `1h30m`, at least one, at most a week.
+fn parse_duration(s: &str, too_short: &str, too_long: &str) -> Result<u64, String> {
     let s = s.trim();
     let bad = || {
         format!(
@@ -444,14 +460,10 @@ pub fn parse_timeout(s: &str) -> Result<u64, String> {
     };
     let secs = secs.ceil();
     if secs < 1.0 {
-        return Err(format!(
-            "{s:?} is shorter than a second: helm needs time to wait"
-        ));
+        return Err(format!("{s:?} is shorter than a second: {too_short}"));
     }
     if secs > 7.0 * 86_400.0 {
-        return Err(format!(
-            "{s:?} is longer than a week: give a timeout helm can use"
-        ));
+        return Err(format!("{s:?} is longer than a week: {too_long}"));
     }
     Ok(secs as u64)
 }
