@@ -867,6 +867,62 @@ fn ctrl_c_during_an_install_lets_helm_go_on_and_twice_stops_it_with_a_rollback()
 }
 
 #[test]
+fn a_third_ctrl_c_kills_a_helm_that_has_not_stopped_and_says_how_to_recover() {
+    let sim = Sim::start(SimOptions {
+        scenarios: vec![helmdeck_sim::Scenario::Crashloop("worker".into())],
+        ..Default::default()
+    });
+    let log = sim.home.path().join("install.log");
+    let mut child = sim
+        .cmd(common::helmdeck_bin())
+        .args(["install", "--yes", "--profile", "local"])
+        .env("HELMDECK_HELM", helm(4))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let said = || std::fs::read_to_string(&log).unwrap_or_default();
+    common::eventually(60, "the install pending", || {
+        common::release_secrets(&sim, "posthog")
+            .iter()
+            .any(|s| s["metadata"]["labels"]["status"] == "pending-install")
+            .then_some(())
+    });
+    // SAFETY: kill(2) on the child's pid, here and below.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    common::eventually(30, "the first note", || {
+        said().contains("interrupted: helm (pid").then_some(())
+    });
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    common::eventually(30, "the second note", || {
+        said()
+            .contains("Ctrl-C a third time kills helm")
+            .then_some(())
+    });
+    // helm is rolling the install back (uninstalling, waiting for the pods to go).
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let status = finish_within(&mut child, 120, said);
+    let text = said();
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(text.contains("killing helm (pid"), "{text}");
+    assert!(text.contains("stopped by SIGKILL"), "{text}");
+    // Whatever helm had got to, the release's state and the way back are said.
+    let left = common::release_secrets(&sim, "posthog");
+    if let Some(s) = left.first() {
+        let state = s["metadata"]["labels"]["status"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            text.contains(&format!("the release is left {state}")),
+            "{state}: {text}"
+        );
+        assert!(text.contains("helm uninstall posthog -n posthog"), "{text}");
+    }
+}
+
+#[test]
 fn helm_killed_mid_upgrade_is_reported_with_the_release_left_pending_and_the_way_back() {
     let sim = Sim::start(SimOptions {
         scenarios: vec![helmdeck_sim::Scenario::Crashloop("worker".into())],

@@ -344,6 +344,42 @@ fn the_values_review_renders_off_the_ui_thread_and_only_the_newest_answer_counts
 }
 
 #[test]
+fn a_helm_that_does_not_stop_when_asked_can_be_killed() {
+    let mut a = app();
+    let mut run = helmdeck::tui::app::RunView::new(
+        "install posthog".into(),
+        "install",
+        "posthog",
+        "posthog",
+        SystemTime::now(),
+    );
+    run.helm_process = Some((4242, "/tmp/helm.err".into()));
+    a.run = Some(run);
+    a.screen = Screen::Run;
+    key(&mut a, KeyCode::Char('s'));
+    assert_eq!(
+        key(&mut a, KeyCode::Char('y')),
+        vec![Effect::StopHelm { pid: 4242 }]
+    );
+    assert!(render(&a, 100, 30).contains("s again: kill helm if it hangs"));
+    key(&mut a, KeyCode::Char('s'));
+    assert_eq!(
+        key(&mut a, KeyCode::Char('y')),
+        vec![Effect::KillHelm { pid: 4242 }]
+    );
+    assert!(
+        a.run
+            .as_ref()
+            .unwrap()
+            .helm
+            .back()
+            .unwrap()
+            .contains("killing helm (pid 4242)"),
+        "the run screen says so"
+    );
+}
+
+#[test]
 fn install_wizard_screens() {
     let mut a = app();
     key(&mut a, KeyCode::Char('i'));
@@ -555,6 +591,10 @@ fn run_screen_follows_the_engine_and_shows_the_outcome() {
         key(&mut a, KeyCode::Char('y')),
         vec![Effect::StopHelm { pid: 4242 }]
     );
+    // Asked once, s again offers to kill helm; "n" keeps waiting.
+    assert!(key(&mut a, KeyCode::Char('s')).is_empty());
+    assert!(render(&a, 100, 30).contains("has not stopped since you asked. Kill it?"));
+    assert!(key(&mut a, KeyCode::Char('n')).is_empty());
     a.update(Msg::Engine(Event::Step {
         step: Step::Apply,
         state: StepState::Failed,

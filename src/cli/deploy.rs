@@ -290,11 +290,17 @@ async fn with_progress_interruptible<T>(
                 (1, None) => eprintln!(
                     "interrupted: helm has not started yet; Ctrl-C again stops it as soon as it does"
                 ),
-                (_, Some(p)) => match crate::helm::driver::Helm::interrupt(p) {
+                (2, Some(p)) => match crate::helm::driver::Helm::interrupt(p) {
                     Ok(()) => eprintln!(
-                        "stopping: asked helm (pid {p}) to give up; waiting for it to roll the release back"
+                        "stopping: asked helm (pid {p}) to give up; waiting for it to roll the release back. Ctrl-C a third time kills helm if it does not stop"
                     ),
                     Err(e) => eprintln!("cannot stop helm (pid {p}): {e}"),
+                },
+                (_, Some(p)) => match crate::helm::driver::Helm::kill(p) {
+                    Ok(()) => eprintln!(
+                        "killing helm (pid {p}): the release is left as helm left it; its state and the way back follow"
+                    ),
+                    Err(e) => eprintln!("cannot kill helm (pid {p}): {e}"),
                 },
                 (_, None) => {
                     stop_on_start.store(true, std::sync::atomic::Ordering::SeqCst);

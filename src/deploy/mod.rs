@@ -895,7 +895,10 @@ pub async fn apply(req: &DeployRequest, plan: &Plan, tx: &UnboundedSender<Event>
                 *rolled_back = undone;
                 // helm killed (or cut off) mid-way leaves the release pending: say so, and
                 // how to get it back, rather than only helm's last words.
-                if let Some(last) = after.last().filter(|h| h.status.starts_with("pending-")) {
+                if let Some(last) = after
+                    .last()
+                    .filter(|h| h.status.starts_with("pending-") || h.status == "uninstalling")
+                {
                     message.push_str(&format!(
                         "; the release is left {} (revision {}), and helm will refuse to touch it until it is recovered",
                         last.status, last.revision

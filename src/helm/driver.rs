@@ -251,6 +251,30 @@ impl Helm {
         }
     }
 
+    /// Kills a detached helm that did not stop when asked (helm 4, cancelled while it was
+    /// still creating objects, was seen to wait out its whole timeout for an object it created
+    /// after its own rollback deleted the rest). The release is left as helm left it.
+    pub fn kill(pid: u32) -> Result<(), String> {
+        #[cfg(unix)]
+        {
+            let pid = i32::try_from(pid).map_err(|_| format!("no such process {pid}"))?;
+            if pid <= 0 {
+                return Err(format!("no such process {pid}"));
+            }
+            // SAFETY: as in `interrupt`.
+            let rc = unsafe { libc::kill(pid, libc::SIGKILL) };
+            if rc == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error().to_string())
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            Err(format!("cannot kill helm (pid {pid}) on this platform"))
+        }
+    }
+
     pub async fn run_detached(
         &self,
         args: &[String],

@@ -75,6 +75,10 @@ pub enum Confirm {
     StopWaiting {
         pid: u32,
     },
+    /// helm was asked to stop and is still running: kill it, leaving the release as it is.
+    KillHelm {
+        pid: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -150,6 +154,10 @@ pub enum Effect {
     /// Ask the detached helm (this pid) to give up: it cancels its wait and, with
     /// rollback-on-failure, rolls the release back.
     StopHelm {
+        pid: u32,
+    },
+    /// Kill the detached helm (this pid), which did not stop when asked.
+    KillHelm {
         pid: u32,
     },
     /// Render the wizard's values review (it may fetch the chart); `Msg::Reviewed` answers.
@@ -364,7 +372,7 @@ impl App {
             (Screen::Run, Action::StopWaiting) => self
                 .run
                 .as_ref()
-                .is_some_and(|r| r.outcome.is_none() && !r.stopping && r.helm_process.is_some()),
+                .is_some_and(|r| r.outcome.is_none() && r.helm_process.is_some()),
             (Screen::Home, Action::Upgrade | Action::Rollback | Action::Dashboard) => {
                 !self.releases.is_empty()
             }
@@ -985,13 +993,14 @@ impl App {
                 Vec::new()
             }
             Action::StopWaiting => {
-                let running = self
-                    .run
-                    .as_ref()
-                    .filter(|r| r.outcome.is_none() && !r.stopping);
-                match running.and_then(|r| r.helm_process.as_ref()) {
-                    Some((pid, _)) => {
-                        self.overlay = Some(Overlay::Confirm(Confirm::StopWaiting { pid: *pid }));
+                let running = self.run.as_ref().filter(|r| r.outcome.is_none());
+                match running.and_then(|r| r.helm_process.as_ref().map(|(p, _)| (*p, r.stopping))) {
+                    // Asked once and still running: the next step is to kill it.
+                    Some((pid, true)) => {
+                        self.overlay = Some(Overlay::Confirm(Confirm::KillHelm { pid }));
+                    }
+                    Some((pid, false)) => {
+                        self.overlay = Some(Overlay::Confirm(Confirm::StopWaiting { pid }));
                     }
                     None => {
                         self.message = Some("helm is not running: nothing to stop".into());
@@ -1174,6 +1183,14 @@ impl App {
                     ));
                 }
                 vec![Effect::StopHelm { pid }]
+            }
+            Confirm::KillHelm { pid } => {
+                if let Some(r) = self.run.as_mut() {
+                    r.helm.push_back(format!(
+                        "killing helm (pid {pid}): the release is left as helm left it; its state and the way back follow"
+                    ));
+                }
+                vec![Effect::KillHelm { pid }]
             }
             Confirm::Apply => {
                 let Some(ticket) = self.wizard.as_mut().and_then(|w| w.plan.ticket.take()) else {

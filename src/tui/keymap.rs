@@ -196,7 +196,7 @@ pub const BINDINGS: &[Binding] = &[
         "s",
         Ctx::Run,
         Action::StopWaiting,
-        "stop waiting: helm gives up and rolls back",
+        "stop waiting: helm gives up and rolls back (again: kill a helm that hangs)",
     ),
     b("/", Ctx::Wizard, Action::Filter, "filter the values review"),
     b("tab", Ctx::Wizard, Action::NextPane, "next field"),

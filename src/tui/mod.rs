@@ -552,6 +552,13 @@ async fn event_loop(
                         }));
                     }
                 }
+                Effect::KillHelm { pid } => {
+                    if let Err(e) = crate::helm::driver::Helm::kill(pid) {
+                        let _ = tx.send(Msg::Engine(crate::deploy::Event::Notice {
+                            message: format!("cannot kill helm (pid {pid}): {e}"),
+                        }));
+                    }
+                }
                 Effect::Edit(path) => {
                     // The input reader stops while the editor owns the terminal, so no
                     // keystroke meant for the editor reaches the app.

@@ -372,7 +372,8 @@ pub(super) fn draw_run(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
     }
     let (text, style) = match &r.outcome {
         None if r.stopping => (
-            "stopping: helm gives up and rolls the release back…".to_string(),
+            "stopping: helm gives up and rolls the release back… s again: kill helm if it hangs"
+                .to_string(),
             t.warn,
         ),
         None if r.problem.is_some() && !app.opts.readonly => (

@@ -300,6 +300,9 @@ pub(super) fn draw_confirm(f: &mut Frame, area: Rect, c: &Confirm, app: &App, t:
                 .unwrap_or_default();
             format!("{pod}Stop waiting? helm gives up now and rolls the release back.\n\ny: stop and roll back   n: keep waiting")
         }
+        Confirm::KillHelm { pid } => format!(
+            "helm (pid {pid}) has not stopped since you asked. Kill it? The release is left as helm left it (pending or uninstalling); the outcome says how to recover it.\n\ny: kill helm   n: keep waiting"
+        ),
         Confirm::QuitWhileRunning => "helm is still running. Quit when it finishes, or now and leave it running (`helmdeck status` follows it)?\n\nw: wait, then quit   l: leave it running   n: stay".into(),
     };
     let r = centered(area, 60, 7);
