@@ -919,6 +919,20 @@ fn a_third_ctrl_c_kills_a_helm_that_has_not_stopped_and_says_how_to_recover() {
             "{state}: {text}"
         );
         assert!(text.contains("helm uninstall posthog -n posthog"), "{text}");
+        // status says the same, for pending-install and uninstalling alike.
+        let o = sim
+            .cmd(common::helmdeck_bin())
+            .arg("status")
+            .env("HELMDECK_HELM", helm(4))
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(5), "{state}: {out}");
+        assert!(
+            out.contains(&format!("stuck in {state}"))
+                && out.contains("helm uninstall posthog -n posthog"),
+            "{state}: {out}"
+        );
     }
 }
 

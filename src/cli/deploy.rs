@@ -532,13 +532,20 @@ pub fn status(args: ReleaseArgs) -> i32 {
         );
         return exit::BAD_INPUT;
     };
-    let stuck = cur.status.starts_with("pending-");
+    // A helm killed mid-way leaves pending-*, or uninstalling when it was undoing a failed
+    // first install.
+    let stuck = cur.status.starts_with("pending-") || cur.status == "uninstalling";
     let last_deployed = hist
         .iter()
         .rev()
         .find(|h| h.status == "deployed" || h.status == "superseded")
         .map(|h| h.revision);
-    let advice = if stuck {
+    let advice = if cur.status == "uninstalling" {
+        format!(
+            "stuck in uninstalling: finish it with `helm uninstall {} -n {}`, then install again",
+            t.release, t.namespace
+        )
+    } else if stuck {
         match last_deployed {
             Some(r) => format!(
                 "stuck in {}: run `helmdeck rollback {r} --release {} -n {}`",
