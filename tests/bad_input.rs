@@ -937,6 +937,79 @@ fn a_third_ctrl_c_kills_a_helm_that_has_not_stopped_and_says_how_to_recover() {
 }
 
 #[test]
+fn ctrl_c_during_a_rollback_reaches_helmdeck_not_helm() {
+    let sim = Sim::start(SimOptions {
+        scenarios: vec![helmdeck_sim::Scenario::Crashloop("worker".into())],
+        ..Default::default()
+    });
+    // Two revisions deployed without waiting; rolling back waits for the crash-looping worker.
+    common::install_stand_in(&sim, "local", &[]);
+    let chart = common::root().join("assets/charts/posthog-mini");
+    sim.run(
+        &helm(4),
+        &[
+            "upgrade",
+            "posthog",
+            chart.to_str().unwrap(),
+            "-n",
+            "posthog",
+            "--reuse-values",
+            "--set",
+            "web.replicas=2",
+        ],
+    );
+    let log = sim.home.path().join("rollback.log");
+    let mut child = sim
+        .cmd(common::helmdeck_bin())
+        .args(["rollback", "--yes"])
+        .env("HELMDECK_HELM", helm(4))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let said = || std::fs::read_to_string(&log).unwrap_or_default();
+    common::eventually(60, "the rollback pending", || {
+        common::release_secrets(&sim, "posthog")
+            .iter()
+            .any(|s| s["metadata"]["labels"]["status"] == "pending-rollback")
+            .then_some(())
+    });
+    // SAFETY: kill(2) on the child's pid, here and below.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    common::eventually(30, "the first note", || {
+        said().contains("interrupted: helm (pid").then_some(())
+    });
+    assert!(child.try_wait().unwrap().is_none(), "helmdeck went on");
+    assert!(
+        common::release_secrets(&sim, "posthog")
+            .iter()
+            .any(|s| s["metadata"]["labels"]["status"] == "pending-rollback"),
+        "helm is still rolling back: {}",
+        said()
+    );
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let status = finish_within(&mut child, 120, said);
+    let text = said();
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(text.contains("stopping: asked helm"), "{text}");
+    // helm has no undo for a rollback: the release is left pending, and the way on is said.
+    assert!(
+        text.contains("the release is left pending-rollback")
+            && text.contains("helmdeck rollback 1 --release posthog -n posthog"),
+        "{text}"
+    );
+    let locks = sim.home.path().join("helmdeck-data/locks");
+    assert!(
+        !common::files_under(&locks)
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "lock")),
+        "the lock was given back"
+    );
+}
+
+#[test]
 fn helm_killed_mid_upgrade_is_reported_with_the_release_left_pending_and_the_way_back() {
     let sim = Sim::start(SimOptions {
         scenarios: vec![helmdeck_sim::Scenario::Crashloop("worker".into())],

@@ -218,6 +218,33 @@ async fn with_progress<T>(
     tokio::join!(run, printer)
 }
 
+/// What stopping helm does to the release, for the Ctrl-C notes.
+#[derive(Clone, Copy)]
+enum Stopping {
+    /// An install or upgrade with rollback on failure: helm undoes it.
+    RollsBack,
+    /// A rollback, or an apply with --no-rollback: nothing undoes it.
+    LeavesPending,
+}
+
+impl Stopping {
+    fn then(self) -> &'static str {
+        match self {
+            Stopping::RollsBack => "it rolls the release back",
+            Stopping::LeavesPending => {
+                "the release is then left as helm leaves it (pending), and helmdeck says how to recover it"
+            }
+        }
+    }
+
+    fn waiting(self) -> &'static str {
+        match self {
+            Stopping::RollsBack => "waiting for it to roll the release back",
+            Stopping::LeavesPending => "waiting for it to stop",
+        }
+    }
+}
+
 /// [`with_progress`] for an apply, which Ctrl-C (or SIGTERM) does not cut short: helm runs
 /// in its own process group and would carry on alone, leaving the release pending and the
 /// lock held. The first signal says what helm is doing and keeps reporting while helm
@@ -225,6 +252,7 @@ async fn with_progress<T>(
 /// the outcome and the release's state are reported as usual.
 async fn with_progress_interruptible<T>(
     json_out: bool,
+    stopping: Stopping,
     work: impl AsyncFnOnce(&UnboundedSender<Event>) -> T,
 ) -> (T, Vec<Event>) {
     let helm_pid = std::sync::Arc::new(std::sync::Mutex::new(None::<u32>));
@@ -285,14 +313,16 @@ async fn with_progress_interruptible<T>(
             let pid = helm_pid.lock().ok().and_then(|g| *g);
             match (count, pid) {
                 (1, Some(p)) => eprintln!(
-                    "interrupted: helm (pid {p}) keeps going and finishes or rolls back by itself; helmdeck keeps reporting. Ctrl-C again stops helm now: it rolls the release back"
+                    "interrupted: helm (pid {p}) keeps going and finishes or rolls back by itself; helmdeck keeps reporting. Ctrl-C again stops helm now: {}",
+                    stopping.then()
                 ),
                 (1, None) => eprintln!(
                     "interrupted: helm has not started yet; Ctrl-C again stops it as soon as it does"
                 ),
                 (2, Some(p)) => match crate::helm::driver::Helm::interrupt(p) {
                     Ok(()) => eprintln!(
-                        "stopping: asked helm (pid {p}) to give up; waiting for it to roll the release back. Ctrl-C a third time kills helm if it does not stop"
+                        "stopping: asked helm (pid {p}) to give up; {}. Ctrl-C a third time kills helm if it does not stop",
+                        stopping.waiting()
                     ),
                     Err(e) => eprintln!("cannot stop helm (pid {p}): {e}"),
                 },
@@ -476,7 +506,12 @@ pub fn deploy(action: Action, plan_only: bool, args: DeployArgs) -> i32 {
                     }
                 }
             }
-            let (o, more) = with_progress_interruptible(json_out, async |tx| {
+            let stop = if args.no_rollback {
+                Stopping::LeavesPending
+            } else {
+                Stopping::RollsBack
+            };
+            let (o, more) = with_progress_interruptible(json_out, stop, async |tx| {
                 deploy::apply(&req, &plan, tx).await
             })
             .await;
@@ -659,33 +694,25 @@ pub fn rollback(args: ReleaseArgs) -> i32 {
                 }
             }
         }
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let printer = tokio::spawn(async move {
-            while let Some(ev) = rx.recv().await {
-                match ev {
-                    Event::HelmOutput { line } => eprintln!("  helm: {line}"),
-                    other => {
-                        if let Some(text) = describe(&other) {
-                            eprintln!("{text}");
-                        }
-                    }
-                }
-            }
-        });
-        let outcome = deploy::rollback(
-            &helm,
-            &deploy::RollbackRequest {
-                release: &t.release,
-                namespace: &t.namespace,
-                revision: args.revision,
-                timeout_secs: t.timeout,
-            },
-            &data_dir,
-            &target(t),
-            tx,
-        )
-        .await;
-        let _ = printer.await;
+        // Ctrl-C as during an install: helm (detached) finishes the rollback; twice asks it
+        // to give up; three times kills it.
+        let (outcome, _) =
+            with_progress_interruptible(false, Stopping::LeavesPending, async |tx| {
+                deploy::rollback(
+                    &helm,
+                    &deploy::RollbackRequest {
+                        release: &t.release,
+                        namespace: &t.namespace,
+                        revision: args.revision,
+                        timeout_secs: t.timeout,
+                    },
+                    &data_dir,
+                    &target(t),
+                    tx.clone(),
+                )
+                .await
+            })
+            .await;
         match &outcome {
             Outcome::Applied { revision } => {
                 eprintln!("done: rolled back (now revision {revision})")

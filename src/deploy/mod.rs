@@ -1311,16 +1311,31 @@ pub async fn rollback(
     let audit = audit::AuditLog::new(data_dir);
     let _ = audit.append(json!({"phase": "rollback", "release": release, "namespace": namespace, "cluster": target.server(), "revision": revision}));
     let args = helm.rollback_args(release, namespace, Some(revision), timeout_secs);
-    let txl = tx.clone();
+    // Detached as installs and upgrades are: a Ctrl-C in the terminal reaches helmdeck, not a
+    // helm half-way through its rollback (which would leave the release pending-rollback).
+    let log_dir = data_dir.join("runs").join(namespace).join(release);
     let result = helm
-        .run(&args, |l| {
-            send(
-                &txl,
-                Event::HelmOutput {
-                    line: l.to_string(),
-                },
-            )
-        })
+        .run_detached(
+            &args,
+            &log_dir,
+            |pid, log| {
+                send(
+                    &tx,
+                    Event::HelmStarted {
+                        pid,
+                        log: log.display().to_string(),
+                    },
+                )
+            },
+            |l| {
+                send(
+                    &tx,
+                    Event::HelmOutput {
+                        line: l.to_string(),
+                    },
+                )
+            },
+        )
         .await;
     let outcome = match result {
         Ok(_) => {
@@ -1340,10 +1355,23 @@ pub async fn rollback(
         }
         Err(e) => {
             step(&tx, Step::Apply, StepState::Failed, e.message.clone());
+            let (mut message, mut fix) = (e.message, e.fix);
+            // A helm stopped mid-way leaves the release pending-rollback: say so and how to
+            // finish it (helm rollback is what takes a release out of a pending state).
+            let after = helm.history(release, namespace).await.unwrap_or_default();
+            if let Some(last) = after.last().filter(|h| h.status.starts_with("pending-")) {
+                message.push_str(&format!(
+                    "; the release is left {} (revision {})",
+                    last.status, last.revision
+                ));
+                fix = format!(
+                    "helmdeck rollback {revision} --release {release} -n {namespace} runs the rollback again"
+                );
+            }
             Outcome::Failed {
                 kind: e.kind,
-                message: e.message,
-                fix: e.fix,
+                message,
+                fix,
                 rolled_back: false,
             }
         }
