@@ -32,7 +32,8 @@ pub fn describe_too_big(limit: u64) -> String {
 
 /// Whether `path` is a regular file of at most `limit` bytes, for a file another library
 /// reads (the kubeconfig): devices, FIFOs and directories are refused without opening them.
-pub fn check_file(path: &Path, limit: u64) -> Result<(), String> {
+/// Returns its size.
+pub fn check_file(path: &Path, limit: u64) -> Result<u64, String> {
     let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
     if !meta.is_file() {
         return Err(
@@ -43,23 +44,14 @@ pub fn check_file(path: &Path, limit: u64) -> Result<(), String> {
     if meta.len() > limit {
         return Err(describe_too_big(limit));
     }
-    Ok(())
+    Ok(meta.len())
 }
 
 /// Reads a regular file of at most `limit` bytes; refuses devices, FIFOs and directories
 /// before reading a byte from them. Errors say why, not which file: the caller names it.
 pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err(
-            "it is not a regular file (a directory, device or pipe): give the path of a file"
-                .into(),
-        );
-    }
-    if meta.len() > limit {
-        return Err(describe_too_big(limit));
-    }
-    let mut buf = Vec::with_capacity(meta.len() as usize);
+    let len = check_file(path, limit)?;
+    let mut buf = Vec::with_capacity(len as usize);
     std::fs::File::open(path)
         .and_then(|f| f.take(limit + 1).read_to_end(&mut buf))
         .map_err(|e| e.to_string())?;

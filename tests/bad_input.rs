@@ -432,14 +432,7 @@ fn a_server_that_never_answers_gives_exit_4_within_the_request_timeout() {
         }
     });
     let sim = Sim::start(SimOptions::default());
-    let kubeconfig = sim.home.path().join("silent-kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters: [{{name: s, cluster: {{server: \"http://127.0.0.1:{port}\"}}}}]\nusers: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: c, context: {{cluster: s, user: u}}}}]\ncurrent-context: c\n"
-        ),
-    )
-    .unwrap();
+    let kubeconfig = kubeconfig_at(&sim, port, "s");
     for (args, says) in [
         ("status", "did not answer within 2 s"),
         ("history", "did not answer within 2 s"),
@@ -555,15 +548,7 @@ fn server_silent_after_version() -> u16 {
 fn a_server_that_stops_answering_mid_command_gives_exit_4_within_the_request_timeout() {
     let port = server_silent_after_version();
     let sim = Sim::start(SimOptions::default());
-    // Named as the simulated cluster, so plan and install take the bundled chart (no network).
-    let kubeconfig = sim.home.path().join("stops-kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters: [{{name: helmdeck-sim, cluster: {{server: \"http://127.0.0.1:{port}\"}}}}]\nusers: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: c, context: {{cluster: helmdeck-sim, user: u}}}}]\ncurrent-context: c\n"
-        ),
-    )
-    .unwrap();
+    let kubeconfig = kubeconfig_at(&sim, port, "helmdeck-sim");
     for (args, says) in [
         // helm has no request timeout: its queries get two of ours, then are stopped.
         ("status", "did not answer within 4 s"),
@@ -601,14 +586,7 @@ fn ctrl_c_while_planning_stops_at_once_with_nothing_applied() {
     // Planning waits on a server that answers its version and then nothing.
     let port = server_silent_after_version();
     let sim = Sim::start(SimOptions::default());
-    let kubeconfig = sim.home.path().join("stops-kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters: [{{name: helmdeck-sim, cluster: {{server: \"http://127.0.0.1:{port}\"}}}}]\nusers: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: c, context: {{cluster: helmdeck-sim, user: u}}}}]\ncurrent-context: c\n"
-        ),
-    )
-    .unwrap();
+    let kubeconfig = kubeconfig_at(&sim, port, "helmdeck-sim");
     let log = sim.home.path().join("plan.log");
     let mut child = sim
         .cmd(common::helmdeck_bin())
@@ -642,6 +620,39 @@ fn ctrl_c_while_planning_stops_at_once_with_nothing_applied() {
             .any(|p| p.to_string_lossy().contains(".lock")),
         "no lock left behind"
     );
+}
+
+/// A kubeconfig for a server on 127.0.0.1:`port` whose cluster is called `cluster`
+/// (`helmdeck-sim` makes plan and install take the bundled chart: no network).
+fn kubeconfig_at(sim: &Sim, port: u16, cluster: &str) -> PathBuf {
+    let kubeconfig = sim.home.path().join(format!("kubeconfig-{port}"));
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: {cluster}, cluster: {{server: \"http://127.0.0.1:{port}\"}}}}]\nusers: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: c, context: {{cluster: {cluster}, user: u}}}}]\ncurrent-context: c\n"
+        ),
+    )
+    .unwrap();
+    kubeconfig
+}
+
+/// The simulated cluster's kubeconfig, pointed at a [`freezable_proxy`] in front of it.
+fn behind_freezable_proxy(sim: &Sim) -> (PathBuf, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    let upstream: u16 = sim
+        .url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .expect("the simulated cluster's port");
+    let (port, frozen) = freezable_proxy(upstream);
+    let kubeconfig = sim.home.path().join("proxied-kubeconfig");
+    let original = std::fs::read_to_string(&sim.kubeconfig).unwrap();
+    std::fs::write(
+        &kubeconfig,
+        original.replace(&format!(":{upstream}"), &format!(":{port}")),
+    )
+    .unwrap();
+    (kubeconfig, frozen)
 }
 
 /// A TCP proxy to `upstream` that can be frozen: bytes are then read and held, as a stopped
@@ -690,20 +701,7 @@ fn freezable_proxy(upstream: u16) -> (u16, std::sync::Arc<std::sync::atomic::Ato
 fn watchers_say_when_the_server_goes_silent_and_when_it_is_back() {
     use std::sync::atomic::Ordering;
     let sim = Sim::start(SimOptions::default());
-    let upstream: u16 = sim
-        .url
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.trim_end_matches('/').parse().ok())
-        .expect("the simulated cluster's port");
-    let (port, frozen) = freezable_proxy(upstream);
-    let kubeconfig = sim.home.path().join("proxied-kubeconfig");
-    let original = std::fs::read_to_string(&sim.kubeconfig).unwrap();
-    std::fs::write(
-        &kubeconfig,
-        original.replace(&format!(":{upstream}"), &format!(":{port}")),
-    )
-    .unwrap();
+    let (kubeconfig, frozen) = behind_freezable_proxy(&sim);
     let out = sim.home.path().join("watch.out");
     let mut child = sim
         .cmd(common::helmdeck_bin())
@@ -748,20 +746,7 @@ fn watchers_say_when_the_server_goes_silent_and_when_it_is_back() {
 fn a_server_going_silent_under_helm_is_reported_past_helms_own_deadline() {
     use std::sync::atomic::Ordering;
     let sim = Sim::start(SimOptions::default());
-    let upstream: u16 = sim
-        .url
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.trim_end_matches('/').parse().ok())
-        .expect("the simulated cluster's port");
-    let (port, frozen) = freezable_proxy(upstream);
-    let kubeconfig = sim.home.path().join("proxied-kubeconfig");
-    let original = std::fs::read_to_string(&sim.kubeconfig).unwrap();
-    std::fs::write(
-        &kubeconfig,
-        original.replace(&format!(":{upstream}"), &format!(":{port}")),
-    )
-    .unwrap();
+    let (kubeconfig, frozen) = behind_freezable_proxy(&sim);
     let log = sim.home.path().join("install.log");
     let mut child = sim
         .cmd(common::helmdeck_bin())

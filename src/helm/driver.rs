@@ -221,60 +221,25 @@ impl Helm {
         })
     }
 
-    /// Runs a helm that changes the cluster so that it outlives helmdeck: its own process
-    /// group (a Ctrl-C or a closing terminal does not reach it), not killed when helmdeck
-    /// stops, its output in private files under `log_dir` rather than pipes that would break.
-    /// `on_start` gets the pid and the output file; each line goes to `on_line` as it appears.
     /// Asks a detached helm to give up: SIGTERM, which helm 3 and 4 answer by cancelling
     /// their wait ("Release NAME has been cancelled") and failing the operation, so with
     /// `--atomic` / `--rollback-on-failure` they roll the release back themselves (seen with
     /// helm 3.17 and 4.1 on an install waiting for a crash-looping pod).
     pub fn interrupt(pid: u32) -> Result<(), String> {
-        #[cfg(unix)]
-        {
-            let pid = i32::try_from(pid).map_err(|_| format!("no such process {pid}"))?;
-            if pid <= 0 {
-                return Err(format!("no such process {pid}"));
-            }
-            // SAFETY: kill(2) with a positive pid and a valid signal number has no memory
-            // effects; a stale pid fails with ESRCH.
-            let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
-            if rc == 0 {
-                Ok(())
-            } else {
-                Err(std::io::Error::last_os_error().to_string())
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            Err(format!("cannot signal helm (pid {pid}) on this platform"))
-        }
+        signal(pid, Signal::Term)
     }
 
     /// Kills a detached helm that did not stop when asked (helm 4, cancelled while it was
     /// still creating objects, was seen to wait out its whole timeout for an object it created
     /// after its own rollback deleted the rest). The release is left as helm left it.
     pub fn kill(pid: u32) -> Result<(), String> {
-        #[cfg(unix)]
-        {
-            let pid = i32::try_from(pid).map_err(|_| format!("no such process {pid}"))?;
-            if pid <= 0 {
-                return Err(format!("no such process {pid}"));
-            }
-            // SAFETY: as in `interrupt`.
-            let rc = unsafe { libc::kill(pid, libc::SIGKILL) };
-            if rc == 0 {
-                Ok(())
-            } else {
-                Err(std::io::Error::last_os_error().to_string())
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            Err(format!("cannot kill helm (pid {pid}) on this platform"))
-        }
+        signal(pid, Signal::Kill)
     }
 
+    /// Runs a helm that changes the cluster so that it outlives helmdeck: its own process
+    /// group (a Ctrl-C or a closing terminal does not reach it), not killed when helmdeck
+    /// stops, its output in private files under `log_dir` rather than pipes that would break.
+    /// `on_start` gets the pid and the output file; each line goes to `on_line` as it appears.
     pub async fn run_detached(
         &self,
         args: &[String],
@@ -483,6 +448,39 @@ impl Helm {
             format!("{timeout_secs}s"),
         ]);
         a
+    }
+}
+
+enum Signal {
+    Term,
+    Kill,
+}
+
+/// Sends `sig` to a helm helmdeck started; a stale pid is an error, not a signal elsewhere.
+fn signal(pid: u32, sig: Signal) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        let pid = i32::try_from(pid).map_err(|_| format!("no such process {pid}"))?;
+        if pid <= 0 {
+            return Err(format!("no such process {pid}"));
+        }
+        let sig = match sig {
+            Signal::Term => libc::SIGTERM,
+            Signal::Kill => libc::SIGKILL,
+        };
+        // SAFETY: kill(2) with a positive pid and a valid signal number has no memory
+        // effects; a stale pid fails with ESRCH.
+        let rc = unsafe { libc::kill(pid, sig) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error().to_string())
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = sig;
+        Err(format!("cannot signal helm (pid {pid}) on this platform"))
     }
 }
 
