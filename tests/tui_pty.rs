@@ -445,7 +445,7 @@ fn a_crash_looping_pod_is_named_while_helm_waits_and_stopping_rolls_the_install_
     t.wait_for("failing while helm waits", 10);
     // Stop waiting: helm gives up and rolls the install back (uninstalls it).
     t.keys(b"s");
-    t.wait_for("y: stop and roll back", 10);
+    t.wait_for("n: keep waiting", 10);
     t.keys(b"y");
     t.wait_for("rolled back", 120);
     common::eventually(60, "the release uninstalled", || {

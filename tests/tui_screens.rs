@@ -602,7 +602,10 @@ fn run_screen_follows_the_engine_and_shows_the_outcome() {
     }));
     let effects = a.update(Msg::ApplyDone(Outcome::Failed {
         kind: helmdeck::helm::driver::FailureKind::Timeout,
-        message: "posthog-migrate failed: BackoffLimitExceeded".into(),
+        message: "release posthog failed, and has been uninstalled due to rollback-on-failure being set: \
+                  resource Deployment/posthog/posthog-web not ready. status: InProgress, message: \
+                  Available: 0/1; job posthog-migrate failed: BackoffLimitExceeded"
+            .into(),
         fix: "kubectl logs job/posthog-migrate".into(),
         rolled_back: true,
     }));
@@ -613,6 +616,19 @@ fn run_screen_follows_the_engine_and_shows_the_outcome() {
     let small = render(&a, 80, 24);
     assert!(small.contains("could not connect to server"), "{small}");
     insta::assert_snapshot!("run_cause_scrolled_80x24", small);
+    // Home keeps the outcome and the pod seen failing once helm uninstalled the release,
+    // however long helm's message is.
+    a.update(Msg::Releases(Ok(Vec::new())));
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.screen, Screen::Home);
+    for (w, h) in [(80, 24), (160, 48)] {
+        let home = render(&a, w, h);
+        assert!(
+            home.contains("seen while helm waited: pod posthog-web"),
+            "{home}"
+        );
+    }
+    snap("home_after_failed_install", &a);
     assert_eq!(key(&mut a, KeyCode::Char('q')), vec![Effect::Quit]);
 }
 

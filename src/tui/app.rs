@@ -1178,8 +1178,9 @@ impl App {
             Confirm::StopWaiting { pid } => {
                 if let Some(r) = self.run.as_mut() {
                     r.stopping = true;
+                    let then = r.stopping_does();
                     r.helm.push_back(format!(
-                        "stopping: asked helm (pid {pid}) to give up; it rolls the release back"
+                        "stopping: asked helm (pid {pid}) to give up; {then}"
                     ));
                 }
                 vec![Effect::StopHelm { pid }]

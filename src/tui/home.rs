@@ -17,51 +17,45 @@ impl App {
 }
 
 /// Each release's last operation in this session, newest first: the outcome outlives the
-/// release when helm uninstalled it.
+/// release when helm uninstalled it. Each gets two rows for its outcome and one for the pod
+/// seen failing, so a long helm message never pushes the failing pod out of the box.
 fn draw_last_ops(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
-    let lines: Vec<ratatui::text::Line> = app
-        .last_ops
-        .iter()
-        .rev()
-        .take(4)
-        .flat_map(|l| {
-            let ok = matches!(l.outcome, crate::deploy::Outcome::Applied { .. });
-            let gone = !app
-                .releases
-                .iter()
-                .any(|r| r.name == l.release && r.namespace == l.namespace);
-            let gone = if gone && !ok {
-                " (the release is no longer installed)"
-            } else {
-                ""
-            };
-            let head = format!(
-                "{} in {}{gone}: {} {}",
-                l.release,
-                l.namespace,
-                l.what,
-                l.outcome.one_line()
-            );
-            let mut out = vec![ratatui::text::Line::from(Span::styled(
-                head,
-                if ok { t.ok } else { t.fail },
-            ))];
-            out.push(ratatui::text::Line::from(Span::styled(
-                match &l.problem {
-                    Some(p) => format!("  seen while helm waited: {p}"),
-                    None => "  o: the operation's screen".to_string(),
-                },
-                t.dim,
-            )));
-            out
-        })
-        .collect();
-    f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: true })
-            .block(block(" last operations (o shows the last) ", t)),
-        area,
-    );
+    let outer = block(" last operations (o shows the last) ", t);
+    let inner = outer.inner(area);
+    f.render_widget(outer, area);
+    let ops: Vec<_> = app.last_ops.iter().rev().take(4).collect();
+    let rows = Layout::vertical(ops.iter().map(|_| Constraint::Length(3))).split(inner);
+    for (l, row) in ops.into_iter().zip(rows.iter()) {
+        let ok = matches!(l.outcome, crate::deploy::Outcome::Applied { .. });
+        let gone = !app
+            .releases
+            .iter()
+            .any(|r| r.name == l.release && r.namespace == l.namespace);
+        let gone = if gone && !ok {
+            " (the release is no longer installed)"
+        } else {
+            ""
+        };
+        let head = format!(
+            "{} in {}{gone}: {} {}",
+            l.release,
+            l.namespace,
+            l.what,
+            l.outcome.one_line()
+        );
+        let [head_area, problem_area] =
+            Layout::vertical([Constraint::Length(2), Constraint::Length(1)]).areas(*row);
+        f.render_widget(
+            Paragraph::new(Span::styled(head, if ok { t.ok } else { t.fail }))
+                .wrap(Wrap { trim: true }),
+            head_area,
+        );
+        let problem = match &l.problem {
+            Some(p) => format!("  seen while helm waited: {p}"),
+            None => "  o: the operation's screen".to_string(),
+        };
+        f.render_widget(Paragraph::new(Span::styled(problem, t.dim)), problem_area);
+    }
 }
 
 pub(super) fn draw_home(f: &mut Frame, area: Rect, app: &App, t: &Theme) {

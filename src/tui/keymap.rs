@@ -38,7 +38,7 @@ pub enum Action {
     PageDown,
     /// The running (or last) operation's screen, from anywhere.
     ShowRun,
-    /// Stop waiting for helm: it gives up and rolls back.
+    /// Stop waiting for helm: it gives up (an install or upgrade rolls back).
     StopWaiting,
     /// The selected pod's logs, YAML, or description (k9s's l, y, d).
     Logs,
@@ -196,7 +196,7 @@ pub const BINDINGS: &[Binding] = &[
         "s",
         Ctx::Run,
         Action::StopWaiting,
-        "stop waiting: helm gives up and rolls back (again: kill a helm that hangs)",
+        "stop waiting: helm gives up (an install or upgrade rolls back; again: kill a helm that hangs)",
     ),
     b("/", Ctx::Wizard, Action::Filter, "filter the values review"),
     b("tab", Ctx::Wizard, Action::NextPane, "next field"),

@@ -60,6 +60,16 @@ impl RunView {
             scroll: 0,
         }
     }
+
+    /// What stopping helm does to the release: the app's installs and upgrades roll back on
+    /// failure, but nothing undoes a rollback cut short (helm leaves it pending-rollback).
+    pub fn stopping_does(&self) -> &'static str {
+        if self.what == "rollback" {
+            "it leaves the release pending-rollback (the outcome says how to run the rollback again)"
+        } else {
+            "it rolls the release back"
+        }
+    }
 }
 
 /// A release's last operation in this session: what Home shows beside (or instead of) it.
@@ -246,16 +256,15 @@ impl App {
 
 pub(super) fn draw_run(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
     let Some(r) = &app.run else { return };
+    let (text, keys, style) = result_text(app, r, t);
+    // The result gets the rows its text wraps to, up to a quarter of the screen: the cause
+    // pane above needs the room more.
+    let rows = super::view::wrapped_rows(&text, area.width.saturating_sub(2));
     let [steps_area, gauge_area, out_area, result_area] = Layout::vertical([
         Constraint::Length(r.steps.len().max(1) as u16 + 2),
         Constraint::Length(3),
         Constraint::Min(3),
-        // A failure's message and fix get two lines.
-        Constraint::Length(if matches!(r.outcome, Some(Outcome::Failed { .. })) {
-            4
-        } else {
-            3
-        }),
+        Constraint::Length(rows.clamp(1, (area.height / 4).saturating_sub(3).max(2)) + 2),
     ])
     .areas(area);
     let end = r.finished.unwrap_or(app.now);
@@ -370,30 +379,78 @@ pub(super) fn draw_run(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             area,
         );
     }
-    let (text, style) = match &r.outcome {
-        None if r.stopping => (
-            "stopping: helm gives up and rolls the release back… s again: kill helm if it hangs"
-                .to_string(),
-            t.warn,
-        ),
-        None if r.problem.is_some() && !app.opts.readonly => (
-            "a pod is failing: s stops waiting and rolls back · or keep waiting · esc: home (it goes on)".to_string(),
-            t.fail,
-        ),
-        None => (
-            "running… esc: home (it goes on, o returns) · q asks before quitting".to_string(),
-            t.warn,
-        ),
-        Some(o @ Outcome::Applied { .. }) => {
-            (format!("{} · d: dashboard · esc: home", o.one_line()), t.ok)
-        }
-        Some(o) => (format!("{} · esc: home", o.one_line()), t.fail),
-    };
     f.render_widget(
         Paragraph::new(text)
             .style(style)
             .wrap(Wrap { trim: true })
-            .block(block(" result ", t)),
+            .block(block(" result ", t).title_bottom(keys)),
         result_area,
     );
+}
+
+/// The run screen's result line and the keys that apply (kept on the border, where a long
+/// message cannot push them out of sight).
+fn result_text(app: &App, r: &RunView, t: &Theme) -> (String, String, ratatui::style::Style) {
+    match &r.outcome {
+        None if r.stopping => (
+            format!(
+                "stopping: helm gives up and {}…",
+                r.stopping_does().trim_start_matches("it ")
+            ),
+            " s again: kill helm if it hangs ".into(),
+            t.warn,
+        ),
+        None if r.problem.is_some() && !app.opts.readonly => (
+            format!(
+                "a pod is failing: s stops waiting{}, or keep waiting",
+                if r.what == "rollback" {
+                    ""
+                } else {
+                    " and rolls back"
+                }
+            ),
+            " s: stop · esc: home (it goes on) ".into(),
+            t.fail,
+        ),
+        None => (
+            "running…".into(),
+            " esc: home (it goes on, o returns) · q asks before quitting ".into(),
+            t.warn,
+        ),
+        Some(o @ Outcome::Applied { .. }) => {
+            (o.one_line(), " d: dashboard · esc: home ".into(), t.ok)
+        }
+        // The fix first: on a small screen the end of a long helm message is what gets cut
+        // (helm's own output, in the pane above, has all of it).
+        Some(Outcome::Failed {
+            kind,
+            message,
+            fix,
+            rolled_back,
+        }) if !fix.is_empty() => {
+            let rb = if *rolled_back { ", rolled back" } else { "" };
+            (
+                format!("failed ({kind:?}){rb} — fix: {fix}\n{message}"),
+                " esc: home ".into(),
+                t.fail,
+            )
+        }
+        Some(o) => (o.one_line(), " esc: home ".into(), t.fail),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stopped rollback is not undone by anything: the notes must not promise one.
+    #[test]
+    fn stopping_says_what_happens_to_the_release() {
+        let now = SystemTime::UNIX_EPOCH;
+        let upgrade = RunView::new("Upgrade".into(), "upgrade", "ph", "posthog", now);
+        let rollback = RunView::new("Rollback".into(), "rollback", "ph", "posthog", now);
+        assert_eq!(upgrade.stopping_does(), "it rolls the release back");
+        assert!(rollback.stopping_does().contains("pending-rollback"));
+        assert!(!rollback.stopping_does().contains("rolls the release back"));
+    }
 }

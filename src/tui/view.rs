@@ -155,6 +155,32 @@ pub(super) fn scroll_rows(lines: &[Line], width: u16, height: u16, top: usize) -
     wanted.min(total.saturating_sub(height as usize)) as u16
 }
 
+/// How many rows `text` takes word-wrapped to `width` columns (as `Wrap { trim: true }`
+/// breaks it: at spaces, and inside a word longer than the line).
+pub(super) fn wrapped_rows(text: &str, width: u16) -> u16 {
+    let w = width.max(1) as usize;
+    let mut rows = 0usize;
+    for line in text.lines() {
+        let mut used = 0usize;
+        rows += 1;
+        for word in line.split_whitespace() {
+            let n = Span::raw(word).width();
+            if used > 0 && used + 1 + n <= w {
+                used += 1 + n;
+                continue;
+            }
+            if used > 0 {
+                rows += 1;
+            }
+            // A word wider than the line is broken across rows.
+            let spans = n.max(1).div_ceil(w);
+            rows += spans - 1;
+            used = n - (spans - 1) * w;
+        }
+    }
+    rows.min(u16::MAX as usize) as u16
+}
+
 pub(super) fn block<'a>(title: impl Into<Line<'a>>, t: &Theme) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
@@ -298,7 +324,8 @@ pub(super) fn draw_confirm(f: &mut Frame, area: Rect, c: &Confirm, app: &App, t:
                 .and_then(|r| r.problem.as_ref())
                 .map(|p| format!("pod {} is failing ({}). ", p.pod, p.finding.split([' ', ':']).next().unwrap_or_default()))
                 .unwrap_or_default();
-            format!("{pod}Stop waiting? helm gives up now and rolls the release back.\n\ny: stop and roll back   n: keep waiting")
+            let then = app.run.as_ref().map_or("it rolls the release back", |r| r.stopping_does());
+            format!("{pod}Stop waiting? helm gives up now: {then}.\n\ny: stop   n: keep waiting")
         }
         Confirm::KillHelm { pid } => format!(
             "helm (pid {pid}) has not stopped since you asked. Kill it? The release is left as helm left it (pending or uninstalling); the outcome says how to recover it.\n\ny: kill helm   n: keep waiting"
@@ -314,4 +341,46 @@ pub(super) fn draw_confirm(f: &mut Frame, area: Rect, c: &Confirm, app: &App, t:
             .block(block(" confirm ", t).border_style(t.warn)),
         r,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::buffer::Buffer;
+    use ratatui::widgets::Widget;
+
+    use super::*;
+
+    /// The rows ratatui's word wrapper really uses: the last row with any text.
+    fn rendered_rows(text: &str, width: u16) -> u16 {
+        let area = Rect::new(0, 0, width, 60);
+        let mut buf = Buffer::empty(area);
+        Paragraph::new(text.to_string())
+            .wrap(Wrap { trim: true })
+            .render(area, &mut buf);
+        (0..60)
+            .rev()
+            .find(|&y| (0..width).any(|x| buf[(x, y)].symbol() != " "))
+            .map_or(0, |y| y + 1)
+    }
+
+    #[test]
+    fn wrapped_rows_matches_the_word_wrapper() {
+        let texts = [
+            "running…",
+            "failed (Timeout), rolled back: release posthog failed, and has been uninstalled due to rollback-on-failure being set: resource Deployment/posthog/posthog-web not ready. status: InProgress — fix: kubectl logs job/posthog-migrate",
+            "a pod is failing: s stops waiting and rolls back, or keep waiting",
+            "word aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa end",
+            "first line\nsecond line that is long enough to wrap at a narrow width",
+            "exactly ten",
+        ];
+        for text in texts {
+            for width in [10, 11, 20, 38, 78, 158] {
+                assert_eq!(
+                    wrapped_rows(text, width),
+                    rendered_rows(text, width),
+                    "{text:?} at {width}"
+                );
+            }
+        }
+    }
 }
