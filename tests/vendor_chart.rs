@@ -267,3 +267,108 @@ fn the_vendors_own_storage_class_on_aws_fails_preflight_and_the_disk_check() {
         assert_eq!(d["storage_class"], "gp2", "{d}");
     }
 }
+
+/// A cluster that already runs ingress-nginx (its IngressClass `nginx` owned by that release)
+/// and the aws profile, whose values turn on the vendor chart's own ingress-nginx subchart:
+/// helm would refuse the chart's IngressClass only after the profile's StorageClass was
+/// applied. Preflight refuses first, naming the owner and the value that turns the subchart
+/// off; nothing reaches the cluster. With it off, the chart's Ingress uses the cluster's class.
+#[test]
+fn an_ingress_class_another_release_owns_is_refused_by_preflight_with_the_switch_to_turn_off() {
+    let Some(dir) = common::shared_charts("posthog") else {
+        return;
+    };
+    let sim = Sim::start(SimOptions {
+        flavor: Flavor::Eks,
+        scenarios: vec![helmdeck_sim::Scenario::IngressController],
+        ..Default::default()
+    });
+    let chart = dir.join("posthog-30.46.0.tgz");
+    let chart = chart.to_str().expect("utf-8");
+    let host = "ingress.hostname=posthog.example.com";
+    let o = common::helmdeck_on(
+        &sim,
+        &helm(4),
+        &[
+            "install",
+            "--yes",
+            "--profile",
+            "aws",
+            "--chart",
+            chart,
+            "--set",
+            host,
+        ],
+    );
+    let t = common::text(&o);
+    assert_eq!(o.status.code(), Some(3), "{t}");
+    assert!(
+        t.contains("[FAIL] ownership: IngressClass nginx already exists and belongs to Helm release ingress-nginx in ingress-nginx"),
+        "{t}"
+    );
+    assert!(t.contains("set ingress.nginx.enabled=false"), "{t}");
+    assert!(common::release_secrets(&sim, "posthog").is_empty());
+    let classes = sim.objects("storage.k8s.io", "storageclasses", None);
+    assert!(
+        !classes
+            .iter()
+            .any(|c| c["metadata"]["name"] == "posthog-gp3-encrypted"),
+        "the profile's class was applied although preflight failed"
+    );
+    let o = common::helmdeck_on(
+        &sim,
+        &helm(4),
+        &[
+            "plan",
+            "--profile",
+            "aws",
+            "--chart",
+            chart,
+            "--set",
+            host,
+            "--set",
+            "ingress.nginx.enabled=false",
+        ],
+    );
+    let t = common::text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("[pass] ingress-controller: Ingress posthog uses IngressClass nginx, which the cluster has"),
+        "{t}"
+    );
+    assert!(!t.contains("ownership"), "{t}");
+}
+
+/// On a cluster without any ingress controller the aws profile's values bring the chart's own
+/// (the ingress-nginx subchart): no warning that the Ingress will get no address.
+#[test]
+fn the_charts_own_ingress_controller_counts_as_serving_its_ingress() {
+    let Some(dir) = common::shared_charts("posthog") else {
+        return;
+    };
+    let sim = Sim::start(SimOptions {
+        flavor: Flavor::Eks,
+        ..Default::default()
+    });
+    let chart = dir.join("posthog-30.46.0.tgz");
+    let o = common::helmdeck_on(
+        &sim,
+        &helm(4),
+        &[
+            "plan",
+            "--profile",
+            "aws",
+            "--chart",
+            chart.to_str().expect("utf-8"),
+            "--set",
+            "ingress.hostname=posthog.example.com",
+        ],
+    );
+    let t = common::text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("[pass] ingress-controller: Ingress posthog uses IngressClass nginx, which the chart installs with its own controller"),
+        "{t}"
+    );
+    assert!(!t.contains("[WARN] ingress-controller"), "{t}");
+}

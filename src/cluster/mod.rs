@@ -329,6 +329,15 @@ pub async fn gather(
             .map(|s| serde_json::to_value(s).unwrap_or_default())
             .collect(),
         ingress_classes: ics.iter().filter_map(|i| i.metadata.name.clone()).collect(),
+        default_ingress_class: ics
+            .iter()
+            .find(|i| {
+                i.metadata.annotations.as_ref().is_some_and(|a| {
+                    a.get("ingressclass.kubernetes.io/is-default-class")
+                        .is_some_and(|v| v == "true")
+                })
+            })
+            .and_then(|i| i.metadata.name.clone()),
         denied: Vec::new(),
     })
 }

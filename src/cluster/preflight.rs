@@ -32,6 +32,9 @@ pub struct ClusterFacts {
     pub nodes: Vec<(String, String, String)>,
     pub storage_classes: Vec<Value>,
     pub ingress_classes: Vec<String>,
+    /// The IngressClass annotated `ingressclass.kubernetes.io/is-default-class: "true"`,
+    /// which serves Ingresses that name none.
+    pub default_ingress_class: Option<String>,
     /// What helm must do in the release's namespace that the user may not (`create secrets`).
     pub denied: Vec<String>,
 }
@@ -132,6 +135,76 @@ fn class_checks(
         }
     }
     out
+}
+
+/// Whether the Ingresses the chart renders will be served, from the manifests: the class each
+/// names (`spec.ingressClassName`, else the older `kubernetes.io/ingress.class` annotation)
+/// must exist on the cluster or be rendered by the chart itself (the vendor chart's
+/// ingress-nginx subchart brings its own). Replaces the guess from the values; None when the
+/// manifests hold no Ingress.
+pub fn manifest_ingress(desired: &[Value], facts: &ClusterFacts) -> Option<Vec<Check>> {
+    let of_kind = |k: &'static str| desired.iter().filter(move |d| d["kind"] == k);
+    let rendered: Vec<&str> = of_kind("IngressClass")
+        .filter_map(|c| c["metadata"]["name"].as_str())
+        .collect();
+    let default_class = of_kind("IngressClass")
+        .find(|c| {
+            c["metadata"]["annotations"]["ingressclass.kubernetes.io/is-default-class"] == "true"
+        })
+        .and_then(|c| c["metadata"]["name"].as_str())
+        .or(facts.default_ingress_class.as_deref());
+    let mut classes: Vec<(String, Vec<&str>)> = Vec::new();
+    for ing in of_kind("Ingress") {
+        let name = ing["metadata"]["name"].as_str().unwrap_or_default();
+        let class = ing["spec"]["ingressClassName"]
+            .as_str()
+            .or(ing["metadata"]["annotations"]["kubernetes.io/ingress.class"].as_str());
+        // No class named: the cluster's default class serves it, if it has one.
+        let class = class.unwrap_or_default().to_string();
+        match classes.iter_mut().find(|(c, _)| *c == class) {
+            Some((_, users)) => users.push(name),
+            None => classes.push((class, vec![name])),
+        }
+    }
+    if classes.is_empty() {
+        return None;
+    }
+    let mut out = Vec::new();
+    for (class, users) in classes {
+        let users = users.join(", ");
+        let (verdict, message, fix) = if class.is_empty() {
+            match default_class {
+                Some(d) => (Verdict::Pass, format!("Ingress {users} names no class: the default IngressClass {d} serves it"), String::new()),
+                None => (Verdict::Warn, format!("Ingress {users} names no IngressClass and the cluster has no default one: it may get no address"), "name a class in the chart's ingress values, or mark one default (ingressclass.kubernetes.io/is-default-class: \"true\")".to_string()),
+            }
+        } else if rendered.contains(&class.as_str()) {
+            (
+                Verdict::Pass,
+                format!(
+                    "Ingress {users} uses IngressClass {class}, which the chart installs with its own controller"
+                ),
+                String::new(),
+            )
+        } else if facts.ingress_classes.contains(&class) {
+            (
+                Verdict::Pass,
+                format!("Ingress {users} uses IngressClass {class}, which the cluster has"),
+                String::new(),
+            )
+        } else {
+            (
+                Verdict::Warn,
+                format!(
+                    "Ingress {users} uses IngressClass {class}, which the cluster does not have: it will get no address"
+                ),
+                format!(
+                    "install an ingress controller serving class {class}, or disable the chart's ingress and use port-forward"
+                ),
+            )
+        };
+        out.push(check("ingress-controller", verdict, message, fix));
+    }
+    Some(out)
 }
 
 /// The ids of the checks [`manifest_storage`] replaces.
@@ -464,6 +537,7 @@ mod tests {
                 .collect(),
             storage_classes: vec![sc],
             ingress_classes: vec!["nginx".into()],
+            default_ingress_class: None,
             denied: Vec::new(),
         }
     }
@@ -599,5 +673,67 @@ mod tests {
                 .verdict,
             Verdict::Fail
         );
+    }
+
+    #[test]
+    fn ingresses_are_judged_by_the_class_they_name() {
+        let ing = |name: &str, class: Option<&str>, annotation: Option<&str>| {
+            json!({"kind": "Ingress", "metadata": {"name": name, "annotations":
+                annotation.map(|a| json!({"kubernetes.io/ingress.class": a}))},
+                "spec": {"ingressClassName": class}})
+        };
+        let class = |name: &str, default: bool| {
+            json!({"kind": "IngressClass", "metadata": {"name": name, "annotations":
+                {"ingressclass.kubernetes.io/is-default-class": if default { "true" } else { "false" }}}})
+        };
+        let cluster = facts("4", "16Gi", json!({})); // has an nginx class, no default
+        let verdicts = |desired: &[Value], f: &ClusterFacts| -> Vec<(Verdict, String)> {
+            manifest_ingress(desired, f)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| (c.verdict, c.message))
+                .collect()
+        };
+        assert!(manifest_ingress(&[class("nginx", false)], &cluster).is_none());
+        let on_cluster = verdicts(&[ing("web", Some("nginx"), None)], &cluster);
+        assert_eq!(on_cluster[0].0, Verdict::Pass, "{on_cluster:?}");
+        assert!(on_cluster[0].1.contains("which the cluster has"));
+        // The older annotation names the class too.
+        let missing = verdicts(&[ing("web", None, Some("traefik"))], &cluster);
+        assert_eq!(missing[0].0, Verdict::Warn, "{missing:?}");
+        assert!(
+            missing[0]
+                .1
+                .contains("IngressClass traefik, which the cluster does not have")
+        );
+        let own = verdicts(
+            &[ing("web", Some("traefik"), None), class("traefik", false)],
+            &cluster,
+        );
+        assert_eq!(own[0].0, Verdict::Pass);
+        assert!(own[0].1.contains("which the chart installs"));
+        // No class named: only a default class serves it, the cluster's or the chart's.
+        let unnamed = verdicts(&[ing("web", None, None)], &cluster);
+        assert_eq!(unnamed[0].0, Verdict::Warn, "{unnamed:?}");
+        let mut with_default = cluster.clone();
+        with_default.default_ingress_class = Some("nginx".into());
+        let served = verdicts(&[ing("web", None, None)], &with_default);
+        assert_eq!(served[0].0, Verdict::Pass);
+        assert!(served[0].1.contains("default IngressClass nginx"));
+        let charts = verdicts(&[ing("web", None, None), class("own", true)], &cluster);
+        assert!(
+            charts[0].1.contains("default IngressClass own"),
+            "{charts:?}"
+        );
+        // Two Ingresses on one class: one line naming both.
+        let two = verdicts(
+            &[
+                ing("web", Some("nginx"), None),
+                ing("events", Some("nginx"), None),
+            ],
+            &cluster,
+        );
+        assert_eq!(two.len(), 1);
+        assert!(two[0].1.contains("web, events"));
     }
 }

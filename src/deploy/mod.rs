@@ -8,6 +8,7 @@ pub mod intent;
 pub mod names;
 pub mod objects;
 pub mod outcome;
+pub mod ownership;
 pub mod resize;
 pub mod stops;
 
@@ -553,12 +554,44 @@ pub async fn plan(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
             checks.retain(|c| !preflight::STORAGE_CHECKS.contains(&c.id));
             checks.extend(storage);
         }
+        if let Some(ingress) = preflight::manifest_ingress(&desired, &facts) {
+            checks.retain(|c| c.id != "ingress-controller");
+            checks.extend(ingress);
+        }
+        let live = match current {
+            Some(_) => req
+                .helm
+                .get_manifest(&req.release, &req.namespace)
+                .await
+                .ok()
+                .map(|m| parse_manifest(&m)),
+            None => None,
+        };
+        let ours: std::collections::HashSet<(String, String)> = live
+            .iter()
+            .flatten()
+            .map(|o| {
+                let field = |v: &Value| v.as_str().unwrap_or_default().to_string();
+                (field(&o["kind"]), field(&o["metadata"]["name"]))
+            })
+            .collect();
+        checks.extend(
+            ownership::conflicts(
+                &client,
+                &desired,
+                &ours,
+                &req.chart.metadata.dependencies,
+                &req.release,
+                &req.namespace,
+            )
+            .await,
+        );
         if current.is_some() {
             let (immutable, sets) = immutable_check(req, &client, &desired, &facts).await;
             checks.extend(immutable);
             resize_sets = sets;
-            if let Ok(live) = req.helm.get_manifest(&req.release, &req.namespace).await {
-                manifest = Some(manifest_diff(&parse_manifest(&live), &desired));
+            if let Some(live) = &live {
+                manifest = Some(manifest_diff(live, &desired));
             }
         }
     }

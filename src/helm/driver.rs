@@ -18,6 +18,8 @@ pub enum FailureKind {
     Timeout,
     AnotherOperationInProgress,
     ImmutableField,
+    /// An object the chart renders exists and belongs to someone else.
+    OwnershipConflict,
     HookOrJobFailed,
     SchemaError,
     ClusterUnreachable,
@@ -50,6 +52,11 @@ pub fn classify(stderr: &str) -> (FailureKind, String) {
         pick(
             FailureKind::ImmutableField,
             "a field that cannot change did change (often a StatefulSet's volumeClaimTemplates): delete the StatefulSet with `kubectl delete statefulset NAME --cascade=orphan` (pods and volumes stay), then upgrade again",
+        )
+    } else if s.contains("exists and cannot be imported into the current release") {
+        pick(
+            FailureKind::OwnershipConflict,
+            "an object the chart renders already exists and belongs to something else (named above): turn off the part of the chart that renders it, delete it, or let this release adopt it (label app.kubernetes.io/managed-by=Helm, annotations meta.helm.sh/release-name and meta.helm.sh/release-namespace)",
         )
     } else if s.contains("backofflimitexceeded")
         || s.contains("job failed")
@@ -572,5 +579,7 @@ mod tests {
             classify("Error: release: not found").0,
             FailureKind::ReleaseNotFound
         );
+        // helm 4's words (seen against a cluster with another release's IngressClass).
+        assert_eq!(classify("Error: unable to continue with install: IngressClass \"nginx\" in namespace \"\" exists and cannot be imported into the current release: invalid ownership metadata; annotation validation error: key \"meta.helm.sh/release-name\" must equal \"posthog\": current value is \"ingress-nginx\"").0, FailureKind::OwnershipConflict);
     }
 }
