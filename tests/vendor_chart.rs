@@ -372,3 +372,74 @@ fn the_charts_own_ingress_controller_counts_as_serving_its_ingress() {
     );
     assert!(!t.contains("[WARN] ingress-controller"), "{t}");
 }
+
+/// The vendor's ClickHouse runs as the operator's StatefulSet, its pods labelled by
+/// installation only, and the operator's own pods carry `app` alone: both still count as the
+/// release's. A crash-looping ClickHouse fails the pods check (it once read "ready", its pods
+/// not counted), and the bitnami sub-charts' shared role words (`master`) do not merge
+/// PostgreSQL and Redis into one component.
+#[test]
+fn a_crash_looping_clickhouse_fails_the_pods_check_and_each_component_is_its_own() {
+    let Some(dir) = common::shared_charts("posthog") else {
+        return;
+    };
+    let sim = Sim::start(SimOptions {
+        flavor: Flavor::Eks,
+        scenarios: vec![helmdeck_sim::Scenario::Crashloop("clickhouse".into())],
+        ..Default::default()
+    });
+    let chart = dir.join("posthog-30.46.0.tgz");
+    let values = dir.join("ci-values").join("amazon_web_services.yaml");
+    sim.run(
+        &helm(4),
+        &[
+            "install",
+            "posthog",
+            chart.to_str().expect("utf-8"),
+            "-n",
+            "posthog",
+            "--create-namespace",
+            "-f",
+            values.to_str().expect("utf-8"),
+        ],
+    );
+    let (code, report) = common::eventually(120, "ClickHouse seen crash-looping", || {
+        let o = sim
+            .cmd(common::helmdeck_bin())
+            .args(["check", "--pods", "--profile", "aws", "-o", "json"])
+            .output()
+            .expect("check");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).ok()?;
+        let ch = v["pods"]["components"]
+            .as_array()?
+            .iter()
+            .find(|c| c["name"] == "clickhouse")?
+            .clone();
+        (ch["state"] == "unavailable").then_some((o.status.code(), v))
+    });
+    assert_eq!(code, Some(1), "{report:#}");
+    assert_eq!(report["pods"]["state"], "unavailable", "{report:#}");
+    let names: Vec<&str> = report["pods"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    for want in [
+        "clickhouse-operator",
+        "postgresql",
+        "redis",
+        "web",
+        "events",
+        "plugins",
+    ] {
+        assert!(names.contains(&want), "no {want} in {names:?}");
+    }
+    assert!(!names.contains(&"master"), "{names:?}");
+    assert!(
+        report["pods"]["findings"][0]["subject"]
+            .as_str()
+            .is_some_and(|s| s.contains("chi-posthog-posthog-0-0-0")),
+        "{report:#}"
+    );
+}

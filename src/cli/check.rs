@@ -262,15 +262,21 @@ pub fn text(r: &CheckReport, wide: bool) -> String {
     );
     if let Some(p) = &r.pods {
         let _ = writeln!(s, "\nPODS  {}", p.state.label());
+        // Columns as wide as their longest entry, as kubectl prints them.
+        let w = p
+            .components
+            .iter()
+            .map(|c| c.name.len())
+            .fold(9, usize::max);
         let _ = writeln!(
             s,
-            "  {:<14} {:<12} {:>7} {:>8}",
+            "  {:<w$} {:<12} {:>7} {:>8}",
             "COMPONENT", "STATE", "READY", "RESTARTS"
         );
         for c in &p.components {
             let _ = writeln!(
                 s,
-                "  {:<14} {:<12} {:>7} {:>8}",
+                "  {:<w$} {:<12} {:>7} {:>8}",
                 c.name,
                 c.state.label(),
                 format!("{}/{}", c.ready, c.desired),
@@ -278,10 +284,11 @@ pub fn text(r: &CheckReport, wide: bool) -> String {
             );
         }
         if wide {
+            let w = p.pods.iter().map(|x| x.name.len()).fold(40, usize::max);
             for pod in &p.pods {
                 let _ = writeln!(
                     s,
-                    "    {:<40} {:<10} {}/{} {:>3} {}",
+                    "    {:<w$} {:<10} {}/{} {:>3} {}",
                     pod.name,
                     pod.phase,
                     pod.ready,
@@ -297,10 +304,12 @@ pub fn text(r: &CheckReport, wide: bool) -> String {
     }
     if let Some(d) = &r.disks {
         let _ = writeln!(s, "\nDISKS");
+        let claim = d.iter().map(|r| r.claim.len()).fold(0, usize::max);
+        let class = d.iter().map(|r| r.storage_class.len()).fold(0, usize::max);
         for row in d {
             let _ = writeln!(
                 s,
-                "  [{}] {:<32} {:>6} {:<22} {}",
+                "  [{}] {:<claim$} {:>6} {:<class$} {}",
                 mark(row.verdict),
                 row.claim,
                 row.size,

@@ -79,21 +79,50 @@ pub struct ComponentRow {
     pub restarts: u32,
 }
 
+/// Role words several sub-charts share (bitnami's PostgreSQL `role: master`, Redis
+/// `component: master`, ingress-nginx `component: controller`): as a component name they would
+/// merge unrelated services, so the chart's name label names the component instead.
+const SHARED_ROLES: [&str; 9] = [
+    "master",
+    "primary",
+    "replica",
+    "slave",
+    "controller",
+    "server",
+    "leader",
+    "follower",
+    "node",
+];
+
 /// The component a pod belongs to: the chart's `role` label, else the common label.
 pub fn component_of(labels: Option<&BTreeMap<String, String>>) -> String {
     // The ClickHouse operator labels its hosts by installation, not by role.
     if labels.is_some_and(|l| l.contains_key("clickhouse.altinity.com/chi")) {
         return "clickhouse".into();
     }
-    labels
-        .and_then(|l| {
-            l.get("role")
-                .or_else(|| l.get("app.kubernetes.io/component"))
-                .or_else(|| l.get("app.kubernetes.io/name"))
-                .or_else(|| l.get("app"))
-        })
-        .cloned()
-        .unwrap_or_else(|| "other".into())
+    let Some(l) = labels else {
+        return "other".into();
+    };
+    let role = l
+        .get("role")
+        .or_else(|| l.get("app.kubernetes.io/component"));
+    let name = l.get("app.kubernetes.io/name").or_else(|| l.get("app"));
+    match (role, name) {
+        (Some(r), Some(n)) if SHARED_ROLES.contains(&r.as_str()) => {
+            // `posthog-redis` of release `posthog` is the redis component.
+            let release = l
+                .get("app.kubernetes.io/instance")
+                .or_else(|| l.get("release"));
+            release
+                .and_then(|r| n.strip_prefix(r.as_str())?.strip_prefix('-'))
+                .filter(|rest| !rest.is_empty())
+                .unwrap_or(n)
+                .to_string()
+        }
+        (Some(r), _) => r.clone(),
+        (None, Some(n)) => n.clone(),
+        (None, None) => "other".into(),
+    }
 }
 
 const STUCK_WAITING: [&str; 6] = [
@@ -220,12 +249,120 @@ pub fn belongs(labels: Option<&BTreeMap<String, String>>, release: Option<&str>)
     }
 }
 
+/// What counts as the release's: pods with its labels, and pods of the workloads helm made for
+/// it (every object helm creates carries its `meta.helm.sh/release-name` annotation — the
+/// vendor chart's clickhouse-operator Deployment has no other mark) or whose template carries
+/// its labels, and the ClickHouse operator's hosts (the vendor chart names its installation
+/// `posthog` whatever the release is called, and the operator labels its pods by installation
+/// only). Counting a pod too many can fail a check; missing one could call a release ready
+/// while its database crash-loops.
+pub struct Members<'a> {
+    release: Option<&'a str>,
+    /// (kind, namespace, name) of the release's Deployments and StatefulSets.
+    workloads: std::collections::HashSet<(&'static str, String, String)>,
+}
+
+impl<'a> Members<'a> {
+    pub fn of(snap: &Snapshot, release: Option<&'a str>) -> Members<'a> {
+        let mut workloads = std::collections::HashSet::new();
+        if let Some(r) = release {
+            let ours = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+                        template: Option<&BTreeMap<String, String>>| {
+                meta.annotations
+                    .as_ref()
+                    .and_then(|a| a.get("meta.helm.sh/release-name"))
+                    .map(String::as_str)
+                    == Some(r)
+                    || belongs(template, release)
+                    || meta
+                        .labels
+                        .as_ref()
+                        .is_some_and(|l| l.contains_key("clickhouse.altinity.com/chi"))
+            };
+            for d in &snap.deployments {
+                let template = d
+                    .spec
+                    .template
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| m.labels.as_ref());
+                if ours(&d.metadata, template) {
+                    workloads.insert((
+                        "Deployment",
+                        ns_name(&d.metadata).0,
+                        ns_name(&d.metadata).1,
+                    ));
+                }
+            }
+            for s in &snap.statefulsets {
+                let template = s
+                    .spec
+                    .template
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| m.labels.as_ref());
+                if ours(&s.metadata, template) {
+                    workloads.insert((
+                        "StatefulSet",
+                        ns_name(&s.metadata).0,
+                        ns_name(&s.metadata).1,
+                    ));
+                }
+            }
+        }
+        Members { release, workloads }
+    }
+
+    pub fn pod(&self, p: &Pod) -> bool {
+        let labels = p.metadata.labels.as_ref();
+        if self.release.is_none()
+            || belongs(labels, self.release)
+            || labels.is_some_and(|l| l.contains_key("clickhouse.altinity.com/chi"))
+        {
+            return true;
+        }
+        let ns = p.metadata.namespace.clone().unwrap_or_default();
+        let hash = labels.and_then(|l| l.get("pod-template-hash"));
+        p.metadata.owner_references.iter().flatten().any(|o| {
+            let owner = match o.kind.as_str() {
+                // A ReplicaSet is named after its Deployment and the pod template's hash.
+                "ReplicaSet" => hash
+                    .and_then(|h| o.name.strip_suffix(h.as_str())?.strip_suffix('-'))
+                    .map(|d| ("Deployment", d)),
+                "StatefulSet" => Some(("StatefulSet", o.name.as_str())),
+                _ => None,
+            };
+            owner.is_some_and(|(kind, name)| {
+                self.workloads
+                    .contains(&(kind, ns.clone(), name.to_string()))
+            })
+        })
+    }
+
+    fn workload(
+        &self,
+        kind: &'static str,
+        meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    ) -> bool {
+        let (ns, name) = ns_name(meta);
+        self.release.is_none() || self.workloads.contains(&(kind, ns, name))
+    }
+}
+
+fn ns_name(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> (String, String) {
+    (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
+}
+
 /// One row per pod, in a stable order (component, then name).
 pub fn pod_rows(snap: &Snapshot, release: Option<&str>, now: SystemTime) -> Vec<PodRow> {
+    let members = Members::of(snap, release);
     let mut rows: Vec<PodRow> = snap
         .pods
         .iter()
-        .filter(|p| belongs(p.metadata.labels.as_ref(), release))
+        .filter(|p| members.pod(p))
         .map(|p| pod_row(p, &snap.events, now))
         .collect();
     rows.sort_by(|a, b| {
@@ -236,21 +373,22 @@ pub fn pod_rows(snap: &Snapshot, release: Option<&str>, now: SystemTime) -> Vec<
 
 /// Replicas each component's workloads ask for.
 fn desired(snap: &Snapshot, release: Option<&str>) -> BTreeMap<String, u32> {
+    let members = Members::of(snap, release);
     let templates = snap
         .deployments
         .iter()
+        .filter(|d| members.workload("Deployment", &d.metadata))
         .map(|d| (&d.spec.template, d.spec.replicas))
         .chain(
             snap.statefulsets
                 .iter()
+                .filter(|s| members.workload("StatefulSet", &s.metadata))
                 .map(|s| (&s.spec.template, s.spec.replicas)),
         );
     let mut out = BTreeMap::new();
     for (template, replicas) in templates {
         let labels = template.metadata.as_ref().and_then(|m| m.labels.as_ref());
-        if belongs(labels, release) {
-            *out.entry(component_of(labels)).or_default() += replicas.unwrap_or(1).max(0) as u32;
-        }
+        *out.entry(component_of(labels)).or_default() += replicas.unwrap_or(1).max(0) as u32;
     }
     out
 }
@@ -545,5 +683,51 @@ mod tests {
         let pr = row.problem.unwrap();
         assert_eq!(pr.reason, "Unschedulable");
         assert!(pr.message.contains("Insufficient cpu"));
+    }
+
+    #[test]
+    fn shared_role_words_give_way_to_the_charts_name() {
+        let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let of = |pairs: &[(&str, &str)]| component_of(Some(&labels(pairs)));
+        // The vendor's own pods: their role.
+        assert_eq!(of(&[("app", "posthog"), ("role", "web")]), "web");
+        // bitnami PostgreSQL 8 and Redis 16, and ingress-nginx, as the vendor chart renders them.
+        assert_eq!(
+            of(&[
+                ("app", "posthog-postgresql"),
+                ("role", "master"),
+                ("release", "posthog")
+            ]),
+            "postgresql"
+        );
+        assert_eq!(
+            of(&[
+                ("app.kubernetes.io/component", "master"),
+                ("app.kubernetes.io/instance", "posthog"),
+                ("app.kubernetes.io/name", "posthog-redis"),
+            ]),
+            "redis"
+        );
+        assert_eq!(
+            of(&[
+                ("app.kubernetes.io/component", "controller"),
+                ("app.kubernetes.io/instance", "posthog"),
+                ("app.kubernetes.io/name", "ingress-nginx"),
+            ]),
+            "ingress-nginx"
+        );
+        assert_eq!(of(&[("app", "clickhouse-operator")]), "clickhouse-operator");
+        assert_eq!(
+            of(&[("clickhouse.altinity.com/chi", "posthog")]),
+            "clickhouse"
+        );
+        // A shared word with nothing better stays.
+        assert_eq!(of(&[("role", "master")]), "master");
+        assert_eq!(component_of(None), "other");
     }
 }

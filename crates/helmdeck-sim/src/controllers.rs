@@ -1438,10 +1438,7 @@ fn kubelet(store: &mut Store, cs: &mut ControllerState, state: &SimState, scenar
     cs.steady.extend(already_running);
     for pod in candidates {
         let (ns, name, uid) = (ns_of(&pod), name_of(&pod), uid_of(&pod));
-        let role = pod["metadata"]["labels"]["role"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let role = scenario_role(&pod["metadata"]["labels"]);
         let clock = cs
             .clocks
             .entry(uid.clone())
@@ -1921,6 +1918,21 @@ fn ingresses(store: &mut Store) {
             );
         }
     }
+}
+
+/// What `crashloop:ROLE` and `image-pull-error:ROLE` match a pod by: the stack's `role` label,
+/// else the common `app.kubernetes.io/component` label, else `clickhouse` for the ClickHouse
+/// operator's hosts (labelled by installation only), so every component of the vendor's chart
+/// can be made to fail.
+fn scenario_role(labels: &Value) -> String {
+    if labels["clickhouse.altinity.com/chi"].is_string() {
+        return "clickhouse".into();
+    }
+    labels["role"]
+        .as_str()
+        .or(labels["app.kubernetes.io/component"].as_str())
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[cfg(test)]
