@@ -389,3 +389,32 @@ fn keys_the_chart_does_not_have_are_named_with_who_set_them_and_the_nearest_key(
         common::stderr(&o)
     );
 }
+
+/// `helmdeck … | head`: a reader that has gone stops the command quietly with 141 (as a tool
+/// stopped by SIGPIPE), not with a panic and a backtrace. The pipe's read end is closed
+/// before the command starts, so its first write finds no reader.
+#[test]
+fn a_closed_stdout_stops_the_command_quietly_with_141() {
+    let tmp = tempfile::tempdir().unwrap();
+    let values = tmp.path().join("v.yaml");
+    write(&values, "cloud: local\n");
+    let values = values.to_str().unwrap();
+    for args in [
+        &["profiles", "list", "-o", "json"][..],
+        &["profiles", "show", "aws"],
+        &["render", "--profile", "local", "-f", values],
+    ] {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let o = isolated(common::helmdeck_bin(), tmp.path())
+            .current_dir(tmp.path())
+            .args(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("run helmdeck");
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(141), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

@@ -1,6 +1,7 @@
 //! `helmdeck check`: pods, disks and ingestion, once or continuously, for people and scripts.
 //! The report's JSON form is described by docs/check.schema.json.
 
+use super::outln;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
@@ -220,10 +221,13 @@ async fn run_async(args: CheckArgs) -> i32 {
             checks,
         };
         match args.output {
-            Output::Json => println!("{}", serde_json::to_string(&report).unwrap_or_default()),
-            Output::Yaml => print!("{}", serde_yaml::to_string(&report).unwrap_or_default()),
-            Output::Text => print!("{}", text(&report, args.wide)),
-        }
+            Output::Json => outln!("{}", serde_json::to_string(&report).unwrap_or_default()),
+            Output::Yaml => super::emit(format_args!(
+                "{}",
+                serde_yaml::to_string(&report).unwrap_or_default()
+            )),
+            Output::Text => super::emit(format_args!("{}", text(&report, args.wide))),
+        };
         let code = if report.verdict == Verdict::Fail {
             exit::FAILED
         } else {

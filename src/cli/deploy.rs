@@ -1,6 +1,7 @@
 //! `install`, `upgrade`, `plan`, `status`, `history`, `rollback`: drive the deploy engine and
 //! render its events (indicatif on a terminal, plain lines otherwise, JSON on request).
 
+use super::outln;
 use std::io::{IsTerminal, Write};
 
 use serde_json::json;
@@ -532,7 +533,7 @@ pub fn deploy(action: Action, plan_only: bool, args: DeployArgs) -> i32 {
     });
     if json_out {
         let doc = json!({"outcome": outcome, "path": path, "events": events});
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         eprintln!("{outcome}");
     }
@@ -595,15 +596,15 @@ pub fn status(args: ReleaseArgs) -> i32 {
         String::new()
     };
     if t.output == Output::Json {
-        println!("{}", serde_json::to_string_pretty(&json!({"release": t.release, "namespace": t.namespace, "current": cur, "stuck": stuck, "advice": advice})).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&json!({"release": t.release, "namespace": t.namespace, "current": cur, "stuck": stuck, "advice": advice})).unwrap_or_default());
     } else {
-        println!("release:   {} (namespace {})", t.release, t.namespace);
-        println!("revision:  {}", cur.revision);
-        println!("status:    {}", cur.status);
-        println!("chart:     {} (app {})", cur.chart, cur.app_version);
-        println!("updated:   {}", cur.updated);
+        outln!("release:   {} (namespace {})", t.release, t.namespace);
+        outln!("revision:  {}", cur.revision);
+        outln!("status:    {}", cur.status);
+        outln!("chart:     {} (app {})", cur.chart, cur.app_version);
+        outln!("updated:   {}", cur.updated);
         if stuck {
-            println!("problem:   {advice}");
+            outln!("problem:   {advice}");
         }
     }
     if stuck { exit::BUSY } else { exit::OK }
@@ -624,18 +625,25 @@ pub fn history(args: ReleaseArgs) -> i32 {
     }
     match rt.block_on(helm.history(&t.release, &t.namespace)) {
         Ok(h) if t.output == Output::Json => {
-            println!("{}", serde_json::to_string_pretty(&h).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&h).unwrap_or_default());
             exit::OK
         }
         Ok(h) => {
-            println!(
+            outln!(
                 "{:<9} {:<17} {:<22} {:<10} DESCRIPTION",
-                "REVISION", "STATUS", "CHART", "APP"
+                "REVISION",
+                "STATUS",
+                "CHART",
+                "APP"
             );
             for e in h {
-                println!(
+                outln!(
                     "{:<9} {:<17} {:<22} {:<10} {}",
-                    e.revision, e.status, e.chart, e.app_version, e.description
+                    e.revision,
+                    e.status,
+                    e.chart,
+                    e.app_version,
+                    e.description
                 );
             }
             exit::OK

@@ -14,6 +14,33 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use crate::deploy::exit;
 
+/// `println!` for a command's output. When the reader has gone (`helmdeck history | head`)
+/// the command stops quietly with [`exit::OUTPUT_CLOSED`], as Unix tools stopped by SIGPIPE
+/// do, instead of panicking; helm, if one runs, is not this process's to stop.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::emit(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use outln;
+
+/// Writes `args` to standard output (see [`outln!`]); false when that failed otherwise
+/// (`> /dev/full`), which is said on stderr.
+pub(crate) fn emit(args: std::fmt::Arguments) -> bool {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_fmt(args).and_then(|()| out.flush()) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            std::process::exit(exit::OUTPUT_CLOSED)
+        }
+        Err(e) => {
+            eprintln!("error: cannot write to standard output: {e}");
+            false
+        }
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "helmdeck",

@@ -1,7 +1,5 @@
 //! `helmdeck profiles …` and `helmdeck render`.
 
-use std::io::Write;
-
 use super::{Output, ProfilesAction, RenderArgs, ValuesArgs, exit};
 use crate::deploy::{Answers, ValuesIntent};
 use crate::profile::{self, ProfileSet};
@@ -38,7 +36,6 @@ pub fn profiles(action: ProfilesAction) -> i32 {
         Ok(s) => s,
         Err(e) => return report(e),
     };
-    let mut out = std::io::stdout().lock();
     match action {
         ProfilesAction::List { output } => {
             let text = match output {
@@ -65,7 +62,7 @@ pub fn profiles(action: ProfilesAction) -> i32 {
                     s
                 }
             };
-            let _ = write!(out, "{text}");
+            super::emit(format_args!("{text}"));
             exit::OK
         }
         ProfilesAction::Show { name, output } => match set.get(&name) {
@@ -74,7 +71,7 @@ pub fn profiles(action: ProfilesAction) -> i32 {
                     Output::Json => serde_json::to_string_pretty(p).unwrap_or_default() + "\n",
                     _ => serde_yaml::to_string(p).unwrap_or_default(),
                 };
-                let _ = write!(out, "{text}");
+                super::emit(format_args!("{text}"));
                 exit::OK
             }
             Err(e) => report(CliError::bad_input(e)),
@@ -147,8 +144,7 @@ pub fn render(args: RenderArgs) -> i32 {
         Output::Json => explain::to_json(&rendered, opts) + "\n",
         _ => explain::to_yaml(&rendered, opts),
     };
-    let mut out = std::io::stdout().lock();
-    if out.write_all(text.as_bytes()).is_err() {
+    if !super::emit(format_args!("{text}")) {
         return exit::FAILED;
     }
     exit::OK

@@ -2,6 +2,7 @@
 //! the Kubernetes range each declares and its date; the release's current version and the
 //! versions that run on the cluster are marked when the cluster can be asked.
 
+use super::outln;
 use std::time::Duration;
 
 use serde_json::json;
@@ -59,10 +60,10 @@ pub fn run(args: VersionsArgs) -> i32 {
                     o["runs_on_cluster"] = json!(server.as_deref().map(|s| v.runs_on(s)));
                     o
                 }).collect::<Vec<_>>()});
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
             return exit::OK;
         }
-        println!(
+        outln!(
             "{} in {}{}{}",
             listing.chart,
             listing.repo,
@@ -75,9 +76,12 @@ pub fn run(args: VersionsArgs) -> i32 {
                 .map(|s| format!(", cluster Kubernetes {s}"))
                 .unwrap_or_default()
         );
-        println!(
+        outln!(
             "  {:<10} {:<9} {:<22} {:<11} NOTE",
-            "VERSION", "APP", "KUBERNETES", "DATE"
+            "VERSION",
+            "APP",
+            "KUBERNETES",
+            "DATE"
         );
         for v in &listing.versions {
             let mut note = Vec::new();
@@ -92,7 +96,7 @@ pub fn run(args: VersionsArgs) -> i32 {
             if v.deprecated {
                 note.push("deprecated".into());
             }
-            println!(
+            outln!(
                 "{} {:<10} {:<9} {:<22} {:<11} {}",
                 if current.as_deref() == Some(v.version.as_str()) {
                     "*"
@@ -113,7 +117,7 @@ pub fn run(args: VersionsArgs) -> i32 {
         if let Some(book) = crate::chart::upgrade_notes::for_chart(&listing.chart)
             && !book.end_of_support.is_empty()
         {
-            println!("note: {}", book.end_of_support);
+            outln!("note: {}", book.end_of_support);
         }
         exit::OK
     })

@@ -18,6 +18,9 @@ pub mod exit {
     pub const UNVERIFIED: i32 = 6;
     /// Ctrl-C or SIGTERM before anything was applied (128 + SIGINT, as shells report it).
     pub const INTERRUPTED: i32 = 130;
+    /// The reader of standard output went away (`helmdeck history | head`): 128 + SIGPIPE,
+    /// as a shell reports a tool the closed pipe stopped.
+    pub const OUTPUT_CLOSED: i32 = 141;
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
