@@ -96,6 +96,32 @@ pub(super) fn draw_home(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         );
         return;
     }
+    // Columns as wide as their longest entry (kubectl's way); the time of the last deploy
+    // when it fits, else its age (k9s's way), so the chart version is never the one cut.
+    let charts: Vec<String> = app
+        .releases
+        .iter()
+        .map(|r| format!("{}-{}", r.chart, r.chart_version))
+        .collect();
+    let widest = |head: &str, cells: &mut dyn Iterator<Item = usize>| {
+        cells.fold(head.len(), usize::max) as u16
+    };
+    let widths = [
+        widest("NAME", &mut app.releases.iter().map(|r| r.name.len())),
+        widest(
+            "NAMESPACE",
+            &mut app.releases.iter().map(|r| r.namespace.len()),
+        ),
+        widest(
+            "REV",
+            &mut app.releases.iter().map(|r| r.revision.to_string().len()),
+        ),
+        widest("STATUS", &mut app.releases.iter().map(|r| r.status.len())),
+        widest("CHART", &mut charts.iter().map(String::len)),
+        widest("APP", &mut app.releases.iter().map(|r| r.app_version.len())),
+    ];
+    let used: u16 = widths.iter().sum::<u16>() + widths.len() as u16;
+    let full_time = area.width.saturating_sub(2).saturating_sub(used) >= 19;
     let header = Row::new([
         "NAME",
         "NAMESPACE",
@@ -103,40 +129,43 @@ pub(super) fn draw_home(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         "STATUS",
         "CHART",
         "APP",
-        "UPDATED",
+        if full_time { "UPDATED" } else { "AGE" },
     ])
     .style(t.header);
-    let rows = app.releases.iter().map(|r| {
+    let rows = app.releases.iter().zip(charts).map(|(r, chart)| {
         let status_style = match r.status.as_str() {
             "deployed" => t.ok,
             s if s.starts_with("pending") => t.warn,
             _ => t.fail,
+        };
+        let updated = if full_time {
+            r.updated.get(..19).unwrap_or(&r.updated).replace('T', " ")
+        } else {
+            since(&r.updated, app.now).map_or_else(|| "?".into(), super::view::age)
         };
         Row::new(vec![
             Cell::from(r.name.clone()),
             Cell::from(r.namespace.clone()),
             Cell::from(r.revision.to_string()),
             Cell::from(Span::styled(r.status.clone(), status_style)),
-            Cell::from(format!("{}-{}", r.chart, r.chart_version)),
+            Cell::from(chart),
             Cell::from(r.app_version.clone()),
-            Cell::from(r.updated.get(..19).unwrap_or(&r.updated).replace('T', " ")),
+            Cell::from(updated),
         ])
     });
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(14),
-            Constraint::Length(12),
-            Constraint::Length(4),
-            Constraint::Length(16),
-            Constraint::Length(20),
-            Constraint::Length(8),
-            Constraint::Min(10),
-        ],
-    )
-    .header(header)
-    .row_highlight_style(t.selected)
-    .block(block(format!(" releases ({}) ", app.releases.len()), t));
+    let mut constraints: Vec<Constraint> = widths.iter().map(|w| Constraint::Length(*w)).collect();
+    constraints.push(Constraint::Min(3));
+    let table = Table::new(rows, constraints)
+        .header(header)
+        .row_highlight_style(t.selected)
+        .block(block(format!(" releases ({}) ", app.releases.len()), t));
     let mut st = TableState::default().with_selected(Some(app.release_sel));
     f.render_stateful_widget(table, area, &mut st);
+}
+
+/// Seconds since an RFC 3339 time (helm's `last_deployed`), None when it does not parse.
+fn since(rfc3339: &str, now: std::time::SystemTime) -> Option<u64> {
+    let at: k8s_openapi::jiff::Timestamp = rfc3339.parse().ok()?;
+    let now = now.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs() as i64;
+    u64::try_from(now - at.as_second()).ok()
 }
