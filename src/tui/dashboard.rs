@@ -210,6 +210,13 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
     if hidden > 0 {
         comps.sort_by_key(|c| c.state == crate::health::pods::State::Ready);
     }
+    let name_width = app
+        .pods
+        .components
+        .iter()
+        .map(|c| c.name.len())
+        .fold(9, usize::max)
+        .min(32) as u16;
     let comps = comps.into_iter().take(room.max(1)).map(|c| {
         Row::new(vec![
             Cell::from(c.name.clone()),
@@ -222,7 +229,7 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         Table::new(
             comps,
             [
-                Constraint::Length(16),
+                Constraint::Length(name_width + 1),
                 Constraint::Length(12),
                 Constraint::Length(8),
                 Constraint::Min(4),
