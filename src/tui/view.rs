@@ -70,16 +70,12 @@ pub fn draw(f: &mut Frame, app: &App) {
 }
 
 pub(super) fn draw_header(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
-    let mut spans = vec![
-        Span::styled(" helmdeck ", t.title),
-        Span::raw(format!(
-            " ctx {} · ns {} · release {}",
-            app.opts.context, app.opts.namespace, app.opts.release
-        )),
-    ];
+    // What changes (a failing run, the watchers' state, TLS) matters more than where we are:
+    // when the line is too long the context is shortened, then moved behind the status, so
+    // what gets cut is never the news.
+    let mut status: Vec<Span> = Vec::new();
     if app.screen == Screen::Dashboard {
-        spans.push(Span::raw(" · "));
-        spans.push(Span::styled(
+        status.push(Span::styled(
             app.pods.state.label().to_string(),
             state_style(t, app.pods.state),
         ));
@@ -92,8 +88,7 @@ pub(super) fn draw_header(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             .duration_since(r.started)
             .unwrap_or_default()
             .as_secs();
-        spans.push(Span::raw(" · "));
-        spans.push(match &r.problem {
+        status.push(match &r.problem {
             Some(_) => Span::styled(
                 format!("✗ {} {}: a pod is failing (o)", r.what, r.release),
                 t.fail,
@@ -101,9 +96,8 @@ pub(super) fn draw_header(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             None => Span::styled(format!("⟳ {} {} {secs}s (o)", r.what, r.release), t.warn),
         });
     }
-    spans.push(Span::raw(" · watchers "));
-    spans.push(Span::styled(
-        app.connection.describe(app.now),
+    status.push(Span::styled(
+        format!("watchers {}", app.connection.describe(app.now)),
         if matches!(app.connection, crate::cluster::watch::Connection::Live) {
             t.ok
         } else {
@@ -111,10 +105,33 @@ pub(super) fn draw_header(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         },
     ));
     if app.opts.readonly {
-        spans.push(Span::styled(" · read-only", t.dim));
+        status.push(Span::styled("read-only", t.dim));
     }
     if app.opts.tls_unverified {
-        spans.push(Span::styled(" · TLS unverified", t.warn));
+        status.push(Span::styled("TLS unverified", t.warn));
+    }
+    let (ctx, ns, release) = (&app.opts.context, &app.opts.namespace, &app.opts.release);
+    let status_width: usize = status.iter().map(|s| s.width() + 3).sum();
+    let fits = |context: &str| 10 + context.chars().count() + status_width <= area.width as usize;
+    let long = format!("ctx {ctx} · ns {ns} · release {release}");
+    let short = format!("{ctx} {ns}/{release}");
+    let mut spans = vec![Span::styled(" helmdeck ", t.title), Span::raw(" ")];
+    let joined = |spans: &mut Vec<Span<'static>>, items: Vec<Span<'static>>| {
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::raw(" · "));
+            }
+            spans.push(item);
+        }
+    };
+    if fits(&long) || fits(&short) {
+        let context = if fits(&long) { long } else { short };
+        let mut items = vec![Span::raw(context)];
+        items.extend(status);
+        joined(&mut spans, items);
+    } else {
+        status.push(Span::raw(short));
+        joined(&mut spans, status);
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
