@@ -391,6 +391,17 @@ fn install_wizard_screens() {
     typed(&mut a, "not a host");
     key(&mut a, KeyCode::Enter);
     snap("wizard_questions_invalid", &a);
+    // On a short terminal the list scrolls to keep the focused question whole.
+    for _ in 0..3 {
+        key(&mut a, KeyCode::Tab);
+    }
+    let short = render(&a, 80, 12);
+    assert!(short.contains("Let's Encrypt"), "{short}");
+    assert!(!short.contains("Public hostname"), "{short}");
+    for _ in 0..3 {
+        key(&mut a, KeyCode::BackTab);
+    }
+    assert!(render(&a, 80, 12).contains("Public hostname"));
     for _ in 0.."not a host".len() {
         key(&mut a, KeyCode::Backspace);
     }

@@ -818,10 +818,20 @@ pub(super) fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             }
         })
         .unwrap_or_default();
-    let mut spans = vec![Span::styled(format!("{verb}{target}: "), t.accent)];
+    let head = format!("{verb}{target}: ");
+    // Too narrow for every label: the other steps keep only their number.
+    let full: usize =
+        head.chars().count() + steps.iter().map(|s| s.chars().count() + 2).sum::<usize>();
+    let narrow = full > area.width as usize;
+    let mut spans = vec![Span::styled(head, t.accent)];
     for (i, s) in steps.iter().enumerate() {
+        let label = if narrow && i != cur {
+            s.split(' ').next().unwrap_or(s)
+        } else {
+            s
+        };
         spans.push(Span::styled(
-            format!(" {s} "),
+            format!(" {label} "),
             if i == cur { t.selected } else { t.dim },
         ));
     }
@@ -872,8 +882,11 @@ pub(super) fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         }
         WizardStep::Questions => {
             let mut lines = Vec::new();
+            // The focused question's lines, to keep them in view when the list is long.
+            let mut focus_lines = 0..0;
             for (i, fld) in w.fields.iter().enumerate() {
                 let focus = i == w.field;
+                let first = lines.len();
                 lines.push(Line::from(vec![
                     Span::styled(if focus { "› " } else { "  " }, t.accent),
                     Span::styled(
@@ -888,6 +901,9 @@ pub(super) fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
                 } else if focus && let Some(h) = &fld.question.help {
                     lines.push(Line::from(Span::styled(format!("    {h}"), t.dim)));
                 }
+                if focus {
+                    focus_lines = first..lines.len();
+                }
             }
             if w.fields.is_empty() {
                 lines.push(Line::from("This profile asks nothing. Press enter."));
@@ -897,8 +913,23 @@ pub(super) fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
                 .get(w.profile)
                 .map(|p| p.name.clone())
                 .unwrap_or_default();
+            // Long prompts and help wrap; the list scrolls to keep the focused question whole.
+            let width = main.width.saturating_sub(2);
+            let rows = |ls: &[Line]| -> u16 {
+                ls.iter()
+                    .map(|l| {
+                        let text: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+                        super::view::wrapped_rows(&text, width).max(1)
+                    })
+                    .sum()
+            };
+            let before = rows(&lines[..focus_lines.start]);
+            let through = before + rows(&lines[focus_lines]);
+            let offset = through.saturating_sub(main.height.saturating_sub(2));
             f.render_widget(
                 Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .scroll((offset.min(before), 0))
                     .block(block(format!(" questions · {name} · enter: next ",), t)),
                 main,
             );
