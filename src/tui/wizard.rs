@@ -714,13 +714,13 @@ fn draw_versions(f: &mut Frame, area: Rect, w: &Wizard, t: &Theme) {
     )
     .header(Row::new(vec!["VERSION", "APP", "KUBERNETES", "DATE", "NOTE"]).style(t.header))
     .row_highlight_style(t.selected)
-    .block(block(
-        format!(
-            " {} versions from {} · enter: choose ",
-            listing.chart, listing.repo
-        ),
-        t,
-    ));
+    .block(
+        block(
+            format!(" {} versions from {} ", listing.chart, listing.repo),
+            t,
+        )
+        .title_bottom(" enter: choose "),
+    );
     let mut st = TableState::default().with_selected(Some(w.version_sel));
     f.render_stateful_widget(table, list, &mut st);
     let eos = crate::chart::upgrade_notes::for_chart(&listing.chart)
@@ -772,7 +772,7 @@ fn draw_notes(f: &mut Frame, area: Rect, w: &Wizard, t: &Theme) {
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
             .scroll((w.scroll.min(max) as u16, 0))
-            .block(block(" upgrade path · space: step done · enter: next ", t)),
+            .block(block(" upgrade path ", t).title_bottom(" space: step done · enter: next ")),
         area,
     );
 }
@@ -930,7 +930,7 @@ pub(super) fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
                 Paragraph::new(lines)
                     .wrap(Wrap { trim: false })
                     .scroll((offset.min(before), 0))
-                    .block(block(format!(" questions · {name} · enter: next ",), t)),
+                    .block(block(format!(" questions · {name} "), t).title_bottom(" enter: next ")),
                 main,
             );
         }
@@ -1003,14 +1003,17 @@ pub(super) fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             )
             .header(Row::new(["KEY", "VALUE", "SET BY"]).style(t.header))
             .row_highlight_style(t.selected)
-            .block(block(
-                format!(
-                    " values ({} leaves{filter}) · chart {} · /: filter · e: edit · enter: preflight ",
-                    w.review.len(),
-                    w.chart_label
-                ),
-                t,
-            ));
+            .block(
+                block(
+                    format!(
+                        " values ({} leaves{filter}) · chart {} ",
+                        w.review.len(),
+                        w.chart_label
+                    ),
+                    t,
+                )
+                .title_bottom(" /: filter · e: edit · enter: preflight "),
+            );
             let mut st = TableState::default().with_selected(Some(w.scroll));
             f.render_stateful_widget(table, main, &mut st);
         }
