@@ -813,6 +813,13 @@ fn ctrl_c_during_an_install_lets_helm_go_on_and_twice_stops_it_with_a_rollback()
             .any(|s| s["metadata"]["labels"]["status"] == "pending-install")
             .then_some(())
     });
+    // The worker is named while helm still waits, with its log lines (not 900 s later).
+    common::eventually(120, "the failing worker named", || {
+        said("is failing while helm waits: CrashLoopBackOff").then_some(())
+    });
+    let named = std::fs::read_to_string(&log).unwrap();
+    assert!(named.contains("! pod posthog-worker-"), "{named}");
+    assert!(named.contains("    log: "), "{named}");
     // helm waits for the crash-looping worker (900 s): the first Ctrl-C does not end that.
     // SAFETY: kill(2) on the child's pid.
     unsafe { libc::kill(pid, libc::SIGINT) };

@@ -163,6 +163,26 @@ fn describe(e: &Event) -> Option<String> {
         Event::HelmOutput { line } => format!("  helm: {line}"),
         Event::Progress { .. } => return None,
         Event::Notice { message } => format!("! {message}"),
+        Event::PodProblem {
+            pod,
+            finding,
+            next_step,
+            events,
+            logs,
+        } => std::iter::once(format!(
+            "! pod {pod} is failing while helm waits: {finding}"
+        ))
+        // Warnings only: a failing pod's Normal events (pulled, started) tell nothing.
+        .chain(
+            events
+                .iter()
+                .filter(|e| !e.starts_with("Normal "))
+                .map(|e| format!("    event: {e}")),
+        )
+        .chain(logs.iter().map(|l| format!("    log: {l}")))
+        .chain([format!("    next: {next_step}")])
+        .collect::<Vec<_>>()
+        .join("\n"),
     })
 }
 

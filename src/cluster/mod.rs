@@ -341,3 +341,40 @@ pub async fn gather(
         denied: Vec::new(),
     })
 }
+
+/// The last `lines` lines a pod's container wrote, or why there are none, in the API
+/// server's words (a container that never started has no logs; a pod may be gone).
+pub async fn log_tail(
+    client: &kube::Client,
+    namespace: &str,
+    pod: &str,
+    lines: i64,
+) -> Result<Vec<String>, LogsError> {
+    let api: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), namespace);
+    let params = kube::api::LogParams {
+        tail_lines: Some(lines),
+        ..Default::default()
+    };
+    match api.logs(pod, &params).await {
+        Ok(t) => Ok(t.lines().map(str::to_string).collect()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Err(LogsError::Gone),
+        Err(kube::Error::Api(s)) => Err(LogsError::Other(s.message)),
+        Err(e) => Err(LogsError::Other(e.to_string())),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogsError {
+    /// The pod no longer exists (a rollback or a rollout removed it).
+    Gone,
+    Other(String),
+}
+
+impl std::fmt::Display for LogsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LogsError::Gone => write!(f, "the pod no longer exists"),
+            LogsError::Other(m) => write!(f, "{m}"),
+        }
+    }
+}

@@ -104,6 +104,16 @@ pub enum Event {
     Notice {
         message: String,
     },
+    /// A pod of the release is failing while helm waits (the same finding the dashboard
+    /// shows), with its latest events and log lines: said the moment it is evident, not when
+    /// helm's timeout ends — and kept, since a rollback deletes the pod.
+    PodProblem {
+        pod: String,
+        finding: String,
+        next_step: String,
+        events: Vec<String>,
+        logs: Vec<String>,
+    },
     /// The chart's notes for the versions an upgrade crosses (see [`UpgradeNotes`]).
     UpgradeNotes(UpgradeNotes),
 }
@@ -1263,6 +1273,7 @@ async fn follow_rollout(
     release: String,
     tx: UnboundedSender<Event>,
 ) {
+    let ns_of_watch = ns.clone();
     let watch = ClusterWatch::start(
         &client,
         Scope {
@@ -1273,10 +1284,42 @@ async fn follow_rollout(
     );
     let mut changes = watch.changes();
     let mut last = None;
+    let mut named: Option<String> = None;
+    let mut told: Vec<Option<String>> = Vec::new();
     while changes.changed().await.is_ok() {
         let snap = watch.snapshot();
         let report =
             crate::health::pods_report(&snap, Some(&release), std::time::SystemTime::now());
+        // Said once per failing component (a Job's retries fail alike); a pod the rollback
+        // already removed has nothing more to say.
+        let component = |pod: &str| {
+            report
+                .pods
+                .iter()
+                .find(|r| r.name == pod)
+                .map(|r| r.component.clone())
+        };
+        if let Some(f) = crate::health::pods::failing_pod(&report.findings, named.as_deref()) {
+            let pod = f.subject.trim_start_matches("pod ").to_string();
+            let part = component(&pod);
+            if named.as_deref() != Some(pod.as_str()) && !told.contains(&part) {
+                named = Some(pod.clone());
+                told.push(part);
+                match cluster::log_tail(&client, &ns_of_watch, &pod, 8).await {
+                    Err(cluster::LogsError::Gone) => {}
+                    logs => send(
+                        &tx,
+                        Event::PodProblem {
+                            events: crate::health::pods::pod_events(&snap, &pod),
+                            logs: logs.unwrap_or_else(|e| vec![format!("(no logs: {e})")]),
+                            finding: f.message.clone(),
+                            next_step: f.next_step.clone(),
+                            pod,
+                        },
+                    ),
+                }
+            }
+        }
         let p = crate::health::rollout_progress(&report, &snap, &release);
         if last == Some(p) {
             continue;

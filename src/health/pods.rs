@@ -180,8 +180,14 @@ pub fn pod_row(p: &Pod, events: &[std::sync::Arc<Event>], now: SystemTime) -> Po
     let containers = declared.max(cs.len() as u32);
     let ready = cs.iter().filter(|c| c.ready).count() as u32;
     let restarts = cs.iter().map(|c| c.restart_count.max(0) as u32).sum();
+    // A container that restarts keeps its last end in lastState; one that never restarts
+    // (a Job's, restartPolicy Never) ends in state.
     let last_termination = cs.iter().find_map(|c| {
-        let t = c.last_state.as_ref()?.terminated.as_ref()?;
+        let t = c
+            .last_state
+            .as_ref()
+            .and_then(|s| s.terminated.as_ref())
+            .or_else(|| c.state.as_ref()?.terminated.as_ref())?;
         let reason = t.reason.clone().unwrap_or_else(|| "Terminated".into());
         Some(if reason == "OOMKilled" || t.exit_code == 0 {
             reason
@@ -542,6 +548,35 @@ pub fn findings(rows: &[PodRow], components: &[ComponentRow]) -> Vec<Finding> {
     out
 }
 
+/// The failing pod a run names as its cause: the one already named while it still fails (so
+/// the cause does not jump between pods as their order changes), else the worst.
+pub fn failing_pod<'a>(findings: &'a [Finding], named: Option<&str>) -> Option<&'a Finding> {
+    let failing = |f: &&Finding| f.subject.starts_with("pod ") && f.severity >= Severity::Error;
+    findings
+        .iter()
+        .filter(failing)
+        .find(|f| named.is_some_and(|n| f.subject.strip_prefix("pod ") == Some(n)))
+        .or_else(|| findings.iter().find(failing))
+}
+
+/// A pod's latest events (newest first, at most five), as `kubectl describe` lists them.
+pub fn pod_events(snap: &Snapshot, pod: &str) -> Vec<String> {
+    snap.events
+        .iter()
+        .filter(|e| e.involved_object.name.as_deref() == Some(pod))
+        .rev()
+        .take(5)
+        .map(|e| {
+            format!(
+                "{} {}: {}",
+                e.type_.clone().unwrap_or_default(),
+                e.reason.clone().unwrap_or_default(),
+                e.message.clone().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -729,5 +764,28 @@ mod tests {
         // A shared word with nothing better stays.
         assert_eq!(of(&[("role", "master")]), "master");
         assert_eq!(component_of(None), "other");
+    }
+
+    #[test]
+    fn the_named_failing_pod_stays_named_while_it_fails() {
+        let f = |severity, subject: &str| Finding {
+            severity,
+            subject: subject.into(),
+            message: String::new(),
+            next_step: String::new(),
+        };
+        let findings = [
+            f(Severity::Critical, "component web"),
+            f(Severity::Critical, "pod web-2"),
+            f(Severity::Error, "pod worker-1"),
+            f(Severity::Warning, "pod events-1"),
+        ];
+        let subject = |named| failing_pod(&findings, named).map(|x| x.subject.as_str());
+        assert_eq!(subject(None), Some("pod web-2"));
+        assert_eq!(subject(Some("worker-1")), Some("pod worker-1"));
+        // A warning is not a failure; a pod no longer failing gives way to the worst.
+        assert_eq!(subject(Some("events-1")), Some("pod web-2"));
+        assert_eq!(subject(Some("gone-1")), Some("pod web-2"));
+        assert_eq!(failing_pod(&findings[3..], None), None);
     }
 }

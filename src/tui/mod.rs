@@ -465,20 +465,9 @@ async fn event_loop(
                     if let Ok(Clients { api: c, .. }) = kube.clone() {
                         let tx = tx.clone();
                         tokio::spawn(async move {
-                            let api: Api<Pod> = Api::namespaced(c, &namespace);
-                            let lines = match api
-                                .logs(
-                                    &pod,
-                                    &LogParams {
-                                        tail_lines: Some(100),
-                                        ..Default::default()
-                                    },
-                                )
+                            let lines = crate::cluster::log_tail(&c, &namespace, &pod, 100)
                                 .await
-                            {
-                                Ok(t) => t.lines().map(str::to_string).collect(),
-                                Err(e) => vec![format!("(no logs: {e})")],
-                            };
+                                .unwrap_or_else(|e| vec![format!("(no logs: {e})")]);
                             let _ = tx.send(Msg::Logs(pod, lines));
                         });
                     }

@@ -109,39 +109,12 @@ impl App {
         let Some(r) = self.run.as_mut().filter(|r| r.outcome.is_none()) else {
             return Vec::new();
         };
-        let failing = |f: &&crate::health::Finding| {
-            f.subject.starts_with("pod ") && f.severity >= crate::health::Severity::Error
-        };
-        // The pod already named stays named while it still fails: the cause pane does not
-        // jump between pods as their order in the snapshot changes.
-        let named = r.problem.as_ref().map(|p| format!("pod {}", p.pod));
-        let Some(f) = self
-            .pods
-            .findings
-            .iter()
-            .filter(failing)
-            .find(|f| Some(&f.subject) == named.as_ref())
-            .or_else(|| self.pods.findings.iter().find(failing))
-        else {
+        let named = r.problem.as_ref().map(|p| p.pod.as_str());
+        let Some(f) = crate::health::pods::failing_pod(&self.pods.findings, named) else {
             return Vec::new();
         };
         let pod = f.subject.trim_start_matches("pod ").to_string();
-        let events = self
-            .snapshot
-            .events
-            .iter()
-            .filter(|e| e.involved_object.name.as_deref() == Some(&pod))
-            .rev()
-            .take(5)
-            .map(|e| {
-                format!(
-                    "{} {}: {}",
-                    e.type_.clone().unwrap_or_default(),
-                    e.reason.clone().unwrap_or_default(),
-                    e.message.clone().unwrap_or_default()
-                )
-            })
-            .collect();
+        let events = crate::health::pods::pod_events(&self.snapshot, &pod);
         let new_pod = r.problem.as_ref().is_none_or(|p| p.pod != pod);
         let logs = r
             .problem
@@ -222,6 +195,9 @@ impl App {
                 .helm
                 .push_back(format!("{} value(s) change", changes.len())),
             E::Notice { message } => r.helm.push_back(message),
+            // The run screen names the failing pod from the dashboard's own watchers, by the
+            // same rule (`failing_pod`), as soon as they see it.
+            E::PodProblem { .. } => {}
             E::HelmStarted { pid, log } => {
                 r.helm.push_back(format!("helm started (pid {pid})"));
                 r.helm_process = Some((pid, log));
