@@ -50,7 +50,7 @@ const CLASS_IMMUTABLE: [&str; 4] = [
     "volumeBindingMode",
 ];
 
-fn gvk(obj: &Value) -> Result<GroupVersionKind, String> {
+pub(super) fn gvk(obj: &Value) -> Result<GroupVersionKind, String> {
     let api_version = obj["apiVersion"].as_str().unwrap_or_default();
     let kind = obj["kind"].as_str().unwrap_or_default();
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));

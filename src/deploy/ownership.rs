@@ -72,13 +72,6 @@ async fn read(api: &Api<DynamicObject>, name: &str) -> Option<Value> {
     serde_json::to_value(live).ok()
 }
 
-fn gvk(obj: &Value) -> Option<GroupVersionKind> {
-    let api_version = obj["apiVersion"].as_str()?;
-    let kind = obj["kind"].as_str()?;
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    Some(GroupVersionKind::gvk(group, version, kind))
-}
-
 /// One failed check per object in `desired` that exists on the cluster and that helm would
 /// refuse to take over. Hooks (helm never adopts them) and the objects in `ours` (the live
 /// release's, on an upgrade) are not asked about; kinds the cluster does not serve yet (the
@@ -94,7 +87,8 @@ pub async fn conflicts(
     let mut kinds: HashMap<GroupVersionKind, Option<(ApiResource, Scope)>> = HashMap::new();
     let mut asks = Vec::new();
     for obj in desired {
-        let (Some(gvk), Some(name)) = (gvk(obj), obj["metadata"]["name"].as_str()) else {
+        let (Ok(gvk), Some(name)) = (super::objects::gvk(obj), obj["metadata"]["name"].as_str())
+        else {
             continue;
         };
         if obj["metadata"]["annotations"]["helm.sh/hook"].is_string()
