@@ -437,3 +437,46 @@ fn no_verify_skips_the_checks_after_helm() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("- Verify --no-verify"), "{}", text(&o));
 }
+
+/// A cluster with capacity enough in total but little of it free (other workloads' requests):
+/// preflight warns before the install, instead of helm waiting out its timeout on Pending
+/// pods. A warning, not a refusal: an autoscaler would add nodes.
+#[test]
+fn a_full_cluster_is_warned_about_before_an_install_waits_on_pending_pods() {
+    let sim = Sim::start(SimOptions::default());
+    let plan = |sim: &Sim| helmdeck(sim, &helm(4), &["plan", "--profile", "local"]);
+    let o = plan(&sim);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("[pass] room: the chart's pods request"),
+        "{}",
+        text(&o)
+    );
+    // Three pods of 3.5 CPU on the three 4-CPU nodes leave 1.5 CPU for the stand-in's 2.2.
+    let hog = sim.home.path().join("hog.yaml");
+    write(
+        &hog,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: hog, namespace: default}\n\
+         spec:\n  replicas: 3\n  selector: {matchLabels: {app: hog}}\n  template:\n    \
+         metadata: {labels: {app: hog}}\n    spec:\n      containers:\n      - name: hog\n        \
+         image: busybox\n        resources: {requests: {cpu: 3500m, memory: 1Gi}}\n",
+    );
+    sim.run(&common::kubectl(), &["apply", "-f", hog.to_str().unwrap()]);
+    common::eventually(60, "the hogs placed on nodes", || {
+        let placed = sim
+            .objects("", "pods", Some("default"))
+            .iter()
+            .filter(|p| p["spec"]["nodeName"].is_string())
+            .count();
+        (placed == 3).then_some(())
+    });
+    let o = plan(&sim);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "a warning does not block: {t}");
+    assert!(
+        t.contains("[WARN] room: the chart's pods request 2.20 CPU")
+            && t.contains("the nodes have 1.50 CPU")
+            && t.contains("some pods will stay Pending"),
+        "{t}"
+    );
+}

@@ -8,6 +8,7 @@ pub mod podview;
 pub mod preflight;
 pub mod probe;
 pub mod releases;
+pub mod room;
 pub mod watch;
 
 use std::path::PathBuf;
@@ -296,6 +297,8 @@ pub async fn gather(
         .list(&ListParams::default())
         .await
         .map_err(unreachable)?;
+    // Reading every pod may be refused to a namespace-scoped user: then room is not judged.
+    let room = room::free(client, &nodes.items).await.ok();
     let ics: Api<IngressClass> = Api::all(client.clone());
     let ics = ics
         .list(&ListParams::default())
@@ -328,6 +331,7 @@ pub async fn gather(
             .iter()
             .map(|s| serde_json::to_value(s).unwrap_or_default())
             .collect(),
+        room,
         ingress_classes: ics.iter().filter_map(|i| i.metadata.name.clone()).collect(),
         default_ingress_class: ics
             .iter()

@@ -31,6 +31,9 @@ pub struct ClusterFacts {
     /// (name, cpu capacity, memory capacity)
     pub nodes: Vec<(String, String, String)>,
     pub storage_classes: Vec<Value>,
+    /// Each schedulable node's free CPU and memory (allocatable less scheduled requests);
+    /// None when the pods could not be read.
+    pub room: Option<Vec<(String, crate::cluster::room::Amount)>>,
     pub ingress_classes: Vec<String>,
     /// The IngressClass annotated `ingressclass.kubernetes.io/is-default-class: "true"`,
     /// which serves Ingresses that name none.
@@ -135,6 +138,59 @@ fn class_checks(
         }
     }
     out
+}
+
+/// Whether the nodes have room now for what a first install's workloads request: a warning,
+/// not a failure, since a cluster autoscaler adds nodes for Pending pods. Without it, a full
+/// cluster shows up as pods Pending for helm's whole timeout. None when the room is unknown.
+pub fn manifest_room(desired: &[Value], facts: &ClusterFacts) -> Option<Check> {
+    use crate::cluster::room::{Amount, chart_request};
+    let room = facts.room.as_ref()?;
+    let (need, largest) = chart_request(desired);
+    if need == Amount::default() {
+        return None;
+    }
+    let free = room.iter().fold(Amount::default(), |a, (_, r)| Amount {
+        cpu: a.cpu + r.cpu.max(0.0),
+        memory: a.memory + r.memory.max(0.0),
+    });
+    let show = |a: Amount| format!("{:.2} CPU and {}", a.cpu, format_bytes(a.memory.max(0.0)));
+    let fix = "free room (scale down or remove what the nodes run), add nodes or larger ones, or lower the chart's requests; a cluster autoscaler adds nodes for Pending pods by itself";
+    if !free.holds(need) {
+        return Some(check(
+            "room",
+            Verdict::Warn,
+            format!(
+                "the chart's pods request {} in all; the nodes have {} free (allocatable less what scheduled pods request): some pods will stay Pending",
+                show(need),
+                show(free)
+            ),
+            fix,
+        ));
+    }
+    if let Some((name, pod)) = largest
+        && !room.iter().any(|(_, r)| r.holds(pod))
+    {
+        return Some(check(
+            "room",
+            Verdict::Warn,
+            format!(
+                "{name}'s pod requests {}; no node has that free: it will stay Pending",
+                show(pod)
+            ),
+            fix,
+        ));
+    }
+    Some(check(
+        "room",
+        Verdict::Pass,
+        format!(
+            "the chart's pods request {}; the nodes have {} free",
+            show(need),
+            show(free)
+        ),
+        "",
+    ))
 }
 
 /// Whether the Ingresses the chart renders will be served, from the manifests: the class each
@@ -536,6 +592,7 @@ mod tests {
                 .map(|i| (format!("n{i}"), cpu.to_string(), mem.to_string()))
                 .collect(),
             storage_classes: vec![sc],
+            room: None,
             ingress_classes: vec!["nginx".into()],
             default_ingress_class: None,
             denied: Vec::new(),

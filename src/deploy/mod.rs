@@ -564,6 +564,10 @@ pub async fn plan(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
             checks.retain(|c| !preflight::STORAGE_CHECKS.contains(&c.id));
             checks.extend(storage);
         }
+        if current.is_none() {
+            // An upgrade replaces pods that already hold their room.
+            checks.extend(preflight::manifest_room(&desired, &facts));
+        }
         if let Some(ingress) = preflight::manifest_ingress(&desired, &facts) {
             checks.retain(|c| c.id != "ingress-controller");
             checks.extend(ingress);
