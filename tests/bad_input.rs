@@ -224,6 +224,12 @@ const NAMES: &[Case] = &[
     case("status --release Victim", 2, "helm's rule"),
     case("history -n a_b", 2, "DNS-1123"),
     case("rollback --yes --release Victim", 2, "helm's rule"),
+    case(
+        "rollback 3 --yes --release absent",
+        2,
+        "release absent not found",
+    ),
+    case("history --release absent", 2, "release absent not found"),
     case("check -n a.b", 2, "DNS-1123"),
     case("install --yes --timeout banana", 2, "--timeout"),
     case("install --yes --timeout 0", 2, "shorter than a second"),

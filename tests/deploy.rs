@@ -480,3 +480,25 @@ fn a_full_cluster_is_warned_about_before_an_install_waits_on_pending_pods() {
         "{t}"
     );
 }
+
+/// A revision the release does not have (helm keeps a bounded history) is refused before helm
+/// runs, with the revisions there are; nothing is rolled back.
+#[test]
+fn a_rollback_to_a_revision_the_release_does_not_have_names_the_ones_it_has() {
+    let sim = Sim::start(SimOptions::default());
+    let o = helmdeck(
+        &sim,
+        &helm(4),
+        &["install", "--profile", "local", "--yes", "--no-verify"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = helmdeck(&sim, &helm(4), &["rollback", "7", "--yes"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("release posthog in posthog has no revision 7; it has 1"),
+        "{t}"
+    );
+    assert!(!t.contains("Apply"), "nothing was started: {t}");
+    assert_eq!(release_secrets(&sim, "posthog"), 1, "no new revision");
+}

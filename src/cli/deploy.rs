@@ -644,6 +644,14 @@ pub fn history(args: ReleaseArgs) -> i32 {
         return fail(e);
     }
     match rt.block_on(helm.history(&t.release, &t.namespace)) {
+        // As `status` says it (helm's own history fails on it too).
+        Ok(h) if h.is_empty() => {
+            eprintln!(
+                "error: release {} not found in namespace {}",
+                t.release, t.namespace
+            );
+            exit::BAD_INPUT
+        }
         Ok(h) if t.output == Output::Json => {
             outln!("{}", serde_json::to_string_pretty(&h).unwrap_or_default());
             exit::OK

@@ -1378,16 +1378,34 @@ pub async fn rollback(
         Ok(l) => l,
         Err(message) => return Outcome::Busy { message },
     };
-    step(&tx, Step::Apply, StepState::Running, "helm rollback");
     let hist = match helm.history(release, namespace).await {
         Ok(h) => h,
         Err(e) => return e.into(),
     };
+    if hist.is_empty() {
+        return Outcome::BadInput {
+            message: format!(
+                "release {release} not found in namespace {namespace} (`helm list -A` lists releases)"
+            ),
+        };
+    }
     let Some(revision) = revision.or_else(|| default_rollback_target(&hist)) else {
         return Outcome::BadInput {
             message: format!("no earlier deployed revision of {release} to roll back to"),
         };
     };
+    // helm keeps a bounded history (--history-max): say which revisions there are before
+    // helm answers "release has no 99 version".
+    if !hist.iter().any(|h| h.revision == revision) {
+        let have: Vec<String> = hist.iter().map(|h| h.revision.to_string()).collect();
+        return Outcome::BadInput {
+            message: format!(
+                "release {release} in {namespace} has no revision {revision}; it has {} (`helmdeck history` shows them)",
+                have.join(", ")
+            ),
+        };
+    }
+    step(&tx, Step::Apply, StepState::Running, "helm rollback");
     let audit = audit::AuditLog::new(data_dir);
     let _ = audit.append(json!({"phase": "rollback", "release": release, "namespace": namespace, "cluster": target.server(), "revision": revision}));
     let args = helm.rollback_args(release, namespace, Some(revision), timeout_secs);
