@@ -45,6 +45,10 @@ pub fn ingestion_check(r: &ProbeRecord) -> Check {
                 400 => {
                     "capture refused the probe's event as a bad request: the detail says which field; report it with the app version"
                 }
+                // Nothing routes /e/ here: an ingress serves only the hosts its rules name.
+                404 => {
+                    "nothing answers /e/ at this address: through a public URL, give the stack's own host (the Ingress's ingress.hostname) as --public-url; without it, the events Service is missing (helmdeck check --pods)"
+                }
                 _ => {
                     "capture is failing: look at the events pods (helmdeck check --pods) and their logs"
                 }
@@ -125,10 +129,15 @@ pub fn endpoint_checks(r: &ProbeRecord) -> Vec<Check> {
                     "{} → {what}{failing} in {} ms",
                     e.path, e.exchange.latency_ms
                 ),
-                if ok {
-                    ""
-                } else {
-                    "a dependency of the service is down: the failing checks name it"
+                match e.exchange.status {
+                    _ if ok => "",
+                    Some(404) => {
+                        "no route to the app at this address (404): a public URL must carry the stack's own host (ingress.hostname), as the Ingress routes by host"
+                    }
+                    _ if !e.failing_checks.is_empty() => {
+                        "a dependency of the service is down: the failing checks name it"
+                    }
+                    _ => "the service is not answering as it should: look at its pods and logs (helmdeck check --pods)",
                 },
             )
         })
@@ -197,5 +206,15 @@ mod tests {
         let e = endpoint_checks(&r);
         assert_eq!(e[0].verdict, Verdict::Fail);
         assert!(e[0].message.contains("failing: postgres"));
+        assert!(e[0].fix.contains("failing checks name it"));
+        // A 404 is a route that does not reach the app, not a dependency down.
+        r.capture = ex(Some(404), "");
+        assert!(ingestion_check(&r).fix.contains("--public-url"));
+        r.endpoints[0].exchange = ex(Some(404), "");
+        r.endpoints[0].failing_checks.clear();
+        let e = endpoint_checks(&r);
+        assert!(e[0].fix.starts_with("no route to the app"), "{}", e[0].fix);
+        r.endpoints[0].exchange = ex(Some(500), "");
+        assert!(endpoint_checks(&r)[0].fix.contains("helmdeck check --pods"));
     }
 }
