@@ -484,6 +484,7 @@ fn install_wizard_screens() {
                 old: None,
                 new: Some(json!("aws")),
                 layer: Some("profile:aws".into()),
+                as_default: false,
             },
             ValueChange {
                 path: "ingress.hostname".into(),
@@ -491,6 +492,15 @@ fn install_wizard_screens() {
                 old: None,
                 new: Some(json!("posthog.example.com")),
                 layer: Some("answers".into()),
+                as_default: false,
+            },
+            ValueChange {
+                path: "clickhouse.persistence.size".into(),
+                op: '+',
+                old: None,
+                new: Some(json!("20Gi")),
+                layer: Some("answers".into()),
+                as_default: true,
             },
         ],
     }));

@@ -118,9 +118,10 @@ fn describe(e: &Event) -> Option<String> {
                             .as_ref()
                             .map(|l| format!("  ({l})"))
                             .unwrap_or_default();
+                        let same = c.default_note();
                         match c.op {
-                            '+' => format!("  + {}: {}{layer}", c.path, show(&c.new)),
-                            '-' => format!("  - {}: {}", c.path, show(&c.old)),
+                            '+' => format!("  + {}: {}{layer}{same}", c.path, show(&c.new)),
+                            '-' => format!("  - {}: {}{same}", c.path, show(&c.old)),
                             _ => format!(
                                 "  ~ {}: {} → {}{layer}",
                                 c.path,

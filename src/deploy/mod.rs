@@ -68,6 +68,21 @@ pub struct ValueChange {
     pub old: Option<Value>,
     pub new: Option<Value>,
     pub layer: Option<String>,
+    /// The value set (or removed) is the chart's own default: the change is in the values
+    /// handed to helm, not in what the chart renders (a wizard answer left as it was offered).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub as_default: bool,
+}
+
+impl ValueChange {
+    /// ` = the chart's default` when the change restates it, for the diff's lines.
+    pub fn default_note(&self) -> &'static str {
+        if self.as_default {
+            "  = the chart's default"
+        } else {
+            ""
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -153,10 +168,12 @@ fn step(tx: &UnboundedSender<Event>, step: Step, state: StepState, detail: impl 
     );
 }
 
-/// The values diff between two user-value maps, secrets redacted.
+/// The values diff between two user-value maps, secrets redacted; a value added or removed
+/// that equals the chart's default (`defaults`) is marked so.
 pub fn values_diff(
     old: &Map<String, Value>,
     new: &Map<String, Value>,
+    defaults: &Map<String, Value>,
     provenance: &dyn Fn(&str) -> Option<String>,
 ) -> Vec<ValueChange> {
     let flat = |m: &Map<String, Value>| {
@@ -166,7 +183,7 @@ pub fn values_diff(
         });
         out
     };
-    let (a, b) = (flat(old), flat(new));
+    let (a, b, d) = (flat(old), flat(new), flat(defaults));
     let mut changes = Vec::new();
     for (p, v) in &b {
         match a.get(p) {
@@ -176,6 +193,7 @@ pub fn values_diff(
                 old: None,
                 new: Some(v.clone()),
                 layer: provenance(p),
+                as_default: d.get(p) == Some(v),
             }),
             Some(o) if o != v => changes.push(ValueChange {
                 path: p.clone(),
@@ -183,6 +201,7 @@ pub fn values_diff(
                 old: Some(o.clone()),
                 new: Some(v.clone()),
                 layer: provenance(p),
+                as_default: false,
             }),
             _ => {}
         }
@@ -195,6 +214,7 @@ pub fn values_diff(
                 old: Some(v.clone()),
                 new: None,
                 layer: None,
+                as_default: d.get(p) == Some(v),
             });
         }
     }
@@ -627,7 +647,12 @@ pub async fn plan(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
         chart_version: req.chart.metadata.version.clone(),
         profile: req.profile.as_ref().map(|p| p.name.clone()),
         values_sha256: audit::sha256_hex(&values_json),
-        changes: values_diff(&previous_values, &rendered.user_values, &prov),
+        changes: values_diff(
+            &previous_values,
+            &rendered.user_values,
+            &req.chart.values,
+            &prov,
+        ),
         values: rendered.user_values.clone(),
         manifest,
         checks,
@@ -671,7 +696,13 @@ pub async fn plan(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
         tx,
         Step::Diff,
         StepState::Done,
-        format!("{} value(s) change", plan.changes.len()),
+        match plan.changes.iter().filter(|c| c.as_default).count() {
+            0 => format!("{} value(s) change", plan.changes.len()),
+            same => format!(
+                "{} value(s) change, {same} of them only restating the chart's default",
+                plan.changes.len()
+            ),
+        },
     );
     Ok(plan)
 }
@@ -1481,6 +1512,27 @@ pub async fn rollback(
 #[cfg(test)]
 mod manifest_tests {
     use super::*;
+
+    /// An answer left as the chart offers it is a change in the values helm gets, marked as
+    /// restating the default so a reader can skip it.
+    #[test]
+    fn values_diff_marks_what_only_restates_the_charts_default() {
+        let map = |v: Value| v.as_object().cloned().unwrap();
+        let defaults = map(
+            json!({"clickhouse": {"persistence": {"size": "20Gi"}}, "web": {"replicacount": 1}}),
+        );
+        let old = map(json!({"web": {"replicacount": 1}, "cloud": "aws"}));
+        let new = map(json!({"clickhouse": {"persistence": {"size": "20Gi"}}, "cloud": "gcp"}));
+        let changes = values_diff(&old, &new, &defaults, &|_| None);
+        let by = |p: &str| changes.iter().find(|c| c.path == p).unwrap();
+        assert!(by("clickhouse.persistence.size").as_default);
+        assert!(
+            by("web.replicacount").as_default,
+            "removing a default changes nothing"
+        );
+        assert!(!by("cloud").as_default);
+        assert_eq!(by("cloud").op, '~');
+    }
 
     #[test]
     fn summarises_per_kind() {

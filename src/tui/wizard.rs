@@ -1093,7 +1093,8 @@ pub(super) fn plan_lines(w: &Wizard, t: &Theme) -> Vec<Line<'static>> {
                     c.layer
                         .as_ref()
                         .map(|l| format!("  ({l})"))
-                        .unwrap_or_default(),
+                        .unwrap_or_default()
+                        + c.default_note(),
                     t.dim,
                 ),
             ]));
