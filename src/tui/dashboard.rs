@@ -453,18 +453,36 @@ pub(super) fn draw_pod_detail(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
 pub(super) fn draw_disks(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
     let [table_area, evidence_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(7)]).areas(area);
+    let encryption = |d: &crate::health::disks::DiskRow| {
+        serde_json::to_value(d.encryption)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    };
+    let widest = |head: usize, it: &mut dyn Iterator<Item = usize>| it.fold(head, usize::max);
+    let size_w = widest(4, &mut app.disks.iter().map(|d| d.size.len()));
+    let enc_w = widest(10, &mut app.disks.iter().map(|d| encryption(d).len()));
+    // Claim names share long prefixes (data-<release>-<release>-…): when the row is short
+    // the claim keeps its end, which tells them apart, and the class gives way first.
+    let avail = (area.width as usize).saturating_sub(2 + 5 + size_w + enc_w + 4 + 7 + 6);
+    let claim_full = widest(5, &mut app.disks.iter().map(|d| d.claim.chars().count()));
+    let class_full = widest(
+        5,
+        &mut app.disks.iter().map(|d| d.storage_class.chars().count()),
+    );
+    let (claim_w, class_w) = if claim_full + class_full <= avail {
+        (claim_full, class_full)
+    } else {
+        let claim = avail.saturating_sub(class_full).max(claim_full.min(24));
+        (claim, avail.saturating_sub(claim).max(8))
+    };
     let rows = app.disks.iter().map(|d| {
         Row::new(vec![
             Cell::from(verdict_span(t, d.verdict)),
-            Cell::from(d.claim.clone()),
+            Cell::from(keep_end(&d.claim, claim_w)),
             Cell::from(d.size.clone()),
-            Cell::from(d.storage_class.clone()),
-            Cell::from(
-                serde_json::to_value(d.encryption)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-            ),
+            Cell::from(keep_start(&d.storage_class, class_w)),
+            Cell::from(encryption(d)),
             Cell::from(match d.expansion {
                 Some(true) => "yes",
                 Some(false) => "no",
@@ -481,12 +499,12 @@ pub(super) fn draw_disks(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         rows,
         [
             Constraint::Length(5),
-            Constraint::Min(22),
-            Constraint::Length(6),
-            Constraint::Length(22),
-            Constraint::Length(15),
-            Constraint::Length(6),
-            Constraint::Length(8),
+            Constraint::Length(claim_w as u16),
+            Constraint::Length(size_w as u16),
+            Constraint::Length(class_w as u16),
+            Constraint::Length(enc_w as u16),
+            Constraint::Length(4),
+            Constraint::Min(7),
         ],
     )
     .header(
@@ -618,4 +636,23 @@ pub(super) fn draw_ingestion(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         )),
         b,
     );
+}
+
+/// `text` in `width` columns, its end kept behind a leading `…` when it is longer.
+fn keep_end(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n <= width || width == 0 {
+        return text.to_string();
+    }
+    let tail: String = text.chars().skip(n - (width - 1)).collect();
+    format!("…{tail}")
+}
+
+/// `text` in `width` columns, its start kept before a trailing `…` when it is longer.
+fn keep_start(text: &str, width: usize) -> String {
+    if text.chars().count() <= width || width == 0 {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(width - 1).collect();
+    format!("{head}…")
 }
