@@ -297,8 +297,6 @@ pub async fn gather(
         .list(&ListParams::default())
         .await
         .map_err(unreachable)?;
-    // Reading every pod may be refused to a namespace-scoped user: then room is not judged.
-    let room = room::free(client, &nodes.items).await.ok();
     let ics: Api<IngressClass> = Api::all(client.clone());
     let ics = ics
         .list(&ListParams::default())
@@ -331,7 +329,8 @@ pub async fn gather(
             .iter()
             .map(|s| serde_json::to_value(s).unwrap_or_default())
             .collect(),
-        room,
+        // Read by a first install's plan only (see `room::free`).
+        room: None,
         ingress_classes: ics.iter().filter_map(|i| i.metadata.name.clone()).collect(),
         default_ingress_class: ics
             .iter()

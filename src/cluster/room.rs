@@ -111,10 +111,9 @@ pub fn chart_request(desired: &[Value]) -> (Amount, Option<(String, Amount)>) {
 /// Each schedulable node's free room: allocatable less the requests of the pods placed on it
 /// that have not finished. Read page by page, so a large cluster's pods are never all in
 /// memory at once.
-pub async fn free(
-    client: &kube::Client,
-    nodes: &[k8s_openapi::api::core::v1::Node],
-) -> Result<Vec<(String, Amount)>, kube::Error> {
+pub async fn free(client: &kube::Client) -> Result<Vec<(String, Amount)>, kube::Error> {
+    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(client.clone());
+    let nodes = nodes.list(&ListParams::default()).await?.items;
     let mut room: Vec<(String, Amount)> = nodes
         .iter()
         .filter(|n| {

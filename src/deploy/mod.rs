@@ -341,6 +341,12 @@ pub async fn plan(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
     facts.denied = cluster::denied(&client, &req.namespace).await;
     let history = req.helm.history(&req.release, &req.namespace).await?;
     let current = history.last().cloned();
+    if current.is_none() {
+        // Every pod's requests, for a first install's room check; an upgrade replaces pods
+        // that already hold theirs. A namespace-scoped user may not read them all: then room
+        // is not judged.
+        facts.room = cluster::room::free(&client).await.ok();
+    }
     if req.action == Action::Upgrade && current.is_none() {
         return Err(Outcome::bad_input(format!(
             "release {} does not exist in namespace {}: use `helmdeck install`",
