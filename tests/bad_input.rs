@@ -367,7 +367,8 @@ fn bad_input_is_refused_with_its_exit_code_and_reason_and_nothing_is_applied() {
     wrong.extend(check_all(&sim, &dir, NAMES));
     wrong.extend(check_all(&sim, &dir, KUBECONFIGS));
     // The largest resident set of any process this test has waited for: the worst case's
-    // (or kubectl's, which is far smaller), for the closing note and a bound of its own.
+    // (or kubectl's), for the closing note and a bound of its own. An upper bound: Linux
+    // carries this test process's own peak at fork into each child's count.
     // SAFETY: getrusage fills the struct it is given.
     let peak_mib = unsafe {
         let mut u: libc::rusage = std::mem::zeroed();
@@ -375,7 +376,7 @@ fn bad_input_is_refused_with_its_exit_code_and_reason_and_nothing_is_applied() {
         u.ru_maxrss / 1024
     };
     eprintln!(
-        "{} cases ({} render, {} names, {} kubeconfigs); peak resident set of any case: {peak_mib} MiB",
+        "{} cases ({} render, {} names, {} kubeconfigs); peak resident set of any case: at most {peak_mib} MiB",
         RENDER.len() + NAMES.len() + KUBECONFIGS.len(),
         RENDER.len(),
         NAMES.len(),
