@@ -268,6 +268,29 @@ fn the_vendors_own_storage_class_on_aws_fails_preflight_and_the_disk_check() {
     }
 }
 
+/// `helmdeck VERB --profile aws --chart <the vendor's 30.46.0> --set ingress.hostname=… EXTRA…`
+/// with helm 4: its exit code and output.
+fn aws_with_vendor_chart(
+    sim: &Sim,
+    dir: &std::path::Path,
+    verb: &[&str],
+    extra: &[&str],
+) -> (Option<i32>, String) {
+    let chart = dir.join("posthog-30.46.0.tgz");
+    let mut args = verb.to_vec();
+    args.extend([
+        "--profile",
+        "aws",
+        "--chart",
+        chart.to_str().expect("utf-8"),
+        "--set",
+        "ingress.hostname=posthog.example.com",
+    ]);
+    args.extend(extra);
+    let o = common::helmdeck_on(sim, &helm(4), &args);
+    (o.status.code(), common::text(&o))
+}
+
 /// A cluster that already runs ingress-nginx (its IngressClass `nginx` owned by that release)
 /// and the aws profile, whose values turn on the vendor chart's own ingress-nginx subchart:
 /// helm would refuse the chart's IngressClass only after the profile's StorageClass was
@@ -283,25 +306,8 @@ fn an_ingress_class_another_release_owns_is_refused_by_preflight_with_the_switch
         scenarios: vec![helmdeck_sim::Scenario::IngressController],
         ..Default::default()
     });
-    let chart = dir.join("posthog-30.46.0.tgz");
-    let chart = chart.to_str().expect("utf-8");
-    let host = "ingress.hostname=posthog.example.com";
-    let o = common::helmdeck_on(
-        &sim,
-        &helm(4),
-        &[
-            "install",
-            "--yes",
-            "--profile",
-            "aws",
-            "--chart",
-            chart,
-            "--set",
-            host,
-        ],
-    );
-    let t = common::text(&o);
-    assert_eq!(o.status.code(), Some(3), "{t}");
+    let (code, t) = aws_with_vendor_chart(&sim, &dir, &["install", "--yes"], &[]);
+    assert_eq!(code, Some(3), "{t}");
     assert!(
         t.contains("[FAIL] ownership: IngressClass nginx already exists and belongs to Helm release ingress-nginx in ingress-nginx"),
         "{t}"
@@ -315,23 +321,13 @@ fn an_ingress_class_another_release_owns_is_refused_by_preflight_with_the_switch
             .any(|c| c["metadata"]["name"] == "posthog-gp3-encrypted"),
         "the profile's class was applied although preflight failed"
     );
-    let o = common::helmdeck_on(
+    let (code, t) = aws_with_vendor_chart(
         &sim,
-        &helm(4),
-        &[
-            "plan",
-            "--profile",
-            "aws",
-            "--chart",
-            chart,
-            "--set",
-            host,
-            "--set",
-            "ingress.nginx.enabled=false",
-        ],
+        &dir,
+        &["plan"],
+        &["--set", "ingress.nginx.enabled=false"],
     );
-    let t = common::text(&o);
-    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert_eq!(code, Some(0), "{t}");
     assert!(
         t.contains("[pass] ingress-controller: Ingress posthog uses IngressClass nginx, which the cluster has"),
         "{t}"
@@ -350,22 +346,8 @@ fn the_charts_own_ingress_controller_counts_as_serving_its_ingress() {
         flavor: Flavor::Eks,
         ..Default::default()
     });
-    let chart = dir.join("posthog-30.46.0.tgz");
-    let o = common::helmdeck_on(
-        &sim,
-        &helm(4),
-        &[
-            "plan",
-            "--profile",
-            "aws",
-            "--chart",
-            chart.to_str().expect("utf-8"),
-            "--set",
-            "ingress.hostname=posthog.example.com",
-        ],
-    );
-    let t = common::text(&o);
-    assert_eq!(o.status.code(), Some(0), "{t}");
+    let (code, t) = aws_with_vendor_chart(&sim, &dir, &["plan"], &[]);
+    assert_eq!(code, Some(0), "{t}");
     assert!(
         t.contains("[pass] ingress-controller: Ingress posthog uses IngressClass nginx, which the chart installs with its own controller"),
         "{t}"

@@ -41,8 +41,9 @@ pub struct PodsReport {
 }
 
 pub fn pods_report(snap: &Snapshot, release: Option<&str>, now: SystemTime) -> PodsReport {
-    let rows = pods::pod_rows(snap, release, now);
-    let components = pods::components(snap, &rows, release);
+    let members = pods::Members::of(snap, release);
+    let rows = pods::pod_rows(snap, &members, now);
+    let components = pods::components(snap, &rows, &members);
     PodsReport {
         state: pods::rollup(&components),
         findings: pods::findings(&rows, &components),

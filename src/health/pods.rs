@@ -270,7 +270,7 @@ pub struct Members<'a> {
 
 impl<'a> Members<'a> {
     pub fn of(snap: &Snapshot, release: Option<&'a str>) -> Members<'a> {
-        let mut workloads = std::collections::HashSet::new();
+        let mut workloads_of_release = std::collections::HashSet::new();
         if let Some(r) = release {
             let ours = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
                         template: Option<&BTreeMap<String, String>>| {
@@ -285,38 +285,18 @@ impl<'a> Members<'a> {
                         .as_ref()
                         .is_some_and(|l| l.contains_key("clickhouse.altinity.com/chi"))
             };
-            for d in &snap.deployments {
-                let template = d
-                    .spec
-                    .template
-                    .metadata
-                    .as_ref()
-                    .and_then(|m| m.labels.as_ref());
-                if ours(&d.metadata, template) {
-                    workloads.insert((
-                        "Deployment",
-                        ns_name(&d.metadata).0,
-                        ns_name(&d.metadata).1,
-                    ));
-                }
-            }
-            for s in &snap.statefulsets {
-                let template = s
-                    .spec
-                    .template
-                    .metadata
-                    .as_ref()
-                    .and_then(|m| m.labels.as_ref());
-                if ours(&s.metadata, template) {
-                    workloads.insert((
-                        "StatefulSet",
-                        ns_name(&s.metadata).0,
-                        ns_name(&s.metadata).1,
-                    ));
+            for (kind, meta, template, _) in workloads(snap) {
+                let labels = template.metadata.as_ref().and_then(|m| m.labels.as_ref());
+                if ours(meta, labels) {
+                    let (ns, name) = ns_name(meta);
+                    workloads_of_release.insert((kind, ns, name));
                 }
             }
         }
-        Members { release, workloads }
+        Members {
+            release,
+            workloads: workloads_of_release,
+        }
     }
 
     pub fn pod(&self, p: &Pod) -> bool {
@@ -363,8 +343,7 @@ fn ns_name(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) ->
 }
 
 /// One row per pod, in a stable order (component, then name).
-pub fn pod_rows(snap: &Snapshot, release: Option<&str>, now: SystemTime) -> Vec<PodRow> {
-    let members = Members::of(snap, release);
+pub fn pod_rows(snap: &Snapshot, members: &Members, now: SystemTime) -> Vec<PodRow> {
     let mut rows: Vec<PodRow> = snap
         .pods
         .iter()
@@ -378,25 +357,41 @@ pub fn pod_rows(snap: &Snapshot, release: Option<&str>, now: SystemTime) -> Vec<
 }
 
 /// Replicas each component's workloads ask for.
-fn desired(snap: &Snapshot, release: Option<&str>) -> BTreeMap<String, u32> {
-    let members = Members::of(snap, release);
-    let templates = snap
-        .deployments
-        .iter()
-        .filter(|d| members.workload("Deployment", &d.metadata))
-        .map(|d| (&d.spec.template, d.spec.replicas))
-        .chain(
-            snap.statefulsets
-                .iter()
-                .filter(|s| members.workload("StatefulSet", &s.metadata))
-                .map(|s| (&s.spec.template, s.spec.replicas)),
-        );
+fn desired(snap: &Snapshot, members: &Members) -> BTreeMap<String, u32> {
     let mut out = BTreeMap::new();
-    for (template, replicas) in templates {
-        let labels = template.metadata.as_ref().and_then(|m| m.labels.as_ref());
-        *out.entry(component_of(labels)).or_default() += replicas.unwrap_or(1).max(0) as u32;
+    for (kind, meta, template, replicas) in workloads(snap) {
+        if members.workload(kind, meta) {
+            let labels = template.metadata.as_ref().and_then(|m| m.labels.as_ref());
+            *out.entry(component_of(labels)).or_default() += replicas.unwrap_or(1).max(0) as u32;
+        }
     }
     out
+}
+
+/// The Deployments and StatefulSets of a snapshot: kind, metadata, pod template, replicas.
+fn workloads(
+    snap: &Snapshot,
+) -> impl Iterator<
+    Item = (
+        &'static str,
+        &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+        &k8s_openapi::api::core::v1::PodTemplateSpec,
+        Option<i32>,
+    ),
+> {
+    let deployments = snap
+        .deployments
+        .iter()
+        .map(|d| ("Deployment", &d.metadata, &d.spec.template, d.spec.replicas));
+    let sets = snap.statefulsets.iter().map(|s| {
+        (
+            "StatefulSet",
+            &s.metadata,
+            &s.spec.template,
+            s.spec.replicas,
+        )
+    });
+    deployments.chain(sets)
 }
 
 /// The state of one component from its pods and the replicas wanted.
@@ -415,8 +410,8 @@ pub fn component_state(pods: &[&PodRow], desired: u32) -> State {
     }
 }
 
-pub fn components(snap: &Snapshot, rows: &[PodRow], release: Option<&str>) -> Vec<ComponentRow> {
-    let wanted = desired(snap, release);
+pub fn components(snap: &Snapshot, rows: &[PodRow], members: &Members) -> Vec<ComponentRow> {
+    let wanted = desired(snap, members);
     let mut by: BTreeMap<String, Vec<&PodRow>> = BTreeMap::new();
     for r in rows.iter().filter(|r| !r.completed) {
         by.entry(r.component.clone()).or_default().push(r);
@@ -649,8 +644,9 @@ mod tests {
             pods: vec![crash, running("events-1", "events", true, 0)],
             ..Default::default()
         };
-        let rows = pod_rows(&snap, Some("ph"), SystemTime::now());
-        let comps = components(&snap, &rows, Some("ph"));
+        let members = Members::of(&snap, Some("ph"));
+        let rows = pod_rows(&snap, &members, SystemTime::now());
+        let comps = components(&snap, &rows, &members);
         assert_eq!(
             comps.iter().find(|c| c.name == "web").unwrap().state,
             State::Unavailable

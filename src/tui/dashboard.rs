@@ -210,13 +210,8 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
     if hidden > 0 {
         comps.sort_by_key(|c| c.state == crate::health::pods::State::Ready);
     }
-    let name_width = app
-        .pods
-        .components
-        .iter()
-        .map(|c| c.name.len())
-        .fold(9, usize::max)
-        .min(32) as u16;
+    let name_width =
+        super::view::widest(9, app.pods.components.iter().map(|c| c.name.len())).min(32) as u16;
     let comps = comps.into_iter().take(room.max(1)).map(|c| {
         Row::new(vec![
             Cell::from(c.name.clone()),
@@ -459,17 +454,14 @@ pub(super) fn draw_disks(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default()
     };
-    let widest = |head: usize, it: &mut dyn Iterator<Item = usize>| it.fold(head, usize::max);
-    let size_w = widest(4, &mut app.disks.iter().map(|d| d.size.len()));
-    let enc_w = widest(10, &mut app.disks.iter().map(|d| encryption(d).len()));
+    use super::view::widest;
+    let size_w = widest(4, app.disks.iter().map(|d| d.size.len()));
+    let enc_w = widest(10, app.disks.iter().map(|d| encryption(d).len()));
     // Claim names share long prefixes (data-<release>-<release>-…): when the row is short
     // the claim keeps its end, which tells them apart, and the class gives way first.
     let avail = (area.width as usize).saturating_sub(2 + 5 + size_w + enc_w + 4 + 7 + 6);
-    let claim_full = widest(5, &mut app.disks.iter().map(|d| d.claim.chars().count()));
-    let class_full = widest(
-        5,
-        &mut app.disks.iter().map(|d| d.storage_class.chars().count()),
-    );
+    let claim_full = widest(5, app.disks.iter().map(|d| d.claim.chars().count()));
+    let class_full = widest(5, app.disks.iter().map(|d| d.storage_class.chars().count()));
     let (claim_w, class_w) = if claim_full + class_full <= avail {
         (claim_full, class_full)
     } else {

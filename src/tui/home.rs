@@ -104,7 +104,7 @@ pub(super) fn draw_home(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         .map(|r| format!("{}-{}", r.chart, r.chart_version))
         .collect();
     let widest = |head: &str, cells: &mut dyn Iterator<Item = usize>| {
-        cells.fold(head.len(), usize::max) as u16
+        super::view::widest(head.len(), cells) as u16
     };
     let widths = [
         widest("NAME", &mut app.releases.iter().map(|r| r.name.len())),

@@ -198,6 +198,11 @@ pub(super) fn wrapped_rows(text: &str, width: u16) -> u16 {
     rows.min(u16::MAX as usize) as u16
 }
 
+/// A column's width: its longest cell, or `min` (its header) when that is wider.
+pub(super) fn widest(min: usize, cells: impl IntoIterator<Item = usize>) -> usize {
+    cells.into_iter().fold(min, usize::max)
+}
+
 pub(super) fn block<'a>(title: impl Into<Line<'a>>, t: &Theme) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
