@@ -103,3 +103,388 @@ fn the_engine_and_the_app_never_use_the_cli_and_product_code_never_uses_the_simu
         );
     }
 }
+
+/// The text of a source file without its test modules (`#[cfg(test)]` and what follows it:
+/// this project keeps its unit tests at the end of a file).
+fn product_text(f: &Path) -> String {
+    let text = std::fs::read_to_string(f).expect("read");
+    match text.find("#[cfg(test)]") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+fn product_files() -> Vec<PathBuf> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    files
+}
+
+fn rel(f: &Path) -> String {
+    f.strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap_or(f)
+        .display()
+        .to_string()
+}
+
+/// Strips string and char literals and comments from a line, so braces in them do not count.
+fn code_only(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars().peekable();
+    let mut in_str = false;
+    while let Some(c) = chars.next() {
+        if in_str {
+            match c {
+                '\\' => {
+                    chars.next();
+                }
+                '"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_str = true,
+            '/' if chars.peek() == Some(&'/') => break,
+            '\'' => {
+                // A char literal ('{', '\n'), not a lifetime ('a).
+                let rest: String = chars.clone().take(3).collect();
+                if rest.starts_with('\\') {
+                    let skip = rest.find('\'').map_or(0, |i| i + 1);
+                    for _ in 0..skip.max(1) {
+                        chars.next();
+                    }
+                    if skip == 0 {
+                        while chars.next().is_some_and(|c| c != '\'') {}
+                    }
+                } else if rest.chars().nth(1) == Some('\'') {
+                    chars.next();
+                    chars.next();
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Every function of the product code longer than `limit` lines, as `file::name (lines)`.
+fn long_functions(limit: usize) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for f in product_files() {
+        let text = product_text(&f);
+        let lines: Vec<String> = text.lines().map(code_only).collect();
+        for (i, l) in lines.iter().enumerate() {
+            let t = l.trim_start();
+            let Some(at) = t.find("fn ") else { continue };
+            let head = &t[..at];
+            let is_fn = head.split_whitespace().all(|w| {
+                matches!(w, "pub" | "async" | "const" | "unsafe") || w.starts_with("pub(")
+            });
+            if !is_fn {
+                continue;
+            }
+            let name: String = t[at + 3..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let (mut depth, mut started) = (0i64, false);
+            for (j, l) in lines.iter().enumerate().skip(i) {
+                for c in l.chars() {
+                    match c {
+                        '{' => {
+                            depth += 1;
+                            started = true;
+                        }
+                        '}' => depth -= 1,
+                        _ => {}
+                    }
+                }
+                if !started && l.trim_end().ends_with(';') {
+                    break;
+                }
+                if started && depth <= 0 {
+                    let len = j - i + 1;
+                    if len > limit {
+                        out.insert(format!("{}::{name}", rel(&f)), len);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Checks offenders against the known ones issue 23 is taking apart: a new one fails, and so
+/// does a known one that is gone (take it off the list, so it cannot come back).
+fn ratchet(what: &str, found: BTreeSet<String>, known: &[&str]) {
+    let known: BTreeSet<String> = known.iter().map(|s| s.to_string()).collect();
+    let new: Vec<_> = found.difference(&known).collect();
+    let gone: Vec<_> = known.difference(&found).collect();
+    assert!(new.is_empty(), "{what}, new: {new:#?}");
+    assert!(
+        gone.is_empty(),
+        "{what}: these are fixed; take them off the known list: {gone:#?}"
+    );
+}
+
+/// A function over 150 lines is a design question (shared/STYLE.md): answer it with a split
+/// by concern. The known ones are being taken apart.
+#[test]
+fn no_function_outside_tests_is_over_150_lines() {
+    let found = long_functions(150);
+    ratchet(
+        "functions over 150 lines",
+        found.keys().cloned().collect(),
+        &[
+            "src/cli/check.rs::run_async",
+            "src/cluster/connect.rs::diagnose",
+            "src/deploy/mod.rs::apply",
+            "src/deploy/mod.rs::plan_for",
+            "src/deploy/resize.rs::run",
+            "src/health/disks.rs::disk_row",
+            "src/tui/app.rs::update",
+            "src/tui/mod.rs::event_loop",
+            "src/tui/wizard.rs::draw_wizard",
+        ],
+    );
+}
+
+/// The sibling modules a file of a folder under `src/` names (`super::x`, `crate::dir::x`).
+fn sibling_imports() -> BTreeMap<PathBuf, BTreeMap<String, BTreeSet<String>>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut by_dir: BTreeMap<PathBuf, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for f in product_files() {
+        let (Some(dir), Some(stem)) = (f.parent(), f.file_stem()) else {
+            continue;
+        };
+        let stem = stem.to_string_lossy().to_string();
+        if dir == src || stem == "mod" {
+            continue;
+        }
+        let siblings: BTreeSet<String> = std::fs::read_dir(dir)
+            .expect("dir")
+            .flatten()
+            .filter_map(|e| {
+                let p = e.path();
+                let name = p.file_stem()?.to_string_lossy().to_string();
+                (name != "mod" && name != stem && (p.is_dir() || p.extension()? == "rs"))
+                    .then_some(name)
+            })
+            .collect();
+        let module_path = dir
+            .strip_prefix(&src)
+            .expect("under src")
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().to_string())
+            .collect::<Vec<_>>()
+            .join("::");
+        let text = product_text(&f);
+        let mut names = BTreeSet::new();
+        for prefix in ["super::".to_string(), format!("crate::{module_path}::")] {
+            for (i, _) in text.match_indices(&prefix) {
+                let rest = &text[i + prefix.len()..];
+                // `super::{a, b::C}` names each of a and b.
+                let list: Vec<&str> = match rest.strip_prefix('{') {
+                    Some(inner) => inner.split('}').next().unwrap_or("").split(',').collect(),
+                    None => vec![rest],
+                };
+                for item in list {
+                    let name: String = item
+                        .trim()
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    if siblings.contains(&name) {
+                        names.insert(name);
+                    }
+                }
+            }
+        }
+        by_dir
+            .entry(dir.to_path_buf())
+            .or_default()
+            .insert(stem, names);
+    }
+    by_dir
+}
+
+/// Imports between files of one folder that close a circle, as `dir: a -> b` where `b`
+/// leads back to `a`: each such import is one to remove.
+fn folder_cycles() -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for (dir, map) in sibling_imports() {
+        let reaches = |from: &str, to: &str| {
+            let mut seen = BTreeSet::new();
+            let mut stack = vec![from.to_string()];
+            while let Some(m) = stack.pop() {
+                if m == to {
+                    return true;
+                }
+                if seen.insert(m.clone()) {
+                    stack.extend(map.get(&m).into_iter().flatten().cloned());
+                }
+            }
+            false
+        };
+        for (a, deps) in &map {
+            for b in deps {
+                if reaches(b, a) {
+                    found.insert(format!("{}: {a} -> {b}", rel(&dir)));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_files_of_a_folder_import_each_other_in_no_circle() {
+    ratchet(
+        "import circles among a folder's files",
+        folder_cycles(),
+        &[
+            "src/tui: app -> dashboard",
+            "src/tui: app -> pod_text",
+            "src/tui: app -> rollback",
+            "src/tui: app -> run",
+            "src/tui: app -> view",
+            "src/tui: app -> wizard",
+            "src/tui: dashboard -> app",
+            "src/tui: dashboard -> pod_text",
+            "src/tui: dashboard -> view",
+            "src/tui: home -> app",
+            "src/tui: home -> view",
+            "src/tui: pod_text -> app",
+            "src/tui: pod_text -> view",
+            "src/tui: rollback -> app",
+            "src/tui: rollback -> view",
+            "src/tui: run -> app",
+            "src/tui: run -> view",
+            "src/tui: view -> app",
+            "src/tui: view -> dashboard",
+            "src/tui: view -> home",
+            "src/tui: view -> rollback",
+            "src/tui: view -> run",
+            "src/tui: view -> wizard",
+            "src/tui: wizard -> app",
+            "src/tui: wizard -> view",
+        ],
+    );
+}
+
+/// Screens own their state: no module under `src/tui` but its root reaches for the root `App`.
+#[test]
+fn only_the_apps_root_uses_the_root_app() {
+    let mut found = BTreeSet::new();
+    for f in product_files() {
+        let r = rel(&f);
+        if !r.starts_with("src/tui/") || r == "src/tui/mod.rs" || r == "src/tui/app.rs" {
+            continue;
+        }
+        let text = product_text(&f);
+        // `App` as a whole word where a type is named: `app::App`, `{App, …}`, `impl App`,
+        // `&App`, `&mut App`.
+        let uses = text.match_indices("App").any(|(i, _)| {
+            let after = text[i + 3..].chars().next();
+            let whole = !after.is_some_and(|c| c.is_alphanumeric() || c == '_');
+            let before = &text[..i];
+            whole
+                && ["app::", "{", "{ ", ", ", "impl ", "&", "&mut "]
+                    .iter()
+                    .any(|p| before.ends_with(p))
+        });
+        if uses {
+            found.insert(r);
+        }
+    }
+    ratchet(
+        "modules under src/tui using the root App",
+        found,
+        &[
+            "src/tui/dashboard.rs",
+            "src/tui/home.rs",
+            "src/tui/pod_text.rs",
+            "src/tui/rollback.rs",
+            "src/tui/run.rs",
+            "src/tui/view.rs",
+            "src/tui/wizard.rs",
+        ],
+    );
+}
+
+/// `Result<_, String>` in a public signature: errors across module boundaries are types.
+#[test]
+fn no_public_signature_returns_a_string_error() {
+    let mut found = BTreeSet::new();
+    for f in product_files() {
+        let text = product_text(&f);
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            let t = l.trim_start();
+            if !(t.starts_with("pub fn ") || t.starts_with("pub async fn ")) {
+                continue;
+            }
+            // The signature runs to its body's brace or its semicolon.
+            let mut sig = String::new();
+            for l in &lines[i..] {
+                let code = code_only(l);
+                match code.find(['{', ';']) {
+                    Some(end) if code[..end].contains(')') || code.contains(") ->") => {
+                        sig.push_str(&code[..end]);
+                        break;
+                    }
+                    _ => sig.push_str(&code),
+                }
+                sig.push(' ');
+            }
+            let compact: String = sig.split_whitespace().collect::<Vec<_>>().join(" ");
+            if compact.contains(", String>") && compact.contains("Result<") {
+                let name: String = t
+                    .trim_start_matches("pub async fn ")
+                    .trim_start_matches("pub fn ")
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                found.insert(format!("{}::{name}", rel(&f)));
+            }
+        }
+    }
+    ratchet(
+        "public functions returning Result<_, String>",
+        found,
+        &[
+            "src/chart/constraint.rs::parse",
+            "src/cli/mod.rs::parse_namespace",
+            "src/cli/mod.rs::parse_release",
+            "src/cli/mod.rs::parse_repo",
+            "src/cli/mod.rs::parse_request_timeout",
+            "src/cli/mod.rs::parse_timeout",
+            "src/cli/mod.rs::parse_version",
+            "src/deploy/audit.rs::acquire",
+            "src/deploy/intent.rs::chart_ref",
+            "src/deploy/intent.rs::repository",
+            "src/deploy/intent.rs::resolve",
+            "src/deploy/intent.rs::resolve_with",
+            "src/deploy/names.rs::namespace",
+            "src/deploy/names.rs::release",
+            "src/deploy/objects.rs::apply",
+            "src/deploy/objects.rs::diff",
+            "src/helm/driver.rs::interrupt",
+            "src/helm/driver.rs::kill",
+            "src/limits.rs::check_file",
+            "src/limits.rs::read_bytes",
+            "src/limits.rs::read_text",
+            "src/profile/answers.rs::validate_answer",
+            "src/tui/wizard.rs::review",
+            "src/tui/wizard.rs::reviewed",
+            "src/tui/wizard.rs::validate_field",
+            "src/values/coalesce.rs::coalesce",
+            "src/values/deps.rs::process_dependencies",
+            "src/values/strvals.rs::parse_into",
+        ],
+    );
+}

@@ -79,8 +79,8 @@ fn apply_refuses_a_plan_the_release_has_moved_past() {
     let req = request(&sim, &intent);
     let rt = runtime();
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let plan = rt.block_on(deploy::plan(&req, &tx)).expect("plan");
-    assert_eq!(plan.based_on, Some(1));
+    let planned = rt.block_on(deploy::plan(req, &tx)).expect("plan");
+    assert_eq!(planned.plan.based_on, Some(1));
 
     // Another operator's upgrade lands between the plan and the apply.
     let o = cli(
@@ -97,7 +97,7 @@ fn apply_refuses_a_plan_the_release_has_moved_past() {
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     assert_eq!(revisions(&sim), 2);
 
-    let outcome = rt.block_on(deploy::apply(&req, &plan, &tx));
+    let outcome = rt.block_on(deploy::apply(&planned, &tx));
     let Outcome::Busy { message } = &outcome else {
         panic!("{outcome:?}")
     };
@@ -185,8 +185,8 @@ fn the_values_the_wizard_reviews_are_the_values_applied() {
     let req = request(&sim, &intent);
     let rt = runtime();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let plan = rt.block_on(deploy::plan(&req, &tx)).expect("plan");
-    let outcome = rt.block_on(deploy::apply(&req, &plan, &tx));
+    let planned = rt.block_on(deploy::plan(req, &tx)).expect("plan");
+    let outcome = rt.block_on(deploy::apply(&planned, &tx));
     assert_eq!(outcome, Outcome::Applied { revision: 1 });
     // The rollout was followed through the shared watchers while helm waited.
     let mut most = (0, 0);

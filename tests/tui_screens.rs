@@ -66,6 +66,13 @@ fn ticket(profile: &str) -> Box<PlanTicket> {
             objects: Vec::new(),
             resize: Vec::new(),
         },
+        stop: deploy::StopAt {
+            index: 0,
+            total: 1,
+            version: None,
+            why: None,
+        },
+        reply: helmdeck::tui::app::Reply::none(),
     })
 }
 
@@ -1104,8 +1111,9 @@ fn the_upgrade_walkthrough_picks_a_version_and_walks_its_stops() {
         helmdeck::tui::app::WizardStep::Questions
     );
     snap("upgrade_stop_questions", &a);
+    // The campaign is for the version chosen; it takes 29.0.11 first.
     let intent = a.intent(deploy::Action::Upgrade).unwrap();
-    assert_eq!(intent.values.version.as_deref(), Some("29.0.11"));
+    assert_eq!(intent.values.version.as_deref(), Some("30.46.0"));
 }
 
 /// An upgrade refused because a StatefulSet's disk grows offers the guided resize: `R` plans

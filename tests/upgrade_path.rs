@@ -108,18 +108,27 @@ fn chart_25_goes_to_30_46_stop_by_stop_on_kubernetes_1_24() {
         .collect();
     assert_eq!(stops, ["29.0.11", "30.46.0"]);
 
-    // The upgrade takes both stops, each verified; history shows each revision.
-    let o = run(&[
-        "upgrade",
-        "--version",
-        "30.46.0",
-        "--yes",
-        "--timeout",
-        "5m",
-    ]);
+    // Without --version the way goes to the newest version the profile allows, and still
+    // stop by stop: the engine plans the way, whichever front end asks.
+    let o = run(&["plan"]);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
-    assert!(t.contains("stop 1 of 2: chart 29.0.11") && t.contains("stop 2 of 2: chart 30.46.0"));
+    assert!(
+        t.contains("25.0.0 (app 1.37.1) → 30.46.0: 2 stop(s)"),
+        "{t}"
+    );
+    assert!(t.contains("— stop 1 of 2 (chart 29.0.11) —"), "{t}");
+    assert_eq!(history(&sim).len(), 1, "a plan applies nothing");
+
+    // The upgrade takes both stops, each verified; history shows each revision.
+    let o = run(&["upgrade", "--yes", "--timeout", "5m"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("— stop 1 of 2 (chart 29.0.11) —")
+            && t.contains("— stop 2 of 2 (chart 30.46.0) —"),
+        "{t}"
+    );
     assert_eq!(t.matches("✓ Verify").count(), 2, "{t}");
     let charts: Vec<String> = history(&sim)
         .iter()

@@ -195,6 +195,16 @@ pub struct Listing {
 }
 
 impl Listing {
+    /// The version an install or upgrade that names none goes to: the newest within the
+    /// profile's range (as `helm install --version RANGE` picks), else the newest release that
+    /// is not a prerelease (helm's default without `--devel`).
+    pub fn default_version(&self, range: Option<&str>) -> Option<&ChartVersion> {
+        self.versions.iter().find(|v| match range {
+            Some(r) => satisfies(r, &v.version),
+            None => Version::parse(&v.version).is_some_and(|v| v.pre.is_empty()),
+        })
+    }
+
     pub fn get(&self, version: &str) -> Option<&ChartVersion> {
         let want = Version::parse(version)?;
         self.versions

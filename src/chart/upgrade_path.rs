@@ -127,6 +127,30 @@ pub fn plan(
 }
 
 impl UpgradePath {
+    /// The steps of stop `i`'s notes a person does by hand (CRDs applied before the upgrade,
+    /// application prerequisites, manual steps), each tagged with its chart version: what
+    /// must be acknowledged before that stop is planned.
+    pub fn manual_steps(&self, i: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        for n in self
+            .stops
+            .get(i)
+            .map(|s| s.notes.as_slice())
+            .unwrap_or_default()
+        {
+            if let Some(c) = &n.crds {
+                out.push(format!(
+                    "{}: the {} CRDs (operator {}) are applied before the upgrade",
+                    n.version, c.component, c.version
+                ));
+            }
+            for m in n.app.iter().chain(&n.manual) {
+                out.push(format!("{}: {m}", n.version));
+            }
+        }
+        out
+    }
+
     /// The plan as a person reads it.
     pub fn lines(&self) -> Vec<String> {
         let mut out = vec![format!(

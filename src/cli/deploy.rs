@@ -403,6 +403,109 @@ async fn unless_interrupted<T>(work: impl std::future::Future<Output = T>) -> Op
     }
 }
 
+/// The CLI's side of a campaign: the way and each stage's events printed, questions asked on
+/// the terminal (or answered by `--yes`), Ctrl-C handled as each stage allows.
+struct CliPilot {
+    json_out: bool,
+    yes: bool,
+    no_rollback: bool,
+    /// Every event, for `--output json`.
+    events: Vec<Event>,
+}
+
+impl deploy::Pilot for CliPilot {
+    fn path(&mut self, path: &crate::chart::upgrade_path::UpgradePath) {
+        if !self.json_out {
+            eprintln!("{}", path.lines().join("\n"));
+        }
+    }
+
+    async fn acknowledge(&mut self, at: &deploy::StopAt, steps: &[String]) -> deploy::Answer {
+        if self.yes {
+            // The way printed them; --yes stands for having done them.
+            return deploy::Answer::Yes;
+        }
+        let list: Vec<String> = steps.iter().map(|s| format!("  - {s}")).collect();
+        let question = format!(
+            "Before {}, these steps are done by hand:\n{}\nAre they done?",
+            at.label(),
+            list.join("\n")
+        );
+        answer(unless_interrupted(ask(question)).await)
+    }
+
+    async fn plan(
+        &mut self,
+        at: &deploy::StopAt,
+        work: impl AsyncFnOnce(&UnboundedSender<Event>) -> Result<deploy::PlannedDeploy, Outcome>,
+    ) -> Result<deploy::PlannedDeploy, Outcome> {
+        if at.one_of_several() && !self.json_out {
+            eprintln!("— {} —", at.label());
+        }
+        let Some((planned, more)) = unless_interrupted(with_progress(self.json_out, work)).await
+        else {
+            return Err(Outcome::Interrupted {
+                during: "while planning".into(),
+            });
+        };
+        self.events.extend(more);
+        planned
+    }
+
+    async fn confirm(&mut self, at: &deploy::StopAt, plan: &deploy::Plan) -> deploy::Answer {
+        if self.yes {
+            return deploy::Answer::Yes;
+        }
+        let question = if at.one_of_several() {
+            format!(
+                "Apply stop {} of {} (chart {})?",
+                at.index + 1,
+                at.total,
+                plan.chart_version
+            )
+        } else {
+            "Apply these changes?".into()
+        };
+        answer(unless_interrupted(ask(question)).await)
+    }
+
+    async fn apply(
+        &mut self,
+        _at: &deploy::StopAt,
+        work: impl AsyncFnOnce(&UnboundedSender<Event>) -> Outcome,
+    ) -> Outcome {
+        let stop = if self.no_rollback {
+            Stopping::LeavesPending
+        } else {
+            Stopping::RollsBack
+        };
+        let (o, more) = with_progress_interruptible(self.json_out, stop, work).await;
+        self.events.extend(more);
+        o
+    }
+
+    fn stopped(&mut self, at: &deploy::StopAt, _outcome: &Outcome) {
+        if !self.json_out {
+            eprintln!(
+                "stopped at {}: the release stays where this stop left it",
+                at.label()
+            );
+        }
+    }
+}
+
+/// A terminal answer as the campaign takes it (None: Ctrl-C at the question).
+fn answer(said: Option<bool>) -> deploy::Answer {
+    match said {
+        Some(true) => deploy::Answer::Yes,
+        Some(false) => deploy::Answer::No,
+        None => {
+            eprintln!();
+            deploy::Answer::Interrupted
+        }
+    }
+}
+
 /// `install`, `upgrade` and `plan`: plan, ask, apply exactly that plan.
 pub fn deploy(action: Action, plan_only: bool, args: DeployArgs) -> i32 {
     let values = match super::values_intent(&args.values) {
@@ -441,117 +544,27 @@ pub fn deploy(action: Action, plan_only: bool, args: DeployArgs) -> i32 {
         return fail(e);
     }
     let json_out = args.target.output == Output::Json;
-    let mut path = None;
-    let (outcome, events) = rt.block_on(async {
-        // A version named for a release that exists: the way there, stop by stop.
-        let stops: Vec<Option<String>> = if action == Action::Upgrade || plan_only {
-            match deploy::stops::path(&intent).await {
-                Err(o) => return (o, Vec::new()),
-                Ok(None) => vec![None],
-                Ok(Some(p)) => {
-                    if !json_out {
-                        eprintln!("{}", p.lines().join("\n"));
-                    }
-                    let blockers = p.blockers.clone();
-                    let versions = p.stops.iter().map(|s| Some(s.version.clone())).collect();
-                    path = Some(p);
-                    if !blockers.is_empty() {
-                        return (Outcome::PreflightFailed { failed: blockers }, Vec::new());
-                    }
-                    versions
-                }
-            }
-        } else {
-            vec![None]
+    let mut pilot = CliPilot {
+        json_out,
+        yes: args.yes,
+        no_rollback: args.no_rollback,
+        events: Vec::new(),
+    };
+    let (outcome, path) = rt.block_on(async {
+        let campaign = match deploy::Campaign::prepare(intent, plan_only).await {
+            Ok(c) => c,
+            Err(o) => return (o, None),
         };
-        let total = stops.len();
-        let mut events = Vec::new();
-        let mut outcome = Outcome::Planned;
-        for (i, version) in stops.into_iter().enumerate() {
-            let mut leg = match &version {
-                Some(v) => deploy::stops::at_stop(&intent, v),
-                None => intent.clone(),
-            };
-            if path.is_some() {
-                leg.action = Action::Upgrade;
-            }
-            if total > 1 && !json_out {
-                eprintln!(
-                    "— stop {} of {total}: chart {} —",
-                    i + 1,
-                    version.as_deref().unwrap_or("?")
-                );
-            }
-            let interrupted = |during: &str| Outcome::Interrupted {
-                during: during.into(),
-            };
-            let req = match unless_interrupted(tokio::task::spawn_blocking(move || leg.resolve()))
-                .await
-            {
-                Some(Ok(Ok(r))) => r,
-                Some(Ok(Err(o))) => return (o, events),
-                Some(Err(e)) => return (Outcome::bad_input(e.to_string()), events),
-                None => return (interrupted("while reading the chart"), events),
-            };
-            let Some((planned, more)) = unless_interrupted(with_progress(json_out, async |tx| {
-                deploy::plan(&req, tx).await
-            }))
-            .await
-            else {
-                return (interrupted("while planning"), events);
-            };
-            events.extend(more);
-            let plan = match planned {
-                Ok(p) => p,
-                Err(o) => return (o, events),
-            };
-            if plan_only {
-                if total > 1 && !json_out {
-                    eprintln!(
-                        "(the later stops are planned when the release reaches them: their diff depends on this one)"
-                    );
-                }
-                return (Outcome::Planned, events);
-            }
-            let question = if total > 1 {
-                format!("Apply stop {} of {total} (chart {})?", i + 1, plan.chart_version)
-            } else {
-                "Apply these changes?".into()
-            };
-            if !args.yes {
-                match unless_interrupted(ask(question)).await {
-                    Some(true) => {}
-                    Some(false) => return (Outcome::Declined, events),
-                    None => {
-                        eprintln!();
-                        return (interrupted("at the question"), events);
-                    }
-                }
-            }
-            let stop = if args.no_rollback {
-                Stopping::LeavesPending
-            } else {
-                Stopping::RollsBack
-            };
-            let (o, more) = with_progress_interruptible(json_out, stop, async |tx| {
-                deploy::apply(&req, &plan, tx).await
-            })
-            .await;
-            events.extend(more);
-            outcome = o;
-            if !matches!(outcome, Outcome::Applied { .. }) {
-                if total > 1 && !json_out {
-                    eprintln!(
-                        "stopped at stop {} of {total} (chart {}): the release stays where this stop left it",
-                        i + 1,
-                        plan.chart_version
-                    );
-                }
-                break;
-            }
+        let outcome = campaign.run(&mut pilot).await;
+        let stops = campaign.stops();
+        if plan_only && stops.len() > 1 && !json_out && outcome == Outcome::Planned {
+            eprintln!(
+                "(the later stops are planned when the release reaches them: their diff depends on this one)"
+            );
         }
-        (outcome, events)
+        (outcome, campaign.path().cloned())
     });
+    let events = pilot.events;
     if json_out {
         let doc = json!({"outcome": outcome, "path": path, "events": events});
         outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());

@@ -94,9 +94,7 @@ impl ValuesIntent {
                 let listing = repo::versions_blocking(&url, &name, &crate::dirs::cache_dir())
                     .map_err(|e| e.to_string())?;
                 let best = listing
-                    .versions
-                    .iter()
-                    .find(|v| crate::chart::constraint::satisfies(range, &v.version))
+                    .default_version(Some(range))
                     .ok_or_else(|| {
                         format!(
                             "the repository {url} has no version of {name} within {range} (the profile's supported range); give one with --version"
@@ -114,7 +112,7 @@ impl ValuesIntent {
     }
 
     /// The named profile from the built-in and the user's profiles.
-    fn load_profile(&self) -> Result<Option<Profile>, String> {
+    pub(crate) fn load_profile(&self) -> Result<Option<Profile>, String> {
         let Some(name) = &self.profile else {
             return Ok(None);
         };
@@ -182,14 +180,14 @@ impl ValuesIntent {
 
 impl ValuesIntent {
     /// The repository and chart name this intent installs from, when it is a repository's
-    /// chart (what an upgrade path is planned against); the version is not looked up.
+    /// chart (what an upgrade path is planned against); no version is looked up.
     pub fn repository(&self) -> Result<Option<(String, String)>, String> {
-        let profile = self.load_profile()?;
-        let probe = ValuesIntent {
-            version: Some("0.0.0".into()),
-            ..self.clone()
-        };
-        Ok(match probe.chart_ref(profile.as_ref())? {
+        let mut profile = self.load_profile()?;
+        // Without a range, choosing the source reads no index.
+        if let Some(p) = profile.as_mut() {
+            p.chart.version = None;
+        }
+        Ok(match self.chart_ref(profile.as_ref())? {
             ChartRef::Repo { repo, name, .. } => Some((repo, name)),
             _ => None,
         })

@@ -4,6 +4,7 @@
 //! are a stream of typed events; callers only render them.
 
 pub mod audit;
+pub mod campaign;
 pub mod intent;
 pub mod names;
 pub mod objects;
@@ -12,6 +13,7 @@ pub mod ownership;
 pub mod resize;
 pub mod stops;
 
+pub use campaign::{Answer, Campaign, Pilot, StopAt};
 pub use intent::{Answers, DEFAULT_TIMEOUT_SECS, Intent, ValuesIntent};
 pub use outcome::{Outcome, exit};
 
@@ -293,7 +295,22 @@ impl Plan {
 /// Preflight, render and diff; nothing is applied. Fails with the outcome to report when the
 /// cluster cannot be asked, the input is bad or a preflight check fails (the checks are sent
 /// as events either way, so the user sees why).
-pub async fn plan(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Plan, Outcome> {
+pub async fn plan(
+    request: DeployRequest,
+    tx: &UnboundedSender<Event>,
+) -> Result<PlannedDeploy, Outcome> {
+    let plan = plan_for(&request, tx).await?;
+    Ok(PlannedDeploy { request, plan })
+}
+
+/// A plan with the request it was computed from: [`apply`] takes nothing else, so what is
+/// applied is what was shown.
+pub struct PlannedDeploy {
+    pub request: DeployRequest,
+    pub plan: Plan,
+}
+
+async fn plan_for(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Plan, Outcome> {
     let audit = audit::AuditLog::new(&req.data_dir);
     for u in audit.unfinished_for(&req.target.server(), &req.namespace, &req.release) {
         send(
@@ -716,7 +733,8 @@ pub async fn plan(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
 /// Applies exactly `plan` with helm, under the release lock, recorded in the audit log before
 /// anything is applied. Refuses, applying nothing, when the plan's checks failed or the release
 /// moved since the plan was made.
-pub async fn apply(req: &DeployRequest, plan: &Plan, tx: &UnboundedSender<Event>) -> Outcome {
+pub async fn apply(planned: &PlannedDeploy, tx: &UnboundedSender<Event>) -> Outcome {
+    let (req, plan) = (&planned.request, &planned.plan);
     let failed = plan.failed();
     if !failed.is_empty() {
         return Outcome::PreflightFailed { failed };

@@ -30,18 +30,21 @@ pub async fn current_chart(
         .map(|(c, v)| (c.to_string(), v.to_string(), current.app_version.clone())))
 }
 
-/// The path for `intent` (an upgrade naming a version of a repository's chart), or none when
-/// there is no path to plan: no version named, not a repository chart, or no release yet.
+/// The path for `intent`, an upgrade of a repository's chart: to the version it names, else to
+/// the version an install would pick (the newest the profile allows). None when there is no
+/// path to plan: not a repository chart, or no release yet.
 pub async fn path(intent: &Intent) -> Result<Option<UpgradePath>, Outcome> {
-    let Some(to) = intent.values.version.clone() else {
-        return Ok(None);
-    };
-    let values = intent.values.clone();
-    let source = tokio::task::spawn_blocking(move || values.repository())
-        .await
-        .map_err(|e| Outcome::bad_input(e.to_string()))?
-        .map_err(Outcome::bad_input)?;
-    let Some((url, name)) = source else {
+    let mut values = intent.values.clone();
+    // As the request will resolve it: the simulated cluster runs the bundled stand-in.
+    values.stand_in |= intent.target.is_simulated();
+    let source = tokio::task::spawn_blocking(move || {
+        let range = values.load_profile()?.and_then(|p| p.chart.version.clone());
+        Ok::<_, String>(values.repository()?.map(|s| (s, range)))
+    })
+    .await
+    .map_err(|e| Outcome::bad_input(e.to_string()))?
+    .map_err(Outcome::bad_input)?;
+    let Some(((url, name), range)) = source else {
         return Ok(None);
     };
     let bin = crate::helm::find_helm().map_err(Outcome::bad_input)?;
@@ -64,6 +67,20 @@ pub async fn path(intent: &Intent) -> Result<Option<UpgradePath>, Outcome> {
     let listing = repo::versions(&url, &name, &crate::dirs::cache_dir())
         .await
         .map_err(Outcome::bad_input)?;
+    let to = match &intent.values.version {
+        Some(v) => v.clone(),
+        None => match listing.default_version(range.as_deref()) {
+            Some(v) => v.version.clone(),
+            None => {
+                return Err(Outcome::bad_input(format!(
+                    "the repository {url} has no version of {name}{}; give one with --version",
+                    range
+                        .map(|r| format!(" within {r} (the profile's supported range)"))
+                        .unwrap_or_default()
+                )));
+            }
+        },
+    };
     let client = intent
         .target
         .connect()
@@ -85,11 +102,4 @@ pub async fn path(intent: &Intent) -> Result<Option<UpgradePath>, Outcome> {
         &to,
         server.as_deref(),
     )))
-}
-
-/// The intent for one stop: the same values, at that stop's chart version.
-pub fn at_stop(intent: &Intent, version: &str) -> Intent {
-    let mut i = intent.clone();
-    i.values.version = Some(version.to_string());
-    i
 }

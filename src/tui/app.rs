@@ -21,7 +21,7 @@ pub use super::pod_text::TextKind as PodTextKind;
 pub use super::rollback::RevisionPicker;
 pub use super::run::{RunProblem, RunView};
 pub use super::wizard::{
-    Field, PlanTicket, PlanView, ReviewLine, Wizard, WizardStep, validate_field,
+    AckRequest, Field, PlanTicket, PlanView, Reply, ReviewLine, Wizard, WizardStep, validate_field,
 };
 
 /// What the app was started with.
@@ -111,10 +111,13 @@ pub struct Picker {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Quit,
-    /// Preflight, render and diff, nothing applied.
+    /// Start the campaign for this intent: each stop is planned (preflight, render, diff)
+    /// and waits for `Apply`.
     Plan(Box<deploy::Intent>),
-    /// Apply exactly the plan the user saw.
+    /// Apply exactly the plan the user saw (the campaign waiting on it goes on).
     Apply(Box<PlanTicket>),
+    /// Answer a question the campaign waits on.
+    Answer(Reply, deploy::Answer),
     Rollback {
         release: String,
         namespace: String,
@@ -176,6 +179,10 @@ pub enum Msg {
     Probe(Box<ProbeRecord>),
     Engine(deploy::Event),
     PlanDone(Result<Box<PlanTicket>, Outcome>),
+    /// The campaign plans this stop (a later one reopens the walkthrough).
+    Planning(deploy::StopAt),
+    /// The campaign asks for a later stop's manual steps before planning it.
+    Acknowledge(Box<AckRequest>),
     /// A values review rendered (its id, then the review or why the values do not render).
     Reviewed(u64, Result<super::wizard::Review, String>),
     ApplyDone(Outcome),
@@ -217,6 +224,9 @@ pub struct App {
     pub probes: VecDeque<ProbeRecord>,
     pub dash: Dashboard,
     pub wizard: Option<Wizard>,
+    /// The walkthrough of a campaign with stops left, kept while a stop applies: the next
+    /// stop reopens it.
+    pub next_stop: Option<Wizard>,
     pub run: Option<RunView>,
     pub message: Option<String>,
     pub now: SystemTime,
@@ -330,6 +340,7 @@ impl App {
                 logs: Vec::new(),
             },
             wizard: None,
+            next_stop: None,
             run: None,
             message: None,
             now,
@@ -472,7 +483,16 @@ impl App {
                 }
                 Vec::new()
             }
+            Msg::Planning(at) => {
+                self.campaign_planning(at);
+                Vec::new()
+            }
+            Msg::Acknowledge(req) => self.campaign_asks(*req),
             Msg::ApplyDone(o) => {
+                if !matches!(o, Outcome::Applied { .. }) {
+                    // The campaign ends here: no later stop comes back to its walkthrough.
+                    self.next_stop = None;
+                }
                 if let Some(r) = self.run.as_mut() {
                     r.outcome = Some(o.clone());
                     r.finished = Some(self.now);
@@ -1044,6 +1064,19 @@ impl App {
                 if w.plan.running {
                     return Vec::new();
                 }
+                // A later stop of a campaign has no earlier step to go back to: leaving ends
+                // the campaign there (its question is dropped, which is a no).
+                if let Some(at) = w.stop.clone().filter(|at| at.index > 0)
+                    && matches!(w.step, WizardStep::Notes | WizardStep::Plan)
+                {
+                    self.wizard = None;
+                    self.screen = Screen::Home;
+                    self.message = Some(format!(
+                        "the upgrade stopped before {}: the release stays at the chart of the stop before; i walks on from there",
+                        at.label()
+                    ));
+                    return Vec::new();
+                }
                 w.step = match w.step {
                     WizardStep::Profile => {
                         self.wizard = None;
@@ -1066,6 +1099,11 @@ impl App {
                     WizardStep::Review => WizardStep::Questions,
                     WizardStep::Plan => WizardStep::Review,
                 };
+                if w.step == WizardStep::Review {
+                    // The plan shown is dropped, and the campaign waiting on it with it.
+                    w.stop = None;
+                    w.plan.ticket = None;
+                }
                 w.scroll = 0;
             }
             Screen::Run => {
@@ -1203,9 +1241,14 @@ impl App {
                 } else {
                     "install"
                 };
+                let stop = if ticket.stop.one_of_several() {
+                    format!(", {}", ticket.stop.label())
+                } else {
+                    String::new()
+                };
                 self.run = Some(RunView::new(
                     format!(
-                        "{} {} in {} (profile {})",
+                        "{} {} in {} (profile {}{stop})",
                         if what == "upgrade" {
                             "upgrading"
                         } else {
@@ -1220,7 +1263,10 @@ impl App {
                     &plan.namespace,
                     self.now,
                 ));
-                self.wizard = None;
+                let walkthrough = self.wizard.take();
+                if ticket.stop.index + 1 < ticket.stop.total {
+                    self.next_stop = walkthrough;
+                }
                 self.screen = Screen::Run;
                 vec![Effect::Apply(ticket)]
             }

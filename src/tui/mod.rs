@@ -14,6 +14,7 @@ pub mod line_edit;
 mod pod_text;
 mod rollback;
 mod run;
+pub mod runtime;
 pub mod theme;
 pub mod view;
 pub mod wizard;
@@ -32,17 +33,12 @@ use tokio::task::JoinHandle;
 use crate::cluster::Target;
 use crate::cluster::probe::{self, ProbeTiming, Transport};
 use crate::cluster::watch::{ClusterWatch, Scope};
-use crate::deploy::{self, DeployRequest, exit};
+use crate::deploy::{self, exit};
 use crate::profile::IngestionSettings;
-use app::{App, Effect, Msg, Options, PlanTicket};
+use app::{App, Effect, Msg, Options};
 
 /// A `:ctx` switch's clients, tagged with the switch it answers.
 type Connected = (u64, String, Result<Clients, String>);
-
-/// The request behind the plan the app last showed, with its ticket id: applying that ticket
-/// applies its plan with this request. The wizard holds one plan at a time, so a newer plan
-/// replaces it and an older ticket can no longer be applied.
-type Planned = Arc<std::sync::Mutex<Option<(u64, Arc<DeployRequest>)>>>;
 
 /// How the app was asked to start.
 pub struct Launch {
@@ -312,7 +308,6 @@ async fn event_loop(
         });
     }
     let mut events = crossterm::event::EventStream::new();
-    let planned: Planned = Default::default();
     let (connected_tx, mut connected_rx) = tokio::sync::mpsc::unbounded_channel::<Connected>();
     let mut connecting = 0u64;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -474,22 +469,22 @@ async fn event_loop(
                 }
                 Effect::Plan(mut intent) => {
                     intent.target = target.clone();
-                    spawn_plan(*intent, planned.clone(), tx.clone());
+                    runtime::spawn_campaign(*intent, tx.clone());
                 }
-                Effect::Apply(ticket) => {
-                    let req = planned
-                        .lock()
-                        .ok()
-                        .and_then(|mut p| p.take_if(|(id, _)| *id == ticket.id))
-                        .map(|(_, req)| req);
-                    spawn_apply(ticket, req, tx.clone());
-                }
+                Effect::Apply(ticket) => ticket.reply.send(deploy::Answer::Yes),
+                Effect::Answer(reply, answer) => reply.send(answer),
                 Effect::Rollback {
                     release,
                     namespace,
                     revision,
                 } => {
-                    spawn_rollback(release, namespace, revision, target.clone(), tx.clone());
+                    runtime::spawn_rollback(
+                        release,
+                        namespace,
+                        revision,
+                        target.clone(),
+                        tx.clone(),
+                    );
                 }
                 Effect::ListChoices(what) => {
                     let tx = tx.clone();
@@ -679,122 +674,4 @@ fn edit(terminal: &mut ratatui::DefaultTerminal, path: &std::path::Path, log: &L
     }
     *terminal = ratatui::init();
     let _ = terminal.clear();
-}
-
-/// Forwards engine events to the app until the engine drops its sender.
-fn forward(tx: &UnboundedSender<Msg>) -> (UnboundedSender<deploy::Event>, JoinHandle<()>) {
-    let (etx, mut erx) = tokio::sync::mpsc::unbounded_channel();
-    let tx = tx.clone();
-    let fwd = tokio::spawn(async move {
-        while let Some(e) = erx.recv().await {
-            let _ = tx.send(Msg::Engine(e));
-        }
-    });
-    (etx, fwd)
-}
-
-/// Resolves the wizard's intent and plans it; the request is kept for the apply. The answers
-/// are kept as a private draft first, so nothing typed is lost if anything fails.
-fn spawn_plan(intent: deploy::Intent, planned: Planned, tx: UnboundedSender<Msg>) {
-    tokio::spawn(async move {
-        let result = async {
-            save_draft(&intent).map_err(deploy::Outcome::bad_input)?;
-            let req = tokio::task::spawn_blocking(move || intent.resolve())
-                .await
-                .map_err(|e| deploy::Outcome::local(e, ""))??;
-            let (etx, fwd) = forward(&tx);
-            let plan = deploy::plan(&req, &etx).await;
-            drop(etx);
-            let _ = fwd.await;
-            let plan = plan?;
-            static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-            let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if let Ok(mut p) = planned.lock() {
-                *p = Some((id, Arc::new(req)));
-            }
-            Ok(Box::new(PlanTicket { id, plan }))
-        }
-        .await;
-        let _ = tx.send(Msg::PlanDone(result));
-    });
-}
-
-fn save_draft(intent: &deploy::Intent) -> Result<(), String> {
-    let data_dir = crate::dirs::data_dir().ok_or("no data directory: set HELMDECK_DATA_DIR")?;
-    let draft = data_dir
-        .join("drafts")
-        .join(intent.target.scope_key())
-        .join(format!(
-            "{}-{}-answers.yaml",
-            intent.namespace, intent.release
-        ));
-    let answers = intent
-        .values
-        .answers
-        .as_ref()
-        .map(|a| a.given.clone())
-        .unwrap_or_default();
-    let yaml =
-        serde_yaml::to_string(&serde_json::Value::Object(answers)).map_err(|e| e.to_string())?;
-    crate::private_files::private_file(&draft, yaml.as_bytes()).map_err(|e| e.to_string())
-}
-
-/// Applies the plan the user confirmed, with the request it was computed from.
-fn spawn_apply(ticket: Box<PlanTicket>, req: Option<Arc<DeployRequest>>, tx: UnboundedSender<Msg>) {
-    tokio::spawn(async move {
-        let outcome = match req {
-            Some(req) => {
-                let (etx, fwd) = forward(&tx);
-                let o = deploy::apply(&req, &ticket.plan, &etx).await;
-                drop(etx);
-                let _ = fwd.await;
-                o
-            }
-            None => deploy::Outcome::bad_input("that plan is no longer known: plan again"),
-        };
-        let _ = tx.send(Msg::ApplyDone(outcome));
-    });
-}
-
-fn spawn_rollback(
-    release: String,
-    namespace: String,
-    revision: Option<u64>,
-    target: Target,
-    tx: UnboundedSender<Msg>,
-) {
-    tokio::spawn(async move {
-        let outcome = match (crate::helm::find_helm(), crate::dirs::data_dir()) {
-            (Ok(bin), Some(data)) => {
-                let helm = crate::helm::driver::Helm::new(
-                    bin,
-                    target.kubeconfig_path(),
-                    target.context.clone(),
-                );
-                let (etx, fwd) = forward(&tx);
-                let o = deploy::rollback(
-                    &helm,
-                    &deploy::RollbackRequest {
-                        release: &release,
-                        namespace: &namespace,
-                        revision,
-                        timeout_secs: deploy::DEFAULT_TIMEOUT_SECS,
-                    },
-                    &data,
-                    &target,
-                    etx,
-                )
-                .await;
-                let _ = fwd.await;
-                o
-            }
-            (Err(e), _) => deploy::Outcome::BadInput {
-                message: e.to_string(),
-            },
-            (_, None) => deploy::Outcome::BadInput {
-                message: "no data directory".into(),
-            },
-        };
-        let _ = tx.send(Msg::ApplyDone(outcome));
-    });
 }

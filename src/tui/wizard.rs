@@ -93,6 +93,11 @@ pub struct Wizard {
     /// The review being rendered off the UI thread (its id): the chart may be fetched from
     /// its repository first. Only the newest one's answer is shown.
     pub review_pending: Option<u64>,
+    /// The campaign's stop this walkthrough is at, once it runs (several: the later stops
+    /// come back here to be acknowledged, planned and confirmed).
+    pub stop: Option<deploy::StopAt>,
+    /// The campaign waits for the Notes step's acknowledgements (a later stop).
+    pub ack_reply: Option<Reply>,
 }
 
 impl Wizard {
@@ -124,39 +129,65 @@ impl Wizard {
     }
 }
 
-/// The steps of the first leg's notes a person does by hand (manual steps, CRDs, application
-/// prerequisites), each tagged with its chart version: the walkthrough applies that stop, and
-/// the next walkthrough, from there, asks for the next leg's.
-pub fn ack_items(path: &crate::chart::upgrade_path::UpgradePath) -> Vec<String> {
-    let mut out = Vec::new();
-    for s in path.stops.iter().take(1) {
-        for n in &s.notes {
-            if let Some(c) = &n.crds {
-                out.push(format!(
-                    "{}: the {} CRDs (operator {}) are applied before the upgrade",
-                    n.version, c.component, c.version
-                ));
-            }
-            for m in n.app.iter().chain(&n.manual) {
-                out.push(format!("{}: {m}", n.version));
-            }
-        }
-    }
-    out
-}
-
-/// A plan the runtime computed and keeps the request for: applying it applies these values,
-/// against the revision it was computed for.
+/// A stop's plan the campaign computed and waits on: applying it answers the campaign's
+/// question with yes, and the campaign applies exactly this plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanTicket {
     pub id: u64,
     pub plan: deploy::Plan,
+    pub stop: deploy::StopAt,
+    pub reply: Reply,
+}
+
+/// The answer a campaign waits for. Dropped unanswered (the wizard closed, the plan
+/// replaced), it is a no: the campaign ends without applying anything more.
+#[derive(Debug, Clone)]
+pub struct Reply(Option<tokio::sync::mpsc::UnboundedSender<deploy::Answer>>);
+
+impl Reply {
+    pub fn new(tx: tokio::sync::mpsc::UnboundedSender<deploy::Answer>) -> Reply {
+        Reply(Some(tx))
+    }
+
+    /// A reply nobody waits for (tests, and plans shown without a campaign).
+    pub fn none() -> Reply {
+        Reply(None)
+    }
+
+    pub fn send(&self, a: deploy::Answer) {
+        if let Some(tx) = &self.0 {
+            let _ = tx.send(a);
+        }
+    }
+}
+
+impl PartialEq for Reply {
+    fn eq(&self, o: &Reply) -> bool {
+        match (&self.0, &o.0) {
+            (Some(a), Some(b)) => a.same_channel(b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
+
+/// A campaign's manual steps for a later stop, to acknowledge before it is planned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AckRequest {
+    pub stop: deploy::StopAt,
+    pub steps: Vec<String>,
+    pub reply: Reply,
 }
 
 impl App {
     pub(super) fn start_wizard(&mut self, action: deploy::Action) -> Vec<Effect> {
         if let Err(how) = &self.opts.helm {
             self.message = Some(format!("helm is needed to install or upgrade: {how}"));
+            return Vec::new();
+        }
+        // A campaign waiting on its walkthrough: that is the walkthrough to show.
+        if self.wizard.as_ref().is_some_and(|w| w.stop.is_some()) {
+            self.screen = Screen::Wizard;
             return Vec::new();
         }
         // One operation at a time from this app: a second would wait on the release lock
@@ -225,6 +256,8 @@ impl App {
             resize_disks: false,
             filter: String::new(),
             review_pending: None,
+            stop: None,
+            ack_reply: None,
         };
         let mut effects = Vec::new();
         if action == deploy::Action::Upgrade {
@@ -278,6 +311,64 @@ impl App {
                 w.versions = Some(Ok(listing));
             }
             Err(e) => w.versions = Some(Err(e)),
+        }
+    }
+
+    /// The campaign plans stop `at`: a later stop reopens the walkthrough at its Plan step
+    /// (on top when the user watches the run, else said in the status line).
+    pub(super) fn campaign_planning(&mut self, at: deploy::StopAt) {
+        if at.index == 0 {
+            if let Some(w) = self.wizard.as_mut() {
+                w.stop = Some(at);
+            }
+            return;
+        }
+        let Some(mut w) = self.wizard.take().or_else(|| self.next_stop.take()) else {
+            return;
+        };
+        w.step = WizardStep::Plan;
+        w.scroll = 0;
+        w.plan = PlanView {
+            running: true,
+            ..Default::default()
+        };
+        w.stop = Some(at);
+        self.reopen(w);
+    }
+
+    /// The campaign asks for a stop's manual steps: the ones the walkthrough already had
+    /// acknowledged are answered at once, others reopen its Notes step.
+    pub(super) fn campaign_asks(&mut self, req: super::wizard::AckRequest) -> Vec<Effect> {
+        let Some(mut w) = self.wizard.take().or_else(|| self.next_stop.take()) else {
+            return Vec::new();
+        };
+        let done = |s: &String| w.acks.iter().any(|(a, yes)| *yes && a == s);
+        if req.steps.iter().all(done) {
+            self.wizard = Some(w);
+            return vec![Effect::Answer(req.reply, deploy::Answer::Yes)];
+        }
+        w.acks = req.steps.iter().map(|s| (s.clone(), false)).collect();
+        w.ack_reply = Some(req.reply);
+        w.step = WizardStep::Notes;
+        w.scroll = 0;
+        w.stop = Some(req.stop);
+        self.reopen(w);
+        Vec::new()
+    }
+
+    fn reopen(&mut self, w: Wizard) {
+        let label = w
+            .stop
+            .as_ref()
+            .map(deploy::StopAt::label)
+            .unwrap_or_default();
+        self.wizard = Some(w);
+        if self.screen == Screen::Run {
+            self.screen = Screen::Wizard;
+        } else if self.screen != Screen::Wizard {
+            self.message = Some(format!(
+                "the upgrade walks on to {label}: u (or i) shows it"
+            ));
         }
     }
 
@@ -350,7 +441,11 @@ impl App {
                     self.message = Some(path.blockers.join("; "));
                     return Vec::new();
                 }
-                w.acks = ack_items(&path).into_iter().map(|a| (a, false)).collect();
+                w.acks = path
+                    .manual_steps(0)
+                    .into_iter()
+                    .map(|a| (a, false))
+                    .collect();
                 w.path = Some(path);
                 w.step = WizardStep::Notes;
                 w.scroll = 0;
@@ -362,6 +457,16 @@ impl App {
                         "confirm each step with space (or a) once it is done, then enter".into(),
                     );
                     return Vec::new();
+                }
+                // A later stop of a running campaign: its plan comes next.
+                if let Some(reply) = w.ack_reply.take() {
+                    w.step = WizardStep::Plan;
+                    w.scroll = 0;
+                    w.plan = PlanView {
+                        running: true,
+                        ..Default::default()
+                    };
+                    return vec![Effect::Answer(reply, deploy::Answer::Yes)];
                 }
                 w.step = WizardStep::Questions;
                 w.field = 0;
@@ -461,12 +566,8 @@ impl App {
                 .collect(),
             helm_major: Some(self.helm_major()),
             stand_in: self.opts.simulated,
-            // The walkthrough applies the path's first stop; the next starts from there.
-            version: w
-                .path
-                .as_ref()
-                .and_then(|p| p.stops.first())
-                .map(|s| s.version.clone()),
+            // The version chosen: the campaign goes there stop by stop.
+            version: w.path.as_ref().map(|p| p.to.clone()),
             ..Default::default()
         };
         Some(intent)
@@ -497,10 +598,14 @@ impl App {
         let Some(w) = self.wizard.as_mut() else {
             return Vec::new();
         };
-        let Some(intent) = intent else {
+        let Some(mut intent) = intent else {
             w.review_error = Some("no profile chosen".into());
             return Vec::new();
         };
+        // The values the first stop applies: its chart's defaults under them.
+        if let Some(first) = w.path.as_ref().and_then(|p| p.stops.first()) {
+            intent.values.version = Some(first.version.clone());
+        }
         w.review_pending = Some(id);
         w.review_error = None;
         vec![Effect::Review(Box::new(ReviewJob {
@@ -747,7 +852,9 @@ fn draw_notes(f: &mut Frame, area: Rect, w: &Wizard, t: &Theme) {
         lines.push(Line::from(Span::styled(
             format!(
                 "Before chart {}: confirm each step once done (space):",
-                path.stops.first().map_or("", |s| s.version.as_str())
+                path.stops
+                    .get(w.stop.as_ref().map_or(0, |s| s.index))
+                    .map_or("", |s| s.version.as_str())
             ),
             t.header,
         )));
@@ -806,13 +913,15 @@ pub(super) fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         WizardStep::Plan => 3 + shift,
     };
     let [top, main] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
+    // The stop the campaign is at (the first until it runs).
+    let at = w.stop.as_ref().map_or(0, |s| s.index);
     let target = w
         .path
         .as_ref()
-        .and_then(|p| p.stops.first().map(|s| (s, p.stops.len(), &p.to)))
+        .and_then(|p| p.stops.get(at).map(|s| (s, p.stops.len(), &p.to)))
         .map(|(s, n, to)| {
             if n > 1 {
-                format!(" → {} (stop 1 of {n} toward {to})", s.version)
+                format!(" → {} (stop {} of {n} toward {to})", s.version, at + 1)
             } else {
                 format!(" → {}", s.version)
             }

@@ -1,0 +1,325 @@
+//! An install or upgrade from start to end, for the CLI and the app alike: the way to the
+//! chart version (stop by stop when the chart's notes ask for it), then for each stop the
+//! manual steps acknowledged, a plan, the user's confirmation, the apply and its verify. The
+//! front ends only answer the questions and show the events, through [`Pilot`]; neither can
+//! take a shorter way than the other.
+//!
+//! A campaign resumes by being started again: its way is planned from the release's chart as
+//! it is now, so the stops already taken are not taken twice.
+
+use serde::Serialize;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::{Action, Event, Intent, Outcome, Plan, PlannedDeploy};
+use crate::chart::upgrade_path::UpgradePath;
+
+/// Where a campaign is: stop `index` (from 0) of `total`, at chart `version` (none: the
+/// version the intent resolves to, when there is no way to plan).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StopAt {
+    pub index: usize,
+    pub total: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Why the upgrade must stop here before going on (none for the last stop).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
+impl StopAt {
+    /// Whether this is one stop of several (front ends then say which).
+    pub fn one_of_several(&self) -> bool {
+        self.total > 1
+    }
+
+    /// `stop 1 of 2 (chart 29.0.11)`.
+    pub fn label(&self) -> String {
+        format!(
+            "stop {} of {} (chart {})",
+            self.index + 1,
+            self.total,
+            self.version.as_deref().unwrap_or("?")
+        )
+    }
+}
+
+/// A person's answer to a question the campaign asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Yes,
+    No,
+    /// Ctrl-C (or the app going away) at the question.
+    Interrupted,
+}
+
+/// What a front end does for a campaign: show the way and each stage's events, and answer
+/// its questions. Only the campaign decides what happens next.
+// Each front end calls it with its own concrete pilot, so the futures' auto traits are known
+// where they matter (the app spawns its campaign).
+#[allow(async_fn_in_trait)]
+pub trait Pilot {
+    /// The way, once, before the first stop is planned (an upgrade of a repository's chart).
+    fn path(&mut self, path: &UpgradePath);
+    /// The manual steps of the notes the stop crosses, before it is planned.
+    async fn acknowledge(&mut self, at: &StopAt, steps: &[String]) -> Answer;
+    /// Runs the planning of a stop, showing its events; `Outcome::Interrupted` when the user
+    /// stopped it (nothing is applied while planning).
+    async fn plan(
+        &mut self,
+        at: &StopAt,
+        work: impl AsyncFnOnce(&UnboundedSender<Event>) -> Result<PlannedDeploy, Outcome>,
+    ) -> Result<PlannedDeploy, Outcome>;
+    /// The stop's plan, shown: apply it?
+    async fn confirm(&mut self, at: &StopAt, plan: &Plan) -> Answer;
+    /// Runs the apply of a stop, showing its events, and returns its outcome.
+    async fn apply(
+        &mut self,
+        at: &StopAt,
+        work: impl AsyncFnOnce(&UnboundedSender<Event>) -> Outcome,
+    ) -> Outcome;
+    /// The campaign ended at `at` before its last stop (`outcome` says why).
+    fn stopped(&mut self, at: &StopAt, outcome: &Outcome);
+}
+
+/// One install or upgrade, its way planned.
+pub struct Campaign {
+    intent: Intent,
+    path: Option<UpgradePath>,
+    plan_only: bool,
+    /// Manual steps the user already acknowledged (the app's walkthrough asks before the
+    /// campaign starts): not asked again.
+    acknowledged: Vec<String>,
+}
+
+impl Campaign {
+    /// Plans the way for `intent`: for an upgrade (or a plan) of a release of a repository's
+    /// chart, to the version named or else to the one an install would pick.
+    pub async fn prepare(intent: Intent, plan_only: bool) -> Result<Campaign, Outcome> {
+        let path = if intent.action == Action::Upgrade || plan_only {
+            super::stops::path(&intent).await?
+        } else {
+            None
+        };
+        Ok(Campaign {
+            intent,
+            path,
+            plan_only,
+            acknowledged: Vec::new(),
+        })
+    }
+
+    /// Counts these manual steps as already acknowledged.
+    pub fn acknowledged(mut self, steps: Vec<String>) -> Campaign {
+        self.acknowledged = steps;
+        self
+    }
+
+    pub fn path(&self) -> Option<&UpgradePath> {
+        self.path.as_ref()
+    }
+
+    /// The stops, in order; one (at the intent's own version) when there is no way to plan.
+    pub fn stops(&self) -> Vec<StopAt> {
+        match &self.path {
+            Some(p) => p
+                .stops
+                .iter()
+                .enumerate()
+                .map(|(index, s)| StopAt {
+                    index,
+                    total: p.stops.len(),
+                    version: Some(s.version.clone()),
+                    why: s.why.clone(),
+                })
+                .collect(),
+            None => vec![StopAt {
+                index: 0,
+                total: 1,
+                version: self.intent.values.version.clone(),
+                why: None,
+            }],
+        }
+    }
+
+    /// The intent of one stop: the same values, at that stop's chart version.
+    fn intent_at(&self, at: &StopAt) -> Intent {
+        let mut leg = self.intent.clone();
+        if let Some(v) = &at.version {
+            leg.values.version = Some(v.clone());
+        }
+        if self.path.is_some() {
+            leg.action = Action::Upgrade;
+        }
+        leg
+    }
+
+    /// Takes the campaign stop by stop until the last is applied or one ends it: a question
+    /// answered no, a refused plan or an apply that did not end `Applied`.
+    pub async fn run(&self, pilot: &mut impl Pilot) -> Outcome {
+        if let Some(p) = &self.path {
+            pilot.path(p);
+            if !p.blockers.is_empty() {
+                return Outcome::PreflightFailed {
+                    failed: p.blockers.clone(),
+                };
+            }
+        }
+        let at_question = || Outcome::Interrupted {
+            during: "at the question".into(),
+        };
+        let mut outcome = Outcome::Planned;
+        for at in self.stops() {
+            let steps: Vec<String> = self
+                .path
+                .as_ref()
+                .map(|p| p.manual_steps(at.index))
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|s| !self.acknowledged.contains(s))
+                .collect();
+            if !self.plan_only && !steps.is_empty() {
+                match pilot.acknowledge(&at, &steps).await {
+                    Answer::Yes => {}
+                    Answer::No => return Outcome::Declined,
+                    Answer::Interrupted => return at_question(),
+                }
+            }
+            let leg = self.intent_at(&at);
+            let planned = pilot
+                .plan(&at, async move |tx| {
+                    let request = tokio::task::spawn_blocking(move || leg.resolve())
+                        .await
+                        .map_err(|e| Outcome::local(e, "run again"))??;
+                    super::plan(request, tx).await
+                })
+                .await;
+            let planned = match planned {
+                Ok(p) => p,
+                Err(o) => return o,
+            };
+            if self.plan_only {
+                // The later stops' diffs depend on this one: they are planned when reached.
+                return Outcome::Planned;
+            }
+            match pilot.confirm(&at, &planned.plan).await {
+                Answer::Yes => {}
+                Answer::No => return Outcome::Declined,
+                Answer::Interrupted => return at_question(),
+            }
+            outcome = pilot
+                .apply(&at, async |tx| super::apply(&planned, tx).await)
+                .await;
+            if !matches!(outcome, Outcome::Applied { .. }) {
+                if at.index + 1 < at.total {
+                    pilot.stopped(&at, &outcome);
+                }
+                break;
+            }
+        }
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::upgrade_path::Stop;
+    use crate::cluster::Target;
+
+    fn path(versions: &[&str]) -> UpgradePath {
+        UpgradePath {
+            chart: "posthog".into(),
+            from: "25.0.0".into(),
+            from_app: "1.37.1".into(),
+            to: versions.last().unwrap().to_string(),
+            stops: versions
+                .iter()
+                .map(|v| Stop {
+                    version: v.to_string(),
+                    app_version: String::new(),
+                    kube_version: String::new(),
+                    runs_on_cluster: None,
+                    why: None,
+                    notes: Vec::new(),
+                })
+                .collect(),
+            blockers: Vec::new(),
+            end_of_support: String::new(),
+        }
+    }
+
+    fn campaign(p: Option<UpgradePath>, action: Action) -> Campaign {
+        Campaign {
+            intent: Intent::new(action, "posthog", "posthog", Target::default()),
+            path: p,
+            plan_only: false,
+            acknowledged: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn every_stop_of_the_way_is_an_upgrade_at_its_own_version() {
+        let c = campaign(Some(path(&["29.0.11", "30.46.0"])), Action::Install);
+        let stops = c.stops();
+        assert_eq!(stops.len(), 2);
+        assert_eq!(stops[1].label(), "stop 2 of 2 (chart 30.46.0)");
+        let leg = c.intent_at(&stops[0]);
+        assert_eq!(leg.values.version.as_deref(), Some("29.0.11"));
+        assert_eq!(leg.action, Action::Upgrade);
+    }
+
+    #[test]
+    fn without_a_way_there_is_one_stop_at_the_intents_version() {
+        let c = campaign(None, Action::Install);
+        let stops = c.stops();
+        assert_eq!(stops.len(), 1);
+        assert!(!stops[0].one_of_several());
+        assert_eq!(c.intent_at(&stops[0]).action, Action::Install);
+    }
+
+    /// A pilot that must never be asked anything: the blocked way ends the campaign first.
+    struct Silent(Vec<String>);
+    impl Pilot for Silent {
+        fn path(&mut self, p: &UpgradePath) {
+            self.0.push(format!("path to {}", p.to));
+        }
+        async fn acknowledge(&mut self, _: &StopAt, _: &[String]) -> Answer {
+            panic!("asked to acknowledge")
+        }
+        async fn plan(
+            &mut self,
+            _: &StopAt,
+            _: impl AsyncFnOnce(&UnboundedSender<Event>) -> Result<PlannedDeploy, Outcome>,
+        ) -> Result<PlannedDeploy, Outcome> {
+            panic!("asked to plan")
+        }
+        async fn confirm(&mut self, _: &StopAt, _: &Plan) -> Answer {
+            panic!("asked to confirm")
+        }
+        async fn apply(
+            &mut self,
+            _: &StopAt,
+            _: impl AsyncFnOnce(&UnboundedSender<Event>) -> Outcome,
+        ) -> Outcome {
+            panic!("asked to apply")
+        }
+        fn stopped(&mut self, _: &StopAt, _: &Outcome) {}
+    }
+
+    #[tokio::test]
+    async fn a_blocked_way_is_shown_and_nothing_is_planned() {
+        let mut p = path(&["29.0.11", "30.46.0"]);
+        p.blockers
+            .push("chart 29.0.11 is not in the repository".into());
+        let c = campaign(Some(p), Action::Upgrade);
+        let mut pilot = Silent(Vec::new());
+        let o = c.run(&mut pilot).await;
+        assert_eq!(
+            o,
+            Outcome::PreflightFailed {
+                failed: vec!["chart 29.0.11 is not in the repository".into()]
+            }
+        );
+        assert_eq!(pilot.0, ["path to 30.46.0"]);
+    }
+}
