@@ -623,3 +623,143 @@ fn the_false_safe_disk_cases_on_the_simulated_cluster() {
     assert_eq!(enc("recreated"), "unknown", "{v}");
     assert_eq!(disk(&v, "recreated").unwrap()["verdict"], "fail", "{v}");
 }
+
+/// One cluster state, three readers: `helmdeck check`, the engine's Verify step and the
+/// dashboard give the same verdicts, check by check (the binary's own report agrees too).
+#[test]
+fn check_verify_and_the_dashboard_judge_one_cluster_state_alike() {
+    use helmdeck::tui::app::{App, Msg, Options};
+    let sim = sim(vec![Scenario::Crashloop("worker".into())]);
+    install(&sim, "local", &[]);
+    let (_, from_binary) = check_until(&sim, &["--pods", "--disks"], "worker crash-looping", |v| {
+        pod_with_problem(v, "CrashLoopBackOff").is_some()
+    });
+    let target = helmdeck::cluster::Target {
+        kubeconfig: Some(sim.kubeconfig.clone()),
+        context: None,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let snap = rt.block_on(async {
+        let client = target.client().await.expect("client");
+        let watch = helmdeck::cluster::watch::ClusterWatch::start(
+            &client,
+            helmdeck::cluster::watch::Scope {
+                namespace: Some("posthog".into()),
+                pods: true,
+                disks: true,
+            },
+        );
+        assert!(
+            watch.synced(Duration::from_secs(60)).await,
+            "the watchers listed"
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let snap = watch.snapshot();
+            let report =
+                helmdeck::health::pods_report(&snap, Some("posthog"), std::time::SystemTime::now());
+            if report
+                .findings
+                .iter()
+                .any(|f| f.message.starts_with("CrashLoopBackOff"))
+            {
+                return snap;
+            }
+            assert!(Instant::now() < deadline, "the watchers saw the crash loop");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let now = std::time::SystemTime::now();
+    let rule = helmdeck::profile::EncryptionRule::NotRequired;
+
+    // check, as `helmdeck check --pods --disks` asks.
+    let checked = helmdeck::health::Judgement::of(
+        &snap,
+        helmdeck::health::Asked {
+            release: Some("posthog"),
+            rule,
+            pods: true,
+            disks: true,
+            now,
+        },
+        None,
+    );
+    // Verify.
+    let verified = helmdeck::deploy::verify_checks(&snap, "posthog", rule, now);
+    // The dashboard, fed the snapshot as its watchers feed it.
+    let profiles: Vec<_> = helmdeck::profile::ProfileSet::load(None)
+        .expect("profiles")
+        .iter()
+        .cloned()
+        .collect();
+    let mut app = App::new(
+        Options {
+            context: "helmdeck-sim".into(),
+            namespace: "posthog".into(),
+            release: "posthog".into(),
+            readonly: false,
+            profile: Some("local".into()),
+            helm: Ok("v4.1.4".into()),
+            no_color: true,
+            log_file: None,
+            tls_unverified: false,
+            simulated: true,
+            scope: "sim".into(),
+        },
+        profiles,
+        now,
+    );
+    app.update(Msg::Snapshot(
+        Box::new(snap),
+        helmdeck::cluster::watch::Connection::Live,
+    ));
+    let shown = app.judgement();
+
+    assert_eq!(checked.checks, verified);
+    assert_eq!(checked.checks, shown.checks);
+    assert_eq!(checked.verdict(), helmdeck::verdict::Verdict::Fail);
+    assert_eq!(app.pods.state, checked.pods.as_ref().expect("pods").state);
+    assert_eq!(
+        shown.verdict_of(&["disk", "disks"]),
+        checked.verdict_of(&["disk", "disks"])
+    );
+    // The binary's report, read from its own watchers: the same checks with the same verdicts.
+    let pairs = |checks: Vec<(String, String)>| {
+        let mut c = checks;
+        c.sort();
+        c
+    };
+    let binary = pairs(
+        from_binary["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .map(|c| {
+                (
+                    c["id"].as_str().unwrap_or_default().to_string(),
+                    c["verdict"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect(),
+    );
+    let ours = pairs(
+        checked
+            .checks
+            .iter()
+            .map(|c| {
+                (
+                    c.id.to_string(),
+                    serde_json::to_value(c.verdict)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                )
+            })
+            .collect(),
+    );
+    assert_eq!(binary, ours);
+}

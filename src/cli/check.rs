@@ -189,24 +189,20 @@ async fn run_async(args: CheckArgs) -> i32 {
     loop {
         let snap = watch.snapshot();
         let now = SystemTime::now();
-        let mut checks = Vec::new();
-        let pods = want_pods.then(|| health::pods_report(&snap, release_filter, now));
-        if let Some(p) = &pods {
-            checks.push(health::pods_check(p));
-        }
-        let disks = want_disks.then(|| health::disks_report(&snap, rule));
-        if let Some(d) = &disks {
-            checks.extend(health::disk_checks(d));
-        }
         let ingestion = match &transport {
             Some(t) => Some(
                 probe::probe(t, project_key.as_deref(), personal_key.as_deref(), &timing).await,
             ),
             None => None,
         };
-        if let Some(r) = &ingestion {
-            checks.extend(health::ingestion_checks(r));
-        }
+        let asked = health::Asked {
+            release: release_filter,
+            rule,
+            pods: want_pods,
+            disks: want_disks,
+            now,
+        };
+        let judged = health::Judgement::of(&snap, asked, ingestion.as_ref());
         let (connection, _) = watch.connection();
         let report = CheckReport {
             release: args.release.clone(),
@@ -214,11 +210,11 @@ async fn run_async(args: CheckArgs) -> i32 {
             profile: profile.as_ref().map(|p| p.name.clone()),
             profile_source: profile_source.clone(),
             connection,
-            verdict: health::overall(&checks),
-            pods,
-            disks,
+            verdict: judged.verdict(),
+            pods: judged.pods,
+            disks: judged.disks,
             ingestion,
-            checks,
+            checks: judged.checks,
         };
         match args.output {
             Output::Json => outln!("{}", serde_json::to_string(&report).unwrap_or_default()),

@@ -1067,12 +1067,7 @@ async fn verify(
         .as_ref()
         .map(|p| p.storage.encryption)
         .unwrap_or(crate::profile::EncryptionRule::NotRequired);
-    let now = std::time::SystemTime::now();
-    let pods = crate::health::pods_report(&snap, Some(req.release.as_str()), now);
-    let mut checks = vec![crate::health::pods_check(&pods)];
-    checks.extend(crate::health::disk_checks(&crate::health::disks_report(
-        &snap, rule,
-    )));
+    let checks = verify_checks(&snap, &req.release, rule, std::time::SystemTime::now());
     for c in &checks {
         send(tx, Event::Check(c.clone()));
     }
@@ -1098,6 +1093,24 @@ async fn verify(
         );
         Outcome::Unverified { revision, failed }
     }
+}
+
+/// The Verify step's checks on one cluster state: the release's pods and every disk in its
+/// namespace, judged as `helmdeck check` and the dashboard judge them.
+pub fn verify_checks(
+    snap: &crate::cluster::watch::Snapshot,
+    release: &str,
+    rule: crate::profile::EncryptionRule,
+    now: std::time::SystemTime,
+) -> Vec<Check> {
+    let asked = crate::health::Asked {
+        release: Some(release),
+        rule,
+        pods: true,
+        disks: true,
+        now,
+    };
+    crate::health::Judgement::of(snap, asked, None).checks
 }
 
 /// Runs helm with the user's values in a private file (`args_for` gets its path) and returns

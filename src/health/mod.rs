@@ -164,3 +164,65 @@ pub fn overall(checks: &[Check]) -> Verdict {
         .max()
         .unwrap_or(Verdict::Pass)
 }
+
+/// What to judge of one cluster state: the release (none: every pod in view), the disk rule of
+/// the judging profile, and which areas.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked<'a> {
+    pub release: Option<&'a str>,
+    pub rule: EncryptionRule,
+    pub pods: bool,
+    pub disks: bool,
+    pub now: SystemTime,
+}
+
+/// The verdicts on one cluster state: `helmdeck check`, the engine's Verify step and the
+/// dashboard all take theirs from here, so they cannot disagree about the same cluster.
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    pub pods: Option<PodsReport>,
+    pub disks: Option<Vec<disks::DiskRow>>,
+    /// The pods check, then one per volume, then the ingestion checks when a probe is given.
+    pub checks: Vec<Check>,
+}
+
+impl Judgement {
+    pub fn of(snap: &Snapshot, asked: Asked<'_>, probe: Option<&ProbeRecord>) -> Judgement {
+        let mut checks = Vec::new();
+        let pods = asked
+            .pods
+            .then(|| pods_report(snap, asked.release, asked.now));
+        if let Some(p) = &pods {
+            checks.push(pods_check(p));
+        }
+        let disks = asked.disks.then(|| disks_report(snap, asked.rule));
+        if let Some(d) = &disks {
+            checks.extend(disk_checks(d));
+        }
+        if let Some(r) = probe {
+            checks.extend(ingestion_checks(r));
+        }
+        Judgement {
+            pods,
+            disks,
+            checks,
+        }
+    }
+
+    /// The worst of every check.
+    pub fn verdict(&self) -> Verdict {
+        overall(&self.checks)
+    }
+
+    /// The worst of the checks of one area (`pods`, `disk`/`disks`, `ingestion`).
+    pub fn verdict_of(&self, ids: &[&str]) -> Verdict {
+        overall(
+            &self
+                .checks
+                .iter()
+                .filter(|c| ids.contains(&c.id))
+                .cloned()
+                .collect::<Vec<_>>(),
+        )
+    }
+}

@@ -88,12 +88,28 @@ impl App {
 
     /// Recomputes the pane rows from the snapshot.
     pub fn derive(&mut self) {
-        self.pods = crate::health::pods_report(&self.snapshot, Some(&self.opts.release), self.now);
+        let judged = self.judgement();
+        self.pods = judged.pods.unwrap_or_else(|| {
+            crate::health::pods_report(&self.snapshot, Some(&self.opts.release), self.now)
+        });
+        self.disks = judged.disks.unwrap_or_default();
+    }
+
+    /// The dashboard's verdicts on its snapshot, as `helmdeck check` and the engine's Verify
+    /// give them (the latest ingestion probe included).
+    pub fn judgement(&self) -> crate::health::Judgement {
         let rule = self
             .dashboard_profile()
             .map(|p| p.storage.encryption)
             .unwrap_or(crate::profile::EncryptionRule::NotRequired);
-        self.disks = crate::health::disks_report(&self.snapshot, rule);
+        let asked = crate::health::Asked {
+            release: Some(&self.opts.release),
+            rule,
+            pods: true,
+            disks: true,
+            now: self.now,
+        };
+        crate::health::Judgement::of(&self.snapshot, asked, self.probes.back())
     }
 
     pub(super) fn open_dashboard(&mut self, pane: Pane) -> Vec<Effect> {
