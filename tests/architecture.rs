@@ -242,8 +242,6 @@ fn no_function_outside_tests_is_over_150_lines() {
         &[
             "src/cli/check.rs::run_async",
             "src/cluster/connect.rs::diagnose",
-            "src/deploy/mod.rs::apply",
-            "src/deploy/mod.rs::plan_for",
             "src/deploy/resize.rs::run",
             "src/health/disks.rs::disk_row",
             "src/tui/app.rs::update",

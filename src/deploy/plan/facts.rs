@@ -1,0 +1,114 @@
+//! The first stage: the cluster as it is (facts, the release's history, rights, room), and
+//! the reasons to stop before anything is rendered (no release to upgrade, another operator's
+//! helm at work).
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::cluster::{self, preflight::ClusterFacts};
+use crate::deploy::{Action, DeployRequest, Event, Outcome, Step, StepState, audit, send, step};
+use crate::helm::driver::HistoryEntry;
+
+/// What the later stages read of the cluster.
+pub(super) struct Gathered {
+    pub client: kube::Client,
+    pub facts: ClusterFacts,
+    /// The release's latest revision; none before a first install.
+    pub current: Option<HistoryEntry>,
+}
+
+pub(super) async fn gather(
+    req: &DeployRequest,
+    tx: &UnboundedSender<Event>,
+) -> Result<Gathered, Outcome> {
+    let audit = audit::AuditLog::new(&req.data_dir);
+    for u in audit.unfinished_for(&req.target.server(), &req.namespace, &req.release) {
+        send(
+            tx,
+            Event::Notice {
+                message: format!(
+                    "an earlier {} of {} in {} (started {}) never recorded an outcome: it was cut short; check `helmdeck status`",
+                    u["action"].as_str().unwrap_or("run"),
+                    u["release"].as_str().unwrap_or("?"),
+                    u["namespace"].as_str().unwrap_or("?"),
+                    u["time"].as_str().unwrap_or("?")
+                ),
+            },
+        );
+    }
+
+    if req.chart.name() == crate::chart::BUNDLED_CHART {
+        send(
+            tx,
+            Event::Notice {
+                message: format!(
+                    "chart: the bundled {} {}, a stand-in for the vendor's chart (real clusters get posthog from its repository; --version or --repo picks it here too)",
+                    req.chart.name(),
+                    req.chart.metadata.version
+                ),
+            },
+        );
+    }
+    step(tx, Step::Preflight, StepState::Running, "");
+    let unreachable = |e: &dyn std::fmt::Display| {
+        step(
+            tx,
+            Step::Preflight,
+            StepState::Failed,
+            "cannot reach the cluster",
+        );
+        Outcome::Unreachable {
+            message: e.to_string(),
+        }
+    };
+    let client = req.target.connect().await.map_err(|e| unreachable(&e))?;
+    let mut facts = cluster::gather(&req.target, &client)
+        .await
+        .map_err(|e| unreachable(&e))?;
+    facts.denied = cluster::denied(&client, &req.namespace).await;
+    let history = req.helm.history(&req.release, &req.namespace).await?;
+    let current = history.last().cloned();
+    if current.is_none() {
+        // Every pod's requests, for a first install's room check; an upgrade replaces pods
+        // that already hold theirs. A namespace-scoped user may not read them all: then room
+        // is not judged.
+        facts.room = cluster::room::free(&client).await.ok();
+    }
+    if req.action == Action::Upgrade && current.is_none() {
+        return Err(Outcome::bad_input(format!(
+            "release {} does not exist in namespace {}: use `helmdeck install`",
+            req.release, req.namespace
+        )));
+    }
+    // A pending revision younger than a helm timeout is most likely another operator's helm
+    // still at work (helm records no heartbeat; its revision's time is what the cluster
+    // shows): that is "busy", not "stuck", whoever's data directory this is.
+    if let Some(cur) = current
+        .as_ref()
+        .filter(|c| c.status.starts_with("pending-"))
+        && let Ok(at) = cur.updated.parse::<k8s_openapi::jiff::Timestamp>()
+    {
+        let age = k8s_openapi::jiff::Timestamp::now()
+            .duration_since(at)
+            .as_secs()
+            .max(0) as u64;
+        if age < req.timeout_secs {
+            return Err(Outcome::Busy {
+                message: format!(
+                    "another operation is in progress on {} in {}: revision {} has been {} for {age} s (another operator's helm, most likely)\n  fix: wait for it (helm gives up after its --timeout), then run again; if its helm is gone, `helmdeck rollback --release {} -n {}` after {} s",
+                    req.release,
+                    req.namespace,
+                    cur.revision,
+                    cur.status,
+                    req.release,
+                    req.namespace,
+                    req.timeout_secs - age
+                ),
+            });
+        }
+    }
+    Ok(Gathered {
+        client,
+        facts,
+        current,
+    })
+}
