@@ -2,12 +2,29 @@
 //! and questions reach the UI as messages, and the UI's answers come back on the reply each
 //! question carries. Nothing here holds the app's state.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, LogParams};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
-use super::app::{self, Msg, PlanTicket};
+use super::app::{self, Effect, Msg, PlanTicket};
+use super::{Launch, pod_text, wizard};
 use crate::cluster::Target;
+use crate::cluster::probe::{self, ProbeTiming, Transport};
+use crate::cluster::watch::{ClusterWatch, Scope};
 use crate::deploy;
+use crate::profile::IngestionSettings;
+
+/// What effects need to know of the app: the release and namespace it shows and the probe
+/// settings of the profile that judges it (the root reads them off the app).
+pub(super) struct Focus {
+    pub namespace: String,
+    pub release: String,
+    pub probe: IngestionSettings,
+}
 
 /// Forwards engine events to the app until the engine drops its sender.
 fn forward(tx: &UnboundedSender<Msg>) -> (UnboundedSender<deploy::Event>, JoinHandle<()>) {
@@ -188,4 +205,513 @@ pub fn spawn_rollback(
         };
         let _ = tx.send(Msg::ApplyDone(outcome));
     });
+}
+
+/// What the event loop does after an effect.
+pub(super) enum Next {
+    Go,
+    Quit,
+    /// Hand the terminal to $EDITOR for this file (only the loop owns the terminal).
+    Edit(std::path::PathBuf),
+}
+
+/// A `:ctx` switch's clients, tagged with the switch it answers.
+pub(super) type Connected = (u64, String, Result<Clients, String>);
+
+/// Carries out the app's effects: the cluster's clients and background workers for the
+/// context shown, and the tasks effects start. Each result comes back as a message.
+pub(super) struct Runtime {
+    tx: UnboundedSender<Msg>,
+    target: Target,
+    /// Built once per context: every effect shares them (kube clients clone cheaply).
+    kube: Result<Clients, String>,
+    workers: Option<Workers>,
+    connected_tx: UnboundedSender<Connected>,
+    /// The newest `:ctx` switch: only its answer counts.
+    connecting: u64,
+    probe_key: Option<String>,
+}
+
+impl Runtime {
+    /// Connects to the launch's cluster and starts its workers (a failure is the app's
+    /// message), and finds helm off the UI.
+    /// Returns why the cluster could not be reached, for the app to say.
+    pub(super) async fn start(
+        launch: &Launch,
+        focus: Focus,
+        tx: UnboundedSender<Msg>,
+    ) -> (
+        Runtime,
+        tokio::sync::mpsc::UnboundedReceiver<Connected>,
+        Option<String>,
+    ) {
+        let target = launch.target.clone();
+        let kube = clients(&target).await;
+        let (workers, unreachable) = match kube.clone() {
+            Ok(c) => (
+                Some(start_workers(
+                    c,
+                    focus.namespace,
+                    focus.release,
+                    launch.probe_key.clone(),
+                    focus.probe,
+                    tx.clone(),
+                )),
+                None,
+            ),
+            Err(e) => (None, Some(e)),
+        };
+        {
+            let tx = tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let h = crate::helm::find_helm().map(|h| h.version).map_err(|_| {
+                    "run scripts/get-helm, put helm on PATH, or set HELMDECK_HELM".to_string()
+                });
+                let _ = tx.send(Msg::Helm(h));
+            });
+        }
+        let (connected_tx, connected_rx) = tokio::sync::mpsc::unbounded_channel();
+        let rt = Runtime {
+            tx,
+            target,
+            kube,
+            workers,
+            connected_tx,
+            connecting: 0,
+            probe_key: launch.probe_key.clone(),
+        };
+        (rt, connected_rx, unreachable)
+    }
+
+    /// A `:ctx` switch connected or failed: the message for the app, none for an older
+    /// switch (the old cluster stays until the newest connects).
+    pub(super) fn connected(&mut self, c: Connected, focus: Focus) -> Option<Msg> {
+        let (generation, ctx, result) = c;
+        if generation != self.connecting {
+            return None;
+        }
+        Some(match result {
+            Ok(c) => {
+                self.target.context = Some(ctx.clone());
+                self.kube = Ok(c.clone());
+                self.workers = Some(start_workers(
+                    c,
+                    focus.namespace,
+                    focus.release,
+                    self.probe_key.clone(),
+                    focus.probe,
+                    self.tx.clone(),
+                ));
+                Msg::ContextSwitched(
+                    ctx,
+                    Ok(app::Switched {
+                        tls_unverified: self.target.entries().is_some_and(|e| e.insecure),
+                        simulated: self.target.is_simulated(),
+                        scope: self.target.scope_key(),
+                    }),
+                )
+            }
+            Err(e) => Msg::ContextSwitched(ctx, Err(e)),
+        })
+    }
+
+    pub(super) fn execute(&mut self, e: Effect, focus: &Focus) -> Next {
+        match e {
+            Effect::Quit => return Next::Quit,
+            Effect::SwitchNamespace(ns) => {
+                self.workers = None;
+                if let Ok(c) = self.kube.clone() {
+                    self.workers = Some(start_workers(
+                        c,
+                        ns,
+                        focus.release.clone(),
+                        self.probe_key.clone(),
+                        focus.probe.clone(),
+                        self.tx.clone(),
+                    ));
+                }
+                if let Some(w) = &self.workers {
+                    w.probe_now.notify_one();
+                }
+            }
+            Effect::SwitchContext(ctx) => {
+                // Connecting can take as long as the cluster takes to answer: off the UI.
+                self.connecting += 1;
+                let (generation, done) = (self.connecting, self.connected_tx.clone());
+                let mut next = self.target.clone();
+                next.context = Some(ctx.clone());
+                tokio::spawn(async move {
+                    let _ = done.send((generation, ctx, clients(&next).await));
+                });
+            }
+            Effect::Review(job) => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let r = wizard::review(&job);
+                    let _ = tx.send(Msg::Reviewed(job.id, r));
+                });
+            }
+            Effect::RefreshReleases => {
+                if let Ok(Clients { api: c, .. }) = self.kube.clone() {
+                    let tx = self.tx.clone();
+                    tokio::spawn(async move {
+                        let r = crate::cluster::releases::list(&c, None)
+                            .await
+                            .map_err(|e| e.to_string());
+                        let _ = tx.send(Msg::Releases(r));
+                    });
+                }
+            }
+            Effect::Versions { repo, chart } => self.versions(repo, chart),
+            Effect::History { release, namespace } => {
+                if let Ok(Clients { api: c, .. }) = self.kube.clone() {
+                    let tx = self.tx.clone();
+                    tokio::spawn(async move {
+                        let r = crate::cluster::releases::history(&c, &namespace, &release)
+                            .await
+                            .map_err(|e| e.to_string());
+                        let _ = tx.send(Msg::History(release, namespace, r));
+                    });
+                }
+            }
+            Effect::ProbeSettings(settings) => {
+                if let Some(w) = &self.workers {
+                    w.probe_settings.send_replace(*settings);
+                }
+            }
+            Effect::ProbeNow => {
+                if let Some(w) = &self.workers {
+                    w.probe_now.notify_one();
+                }
+            }
+            Effect::Logs { namespace, pod } => {
+                if let Ok(Clients { api: c, .. }) = self.kube.clone() {
+                    let tx = self.tx.clone();
+                    tokio::spawn(async move {
+                        let lines = crate::cluster::log_tail(&c, &namespace, &pod, 100)
+                            .await
+                            .unwrap_or_else(|e| vec![format!("(no logs: {e})")]);
+                        let _ = tx.send(Msg::Logs(pod, lines));
+                    });
+                }
+            }
+            Effect::Plan(mut intent) => {
+                intent.target = self.target.clone();
+                spawn_campaign(*intent, self.tx.clone());
+            }
+            Effect::Apply(ticket) => ticket.reply.send(deploy::Answer::Yes),
+            Effect::Answer(reply, answer) => reply.send(answer),
+            Effect::Rollback {
+                release,
+                namespace,
+                revision,
+            } => {
+                spawn_rollback(
+                    release,
+                    namespace,
+                    revision,
+                    self.target.clone(),
+                    self.tx.clone(),
+                );
+            }
+            Effect::ListChoices(what) => self.list_choices(what),
+            Effect::PodText {
+                kind,
+                namespace,
+                pod,
+                container,
+            } => {
+                if let Ok(Clients { api: c, .. }) = self.kube.clone() {
+                    let tx = self.tx.clone();
+                    tokio::spawn(async move {
+                        let result = read_pod_text(c, &namespace, &pod, kind, container).await;
+                        let _ = tx.send(Msg::PodText(pod, kind, result));
+                    });
+                }
+            }
+            Effect::StopHelm { pid } => {
+                if let Err(e) = crate::helm::driver::Helm::interrupt(pid) {
+                    let _ = self.tx.send(Msg::Engine(crate::deploy::Event::Notice {
+                        message: format!("cannot stop helm (pid {pid}): {e}"),
+                    }));
+                }
+            }
+            Effect::KillHelm { pid } => {
+                if let Err(e) = crate::helm::driver::Helm::kill(pid) {
+                    let _ = self.tx.send(Msg::Engine(crate::deploy::Event::Notice {
+                        message: format!("cannot kill helm (pid {pid}): {e}"),
+                    }));
+                }
+            }
+            Effect::Edit(path) => return Next::Edit(path),
+        }
+        Next::Go
+    }
+
+    /// The repository's versions for the version picker, with the cluster's Kubernetes.
+    fn versions(&self, repo: String, chart: String) {
+        let tx = self.tx.clone();
+        let client = self.kube.clone().ok().map(|c| c.api);
+        tokio::spawn(async move {
+            let r = crate::chart::repo::versions(&repo, &chart, &crate::dirs::cache_dir())
+                .await
+                .map_err(|e| e.to_string());
+            let server = match client {
+                Some(c) => c
+                    .apiserver_version()
+                    .await
+                    .ok()
+                    .map(|v| v.git_version.trim_start_matches('v').to_string()),
+                None => None,
+            };
+            let _ = tx.send(Msg::Versions(r.map(|l| (l, server))));
+        });
+    }
+
+    /// The namespaces or the kubeconfig's contexts for a picker.
+    fn list_choices(&self, what: app::PickWhat) {
+        let tx = self.tx.clone();
+        let (client, target) = (self.kube.clone(), self.target.clone());
+        tokio::spawn(async move {
+            let result = match what {
+                app::PickWhat::Namespace => match client {
+                    Ok(Clients { api: c, .. }) => {
+                        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(c);
+                        api.list(&Default::default())
+                            .await
+                            .map(|l| {
+                                l.items
+                                    .into_iter()
+                                    .filter_map(|n| n.metadata.name)
+                                    .collect()
+                            })
+                            .map_err(|e| e.to_string())
+                    }
+                    Err(e) => Err(e),
+                },
+                app::PickWhat::Context => target
+                    .read_kubeconfig()
+                    .map(|k| k.contexts.into_iter().map(|c| c.name).collect())
+                    .map_err(|e| e.to_string()),
+            };
+            let _ = tx.send(Msg::Choices(what, result));
+        });
+    }
+}
+
+/// The background tasks tied to one cluster and namespace; dropped on `:ns` / `:ctx`.
+struct Workers {
+    tasks: Vec<JoinHandle<()>>,
+    probe_now: Arc<tokio::sync::Notify>,
+    /// The probe's settings, from the profile that judges the release (the app decides).
+    probe_settings: tokio::sync::watch::Sender<IngestionSettings>,
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+fn start_workers(
+    clients: Clients,
+    namespace: String,
+    release: String,
+    probe_key: Option<String>,
+    settings: IngestionSettings,
+    tx: UnboundedSender<Msg>,
+) -> Workers {
+    let Clients {
+        api: client,
+        watch: watch_client,
+        probe: probe_client,
+    } = clients;
+    let probe_now = Arc::new(tokio::sync::Notify::new());
+    let (probe_settings, mut settings_rx) = tokio::sync::watch::channel(settings);
+    let mut tasks = Vec::new();
+    // Watchers → snapshots, coalesced so a burst of changes is one redraw.
+    {
+        let (ns, tx) = (namespace.clone(), tx.clone());
+        tasks.push(tokio::spawn(async move {
+            let w = ClusterWatch::start(&watch_client, Scope::everything(Some(ns)));
+            let mut changes = w.changes();
+            loop {
+                tokio::select! {
+                    r = changes.changed() => if r.is_err() { return },
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let (c, _) = w.connection();
+                if tx.send(Msg::Snapshot(Box::new(w.snapshot()), c)).is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    // Releases, from their storage Secrets (no helm needed).
+    {
+        let (client, tx) = (client.clone(), tx.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let r = crate::cluster::releases::list(&client, None)
+                    .await
+                    .map_err(|e| e.to_string());
+                if tx.send(Msg::Releases(r)).is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }));
+    }
+    // The ingestion probe, every interval or on demand.
+    {
+        let (ns, tx, now) = (namespace, tx, probe_now.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut settings = settings_rx.borrow_and_update().clone();
+            let mut transport = probe_transport(&settings, &probe_client, &ns, &release).await;
+            loop {
+                now.notified().await;
+                if settings_rx.has_changed().unwrap_or(false) {
+                    settings = settings_rx.borrow_and_update().clone();
+                    transport = probe_transport(&settings, &probe_client, &ns, &release).await;
+                }
+                let key = match probe::resolve_key(
+                    settings.project_api_key.as_ref(),
+                    Some(&probe_client),
+                    &ns,
+                )
+                .await
+                {
+                    Some(k) => Some(k),
+                    None => probe_key.clone(),
+                };
+                let rec = probe::probe(
+                    &transport,
+                    key.as_deref(),
+                    None,
+                    &ProbeTiming::from(&settings),
+                )
+                .await;
+                if tx.send(Msg::Probe(Box::new(rec))).is_err() {
+                    return;
+                }
+                let n = now.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(settings.interval_seconds)).await;
+                    n.notify_one();
+                });
+            }
+        }));
+    }
+    Workers {
+        tasks,
+        probe_now,
+        probe_settings,
+    }
+}
+
+/// The profile's public URL, else the service proxy (a public URL that cannot be used falls
+/// back to the proxy; `helmdeck check` reports it).
+async fn probe_transport(
+    settings: &IngestionSettings,
+    client: &kube::Client,
+    ns: &str,
+    release: &str,
+) -> Transport {
+    match probe::transport_for(settings, None, false, client.clone(), ns, release).await {
+        Ok(t) => t,
+        Err(_) => Transport::proxy(client.clone(), ns, release).await,
+    }
+}
+
+/// A pod's logs (the last 500 lines of one container) or its YAML (without managedFields,
+/// as `kubectl get -o yaml` shows by default), with the pod's container names.
+async fn read_pod_text(
+    c: kube::Client,
+    namespace: &str,
+    pod: &str,
+    kind: pod_text::TextKind,
+    container: Option<String>,
+) -> Result<(Vec<String>, Vec<String>), String> {
+    let api: Api<Pod> = Api::namespaced(c, namespace);
+    let p = api.get(pod).await.map_err(|e| e.to_string())?;
+    let containers: Vec<String> = p
+        .spec
+        .as_ref()
+        .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
+        .unwrap_or_default();
+    match kind {
+        pod_text::TextKind::Logs => {
+            let text = api
+                .logs(
+                    pod,
+                    &LogParams {
+                        container,
+                        tail_lines: Some(500),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok((text.lines().map(str::to_string).collect(), containers))
+        }
+        pod_text::TextKind::Yaml => {
+            let mut p = p;
+            p.metadata.managed_fields = None;
+            let mut v = serde_json::to_value(&p).map_err(|e| e.to_string())?;
+            // Literal env values under secret-looking names stay off the screen, as they stay
+            // out of every other output.
+            for kind in ["containers", "initContainers"] {
+                for c in v["spec"][kind].as_array_mut().into_iter().flatten() {
+                    for e in c["env"].as_array_mut().into_iter().flatten() {
+                        let secret = e["name"]
+                            .as_str()
+                            .is_some_and(crate::values::redact::is_secret_key);
+                        if secret && e.get("value").is_some_and(|x| !x.is_null()) {
+                            e["value"] =
+                                serde_json::json!(crate::values::redact::redaction(&e["value"]));
+                        }
+                    }
+                }
+            }
+            let yaml = serde_yaml::to_string(&v).map_err(|e| e.to_string())?;
+            Ok((yaml.lines().map(str::to_string).collect(), containers))
+        }
+    }
+}
+
+pub(super) fn describe_effect(e: &Effect) -> String {
+    match e {
+        Effect::Plan(i) => format!(
+            "plan {:?} {} in {} (profile {})",
+            i.action,
+            i.release,
+            i.namespace,
+            i.values.profile.as_deref().unwrap_or("none")
+        ),
+        Effect::Apply(t) => format!(
+            "apply plan {} of {} in {} (based on revision {:?})",
+            t.id, t.plan.release, t.plan.namespace, t.plan.based_on
+        ),
+        other => format!("{other:?}"),
+    }
+}
+
+/// One cluster's clients: requests, watches (whose reads may wait a whole watch window) and
+/// the ingestion probe (which must see a 503 at once).
+#[derive(Clone)]
+pub(super) struct Clients {
+    api: kube::Client,
+    watch: kube::Client,
+    probe: kube::Client,
+}
+
+async fn clients(t: &Target) -> Result<Clients, String> {
+    Ok(Clients {
+        api: t.client().await.map_err(|e| e.to_string())?,
+        watch: t.watch_client().await.map_err(|e| e.to_string())?,
+        probe: t.probe_client().await.map_err(|e| e.to_string())?,
+    })
 }
