@@ -604,13 +604,13 @@ pub fn status(args: ReleaseArgs) -> i32 {
     };
     // A helm killed mid-way leaves pending-*, or uninstalling when it was undoing a failed
     // first install.
-    let stuck = cur.status.starts_with("pending-") || cur.status == "uninstalling";
+    let stuck = cur.status.is_stuck();
     let last_deployed = hist
         .iter()
         .rev()
-        .find(|h| h.status == "deployed" || h.status == "superseded")
+        .find(|h| h.status.ran())
         .map(|h| h.revision);
-    let advice = if cur.status == "uninstalling" {
+    let advice = if cur.status == crate::release_status::ReleaseStatus::Uninstalling {
         format!(
             "stuck in uninstalling: finish it with `helm uninstall {} -n {}`, then install again",
             t.release, t.namespace

@@ -3,9 +3,7 @@
 //! the rules that judge them.
 
 pub mod connect;
-pub mod encryption;
-pub mod podview;
-pub mod preflight;
+pub use crate::observed::podview;
 pub mod probe;
 pub mod releases;
 pub mod room;
@@ -284,7 +282,7 @@ pub async fn denied(client: &kube::Client, namespace: &str) -> Vec<String> {
 pub async fn gather(
     target: &Target,
     client: &kube::Client,
-) -> Result<preflight::ClusterFacts, ClusterError> {
+) -> Result<crate::observed::ClusterFacts, ClusterError> {
     let unreachable = |e: kube::Error| target.explain(&e);
     let version = client.apiserver_version().await.map_err(unreachable)?;
     let nodes: Api<Node> = Api::all(client.clone());
@@ -303,7 +301,7 @@ pub async fn gather(
         .await
         .map(|l| l.items)
         .unwrap_or_default();
-    Ok(preflight::ClusterFacts {
+    Ok(crate::observed::ClusterFacts {
         server_version: version.git_version,
         nodes: nodes
             .items

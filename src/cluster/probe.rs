@@ -8,7 +8,6 @@ use std::time::{Duration, Instant, SystemTime};
 use http_body_util::BodyExt;
 use k8s_openapi::api::core::v1::{Pod, Secret, Service};
 use kube::api::{Api, ListParams};
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::profile::{IngestionSettings, KeySource};
@@ -57,16 +56,7 @@ pub enum ProbeError {
     Request(String),
 }
 
-/// One HTTP exchange's outcome.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Exchange {
-    pub status: Option<u16>,
-    pub latency_ms: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(skip)]
-    pub body: Vec<u8>,
-}
+pub use crate::observed::{EndpointRecord, Exchange, ProbeRecord};
 
 impl Transport {
     /// A public-URL transport; TLS verification stays on unless the user turns it off.
@@ -330,44 +320,6 @@ pub async fn resolve_key(
     let s = api.get_opt(&r.name).await.ok()??;
     let bytes = s.data?.get(&r.key)?.0.clone();
     String::from_utf8(bytes).ok().filter(|v| !v.is_empty())
-}
-
-/// What one probe round saw.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ProbeRecord {
-    #[serde(with = "unix_ms")]
-    pub at: SystemTime,
-    pub via: String,
-    pub event: String,
-    pub capture: Exchange,
-    /// Milliseconds from sending to the event being visible in the events API.
-    pub visible_after_ms: Option<u64>,
-    /// How long the probe waited for the event.
-    pub waited_ms: u64,
-    pub polls: u32,
-    pub last_query: Option<Exchange>,
-    pub endpoints: Vec<EndpointRecord>,
-    /// Why the probe could not run at all (no API key, …).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skipped: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct EndpointRecord {
-    pub path: String,
-    pub exchange: Exchange,
-    /// The readiness body's checks that are false.
-    pub failing_checks: Vec<String>,
-    /// Why this endpoint was not asked (its component cannot be reached this way).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub not_checked: Option<String>,
-}
-
-mod unix_ms {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    pub fn serialize<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64)
-    }
 }
 
 /// The health endpoints the stack serves (shared/REFERENCE.md).

@@ -11,60 +11,17 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event, PersistentVolume, PersistentVolumeClaim};
 
-use super::podview::PodView;
+use crate::observed::podview::PodView;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::Resource;
 use kube::api::Api;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::utils::Backoff;
 use kube::runtime::{WatchStreamExt, watcher};
-use serde::Serialize;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-/// Whether a watcher's view is current.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "state", rename_all = "kebab-case")]
-pub enum Connection {
-    /// The first list has not finished yet.
-    Connecting,
-    Live,
-    /// The watch broke; the last known state is still shown.
-    Reconnecting {
-        #[serde(with = "unix_secs")]
-        since: SystemTime,
-        reason: String,
-    },
-}
-
-impl Connection {
-    fn rank(&self) -> u8 {
-        match self {
-            Connection::Live => 0,
-            Connection::Connecting => 1,
-            Connection::Reconnecting { .. } => 2,
-        }
-    }
-
-    /// One line for a header: "live", "connecting", "reconnecting for 3s: …".
-    pub fn describe(&self, now: SystemTime) -> String {
-        match self {
-            Connection::Live => "live".into(),
-            Connection::Connecting => "connecting".into(),
-            Connection::Reconnecting { since, reason } => format!(
-                "reconnecting for {}s: {reason}",
-                now.duration_since(*since).unwrap_or_default().as_secs()
-            ),
-        }
-    }
-}
-
-mod unix_secs {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    pub fn serialize<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs())
-    }
-}
+pub use crate::observed::{Connection, Snapshot};
 
 /// Which objects to watch.
 #[derive(Debug, Clone)]
@@ -85,19 +42,6 @@ impl Scope {
             disks: true,
         }
     }
-}
-
-/// Everything the analysers read, taken at one moment.
-#[derive(Debug, Clone, Default)]
-pub struct Snapshot {
-    pub pods: Vec<Arc<PodView>>,
-    pub pvcs: Vec<Arc<PersistentVolumeClaim>>,
-    pub pvs: Vec<Arc<PersistentVolume>>,
-    pub storage_classes: Vec<Arc<StorageClass>>,
-    pub events: Vec<Arc<Event>>,
-    pub jobs: Vec<Arc<Job>>,
-    pub deployments: Vec<Arc<Deployment>>,
-    pub statefulsets: Vec<Arc<StatefulSet>>,
 }
 
 /// Retries quickly and caps low, so a pane is live again within seconds of the API's return

@@ -330,18 +330,12 @@ async fn after_failure(
         *rolled_back = undone;
         // helm killed (or cut off) mid-way leaves the release pending: say so, and
         // how to get it back, rather than only helm's last words.
-        if let Some(last) = after
-            .last()
-            .filter(|h| h.status.starts_with("pending-") || h.status == "uninstalling")
-        {
+        if let Some(last) = after.last().filter(|h| h.status.is_stuck()) {
             message.push_str(&format!(
                 "; the release is left {} (revision {}), and helm will refuse to touch it until it is recovered",
                 last.status, last.revision
             ));
-            *fix = if after
-                .iter()
-                .any(|h| h.status == "deployed" || h.status == "superseded")
-            {
+            *fix = if after.iter().any(|h| h.status.ran()) {
                 format!(
                     "helmdeck rollback --release {} -n {} (back to the last deployed revision), then run again",
                     req.release, req.namespace
@@ -474,7 +468,7 @@ async fn follow_rollout(
                 .map(|r| r.component.clone())
         };
         if let Some(f) = crate::health::pods::failing_pod(&report.findings, named.as_deref()) {
-            let pod = f.subject.trim_start_matches("pod ").to_string();
+            let pod = f.subject.pod().unwrap_or_default().to_string();
             let part = component(&pod);
             if named.as_deref() != Some(pod.as_str()) && !told.contains(&part) {
                 named = Some(pod.clone());

@@ -13,7 +13,7 @@ pub fn default_rollback_target(hist: &[crate::helm::driver::HistoryEntry]) -> Op
     let cur = hist.last()?.revision;
     hist.iter()
         .rev()
-        .find(|h| h.revision < cur && (h.status == "deployed" || h.status == "superseded"))
+        .find(|h| h.revision < cur && h.status.ran())
         .map(|h| h.revision)
 }
 
@@ -124,7 +124,7 @@ pub async fn rollback(
             // A helm stopped mid-way leaves the release pending-rollback: say so and how to
             // finish it (helm rollback is what takes a release out of a pending state).
             let after = helm.history(release, namespace).await.unwrap_or_default();
-            if let Some(last) = after.last().filter(|h| h.status.starts_with("pending-")) {
+            if let Some(last) = after.last().filter(|h| h.status.is_pending()) {
                 message.push_str(&format!(
                     "; the release is left {} (revision {})",
                     last.status, last.revision

@@ -21,7 +21,7 @@ pub async fn current_chart(
     let Some(current) = history
         .iter()
         .rev()
-        .find(|h| h.status == "deployed")
+        .find(|h| h.status == crate::release_status::ReleaseStatus::Deployed)
         .or(history.last())
     else {
         return Ok(None);

@@ -1,6 +1,6 @@
 //! Disk encryption per volume, with the evidence: PVC → bound PV (CSI driver, volume
 //! attributes) → StorageClass (provisioner, parameters), judged by the provider rules in
-//! `cluster::encryption` and graded by the profile's rule.
+//! `health::encryption` and graded by the profile's rule.
 
 use std::sync::Arc;
 
@@ -9,8 +9,8 @@ use k8s_openapi::api::storage::v1::StorageClass;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::cluster::encryption::{EncryptionVerdict, grade, judge};
-use crate::cluster::watch::Snapshot;
+use crate::health::encryption::{EncryptionVerdict, grade, judge};
+use crate::observed::Snapshot;
 use crate::profile::EncryptionRule;
 use crate::verdict::Verdict;
 

@@ -1,7 +1,7 @@
 //! Judging ingestion probe results: accepted is not ingested, so an event counts only once
 //! the events API shows it.
 
-use crate::cluster::probe::ProbeRecord;
+use crate::observed::ProbeRecord;
 use crate::verdict::{Check, Verdict};
 
 fn check(id: &'static str, verdict: Verdict, message: String, fix: &str) -> Check {
@@ -147,7 +147,7 @@ pub fn endpoint_checks(r: &ProbeRecord) -> Vec<Check> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::probe::{EndpointRecord, Exchange};
+    use crate::observed::{EndpointRecord, Exchange};
 
     fn ex(status: Option<u16>, body: &str) -> Exchange {
         Exchange {

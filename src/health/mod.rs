@@ -2,15 +2,18 @@
 //! verdicts and findings. The panes and `helmdeck check` only display what these return.
 
 pub mod disks;
+pub mod encryption;
 pub mod ingestion;
 pub mod pods;
+pub mod preflight;
+pub mod room;
 
 use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::cluster::probe::ProbeRecord;
-use crate::cluster::watch::Snapshot;
+use crate::observed::ProbeRecord;
+use crate::observed::Snapshot;
 use crate::profile::EncryptionRule;
 use crate::verdict::{Check, Verdict};
 
@@ -23,11 +26,45 @@ pub enum Severity {
     Critical,
 }
 
+/// What a finding is about. Said as `pod web-1` / `component web` (and so in JSON), but kept as
+/// a type, so no reader parses the name back out of the words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub enum Subject {
+    Pod(String),
+    Component(String),
+}
+
+impl Subject {
+    /// The pod's name, when the finding is about a pod.
+    pub fn pod(&self) -> Option<&str> {
+        match self {
+            Subject::Pod(name) => Some(name),
+            Subject::Component(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subject::Pod(n) => write!(f, "pod {n}"),
+            Subject::Component(n) => write!(f, "component {n}"),
+        }
+    }
+}
+
+impl From<Subject> for String {
+    fn from(s: Subject) -> String {
+        s.to_string()
+    }
+}
+
 /// Something that needs attention, with what to do next.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     pub severity: Severity,
-    pub subject: String,
+    pub subject: Subject,
     pub message: String,
     pub next_step: String,
 }

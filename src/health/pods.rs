@@ -6,11 +6,11 @@ use std::time::SystemTime;
 
 use k8s_openapi::api::core::v1::Event;
 
-use crate::cluster::podview::PodView as Pod;
+use crate::observed::podview::PodView as Pod;
 use serde::Serialize;
 
-use super::{Finding, Severity};
-use crate::cluster::watch::Snapshot;
+use super::{Finding, Severity, Subject};
+use crate::observed::Snapshot;
 
 /// A component's or a release's state, best first; a roll-up takes the worst of its parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -472,7 +472,7 @@ pub fn findings(rows: &[PodRow], components: &[ComponentRow]) -> Vec<Finding> {
         if c.state == State::Missing {
             out.push(Finding {
                 severity: Severity::Critical,
-                subject: format!("component {}", c.name),
+                subject: Subject::Component(c.name.clone()),
                 message: format!("{} wants {} pod(s) and has none", c.name, c.desired),
                 next_step:
                     "kubectl get events --sort-by=.lastTimestamp shows why no pod was created"
@@ -506,14 +506,14 @@ pub fn findings(rows: &[PodRow], components: &[ComponentRow]) -> Vec<Finding> {
             };
             out.push(Finding {
                 severity,
-                subject: format!("pod {}", r.name),
+                subject: Subject::Pod(r.name.clone()),
                 message: format!("{}{restarts}{detail}", p.reason),
                 next_step: next_step(r, p),
             });
         } else if r.restarts >= 2 && !r.completed {
             out.push(Finding {
                 severity: Severity::Warning,
-                subject: format!("pod {}", r.name),
+                subject: Subject::Pod(r.name.clone()),
                 message: format!(
                     "restarted {} times{}",
                     r.restarts,
@@ -527,7 +527,7 @@ pub fn findings(rows: &[PodRow], components: &[ComponentRow]) -> Vec<Finding> {
         } else if r.phase == "Failed" {
             out.push(Finding {
                 severity: Severity::Error,
-                subject: format!("pod {}", r.name),
+                subject: Subject::Pod(r.name.clone()),
                 message: format!(
                     "failed{}",
                     r.last_termination
@@ -546,11 +546,11 @@ pub fn findings(rows: &[PodRow], components: &[ComponentRow]) -> Vec<Finding> {
 /// The failing pod a run names as its cause: the one already named while it still fails (so
 /// the cause does not jump between pods as their order changes), else the worst.
 pub fn failing_pod<'a>(findings: &'a [Finding], named: Option<&str>) -> Option<&'a Finding> {
-    let failing = |f: &&Finding| f.subject.starts_with("pod ") && f.severity >= Severity::Error;
+    let failing = |f: &&Finding| f.subject.pod().is_some() && f.severity >= Severity::Error;
     findings
         .iter()
         .filter(failing)
-        .find(|f| named.is_some_and(|n| f.subject.strip_prefix("pod ") == Some(n)))
+        .find(|f| named.is_some_and(|n| f.subject.pod() == Some(n)))
         .or_else(|| findings.iter().find(failing))
 }
 
@@ -766,7 +766,11 @@ mod tests {
     fn the_named_failing_pod_stays_named_while_it_fails() {
         let f = |severity, subject: &str| Finding {
             severity,
-            subject: subject.into(),
+            subject: match subject.split_once(' ') {
+                Some(("pod", n)) => Subject::Pod(n.into()),
+                Some((_, n)) => Subject::Component(n.into()),
+                None => Subject::Component(subject.into()),
+            },
             message: String::new(),
             next_step: String::new(),
         };
@@ -776,12 +780,12 @@ mod tests {
             f(Severity::Error, "pod worker-1"),
             f(Severity::Warning, "pod events-1"),
         ];
-        let subject = |named| failing_pod(&findings, named).map(|x| x.subject.as_str());
-        assert_eq!(subject(None), Some("pod web-2"));
-        assert_eq!(subject(Some("worker-1")), Some("pod worker-1"));
+        let subject = |named| failing_pod(&findings, named).map(|x| x.subject.to_string());
+        assert_eq!(subject(None).as_deref(), Some("pod web-2"));
+        assert_eq!(subject(Some("worker-1")).as_deref(), Some("pod worker-1"));
         // A warning is not a failure; a pod no longer failing gives way to the worst.
-        assert_eq!(subject(Some("events-1")), Some("pod web-2"));
-        assert_eq!(subject(Some("gone-1")), Some("pod web-2"));
+        assert_eq!(subject(Some("events-1")).as_deref(), Some("pod web-2"));
+        assert_eq!(subject(Some("gone-1")).as_deref(), Some("pod web-2"));
         assert_eq!(failing_pod(&findings[3..], None), None);
     }
 }

@@ -136,7 +136,7 @@ pub struct HistoryEntry {
     pub revision: u64,
     #[serde(default)]
     pub updated: String,
-    pub status: String,
+    pub status: crate::release_status::ReleaseStatus,
     pub chart: String,
     #[serde(default)]
     pub app_version: String,

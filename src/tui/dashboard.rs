@@ -8,7 +8,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Sparkline, Table, TableState, Tabs,
 
 use super::app::{App, Effect, Screen};
 use super::theme::Theme;
-use super::view::{age, block, state_style, verdict_span};
+use super::widgets::{age, block, state_style, verdict_span};
 use crate::health::{self, pods::PodRow};
 use crate::profile::Profile;
 use crate::verdict::Verdict;
@@ -227,7 +227,7 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         comps.sort_by_key(|c| c.state == crate::health::pods::State::Ready);
     }
     let name_width =
-        super::view::widest(9, app.pods.components.iter().map(|c| c.name.len())).min(32) as u16;
+        super::widgets::widest(9, app.pods.components.iter().map(|c| c.name.len())).min(32) as u16;
     let comps = comps.into_iter().take(room.max(1)).map(|c| {
         Row::new(vec![
             Cell::from(c.name.clone()),
@@ -374,7 +374,7 @@ fn pod_detail_lines(app: &App, t: &Theme) -> Option<Vec<Line<'static>>> {
         .pods
         .findings
         .iter()
-        .find(|f| f.subject == format!("pod {}", p.name))
+        .find(|f| f.subject.pod() == Some(p.name.as_str()))
     {
         lines.push(Line::from(Span::styled(
             format!("next step: {}", fnd.next_step),
@@ -446,8 +446,8 @@ pub(super) fn draw_pod_detail(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
     let total = lines.len();
     let at = app.dash.detail_scroll.min(total.saturating_sub(1));
     let (w, h) = (area.width.saturating_sub(2), area.height.saturating_sub(2));
-    let offset = super::view::scroll_rows(&lines, w, h, at);
-    let more = if super::view::scroll_rows(&lines, w, h, total) > 0 {
+    let offset = super::widgets::scroll_rows(&lines, w, h, at);
+    let more = if super::widgets::scroll_rows(&lines, w, h, total) > 0 {
         format!(" · line {}/{total} · j/k pgup/pgdn", at + 1)
     } else {
         String::new()
@@ -470,7 +470,7 @@ pub(super) fn draw_disks(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default()
     };
-    use super::view::widest;
+    use super::widgets::widest;
     let size_w = widest(4, app.disks.iter().map(|d| d.size.len()));
     let enc_w = widest(10, app.disks.iter().map(|d| encryption(d).len()));
     // Claim names share long prefixes (data-<release>-<release>-…): when the row is short

@@ -7,7 +7,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::app::App;
 use super::theme::Theme;
-use super::view::block;
+use super::widgets::block;
 use crate::cluster::releases::ReleaseInfo;
 
 impl App {
@@ -104,7 +104,7 @@ pub(super) fn draw_home(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         .map(|r| format!("{}-{}", r.chart, r.chart_version))
         .collect();
     let widest = |head: &str, cells: &mut dyn Iterator<Item = usize>| {
-        super::view::widest(head.len(), cells) as u16
+        super::widgets::widest(head.len(), cells) as u16
     };
     let widths = [
         widest("NAME", &mut app.releases.iter().map(|r| r.name.len())),
@@ -116,7 +116,10 @@ pub(super) fn draw_home(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
             "REV",
             &mut app.releases.iter().map(|r| r.revision.to_string().len()),
         ),
-        widest("STATUS", &mut app.releases.iter().map(|r| r.status.len())),
+        widest(
+            "STATUS",
+            &mut app.releases.iter().map(|r| r.status.as_str().len()),
+        ),
         widest("CHART", &mut charts.iter().map(String::len)),
         widest("APP", &mut app.releases.iter().map(|r| r.app_version.len())),
     ];
@@ -133,21 +136,21 @@ pub(super) fn draw_home(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
     ])
     .style(t.header);
     let rows = app.releases.iter().zip(charts).map(|(r, chart)| {
-        let status_style = match r.status.as_str() {
-            "deployed" => t.ok,
-            s if s.starts_with("pending") => t.warn,
+        let status_style = match r.status {
+            crate::release_status::ReleaseStatus::Deployed => t.ok,
+            s if s.is_pending() => t.warn,
             _ => t.fail,
         };
         let updated = if full_time {
             r.updated.get(..19).unwrap_or(&r.updated).replace('T', " ")
         } else {
-            since(&r.updated, app.now).map_or_else(|| "?".into(), super::view::age)
+            since(&r.updated, app.now).map_or_else(|| "?".into(), super::widgets::age)
         };
         Row::new(vec![
             Cell::from(r.name.clone()),
             Cell::from(r.namespace.clone()),
             Cell::from(r.revision.to_string()),
-            Cell::from(Span::styled(r.status.clone(), status_style)),
+            Cell::from(Span::styled(r.status.as_str(), status_style)),
             Cell::from(chart),
             Cell::from(r.app_version.clone()),
             Cell::from(updated),

@@ -17,6 +17,7 @@ mod run;
 pub mod runtime;
 pub mod theme;
 pub mod view;
+mod widgets;
 pub mod wizard;
 
 use std::io::Write;

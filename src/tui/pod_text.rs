@@ -12,7 +12,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::app::{App, Effect};
 use super::theme::Theme;
-use super::view::{block, scroll_rows};
+use super::widgets::{block, scroll_rows};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextKind {

@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use super::app::{App, Confirm, Effect, Overlay};
 use super::theme::Theme;
-use super::view::{block, centered};
+use super::widgets::{block, centered};
 use crate::cluster::releases::ReleaseInfo;
 use crate::deploy;
 
@@ -38,7 +38,7 @@ impl App {
                     .map(|r| crate::helm::driver::HistoryEntry {
                         revision: r.revision,
                         updated: r.updated.clone(),
-                        status: r.status.clone(),
+                        status: r.status,
                         chart: r.chart.clone(),
                         app_version: r.app_version.clone(),
                         description: String::new(),
@@ -98,7 +98,7 @@ pub(super) fn draw_revisions(f: &mut Frame, area: Rect, p: &super::app::Revision
     let rows = p.revisions.iter().map(|r| {
         Row::new(vec![
             r.revision.to_string(),
-            r.status.clone(),
+            r.status.to_string(),
             format!("{}-{}", r.chart, r.chart_version),
             r.app_version.clone(),
             r.updated.get(..19).unwrap_or(&r.updated).replace('T', " "),

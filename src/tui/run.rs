@@ -11,7 +11,7 @@ use ratatui::widgets::{Gauge, Paragraph, Wrap};
 
 use super::app::{App, Effect, HELM_LINES};
 use super::theme::Theme;
-use super::view::block;
+use super::widgets::block;
 use crate::deploy::{self, Outcome, Step, StepState};
 
 #[derive(Debug, Clone)]
@@ -113,7 +113,9 @@ impl App {
         let Some(f) = crate::health::pods::failing_pod(&self.pods.findings, named) else {
             return Vec::new();
         };
-        let pod = f.subject.trim_start_matches("pod ").to_string();
+        let Some(pod) = f.subject.pod().map(str::to_string) else {
+            return Vec::new();
+        };
         let events = crate::health::pods::pod_events(&self.snapshot, &pod);
         let new_pod = r.problem.as_ref().is_none_or(|p| p.pod != pod);
         let logs = r
@@ -235,7 +237,7 @@ pub(super) fn draw_run(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
     let (text, keys, style) = result_text(app, r, t);
     // The result gets the rows its text wraps to, up to a quarter of the screen: the cause
     // pane above needs the room more.
-    let rows = super::view::wrapped_rows(&text, area.width.saturating_sub(2));
+    let rows = super::widgets::wrapped_rows(&text, area.width.saturating_sub(2));
     let [steps_area, gauge_area, out_area, result_area] = Layout::vertical([
         Constraint::Length(r.steps.len().max(1) as u16 + 2),
         Constraint::Length(3),
@@ -341,7 +343,7 @@ pub(super) fn draw_run(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         } else {
             " cause · j/k scroll "
         };
-        let offset = super::view::scroll_rows(
+        let offset = super::widgets::scroll_rows(
             &lines,
             area.width.saturating_sub(2),
             area.height.saturating_sub(2),

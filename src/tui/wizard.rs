@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::app::{App, Confirm, Effect, Overlay, Screen};
 use super::theme::Theme;
-use super::view::{block, verdict_span};
+use super::widgets::{block, verdict_span};
 use crate::deploy::{self, Outcome, ValueChange};
 use crate::profile::{Profile, Question};
 use crate::values::{self, LayerSource, UserLayer};
@@ -1028,7 +1028,7 @@ pub(super) fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
                 ls.iter()
                     .map(|l| {
                         let text: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
-                        super::view::wrapped_rows(&text, width).max(1)
+                        super::widgets::wrapped_rows(&text, width).max(1)
                     })
                     .sum()
             };
@@ -1128,7 +1128,7 @@ pub(super) fn draw_wizard(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         }
         WizardStep::Plan => {
             let lines = plan_lines(w, t);
-            let offset = super::view::scroll_rows(
+            let offset = super::widgets::scroll_rows(
                 &lines,
                 main.width.saturating_sub(2),
                 main.height.saturating_sub(2),

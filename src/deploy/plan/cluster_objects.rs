@@ -5,8 +5,8 @@
 use serde_json::Value;
 
 use super::manifest::parse_manifest;
-use crate::cluster::preflight::ClusterFacts;
 use crate::deploy::{DeployRequest, objects};
+use crate::health::preflight::ClusterFacts;
 use crate::helm::driver::HistoryEntry;
 use crate::verdict::{Check, Verdict};
 

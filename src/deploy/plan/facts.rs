@@ -4,9 +4,10 @@
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::cluster::{self, preflight::ClusterFacts};
+use crate::cluster;
 use crate::deploy::{Action, DeployRequest, Event, Outcome, Step, StepState, audit, send, step};
 use crate::helm::driver::HistoryEntry;
+use crate::observed::ClusterFacts;
 
 /// What the later stages read of the cluster.
 pub(super) struct Gathered {
@@ -82,9 +83,7 @@ pub(super) async fn gather(
     // A pending revision younger than a helm timeout is most likely another operator's helm
     // still at work (helm records no heartbeat; its revision's time is what the cluster
     // shows): that is "busy", not "stuck", whoever's data directory this is.
-    if let Some(cur) = current
-        .as_ref()
-        .filter(|c| c.status.starts_with("pending-"))
+    if let Some(cur) = current.as_ref().filter(|c| c.status.is_pending())
         && let Ok(at) = cur.updated.parse::<k8s_openapi::jiff::Timestamp>()
     {
         let age = k8s_openapi::jiff::Timestamp::now()

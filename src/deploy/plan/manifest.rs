@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::diff::{KindDiff, manifest_diff};
-use crate::cluster::preflight::{self, ClusterFacts};
 use crate::deploy::{DeployRequest, ownership, resize};
+use crate::health::preflight::{self, ClusterFacts};
 use crate::helm::driver::HistoryEntry;
 use crate::values::Rendered;
 use crate::verdict::{Check, Verdict};
@@ -35,7 +35,7 @@ pub(super) async fn judge(
         &req.chart,
         &rendered.values,
         facts,
-        current.as_ref().map(|c| c.status.as_str()),
+        current.as_ref().map(|c| c.status),
     );
     checks.extend(object_checks);
     // Keys helm would ignore without a word.

@@ -7,6 +7,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::UpgradeNotes;
 use crate::deploy::{Action, DeployRequest, Event, Outcome, send};
 use crate::helm::driver::HistoryEntry;
+use crate::release_status::ReleaseStatus;
 use crate::values::{LayerSource, RenderRequest, UserLayer};
 
 /// The render request with the release's values under it, those values as they were, and the
@@ -25,7 +26,7 @@ pub(super) async fn previous_and_notes(
     let mut request = req.request.clone();
     let mut previous_values = Map::new();
     if let Some(cur) = &current
-        && (cur.status == "deployed" || req.action != Action::Install)
+        && (cur.status == ReleaseStatus::Deployed || req.action != Action::Install)
     {
         previous_values = req.helm.get_values(&req.release, &req.namespace).await?;
         if !previous_values.is_empty() {

@@ -2,7 +2,6 @@
 //! Pure functions of the cluster's facts, the profile and the rendered values.
 
 use crate::verdict::{Check, Verdict};
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::encryption::{EncryptionVerdict, judge};
@@ -24,23 +23,7 @@ fn check(
     }
 }
 
-/// What preflight needs to know about the cluster.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ClusterFacts {
-    pub server_version: String,
-    /// (name, cpu capacity, memory capacity)
-    pub nodes: Vec<(String, String, String)>,
-    pub storage_classes: Vec<Value>,
-    /// Each schedulable node's free CPU and memory (allocatable less scheduled requests);
-    /// None when the pods could not be read.
-    pub room: Option<Vec<(String, crate::cluster::room::Amount)>>,
-    pub ingress_classes: Vec<String>,
-    /// The IngressClass annotated `ingressclass.kubernetes.io/is-default-class: "true"`,
-    /// which serves Ingresses that name none.
-    pub default_ingress_class: Option<String>,
-    /// What helm must do in the release's namespace that the user may not (`create secrets`).
-    pub denied: Vec<String>,
-}
+pub use crate::observed::ClusterFacts;
 
 /// The StorageClass the stack's volumes will use: the one the chart installs, the one the
 /// values name, or the cluster's default.
@@ -144,7 +127,7 @@ fn class_checks(
 /// not a failure, since a cluster autoscaler adds nodes for Pending pods. Without it, a full
 /// cluster shows up as pods Pending for helm's whole timeout. None when the room is unknown.
 pub fn manifest_room(desired: &[Value], facts: &ClusterFacts) -> Option<Check> {
-    use crate::cluster::room::{Amount, chart_request};
+    use crate::health::room::{Amount, chart_request};
     let room = facts.room.as_ref()?;
     let (need, largest) = chart_request(desired);
     if need == Amount::default() {
@@ -373,7 +356,7 @@ pub fn run(
     chart: &Chart,
     values: &Map<String, Value>,
     facts: &ClusterFacts,
-    release_status: Option<&str>,
+    release_status: Option<crate::release_status::ReleaseStatus>,
 ) -> Vec<Check> {
     let mut out = vec![check(
         "api",
@@ -493,7 +476,7 @@ pub fn run(
         }
     }
     match release_status {
-        Some(s) if s.starts_with("pending-") => out.push(check("release-state", Verdict::Fail, format!("the release is stuck in {s}: a previous helm run was cut short"), "run `helmdeck rollback` to return to the last deployed revision (or uninstall a first install that never deployed)")),
+        Some(s) if s.is_pending() => out.push(check("release-state", Verdict::Fail, format!("the release is stuck in {s}: a previous helm run was cut short"), "run `helmdeck rollback` to return to the last deployed revision (or uninstall a first install that never deployed)")),
         Some(s) => out.push(check("release-state", Verdict::Pass, format!("release status: {s}"), "")),
         None => {}
     }
@@ -641,7 +624,7 @@ mod tests {
             &chart(),
             &values,
             &f,
-            Some("pending-upgrade"),
+            Some(crate::release_status::ReleaseStatus::PendingUpgrade),
         );
         assert_eq!(
             checks.iter().find(|c| c.id == "capacity").unwrap().verdict,

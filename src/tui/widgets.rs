@@ -1,0 +1,136 @@
+//! Small drawing pieces every screen may use; they know no screen and no app state.
+
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders};
+
+use super::theme::Theme;
+use crate::health::pods::State;
+use crate::verdict::Verdict;
+
+pub(super) fn age(secs: u64) -> String {
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86400),
+    }
+}
+
+pub(super) fn verdict_span(t: &Theme, v: Verdict) -> Span<'static> {
+    match v {
+        Verdict::Pass => Span::styled("PASS", t.ok),
+        Verdict::Warn => Span::styled("WARN", t.warn),
+        Verdict::Fail => Span::styled("FAIL", t.fail),
+    }
+}
+
+pub(super) fn state_style(t: &Theme, s: State) -> Style {
+    match s {
+        State::Ready => t.ok,
+        State::Updating => t.warn,
+        _ => t.fail,
+    }
+}
+
+/// The row offset that puts line `top` at the top of a wrapped paragraph `width` wide,
+/// clamped so the last page fills the `height` rows (G shows the end, not one line of it).
+pub(super) fn scroll_rows(lines: &[Line], width: u16, height: u16, top: usize) -> u16 {
+    let w = width.max(1) as usize;
+    let rows: Vec<usize> = lines.iter().map(|l| l.width().max(1).div_ceil(w)).collect();
+    let total: usize = rows.iter().sum();
+    let wanted: usize = rows.iter().take(top).sum();
+    wanted.min(total.saturating_sub(height as usize)) as u16
+}
+
+/// How many rows `text` takes word-wrapped to `width` columns (as `Wrap { trim: true }`
+/// breaks it: at spaces, and inside a word longer than the line).
+pub(super) fn wrapped_rows(text: &str, width: u16) -> u16 {
+    let w = width.max(1) as usize;
+    let mut rows = 0usize;
+    for line in text.lines() {
+        let mut used = 0usize;
+        rows += 1;
+        for word in line.split_whitespace() {
+            let n = Span::raw(word).width();
+            if used > 0 && used + 1 + n <= w {
+                used += 1 + n;
+                continue;
+            }
+            if used > 0 {
+                rows += 1;
+            }
+            // A word wider than the line is broken across rows.
+            let spans = n.max(1).div_ceil(w);
+            rows += spans - 1;
+            used = n - (spans - 1) * w;
+        }
+    }
+    rows.min(u16::MAX as usize) as u16
+}
+
+/// A column's width: its longest cell, or `min` (its header) when that is wider.
+pub(super) fn widest(min: usize, cells: impl IntoIterator<Item = usize>) -> usize {
+    cells.into_iter().fold(min, usize::max)
+}
+
+pub(super) fn block<'a>(title: impl Into<Line<'a>>, t: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.dim)
+        .title(title)
+}
+
+pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::buffer::Buffer;
+    use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+    use super::*;
+
+    /// The rows ratatui's word wrapper really uses: the last row with any text.
+    fn rendered_rows(text: &str, width: u16) -> u16 {
+        let area = Rect::new(0, 0, width, 60);
+        let mut buf = Buffer::empty(area);
+        Paragraph::new(text.to_string())
+            .wrap(Wrap { trim: true })
+            .render(area, &mut buf);
+        (0..60)
+            .rev()
+            .find(|&y| (0..width).any(|x| buf[(x, y)].symbol() != " "))
+            .map_or(0, |y| y + 1)
+    }
+
+    #[test]
+    fn wrapped_rows_matches_the_word_wrapper() {
+        let texts = [
+            "running…",
+            "failed (Timeout), rolled back: release posthog failed, and has been uninstalled due to rollback-on-failure being set: resource Deployment/posthog/posthog-web not ready. status: InProgress — fix: kubectl logs job/posthog-migrate",
+            "a pod is failing: s stops waiting and rolls back, or keep waiting",
+            "word aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa end",
+            "first line\nsecond line that is long enough to wrap at a narrow width",
+            "exactly ten",
+        ];
+        for text in texts {
+            for width in [10, 11, 20, 38, 78, 158] {
+                assert_eq!(
+                    wrapped_rows(text, width),
+                    rendered_rows(text, width),
+                    "{text:?} at {width}"
+                );
+            }
+        }
+    }
+}
