@@ -30,41 +30,51 @@ pub fn describe_too_big(limit: u64) -> String {
     )
 }
 
+/// Why an input was not read. Says why, not which file: the caller names it.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{0}")]
+    Io(#[source] std::io::Error),
+    #[error("it is not a regular file (a directory, device or pipe): give the path of a file")]
+    NotAFile,
+    #[error("{}", describe_too_big(*limit))]
+    TooBig { limit: u64 },
+    #[error("it is not UTF-8 text")]
+    NotText,
+}
+
 /// Whether `path` is a regular file of at most `limit` bytes, for a file another library
 /// reads (the kubeconfig): devices, FIFOs and directories are refused without opening them.
 /// Returns its size.
-pub fn check_file(path: &Path, limit: u64) -> Result<u64, String> {
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+pub fn check_file(path: &Path, limit: u64) -> Result<u64, InputError> {
+    let meta = std::fs::metadata(path).map_err(InputError::Io)?;
     if !meta.is_file() {
-        return Err(
-            "it is not a regular file (a directory, device or pipe): give the path of a file"
-                .into(),
-        );
+        return Err(InputError::NotAFile);
     }
     if meta.len() > limit {
-        return Err(describe_too_big(limit));
+        return Err(InputError::TooBig { limit });
     }
     Ok(meta.len())
 }
 
 /// Reads a regular file of at most `limit` bytes; refuses devices, FIFOs and directories
 /// before reading a byte from them. Errors say why, not which file: the caller names it.
-pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
     let len = check_file(path, limit)?;
     let mut buf = Vec::with_capacity(len as usize);
     std::fs::File::open(path)
         .and_then(|f| f.take(limit + 1).read_to_end(&mut buf))
-        .map_err(|e| e.to_string())?;
+        .map_err(InputError::Io)?;
     // A file that grew while read is held to the same bound.
     if buf.len() as u64 > limit {
-        return Err(describe_too_big(limit));
+        return Err(InputError::TooBig { limit });
     }
     Ok(buf)
 }
 
 /// [`read_bytes`] as UTF-8 text.
-pub fn read_text(path: &Path, limit: u64) -> Result<String, String> {
-    String::from_utf8(read_bytes(path, limit)?).map_err(|_| "it is not UTF-8 text".to_string())
+pub fn read_text(path: &Path, limit: u64) -> Result<String, InputError> {
+    String::from_utf8(read_bytes(path, limit)?).map_err(|_| InputError::NotText)
 }
 
 #[cfg(test)]
@@ -74,13 +84,14 @@ mod tests {
     #[test]
     fn special_files_and_oversized_files_are_refused_before_reading() {
         let e = read_text(Path::new("/dev/zero"), TEXT_DEFAULT).unwrap_err();
-        assert!(e.contains("not a regular file"), "{e}");
+        assert!(matches!(e, InputError::NotAFile), "{e}");
+        assert!(e.to_string().contains("not a regular file"), "{e}");
         let dir = tempfile::tempdir().unwrap();
         let e = read_text(dir.path(), TEXT_DEFAULT).unwrap_err();
-        assert!(e.contains("not a regular file"), "{e}");
+        assert!(matches!(e, InputError::NotAFile), "{e}");
         let big = dir.path().join("big.yaml");
         std::fs::write(&big, vec![b'a'; 2048]).unwrap();
-        let e = read_text(&big, 1024).unwrap_err();
+        let e = read_text(&big, 1024).unwrap_err().to_string();
         assert!(e.contains("larger than") && e.contains(ENV), "{e}");
         assert_eq!(read_text(&big, 4096).unwrap().len(), 2048);
     }

@@ -422,12 +422,12 @@ pub fn parse_version(s: &str) -> Result<String, String> {
 }
 
 /// `--release`: checked by helm's rule before anything runs.
-pub fn parse_release(s: &str) -> Result<String, String> {
+pub fn parse_release(s: &str) -> Result<String, crate::deploy::names::BadName> {
     crate::deploy::names::release(s).map(|_| s.to_string())
 }
 
 /// `-n`: a namespace name as Kubernetes takes it.
-pub fn parse_namespace(s: &str) -> Result<String, String> {
+pub fn parse_namespace(s: &str) -> Result<String, crate::deploy::names::BadName> {
     crate::deploy::names::namespace(s).map(|_| s.to_string())
 }
 

@@ -4,43 +4,82 @@
 /// Helm's rule for release names (helm v3 `pkg/chartutil/validate_name.go`: lowercase
 /// alphanumerics and `-`, dot-separated, starting and ending alphanumeric; at most 53
 /// characters, `releaseNameMaxLen`, leaving 10 of Kubernetes' 63 for the chart's suffixes).
-pub fn release(name: &str) -> Result<(), String> {
+pub fn release(name: &str) -> Result<(), BadName> {
+    let bad = |why| BadName {
+        what: "release name",
+        name: name.to_string(),
+        why,
+    };
     if name.is_empty() {
-        return Err("a release name cannot be empty".into());
+        return Err(bad(Why::Empty));
     }
     if name.len() > 53 {
-        return Err(format!(
-            "release name {name:?} has {} characters; helm allows 53",
-            name.len()
-        ));
+        return Err(bad(Why::TooLong {
+            len: name.len(),
+            rule: "helm allows 53",
+        }));
     }
     if !name.split('.').all(label_ok) {
-        return Err(format!(
-            "release name {name:?} is not valid: lowercase letters, digits and '-', dot-separated, starting and ending with a letter or digit (helm's rule), e.g. posthog"
-        ));
+        return Err(bad(Why::Invalid {
+            rule: "lowercase letters, digits and '-', dot-separated, starting and ending with a letter or digit (helm's rule), e.g. posthog",
+        }));
     }
     Ok(())
 }
 
 /// A namespace is a DNS-1123 label (Kubernetes' `ValidateNamespaceName`): lowercase
 /// alphanumerics and '-', starting and ending alphanumeric, 1 to 63 characters.
-pub fn namespace(name: &str) -> Result<(), String> {
+pub fn namespace(name: &str) -> Result<(), BadName> {
+    let bad = |why| BadName {
+        what: "namespace",
+        name: name.to_string(),
+        why,
+    };
     if name.is_empty() {
-        return Err("a namespace cannot be empty".into());
+        return Err(bad(Why::Empty));
     }
     if name.len() > 63 {
-        return Err(format!(
-            "namespace {name:?} has {} characters; Kubernetes allows 63",
-            name.len()
-        ));
+        return Err(bad(Why::TooLong {
+            len: name.len(),
+            rule: "Kubernetes allows 63",
+        }));
     }
     if !label_ok(name) {
-        return Err(format!(
-            "namespace {name:?} is not valid: lowercase letters, digits and '-', starting and ending with a letter or digit (a DNS-1123 label), e.g. posthog"
-        ));
+        return Err(bad(Why::Invalid {
+            rule: "lowercase letters, digits and '-', starting and ending with a letter or digit (a DNS-1123 label), e.g. posthog",
+        }));
     }
     Ok(())
 }
+
+/// A name refused, and the rule it breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadName {
+    /// `release name`, `namespace`.
+    pub what: &'static str,
+    pub name: String,
+    pub why: Why,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Why {
+    Empty,
+    TooLong { len: usize, rule: &'static str },
+    Invalid { rule: &'static str },
+}
+
+impl std::fmt::Display for BadName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (what, name) = (self.what, &self.name);
+        match &self.why {
+            Why::Empty => write!(f, "a {what} cannot be empty"),
+            Why::TooLong { len, rule } => write!(f, "{what} {name:?} has {len} characters; {rule}"),
+            Why::Invalid { rule } => write!(f, "{what} {name:?} is not valid: {rule}"),
+        }
+    }
+}
+
+impl std::error::Error for BadName {}
 
 fn label_ok(l: &str) -> bool {
     let b = l.as_bytes();
@@ -73,6 +112,22 @@ mod tests {
         ] {
             assert!(release(bad).is_err(), "{bad}");
         }
+        assert_eq!(
+            release("").unwrap_err().to_string(),
+            "a release name cannot be empty"
+        );
+        let long = release(&"a".repeat(54)).unwrap_err();
+        assert!(matches!(long.why, Why::TooLong { len: 54, .. }));
+        assert!(
+            long.to_string()
+                .ends_with("has 54 characters; helm allows 53"),
+            "{long}"
+        );
+        let e = namespace("Kube").unwrap_err().to_string();
+        assert!(
+            e.starts_with("namespace \"Kube\" is not valid: lowercase"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -232,14 +232,14 @@ impl Helm {
     /// their wait ("Release NAME has been cancelled") and failing the operation, so with
     /// `--atomic` / `--rollback-on-failure` they roll the release back themselves (seen with
     /// helm 3.17 and 4.1 on an install waiting for a crash-looping pod).
-    pub fn interrupt(pid: u32) -> Result<(), String> {
+    pub fn interrupt(pid: u32) -> std::io::Result<()> {
         signal(pid, Signal::Term)
     }
 
     /// Kills a detached helm that did not stop when asked (helm 4, cancelled while it was
     /// still creating objects, was seen to wait out its whole timeout for an object it created
     /// after its own rollback deleted the rest). The release is left as helm left it.
-    pub fn kill(pid: u32) -> Result<(), String> {
+    pub fn kill(pid: u32) -> std::io::Result<()> {
         signal(pid, Signal::Kill)
     }
 
@@ -464,12 +464,18 @@ enum Signal {
 }
 
 /// Sends `sig` to a helm helmdeck started; a stale pid is an error, not a signal elsewhere.
-fn signal(pid: u32, sig: Signal) -> Result<(), String> {
+fn signal(pid: u32, sig: Signal) -> std::io::Result<()> {
     #[cfg(unix)]
     {
-        let pid = i32::try_from(pid).map_err(|_| format!("no such process {pid}"))?;
+        let none = || {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("no such process {pid}"),
+            )
+        };
+        let pid = i32::try_from(pid).map_err(|_| none())?;
         if pid <= 0 {
-            return Err(format!("no such process {pid}"));
+            return Err(none());
         }
         let sig = match sig {
             Signal::Term => libc::SIGTERM,
@@ -481,13 +487,15 @@ fn signal(pid: u32, sig: Signal) -> Result<(), String> {
         if rc == 0 {
             Ok(())
         } else {
-            Err(std::io::Error::last_os_error().to_string())
+            Err(std::io::Error::last_os_error())
         }
     }
     #[cfg(not(unix))]
     {
         let _ = sig;
-        Err(format!("cannot signal helm (pid {pid}) on this platform"))
+        Err(std::io::Error::other(format!(
+            "cannot signal helm (pid {pid}) on this platform"
+        )))
     }
 }
 

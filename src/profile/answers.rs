@@ -114,9 +114,9 @@ pub fn load_answers(path: &Path, profile: Option<&Profile>) -> Result<UserLayer,
 pub fn read_answers(path: &Path) -> Result<(String, Map<String, Value>), AnswerError> {
     let origin = path.display().to_string();
     let text = crate::limits::read_text(path, crate::limits::limit(crate::limits::TEXT_DEFAULT))
-        .map_err(|message| AnswerError::Read {
+        .map_err(|e| AnswerError::Read {
             path: origin.clone(),
-            message,
+            message: e.to_string(),
         })?;
     let doc = crate::yaml::parse_values(&origin, &text)?;
     Ok((origin, doc))

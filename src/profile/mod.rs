@@ -215,9 +215,9 @@ impl ProfileSet {
                     &path,
                     crate::limits::limit(crate::limits::TEXT_DEFAULT),
                 )
-                .map_err(|message| ProfileError::Read {
+                .map_err(|e| ProfileError::Read {
                     path: path.display().to_string(),
-                    message,
+                    message: e.to_string(),
                 })?;
                 let p = parse_profile(&path.display().to_string(), &text)?;
                 set.profiles.insert(p.name.clone(), p);

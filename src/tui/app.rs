@@ -841,7 +841,7 @@ impl App {
             ("q" | "quit" | "q!", _) => self.action(Action::Quit),
             ("ns" | "namespace", Some(ns)) => {
                 if let Err(why) = crate::deploy::names::namespace(ns) {
-                    self.message = Some(why);
+                    self.message = Some(why.to_string());
                     return Vec::new();
                 }
                 self.opts.namespace = ns.to_string();

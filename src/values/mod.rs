@@ -130,9 +130,9 @@ pub struct Rendered {
 /// Loads a `-f` values file as a layer, with file:line:column errors.
 pub fn load_file_layer(path: &Path) -> Result<UserLayer, ValuesError> {
     let text = crate::limits::read_text(path, crate::limits::limit(crate::limits::TEXT_DEFAULT))
-        .map_err(|message| ValuesError::Read {
+        .map_err(|e| ValuesError::Read {
             path: path.display().to_string(),
-            message,
+            message: e.to_string(),
         })?;
     let values = crate::yaml::parse_values(&path.display().to_string(), &text)?;
     Ok(UserLayer {
