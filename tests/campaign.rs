@@ -11,11 +11,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Sim, helm, helmdeck_on, text};
+use common::{Sim, helm};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use helmdeck::cluster::Target;
 use helmdeck::deploy::{self, Outcome};
-use helmdeck::tui::app::{App, Effect, Msg, Options, Screen, WizardStep};
+use helmdeck::tui::app::{App, Effect, Msg, Screen, WizardStep};
 use helmdeck_sim::{Flavor, SimOptions};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -81,27 +81,7 @@ fn the_apps_walkthrough_takes_every_stop_of_the_campaign() {
         kubernetes_version: "1.24".parse().expect("a version"),
         ..Default::default()
     });
-    let answers = sim.home.path().join("answers.yaml");
-    common::write(&answers, "ingress.hostname: posthog.example.com\n");
-    let o = helmdeck_on(
-        &sim,
-        &helm(4),
-        &[
-            "install",
-            "--profile",
-            "aws",
-            "--repo",
-            &url,
-            "--version",
-            "25.0.0",
-            "--answers",
-            &answers.display().to_string(),
-            "--yes",
-            "--timeout",
-            "5m",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    common::install_vendor_chart(&sim, &url, "25.0.0");
 
     // SAFETY: this binary runs this one test, and nothing else reads the environment while
     // these are set (the simulated cluster's server does not).
@@ -126,28 +106,7 @@ fn the_apps_walkthrough_takes_every_stop_of_the_campaign() {
         let releases = helmdeck::cluster::releases::list(&client, None)
             .await
             .expect("releases");
-        let profiles: Vec<_> = helmdeck::profile::ProfileSet::load(None)
-            .expect("profiles")
-            .iter()
-            .cloned()
-            .collect();
-        let mut app = App::new(
-            Options {
-                context: "helmdeck-sim".into(),
-                namespace: "posthog".into(),
-                release: "posthog".into(),
-                readonly: false,
-                profile: Some("aws".into()),
-                helm: Ok("v4.1.4".into()),
-                no_color: true,
-                log_file: None,
-                tls_unverified: false,
-                simulated: true,
-                scope: target.scope_key(),
-            },
-            profiles,
-            std::time::SystemTime::now(),
-        );
+        let mut app = common::app_on_sim("aws", &target.scope_key(), std::time::SystemTime::now());
         app.update(Msg::Releases(Ok(releases)));
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Msg>();
 

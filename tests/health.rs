@@ -628,7 +628,7 @@ fn the_false_safe_disk_cases_on_the_simulated_cluster() {
 /// dashboard give the same verdicts, check by check (the binary's own report agrees too).
 #[test]
 fn check_verify_and_the_dashboard_judge_one_cluster_state_alike() {
-    use helmdeck::tui::app::{App, Msg, Options};
+    use helmdeck::tui::app::Msg;
     let sim = sim(vec![Scenario::Crashloop("worker".into())]);
     install(&sim, "local", &[]);
     let (_, from_binary) = check_until(&sim, &["--pods", "--disks"], "worker crash-looping", |v| {
@@ -691,28 +691,7 @@ fn check_verify_and_the_dashboard_judge_one_cluster_state_alike() {
     // Verify.
     let verified = helmdeck::deploy::verify_checks(&snap, "posthog", rule, now);
     // The dashboard, fed the snapshot as its watchers feed it.
-    let profiles: Vec<_> = helmdeck::profile::ProfileSet::load(None)
-        .expect("profiles")
-        .iter()
-        .cloned()
-        .collect();
-    let mut app = App::new(
-        Options {
-            context: "helmdeck-sim".into(),
-            namespace: "posthog".into(),
-            release: "posthog".into(),
-            readonly: false,
-            profile: Some("local".into()),
-            helm: Ok("v4.1.4".into()),
-            no_color: true,
-            log_file: None,
-            tls_unverified: false,
-            simulated: true,
-            scope: "sim".into(),
-        },
-        profiles,
-        now,
-    );
+    let mut app = common::app_on_sim("local", "sim", now);
     app.update(Msg::Snapshot(
         Box::new(snap),
         helmdeck::cluster::watch::Connection::Live,

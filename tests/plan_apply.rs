@@ -10,7 +10,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use helmdeck::cluster::Target;
 use helmdeck::deploy::{self, Action, DeployRequest, Intent, Outcome, ValuesIntent};
 use helmdeck::helm::driver::Helm;
-use helmdeck::tui::app::{App, Effect, Msg, Options};
+use helmdeck::tui::app::{Effect, Msg};
 use helmdeck_sim::SimOptions;
 use serde_json::Value;
 
@@ -143,28 +143,7 @@ fn applied_values(sim: &Sim) -> Value {
 #[test]
 fn the_values_the_wizard_reviews_are_the_values_applied() {
     let sim = Sim::start(SimOptions::default());
-    let profiles: Vec<_> = helmdeck::profile::ProfileSet::load(None)
-        .expect("profiles")
-        .iter()
-        .cloned()
-        .collect();
-    let mut app = App::new(
-        Options {
-            context: "helmdeck-sim".into(),
-            namespace: "posthog".into(),
-            release: "posthog".into(),
-            readonly: false,
-            profile: Some("local".into()),
-            helm: Ok("v4.1.4".into()),
-            no_color: true,
-            log_file: None,
-            tls_unverified: false,
-            simulated: true,
-            scope: "sim".into(),
-        },
-        profiles,
-        std::time::SystemTime::now(),
-    );
+    let mut app = common::app_on_sim("local", "sim", std::time::SystemTime::now());
     let mut key = |c| app.update(Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)));
     key(KeyCode::Char('i'));
     key(KeyCode::Enter);

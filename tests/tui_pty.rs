@@ -357,25 +357,7 @@ fn the_upgrade_walkthrough_takes_the_vendor_chart_stop_by_stop_in_a_real_termina
         kubernetes_version: "1.24".parse().expect("a version"),
         ..Default::default()
     });
-    let answers = sim.home.path().join("answers.yaml");
-    common::write(&answers, "ingress.hostname: posthog.example.com\n");
-    let o = common::helmdeck_on(
-        &sim,
-        &helm(4),
-        &[
-            "install",
-            "--profile",
-            "aws",
-            "--repo",
-            &url,
-            "--version",
-            "25.0.0",
-            "--answers",
-            answers.to_str().expect("utf-8"),
-            "--yes",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+    common::install_vendor_chart(&sim, &url, "25.0.0");
     let mut t = Tty::start(&sim, &[], &[("HELMDECK_CHART_REPO", &url)]);
     t.wait_for("releases (1)", 30);
     // One walkthrough, one campaign: the version chosen once, each stop's steps acknowledged,

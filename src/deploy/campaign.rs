@@ -86,9 +86,6 @@ pub struct Campaign {
     intent: Intent,
     path: Option<UpgradePath>,
     plan_only: bool,
-    /// Manual steps the user already acknowledged (the app's walkthrough asks before the
-    /// campaign starts): not asked again.
-    acknowledged: Vec<String>,
 }
 
 impl Campaign {
@@ -104,14 +101,7 @@ impl Campaign {
             intent,
             path,
             plan_only,
-            acknowledged: Vec::new(),
         })
-    }
-
-    /// Counts these manual steps as already acknowledged.
-    pub fn acknowledged(mut self, steps: Vec<String>) -> Campaign {
-        self.acknowledged = steps;
-        self
     }
 
     pub fn path(&self) -> Option<&UpgradePath> {
@@ -169,14 +159,12 @@ impl Campaign {
         };
         let mut outcome = Outcome::Planned;
         for at in self.stops() {
-            let steps: Vec<String> = self
+            // The app answers the steps its walkthrough already had acknowledged at once.
+            let steps = self
                 .path
                 .as_ref()
                 .map(|p| p.manual_steps(at.index))
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|s| !self.acknowledged.contains(s))
-                .collect();
+                .unwrap_or_default();
             if !self.plan_only && !steps.is_empty() {
                 match pilot.acknowledge(&at, &steps).await {
                     Answer::Yes => {}
@@ -253,7 +241,6 @@ mod tests {
             intent: Intent::new(action, "posthog", "posthog", Target::default()),
             path: p,
             plan_only: false,
-            acknowledged: Vec::new(),
         }
     }
 

@@ -256,3 +256,60 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// The app as `helmdeck` starts it on the simulated cluster, judging with `profile`, for tests
+/// that drive it with keys and messages.
+pub fn app_on_sim(
+    profile: &str,
+    scope: &str,
+    now: std::time::SystemTime,
+) -> helmdeck::tui::app::App {
+    let profiles: Vec<_> = helmdeck::profile::ProfileSet::load(None)
+        .expect("profiles")
+        .iter()
+        .cloned()
+        .collect();
+    helmdeck::tui::app::App::new(
+        helmdeck::tui::app::Options {
+            context: "helmdeck-sim".into(),
+            namespace: "posthog".into(),
+            release: "posthog".into(),
+            readonly: false,
+            profile: Some(profile.into()),
+            helm: Ok("v4.1.4".into()),
+            no_color: true,
+            log_file: None,
+            tls_unverified: false,
+            simulated: true,
+            scope: scope.into(),
+        },
+        profiles,
+        now,
+    )
+}
+
+/// The vendor's chart at `version` from the repository at `url`, installed as posthog with the
+/// aws profile (and the hostname it asks for), waited for and verified.
+pub fn install_vendor_chart(sim: &Sim, url: &str, version: &str) {
+    let answers = sim.home.path().join("answers.yaml");
+    write(&answers, "ingress.hostname: posthog.example.com\n");
+    let o = helmdeck_on(
+        sim,
+        &helm(4),
+        &[
+            "install",
+            "--profile",
+            "aws",
+            "--repo",
+            url,
+            "--version",
+            version,
+            "--answers",
+            answers.to_str().expect("utf-8"),
+            "--yes",
+            "--timeout",
+            "5m",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
