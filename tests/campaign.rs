@@ -15,7 +15,8 @@ use common::{Sim, helm};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use helmdeck::cluster::Target;
 use helmdeck::deploy::{self, Outcome};
-use helmdeck::tui::app::{App, Effect, Msg, Screen, WizardStep};
+use helmdeck::tui::app::{App, Effect, Msg, Route};
+use helmdeck::tui::screens::wizard::WizardStep;
 use helmdeck_sim::{Flavor, SimOptions};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -61,13 +62,14 @@ async fn until(
 }
 
 fn plan_ready(app: &App) -> bool {
-    app.wizard
+    app.walkthrough
+        .current
         .as_ref()
         .is_some_and(|w| w.step == WizardStep::Plan && !w.plan.running && w.plan.outcome.is_some())
 }
 
 fn applied(app: &App) -> bool {
-    app.run.as_ref().is_some_and(|r| r.outcome.is_some())
+    app.run.view.as_ref().is_some_and(|r| r.outcome.is_some())
 }
 
 #[test]
@@ -119,7 +121,7 @@ fn the_apps_walkthrough_takes_every_stop_of_the_campaign() {
             .expect("the index");
         app.update(Msg::Versions(Ok((listing, Some("1.24.0".into())))));
         key(&mut app, KeyCode::Enter);
-        let w = app.wizard.as_ref().expect("the walkthrough");
+        let w = app.walkthrough.current.as_ref().expect("the walkthrough");
         assert_eq!(w.step, WizardStep::Notes);
         let path = w.path.clone().expect("the way");
         let stops: Vec<&str> = path.stops.iter().map(|s| s.version.as_str()).collect();
@@ -134,10 +136,11 @@ fn the_apps_walkthrough_takes_every_stop_of_the_campaign() {
             panic!("the questions' enter asks for the review")
         };
         assert_eq!(job.values.version.as_deref(), Some("29.0.11"));
-        let reviewed =
-            tokio::task::spawn_blocking(move || (job.id, helmdeck::tui::wizard::review(&job)))
-                .await
-                .expect("review");
+        let reviewed = tokio::task::spawn_blocking(move || {
+            (job.id, helmdeck::tui::screens::wizard::review(&job))
+        })
+        .await
+        .expect("review");
         app.update(Msg::Reviewed(reviewed.0, reviewed.1));
         let effects = key(&mut app, KeyCode::Enter);
         let Some(Effect::Plan(intent)) = effects.first() else {
@@ -153,7 +156,7 @@ fn the_apps_walkthrough_takes_every_stop_of_the_campaign() {
         // Stop 1: planned (its steps were acknowledged in the walkthrough), confirmed,
         // applied and verified.
         until(&mut app, &mut rx, &target, &tx, "stop 1's plan", plan_ready).await;
-        let w = app.wizard.as_ref().expect("the walkthrough");
+        let w = app.walkthrough.current.as_ref().expect("the walkthrough");
         let ticket =
             w.plan.ticket.as_ref().unwrap_or_else(|| {
                 panic!("stop 1 planned: {:?} {:?}", w.plan.outcome, w.plan.checks)
@@ -162,14 +165,19 @@ fn the_apps_walkthrough_takes_every_stop_of_the_campaign() {
         assert_eq!(ticket.stop.label(), "stop 1 of 2 (chart 29.0.11)");
         key(&mut app, KeyCode::Enter);
         carry_out(key(&mut app, KeyCode::Char('y')), &target, &tx);
-        assert_eq!(app.screen, Screen::Run);
+        assert_eq!(app.screen(), Route::Run);
         assert!(
-            app.run.as_ref().expect("run").title.contains("stop 1 of 2"),
+            app.run
+                .view
+                .as_ref()
+                .expect("run")
+                .title
+                .contains("stop 1 of 2"),
             "{:?}",
-            app.run.as_ref().map(|r| &r.title)
+            app.run.view.as_ref().map(|r| &r.title)
         );
         until(&mut app, &mut rx, &target, &tx, "stop 1 applied", applied).await;
-        let o = app.run.as_ref().and_then(|r| r.outcome.clone());
+        let o = app.run.view.as_ref().and_then(|r| r.outcome.clone());
         assert!(matches!(o, Some(Outcome::Applied { .. })), "{o:?}");
 
         // Stop 2: the walkthrough comes back for its manual steps (the notes of 30.0.0),
@@ -180,10 +188,14 @@ fn the_apps_walkthrough_takes_every_stop_of_the_campaign() {
             &target,
             &tx,
             "stop 2's steps or plan",
-            |a| a.screen == Screen::Wizard,
+            |a| a.screen() == Route::Wizard,
         )
         .await;
-        let w = app.wizard.as_ref().expect("the walkthrough again");
+        let w = app
+            .walkthrough
+            .current
+            .as_ref()
+            .expect("the walkthrough again");
         assert_eq!(w.step, WizardStep::Notes);
         let steps: Vec<(String, bool)> = path
             .manual_steps(1)
@@ -200,13 +212,16 @@ fn the_apps_walkthrough_takes_every_stop_of_the_campaign() {
         );
         // Enter before every step is done is refused.
         carry_out(key(&mut app, KeyCode::Enter), &target, &tx);
-        assert_eq!(app.wizard.as_ref().map(|w| w.step), Some(WizardStep::Notes));
-        for _ in 0..app.wizard.as_ref().map_or(0, |w| w.acks.len()) {
+        assert_eq!(
+            app.walkthrough.current.as_ref().map(|w| w.step),
+            Some(WizardStep::Notes)
+        );
+        for _ in 0..app.walkthrough.current.as_ref().map_or(0, |w| w.acks.len()) {
             key(&mut app, KeyCode::Char('a'));
         }
         carry_out(key(&mut app, KeyCode::Enter), &target, &tx);
         until(&mut app, &mut rx, &target, &tx, "stop 2's plan", plan_ready).await;
-        let w = app.wizard.as_ref().expect("the walkthrough");
+        let w = app.walkthrough.current.as_ref().expect("the walkthrough");
         let ticket =
             w.plan.ticket.as_ref().unwrap_or_else(|| {
                 panic!("stop 2 planned: {:?} {:?}", w.plan.outcome, w.plan.checks)
@@ -216,9 +231,9 @@ fn the_apps_walkthrough_takes_every_stop_of_the_campaign() {
         key(&mut app, KeyCode::Enter);
         carry_out(key(&mut app, KeyCode::Char('y')), &target, &tx);
         until(&mut app, &mut rx, &target, &tx, "stop 2 applied", applied).await;
-        let o = app.run.as_ref().and_then(|r| r.outcome.clone());
+        let o = app.run.view.as_ref().and_then(|r| r.outcome.clone());
         assert!(matches!(o, Some(Outcome::Applied { .. })), "{o:?}");
-        assert!(app.next_stop.is_none() && app.wizard.is_none());
+        assert!(app.walkthrough.next_stop.is_none() && app.walkthrough.current.is_none());
     });
 
     let out = sim.run(

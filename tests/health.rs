@@ -696,12 +696,15 @@ fn check_verify_and_the_dashboard_judge_one_cluster_state_alike() {
         Box::new(snap),
         helmdeck::cluster::watch::Connection::Live,
     ));
-    let shown = app.judgement();
+    let shown = app.session.judgement();
 
     assert_eq!(checked.checks, verified);
     assert_eq!(checked.checks, shown.checks);
     assert_eq!(checked.verdict(), helmdeck::verdict::Verdict::Fail);
-    assert_eq!(app.pods.state, checked.pods.as_ref().expect("pods").state);
+    assert_eq!(
+        app.session.pods.state,
+        checked.pods.as_ref().expect("pods").state
+    );
     assert_eq!(
         shown.verdict_of(&["disk", "disks"]),
         checked.verdict_of(&["disk", "disks"])

@@ -151,13 +151,22 @@ fn the_values_the_wizard_reviews_are_the_values_applied() {
     let Some(Effect::Review(job)) = key(KeyCode::Enter).into_iter().next() else {
         panic!("the questions' enter asks for the review")
     };
-    app.update(Msg::Reviewed(job.id, helmdeck::tui::wizard::review(&job)));
+    app.update(Msg::Reviewed(
+        job.id,
+        helmdeck::tui::screens::wizard::review(&job),
+    ));
     let mut key = |c| app.update(Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)));
     let effects = key(KeyCode::Enter);
     let Some(Effect::Plan(intent)) = effects.into_iter().next() else {
         panic!("the review's enter plans")
     };
-    let review = app.wizard.as_ref().expect("wizard").review.clone();
+    let review = app
+        .walkthrough
+        .current
+        .as_ref()
+        .expect("wizard")
+        .review
+        .clone();
     assert!(!review.is_empty());
     let mut intent = *intent;
     intent.target = target(&sim);

@@ -9,7 +9,8 @@ use helmdeck::cluster::probe::{EndpointRecord, Exchange, ProbeRecord};
 use helmdeck::cluster::releases::ReleaseInfo;
 use helmdeck::cluster::watch::{Connection, Snapshot};
 use helmdeck::deploy::{self, Event, Outcome, Step, StepState, ValueChange};
-use helmdeck::tui::app::{App, Effect, Msg, Options, PlanTicket, Screen};
+use helmdeck::tui::app::{App, Effect, Msg, Options, Route};
+use helmdeck::tui::messages::PlanTicket;
 use helmdeck::verdict::{Check, Verdict};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -72,7 +73,7 @@ fn ticket(profile: &str) -> Box<PlanTicket> {
             version: None,
             why: None,
         },
-        reply: helmdeck::tui::app::Reply::none(),
+        reply: helmdeck::tui::messages::Reply::none(),
     })
 }
 
@@ -89,7 +90,7 @@ fn settle(app: &mut App, effects: Vec<Effect>) -> Vec<Effect> {
     for e in effects {
         match e {
             Effect::Review(job) => {
-                let r = helmdeck::tui::wizard::review(&job);
+                let r = helmdeck::tui::screens::wizard::review(&job);
                 let more = app.update(Msg::Reviewed(job.id, r));
                 out.extend(settle(app, more));
             }
@@ -107,7 +108,7 @@ fn typed(app: &mut App, text: &str) {
 
 fn render(app: &App, w: u16, h: u16) -> String {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| helmdeck::tui::view::draw(f, app)).unwrap();
+    t.draw(|f| app.draw(f)).unwrap();
     format!("{}", t.backend())
 }
 
@@ -264,7 +265,7 @@ fn probe(ms: u64) -> ProbeRecord {
 fn dashboard() -> App {
     let mut a = app();
     // No --profile: the release's `cloud` value (aws) picks the rules that judge it.
-    a.opts.profile = None;
+    a.session.opts.profile = None;
     a.update(Msg::Releases(Ok(vec![release("deployed", 2)])));
     a.update(Msg::Snapshot(Box::new(snapshot()), Connection::Live));
     for ms in [12, 15, 9, 30, 11] {
@@ -282,11 +283,12 @@ fn home_screens() {
     a.update(Msg::Releases(Ok(vec![release("deployed", 2)])));
     snap("home_releases", &a);
     a.update(Msg::Releases(Ok(vec![release("pending-upgrade", 3)])));
-    a.opts.helm = Err("run scripts/get-helm, put helm on PATH, or set HELMDECK_HELM".into());
+    a.session.opts.helm =
+        Err("run scripts/get-helm, put helm on PATH, or set HELMDECK_HELM".into());
     snap("home_stuck_release_without_helm", &a);
     // Without helm, install says how to get it instead of opening the wizard.
     key(&mut a, KeyCode::Char('i'));
-    assert_eq!(a.screen, Screen::Home);
+    assert_eq!(a.screen(), Route::Home);
     assert!(a.message.as_deref().unwrap().contains("scripts/get-helm"));
 }
 
@@ -301,7 +303,7 @@ fn help_is_generated_from_the_keymap_and_readonly_hides_writes() {
     assert!(small.contains(":q :quit"), "{small}");
     insta::assert_snapshot!("help_home_scrolled_80x24", small);
     key(&mut a, KeyCode::Esc);
-    a.opts.readonly = true;
+    a.session.opts.readonly = true;
     key(&mut a, KeyCode::Char('?'));
     let text = render(&a, 160, 48);
     assert!(!text.contains("install the stack"), "{text}");
@@ -322,7 +324,7 @@ fn the_values_review_renders_off_the_ui_thread_and_only_the_newest_answer_counts
     assert!(screen.contains("Rendering the values"), "{screen}");
     // Nothing to plan until it is there.
     assert!(key(&mut a, KeyCode::Enter).is_empty());
-    assert!(a.wizard.as_ref().unwrap().review.is_empty());
+    assert!(a.walkthrough.current.as_ref().unwrap().review.is_empty());
     // Back and forward again: the first answer, arriving late, is not shown.
     key(&mut a, KeyCode::Esc);
     let effects = a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
@@ -334,13 +336,13 @@ fn the_values_review_renders_off_the_ui_thread_and_only_the_newest_answer_counts
         first.id,
         Err("an older review's answer".into()),
     ));
-    let w = a.wizard.as_ref().unwrap();
+    let w = a.walkthrough.current.as_ref().unwrap();
     assert!(w.review_error.is_none() && w.review_pending == Some(second.id));
     a.update(Msg::Reviewed(
         second.id,
-        helmdeck::tui::wizard::review(second),
+        helmdeck::tui::screens::wizard::review(second),
     ));
-    let w = a.wizard.as_ref().unwrap();
+    let w = a.walkthrough.current.as_ref().unwrap();
     assert!(w.review_pending.is_none() && !w.review.is_empty());
     let first_row = w.review[0].path.clone();
     let screen = render(&a, 100, 20);
@@ -353,7 +355,7 @@ fn the_values_review_renders_off_the_ui_thread_and_only_the_newest_answer_counts
 #[test]
 fn a_helm_that_does_not_stop_when_asked_can_be_killed() {
     let mut a = app();
-    let mut run = helmdeck::tui::app::RunView::new(
+    let mut run = helmdeck::tui::screens::run::RunView::new(
         "install posthog".into(),
         "install",
         "posthog",
@@ -361,8 +363,8 @@ fn a_helm_that_does_not_stop_when_asked_can_be_killed() {
         SystemTime::now(),
     );
     run.helm_process = Some((4242, "/tmp/helm.err".into()));
-    a.run = Some(run);
-    a.screen = Screen::Run;
+    a.run.view = Some(run);
+    a.show(Route::Run);
     key(&mut a, KeyCode::Char('s'));
     assert_eq!(
         key(&mut a, KeyCode::Char('y')),
@@ -376,6 +378,7 @@ fn a_helm_that_does_not_stop_when_asked_can_be_killed() {
     );
     assert!(
         a.run
+            .view
             .as_ref()
             .unwrap()
             .helm
@@ -416,7 +419,7 @@ fn install_wizard_screens() {
     let effects = key(&mut a, KeyCode::Enter);
     assert!(effects.is_empty());
     snap("wizard_review", &a);
-    let review = &a.wizard.as_ref().unwrap().review;
+    let review = &a.walkthrough.current.as_ref().unwrap().review;
     let host = review
         .iter()
         .find(|l| l.path == "ingress.hostname")
@@ -434,7 +437,7 @@ fn install_wizard_screens() {
     key(&mut a, KeyCode::Char('/'));
     typed(&mut a, "storageclass");
     key(&mut a, KeyCode::Enter);
-    let w = a.wizard.as_ref().unwrap();
+    let w = a.walkthrough.current.as_ref().unwrap();
     assert!(!w.review_rows().is_empty());
     assert!(
         w.review_rows()
@@ -445,7 +448,7 @@ fn install_wizard_screens() {
     snap("wizard_review_filtered", &a);
     key(&mut a, KeyCode::Char('/'));
     key(&mut a, KeyCode::Esc);
-    assert!(a.wizard.as_ref().unwrap().filter.is_empty());
+    assert!(a.walkthrough.current.as_ref().unwrap().filter.is_empty());
     let effects = key(&mut a, KeyCode::Enter);
     let Some(Effect::Plan(intent)) = effects.first() else {
         panic!("{effects:?}")
@@ -536,7 +539,7 @@ fn install_wizard_screens() {
         *ticket("aws"),
         "the plan shown is the plan applied"
     );
-    assert_eq!(a.screen, Screen::Run);
+    assert_eq!(a.screen(), Route::Run);
 }
 
 #[test]
@@ -595,11 +598,11 @@ fn run_screen_follows_the_engine_and_shows_the_outcome() {
     snap("run_failing_while_waiting", &a);
     // Leaving keeps it reachable: the header says so, and o comes back.
     key(&mut a, KeyCode::Esc);
-    assert_eq!(a.screen, Screen::Home);
+    assert_eq!(a.screen(), Route::Home);
     assert!(render(&a, 160, 48).contains("✗ install posthog: a pod is failing (o)"));
     // A second operation is refused while this one runs.
     assert!(key(&mut a, KeyCode::Char('u')).is_empty());
-    assert!(a.wizard.is_none());
+    assert!(a.walkthrough.current.is_none());
     assert!(
         a.message
             .as_deref()
@@ -607,7 +610,7 @@ fn run_screen_follows_the_engine_and_shows_the_outcome() {
             .contains("is still running: o shows it")
     );
     key(&mut a, KeyCode::Char('o'));
-    assert_eq!(a.screen, Screen::Run);
+    assert_eq!(a.screen(), Route::Run);
     // Stopping needs helm's pid, then a yes.
     a.update(Msg::Engine(Event::HelmStarted {
         pid: 4242,
@@ -648,7 +651,7 @@ fn run_screen_follows_the_engine_and_shows_the_outcome() {
     // however long helm's message is.
     a.update(Msg::Releases(Ok(Vec::new())));
     key(&mut a, KeyCode::Esc);
-    assert_eq!(a.screen, Screen::Home);
+    assert_eq!(a.screen(), Route::Home);
     for (w, h) in [(80, 24), (160, 48)] {
         let home = render(&a, w, h);
         assert!(
@@ -668,7 +671,11 @@ fn dashboard_panes() {
     key(&mut a, KeyCode::Char('N'));
     let text = render(&a, 160, 48);
     assert!(text.contains("NAME▲"), "{text}");
-    let first = |a: &App| helmdeck::tui::view::visible_pods(a)[0].name.clone();
+    let first = |a: &App| {
+        helmdeck::tui::screens::dashboard::visible_pods(&a.dash, &a.session)[0]
+            .name
+            .clone()
+    };
     assert_eq!(first(&a), "posthog-clickhouse-0");
     key(&mut a, KeyCode::Char('N'));
     assert!(render(&a, 160, 48).contains("NAME▼"));
@@ -712,7 +719,7 @@ fn dashboard_panes() {
     snap("dashboard_ingestion", &a);
     // From the first probe the numbers show, before there is a chart to draw.
     let mut first = dashboard();
-    first.probes.clear();
+    first.session.probes.clear();
     first.update(Msg::Probe(Box::new(probe(12))));
     key(&mut first, KeyCode::Tab);
     key(&mut first, KeyCode::Tab);
@@ -731,14 +738,14 @@ fn dashboard_panes() {
 
 #[test]
 fn logs_and_yaml_of_a_pod_as_k9s_shows_them() {
-    use helmdeck::tui::app::PodTextKind;
+    use helmdeck::tui::messages::TextKind;
     let mut a = dashboard();
     key(&mut a, KeyCode::Char('s'));
     let effects = key(&mut a, KeyCode::Char('l'));
     assert_eq!(
         effects,
         vec![Effect::PodText {
-            kind: PodTextKind::Logs,
+            kind: TextKind::Logs,
             namespace: "posthog".into(),
             pod: "posthog-web-7c9f-abcde".into(),
             container: None,
@@ -747,7 +754,7 @@ fn logs_and_yaml_of_a_pod_as_k9s_shows_them() {
     let lines: Vec<String> = (1..=40).map(|i| format!("web log line {i}")).collect();
     a.update(Msg::PodText(
         "posthog-web-7c9f-abcde".into(),
-        PodTextKind::Logs,
+        TextKind::Logs,
         Ok((lines, vec!["app".into(), "proxy".into()])),
     ));
     // Following: the end is in view.
@@ -777,13 +784,13 @@ fn logs_and_yaml_of_a_pod_as_k9s_shows_them() {
     assert!(matches!(
         &effects[..],
         [Effect::PodText {
-            kind: PodTextKind::Yaml,
+            kind: TextKind::Yaml,
             ..
         }]
     ));
     a.update(Msg::PodText(
         "posthog-web-7c9f-abcde".into(),
-        PodTextKind::Yaml,
+        TextKind::Yaml,
         Ok((
             vec!["apiVersion: v1".into(), "kind: Pod".into()],
             vec!["app".into()],
@@ -804,12 +811,12 @@ fn the_command_prompt_completes_and_remembers() {
     key(&mut a, KeyCode::Tab);
     assert_eq!(
         a.overlay,
-        Some(helmdeck::tui::app::Overlay::Command(
+        Some(helmdeck::tui::overlay::Overlay::Command(
             helmdeck::tui::line_edit::LineEdit::new("ingestion")
         ))
     );
     key(&mut a, KeyCode::Enter);
-    assert_eq!(a.screen, Screen::Dashboard);
+    assert_eq!(a.screen(), Route::Dashboard);
     // Ambiguous: completes what is shared and lists the rest.
     key(&mut a, KeyCode::Char(':'));
     typed(&mut a, "h");
@@ -821,7 +828,7 @@ fn the_command_prompt_completes_and_remembers() {
     key(&mut a, KeyCode::Up);
     assert_eq!(
         a.overlay,
-        Some(helmdeck::tui::app::Overlay::Command(
+        Some(helmdeck::tui::overlay::Overlay::Command(
             helmdeck::tui::line_edit::LineEdit::new("ingestion")
         ))
     );
@@ -866,7 +873,7 @@ fn the_command_prompt_completes_and_remembers() {
         vec![Effect::SwitchNamespace("default".into())]
     );
     // Read-only: a write key says why it does nothing.
-    a.opts.readonly = true;
+    a.session.opts.readonly = true;
     key(&mut a, KeyCode::Char(':'));
     typed(&mut a, "home");
     key(&mut a, KeyCode::Enter);
@@ -941,18 +948,18 @@ fn upgrade_starts_from_the_release_values_with_its_profile() {
     a.update(Msg::Releases(Ok(vec![r])));
     key(&mut a, KeyCode::Char('u'));
     snap("upgrade_questions", &a);
-    let w = a.wizard.as_ref().unwrap();
+    let w = a.walkthrough.current.as_ref().unwrap();
     assert_eq!(
-        a.profiles[w.profile].name, "aws",
+        a.session.profiles[w.profile].name, "aws",
         "the release's cloud picks the profile"
     );
     assert_eq!(w.fields[0].input, "old.example.com");
     // `i` on the installed release is its upgrade walkthrough, and says so.
     key(&mut a, KeyCode::Esc);
     key(&mut a, KeyCode::Esc);
-    assert_eq!(a.screen, Screen::Home);
+    assert_eq!(a.screen(), Route::Home);
     key(&mut a, KeyCode::Char('i'));
-    let w = a.wizard.as_ref().unwrap();
+    let w = a.walkthrough.current.as_ref().unwrap();
     assert_eq!(w.action, deploy::Action::Upgrade);
     assert!(
         a.message.as_deref().unwrap().contains("already installed"),
@@ -960,8 +967,8 @@ fn upgrade_starts_from_the_release_values_with_its_profile() {
         a.message
     );
     // Text fields edit in place: home, a character, end, ctrl-w.
-    let w = a.wizard.as_mut().unwrap();
-    w.step = helmdeck::tui::app::WizardStep::Questions;
+    let w = a.walkthrough.current.as_mut().unwrap();
+    w.step = helmdeck::tui::screens::wizard::WizardStep::Questions;
     w.field = 0;
     key(&mut a, KeyCode::Home);
     typed(&mut a, "x?");
@@ -970,13 +977,16 @@ fn upgrade_starts_from_the_release_values_with_its_profile() {
         KeyCode::Char('w'),
         KeyModifiers::CONTROL,
     )));
-    let w = a.wizard.as_ref().unwrap();
+    let w = a.walkthrough.current.as_ref().unwrap();
     assert_eq!(w.fields[0].input, "");
     assert!(a.overlay.is_none(), "? typed in a field is text, not help");
     // A long pasted value: the field scrolls so its end and the cursor stay in view.
     let long = format!("{}.example.com", "very-long-subdomain-".repeat(5));
     a.update(Msg::Paste(long.clone()));
-    assert_eq!(a.wizard.as_ref().unwrap().fields[0].input, long.as_str());
+    assert_eq!(
+        a.walkthrough.current.as_ref().unwrap().fields[0].input,
+        long.as_str()
+    );
     let small = render(&a, 80, 24);
     assert!(small.contains("…"), "{small}");
     assert!(small.contains("subdomain-.example.com"), "{small}");
@@ -990,13 +1000,16 @@ fn switching_context_keeps_the_current_cluster_until_the_new_one_connects() {
     typed(&mut a, "ctx elsewhere");
     let effects = key(&mut a, KeyCode::Enter);
     assert_eq!(effects, vec![Effect::SwitchContext("elsewhere".into())]);
-    assert_eq!(a.opts.context, "helmdeck-sim", "still on the old cluster");
-    assert_eq!(a.releases.len(), 1, "its data still shown");
+    assert_eq!(
+        a.session.opts.context, "helmdeck-sim",
+        "still on the old cluster"
+    );
+    assert_eq!(a.session.releases.len(), 1, "its data still shown");
     a.update(Msg::ContextSwitched(
         "elsewhere".into(),
         Err("context \"elsewhere\" not found in the kubeconfig".into()),
     ));
-    assert_eq!(a.opts.context, "helmdeck-sim");
+    assert_eq!(a.session.opts.context, "helmdeck-sim");
     assert!(
         a.message
             .as_deref()
@@ -1016,8 +1029,11 @@ fn switching_context_keeps_the_current_cluster_until_the_new_one_connects() {
         }),
     ));
     assert_eq!(effects, vec![Effect::RefreshReleases]);
-    assert_eq!(a.opts.context, "elsewhere");
-    assert!(a.releases.is_empty(), "the old cluster's releases are gone");
+    assert_eq!(a.session.opts.context, "elsewhere");
+    assert!(
+        a.session.releases.is_empty(),
+        "the old cluster's releases are gone"
+    );
     assert!(render(&a, 120, 30).contains("TLS unverified"));
 }
 
@@ -1053,7 +1069,7 @@ fn vendor_listing() -> helmdeck::chart::repo::Listing {
 #[test]
 fn the_upgrade_walkthrough_picks_a_version_and_walks_its_stops() {
     let mut a = app();
-    a.opts.simulated = false;
+    a.session.opts.simulated = false;
     let mut r = release("deployed", 1);
     r.chart = "posthog".into();
     r.chart_version = "25.0.0".into();
@@ -1083,7 +1099,7 @@ fn the_upgrade_walkthrough_picks_a_version_and_walks_its_stops() {
     key(&mut a, KeyCode::Char('g'));
     key(&mut a, KeyCode::Enter);
     snap("upgrade_notes", &a);
-    let w = a.wizard.as_ref().unwrap();
+    let w = a.walkthrough.current.as_ref().unwrap();
     let stops: Vec<&str> = w
         .path
         .as_ref()
@@ -1099,20 +1115,26 @@ fn the_upgrade_walkthrough_picks_a_version_and_walks_its_stops() {
     // Not before every step is confirmed.
     key(&mut a, KeyCode::Enter);
     assert_eq!(
-        a.wizard.as_ref().unwrap().step,
-        helmdeck::tui::app::WizardStep::Notes
+        a.walkthrough.current.as_ref().unwrap().step,
+        helmdeck::tui::screens::wizard::WizardStep::Notes
     );
     for _ in 0..steps {
         key(&mut a, KeyCode::Char(' '));
     }
     key(&mut a, KeyCode::Enter);
     assert_eq!(
-        a.wizard.as_ref().unwrap().step,
-        helmdeck::tui::app::WizardStep::Questions
+        a.walkthrough.current.as_ref().unwrap().step,
+        helmdeck::tui::screens::wizard::WizardStep::Questions
     );
     snap("upgrade_stop_questions", &a);
     // The campaign is for the version chosen; it takes 29.0.11 first.
-    let intent = a.intent(deploy::Action::Upgrade).unwrap();
+    let intent = a
+        .walkthrough
+        .current
+        .as_ref()
+        .unwrap()
+        .intent(deploy::Action::Upgrade, &a.session)
+        .unwrap();
     assert_eq!(intent.values.version.as_deref(), Some("30.46.0"));
 }
 

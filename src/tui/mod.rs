@@ -2,23 +2,24 @@
 //! probe and the deploy engine run on their own tasks and send it messages. It redraws when
 //! something changed or the clock ticks, never while waiting on the network.
 //!
-//! One module per screen — `home`, `wizard`, `run`, `dashboard`, `rollback` — holds that
-//! screen's state, how keys and messages change it, and how it is drawn; `app` routes
-//! messages and keys to them, `view` draws the frame around them.
+//! Each screen under `screens` — home, wizard, run, dashboard, rollback — is a component: it
+//! owns its state, answers keys and messages, and draws itself, reading what the app knows
+//! through `session`. `app` is the root that routes between them (a route stack) and opens the
+//! overlays; `messages` is what flows between the app and its tasks; `runtime` carries out the
+//! effects; `view` draws the frame around the screens.
 
 pub mod app;
-mod dashboard;
-mod home;
+mod commands;
 pub mod keymap;
 pub mod line_edit;
-mod pod_text;
-mod rollback;
-mod run;
+pub mod messages;
+pub mod overlay;
 pub mod runtime;
+pub mod screens;
+pub mod session;
 pub mod theme;
-pub mod view;
+mod view;
 mod widgets;
-pub mod wizard;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -30,6 +31,11 @@ use crate::cluster::Target;
 use crate::cluster::probe;
 use crate::deploy::exit;
 use app::{App, Msg, Options};
+
+/// How often the clock ticks.
+const TICK: Duration = Duration::from_secs(1);
+/// The shortest time between two frames (30 a second at most).
+const FRAME: Duration = Duration::from_millis(33);
 
 /// How the app was asked to start.
 pub struct Launch {
@@ -141,9 +147,9 @@ fn current_context_name(t: &Target) -> String {
 /// What the runtime's effects need of the app.
 fn focus(app: &App) -> runtime::Focus {
     runtime::Focus {
-        namespace: app.opts.namespace.clone(),
-        release: app.opts.release.clone(),
-        probe: probe::settings_for(app.dashboard_profile()),
+        namespace: app.session.opts.namespace.clone(),
+        release: app.session.opts.release.clone(),
+        probe: probe::settings_for(app.session.judging_profile()),
     }
 }
 
@@ -160,16 +166,20 @@ async fn event_loop(
         app.message = unreachable;
     }
     let mut events = crossterm::event::EventStream::new();
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    // The clock ticks once a second (ages, elapsed times, followed logs); frames are drawn
+    // when something changed, at most one per FRAME however fast messages come.
+    let mut tick = tokio::time::interval(TICK);
     let panic_for_test = std::env::var_os("HELMDECK_TUI_PANIC_AFTER_FIRST_FRAME").is_some();
     let mut dirty = true;
+    let mut next_frame = tokio::time::Instant::now();
     loop {
-        if dirty {
-            if let Err(e) = terminal.draw(|f| view::draw(f, app)) {
+        if dirty && tokio::time::Instant::now() >= next_frame {
+            if let Err(e) = terminal.draw(|f| app.draw(f)) {
                 log.line(&format!("draw failed: {e}"));
                 return exit::FAILED;
             }
             dirty = false;
+            next_frame = tokio::time::Instant::now() + FRAME;
             // For the crash-safety test: a panic with the terminal in raw mode.
             if panic_for_test {
                 panic!("injected panic (HELMDECK_TUI_PANIC_AFTER_FIRST_FRAME)");
@@ -190,6 +200,7 @@ async fn event_loop(
                 None => continue,
             },
             _ = tick.tick() => Msg::Tick(SystemTime::now()),
+            _ = tokio::time::sleep_until(next_frame), if dirty => continue,
         };
         // Every message already queued is taken before the next frame: a burst of engine
         // events is one redraw, not one each.
@@ -201,7 +212,7 @@ async fn event_loop(
             // Ticks only redraw screens that show a clock or ages.
             let is_tick = matches!(msg, Msg::Tick(_));
             let effects = app.update(msg);
-            dirty |= !is_tick || app.screen != app::Screen::Home;
+            dirty |= !is_tick || app.screen() != app::Route::Home;
             for e in effects {
                 log.line(&format!("effect: {}", runtime::describe_effect(&e)));
                 match rt.execute(e, &focus(app)) {

@@ -10,8 +10,9 @@ use kube::api::{Api, LogParams};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
-use super::app::{self, Effect, Msg, PlanTicket};
-use super::{Launch, pod_text, wizard};
+use super::Launch;
+use super::messages::{self as app, Effect, Msg, PlanTicket};
+use super::screens::wizard;
 use crate::cluster::Target;
 use crate::cluster::probe::{self, ProbeTiming, Transport};
 use crate::cluster::watch::{ClusterWatch, Scope};
@@ -632,7 +633,7 @@ async fn read_pod_text(
     c: kube::Client,
     namespace: &str,
     pod: &str,
-    kind: pod_text::TextKind,
+    kind: app::TextKind,
     container: Option<String>,
 ) -> Result<(Vec<String>, Vec<String>), String> {
     let api: Api<Pod> = Api::namespaced(c, namespace);
@@ -643,7 +644,7 @@ async fn read_pod_text(
         .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
         .unwrap_or_default();
     match kind {
-        pod_text::TextKind::Logs => {
+        app::TextKind::Logs => {
             let text = api
                 .logs(
                     pod,
@@ -657,7 +658,7 @@ async fn read_pod_text(
                 .map_err(|e| e.to_string())?;
             Ok((text.lines().map(str::to_string).collect(), containers))
         }
-        pod_text::TextKind::Yaml => {
+        app::TextKind::Yaml => {
             let mut p = p;
             p.metadata.managed_fields = None;
             let mut v = serde_json::to_value(&p).map_err(|e| e.to_string())?;

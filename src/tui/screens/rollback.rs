@@ -7,11 +7,11 @@ use ratatui::widgets::{Clear, Row, Table, TableState};
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-use super::app::{App, Confirm, Effect, Overlay};
-use super::theme::Theme;
-use super::widgets::{block, centered};
+use super::{Confirm, Step};
 use crate::cluster::releases::ReleaseInfo;
 use crate::deploy;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{block, centered};
 
 /// Choosing the revision a rollback goes to.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,17 +22,16 @@ pub struct RevisionPicker {
     pub selected: usize,
 }
 
-impl App {
-    /// A release's revisions arrived: open the picker on the revision a rollback goes to by
-    /// default, or say why there is nothing to pick.
-    pub(super) fn history_loaded(
-        &mut self,
+impl RevisionPicker {
+    /// A release's revisions arrived: the picker opens on the revision a rollback goes to by
+    /// default; none when there is no earlier revision to pick.
+    pub fn open(
         release: String,
         namespace: String,
-        r: Result<Vec<ReleaseInfo>, String>,
-    ) {
-        match r {
-            Ok(revisions) if revisions.len() > 1 => {
+        revisions: Vec<ReleaseInfo>,
+    ) -> Option<RevisionPicker> {
+        match revisions {
+            revisions if revisions.len() > 1 => {
                 let hist: Vec<crate::helm::driver::HistoryEntry> = revisions
                     .iter()
                     .map(|r| crate::helm::driver::HistoryEntry {
@@ -48,53 +47,53 @@ impl App {
                 let selected = target
                     .and_then(|t| revisions.iter().position(|r| r.revision == t))
                     .unwrap_or(0);
-                self.overlay = Some(Overlay::Revisions(RevisionPicker {
+                Some(RevisionPicker {
                     release,
                     namespace,
                     revisions,
                     selected,
-                }));
+                })
             }
-            Ok(_) => {
-                self.message = Some(format!("{release} has no earlier revision to roll back to"))
-            }
-            Err(e) => self.message = Some(format!("cannot read the history of {release}: {e}")),
+            _ => None,
         }
     }
 
-    /// Keys in the picker; enter asks to confirm, naming the release's namespace.
-    pub(super) fn revisions_key(&mut self, mut p: RevisionPicker, k: KeyEvent) -> Vec<Effect> {
+    /// Keys in the picker: the picker as it stays open (none: closed), and what it asks.
+    /// Enter asks to confirm, naming the release's namespace.
+    pub fn key(mut self, k: KeyEvent) -> (Option<RevisionPicker>, Step) {
         match k.code {
-            KeyCode::Esc => self.overlay = None,
+            KeyCode::Esc => (None, Step::default()),
             KeyCode::Char('j') | KeyCode::Down => {
-                p.selected = (p.selected + 1).min(p.revisions.len().saturating_sub(1));
-                self.overlay = Some(Overlay::Revisions(p));
+                self.selected = (self.selected + 1).min(self.revisions.len().saturating_sub(1));
+                (Some(self), Step::default())
             }
             KeyCode::Char('k') | KeyCode::Up => {
-                p.selected = p.selected.saturating_sub(1);
-                self.overlay = Some(Overlay::Revisions(p));
+                self.selected = self.selected.saturating_sub(1);
+                (Some(self), Step::default())
             }
             KeyCode::Enter => {
-                let revision = p.revisions.get(p.selected).map(|r| r.revision);
-                let current = p.revisions.last().map(|r| r.revision);
+                let revision = self.revisions.get(self.selected).map(|r| r.revision);
+                let current = self.revisions.last().map(|r| r.revision);
                 if revision == current {
-                    self.message = Some("that is the current revision: pick an earlier one".into());
-                    self.overlay = Some(Overlay::Revisions(p));
+                    (
+                        Some(self),
+                        Step::say("that is the current revision: pick an earlier one"),
+                    )
                 } else {
-                    self.overlay = Some(Overlay::Confirm(Confirm::Rollback {
-                        release: p.release,
-                        namespace: p.namespace,
+                    let c = Confirm::Rollback {
+                        release: self.release,
+                        namespace: self.namespace,
                         revision,
-                    }));
+                    };
+                    (None, Step::confirm(c))
                 }
             }
-            _ => self.overlay = Some(Overlay::Revisions(p)),
+            _ => (Some(self), Step::default()),
         }
-        Vec::new()
     }
 }
 
-pub(super) fn draw_revisions(f: &mut Frame, area: Rect, p: &super::app::RevisionPicker, t: &Theme) {
+pub fn draw_revisions(f: &mut Frame, area: Rect, p: &RevisionPicker, t: &Theme) {
     let rows = p.revisions.iter().map(|r| {
         Row::new(vec![
             r.revision.to_string(),

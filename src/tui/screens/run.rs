@@ -9,15 +9,21 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Gauge, Paragraph, Wrap};
 
-use super::app::{App, Effect, HELM_LINES};
-use super::theme::Theme;
-use super::widgets::block;
-use crate::deploy::{self, Outcome, Step, StepState};
+use super::{Confirm, Screen, Step};
+use crate::deploy::{self, Outcome, StepState};
+use crate::tui::keymap::{Action, Ctx};
+use crate::tui::messages::{Effect, Msg};
+use crate::tui::session::{LastOperation, Session};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{self, block};
+
+/// helm output lines the run screen keeps.
+const HELM_LINES: usize = 200;
 
 #[derive(Debug, Clone)]
 pub struct RunView {
     pub title: String,
-    pub steps: Vec<(Step, StepState, String)>,
+    pub steps: Vec<(deploy::Step, StepState, String)>,
     pub helm: VecDeque<String>,
     pub pods: (usize, usize),
     pub jobs: (usize, usize),
@@ -72,18 +78,6 @@ impl RunView {
     }
 }
 
-/// A release's last operation in this session: what Home shows beside (or instead of) it.
-#[derive(Debug, Clone)]
-pub struct LastOperation {
-    pub release: String,
-    pub namespace: String,
-    pub what: String,
-    pub outcome: Outcome,
-    /// The failing pod seen while helm waited.
-    pub problem: Option<String>,
-    pub finished: SystemTime,
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct RunProblem {
     pub pod: String,
@@ -93,30 +87,107 @@ pub struct RunProblem {
     pub logs: Vec<String>,
 }
 
-impl App {
+/// The run screen: the operation running or last run in this session.
+#[derive(Debug, Clone, Default)]
+pub struct RunScreen {
+    pub view: Option<RunView>,
+}
+
+impl RunScreen {
+    /// An install, upgrade or rollback is under way.
+    pub fn busy(&self) -> bool {
+        self.view.as_ref().is_some_and(|r| r.outcome.is_none())
+    }
+
+    /// The operation ended: its outcome, kept for Home.
+    pub fn finished(&mut self, o: Outcome, now: SystemTime) -> Option<LastOperation> {
+        let r = self.view.as_mut()?;
+        r.outcome = Some(o.clone());
+        r.finished = Some(now);
+        Some(LastOperation {
+            release: r.release.clone(),
+            namespace: r.namespace.clone(),
+            what: r.what.clone(),
+            outcome: o,
+            problem: r
+                .problem
+                .as_ref()
+                .map(|p| format!("pod {}: {}", p.pod, p.finding)),
+            finished: now,
+        })
+    }
+
+    /// The user confirmed stopping helm (this pid): the pane says what it does.
+    pub fn stopping(&mut self, pid: u32) {
+        if let Some(r) = self.view.as_mut() {
+            r.stopping = true;
+            let then = r.stopping_does();
+            r.helm.push_back(format!(
+                "stopping: asked helm (pid {pid}) to give up; {then}"
+            ));
+        }
+    }
+
+    /// The user confirmed killing helm (this pid).
+    pub fn killing(&mut self, pid: u32) {
+        if let Some(r) = self.view.as_mut() {
+            r.helm.push_back(format!(
+                "killing helm (pid {pid}): the release is left as helm left it; its state and the way back follow"
+            ));
+        }
+    }
+
+    /// s: stop waiting, and once asked, kill.
+    fn stop_waiting(&self) -> Step {
+        let running = self.view.as_ref().filter(|r| r.outcome.is_none());
+        let Some((r, (pid, _))) = running.and_then(|r| r.helm_process.as_ref().map(|p| (r, p)))
+        else {
+            return Step::say("helm is not running: nothing to stop");
+        };
+        let pid = *pid;
+        // Asked once and still running: the next step is to kill it.
+        if r.stopping {
+            return Step::confirm(Confirm::KillHelm { pid });
+        }
+        let failing = r.problem.as_ref().map(|p| {
+            let word = p.finding.split([' ', ':']).next().unwrap_or_default();
+            (p.pod.clone(), word.to_string())
+        });
+        Step::confirm(Confirm::StopWaiting {
+            pid,
+            failing,
+            then: r.stopping_does(),
+        })
+    }
+
     /// j/k/g/G on the run screen scroll the cause pane.
-    pub(super) fn scroll_run(&mut self, a: super::keymap::Action) {
-        let Some(r) = self.run.as_mut() else { return };
+    fn scroll(&mut self, a: Action) {
+        let Some(r) = self.view.as_mut() else { return };
         let len = r
             .problem
             .as_ref()
             .map_or(0, |p| 2 + p.events.len() + p.logs.len().min(8) + 1);
-        r.scroll = super::app::step(r.scroll as usize, len, a) as u16;
+        r.scroll = super::step(r.scroll as usize, len, a) as u16;
+    }
+
+    /// The watchers saw the cluster change: the failing pod, if one is, is named at once.
+    pub fn observed(&mut self, s: &Session) -> Step {
+        Step::effects(self.note_problem(s))
     }
 
     /// While an operation runs, remembers the worst pod problem (and asks for its logs once).
-    pub(super) fn note_run_problem(&mut self) -> Vec<Effect> {
-        let Some(r) = self.run.as_mut().filter(|r| r.outcome.is_none()) else {
+    fn note_problem(&mut self, s: &Session) -> Vec<Effect> {
+        let Some(r) = self.view.as_mut().filter(|r| r.outcome.is_none()) else {
             return Vec::new();
         };
         let named = r.problem.as_ref().map(|p| p.pod.as_str());
-        let Some(f) = crate::health::pods::failing_pod(&self.pods.findings, named) else {
+        let Some(f) = crate::health::pods::failing_pod(&s.pods.findings, named) else {
             return Vec::new();
         };
         let Some(pod) = f.subject.pod().map(str::to_string) else {
             return Vec::new();
         };
-        let events = crate::health::pods::pod_events(&self.snapshot, &pod);
+        let events = crate::health::pods::pod_events(&s.snapshot, &pod);
         let new_pod = r.problem.as_ref().is_none_or(|p| p.pod != pod);
         let logs = r
             .problem
@@ -133,7 +204,7 @@ impl App {
         });
         if new_pod {
             vec![Effect::Logs {
-                namespace: self.opts.namespace.clone(),
+                namespace: s.opts.namespace.clone(),
                 pod,
             }]
         } else {
@@ -141,29 +212,10 @@ impl App {
         }
     }
 
-    pub(super) fn engine_event(&mut self, e: deploy::Event) {
+    fn engine_event(&mut self, e: &deploy::Event) {
         use deploy::Event as E;
-        if let Some(w) = self.wizard.as_mut()
-            && w.plan.running
-        {
-            match &e {
-                E::Check(c) => w.plan.checks.push(c.clone()),
-                E::ValuesDiff { changes } => w.plan.changes = changes.clone(),
-                E::ManifestDiff { kinds } => w.plan.manifest = kinds.clone(),
-                E::Notice { message } => w.plan.notes.push(message.clone()),
-                E::UpgradeNotes(u) => w.plan.notes.extend(crate::chart::upgrade_notes::lines(
-                    &u.from,
-                    &u.to,
-                    &u.notes,
-                    &u.migrations,
-                    &u.removed_in_use,
-                )),
-                _ => {}
-            }
-            return;
-        }
-        let Some(r) = self.run.as_mut() else { return };
-        match e {
+        let Some(r) = self.view.as_mut() else { return };
+        match e.clone() {
             E::Step {
                 step,
                 state,
@@ -218,10 +270,10 @@ impl App {
     }
 
     /// What to tell the user who leaves helm running: its pid, its output and how to follow it.
-    pub(super) fn left_running_note(&self) -> String {
-        let (release, namespace) = (&self.opts.release, &self.opts.namespace);
+    pub fn left_running_note(&self, s: &Session) -> String {
+        let (release, namespace) = (&s.opts.release, &s.opts.namespace);
         let process = self
-            .run
+            .view
             .as_ref()
             .and_then(|r| r.helm_process.as_ref())
             .map(|(pid, log)| format!(" (pid {pid}; its errors go to {log})"))
@@ -232,12 +284,60 @@ impl App {
     }
 }
 
-pub(super) fn draw_run(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
-    let Some(r) = &app.run else { return };
-    let (text, keys, style) = result_text(app, r, t);
+impl Screen for RunScreen {
+    fn keys(&self) -> Ctx {
+        Ctx::Run
+    }
+
+    fn offers(&self, a: Action, _s: &Session) -> bool {
+        a != Action::StopWaiting
+            || self
+                .view
+                .as_ref()
+                .is_some_and(|r| r.outcome.is_none() && r.helm_process.is_some())
+    }
+
+    fn act(&mut self, a: Action, _s: &Session) -> Option<Step> {
+        match a {
+            a if a.moves() => {
+                self.scroll(a);
+                Some(Step::default())
+            }
+            Action::StopWaiting => Some(self.stop_waiting()),
+            _ => None,
+        }
+    }
+
+    fn update(&mut self, m: &Msg, _s: &Session) -> Step {
+        match m {
+            Msg::Engine(e) => {
+                self.engine_event(e);
+                Step::default()
+            }
+            Msg::Logs(pod, lines) => {
+                if let Some(p) = self.view.as_mut().and_then(|r| r.problem.as_mut())
+                    && p.pod == *pod
+                {
+                    p.logs = lines.clone();
+                }
+                Step::default()
+            }
+            _ => Step::default(),
+        }
+    }
+
+    fn draw(&self, f: &mut Frame, area: Rect, s: &Session, t: &Theme) {
+        if let Some(r) = &self.view {
+            draw_run(f, area, r, s, t)
+        }
+    }
+}
+
+fn draw_run(f: &mut Frame, area: Rect, r: &RunView, s: &Session, t: &Theme) {
+    let (text, keys, style) = result_text(s, r, t);
     // The result gets the rows its text wraps to, up to a quarter of the screen: the cause
     // pane above needs the room more.
-    let rows = super::widgets::wrapped_rows(&text, area.width.saturating_sub(2));
+    let rows = widgets::wrapped_rows(&text, area.width.saturating_sub(2));
     let [steps_area, gauge_area, out_area, result_area] = Layout::vertical([
         Constraint::Length(r.steps.len().max(1) as u16 + 2),
         Constraint::Length(3),
@@ -245,7 +345,7 @@ pub(super) fn draw_run(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         Constraint::Length(rows.clamp(1, (area.height / 4).saturating_sub(3).max(2)) + 2),
     ])
     .areas(area);
-    let end = r.finished.unwrap_or(app.now);
+    let end = r.finished.unwrap_or(s.now);
     let elapsed = end.duration_since(r.started).unwrap_or_default().as_secs();
     let lines: Vec<Line> = r
         .steps
@@ -343,7 +443,7 @@ pub(super) fn draw_run(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         } else {
             " cause · j/k scroll "
         };
-        let offset = super::widgets::scroll_rows(
+        let offset = widgets::scroll_rows(
             &lines,
             area.width.saturating_sub(2),
             area.height.saturating_sub(2),
@@ -368,7 +468,7 @@ pub(super) fn draw_run(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
 
 /// The run screen's result line and the keys that apply (kept on the border, where a long
 /// message cannot push them out of sight).
-fn result_text(app: &App, r: &RunView, t: &Theme) -> (String, String, ratatui::style::Style) {
+fn result_text(s: &Session, r: &RunView, t: &Theme) -> (String, String, ratatui::style::Style) {
     match &r.outcome {
         None if r.stopping => (
             format!(
@@ -378,7 +478,7 @@ fn result_text(app: &App, r: &RunView, t: &Theme) -> (String, String, ratatui::s
             " s again: kill helm if it hangs ".into(),
             t.warn,
         ),
-        None if r.problem.is_some() && !app.opts.readonly => (
+        None if r.problem.is_some() && !s.opts.readonly => (
             format!(
                 "a pod is failing: s stops waiting{}, or keep waiting",
                 if r.what == "rollback" {

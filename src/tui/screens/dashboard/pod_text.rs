@@ -10,15 +10,10 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::app::{App, Effect};
-use super::theme::Theme;
-use super::widgets::{block, scroll_rows};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TextKind {
-    Logs,
-    Yaml,
-}
+use crate::tui::keymap::Action;
+use crate::tui::messages::{Effect, TextKind};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{block, scroll_rows};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PodText {
@@ -72,123 +67,92 @@ impl PodText {
     }
 }
 
-impl App {
-    /// Opens the logs or YAML of the selected (or open) pod.
-    pub(super) fn open_pod_text(&mut self, kind: TextKind) -> Vec<Effect> {
-        let pod = match &self.dash.detail {
-            Some(p) => Some((self.opts.namespace.clone(), p.clone())),
-            None => super::view::visible_pods(self)
-                .get(self.dash.selected)
-                .map(|p| (p.namespace.clone(), p.name.clone())),
-        };
-        let Some((ns, name)) = pod else {
-            self.message = Some("no pod selected".into());
-            return Vec::new();
-        };
-        let v = PodText::new(kind, &ns, &name, self.now);
-        let e = v.effect();
-        self.dash.text = Some(v);
-        vec![e]
-    }
-
+impl PodText {
     /// Keys only the text view has: f follow, w wrap, c next container.
-    pub(super) fn pod_text_key(&mut self, k: &KeyEvent) -> Option<Vec<Effect>> {
+    pub fn key(&mut self, k: &KeyEvent) -> Option<Vec<Effect>> {
         if k.modifiers
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
         {
             return None;
         }
-        let v = self.dash.text.as_mut()?;
         match k.code {
-            KeyCode::Char('f') if v.kind == TextKind::Logs => {
-                v.follow = !v.follow;
-                if v.follow {
-                    v.scroll = usize::MAX;
+            KeyCode::Char('f') if self.kind == TextKind::Logs => {
+                self.follow = !self.follow;
+                if self.follow {
+                    self.scroll = usize::MAX;
                 }
                 Some(Vec::new())
             }
             KeyCode::Char('w') => {
-                v.wrap = !v.wrap;
+                self.wrap = !self.wrap;
                 Some(Vec::new())
             }
-            KeyCode::Char('c') if v.kind == TextKind::Logs && v.containers.len() > 1 => {
-                let at = v
+            KeyCode::Char('c') if self.kind == TextKind::Logs && self.containers.len() > 1 => {
+                let at = self
                     .container
                     .as_ref()
-                    .and_then(|c| v.containers.iter().position(|x| x == c))
+                    .and_then(|c| self.containers.iter().position(|x| x == c))
                     .unwrap_or(0);
-                v.container = Some(v.containers[(at + 1) % v.containers.len()].clone());
-                v.lines.clear();
-                v.scroll = usize::MAX;
-                v.follow = true;
-                Some(vec![v.effect()])
+                self.container = Some(self.containers[(at + 1) % self.containers.len()].clone());
+                self.lines.clear();
+                self.scroll = usize::MAX;
+                self.follow = true;
+                Some(vec![self.effect()])
             }
             _ => None,
         }
     }
 
-    /// The text arrived (or could not be read).
-    pub(super) fn pod_text_loaded(
+    /// The text arrived (or could not be read); an answer for another pod or kind is dropped.
+    pub(super) fn loaded(
         &mut self,
-        pod: String,
+        pod: &str,
         kind: TextKind,
         result: Result<(Vec<String>, Vec<String>), String>,
     ) {
-        let Some(v) = self
-            .dash
-            .text
-            .as_mut()
-            .filter(|v| v.pod == pod && v.kind == kind)
-        else {
+        if self.pod != pod || self.kind != kind {
             return;
-        };
+        }
         match result {
             Ok((lines, containers)) => {
-                v.lines = lines;
-                v.error = None;
+                self.lines = lines;
+                self.error = None;
                 if !containers.is_empty() {
-                    v.containers = containers;
+                    self.containers = containers;
                 }
             }
-            Err(e) => v.error = Some(e),
+            Err(e) => self.error = Some(e),
         }
     }
 
     /// Followed logs are read again every couple of seconds.
-    pub(super) fn pod_text_tick(&mut self) -> Vec<Effect> {
-        let now = self.now;
-        match self.dash.text.as_mut() {
-            Some(v)
-                if v.kind == TextKind::Logs
-                    && v.follow
-                    && now.duration_since(v.asked).unwrap_or_default() >= FOLLOW_EVERY =>
-            {
-                v.asked = now;
-                vec![v.effect()]
-            }
-            _ => Vec::new(),
-        }
+    pub fn tick(&mut self, now: SystemTime) -> Option<Effect> {
+        let due = now.duration_since(self.asked).unwrap_or_default() >= FOLLOW_EVERY;
+        (self.kind == TextKind::Logs && self.follow && due).then(|| {
+            self.asked = now;
+            self.effect()
+        })
     }
 
     /// j/k/g/G/page keys scroll; scrolling up stops following.
-    pub(super) fn scroll_pod_text(&mut self, a: super::keymap::Action) {
-        use super::keymap::Action;
-        let Some(v) = self.dash.text.as_mut() else {
-            return;
-        };
-        let len = v.lines.len();
-        let at = v.scroll.min(len.saturating_sub(1));
-        v.scroll = super::app::step(at, len, a);
-        if a == Action::Bottom && v.kind == TextKind::Logs {
-            v.follow = true;
-            v.scroll = usize::MAX;
+    pub fn scroll_by(&mut self, a: Action) {
+        let len = self.lines.len();
+        let at = self.scroll.min(len.saturating_sub(1));
+        self.scroll = crate::tui::screens::step(at, len, a);
+        if a == Action::Bottom && self.kind == TextKind::Logs {
+            self.follow = true;
+            self.scroll = usize::MAX;
         } else if matches!(a, Action::Up | Action::PageUp | Action::Top) {
-            v.follow = false;
+            self.follow = false;
         }
+    }
+
+    pub fn draw(&self, f: &mut Frame, area: Rect, t: &Theme) {
+        draw_pod_text(f, area, self, t)
     }
 }
 
-pub(super) fn draw_pod_text(f: &mut Frame, area: Rect, v: &PodText, t: &Theme) {
+fn draw_pod_text(f: &mut Frame, area: Rect, v: &PodText, t: &Theme) {
     let mut lines: Vec<Line> = v.lines.iter().map(|l| Line::from(l.clone())).collect();
     if let Some(e) = &v.error {
         lines.push(Line::styled(format!("cannot read it: {e}"), t.fail));

@@ -5,29 +5,64 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
-use super::app::App;
-use super::theme::Theme;
-use super::widgets::block;
+use super::{Screen, Step, step};
 use crate::cluster::releases::ReleaseInfo;
+use crate::tui::keymap::{Action, Ctx};
+use crate::tui::session::Session;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{self, block};
 
-impl App {
-    pub fn selected_release(&self) -> Option<&ReleaseInfo> {
-        self.releases.get(self.release_sel)
+/// Home's state: which release is selected.
+#[derive(Debug, Clone, Default)]
+pub struct Home {
+    pub sel: usize,
+}
+
+impl Home {
+    pub fn selected<'a>(&self, s: &'a Session) -> Option<&'a ReleaseInfo> {
+        s.releases.get(self.sel)
+    }
+
+    /// The list changed: the selection stays on a row.
+    pub fn releases_changed(&mut self, s: &Session) {
+        self.sel = self.sel.min(s.releases.len().saturating_sub(1));
+    }
+}
+
+impl Screen for Home {
+    fn keys(&self) -> Ctx {
+        Ctx::Home
+    }
+
+    fn offers(&self, a: Action, s: &Session) -> bool {
+        !matches!(a, Action::Upgrade | Action::Rollback | Action::Dashboard)
+            || !s.releases.is_empty()
+    }
+
+    fn act(&mut self, a: Action, s: &Session) -> Option<Step> {
+        a.moves().then(|| {
+            self.sel = step(self.sel, s.releases.len(), a);
+            Step::default()
+        })
+    }
+
+    fn draw(&self, f: &mut Frame, area: Rect, s: &Session, t: &Theme) {
+        draw_home(f, area, self, s, t)
     }
 }
 
 /// Each release's last operation in this session, newest first: the outcome outlives the
 /// release when helm uninstalled it. Each gets two rows for its outcome and one for the pod
 /// seen failing, so a long helm message never pushes the failing pod out of the box.
-fn draw_last_ops(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
+fn draw_last_ops(f: &mut Frame, area: Rect, s: &Session, t: &Theme) {
     let outer = block(" last operations (o shows the last) ", t);
     let inner = outer.inner(area);
     f.render_widget(outer, area);
-    let ops: Vec<_> = app.last_ops.iter().rev().take(4).collect();
+    let ops: Vec<_> = s.last_ops.iter().rev().take(4).collect();
     let rows = Layout::vertical(ops.iter().map(|_| Constraint::Length(3))).split(inner);
     for (l, row) in ops.into_iter().zip(rows.iter()) {
         let ok = matches!(l.outcome, crate::deploy::Outcome::Applied { .. });
-        let gone = !app
+        let gone = !s
             .releases
             .iter()
             .any(|r| r.name == l.release && r.namespace == l.namespace);
@@ -58,9 +93,9 @@ fn draw_last_ops(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
     }
 }
 
-pub(super) fn draw_home(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
+fn draw_home(f: &mut Frame, area: Rect, home: &Home, s: &Session, t: &Theme) {
     let mut areas = vec![area];
-    if let Err(how) = &app.opts.helm {
+    if let Err(how) = &s.opts.helm {
         let [banner, rest] =
             Layout::vertical([Constraint::Length(3), Constraint::Min(3)]).areas(area);
         f.render_widget(
@@ -75,17 +110,17 @@ pub(super) fn draw_home(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         areas = vec![rest];
     }
     let mut area = areas[0];
-    if !app.last_ops.is_empty() {
-        let n = app.last_ops.len().min(4) as u16;
+    if !s.last_ops.is_empty() {
+        let n = s.last_ops.len().min(4) as u16;
         let [rest, ops] =
             Layout::vertical([Constraint::Min(3), Constraint::Length(n * 3 + 2)]).areas(area);
-        draw_last_ops(f, ops, app, t);
+        draw_last_ops(f, ops, s, t);
         area = rest;
     }
-    if app.releases.is_empty() {
-        let text = match &app.releases_error {
+    if s.releases.is_empty() {
+        let text = match &s.releases_error {
             Some(e) => format!("Cannot list releases: {e}"),
-            None if app.opts.readonly => "No Helm releases in this cluster.".to_string(),
+            None if s.opts.readonly => "No Helm releases in this cluster.".to_string(),
             None => "No Helm releases in this cluster yet.\n\nPress i to install the stack: pick a profile, answer a few questions, review the values and the preflight, then confirm.".to_string(),
         };
         f.render_widget(
@@ -98,30 +133,30 @@ pub(super) fn draw_home(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
     }
     // Columns as wide as their longest entry (kubectl's way); the time of the last deploy
     // when it fits, else its age (k9s's way), so the chart version is never the one cut.
-    let charts: Vec<String> = app
+    let charts: Vec<String> = s
         .releases
         .iter()
         .map(|r| format!("{}-{}", r.chart, r.chart_version))
         .collect();
     let widest = |head: &str, cells: &mut dyn Iterator<Item = usize>| {
-        super::widgets::widest(head.len(), cells) as u16
+        widgets::widest(head.len(), cells) as u16
     };
     let widths = [
-        widest("NAME", &mut app.releases.iter().map(|r| r.name.len())),
+        widest("NAME", &mut s.releases.iter().map(|r| r.name.len())),
         widest(
             "NAMESPACE",
-            &mut app.releases.iter().map(|r| r.namespace.len()),
+            &mut s.releases.iter().map(|r| r.namespace.len()),
         ),
         widest(
             "REV",
-            &mut app.releases.iter().map(|r| r.revision.to_string().len()),
+            &mut s.releases.iter().map(|r| r.revision.to_string().len()),
         ),
         widest(
             "STATUS",
-            &mut app.releases.iter().map(|r| r.status.as_str().len()),
+            &mut s.releases.iter().map(|r| r.status.as_str().len()),
         ),
         widest("CHART", &mut charts.iter().map(String::len)),
-        widest("APP", &mut app.releases.iter().map(|r| r.app_version.len())),
+        widest("APP", &mut s.releases.iter().map(|r| r.app_version.len())),
     ];
     let used: u16 = widths.iter().sum::<u16>() + widths.len() as u16;
     let full_time = area.width.saturating_sub(2).saturating_sub(used) >= 19;
@@ -135,7 +170,7 @@ pub(super) fn draw_home(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         if full_time { "UPDATED" } else { "AGE" },
     ])
     .style(t.header);
-    let rows = app.releases.iter().zip(charts).map(|(r, chart)| {
+    let rows = s.releases.iter().zip(charts).map(|(r, chart)| {
         let status_style = match r.status {
             crate::release_status::ReleaseStatus::Deployed => t.ok,
             s if s.is_pending() => t.warn,
@@ -144,7 +179,7 @@ pub(super) fn draw_home(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
         let updated = if full_time {
             r.updated.get(..19).unwrap_or(&r.updated).replace('T', " ")
         } else {
-            since(&r.updated, app.now).map_or_else(|| "?".into(), super::widgets::age)
+            since(&r.updated, s.now).map_or_else(|| "?".into(), widgets::age)
         };
         Row::new(vec![
             Cell::from(r.name.clone()),
@@ -161,8 +196,8 @@ pub(super) fn draw_home(f: &mut Frame, area: Rect, app: &App, t: &Theme) {
     let table = Table::new(rows, constraints)
         .header(header)
         .row_highlight_style(t.selected)
-        .block(block(format!(" releases ({}) ", app.releases.len()), t));
-    let mut st = TableState::default().with_selected(Some(app.release_sel));
+        .block(block(format!(" releases ({}) ", s.releases.len()), t));
+    let mut st = TableState::default().with_selected(Some(home.sel));
     f.render_stateful_widget(table, area, &mut st);
 }
 

@@ -1,0 +1,91 @@
+//! The `:` commands as k9s has them: what a line typed at the prompt asks for, and how tab
+//! completes it.
+
+use super::screens::dashboard::Pane;
+
+/// What a `:` line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Quit,
+    /// `:ns NAME`, or the picker without a name.
+    Namespace(Option<String>),
+    /// `:ctx NAME`, or the picker without a name.
+    Context(Option<String>),
+    /// A dashboard pane (k9s's resource aliases where helmdeck has the view).
+    Pane(Pane),
+    Run,
+    Home,
+    Help,
+    /// A k9s view helmdeck does not have: the kubectl command to use instead.
+    NoView(String),
+    Unknown(String),
+}
+
+/// Reads a `:` line.
+pub fn parse(text: &str) -> Command {
+    let mut parts = text.split_whitespace();
+    let cmd = parts.next().unwrap_or_default();
+    let arg = parts.next().map(str::to_string);
+    match cmd {
+        "q" | "quit" | "q!" => Command::Quit,
+        "ns" | "namespace" => Command::Namespace(arg),
+        "ctx" | "context" => Command::Context(arg),
+        // The pods pane lists the release's Deployments and StatefulSets as its components.
+        "pods" | "pod" | "po" | "deploy" | "deployments" | "deployment" | "dp" | "sts"
+        | "statefulsets" | "statefulset" => Command::Pane(Pane::Pods),
+        "disks" | "pvc" | "pv" | "persistentvolumeclaims" => Command::Pane(Pane::Disks),
+        "ingestion" => Command::Pane(Pane::Ingestion),
+        "run" | "op" | "operation" => Command::Run,
+        "home" | "releases" | "helm" | "hr" => Command::Home,
+        "help" => Command::Help,
+        "svc" | "services" | "service" | "events" | "ev" | "event" => {
+            Command::NoView(cmd.to_string())
+        }
+        _ => Command::Unknown(text.to_string()),
+    }
+}
+
+/// The `:` commands tab completes, as typed.
+const COMMAND_WORDS: [&str; 14] = [
+    "ctx",
+    "deploy",
+    "disks",
+    "events",
+    "help",
+    "helm",
+    "home",
+    "ingestion",
+    "ns",
+    "pods",
+    "pvc",
+    "quit",
+    "run",
+    "sts",
+];
+
+/// Tab at the prompt: the first word completed to the longest prefix the commands share,
+/// and the commands it could still be.
+pub fn complete(text: &str) -> (String, Vec<String>) {
+    if text.contains(' ') {
+        return (text.to_string(), Vec::new());
+    }
+    let options: Vec<String> = COMMAND_WORDS
+        .iter()
+        .filter(|w| w.starts_with(text))
+        .map(|w| w.to_string())
+        .collect();
+    let done = match options.as_slice() {
+        [] => text.to_string(),
+        [one] if matches!(one.as_str(), "ns" | "ctx") => format!("{one} "),
+        [one] => one.clone(),
+        many => {
+            let first = &many[0];
+            let common = (text.len()..=first.len())
+                .rev()
+                .find(|&n| many.iter().all(|w| w.get(..n) == first.get(..n)))
+                .unwrap_or(text.len());
+            first[..common].to_string()
+        }
+    };
+    (done, options)
+}

@@ -1,0 +1,139 @@
+//! The disks pane: each claim of the release, whether its disk is encrypted by the profile's
+//! rule, and the evidence for that verdict with its fix.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+
+use super::Dashboard;
+use crate::tui::session::Session;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{block, verdict_span};
+use crate::verdict::Verdict;
+
+pub(super) fn draw(f: &mut Frame, area: Rect, dash: &Dashboard, session: &Session, t: &Theme) {
+    let [table_area, evidence_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(7)]).areas(area);
+    let encryption = |d: &crate::health::disks::DiskRow| {
+        serde_json::to_value(d.encryption)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    };
+    use crate::tui::widgets::widest;
+    let size_w = widest(4, session.disks.iter().map(|d| d.size.len()));
+    let enc_w = widest(10, session.disks.iter().map(|d| encryption(d).len()));
+    // Claim names share long prefixes (data-<release>-<release>-…): when the row is short
+    // the claim keeps its end, which tells them apart, and the class gives way first.
+    let avail = (area.width as usize).saturating_sub(2 + 5 + size_w + enc_w + 4 + 7 + 6);
+    let claim_full = widest(5, session.disks.iter().map(|d| d.claim.chars().count()));
+    let class_full = widest(
+        5,
+        session
+            .disks
+            .iter()
+            .map(|d| d.storage_class.chars().count()),
+    );
+    let (claim_w, class_w) = if claim_full + class_full <= avail {
+        (claim_full, class_full)
+    } else {
+        let claim = avail.saturating_sub(class_full).max(claim_full.min(24));
+        (claim, avail.saturating_sub(claim).max(8))
+    };
+    let rows = session.disks.iter().map(|d| {
+        Row::new(vec![
+            Cell::from(verdict_span(t, d.verdict)),
+            Cell::from(keep_end(&d.claim, claim_w)),
+            Cell::from(d.size.clone()),
+            Cell::from(keep_start(&d.storage_class, class_w)),
+            Cell::from(encryption(d)),
+            Cell::from(match d.expansion {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "?",
+            }),
+            Cell::from(d.reclaim_policy.clone().unwrap_or_default()),
+        ])
+    });
+    let profile = session
+        .judging_profile()
+        .map(|p| p.name.clone())
+        .unwrap_or_else(|| "none".into());
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(5),
+            Constraint::Length(claim_w as u16),
+            Constraint::Length(size_w as u16),
+            Constraint::Length(class_w as u16),
+            Constraint::Length(enc_w as u16),
+            Constraint::Length(4),
+            Constraint::Min(7),
+        ],
+    )
+    .header(
+        Row::new([
+            "",
+            "CLAIM",
+            "SIZE",
+            "CLASS",
+            "ENCRYPTION",
+            "GROW",
+            "RECLAIM",
+        ])
+        .style(t.header),
+    )
+    .row_highlight_style(t.selected)
+    .block(block(
+        format!(
+            " disks ({}) · judged by profile {profile} ",
+            session.disks.len()
+        ),
+        t,
+    ));
+    let mut st = TableState::default().with_selected(Some(dash.selected));
+    f.render_stateful_widget(table, table_area, &mut st);
+    let ev: Vec<Line> = match session.disks.get(dash.selected) {
+        Some(d) => std::iter::once(Line::from(Span::styled(
+            d.message.clone(),
+            if d.verdict == Verdict::Pass {
+                t.ok
+            } else {
+                t.fail
+            },
+        )))
+        .chain(d.evidence.iter().map(|e| Line::from(format!("  {e}"))))
+        .chain(
+            (!d.fix.is_empty())
+                .then(|| Line::from(Span::styled(format!("fix: {}", d.fix), t.accent))),
+        )
+        .collect(),
+        None => vec![Line::from("no volumes in this namespace")],
+    };
+    f.render_widget(
+        Paragraph::new(ev)
+            .wrap(Wrap { trim: false })
+            .block(block(" evidence ", t)),
+        evidence_area,
+    );
+}
+
+/// `text` in `width` columns, its end kept behind a leading `…` when it is longer.
+fn keep_end(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n <= width || width == 0 {
+        return text.to_string();
+    }
+    let tail: String = text.chars().skip(n - (width - 1)).collect();
+    format!("…{tail}")
+}
+
+/// `text` in `width` columns, its start kept before a trailing `…` when it is longer.
+fn keep_start(text: &str, width: usize) -> String {
+    if text.chars().count() <= width || width == 0 {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(width - 1).collect();
+    format!("{head}…")
+}

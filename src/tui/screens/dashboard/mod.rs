@@ -1,0 +1,323 @@
+//! The dashboard: pods by component, disk encryption and ingestion health, from the shared
+//! watchers' snapshot through `health`'s analysers. One module per pane; a pod's logs and
+//! YAML open over the pods pane.
+
+mod disks;
+mod ingestion;
+pub mod pod_text;
+mod pods;
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Tabs;
+
+use super::{Screen, Step, step};
+use crate::health;
+use crate::tui::keymap::{Action, Ctx};
+use crate::tui::messages::{Effect, Msg, TextKind};
+use crate::tui::session::Session;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{state_style, verdict_span};
+pub use pod_text::PodText;
+pub use pods::visible_pods;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Pods,
+    Disks,
+    Ingestion,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodSort {
+    Component,
+    Name,
+    Status,
+    Restarts,
+    Age,
+}
+
+impl PodSort {
+    /// The column header it sorts, and the shift key that picks it (k9s's habit).
+    pub fn column(self) -> (&'static str, char) {
+        match self {
+            PodSort::Component => ("COMPONENT", 'C'),
+            PodSort::Name => ("NAME", 'N'),
+            PodSort::Status => ("STATUS", 'S'),
+            PodSort::Restarts => ("RST", 'R'),
+            PodSort::Age => ("AGE", 'A'),
+        }
+    }
+
+    pub fn for_key(c: char) -> Option<PodSort> {
+        [
+            PodSort::Component,
+            PodSort::Name,
+            PodSort::Status,
+            PodSort::Restarts,
+            PodSort::Age,
+        ]
+        .into_iter()
+        .find(|s| s.column().1 == c)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Dashboard {
+    pub pane: Pane,
+    pub selected: usize,
+    pub filter: String,
+    pub sort: PodSort,
+    /// The sort runs the other way (shift+column again, as k9s).
+    pub sort_reversed: bool,
+    /// The pod whose details are open, and how far they are scrolled.
+    pub detail: Option<String>,
+    pub detail_scroll: usize,
+    /// A pod's logs or YAML, full screen.
+    pub text: Option<PodText>,
+    pub logs: Vec<String>,
+}
+
+impl Default for Dashboard {
+    fn default() -> Dashboard {
+        Dashboard {
+            pane: Pane::Pods,
+            selected: 0,
+            filter: String::new(),
+            sort: PodSort::Component,
+            sort_reversed: false,
+            detail: None,
+            detail_scroll: 0,
+            text: None,
+            logs: Vec::new(),
+        }
+    }
+}
+
+impl Dashboard {
+    /// Shows `pane`, from its first row when `from_top`.
+    pub fn show(&mut self, pane: Pane, from_top: bool) {
+        self.pane = pane;
+        if from_top {
+            self.selected = 0;
+        }
+    }
+
+    /// Rows the selection moves over in the pane shown.
+    fn list_len(&self, s: &Session) -> usize {
+        match self.pane {
+            Pane::Pods => visible_pods(self, s).len(),
+            Pane::Disks => s.disks.len(),
+            Pane::Ingestion => 0,
+        }
+    }
+
+    fn moves(&mut self, a: Action, s: &Session) {
+        if let Some(v) = self.text.as_mut() {
+            v.scroll_by(a);
+        } else if self.detail.is_some() {
+            let len = pods::detail(self, s).map_or(0, |d| d.len());
+            self.detail_scroll = step(self.detail_scroll, len, a);
+        } else {
+            self.selected = step(self.selected, self.list_len(s), a);
+        }
+    }
+
+    /// Enter on the pods pane: the selected pod's details, and its log tail asked for.
+    fn enter(&mut self, s: &Session) -> Step {
+        if self.pane != Pane::Pods {
+            return Step::default();
+        }
+        let Some(p) = visible_pods(self, s).get(self.selected).copied() else {
+            return Step::default();
+        };
+        let (namespace, pod) = (p.namespace.clone(), p.name.clone());
+        self.detail = Some(pod.clone());
+        self.detail_scroll = 0;
+        self.logs.clear();
+        Step::effect(Effect::Logs { namespace, pod })
+    }
+
+    /// Opens the logs or YAML of the selected (or open) pod.
+    fn open_text(&mut self, kind: TextKind, s: &Session) -> Step {
+        let pod = match &self.detail {
+            Some(p) => Some((s.opts.namespace.clone(), p.clone())),
+            None => visible_pods(self, s)
+                .get(self.selected)
+                .map(|p| (p.namespace.clone(), p.name.clone())),
+        };
+        let Some((ns, name)) = pod else {
+            return Step::say("no pod selected");
+        };
+        let v = PodText::new(kind, &ns, &name, s.now);
+        let e = v.effect();
+        self.text = Some(v);
+        Step::effect(e)
+    }
+
+    /// esc closes what is open over the pane, then clears the filter, then leaves.
+    fn back(&mut self) -> Option<Step> {
+        if self.text.is_some() {
+            self.text = None;
+        } else if self.detail.is_some() {
+            self.detail = None;
+            self.logs.clear();
+        } else if !self.filter.is_empty() {
+            self.filter.clear();
+        } else {
+            return None;
+        }
+        Some(Step::default())
+    }
+}
+
+impl Screen for Dashboard {
+    fn keys(&self) -> Ctx {
+        Ctx::Dashboard
+    }
+
+    fn offers(&self, a: Action, _s: &Session) -> bool {
+        match a {
+            Action::Filter | Action::Sort | Action::Logs | Action::Yaml => {
+                self.pane == Pane::Pods && self.text.is_none()
+            }
+            Action::Describe => self.pane == Pane::Pods && self.detail.is_none(),
+            Action::Refresh => self.pane == Pane::Ingestion,
+            _ => true,
+        }
+    }
+
+    fn raw_key(&mut self, k: &KeyEvent, _s: &Session) -> Option<Step> {
+        if let Some(v) = self.text.as_mut() {
+            return v.key(k).map(Step::effects);
+        }
+        if self.pane == Pane::Pods
+            && self.detail.is_none()
+            && let KeyCode::Char(c) = k.code
+            && let Some(sort) = PodSort::for_key(c)
+        {
+            self.sort_reversed = self.sort == sort && !self.sort_reversed;
+            self.sort = sort;
+            self.selected = 0;
+            return Some(Step::default());
+        }
+        None
+    }
+
+    fn act(&mut self, a: Action, s: &Session) -> Option<Step> {
+        let done = Some(Step::default());
+        match a {
+            a if a.moves() => {
+                self.moves(a, s);
+                done
+            }
+            Action::NextPane | Action::PrevPane => {
+                let order = [Pane::Pods, Pane::Disks, Pane::Ingestion];
+                let i = order.iter().position(|p| *p == self.pane).unwrap_or(0);
+                let n = if a == Action::NextPane { i + 1 } else { i + 2 };
+                self.pane = order[n % 3];
+                self.selected = 0;
+                self.detail = None;
+                done
+            }
+            Action::Sort => {
+                self.sort = match self.sort {
+                    PodSort::Component => PodSort::Restarts,
+                    PodSort::Restarts => PodSort::Age,
+                    PodSort::Age | PodSort::Name | PodSort::Status => PodSort::Component,
+                };
+                self.sort_reversed = false;
+                done
+            }
+            Action::Enter => Some(self.enter(s)),
+            Action::Logs => Some(self.open_text(TextKind::Logs, s)),
+            Action::Yaml => Some(self.open_text(TextKind::Yaml, s)),
+            Action::Describe => {
+                self.text = None;
+                Some(self.enter(s))
+            }
+            Action::Refresh => Some(Step::effect(Effect::ProbeNow)),
+            Action::Back => self.back(),
+            _ => None,
+        }
+    }
+
+    fn update(&mut self, m: &Msg, s: &Session) -> Step {
+        match m {
+            Msg::Tick(_) => Step::effects(
+                self.text
+                    .as_mut()
+                    .and_then(|v| v.tick(s.now))
+                    .into_iter()
+                    .collect(),
+            ),
+            Msg::PodText(pod, kind, result) => {
+                if let Some(v) = self.text.as_mut() {
+                    v.loaded(pod, *kind, result.clone());
+                }
+                Step::default()
+            }
+            Msg::Logs(pod, lines) => {
+                if self.detail.as_deref() == Some(pod.as_str()) {
+                    self.logs = lines.clone();
+                }
+                Step::default()
+            }
+            _ => Step::default(),
+        }
+    }
+
+    fn filter(&self) -> Option<&str> {
+        Some(&self.filter)
+    }
+
+    fn set_filter(&mut self, text: &str) {
+        self.filter = text.to_string();
+        self.selected = 0;
+    }
+
+    fn draw(&self, f: &mut Frame, area: Rect, s: &Session, t: &Theme) {
+        let [tabs_area, pane] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
+        let ing = s
+            .probes
+            .back()
+            .map(|p| health::overall(&health::ingestion_checks(p)));
+        let disk = health::overall(&health::disk_checks(&s.disks));
+        let titles = vec![
+            Line::from(vec![
+                Span::raw("Pods "),
+                Span::styled(s.pods.state.label(), state_style(t, s.pods.state)),
+            ]),
+            Line::from(vec![Span::raw("Disks "), verdict_span(t, disk)]),
+            Line::from(vec![
+                Span::raw("Ingestion "),
+                match ing {
+                    Some(v) => verdict_span(t, v),
+                    None => Span::styled("probing…", t.dim),
+                },
+            ]),
+        ];
+        let sel = match self.pane {
+            Pane::Pods => 0,
+            Pane::Disks => 1,
+            Pane::Ingestion => 2,
+        };
+        f.render_widget(
+            Tabs::new(titles).select(sel).highlight_style(t.selected),
+            tabs_area,
+        );
+        if let Some(v) = &self.text {
+            v.draw(f, pane, t);
+            return;
+        }
+        match self.pane {
+            Pane::Pods if self.detail.is_some() => pods::draw_detail(f, pane, self, s, t),
+            Pane::Pods => pods::draw_pods(f, pane, self, s, t),
+            Pane::Disks => disks::draw(f, pane, self, s, t),
+            Pane::Ingestion => ingestion::draw(f, pane, s, t),
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! The pods pane: the release's components, then every pod, filtered and sorted as k9s
+//! does; enter opens a pod's details (status, events, log tail).
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+
+use super::{Dashboard, PodSort};
+use crate::health::pods::PodRow;
+use crate::tui::session::Session;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{self, age, block, state_style};
+
+/// The pods pane's rows after the `/` filter and the sort.
+pub fn visible_pods<'a>(dash: &Dashboard, session: &'a Session) -> Vec<&'a PodRow> {
+    let f = dash.filter.to_lowercase();
+    let mut rows: Vec<&PodRow> = session
+        .pods
+        .pods
+        .iter()
+        .filter(|p| {
+            f.is_empty()
+                || p.name.to_lowercase().contains(&f)
+                || p.component.to_lowercase().contains(&f)
+                || p.phase.to_lowercase().contains(&f)
+                || p.problem
+                    .as_ref()
+                    .is_some_and(|x| x.reason.to_lowercase().contains(&f))
+        })
+        .collect();
+    let status = |p: &PodRow| {
+        p.problem
+            .as_ref()
+            .map_or(p.phase.clone(), |x| x.reason.clone())
+    };
+    match dash.sort {
+        // The report's order: by component, then name.
+        PodSort::Component => {}
+        PodSort::Name => rows.sort_by(|a, b| a.name.cmp(&b.name)),
+        PodSort::Status => rows.sort_by_key(|p| status(p)),
+        // Most restarts and youngest first: what needs looking at.
+        PodSort::Restarts => rows.sort_by_key(|p| std::cmp::Reverse(p.restarts)),
+        PodSort::Age => rows.sort_by_key(|p| p.age_secs),
+    }
+    if dash.sort_reversed {
+        rows.reverse();
+    }
+    rows
+}
+
+pub(super) fn draw_pods(f: &mut Frame, area: Rect, dash: &Dashboard, session: &Session, t: &Theme) {
+    let [comp_area, pods_area] = Layout::vertical([
+        Constraint::Length((session.pods.components.len() as u16 + 3).min(area.height / 2)),
+        Constraint::Min(3),
+    ])
+    .areas(area);
+    // When not every component fits, the ones that need attention come first and the title
+    // says how many are hidden.
+    let room = comp_area.height.saturating_sub(3) as usize;
+    let mut comps: Vec<_> = session.pods.components.iter().collect();
+    let hidden = comps.len().saturating_sub(room);
+    if hidden > 0 {
+        comps.sort_by_key(|c| c.state == crate::health::pods::State::Ready);
+    }
+    let name_width =
+        widgets::widest(9, session.pods.components.iter().map(|c| c.name.len())).min(32) as u16;
+    let comps = comps.into_iter().take(room.max(1)).map(|c| {
+        Row::new(vec![
+            Cell::from(c.name.clone()),
+            Cell::from(Span::styled(c.state.label(), state_style(t, c.state))),
+            Cell::from(format!("{}/{}", c.ready, c.desired)),
+            Cell::from(c.restarts.to_string()),
+        ])
+    });
+    f.render_widget(
+        Table::new(
+            comps,
+            [
+                Constraint::Length(name_width + 1),
+                Constraint::Length(12),
+                Constraint::Length(8),
+                Constraint::Min(4),
+            ],
+        )
+        .header(Row::new(["COMPONENT", "STATE", "READY", "RESTARTS"]).style(t.header))
+        .block(block(
+            if hidden > 0 {
+                format!(
+                    " components · {hidden} more ready (of {}) · the list below has every pod ",
+                    session.pods.components.len()
+                )
+            } else {
+                " components ".to_string()
+            },
+            t,
+        )),
+        comp_area,
+    );
+    let rows = visible_pods(dash, session);
+    let total = rows.len();
+    // Only the rows that fit are built: a 10,000-pod namespace costs what a screenful does.
+    let height = pods_area.height.saturating_sub(3) as usize;
+    let sel = dash.selected.min(total.saturating_sub(1));
+    let offset = sel.saturating_sub(height.saturating_sub(1));
+    let shown = rows.iter().skip(offset).take(height.max(1)).map(|p| {
+        let status = match &p.problem {
+            Some(x) => Span::styled(x.reason.clone(), t.fail),
+            None if p.is_ready() || p.completed => Span::styled(p.phase.clone(), t.ok),
+            None => Span::styled(p.phase.clone(), t.warn),
+        };
+        Row::new(vec![
+            Cell::from(p.component.clone()),
+            Cell::from(p.name.clone()),
+            Cell::from(format!("{}/{}", p.ready, p.containers)),
+            Cell::from(status),
+            Cell::from(p.restarts.to_string()),
+            Cell::from(age(p.age_secs)),
+            Cell::from(p.node.clone()),
+        ])
+    });
+    let sort = dash.sort.column().0.to_lowercase();
+    let filter = if dash.filter.is_empty() {
+        String::new()
+    } else {
+        format!(" · /{}", dash.filter)
+    };
+    // Names and statuses whole; the component and the node get what is left.
+    let visible: Vec<_> = rows.iter().skip(offset).take(height.max(1)).collect();
+    let widest = |f: &dyn Fn(&crate::health::pods::PodRow) -> usize, min: usize| {
+        visible.iter().map(|p| f(p)).max().unwrap_or(0).max(min)
+    };
+    let name_w = widest(&|p| p.name.chars().count(), 4);
+    let status_w = widest(
+        &|p| {
+            p.problem
+                .as_ref()
+                .map_or(p.phase.chars().count(), |x| x.reason.chars().count())
+        },
+        6,
+    );
+    let comp_w = widest(&|p| p.component.chars().count(), 9).min(12);
+    let inner = pods_area.width.saturating_sub(2) as usize;
+    let fixed = 5 + 3 + 4 + 6; // READY, RST, AGE and the gaps between seven columns
+    let left = inner.saturating_sub(fixed + name_w + status_w);
+    let comp_w = comp_w.min(left);
+    let node_w = left
+        .saturating_sub(comp_w)
+        .min(widest(&|p| p.node.chars().count(), 4));
+    let table = Table::new(
+        shown,
+        [
+            Constraint::Length(comp_w as u16),
+            Constraint::Length(name_w as u16),
+            Constraint::Length(5),
+            Constraint::Length(status_w as u16),
+            Constraint::Length(3),
+            Constraint::Length(4),
+            Constraint::Length(node_w as u16),
+        ],
+    )
+    .header(
+        Row::new(
+            ["COMPONENT", "NAME", "READY", "STATUS", "RST", "AGE", "NODE"].map(|h| {
+                if h == dash.sort.column().0 {
+                    format!("{h}{}", if dash.sort_reversed { "▼" } else { "▲" })
+                } else {
+                    h.to_string()
+                }
+            }),
+        )
+        .style(t.header),
+    )
+    .row_highlight_style(t.selected)
+    .block(block(
+        format!(" pods ({total}) · sort {sort}{filter} · enter: details "),
+        t,
+    ));
+    let mut st = TableState::default().with_selected(Some(sel - offset));
+    f.render_stateful_widget(table, pods_area, &mut st);
+}
+
+/// How a line of the pod detail is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Tone {
+    Plain,
+    Fail,
+    Accent,
+    Header,
+    Dim,
+}
+
+/// The pod detail's lines: what it is, what is wrong, its events oldest to newest (as
+/// kubectl lists them, with age and count) and its log tail.
+pub(super) fn detail(dash: &Dashboard, session: &Session) -> Option<Vec<(Tone, String)>> {
+    let name = dash.detail.clone().unwrap_or_default();
+    let p = session.pods.pods.iter().find(|p| p.name == name)?;
+    let mut lines = vec![
+        (
+            Tone::Plain,
+            format!(
+                "{} · {} · {} · node {}",
+                p.name, p.component, p.phase, p.node
+            ),
+        ),
+        (
+            Tone::Plain,
+            format!(
+                "ready {}/{} · restarts {} · age {}",
+                p.ready,
+                p.containers,
+                p.restarts,
+                age(p.age_secs)
+            ),
+        ),
+    ];
+    if let Some(x) = &p.problem {
+        lines.push((Tone::Fail, format!("{}: {}", x.reason, x.message)));
+    }
+    if let Some(l) = &p.last_termination {
+        lines.push((Tone::Plain, format!("last termination: {l}")));
+    }
+    if let Some(fnd) = session
+        .pods
+        .findings
+        .iter()
+        .find(|f| f.subject.pod() == Some(p.name.as_str()))
+    {
+        lines.push((Tone::Accent, format!("next step: {}", fnd.next_step)));
+    }
+    lines.push((Tone::Plain, String::new()));
+    lines.push((
+        Tone::Header,
+        "events (oldest first: LAST SEEN, COUNT, TYPE, REASON)".into(),
+    ));
+    let mut events: Vec<_> = session
+        .snapshot
+        .events
+        .iter()
+        .filter(|e| e.involved_object.name.as_deref() == Some(&p.name))
+        .collect();
+    let seen = |e: &k8s_openapi::api::core::v1::Event| {
+        e.last_timestamp
+            .as_ref()
+            .map(|t| t.0.as_second())
+            .or_else(|| e.event_time.as_ref().map(|t| t.0.as_second()))
+            .unwrap_or(0)
+    };
+    events.sort_by_key(|e| seen(e));
+    let now = session
+        .now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    if events.is_empty() {
+        lines.push((Tone::Dim, "  (none)".into()));
+    }
+    for e in events {
+        let ago = match seen(e) {
+            0 => "?".to_string(),
+            s => age((now - s).max(0) as u64),
+        };
+        lines.push((
+            Tone::Plain,
+            format!(
+                "  {ago:>4} ×{:<3} {} {}: {}",
+                e.count.unwrap_or(1),
+                e.type_.clone().unwrap_or_default(),
+                e.reason.clone().unwrap_or_default(),
+                e.message.clone().unwrap_or_default()
+            ),
+        ));
+    }
+    lines.push((Tone::Plain, String::new()));
+    lines.push((Tone::Header, "log tail".into()));
+    for l in &dash.logs {
+        lines.push((Tone::Plain, format!("  {l}")));
+    }
+    Some(lines)
+}
+
+pub(super) fn draw_detail(
+    f: &mut Frame,
+    area: Rect,
+    dash: &Dashboard,
+    session: &Session,
+    t: &Theme,
+) {
+    let name = dash.detail.clone().unwrap_or_default();
+    let Some(rows) = detail(dash, session) else {
+        f.render_widget(
+            Paragraph::new(format!("pod {name} is gone")).block(block(" pod ", t)),
+            area,
+        );
+        return;
+    };
+    let lines: Vec<Line> = rows
+        .into_iter()
+        .map(|(tone, text)| match tone {
+            Tone::Plain => Line::from(text),
+            Tone::Fail => Line::styled(text, t.fail),
+            Tone::Accent => Line::styled(text, t.accent),
+            Tone::Header => Line::styled(text, t.header),
+            Tone::Dim => Line::styled(text, t.dim),
+        })
+        .collect();
+    let total = lines.len();
+    let at = dash.detail_scroll.min(total.saturating_sub(1));
+    let (w, h) = (area.width.saturating_sub(2), area.height.saturating_sub(2));
+    let offset = widgets::scroll_rows(&lines, w, h, at);
+    let more = if widgets::scroll_rows(&lines, w, h, total) > 0 {
+        format!(" · line {}/{total} · j/k pgup/pgdn", at + 1)
+    } else {
+        String::new()
+    };
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((offset, 0))
+            .block(block(format!(" pod {name}{more} · esc: back "), t)),
+        area,
+    );
+}

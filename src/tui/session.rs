@@ -1,0 +1,145 @@
+//! What the app knows of the cluster and of this session, which every screen reads and only
+//! the app's root changes: the options it started with, the profiles, the releases, the
+//! watchers' snapshot and the rows judged from it, the ingestion probes and the clock.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use crate::cluster::probe::ProbeRecord;
+use crate::cluster::releases::ReleaseInfo;
+use crate::cluster::watch::{Connection, Snapshot};
+use crate::deploy::Outcome;
+use crate::profile::Profile;
+
+/// What the app was started with.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub context: String,
+    pub namespace: String,
+    pub release: String,
+    pub readonly: bool,
+    /// The profile the wizard starts on.
+    pub profile: Option<String>,
+    /// `Err(how to get it)` when no helm was found: inspection still works.
+    pub helm: Result<String, String>,
+    pub no_color: bool,
+    pub log_file: Option<PathBuf>,
+    /// The kubeconfig turns certificate checks off for this cluster: the header says so.
+    pub tls_unverified: bool,
+    /// helmdeck's simulated cluster: the wizard installs the bundled stand-in chart.
+    pub simulated: bool,
+    /// The cluster's scope for helmdeck's own files (`Target::scope_key`): drafts live there.
+    pub scope: String,
+}
+
+/// A release's last operation in this session: what Home shows beside (or instead of) it.
+#[derive(Debug, Clone)]
+pub struct LastOperation {
+    pub release: String,
+    pub namespace: String,
+    pub what: String,
+    pub outcome: Outcome,
+    /// The failing pod seen while helm waited.
+    pub problem: Option<String>,
+    pub finished: SystemTime,
+}
+
+/// Probe results the ingestion pane keeps.
+pub const PROBE_HISTORY: usize = 60;
+
+pub struct Session {
+    pub opts: Options,
+    pub profiles: Vec<Profile>,
+    pub releases: Vec<ReleaseInfo>,
+    pub releases_error: Option<String>,
+    pub snapshot: Snapshot,
+    /// Rows derived from the snapshot once per change, not once per frame.
+    pub pods: crate::health::PodsReport,
+    pub disks: Vec<crate::health::disks::DiskRow>,
+    pub connection: Connection,
+    pub probes: VecDeque<ProbeRecord>,
+    pub now: SystemTime,
+    /// Each release's last operation in this session, shown on Home (even when helm
+    /// uninstalled the release).
+    pub last_ops: Vec<LastOperation>,
+}
+
+impl Session {
+    pub fn new(opts: Options, profiles: Vec<Profile>, now: SystemTime) -> Session {
+        Session {
+            opts,
+            profiles,
+            releases: Vec::new(),
+            releases_error: None,
+            snapshot: Snapshot::default(),
+            pods: crate::health::pods_report(&Snapshot::default(), None, now),
+            disks: Vec::new(),
+            connection: Connection::Connecting,
+            probes: VecDeque::new(),
+            now,
+            last_ops: Vec::new(),
+        }
+    }
+
+    /// The release the app looks at, when it is installed.
+    pub fn focused_release(&self) -> Option<&ReleaseInfo> {
+        self.releases
+            .iter()
+            .find(|r| r.name == self.opts.release && r.namespace == self.opts.namespace)
+    }
+
+    /// The profile whose rules judge the dashboard, by the rule `check` uses: `--profile`, else
+    /// the release's `cloud` value.
+    pub fn judging_profile(&self) -> Option<&Profile> {
+        crate::profile::judging_profile(
+            &self.profiles,
+            self.opts.profile.as_deref(),
+            self.focused_release()
+                .map(|r| (r.name.as_str(), &r.user_values)),
+        )
+        .0
+    }
+
+    /// Recomputes the pane rows from the snapshot.
+    pub fn derive(&mut self) {
+        let judged = self.judgement();
+        self.pods = judged.pods.unwrap_or_else(|| {
+            crate::health::pods_report(&self.snapshot, Some(&self.opts.release), self.now)
+        });
+        self.disks = judged.disks.unwrap_or_default();
+    }
+
+    /// The dashboard's verdicts on its snapshot, as `helmdeck check` and the engine's Verify
+    /// give them (the latest ingestion probe included).
+    pub fn judgement(&self) -> crate::health::Judgement {
+        let rule = self
+            .judging_profile()
+            .map(|p| p.storage.encryption)
+            .unwrap_or(crate::profile::EncryptionRule::NotRequired);
+        let asked = crate::health::Asked {
+            release: Some(&self.opts.release),
+            rule,
+            pods: true,
+            disks: true,
+            now: self.now,
+        };
+        crate::health::Judgement::of(&self.snapshot, asked, self.probes.back())
+    }
+
+    /// Keeps a probe's result, the oldest dropped past the pane's history.
+    pub fn probed(&mut self, p: ProbeRecord) {
+        self.probes.push_back(p);
+        while self.probes.len() > PROBE_HISTORY {
+            self.probes.pop_front();
+        }
+    }
+
+    /// The major of the helm that will apply (the values merge follows it); Helm 4 until found.
+    pub fn helm_major(&self) -> crate::values::HelmMajor {
+        match &self.opts.helm {
+            Ok(v) if v.trim_start_matches('v').starts_with("3.") => crate::values::HelmMajor::V3,
+            _ => crate::values::HelmMajor::V4,
+        }
+    }
+}
