@@ -216,3 +216,53 @@ fn the_values_the_wizard_reviews_are_the_values_applied() {
         "the wizard's answers are in the review"
     );
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
+        }
+    }
+}
+
+/// helm reads the chart again from its path when it applies: a chart changed since the plan
+/// (an edit, a `git pull`) is refused, nothing applied.
+#[test]
+fn apply_refuses_a_chart_that_changed_since_the_plan() {
+    let sim = Sim::start(SimOptions::default());
+    let chart = tempfile::tempdir().expect("tempdir");
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/charts/posthog-mini");
+    copy_dir(&src, chart.path());
+    let mut intent = Intent::new(Action::Install, "posthog", "posthog", target(&sim));
+    intent.values = ValuesIntent {
+        profile: Some("local".into()),
+        chart: Some(chart.path().display().to_string()),
+        ..Default::default()
+    };
+    let req = request(&sim, &intent);
+    let rt = runtime();
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let planned = rt.block_on(deploy::plan(req, &tx)).expect("plan");
+    assert_eq!(planned.chart_sha256.len(), 64);
+
+    std::fs::write(
+        chart.path().join("templates/added.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: added\n",
+    )
+    .expect("edit the chart");
+    let outcome = rt.block_on(deploy::apply(&planned, &tx));
+    let Outcome::Busy { message } = &outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(
+        message.contains("changed since the plan was made")
+            && message.contains(&chart.path().display().to_string())
+            && message.contains("Nothing was applied"),
+        "{message}"
+    );
+    assert_eq!(revisions(&sim), 0, "nothing applied");
+}

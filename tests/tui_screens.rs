@@ -1169,3 +1169,26 @@ fn a_refused_disk_growth_offers_the_guided_resize() {
     }
     assert!(!render(&a, 160, 48).contains("R: let helmdeck grow the disks"));
 }
+
+/// Navigation is a stack: esc goes back to the screen a view was opened from (a pane opened
+/// from the wizard returns to the wizard as it was left), `:home` empties it, and a later
+/// screen opened twice is not stacked twice.
+#[test]
+fn esc_goes_back_to_the_screen_a_view_was_opened_from() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('i'));
+    assert_eq!(a.screen(), Route::Wizard);
+    key(&mut a, KeyCode::Down);
+    let profile = a.walkthrough.current.as_ref().unwrap().profile;
+    a.command("pods");
+    assert_eq!(a.screen(), Route::Dashboard);
+    a.command("disks");
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.screen(), Route::Wizard, "one dashboard on the stack");
+    assert_eq!(a.walkthrough.current.as_ref().unwrap().profile, profile);
+    a.command("ingestion");
+    a.command("home");
+    assert_eq!(a.screen(), Route::Home);
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.screen(), Route::Home, "home is the bottom");
+}

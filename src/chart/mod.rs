@@ -3,6 +3,7 @@
 //! import-values, the default `values.yaml` and `values.schema.json`.
 
 pub mod constraint;
+pub mod digest;
 mod fetch;
 pub mod repo;
 pub mod upgrade_notes;

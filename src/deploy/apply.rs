@@ -30,6 +30,10 @@ pub async fn apply(planned: &PlannedDeploy, tx: &UnboundedSender<Event>) -> Outc
             Err(message) => return Outcome::Busy { message },
         };
     step(tx, Step::Confirm, StepState::Done, "");
+    if let Err(o) = same_chart(planned) {
+        step(tx, Step::Apply, StepState::Failed, "the chart changed");
+        return o;
+    }
     let history = match req.helm.history(&req.release, &req.namespace).await {
         Ok(h) => h,
         Err(e) => return e.into(),
@@ -63,7 +67,7 @@ pub async fn apply(planned: &PlannedDeploy, tx: &UnboundedSender<Event>) -> Outc
     };
 
     let audit = audit::AuditLog::new(&req.data_dir);
-    let (values_file, base_record) = match record_start(req, plan, &audit) {
+    let (values_file, base_record) = match record_start(req, plan, &planned.chart_sha256, &audit) {
         Ok(started) => started,
         Err(o) => return o,
     };
@@ -165,9 +169,28 @@ pub async fn apply(planned: &PlannedDeploy, tx: &UnboundedSender<Event>) -> Outc
 
 /// The values in a private file for helm, and the audit log's start record (returned as the
 /// base of the outcome's), written before anything is applied.
+/// The chart helm is about to read is the one the plan rendered.
+fn same_chart(planned: &PlannedDeploy) -> Result<(), Outcome> {
+    let path = &planned.request.chart_path;
+    match crate::chart::digest::digest(path) {
+        Ok(now) if now == planned.chart_sha256 => Ok(()),
+        Ok(_) => Err(Outcome::Busy {
+            message: format!(
+                "the chart at {} changed since the plan was made. Nothing was applied; plan again to see what applying would change now",
+                path.display()
+            ),
+        }),
+        Err(e) => Err(Outcome::local(
+            format!("cannot read the chart {}: {e}", path.display()),
+            "check the chart path; nothing was applied",
+        )),
+    }
+}
+
 fn record_start(
     req: &DeployRequest,
     plan: &Plan,
+    chart_sha256: &str,
     audit: &audit::AuditLog,
 ) -> Result<(std::path::PathBuf, serde_json::Value), Outcome> {
     let values_json = serde_json::to_vec_pretty(&plan.values).unwrap_or_default();
@@ -183,7 +206,8 @@ fn record_start(
             "check the data directory (HELMDECK_DATA_DIR)",
         ));
     }
-    let base_record = plan.record(&req.target);
+    let mut base_record = plan.record(&req.target);
+    base_record["chart_sha256"] = json!(chart_sha256);
     let mut start = base_record.clone();
     start["phase"] = json!("start");
     start["values_file"] = json!(values_file.display().to_string());

@@ -97,14 +97,30 @@ pub async fn plan(
     tx: &UnboundedSender<Event>,
 ) -> Result<PlannedDeploy, Outcome> {
     let plan = plan_for(&request, tx).await?;
-    Ok(PlannedDeploy { request, plan })
+    let chart_sha256 = crate::chart::digest::digest(&request.chart_path).map_err(|e| {
+        Outcome::local(
+            format!(
+                "cannot read the chart {}: {e}",
+                request.chart_path.display()
+            ),
+            "check the chart path",
+        )
+    })?;
+    Ok(PlannedDeploy {
+        request,
+        plan,
+        chart_sha256,
+    })
 }
 
-/// A plan with the request it was computed from: [`apply`] takes nothing else, so what is
-/// applied is what was shown.
+/// A plan with the request it was computed from and the chart as it was read: [`apply`] takes
+/// nothing else, so what is applied is what was shown. The plan holds the release's revision it
+/// was based on; apply refuses when either moved.
 pub struct PlannedDeploy {
     pub request: DeployRequest,
     pub plan: Plan,
+    /// The chart's digest on disk when it was planned (helm reads it again from that path).
+    pub chart_sha256: String,
 }
 
 async fn plan_for(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Plan, Outcome> {
