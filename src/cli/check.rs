@@ -49,18 +49,50 @@ fn read_key_file(p: &std::path::Path) -> Result<String, String> {
         .map_err(|e| format!("{}: {e}", p.display()))
 }
 
+/// Why check ends before its first report: the exit code and what to say.
+struct Early(i32, String);
+
+fn early(code: i32, msg: impl std::fmt::Display) -> Early {
+    Early(code, msg.to_string())
+}
+
 async fn run_async(args: CheckArgs) -> i32 {
-    let all = !(args.pods || args.disks || args.ingestion);
-    let (want_pods, want_disks, want_ingestion) =
-        (all || args.pods, all || args.disks, all || args.ingestion);
-    let profiles = match load_profiles() {
-        Ok(p) => p,
-        Err(e) => return err(e.code, e.message),
+    let started = async {
+        let watching = watching(&args).await?;
+        let probing = probing(&args, &watching).await?;
+        Ok::<_, Early>((watching, probing))
     };
+    match started.await {
+        Ok((watching, probing)) => report_loop(&args, &watching, &probing).await,
+        Err(Early(code, msg)) => err(code, msg),
+    }
+}
+
+/// The cluster connected, the judging profile found and the watchers synced.
+struct Watching {
+    client: kube::Client,
+    target: Target,
+    watch: ClusterWatch,
+    namespace: Option<String>,
+    profile: Option<Profile>,
+    profile_source: String,
+    rule: EncryptionRule,
+}
+
+/// What the areas asked for are, as `check --pods/--disks/--ingestion` picked them (none:
+/// all three).
+fn wanted(args: &CheckArgs) -> (bool, bool, bool) {
+    let all = !(args.pods || args.disks || args.ingestion);
+    (all || args.pods, all || args.disks, all || args.ingestion)
+}
+
+async fn watching(args: &CheckArgs) -> Result<Watching, Early> {
+    let (want_pods, want_disks, _) = wanted(args);
+    let profiles = load_profiles().map_err(|e| early(e.code, e.message))?;
     if let Some(n) = &args.profile
         && let Err(e) = profiles.get(n)
     {
-        return err(exit::BAD_INPUT, e);
+        return Err(early(exit::BAD_INPUT, e));
     }
     let profiles: Vec<Profile> = profiles.iter().cloned().collect();
     let target = Target {
@@ -75,15 +107,15 @@ async fn run_async(args: CheckArgs) -> i32 {
     let client = match target.connect_within(wait).await {
         Ok(c) => c,
         Err(e) if wait < crate::deadlines::request_timeout() => {
-            return err(
+            return Err(early(
                 exit::UNREACHABLE,
                 format!(
                     "{e}\n  (the wait was --sync-timeout's {} s)",
                     wait.as_secs()
                 ),
-            );
+            ));
         }
-        Err(e) => return err(exit::UNREACHABLE, e),
+        Err(e) => return Err(early(exit::UNREACHABLE, e)),
     };
     let namespace = (!args.all_namespaces).then(|| args.namespace.clone());
     let release = match &namespace {
@@ -102,14 +134,15 @@ async fn run_async(args: CheckArgs) -> i32 {
         release.as_ref().map(|r| (r.name.as_str(), &r.user_values)),
     );
     let profile_source = profile_source.to_string();
+    let profile = profile.cloned();
     let rule = profile
         .as_ref()
         .map(|p| p.storage.encryption)
         .unwrap_or(EncryptionRule::NotRequired);
-    let watch_client = match target.watch_client().await {
-        Ok(c) => c,
-        Err(e) => return err(exit::UNREACHABLE, e),
-    };
+    let watch_client = target
+        .watch_client()
+        .await
+        .map_err(|e| early(exit::UNREACHABLE, e))?;
     let watch = ClusterWatch::start(
         &watch_client,
         Scope {
@@ -123,7 +156,7 @@ async fn run_async(args: CheckArgs) -> i32 {
         .await
     {
         let (c, kind) = watch.connection();
-        return err(
+        return Err(early(
             exit::UNREACHABLE,
             format!(
                 "the watchers did not finish listing within {} s ({}: {})",
@@ -131,45 +164,69 @@ async fn run_async(args: CheckArgs) -> i32 {
                 kind.unwrap_or("?"),
                 c.describe(SystemTime::now())
             ),
-        );
+        ));
     }
-    let settings = probe::settings_for(profile);
+    Ok(Watching {
+        client,
+        target,
+        watch,
+        namespace,
+        profile,
+        profile_source,
+        rule,
+    })
+}
+
+/// How the ingestion probe reaches the stack, with which keys, how long it waits and how
+/// often it runs.
+struct Probing {
+    transport: Option<probe::Transport>,
+    project_key: Option<String>,
+    personal_key: Option<String>,
+    timing: ProbeTiming,
+    interval: Duration,
+}
+
+async fn probing(args: &CheckArgs, w: &Watching) -> Result<Probing, Early> {
+    let (_, _, want_ingestion) = wanted(args);
+    let settings = probe::settings_for(w.profile.as_ref());
     let transport = if want_ingestion {
-        let probe_client = match target.probe_client().await {
-            Ok(c) => c,
-            Err(e) => return err(exit::UNREACHABLE, e),
-        };
-        match probe::transport_for(
+        let probe_client = w
+            .target
+            .probe_client()
+            .await
+            .map_err(|e| early(exit::UNREACHABLE, e))?;
+        let t = probe::transport_for(
             &settings,
             args.public_url.as_deref(),
             args.insecure_skip_tls_verify,
             probe_client,
-            namespace.as_deref().unwrap_or("posthog"),
+            w.namespace.as_deref().unwrap_or("posthog"),
             &args.release,
         )
         .await
-        {
-            Ok(t) => Some(t),
-            Err(e) => return err(exit::BAD_INPUT, e),
-        }
+        .map_err(|e| early(exit::BAD_INPUT, e))?;
+        Some(t)
     } else {
         None
     };
-    let key_ns = namespace.clone().unwrap_or_else(|| "posthog".into());
+    let key_ns = w.namespace.clone().unwrap_or_else(|| "posthog".into());
     let project_key = match &args.project_api_key_file {
-        Some(p) => match read_key_file(p) {
-            Ok(k) => Some(k),
-            Err(e) => return err(exit::BAD_INPUT, format!("--project-api-key-file {e}")),
-        },
-        None => probe::resolve_key(settings.project_api_key.as_ref(), Some(&client), &key_ns).await,
+        Some(p) => Some(
+            read_key_file(p)
+                .map_err(|e| early(exit::BAD_INPUT, format!("--project-api-key-file {e}")))?,
+        ),
+        None => {
+            probe::resolve_key(settings.project_api_key.as_ref(), Some(&w.client), &key_ns).await
+        }
     };
     let personal_key = match &args.personal_api_key_file {
-        Some(p) => match read_key_file(p) {
-            Ok(k) => Some(k),
-            Err(e) => return err(exit::BAD_INPUT, format!("--personal-api-key-file {e}")),
-        },
+        Some(p) => Some(
+            read_key_file(p)
+                .map_err(|e| early(exit::BAD_INPUT, format!("--personal-api-key-file {e}")))?,
+        ),
         None => {
-            probe::resolve_key(settings.personal_api_key.as_ref(), Some(&client), &key_ns).await
+            probe::resolve_key(settings.personal_api_key.as_ref(), Some(&w.client), &key_ns).await
         }
     };
     if personal_key.is_some()
@@ -185,30 +242,49 @@ async fn run_async(args: CheckArgs) -> i32 {
         timing.timeout = Duration::from_secs(t.max(1));
     }
     let interval = Duration::from_secs(args.interval.unwrap_or(settings.interval_seconds).max(1));
+    Ok(Probing {
+        transport,
+        project_key,
+        personal_key,
+        timing,
+        interval,
+    })
+}
+
+/// Judges and reports, once or (`--watch`) every interval until ctrl-c; the exit code of the
+/// last report.
+async fn report_loop(args: &CheckArgs, w: &Watching, p: &Probing) -> i32 {
+    let (want_pods, want_disks, _) = wanted(args);
     let release_filter = (!args.all_namespaces).then_some(args.release.as_str());
     loop {
-        let snap = watch.snapshot();
+        let snap = w.watch.snapshot();
         let now = SystemTime::now();
-        let ingestion = match &transport {
+        let ingestion = match &p.transport {
             Some(t) => Some(
-                probe::probe(t, project_key.as_deref(), personal_key.as_deref(), &timing).await,
+                probe::probe(
+                    t,
+                    p.project_key.as_deref(),
+                    p.personal_key.as_deref(),
+                    &p.timing,
+                )
+                .await,
             ),
             None => None,
         };
         let asked = health::Asked {
             release: release_filter,
-            rule,
+            rule: w.rule,
             pods: want_pods,
             disks: want_disks,
             now,
         };
         let judged = health::Judgement::of(&snap, asked, ingestion.as_ref());
-        let (connection, _) = watch.connection();
+        let (connection, _) = w.watch.connection();
         let report = CheckReport {
             release: args.release.clone(),
-            namespace: namespace.clone(),
-            profile: profile.as_ref().map(|p| p.name.clone()),
-            profile_source: profile_source.clone(),
+            namespace: w.namespace.clone(),
+            profile: w.profile.as_ref().map(|p| p.name.clone()),
+            profile_source: w.profile_source.clone(),
             connection,
             verdict: judged.verdict(),
             pods: judged.pods,
@@ -233,7 +309,7 @@ async fn run_async(args: CheckArgs) -> i32 {
             return code;
         }
         tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
+            _ = tokio::time::sleep(p.interval) => {}
             _ = tokio::signal::ctrl_c() => return code,
         }
     }

@@ -217,104 +217,128 @@ fn find<'a, T: StdError + 'static>(e: &'a (dyn StdError + 'static)) -> Option<&'
     None
 }
 
+/// Who asked, as a failure names them: the kubeconfig's entries, its user and its file.
+struct Who<'a> {
+    en: &'a Entries,
+    user: String,
+    file: String,
+}
+
 /// One clear failure for an error from building a client or from its first request.
 pub fn diagnose(e: &(dyn StdError + 'static), entries: Option<&Entries>) -> ClusterError {
     let e_default = Entries::default();
     let en = entries.unwrap_or(&e_default);
-    let user = if en.user.is_empty() {
-        "(none)".to_string()
-    } else {
-        format!("{:?}", en.user)
+    let who = Who {
+        en,
+        user: if en.user.is_empty() {
+            "(none)".to_string()
+        } else {
+            format!("{:?}", en.user)
+        },
+        file: if en.file.is_empty() {
+            "the kubeconfig".to_string()
+        } else {
+            en.file.clone()
+        },
     };
-    let file = if en.file.is_empty() {
-        "the kubeconfig".to_string()
-    } else {
-        en.file.clone()
-    };
-    let texts = chain(e);
-    let all = texts.join(" | ");
-
     if let Some(auth) = find::<kube::client::AuthError>(e) {
-        let command = match &en.credential {
-            CredentialKind::Exec { command } => command.clone(),
-            _ => "the exec plugin".into(),
-        };
-        use kube::client::AuthError as A;
-        let why = match auth {
-            A::AuthExecStart(io) if io.kind() == std::io::ErrorKind::NotFound => format!(
-                "the exec credential plugin `{command}` is not installed (not found on PATH)"
+        return exec_failure(auth, &who);
+    }
+    let status = find::<kube::core::Status>(e).or_else(|| match e.downcast_ref::<kube::Error>() {
+        Some(kube::Error::Api(s)) => Some(s.as_ref()),
+        _ => None,
+    });
+    if let Some(refused) = status.and_then(|s| refusal(s, &who)) {
+        return refused;
+    }
+    if let Some(tls) = tls_failure(e, &who) {
+        return tls;
+    }
+    transport_failure(e, en)
+}
+
+/// The exec credential plugin could not give a token.
+fn exec_failure(auth: &kube::client::AuthError, w: &Who) -> ClusterError {
+    let (en, user, file) = (w.en, &w.user, &w.file);
+    let command = match &en.credential {
+        CredentialKind::Exec { command } => command.clone(),
+        _ => "the exec plugin".into(),
+    };
+    use kube::client::AuthError as A;
+    let why = match auth {
+        A::AuthExecStart(io) if io.kind() == std::io::ErrorKind::NotFound => {
+            format!("the exec credential plugin `{command}` is not installed (not found on PATH)")
+        }
+        A::AuthExecStart(io) => {
+            format!("the exec credential plugin `{command}` could not start: {io}")
+        }
+        A::AuthExecRun { out, .. } => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+            format!(
+                "the exec credential plugin `{command}` failed ({}){}",
+                out.status,
+                if first.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {first}")
+                }
+            )
+        }
+        A::AuthExecParse(_) | A::ExecPluginFailed | A::UnrefreshableTokenResponse => format!(
+            "the exec credential plugin `{command}` printed something that is not a client.authentication.k8s.io ExecCredential"
+        ),
+        other => format!("the credentials could not be prepared: {other}"),
+    };
+    ClusterError::Credentials {
+        why,
+        fix: format!(
+            "fix the `exec` of user {user} in {file} (install the plugin, or log in with the provider's CLI so it can mint a token)"
+        ),
+    }
+}
+
+/// The API server answered 401 or 403: who was refused and why.
+fn refusal(status: &kube::core::Status, w: &Who) -> Option<ClusterError> {
+    let (en, user, file) = (w.en, &w.user, &w.file);
+    if status.code == 401 {
+        let why = match &en.credential {
+            CredentialKind::Token => "its bearer token is wrong, revoked or expired".to_string(),
+            CredentialKind::ClientCert { expired: true, not_after } => format!(
+                "its client certificate expired on {}",
+                not_after.as_deref().unwrap_or("?")
             ),
-            A::AuthExecStart(io) => {
-                format!("the exec credential plugin `{command}` could not start: {io}")
+            CredentialKind::ClientCert { .. } => {
+                "its client certificate is not one this cluster accepts (signed by another CA, or revoked)".to_string()
             }
-            A::AuthExecRun { out, .. } => {
-                let stderr = String::from_utf8_lossy(&out.stderr);
-                let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-                format!(
-                    "the exec credential plugin `{command}` failed ({}){}",
-                    out.status,
-                    if first.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {first}")
-                    }
-                )
+            CredentialKind::Exec { command } => {
+                format!("the token from the exec plugin `{command}` was refused")
             }
-            A::AuthExecParse(_) | A::ExecPluginFailed | A::UnrefreshableTokenResponse => format!(
-                "the exec credential plugin `{command}` printed something that is not a client.authentication.k8s.io ExecCredential"
-            ),
-            other => format!("the credentials could not be prepared: {other}"),
+            CredentialKind::None => "it carries no credentials".to_string(),
+            CredentialKind::Other => "its credentials were refused".to_string(),
         };
-        return ClusterError::Credentials {
-            why,
+        return Some(ClusterError::Credentials {
+            why: format!(
+                "the API server {} refused user {user} (401 Unauthorized): {why}",
+                en.server
+            ),
             fix: format!(
-                "fix the `exec` of user {user} in {file} (install the plugin, or log in with the provider's CLI so it can mint a token)"
+                "renew the credentials of user {user} in {file} (managed clouds: the provider's `update-kubeconfig` / `get-credentials`)"
             ),
-        };
+        });
     }
+    (status.code == 403).then(|| ClusterError::Forbidden {
+        message: status.message.clone(),
+        fix: format!(
+            "use a user with the rights this needs (user {user} in {file}), or --readonly to only look"
+        ),
+    })
+}
 
-    if let Some(status) =
-        find::<kube::core::Status>(e).or_else(|| match e.downcast_ref::<kube::Error>() {
-            Some(kube::Error::Api(s)) => Some(s.as_ref()),
-            _ => None,
-        })
-    {
-        if status.code == 401 {
-            let why = match &en.credential {
-                CredentialKind::Token => "its bearer token is wrong, revoked or expired".to_string(),
-                CredentialKind::ClientCert { expired: true, not_after } => format!(
-                    "its client certificate expired on {}",
-                    not_after.as_deref().unwrap_or("?")
-                ),
-                CredentialKind::ClientCert { .. } => {
-                    "its client certificate is not one this cluster accepts (signed by another CA, or revoked)".to_string()
-                }
-                CredentialKind::Exec { command } => {
-                    format!("the token from the exec plugin `{command}` was refused")
-                }
-                CredentialKind::None => "it carries no credentials".to_string(),
-                CredentialKind::Other => "its credentials were refused".to_string(),
-            };
-            return ClusterError::Credentials {
-                why: format!(
-                    "the API server {} refused user {user} (401 Unauthorized): {why}",
-                    en.server
-                ),
-                fix: format!(
-                    "renew the credentials of user {user} in {file} (managed clouds: the provider's `update-kubeconfig` / `get-credentials`)"
-                ),
-            };
-        }
-        if status.code == 403 {
-            return ClusterError::Forbidden {
-                message: status.message.clone(),
-                fix: format!(
-                    "use a user with the rights this needs (user {user} in {file}), or --readonly to only look"
-                ),
-            };
-        }
-    }
-
+/// The TLS handshake failed: an untrusted or expired certificate, or one for another name.
+fn tls_failure(e: &(dyn StdError + 'static), w: &Who) -> Option<ClusterError> {
+    let (en, file) = (w.en, &w.file);
+    let all = chain(e).join(" | ");
     let tls = find::<rustls::Error>(e);
     let untrusted = matches!(
         tls,
@@ -324,7 +348,7 @@ pub fn diagnose(e: &(dyn StdError + 'static), entries: Option<&Entries>) -> Clus
     ) || all.contains("UnknownIssuer")
         || all.contains("BadSignature");
     if untrusted {
-        return ClusterError::UntrustedServer {
+        return Some(ClusterError::UntrustedServer {
             why: format!(
                 "the certificate of {} is not signed by the CA that cluster {:?} names",
                 en.server, en.cluster
@@ -333,7 +357,7 @@ pub fn diagnose(e: &(dyn StdError + 'static), entries: Option<&Entries>) -> Clus
                 "put the cluster's CA in `certificate-authority-data` of cluster {:?} in {file} (managed clouds: re-run the provider's `update-kubeconfig` / `get-credentials`); `insecure-skip-tls-verify` only for a throwaway cluster",
                 en.cluster
             ),
-        };
+        });
     }
     if let Some(tls) = tls {
         let why = match tls {
@@ -345,14 +369,20 @@ pub fn diagnose(e: &(dyn StdError + 'static), entries: Option<&Entries>) -> Clus
             }
             other => other.to_string(),
         };
-        return ClusterError::UntrustedServer {
+        return Some(ClusterError::UntrustedServer {
             why: format!("the TLS connection to {} failed: {why}", en.server),
             fix: format!(
                 "check `server` and `certificate-authority-data` of cluster {:?} in {file}",
                 en.cluster
             ),
-        };
+        });
     }
+    None
+}
+
+/// Nothing usable came back: the kubeconfig, our deadline, or a server that is not there.
+fn transport_failure(e: &(dyn StdError + 'static), en: &Entries) -> ClusterError {
+    let texts = chain(e);
     if let Some(ke) = e.downcast_ref::<kube::Error>()
         && matches!(
             ke,

@@ -158,6 +158,24 @@ fn notice(tx: &UnboundedSender<Event>, message: String) {
     let _ = tx.send(Event::Notice { message });
 }
 
+/// The cluster's claims, classes and StatefulSets in the release's namespace, and where each
+/// step is said and recorded.
+struct Resizing<'a> {
+    claims: Api<PersistentVolumeClaim>,
+    classes: Api<StorageClass>,
+    statefulsets: Api<StatefulSet>,
+    namespace: &'a str,
+    timeout: Duration,
+    log: &'a audit::AuditLog,
+    tx: &'a UnboundedSender<Event>,
+}
+
+fn fail(message: String, fix: &str) -> Outcome {
+    Outcome::PreflightFailed {
+        failed: vec![format!("{message}\n  fix: {fix}")],
+    }
+}
+
 /// Carries the resize out on the cluster: checks the live claims and classes, then each
 /// step, audited. Returns an outcome only when it stopped.
 pub async fn run(
@@ -168,14 +186,33 @@ pub async fn run(
     log: &audit::AuditLog,
     tx: &UnboundedSender<Event>,
 ) -> Result<(), Outcome> {
-    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), namespace);
-    let classes: Api<StorageClass> = Api::all(client.clone());
-    let statefulsets: Api<StatefulSet> = Api::namespaced(client.clone(), namespace);
-    let fail = |message: String, fix: &str| Outcome::PreflightFailed {
-        failed: vec![format!("{message}\n  fix: {fix}")],
+    let r = Resizing {
+        claims: Api::namespaced(client.clone(), namespace),
+        classes: Api::all(client.clone()),
+        statefulsets: Api::namespaced(client.clone(), namespace),
+        namespace,
+        timeout,
+        log,
+        tx,
     };
     // Every check first: nothing is changed unless every claim can grow.
     for c in sets.iter().flat_map(|s| &s.claims) {
+        r.can_grow(c).await?;
+    }
+    for c in sets.iter().flat_map(|s| &s.claims) {
+        r.grow(c).await?;
+    }
+    for s in sets {
+        r.orphan(s).await?;
+    }
+    Ok(())
+}
+
+impl Resizing<'_> {
+    /// The claim's class allows expansion (a claim not made yet gets the new size anyway).
+    async fn can_grow(&self, c: &ClaimResize) -> Result<(), Outcome> {
+        let claims = &self.claims;
+        let classes = &self.classes;
         let live = claims
             .get_opt(&c.claim)
             .await
@@ -183,7 +220,7 @@ pub async fn run(
                 message: e.to_string(),
             })?;
         let Some(live) = live else {
-            continue; // a replica that never had a claim gets the new size from the start
+            return Ok(()); // a replica that never had a claim gets the new size from the start
         };
         let class = live
             .spec
@@ -205,10 +242,20 @@ pub async fn run(
                 ),
             ));
         }
+        Ok(())
     }
-    for c in sets.iter().flat_map(|s| &s.claims) {
+
+    /// Asks the claim to grow, then waits until it has (or its file system grows on restart).
+    async fn grow(&self, c: &ClaimResize) -> Result<(), Outcome> {
+        let (claims, log, tx, namespace, timeout) = (
+            &self.claims,
+            self.log,
+            self.tx,
+            self.namespace,
+            self.timeout,
+        );
         let Some(live) = claims.get_opt(&c.claim).await.ok().flatten() else {
-            continue;
+            return Ok(());
         };
         let requested = live
             .spec
@@ -233,7 +280,7 @@ pub async fn run(
                     )
                 })?;
             let _ = log.append(json!({"phase": "resize", "step": "patch-claim",
-                "namespace": namespace, "claim": c.claim, "from": c.from, "to": c.to}));
+            "namespace": namespace, "claim": c.claim, "from": c.from, "to": c.to}));
             notice(tx, format!("claim {} asked to grow to {}", c.claim, c.to));
         }
         // Resized: the capacity is there, or the volume is and the file system follows when
@@ -278,8 +325,19 @@ pub async fn run(
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+        Ok(())
     }
-    for s in sets {
+
+    /// Deletes the StatefulSet with its pods and volumes left in place, and waits until it is
+    /// gone, so the upgrade recreates it with the new claim size.
+    async fn orphan(&self, s: &SetResize) -> Result<(), Outcome> {
+        let (statefulsets, log, tx, namespace, timeout) = (
+            &self.statefulsets,
+            self.log,
+            self.tx,
+            self.namespace,
+            self.timeout,
+        );
         if statefulsets
             .get_opt(&s.statefulset)
             .await
@@ -287,7 +345,7 @@ pub async fn run(
             .flatten()
             .is_none()
         {
-            continue;
+            return Ok(());
         }
         statefulsets
             .delete(
@@ -305,7 +363,7 @@ pub async fn run(
                 )
             })?;
         let _ = log.append(json!({"phase": "resize", "step": "orphan-statefulset",
-            "namespace": namespace, "statefulset": s.statefulset}));
+        "namespace": namespace, "statefulset": s.statefulset}));
         notice(
             tx,
             format!(
@@ -330,8 +388,8 @@ pub async fn run(
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -140,22 +140,7 @@ pub fn disk_row(
             .find(|p| p.metadata.name.as_deref() == Some(v))
             .map(Arc::as_ref)
     });
-    let size = pvc
-        .status
-        .as_ref()
-        .and_then(|s| s.capacity.as_ref()?.get("storage").cloned())
-        .or_else(|| {
-            pvc.spec
-                .as_ref()?
-                .resources
-                .as_ref()?
-                .requests
-                .as_ref()?
-                .get("storage")
-                .cloned()
-        })
-        .map(|q| q.0)
-        .unwrap_or_default();
+    let size = claim_size(pvc);
     let sc = class_of(pvc, pv, classes);
     let storage_class = sc
         .and_then(|c| c.metadata.name.clone())
@@ -170,52 +155,8 @@ pub fn disk_row(
         }
     )];
     let csi = pv.and_then(|p| p.spec.as_ref()?.csi.as_ref());
-    if let Some(p) = pv {
-        let name = p.metadata.name.clone().unwrap_or_default();
-        match csi {
-            Some(c) => evidence.push(format!(
-                "PV {name}: csi driver {}, volumeHandle {}{}",
-                c.driver,
-                c.volume_handle,
-                c.volume_attributes
-                    .as_ref()
-                    .filter(|a| !a.is_empty())
-                    .map(|a| format!(
-                        ", attributes {}",
-                        a.iter()
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    ))
-                    .unwrap_or_default()
-            )),
-            None => evidence.push(format!(
-                "PV {name}: no CSI source (in-tree or local volume)"
-            )),
-        }
-    } else if volume.is_some() {
-        evidence.push(format!(
-            "PV {} is not visible (deleted, or no permission to list volumes)",
-            volume.as_deref().unwrap_or_default()
-        ));
-    }
-    if let Some(c) = sc {
-        let params = class_params(c);
-        evidence.push(format!(
-            "StorageClass {}: provisioner {}, parameters {}",
-            c.metadata.name.as_deref().unwrap_or_default(),
-            c.provisioner,
-            if params.is_empty() {
-                "(none)".to_string()
-            } else {
-                params
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            }
-        ));
-    }
+    evidence.extend(volume_evidence(pv, volume.as_deref()));
+    evidence.extend(sc.map(class_evidence));
     // A class re-created after the volume says nothing about it.
     let stale = match (sc, pv) {
         (Some(c), Some(v)) => newer_than_volume(c, v),
@@ -260,19 +201,7 @@ pub fn disk_row(
         }
     };
     let (verdict, fix) = grade(rule, encryption);
-    let message = match encryption {
-        EncryptionVerdict::CustomerKey => format!("encrypted with a customer key — {why}"),
-        EncryptionVerdict::Platform => format!("encrypted by the platform — {why}"),
-        EncryptionVerdict::ClassParameter => {
-            format!("encrypted by the class parameter — {why}")
-        }
-        EncryptionVerdict::NotEncrypted => format!("not encrypted — {why}"),
-        EncryptionVerdict::Unknown => format!("unknown — {why}"),
-    } + if verdict == Verdict::Pass && !encryption.is_encrypted() {
-        " (the profile does not require encryption)"
-    } else {
-        ""
-    };
+    let message = verdict_message(encryption, &why, verdict);
     DiskRow {
         component: pvc
             .metadata
@@ -296,6 +225,91 @@ pub fn disk_row(
         verdict,
         message,
         fix: fix.to_string(),
+    }
+}
+
+/// The claim's size: what it holds once bound, else what it asks for.
+fn claim_size(pvc: &PersistentVolumeClaim) -> String {
+    pvc.status
+        .as_ref()
+        .and_then(|s| s.capacity.as_ref()?.get("storage").cloned())
+        .or_else(|| {
+            pvc.spec
+                .as_ref()?
+                .resources
+                .as_ref()?
+                .requests
+                .as_ref()?
+                .get("storage")
+                .cloned()
+        })
+        .map(|q| q.0)
+        .unwrap_or_default()
+}
+
+/// What the volume says of itself: its CSI driver, handle and attributes, or that it cannot
+/// be seen.
+fn volume_evidence(pv: Option<&PersistentVolume>, volume: Option<&str>) -> Option<String> {
+    let Some(p) = pv else {
+        return volume
+            .map(|v| format!("PV {v} is not visible (deleted, or no permission to list volumes)"));
+    };
+    let name = p.metadata.name.clone().unwrap_or_default();
+    Some(match p.spec.as_ref().and_then(|s| s.csi.as_ref()) {
+        Some(c) => format!(
+            "PV {name}: csi driver {}, volumeHandle {}{}",
+            c.driver,
+            c.volume_handle,
+            c.volume_attributes
+                .as_ref()
+                .filter(|a| !a.is_empty())
+                .map(|a| format!(
+                    ", attributes {}",
+                    a.iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ))
+                .unwrap_or_default()
+        ),
+        None => format!("PV {name}: no CSI source (in-tree or local volume)"),
+    })
+}
+
+/// The class's provisioner and parameters.
+fn class_evidence(c: &StorageClass) -> String {
+    let params = class_params(c);
+    format!(
+        "StorageClass {}: provisioner {}, parameters {}",
+        c.metadata.name.as_deref().unwrap_or_default(),
+        c.provisioner,
+        if params.is_empty() {
+            "(none)".to_string()
+        } else {
+            params
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(",")
+        }
+    )
+}
+
+/// The row's one line: the encryption found, why, and whether the profile asks for it.
+fn verdict_message(encryption: EncryptionVerdict, why: &str, verdict: Verdict) -> String {
+    let found = match encryption {
+        EncryptionVerdict::CustomerKey => format!("encrypted with a customer key — {why}"),
+        EncryptionVerdict::Platform => format!("encrypted by the platform — {why}"),
+        EncryptionVerdict::ClassParameter => {
+            format!("encrypted by the class parameter — {why}")
+        }
+        EncryptionVerdict::NotEncrypted => format!("not encrypted — {why}"),
+        EncryptionVerdict::Unknown => format!("unknown — {why}"),
+    };
+    if verdict == Verdict::Pass && !encryption.is_encrypted() {
+        found + " (the profile does not require encryption)"
+    } else {
+        found
     }
 }
 
