@@ -137,7 +137,10 @@ fn the_apps_walkthrough_takes_every_stop_of_the_campaign() {
         };
         assert_eq!(job.values.version.as_deref(), Some("29.0.11"));
         let reviewed = tokio::task::spawn_blocking(move || {
-            (job.id, helmdeck::tui::screens::wizard::review(&job))
+            (
+                job.id,
+                helmdeck::tui::screens::wizard::review(&job).map_err(|e| e.to_string()),
+            )
         })
         .await
         .expect("review");

@@ -153,7 +153,7 @@ fn the_values_the_wizard_reviews_are_the_values_applied() {
     };
     app.update(Msg::Reviewed(
         job.id,
-        helmdeck::tui::screens::wizard::review(&job),
+        helmdeck::tui::screens::wizard::review(&job).map_err(|e| e.to_string()),
     ));
     let mut key = |c| app.update(Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)));
     let effects = key(KeyCode::Enter);

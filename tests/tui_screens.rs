@@ -90,7 +90,7 @@ fn settle(app: &mut App, effects: Vec<Effect>) -> Vec<Effect> {
     for e in effects {
         match e {
             Effect::Review(job) => {
-                let r = helmdeck::tui::screens::wizard::review(&job);
+                let r = helmdeck::tui::screens::wizard::review(&job).map_err(|e| e.to_string());
                 let more = app.update(Msg::Reviewed(job.id, r));
                 out.extend(settle(app, more));
             }
@@ -340,7 +340,7 @@ fn the_values_review_renders_off_the_ui_thread_and_only_the_newest_answer_counts
     assert!(w.review_error.is_none() && w.review_pending == Some(second.id));
     a.update(Msg::Reviewed(
         second.id,
-        helmdeck::tui::screens::wizard::review(second),
+        helmdeck::tui::screens::wizard::review(second).map_err(|e| e.to_string()),
     ));
     let w = a.walkthrough.current.as_ref().unwrap();
     assert!(w.review_pending.is_none() && !w.review.is_empty());

@@ -244,9 +244,14 @@ fn rewrite_ranges(s: &str) -> String {
     out.join(" ")
 }
 
+/// A version range helm would not read, by the part it cannot (helm's own words).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("improper constraint: {0:?}")]
+pub struct ImproperConstraint(pub String);
+
 impl Constraint {
-    pub fn parse(s: &str) -> Result<Constraint, String> {
-        let improper = |g: &str| format!("improper constraint: {:?}", g.trim());
+    pub fn parse(s: &str) -> Result<Constraint, ImproperConstraint> {
+        let improper = |g: &str| ImproperConstraint(g.trim().to_string());
         let rewritten = rewrite_ranges(s);
         let mut groups = Vec::new();
         for g in rewritten.split("||") {

@@ -399,26 +399,40 @@ pub struct RenderArgs {
     pub output: Output,
 }
 
-/// `--timeout`: plain seconds, or a Go duration as helm parses it (`300s`, `5m`, `1h30m`,
-/// `1.5h`); whole seconds, at least one, at most a week.
+/// A flag's value that cannot be used, said before anything runs.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ArgError {
+    #[error(
+        "{0:?} is not a chart repository URL: give http(s)://HOST/PATH, e.g. https://posthog.github.io/charts-clickhouse/"
+    )]
+    NotRepository(String),
+    #[error("{0}: give a chart version (30.46.0) or a range (\"<31.0.0\")")]
+    NotVersion(#[from] crate::chart::constraint::ImproperConstraint),
+    #[error(
+        "{0:?} is not a duration: give seconds (600) or a duration as helm takes it (300s, 5m, 1h30m)"
+    )]
+    NotDuration(String),
+    #[error("{given:?} is shorter than a second: {why}")]
+    TooShort { given: String, why: &'static str },
+    #[error("{given:?} is longer than a week: {fix}")]
+    TooLong { given: String, fix: &'static str },
+}
+
 /// `--repo`: an http(s) URL, as helm's repositories are.
-pub fn parse_repo(s: &str) -> Result<String, String> {
+pub fn parse_repo(s: &str) -> Result<String, ArgError> {
     let ok = (s.starts_with("https://") || s.starts_with("http://"))
         && s.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
     if ok {
         Ok(s.to_string())
     } else {
-        Err(format!(
-            "{s:?} is not a chart repository URL: give http(s)://HOST/PATH, e.g. https://posthog.github.io/charts-clickhouse/"
-        ))
+        Err(ArgError::NotRepository(s.to_string()))
     }
 }
 
 /// `--version`: a version or a range, as helm reads them, before anything is fetched.
-pub fn parse_version(s: &str) -> Result<String, String> {
-    crate::chart::constraint::Constraint::parse(s)
-        .map(|_| s.to_string())
-        .map_err(|e| format!("{e}: give a chart version (30.46.0) or a range (\"<31.0.0\")"))
+pub fn parse_version(s: &str) -> Result<String, ArgError> {
+    crate::chart::constraint::Constraint::parse(s)?;
+    Ok(s.to_string())
 }
 
 /// `--release`: checked by helm's rule before anything runs.
@@ -431,14 +445,15 @@ pub fn parse_namespace(s: &str) -> Result<String, crate::deploy::names::BadName>
     crate::deploy::names::namespace(s).map(|_| s.to_string())
 }
 
-/// `--timeout`: how long helm waits, as helm takes it.
-pub fn parse_timeout(s: &str) -> Result<u64, String> {
+/// `--timeout`: how long helm waits, as helm takes it: plain seconds, or a Go duration as
+/// helm parses it (`300s`, `5m`, `1h30m`, `1.5h`); whole seconds, at least one, at most a week.
+pub fn parse_timeout(s: &str) -> Result<u64, ArgError> {
     parse_duration(s, "helm needs time to wait", "give a timeout helm can use")
 }
 
 /// `--request-timeout`: how long one request may go unanswered, as kubectl takes it (but
 /// never 0, which kubectl reads as "for ever": the point is a bound).
-pub fn parse_request_timeout(s: &str) -> Result<u64, String> {
+pub fn parse_request_timeout(s: &str) -> Result<u64, ArgError> {
     parse_duration(
         s,
         "a request needs time to be answered",
@@ -447,13 +462,13 @@ pub fn parse_request_timeout(s: &str) -> Result<u64, String> {
 }
 
 /// Seconds (rounded up) from `600`, `300s`, `5m` or `1h30m`, at least one, at most a week.
-fn parse_duration(s: &str, too_short: &str, too_long: &str) -> Result<u64, String> {
+fn parse_duration(
+    s: &str,
+    too_short: &'static str,
+    too_long: &'static str,
+) -> Result<u64, ArgError> {
     let s = s.trim();
-    let bad = || {
-        format!(
-            "{s:?} is not a duration: give seconds (600) or a duration as helm takes it (300s, 5m, 1h30m)"
-        )
-    };
+    let bad = || ArgError::NotDuration(s.to_string());
     let secs: f64 = if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
         s.parse().map_err(|_| bad())?
     } else {
@@ -487,10 +502,16 @@ fn parse_duration(s: &str, too_short: &str, too_long: &str) -> Result<u64, Strin
     };
     let secs = secs.ceil();
     if secs < 1.0 {
-        return Err(format!("{s:?} is shorter than a second: {too_short}"));
+        return Err(ArgError::TooShort {
+            given: s.to_string(),
+            why: too_short,
+        });
     }
     if secs > 7.0 * 86_400.0 {
-        return Err(format!("{s:?} is longer than a week: {too_long}"));
+        return Err(ArgError::TooLong {
+            given: s.to_string(),
+            fix: too_long,
+        });
     }
     Ok(secs as u64)
 }

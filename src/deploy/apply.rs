@@ -27,7 +27,7 @@ pub async fn apply(planned: &PlannedDeploy, tx: &UnboundedSender<Event>) -> Outc
     let _lock =
         match audit::ReleaseLock::acquire(&req.data_dir, &scope, &req.namespace, &req.release) {
             Ok(l) => l,
-            Err(message) => return Outcome::Busy { message },
+            Err(e) => return e.into(),
         };
     step(tx, Step::Confirm, StepState::Done, "");
     if let Err(o) = same_chart(planned) {
@@ -248,7 +248,7 @@ async fn before_the_chart(
                 },
             ),
             Err(e) => {
-                step(tx, Step::Apply, StepState::Failed, e.clone());
+                step(tx, Step::Apply, StepState::Failed, e.to_string());
                 return Err(Outcome::local(
                     format!("{e}; the chart was not applied"),
                     "fix the object in the profile, or the rights to apply it, and run again",

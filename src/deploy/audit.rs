@@ -80,6 +80,43 @@ impl AuditLog {
     }
 }
 
+/// Why the release's lock could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error(
+        "another helmdeck (pid {pid}, since {since}) is operating on release {release} in {namespace} (lock {})",
+        path.display()
+    )]
+    Held {
+        pid: u32,
+        since: String,
+        release: String,
+        namespace: String,
+        path: PathBuf,
+    },
+    #[error("cannot take the lock {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Dir(#[from] PrivateFileError),
+}
+
+impl From<LockError> for super::Outcome {
+    /// Another operator's lock is a busy release; a lock that cannot be written is a local
+    /// failure with the data directory to check.
+    fn from(e: LockError) -> super::Outcome {
+        match e {
+            LockError::Held { .. } => super::Outcome::Busy {
+                message: e.to_string(),
+            },
+            other => super::Outcome::local(other, "check the data directory (HELMDECK_DATA_DIR)"),
+        }
+    }
+}
+
 /// One helm operation per release at a time, across processes; per cluster (`scope`, see
 /// `Target::scope_key`), so the same release name in two clusters never blocks.
 pub struct ReleaseLock {
@@ -92,10 +129,11 @@ impl ReleaseLock {
         scope: &str,
         ns: &str,
         release: &str,
-    ) -> Result<ReleaseLock, String> {
+    ) -> Result<ReleaseLock, LockError> {
         let dir = data_dir.join("locks").join(scope);
-        private_dir(&dir).map_err(|e| e.to_string())?;
+        private_dir(&dir)?;
         let path = dir.join(format!("{ns}__{release}.lock"));
+        let mut last = None;
         for _ in 0..2 {
             let mut opts = std::fs::OpenOptions::new();
             opts.write(true).create_new(true);
@@ -106,24 +144,31 @@ impl ReleaseLock {
                     let _ = write!(f, "{} {}", std::process::id(), crate::time::now_rfc3339());
                     return Ok(ReleaseLock { path });
                 }
-                Err(_) => {
+                Err(e) => {
+                    last = Some(e);
                     let text = std::fs::read_to_string(&path).unwrap_or_default();
                     let mut words = text.split_whitespace();
                     let holder: u32 = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
                     let since = words.next().unwrap_or("an unknown time");
                     let alive = holder != 0 && process_alive(holder);
                     if alive {
-                        return Err(format!(
-                            "another helmdeck (pid {holder}, since {since}) is operating on release {release} in {ns} (lock {})",
-                            path.display()
-                        ));
+                        return Err(LockError::Held {
+                            pid: holder,
+                            since: since.to_string(),
+                            release: release.to_string(),
+                            namespace: ns.to_string(),
+                            path,
+                        });
                     }
                     // The holder died: the lock is stale.
                     let _ = std::fs::remove_file(&path);
                 }
             }
         }
-        Err(format!("cannot take the lock {}", path.display()))
+        Err(LockError::Io {
+            path,
+            source: last.unwrap_or_else(|| std::io::Error::other("the lock file came back")),
+        })
     }
 }
 
@@ -162,7 +207,8 @@ mod tests {
         let held = ReleaseLock::acquire(dir.path(), "c", "ns", "r").unwrap();
         let e = ReleaseLock::acquire(dir.path(), "c", "ns", "r")
             .err()
-            .unwrap();
+            .unwrap()
+            .to_string();
         assert!(e.contains(&format!("pid {}", std::process::id())), "{e}");
         // Another cluster's release of the same name is another lock.
         assert!(ReleaseLock::acquire(dir.path(), "other", "ns", "r").is_ok());

@@ -43,6 +43,38 @@ pub struct ValuesIntent {
     pub stand_in: bool,
 }
 
+/// The first input that keeps an intent from resolving, naming the file, key or chart.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error(transparent)]
+    Profile(#[from] crate::profile::ProfileError),
+    #[error(transparent)]
+    Repository(#[from] repo::RepoError),
+    #[error(
+        "the repository {url} has no version of {name} within {range} (the profile's supported range); give one with --version"
+    )]
+    NoVersionInRange {
+        url: String,
+        name: String,
+        range: String,
+    },
+    #[error(transparent)]
+    Chart(#[from] crate::chart::ChartError),
+    #[error(
+        "chart {origin}: {missing} found in Chart.yaml, but missing in charts/ directory (helm refuses the chart)\n  fix: `helm dependency build {}` fetches them into charts/",
+        path.display()
+    )]
+    MissingDependencies {
+        origin: String,
+        missing: String,
+        path: PathBuf,
+    },
+    #[error(transparent)]
+    Answers(#[from] crate::profile::AnswerError),
+    #[error(transparent)]
+    ValuesFile(#[from] crate::values::ValuesError),
+}
+
 /// The values side of an intent, looked up: what `render` prints and the engine applies.
 pub struct ResolvedValues {
     pub profile: Option<Profile>,
@@ -56,7 +88,7 @@ impl ValuesIntent {
     /// from the repository (flag, `$HELMDECK_CHART_REPO`, the profile's) at the version asked
     /// or the newest the profile supports; the bundled stand-in only for `stand_in` intents
     /// that name no repository or version.
-    pub fn chart_ref(&self, profile: Option<&Profile>) -> Result<ChartRef, String> {
+    pub fn chart_ref(&self, profile: Option<&Profile>) -> Result<ChartRef, ResolveError> {
         let spec = profile.map(|p| &p.chart);
         let env_repo = std::env::var(repo::REPO_ENV)
             .ok()
@@ -91,15 +123,14 @@ impl ValuesIntent {
             // The newest version the profile supports, as `helm install --version RANGE`
             // would pick, but said out loud in the plan.
             (None, Some(range)) => {
-                let listing = repo::versions_blocking(&url, &name, &crate::dirs::cache_dir())
-                    .map_err(|e| e.to_string())?;
-                let best = listing
-                    .default_version(Some(range))
-                    .ok_or_else(|| {
-                        format!(
-                            "the repository {url} has no version of {name} within {range} (the profile's supported range); give one with --version"
-                        )
-                    })?;
+                let listing = repo::versions_blocking(&url, &name, &crate::dirs::cache_dir())?;
+                let best = listing.default_version(Some(range)).ok_or_else(|| {
+                    ResolveError::NoVersionInRange {
+                        url: url.clone(),
+                        name: name.clone(),
+                        range: range.to_string(),
+                    }
+                })?;
                 Some(best.version.clone())
             }
             (None, None) => None,
@@ -112,47 +143,45 @@ impl ValuesIntent {
     }
 
     /// The named profile from the built-in and the user's profiles.
-    pub(crate) fn load_profile(&self) -> Result<Option<Profile>, String> {
+    pub(crate) fn load_profile(&self) -> Result<Option<Profile>, ResolveError> {
         let Some(name) = &self.profile else {
             return Ok(None);
         };
-        let set =
-            ProfileSet::load(profile::user_profile_dir().as_deref()).map_err(|e| e.to_string())?;
-        Ok(Some(set.get(name).map_err(|e| e.to_string())?.clone()))
+        let set = ProfileSet::load(profile::user_profile_dir().as_deref())?;
+        Ok(Some(set.get(name)?.clone()))
     }
 
     /// Loads the profile, the chart and every layer; the first bad input is the error, naming
     /// the file or key.
-    pub fn resolve(&self) -> Result<ResolvedValues, String> {
+    pub fn resolve(&self) -> Result<ResolvedValues, ResolveError> {
         self.resolve_with(self.load_profile()?)
     }
 
     /// As [`ValuesIntent::resolve`], with the named profile already loaded (the app holds its
     /// profiles).
-    pub fn resolve_with(&self, profile: Option<Profile>) -> Result<ResolvedValues, String> {
+    pub fn resolve_with(&self, profile: Option<Profile>) -> Result<ResolvedValues, ResolveError> {
         let chart_ref = self.chart_ref(profile.as_ref())?;
-        let chart_path =
-            resolve_chart_ref(&chart_ref, &crate::dirs::cache_dir()).map_err(|e| e.to_string())?;
-        let chart = Chart::load(&chart_path).map_err(|e| e.to_string())?;
+        let chart_path = resolve_chart_ref(&chart_ref, &crate::dirs::cache_dir())?;
+        let chart = Chart::load(&chart_path)?;
         let missing = chart.missing_dependencies();
         if !missing.is_empty() {
-            return Err(format!(
-                "chart {}: {} found in Chart.yaml, but missing in charts/ directory (helm refuses the chart)\n  fix: `helm dependency build {}` fetches them into charts/",
-                chart.origin,
-                missing.join(", "),
-                chart_path.display()
-            ));
+            return Err(ResolveError::MissingDependencies {
+                origin: chart.origin.to_string(),
+                missing: missing.join(", "),
+                path: chart_path,
+            });
         }
         let answers = match &self.answers {
-            Some(a) => Some(
-                profile::answers_layer(&a.origin, &a.given, profile.as_ref())
-                    .map_err(|e| e.to_string())?,
-            ),
+            Some(a) => Some(profile::answers_layer(
+                &a.origin,
+                &a.given,
+                profile.as_ref(),
+            )?),
             None => None,
         };
         let mut files = Vec::new();
         for f in &self.values_files {
-            files.push(values::load_file_layer(f).map_err(|e| e.to_string())?);
+            files.push(values::load_file_layer(f)?);
         }
         let major = match self.helm_major {
             Some(m) => m,
@@ -181,7 +210,7 @@ impl ValuesIntent {
 impl ValuesIntent {
     /// The repository and chart name this intent installs from, when it is a repository's
     /// chart (what an upgrade path is planned against); no version is looked up.
-    pub fn repository(&self) -> Result<Option<(String, String)>, String> {
+    pub fn repository(&self) -> Result<Option<(String, String)>, ResolveError> {
         let mut profile = self.load_profile()?;
         // Without a range, choosing the source reads no index.
         if let Some(p) = profile.as_mut() {

@@ -50,12 +50,39 @@ const CLASS_IMMUTABLE: [&str; 4] = [
     "volumeBindingMode",
 ];
 
-pub(super) fn gvk(obj: &Value) -> Result<GroupVersionKind, String> {
+/// Why the profile's objects could not be compared with the cluster or applied to it.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    #[error("an object without apiVersion or kind: {0}")]
+    NoKind(Value),
+    #[error("the cluster does not serve {group}/{kind}: {source}")]
+    NotServed {
+        group: String,
+        kind: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("cannot read {kind} {name}: {source}")]
+    Read {
+        kind: String,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("applying {what} failed: {source}")]
+    Apply {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+}
+
+pub(super) fn gvk(obj: &Value) -> Result<GroupVersionKind, ObjectError> {
     let api_version = obj["apiVersion"].as_str().unwrap_or_default();
     let kind = obj["kind"].as_str().unwrap_or_default();
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
     if version.is_empty() || kind.is_empty() {
-        return Err(format!("an object without apiVersion or kind: {obj}"));
+        return Err(ObjectError::NoKind(obj.clone()));
     }
     Ok(GroupVersionKind::gvk(group, version, kind))
 }
@@ -64,11 +91,15 @@ async fn api_for(
     client: &kube::Client,
     obj: &Value,
     namespace: &str,
-) -> Result<(Api<DynamicObject>, Option<String>), String> {
+) -> Result<(Api<DynamicObject>, Option<String>), ObjectError> {
     let gvk = gvk(obj)?;
     let (ar, caps) = discovery::pinned_kind(client, &gvk)
         .await
-        .map_err(|e| format!("the cluster does not serve {}/{}: {e}", gvk.group, gvk.kind))?;
+        .map_err(|source| ObjectError::NotServed {
+            group: gvk.group.clone(),
+            kind: gvk.kind.clone(),
+            source,
+        })?;
     Ok(match caps.scope {
         Scope::Cluster => (Api::all_with(client.clone(), &ar), None),
         Scope::Namespaced => {
@@ -86,7 +117,7 @@ pub async fn diff(
     client: &kube::Client,
     objects: &[Value],
     namespace: &str,
-) -> Result<Vec<ObjectChange>, String> {
+) -> Result<Vec<ObjectChange>, ObjectError> {
     let mut out = Vec::new();
     for obj in objects {
         let (api, ns) = api_for(client, obj, namespace).await?;
@@ -98,7 +129,11 @@ pub async fn diff(
         let live = api
             .get_opt(&name)
             .await
-            .map_err(|e| format!("cannot read {kind} {name}: {e}"))?;
+            .map_err(|source| ObjectError::Read {
+                kind: kind.clone(),
+                name: name.clone(),
+                source,
+            })?;
         let (op, immutable) = match live {
             None => ("create", Vec::new()),
             Some(l) => {
@@ -141,7 +176,7 @@ pub async fn apply(
     client: &kube::Client,
     changes: &[ObjectChange],
     namespace: &str,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, ObjectError> {
     let mut done = Vec::new();
     for c in changes.iter().filter(|c| c.op != "unchanged") {
         let (api, _) = api_for(client, &c.object, namespace).await?;
@@ -151,7 +186,10 @@ pub async fn apply(
             &Patch::Apply(&c.object),
         )
         .await
-        .map_err(|e| format!("applying {} failed: {e}", c.label()))?;
+        .map_err(|source| ObjectError::Apply {
+            what: c.label(),
+            source,
+        })?;
         done.push(c.label());
     }
     Ok(done)

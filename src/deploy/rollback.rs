@@ -43,7 +43,7 @@ pub async fn rollback(
     let _lock = match audit::ReleaseLock::acquire(data_dir, &target.scope_key(), namespace, release)
     {
         Ok(l) => l,
-        Err(message) => return Outcome::Busy { message },
+        Err(e) => return e.into(),
     };
     let hist = match helm.history(release, namespace).await {
         Ok(h) => h,

@@ -39,7 +39,7 @@ pub async fn path(intent: &Intent) -> Result<Option<UpgradePath>, Outcome> {
     values.stand_in |= intent.target.is_simulated();
     let source = tokio::task::spawn_blocking(move || {
         let range = values.load_profile()?.and_then(|p| p.chart.version.clone());
-        Ok::<_, String>(values.repository()?.map(|s| (s, range)))
+        Ok::<_, super::intent::ResolveError>(values.repository()?.map(|s| (s, range)))
     })
     .await
     .map_err(|e| Outcome::bad_input(e.to_string()))?

@@ -35,18 +35,37 @@ pub enum AnswerError {
     },
 }
 
+/// An answer its question's rule does not take, said as the fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadAnswer {
+    #[error("expected a single value, not a list or a mapping")]
+    NotSingle,
+    #[error("an answer is required")]
+    Required,
+    #[error("{0:?} is not a DNS hostname (e.g. posthog.example.com)")]
+    NotHostname(String),
+    #[error("{0:?} is not an email address")]
+    NotEmail(String),
+    #[error("{0:?} is not a storage size (e.g. 20Gi)")]
+    NotSize(String),
+    #[error("{given:?} is not one of: {}", choices.join(", "))]
+    NotAChoice { given: String, choices: Vec<String> },
+    #[error("{0:?} is not true or false")]
+    NotBoolean(String),
+}
+
 /// Checks one answer against its question; returns the typed value to store.
-pub fn validate_answer(q: &Question, v: &Value) -> Result<Value, String> {
+pub fn validate_answer(q: &Question, v: &Value) -> Result<Value, BadAnswer> {
     let text = match v {
         Value::String(s) => s.trim().to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
         Value::Null => String::new(),
-        _ => return Err("expected a single value, not a list or a mapping".into()),
+        _ => return Err(BadAnswer::NotSingle),
     };
     if text.is_empty() {
         return if q.required {
-            Err("an answer is required".into())
+            Err(BadAnswer::Required)
         } else {
             Ok(Value::Null)
         };
@@ -65,9 +84,7 @@ pub fn validate_answer(q: &Question, v: &Value) -> Result<Value, String> {
             if ok {
                 Ok(Value::String(text.to_ascii_lowercase()))
             } else {
-                Err(format!(
-                    "{text:?} is not a DNS hostname (e.g. posthog.example.com)"
-                ))
+                Err(BadAnswer::NotHostname(text))
             }
         }
         Validation::Email => {
@@ -77,27 +94,30 @@ pub fn validate_answer(q: &Question, v: &Value) -> Result<Value, String> {
             if ok {
                 Ok(Value::String(text))
             } else {
-                Err(format!("{text:?} is not an email address"))
+                Err(BadAnswer::NotEmail(text))
             }
         }
         Validation::Size => {
             if crate::quantity::parse_bytes(&text).is_some_and(|b| b > 0.0) {
                 Ok(Value::String(text))
             } else {
-                Err(format!("{text:?} is not a storage size (e.g. 20Gi)"))
+                Err(BadAnswer::NotSize(text))
             }
         }
         Validation::Enum => {
             if q.choices.iter().any(|c| c == &text) {
                 Ok(Value::String(text))
             } else {
-                Err(format!("{text:?} is not one of: {}", q.choices.join(", ")))
+                Err(BadAnswer::NotAChoice {
+                    given: text,
+                    choices: q.choices.clone(),
+                })
             }
         }
         Validation::Boolean => match text.to_ascii_lowercase().as_str() {
             "true" | "yes" | "y" | "on" => Ok(Value::Bool(true)),
             "false" | "no" | "n" | "off" => Ok(Value::Bool(false)),
-            _ => Err(format!("{text:?} is not true or false")),
+            _ => Err(BadAnswer::NotBoolean(text)),
         },
         Validation::Text => Ok(Value::String(text)),
     }
@@ -146,10 +166,10 @@ pub fn answers_layer(
                 },
             });
         };
-        let typed = validate_answer(q, v).map_err(|message| AnswerError::Invalid {
+        let typed = validate_answer(q, v).map_err(|why| AnswerError::Invalid {
             origin: origin.to_string(),
             key: key.clone(),
-            message,
+            message: why.to_string(),
         })?;
         if !typed.is_null() {
             values::set_path(&mut out, &q.path, typed);

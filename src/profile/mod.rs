@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use crate::values::{self, YamlError};
 
 pub use answers::{
-    AnswerError, Validation, answers_layer, load_answers, read_answers, validate_answer,
+    AnswerError, BadAnswer, Validation, answers_layer, load_answers, read_answers, validate_answer,
 };
 
 /// The schema every profile must satisfy (also published as `profiles/schema.json`).

@@ -348,7 +348,7 @@ impl Runtime {
             Effect::Review(job) => {
                 let tx = self.tx.clone();
                 tokio::task::spawn_blocking(move || {
-                    let r = wizard::review(&job);
+                    let r = wizard::review(&job).map_err(|e| e.to_string());
                     let _ = tx.send(Msg::Reviewed(job.id, r));
                 });
             }

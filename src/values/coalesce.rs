@@ -22,6 +22,16 @@ pub fn merge_maps(base: &mut Map<String, Value>, over: Map<String, Value>) {
     }
 }
 
+/// A subchart's values that are not a mapping: helm's "type mismatch" refusal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "type mismatch on {subchart}: the values for subchart {subchart} must be a mapping, found {found}"
+)]
+pub struct NotAMapping {
+    pub subchart: String,
+    pub found: &'static str,
+}
+
 /// `CoalesceValues` (merge = false) and `MergeValues` (merge = true).
 pub fn coalesce(
     chart: &Chart,
@@ -30,7 +40,7 @@ pub fn coalesce(
     merge: bool,
     major: HelmMajor,
     warn: &mut Warnings,
-) -> Result<(), String> {
+) -> Result<(), NotAMapping> {
     coalesce_values(chart, dest, prefix, merge, major, warn);
     coalesce_deps(chart, dest, prefix, merge, major, warn)
 }
@@ -50,7 +60,7 @@ fn coalesce_deps(
     merge: bool,
     major: HelmMajor,
     warn: &mut Warnings,
-) -> Result<(), String> {
+) -> Result<(), NotAMapping> {
     for sub in &chart.dependencies {
         let name = sub.name().to_string();
         match dest.get(&name) {
@@ -59,10 +69,10 @@ fn coalesce_deps(
             }
             Some(Value::Object(_)) => {}
             Some(other) => {
-                return Err(format!(
-                    "type mismatch on {name}: the values for subchart {name} must be a mapping, found {}",
-                    crate::yaml::kind_name(other)
-                ));
+                return Err(NotAMapping {
+                    subchart: name,
+                    found: crate::yaml::kind_name(other),
+                });
             }
         }
         let parent_global = dest.get("global").cloned();

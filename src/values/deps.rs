@@ -13,7 +13,7 @@ pub fn process_dependencies(
     user: &Map<String, Value>,
     major: HelmMajor,
     warn: &mut Warnings,
-) -> Result<Chart, String> {
+) -> Result<Chart, super::coalesce::NotAMapping> {
     let mut c = chart.clone();
     process_enabled(&mut c, user, "", major, warn)?;
     process_import_values(&mut c, major, warn)?;
@@ -26,7 +26,7 @@ fn process_enabled(
     path: &str,
     major: HelmMajor,
     warn: &mut Warnings,
-) -> Result<(), String> {
+) -> Result<(), super::coalesce::NotAMapping> {
     if c.metadata.dependencies.is_empty() {
         return Ok(());
     }
@@ -169,7 +169,7 @@ fn process_import_values(
     c: &mut Chart,
     major: HelmMajor,
     warn: &mut Warnings,
-) -> Result<(), String> {
+) -> Result<(), super::coalesce::NotAMapping> {
     for d in c.dependencies.iter_mut() {
         process_import_values(d, major, warn)?;
     }

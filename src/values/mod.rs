@@ -80,8 +80,8 @@ pub enum ValuesError {
     Set(#[from] SetError),
     #[error("cannot read {path}: {message}")]
     Read { path: String, message: String },
-    #[error("{0}")]
-    Chart(String),
+    #[error(transparent)]
+    Subchart(#[from] coalesce::NotAMapping),
     #[error("{}", schema::describe(.0))]
     Schema(Vec<schema::SchemaViolation>),
 }
@@ -162,14 +162,14 @@ impl RenderRequest {
         out
     }
 
-    fn reader(&self) -> impl FnMut(&str) -> Result<String, String> + '_ {
+    fn reader(&self) -> impl FnMut(&str) -> Result<String, strvals::Unreadable> + '_ {
         move |p: &str| {
             let path = match &self.base_dir {
                 Some(b) if Path::new(p).is_relative() => b.join(p),
                 _ => PathBuf::from(p),
             };
             crate::limits::read_text(&path, crate::limits::limit(crate::limits::TEXT_DEFAULT))
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+                .map_err(|source| strvals::Unreadable { path, source })
         }
     }
 
@@ -198,8 +198,7 @@ impl RenderRequest {
     pub fn render(&self, chart: &Chart) -> Result<Rendered, ValuesError> {
         let user = self.user_values()?;
         let mut warnings = Vec::new();
-        let processed = deps::process_dependencies(chart, &user, self.major, &mut warnings)
-            .map_err(ValuesError::Chart)?;
+        let processed = deps::process_dependencies(chart, &user, self.major, &mut warnings)?;
         let mut values = user.clone();
         coalesce::coalesce(
             &processed,
@@ -208,8 +207,7 @@ impl RenderRequest {
             false,
             self.major,
             &mut warnings,
-        )
-        .map_err(ValuesError::Chart)?;
+        )?;
         let values = Value::Object(values);
         let violations = schema::validate_chart(&processed, &values);
         if !violations.is_empty() {

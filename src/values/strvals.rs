@@ -42,6 +42,15 @@ pub struct SetError {
     caret: String,
 }
 
+/// A `--set-file` path that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {}: {source}", path.display())]
+pub struct Unreadable {
+    pub path: std::path::PathBuf,
+    #[source]
+    pub source: crate::limits::InputError,
+}
+
 /// `key=value` with the values of secret-looking keys replaced (`a.password=<redacted>`).
 fn masked(expr: &str) -> String {
     expr.split(',')
@@ -61,7 +70,7 @@ pub fn parse_into(
     kind: SetKind,
     expr: &str,
     dest: &mut Map<String, Value>,
-    read_file: &mut dyn FnMut(&str) -> Result<String, String>,
+    read_file: &mut dyn FnMut(&str) -> Result<String, Unreadable>,
 ) -> Result<(), SetError> {
     if kind == SetKind::SetLiteral {
         return parse_literal(expr, dest);
@@ -101,7 +110,7 @@ struct StrParser<'a> {
     chars: Vec<char>,
     pos: usize,
     kind: SetKind,
-    read_file: &'a mut dyn FnMut(&str) -> Result<String, String>,
+    read_file: &'a mut dyn FnMut(&str) -> Result<String, Unreadable>,
 }
 
 fn fail<T>(pos: usize, msg: impl Into<String>) -> Result<T, Stop> {
@@ -138,7 +147,7 @@ impl StrParser<'_> {
             SetKind::SetString => Ok(Value::String(raw)),
             SetKind::SetFile => match (self.read_file)(&raw) {
                 Ok(s) => Ok(Value::String(s)),
-                Err(e) => fail(at, e),
+                Err(e) => fail(at, e.to_string()),
             },
             _ => Ok(typed_val(&raw)),
         }

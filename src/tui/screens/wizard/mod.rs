@@ -370,7 +370,7 @@ impl Walkthrough {
             WizardStep::Questions => {
                 let mut ok = true;
                 for f in w.fields.iter_mut() {
-                    f.error = validate_field(f).err();
+                    f.error = validate_field(f).err().map(|e| e.to_string());
                     ok &= f.error.is_none();
                 }
                 if !ok {

@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::{Map, Value};
 
 use super::Field;
-use crate::profile::Profile;
+use crate::profile::{BadAnswer, Profile};
 use crate::tui::line_edit::LineEdit;
 use crate::values;
 
@@ -29,11 +29,11 @@ pub(super) fn fields_for(p: &Profile, current: &Map<String, Value>) -> Vec<Field
 }
 
 /// A field's typed answer, by the profile's validation rule.
-pub fn validate_field(f: &Field) -> Result<Value, String> {
+pub fn validate_field(f: &Field) -> Result<Value, BadAnswer> {
     let text = f.input.text.trim();
     if text.is_empty() {
         return if f.question.required {
-            Err("an answer is required".into())
+            Err(BadAnswer::Required)
         } else {
             Ok(Value::Null)
         };

@@ -6,9 +6,18 @@ use serde_json::Value;
 use crate::tui::messages::{Review, ReviewJob, ReviewLine};
 use crate::values::{self, LayerSource, UserLayer};
 
+/// Why the values do not render: the intent does not resolve, or helm would refuse the values.
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error(transparent)]
+    Resolve(#[from] crate::deploy::intent::ResolveError),
+    #[error(transparent)]
+    Render(#[from] crate::values::ValuesError),
+}
+
 /// Resolves and renders a review (reads, and may fetch, the chart: run it off the UI
 /// thread). Secret values are redacted.
-pub fn review(job: &ReviewJob) -> Result<Review, String> {
+pub fn review(job: &ReviewJob) -> Result<Review, ReviewError> {
     let resolved = job.values.resolve_with(job.profile.clone())?;
     let chart_label = if resolved.chart.name() == crate::chart::BUNDLED_CHART {
         format!("{}, the bundled stand-in", resolved.chart.name())
@@ -27,7 +36,7 @@ pub fn review(job: &ReviewJob) -> Result<Review, String> {
         },
         values: job.current.clone(),
     });
-    let r = req.render(&resolved.chart).map_err(|e| e.to_string())?;
+    let r = req.render(&resolved.chart)?;
     let shown = values::redact::redact(&r.values);
     let mut lines = Vec::new();
     values::for_each_leaf(&shown, &mut |path, v| {
