@@ -62,105 +62,14 @@ fn default_pod_spec(spec: &mut Value) {
 /// Fills in what the API server defaults.
 pub fn apply(kind: &str, obj: &mut Value, next_ip: &mut dyn FnMut() -> String) {
     match kind {
-        "Deployment" => {
-            set_default(obj, &["spec", "replicas"], json!(1));
-            set_default(obj, &["spec", "revisionHistoryLimit"], json!(10));
-            set_default(obj, &["spec", "progressDeadlineSeconds"], json!(600));
-            if obj["spec"]["strategy"]["type"].as_str() != Some("Recreate") {
-                set_default(obj, &["spec", "strategy", "type"], json!("RollingUpdate"));
-                set_default(
-                    obj,
-                    &["spec", "strategy", "rollingUpdate", "maxSurge"],
-                    json!("25%"),
-                );
-                set_default(
-                    obj,
-                    &["spec", "strategy", "rollingUpdate", "maxUnavailable"],
-                    json!("25%"),
-                );
-            }
-            default_pod_spec(&mut obj["spec"]["template"]["spec"]);
-        }
+        "Deployment" => deployment(obj),
         "ReplicaSet" => {
             set_default(obj, &["spec", "replicas"], json!(1));
             default_pod_spec(&mut obj["spec"]["template"]["spec"]);
         }
-        "StatefulSet" => {
-            set_default(obj, &["spec", "replicas"], json!(1));
-            set_default(obj, &["spec", "podManagementPolicy"], json!("OrderedReady"));
-            set_default(obj, &["spec", "revisionHistoryLimit"], json!(10));
-            set_default(
-                obj,
-                &["spec", "updateStrategy", "type"],
-                json!("RollingUpdate"),
-            );
-            if obj["spec"]["updateStrategy"]["type"] == "RollingUpdate" {
-                set_default(
-                    obj,
-                    &["spec", "updateStrategy", "rollingUpdate", "partition"],
-                    json!(0),
-                );
-            }
-            set_default(
-                obj,
-                &["spec", "persistentVolumeClaimRetentionPolicy"],
-                json!({"whenDeleted": "Retain", "whenScaled": "Retain"}),
-            );
-            default_pod_spec(&mut obj["spec"]["template"]["spec"]);
-            if let Some(vcts) = obj["spec"]["volumeClaimTemplates"].as_array_mut() {
-                for v in vcts {
-                    set_default(v, &["apiVersion"], json!("v1"));
-                    set_default(v, &["kind"], json!("PersistentVolumeClaim"));
-                    set_default(v, &["spec", "volumeMode"], json!("Filesystem"));
-                    set_default(v, &["status", "phase"], json!("Pending"));
-                }
-            }
-        }
-        "DaemonSet" => {
-            set_default(obj, &["spec", "revisionHistoryLimit"], json!(10));
-            set_default(
-                obj,
-                &["spec", "updateStrategy", "type"],
-                json!("RollingUpdate"),
-            );
-            set_default(
-                obj,
-                &["spec", "updateStrategy", "rollingUpdate", "maxUnavailable"],
-                json!(1),
-            );
-            set_default(
-                obj,
-                &["spec", "updateStrategy", "rollingUpdate", "maxSurge"],
-                json!(0),
-            );
-            default_pod_spec(&mut obj["spec"]["template"]["spec"]);
-        }
-        "Job" => {
-            set_default(obj, &["spec", "completions"], json!(1));
-            set_default(obj, &["spec", "parallelism"], json!(1));
-            set_default(obj, &["spec", "backoffLimit"], json!(6));
-            set_default(obj, &["spec", "completionMode"], json!("NonIndexed"));
-            set_default(obj, &["spec", "suspend"], json!(false));
-            // The job controller labels its pods; the selector is generated.
-            let uid = obj["metadata"]["uid"].clone();
-            if obj["spec"]["selector"].is_null() && !uid.is_null() {
-                obj["spec"]["selector"] =
-                    json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}});
-                obj["spec"]["template"]["metadata"]["labels"]["batch.kubernetes.io/controller-uid"] =
-                    uid.clone();
-                obj["spec"]["template"]["metadata"]["labels"]["controller-uid"] = uid;
-                let name = obj["metadata"]["name"].clone();
-                obj["spec"]["template"]["metadata"]["labels"]["batch.kubernetes.io/job-name"] =
-                    name.clone();
-                obj["spec"]["template"]["metadata"]["labels"]["job-name"] = name;
-            }
-            set_default(
-                obj,
-                &["spec", "template", "spec", "restartPolicy"],
-                json!("Never"),
-            );
-            default_pod_spec(&mut obj["spec"]["template"]["spec"]);
-        }
+        "StatefulSet" => stateful_set(obj),
+        "DaemonSet" => daemon_set(obj),
+        "Job" => job(obj),
         "CronJob" => {
             set_default(obj, &["spec", "concurrencyPolicy"], json!("Allow"));
             set_default(obj, &["spec", "suspend"], json!(false));
@@ -170,28 +79,7 @@ pub fn apply(kind: &str, obj: &mut Value, next_ip: &mut dyn FnMut() -> String) {
             set_default(obj, &["status", "phase"], json!("Pending"));
             set_default(obj, &["spec", "enableServiceLinks"], json!(true));
         }
-        "Service" => {
-            set_default(obj, &["spec", "type"], json!("ClusterIP"));
-            set_default(obj, &["spec", "sessionAffinity"], json!("None"));
-            set_default(obj, &["spec", "ipFamilies"], json!(["IPv4"]));
-            set_default(obj, &["spec", "ipFamilyPolicy"], json!("SingleStack"));
-            set_default(obj, &["spec", "internalTrafficPolicy"], json!("Cluster"));
-            if obj["spec"]["type"] != "ExternalName" {
-                if obj["spec"]["clusterIP"].is_null() || obj["spec"]["clusterIP"] == "" {
-                    obj["spec"]["clusterIP"] = json!(next_ip());
-                }
-                let ip = obj["spec"]["clusterIP"].clone();
-                set_default(obj, &["spec", "clusterIPs"], json!([ip]));
-            }
-            if let Some(ports) = obj["spec"]["ports"].as_array_mut() {
-                for p in ports {
-                    set_default(p, &["protocol"], json!("TCP"));
-                    let port = p["port"].clone();
-                    set_default(p, &["targetPort"], port);
-                }
-            }
-            set_default(obj, &["status", "loadBalancer"], json!({}));
-        }
+        "Service" => service(obj, next_ip),
         "Secret" => {
             set_default(obj, &["type"], json!("Opaque"));
             if let Some(sd) = obj.get("stringData").and_then(Value::as_object).cloned() {
@@ -239,6 +127,133 @@ pub fn apply(kind: &str, obj: &mut Value, next_ip: &mut dyn FnMut() -> String) {
         }
         _ => {}
     }
+}
+
+/// The Deployment's defaults.
+fn deployment(obj: &mut Value) {
+    set_default(obj, &["spec", "replicas"], json!(1));
+    set_default(obj, &["spec", "revisionHistoryLimit"], json!(10));
+    set_default(obj, &["spec", "progressDeadlineSeconds"], json!(600));
+    if obj["spec"]["strategy"]["type"].as_str() != Some("Recreate") {
+        set_default(obj, &["spec", "strategy", "type"], json!("RollingUpdate"));
+        set_default(
+            obj,
+            &["spec", "strategy", "rollingUpdate", "maxSurge"],
+            json!("25%"),
+        );
+        set_default(
+            obj,
+            &["spec", "strategy", "rollingUpdate", "maxUnavailable"],
+            json!("25%"),
+        );
+    }
+    default_pod_spec(&mut obj["spec"]["template"]["spec"]);
+}
+
+/// The StatefulSet's defaults.
+fn stateful_set(obj: &mut Value) {
+    set_default(obj, &["spec", "replicas"], json!(1));
+    set_default(obj, &["spec", "podManagementPolicy"], json!("OrderedReady"));
+    set_default(obj, &["spec", "revisionHistoryLimit"], json!(10));
+    set_default(
+        obj,
+        &["spec", "updateStrategy", "type"],
+        json!("RollingUpdate"),
+    );
+    if obj["spec"]["updateStrategy"]["type"] == "RollingUpdate" {
+        set_default(
+            obj,
+            &["spec", "updateStrategy", "rollingUpdate", "partition"],
+            json!(0),
+        );
+    }
+    set_default(
+        obj,
+        &["spec", "persistentVolumeClaimRetentionPolicy"],
+        json!({"whenDeleted": "Retain", "whenScaled": "Retain"}),
+    );
+    default_pod_spec(&mut obj["spec"]["template"]["spec"]);
+    if let Some(vcts) = obj["spec"]["volumeClaimTemplates"].as_array_mut() {
+        for v in vcts {
+            set_default(v, &["apiVersion"], json!("v1"));
+            set_default(v, &["kind"], json!("PersistentVolumeClaim"));
+            set_default(v, &["spec", "volumeMode"], json!("Filesystem"));
+            set_default(v, &["status", "phase"], json!("Pending"));
+        }
+    }
+}
+
+/// The DaemonSet's defaults.
+fn daemon_set(obj: &mut Value) {
+    set_default(obj, &["spec", "revisionHistoryLimit"], json!(10));
+    set_default(
+        obj,
+        &["spec", "updateStrategy", "type"],
+        json!("RollingUpdate"),
+    );
+    set_default(
+        obj,
+        &["spec", "updateStrategy", "rollingUpdate", "maxUnavailable"],
+        json!(1),
+    );
+    set_default(
+        obj,
+        &["spec", "updateStrategy", "rollingUpdate", "maxSurge"],
+        json!(0),
+    );
+    default_pod_spec(&mut obj["spec"]["template"]["spec"]);
+}
+
+/// The Job's defaults.
+fn job(obj: &mut Value) {
+    set_default(obj, &["spec", "completions"], json!(1));
+    set_default(obj, &["spec", "parallelism"], json!(1));
+    set_default(obj, &["spec", "backoffLimit"], json!(6));
+    set_default(obj, &["spec", "completionMode"], json!("NonIndexed"));
+    set_default(obj, &["spec", "suspend"], json!(false));
+    // The job controller labels its pods; the selector is generated.
+    let uid = obj["metadata"]["uid"].clone();
+    if obj["spec"]["selector"].is_null() && !uid.is_null() {
+        obj["spec"]["selector"] =
+            json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}});
+        obj["spec"]["template"]["metadata"]["labels"]["batch.kubernetes.io/controller-uid"] =
+            uid.clone();
+        obj["spec"]["template"]["metadata"]["labels"]["controller-uid"] = uid;
+        let name = obj["metadata"]["name"].clone();
+        obj["spec"]["template"]["metadata"]["labels"]["batch.kubernetes.io/job-name"] =
+            name.clone();
+        obj["spec"]["template"]["metadata"]["labels"]["job-name"] = name;
+    }
+    set_default(
+        obj,
+        &["spec", "template", "spec", "restartPolicy"],
+        json!("Never"),
+    );
+    default_pod_spec(&mut obj["spec"]["template"]["spec"]);
+}
+
+/// The Service's defaults.
+fn service(obj: &mut Value, next_ip: &mut dyn FnMut() -> String) {
+    set_default(obj, &["spec", "type"], json!("ClusterIP"));
+    set_default(obj, &["spec", "sessionAffinity"], json!("None"));
+    set_default(obj, &["spec", "ipFamilies"], json!(["IPv4"]));
+    set_default(obj, &["spec", "ipFamilyPolicy"], json!("SingleStack"));
+    set_default(obj, &["spec", "internalTrafficPolicy"], json!("Cluster"));
+    if obj["spec"]["type"] != "ExternalName" {
+        if obj["spec"]["clusterIP"].is_null() || obj["spec"]["clusterIP"] == "" {
+            obj["spec"]["clusterIP"] = json!(next_ip());
+        }
+        let ip = obj["spec"]["clusterIP"].clone();
+        set_default(obj, &["spec", "clusterIPs"], json!([ip]));
+    }
+    if let Some(ports) = obj["spec"]["ports"].as_array_mut() {
+        for p in ports {
+            set_default(p, &["protocol"], json!("TCP"));
+            let port = p["port"].clone();
+            set_default(p, &["targetPort"], port);
+        }
+    }
+    set_default(obj, &["status", "loadBalancer"], json!({}));
 }
 
 /// One DNS label: lower case alphanumerics and '-', starting and ending with an alphanumeric

@@ -145,8 +145,18 @@ fn review(group: &str, kind: &str, plural: &str, namespaced: bool) -> ResourceTy
     }
 }
 
-/// Every built-in type the bundled chart and common charts use.
+/// Every kind the simulated API server serves, in discovery order.
 pub fn builtin() -> Vec<ResourceType> {
+    let mut all = core_types();
+    all.extend(workload_types());
+    all.extend(access_types());
+    all.extend(extension_types());
+    all.extend(machinery_types());
+    all
+}
+
+/// The core group's kinds (`/api/v1`).
+fn core_types() -> Vec<ResourceType> {
     vec![
         rt(
             "",
@@ -242,6 +252,13 @@ pub fn builtin() -> Vec<ResourceType> {
             &["limits"],
             &[],
         ),
+    ]
+}
+
+/// Workloads and what scales and protects them: apps, batch, networking, storage, policy,
+/// autoscaling.
+fn workload_types() -> Vec<ResourceType> {
+    vec![
         rt(
             "apps",
             "v1",
@@ -369,6 +386,12 @@ pub fn builtin() -> Vec<ResourceType> {
             &["hpa"],
             &["status"],
         ),
+    ]
+}
+
+/// Access control, coordination and discovery.
+fn access_types() -> Vec<ResourceType> {
+    vec![
         rt(
             "rbac.authorization.k8s.io",
             "v1",
@@ -423,6 +446,12 @@ pub fn builtin() -> Vec<ResourceType> {
             &[],
             &[],
         ),
+    ]
+}
+
+/// Custom resources, admission webhooks and API services.
+fn extension_types() -> Vec<ResourceType> {
+    vec![
         rt(
             "apiextensions.k8s.io",
             "v1",
@@ -478,6 +507,12 @@ pub fn builtin() -> Vec<ResourceType> {
             &[],
             &["status"],
         ),
+    ]
+}
+
+/// The reviews, certificates, scheduling, flow control and storage capacity kinds.
+fn machinery_types() -> Vec<ResourceType> {
+    vec![
         review(
             "authorization.k8s.io",
             "SelfSubjectAccessReview",

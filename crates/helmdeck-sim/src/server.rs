@@ -149,69 +149,8 @@ async fn route(
         .collect();
     let q = query(&req);
     let segs_ref: Vec<&str> = segs.iter().map(String::as_str).collect();
-    match segs_ref.as_slice() {
-        ["version"] => {
-            return Ok(json_response(
-                200,
-                &discovery::version(state.options.kubernetes_version),
-            ));
-        }
-        ["healthz" | "readyz" | "livez", ..] => return Ok(text_response(200, "ok".into())),
-        ["api"] => return Ok(json_response(200, &discovery::core_versions(&state.addr))),
-        ["apis"] => {
-            let types = state.store.lock().map_err(poisoned)?.types().to_vec();
-            return Ok(json_response(200, &discovery::group_list(&types)));
-        }
-        ["openapi", "v3"] => {
-            let types = state.store.lock().map_err(poisoned)?.types().to_vec();
-            return Ok(json_response(200, &discovery::openapi_root(&types)));
-        }
-        ["openapi", "v3", rest @ ..] => {
-            let types = state.store.lock().map_err(poisoned)?.types().to_vec();
-            return discovery::openapi_gv(
-                &types,
-                &rest.join("/"),
-                state.options.kubernetes_version,
-            )
-            .map(|d| json_response(200, &d))
-            .ok_or_else(|| {
-                ApiError::new(
-                    404,
-                    "NotFound",
-                    "the server could not find the requested resource",
-                )
-            });
-        }
-        ["apis", g] => {
-            let types = state.store.lock().map_err(poisoned)?.types().to_vec();
-            return discovery::group(&types, g)
-                .map(|d| json_response(200, &d))
-                .ok_or_else(|| {
-                    ApiError::new(
-                        404,
-                        "NotFound",
-                        "the server could not find the requested resource",
-                    )
-                });
-        }
-        ["api", v] | ["apis", _, v] if !v.is_empty() && segs_ref.len() <= 3 => {
-            let (g, v) = if segs_ref[0] == "api" {
-                ("", *v)
-            } else {
-                (segs_ref[1], *v)
-            };
-            let types = state.store.lock().map_err(poisoned)?.types().to_vec();
-            return discovery::resource_list(&types, g, v)
-                .map(|d| json_response(200, &d))
-                .ok_or_else(|| {
-                    ApiError::new(
-                        404,
-                        "NotFound",
-                        "the server could not find the requested resource",
-                    )
-                });
-        }
-        _ => {}
+    if let Some(r) = discovery_route(&state, &segs_ref) {
+        return r;
     }
     let (group, version, rest): (&str, &str, &[&str]) = match segs_ref.as_slice() {
         ["api", v, rest @ ..] => ("", v, rest),
@@ -271,183 +210,272 @@ async fn route(
             let mut store = state.store.lock().map_err(poisoned)?;
             scale(&mut store, &target, body, &opts)
         }
-        (Method::GET, true, _) => {
-            let store = state.store.lock().map_err(poisoned)?;
-            let v = store.get(
-                &target.rt,
-                &target.namespace,
-                target.name.as_deref().unwrap_or_default(),
-            )?;
-            if as_table && target.sub.is_none() {
-                let include =
-                    super::table::Include::parse(q.get("includeObject").map(String::as_str));
-                let meta = json!({"resourceVersion": v["metadata"]["resourceVersion"]});
-                return Ok(json_response(
-                    200,
-                    &super::table::table(&target.rt, &[v], include, meta),
-                ));
-            }
-            Ok(json_response(200, &v))
-        }
-        (Method::POST, false, None) => {
-            let body = read_body(req).await?;
-            let obj = parse_body(&body.0, &body.1)?;
-            let opts = write_opts(&q);
-            let mut store = state.store.lock().map_err(poisoned)?;
-            let v = store.create(&target.rt, &target.namespace, obj, &opts)?;
-            if target.rt.review {
-                return Ok(json_response(201, &auth::review_for(who, v)));
-            }
-            Ok(json_response(201, &served_as(&target.rt, v)))
-        }
+        (Method::GET, true, _) => get_one(&state, &target, &q, as_table),
+        (Method::POST, false, None) => create(&state, &target, req, &q, who).await,
         (Method::PUT, true, sub) => {
-            let body = read_body(req).await?;
-            let obj = parse_body(&body.0, &body.1)?;
-            let opts = write_opts(&q);
-            let name = target.name.clone().unwrap_or_default();
-            let mut store = state.store.lock().map_err(poisoned)?;
-            let v = store.update(
-                &target.rt,
-                &target.namespace,
-                &name,
-                obj,
-                sub == Some("status"),
-                &opts,
-            )?;
-            Ok(json_response(200, &served_as(&target.rt, v)))
+            let sub = sub.map(str::to_string);
+            replace(&state, &target, req, &q, sub.as_deref()).await
         }
         (Method::PATCH, true, sub) => {
-            let (ct, body) = read_body(req).await?;
-            let opts = write_opts(&q);
-            let name = target.name.clone().unwrap_or_default();
-            let ct_main = ct.split(';').next().unwrap_or_default().trim().to_string();
-            if ct_main == "application/apply-patch+yaml"
-                || ct_main == "application/apply-patch+cbor"
-            {
-                let text = String::from_utf8_lossy(&body);
-                let obj = yaml_body(&text).map_err(|e| ApiError::bad_request(e.to_string()))?;
-                let manager = q.get("fieldManager").cloned().ok_or_else(|| {
-                    ApiError::bad_request("fieldManager is required for apply requests")
-                })?;
-                let force = q.get("force").is_some_and(|f| f == "true");
-                let mut store = state.store.lock().map_err(poisoned)?;
-                let existed = store.get(&target.rt, &target.namespace, &name).is_ok();
-                let v = store.apply(
-                    &target.rt,
-                    &target.namespace,
-                    &name,
-                    obj,
-                    &manager,
-                    force,
-                    &opts,
-                )?;
-                return Ok(json_response(
-                    if existed { 200 } else { 201 },
-                    &served_as(&target.rt, v),
-                ));
-            }
-            let patch: Value = serde_json::from_slice(&body)
-                .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
-            let mut store = state.store.lock().map_err(poisoned)?;
-            let v = store.patch(
-                &target.rt,
-                &target.namespace,
-                &name,
-                &ct_main,
-                &patch,
-                sub == Some("status"),
-                &opts,
-            )?;
-            Ok(json_response(200, &served_as(&target.rt, v)))
+            let sub = sub.map(str::to_string);
+            patch(&state, &target, req, &q, sub.as_deref()).await
         }
-        (Method::DELETE, has_name, None) => {
-            let (ct, body) = read_body(req).await?;
-            let mut propagation = q.get("propagationPolicy").cloned();
-            let mut dry_run = q.get("dryRun").is_some_and(|d| d == "All");
-            if !body.is_empty()
-                && !ct.contains("protobuf")
-                && let Ok(opts) = serde_json::from_slice::<Value>(&body)
-            {
-                if let Some(p) = opts["propagationPolicy"].as_str() {
-                    propagation = Some(p.to_string());
-                }
-                if opts["orphanDependents"] == true {
-                    propagation = Some("Orphan".into());
-                }
-                if opts["dryRun"]
-                    .as_array()
-                    .is_some_and(|d| d.iter().any(|x| x == "All"))
-                {
-                    dry_run = true;
-                }
-            }
-            let prop = match propagation.as_deref() {
-                Some("Orphan") => Propagation::Orphan,
-                Some("Foreground") => Propagation::Foreground,
-                _ => Propagation::Background,
-            };
-            let opts = WriteOpts {
-                dry_run,
-                field_manager: None,
-            };
-            let mut store = state.store.lock().map_err(poisoned)?;
-            if has_name {
-                let name = target.name.clone().unwrap_or_default();
-                let v = store.delete(&target.rt, &target.namespace, &name, prop, &opts)?;
-                let gone = store.get(&target.rt, &target.namespace, &name).is_err();
-                if gone && target.rt.kind != "Pod" {
-                    // Real servers answer a completed delete with a Success Status for most types.
-                    return Ok(json_response(
-                        200,
-                        &json!({
-                            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                            "details": {"name": name, "group": target.rt.group, "kind": target.rt.plural, "uid": v["metadata"]["uid"]},
-                        }),
-                    ));
-                }
-                Ok(json_response(200, &v))
-            } else {
-                let labels =
-                    LabelSelector::parse(q.get("labelSelector").map(String::as_str).unwrap_or(""))
-                        .map_err(ApiError::bad_request)?;
-                let fields =
-                    FieldSelector::parse(q.get("fieldSelector").map(String::as_str).unwrap_or(""))
-                        .map_err(ApiError::bad_request)?;
-                let ns = target
-                    .rt
-                    .namespaced
-                    .then_some(target.namespace.as_str())
-                    .filter(|n| !n.is_empty());
-                let items = store
-                    .list(&target.rt, ns, &labels, &fields, None, None)?
-                    .items;
-                let mut deleted = Vec::new();
-                for it in items {
-                    let n = it["metadata"]["namespace"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string();
-                    let name = it["metadata"]["name"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string();
-                    if let Ok(v) = store.delete(&target.rt, &n, &name, prop, &opts) {
-                        deleted.push(v);
-                    }
-                }
-                let rv = store.current_rv();
-                Ok(json_response(
-                    200,
-                    &json!({"kind": format!("{}List", target.rt.kind), "apiVersion": target.rt.api_version(),
-                    "metadata": {"resourceVersion": rv.to_string()}, "items": deleted}),
-                ))
-            }
-        }
+        (Method::DELETE, has_name, None) => delete(&state, &target, req, &q, has_name).await,
         (m, _, _) => Err(ApiError::new(
             405,
             "MethodNotAllowed",
             format!("{m} is not supported here"),
         )),
+    }
+}
+
+/// The paths that are not resources: version, health, discovery and OpenAPI documents.
+fn discovery_route(state: &SimState, segs: &[&str]) -> Option<Result<Response<Body>, ApiError>> {
+    let not_found = || {
+        ApiError::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
+    };
+    let types = || -> Result<Vec<ResourceType>, ApiError> {
+        Ok(state.store.lock().map_err(poisoned)?.types().to_vec())
+    };
+    Some(match segs {
+        ["version"] => Ok(json_response(
+            200,
+            &discovery::version(state.options.kubernetes_version),
+        )),
+        ["healthz" | "readyz" | "livez", ..] => Ok(text_response(200, "ok".into())),
+        ["api"] => Ok(json_response(200, &discovery::core_versions(&state.addr))),
+        ["apis"] => types().map(|t| json_response(200, &discovery::group_list(&t))),
+        ["openapi", "v3"] => types().map(|t| json_response(200, &discovery::openapi_root(&t))),
+        ["openapi", "v3", rest @ ..] => types().and_then(|t| {
+            discovery::openapi_gv(&t, &rest.join("/"), state.options.kubernetes_version)
+                .map(|d| json_response(200, &d))
+                .ok_or_else(not_found)
+        }),
+        ["apis", g] => types().and_then(|t| {
+            discovery::group(&t, g)
+                .map(|d| json_response(200, &d))
+                .ok_or_else(not_found)
+        }),
+        ["api", v] | ["apis", _, v] if !v.is_empty() && segs.len() <= 3 => {
+            let g = if segs[0] == "api" { "" } else { segs[1] };
+            types().and_then(|t| {
+                discovery::resource_list(&t, g, v)
+                    .map(|d| json_response(200, &d))
+                    .ok_or_else(not_found)
+            })
+        }
+        _ => return None,
+    })
+}
+
+/// GET of one object, as JSON or as a Table for `kubectl get`.
+fn get_one(
+    state: &SimState,
+    target: &Target,
+    q: &HashMap<String, String>,
+    as_table: bool,
+) -> Result<Response<Body>, ApiError> {
+    let store = state.store.lock().map_err(poisoned)?;
+    let v = store.get(
+        &target.rt,
+        &target.namespace,
+        target.name.as_deref().unwrap_or_default(),
+    )?;
+    if as_table && target.sub.is_none() {
+        let include = super::table::Include::parse(q.get("includeObject").map(String::as_str));
+        let meta = json!({"resourceVersion": v["metadata"]["resourceVersion"]});
+        return Ok(json_response(
+            200,
+            &super::table::table(&target.rt, &[v], include, meta),
+        ));
+    }
+    Ok(json_response(200, &v))
+}
+
+/// POST: a new object (or a review answered for the caller).
+async fn create(
+    state: &SimState,
+    target: &Target,
+    req: Request<Incoming>,
+    q: &HashMap<String, String>,
+    who: &Identity,
+) -> Result<Response<Body>, ApiError> {
+    let body = read_body(req).await?;
+    let obj = parse_body(&body.0, &body.1)?;
+    let opts = write_opts(q);
+    let mut store = state.store.lock().map_err(poisoned)?;
+    let v = store.create(&target.rt, &target.namespace, obj, &opts)?;
+    if target.rt.review {
+        return Ok(json_response(201, &auth::review_for(who, v)));
+    }
+    Ok(json_response(201, &served_as(&target.rt, v)))
+}
+
+/// PUT: the object (or its status) replaced.
+async fn replace(
+    state: &SimState,
+    target: &Target,
+    req: Request<Incoming>,
+    q: &HashMap<String, String>,
+    sub: Option<&str>,
+) -> Result<Response<Body>, ApiError> {
+    let body = read_body(req).await?;
+    let obj = parse_body(&body.0, &body.1)?;
+    let opts = write_opts(q);
+    let name = target.name.clone().unwrap_or_default();
+    let mut store = state.store.lock().map_err(poisoned)?;
+    let v = store.update(
+        &target.rt,
+        &target.namespace,
+        &name,
+        obj,
+        sub == Some("status"),
+        &opts,
+    )?;
+    Ok(json_response(200, &served_as(&target.rt, v)))
+}
+
+/// PATCH: server-side apply, or a JSON, merge or strategic merge patch.
+async fn patch(
+    state: &SimState,
+    target: &Target,
+    req: Request<Incoming>,
+    q: &HashMap<String, String>,
+    sub: Option<&str>,
+) -> Result<Response<Body>, ApiError> {
+    let (ct, body) = read_body(req).await?;
+    let opts = write_opts(q);
+    let name = target.name.clone().unwrap_or_default();
+    let ct_main = ct.split(';').next().unwrap_or_default().trim().to_string();
+    if ct_main == "application/apply-patch+yaml" || ct_main == "application/apply-patch+cbor" {
+        let text = String::from_utf8_lossy(&body);
+        let obj = yaml_body(&text).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let manager = q
+            .get("fieldManager")
+            .cloned()
+            .ok_or_else(|| ApiError::bad_request("fieldManager is required for apply requests"))?;
+        let force = q.get("force").is_some_and(|f| f == "true");
+        let mut store = state.store.lock().map_err(poisoned)?;
+        let existed = store.get(&target.rt, &target.namespace, &name).is_ok();
+        let v = store.apply(
+            &target.rt,
+            &target.namespace,
+            &name,
+            obj,
+            &manager,
+            force,
+            &opts,
+        )?;
+        return Ok(json_response(
+            if existed { 200 } else { 201 },
+            &served_as(&target.rt, v),
+        ));
+    }
+    let patch: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
+    let mut store = state.store.lock().map_err(poisoned)?;
+    let v = store.patch(
+        &target.rt,
+        &target.namespace,
+        &name,
+        &ct_main,
+        &patch,
+        sub == Some("status"),
+        &opts,
+    )?;
+    Ok(json_response(200, &served_as(&target.rt, v)))
+}
+
+/// DELETE of one object or of a collection, with the propagation policy asked for.
+async fn delete(
+    state: &SimState,
+    target: &Target,
+    req: Request<Incoming>,
+    q: &HashMap<String, String>,
+    has_name: bool,
+) -> Result<Response<Body>, ApiError> {
+    let (ct, body) = read_body(req).await?;
+    let mut propagation = q.get("propagationPolicy").cloned();
+    let mut dry_run = q.get("dryRun").is_some_and(|d| d == "All");
+    if !body.is_empty()
+        && !ct.contains("protobuf")
+        && let Ok(opts) = serde_json::from_slice::<Value>(&body)
+    {
+        if let Some(p) = opts["propagationPolicy"].as_str() {
+            propagation = Some(p.to_string());
+        }
+        if opts["orphanDependents"] == true {
+            propagation = Some("Orphan".into());
+        }
+        if opts["dryRun"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|x| x == "All"))
+        {
+            dry_run = true;
+        }
+    }
+    let prop = match propagation.as_deref() {
+        Some("Orphan") => Propagation::Orphan,
+        Some("Foreground") => Propagation::Foreground,
+        _ => Propagation::Background,
+    };
+    let opts = WriteOpts {
+        dry_run,
+        field_manager: None,
+    };
+    let mut store = state.store.lock().map_err(poisoned)?;
+    if has_name {
+        let name = target.name.clone().unwrap_or_default();
+        let v = store.delete(&target.rt, &target.namespace, &name, prop, &opts)?;
+        let gone = store.get(&target.rt, &target.namespace, &name).is_err();
+        if gone && target.rt.kind != "Pod" {
+            // Real servers answer a completed delete with a Success Status for most types.
+            return Ok(json_response(
+                200,
+                &json!({
+                    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                    "details": {"name": name, "group": target.rt.group, "kind": target.rt.plural, "uid": v["metadata"]["uid"]},
+                }),
+            ));
+        }
+        Ok(json_response(200, &v))
+    } else {
+        let labels = LabelSelector::parse(q.get("labelSelector").map(String::as_str).unwrap_or(""))
+            .map_err(ApiError::bad_request)?;
+        let fields = FieldSelector::parse(q.get("fieldSelector").map(String::as_str).unwrap_or(""))
+            .map_err(ApiError::bad_request)?;
+        let ns = target
+            .rt
+            .namespaced
+            .then_some(target.namespace.as_str())
+            .filter(|n| !n.is_empty());
+        let items = store
+            .list(&target.rt, ns, &labels, &fields, None, None)?
+            .items;
+        let mut deleted = Vec::new();
+        for it in items {
+            let n = it["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let name = it["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if let Ok(v) = store.delete(&target.rt, &n, &name, prop, &opts) {
+                deleted.push(v);
+            }
+        }
+        let rv = store.current_rv();
+        Ok(json_response(
+            200,
+            &json!({"kind": format!("{}List", target.rt.kind), "apiVersion": target.rt.api_version(),
+                "metadata": {"resourceVersion": rv.to_string()}, "items": deleted}),
+        ))
     }
 }
 

@@ -215,27 +215,7 @@ fn cells(o: &Value, kind: &str, now: u64) -> Vec<Value> {
     let (st, sp) = (&o["status"], &o["spec"]);
     let none = |v: &Value| json!(v.as_str().filter(|s| !s.is_empty()).unwrap_or("<none>"));
     match kind {
-        "Pod" => {
-            let cs: Vec<&Value> = st["containerStatuses"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .collect();
-            let total = sp["containers"].as_array().map_or(0, Vec::len);
-            let ready = cs.iter().filter(|c| c["ready"] == true).count();
-            let restarts: i64 = cs.iter().map(|c| count(&c["restartCount"])).sum();
-            vec![
-                name,
-                json!(format!("{ready}/{total}")),
-                json!(pod_status(o)),
-                json!(restarts.to_string()),
-                age,
-                none(&st["podIP"]),
-                none(&sp["nodeName"]),
-                none(&st["nominatedNodeName"]),
-                json!("<none>"),
-            ]
-        }
+        "Pod" => pod_cells(o, name, age),
         "Deployment" => {
             let (c, i) = containers_and_images(&sp["template"]["spec"]);
             vec![
@@ -290,74 +270,8 @@ fn cells(o: &Value, kind: &str, now: u64) -> Vec<Value> {
             json!(selector(&sp["template"]["spec"]["nodeSelector"])),
             age,
         ],
-        "Job" => {
-            let done = st["conditions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|c| c["status"] == "True")
-                .and_then(|c| c["type"].as_str())
-                .unwrap_or("Running");
-            vec![
-                name,
-                json!(done),
-                json!(format!(
-                    "{}/{}",
-                    count(&st["succeeded"]),
-                    sp["completions"].as_i64().unwrap_or(1)
-                )),
-                json!(match (
-                    st["startTime"].as_str().and_then(parse_rfc3339),
-                    st["completionTime"].as_str().and_then(parse_rfc3339)
-                ) {
-                    (Some(a), Some(b)) => format!("{}s", b.saturating_sub(a)),
-                    (Some(a), None) => format!("{}s", now.saturating_sub(a)),
-                    _ => String::new(),
-                }),
-                age,
-            ]
-        }
-        "Service" => {
-            let ports: Vec<String> = sp["ports"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|p| {
-                    let proto = p["protocol"].as_str().unwrap_or("TCP");
-                    match p["nodePort"].as_i64() {
-                        Some(np) => format!("{}:{np}/{proto}", count(&p["port"])),
-                        None => format!("{}/{proto}", count(&p["port"])),
-                    }
-                })
-                .collect();
-            let external: Vec<String> = st["loadBalancer"]["ingress"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|i| i["ip"].as_str().or(i["hostname"].as_str()))
-                .map(str::to_string)
-                .collect();
-            let ty = sp["type"].as_str().unwrap_or("ClusterIP");
-            vec![
-                name,
-                json!(ty),
-                none(&sp["clusterIP"]),
-                json!(if !external.is_empty() {
-                    external.join(",")
-                } else if ty == "LoadBalancer" {
-                    "<pending>".into()
-                } else {
-                    "<none>".to_string()
-                }),
-                json!(if ports.is_empty() {
-                    "<none>".into()
-                } else {
-                    ports.join(",")
-                }),
-                age,
-                json!(selector(&sp["selector"])),
-            ]
-        }
+        "Job" => job_cells(o, name, age, now),
+        "Service" => service_cells(o, name, age),
         "Namespace" => vec![name, json!(st["phase"].as_str().unwrap_or("Active")), age],
         "Node" => {
             let ready = st["conditions"]
@@ -413,6 +327,106 @@ fn cells(o: &Value, kind: &str, now: u64) -> Vec<Value> {
         ],
         _ => vec![name, age],
     }
+}
+
+/// A Pod's columns after NAME, as kubectl prints them.
+fn pod_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let (st, sp) = (&o["status"], &o["spec"]);
+    let none = |v: &Value| json!(v.as_str().filter(|s| !s.is_empty()).unwrap_or("<none>"));
+    let cs: Vec<&Value> = st["containerStatuses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    let total = sp["containers"].as_array().map_or(0, Vec::len);
+    let ready = cs.iter().filter(|c| c["ready"] == true).count();
+    let restarts: i64 = cs.iter().map(|c| count(&c["restartCount"])).sum();
+    vec![
+        name,
+        json!(format!("{ready}/{total}")),
+        json!(pod_status(o)),
+        json!(restarts.to_string()),
+        age,
+        none(&st["podIP"]),
+        none(&sp["nodeName"]),
+        none(&st["nominatedNodeName"]),
+        json!("<none>"),
+    ]
+}
+
+/// A Job's columns after NAME, as kubectl prints them.
+fn job_cells(o: &Value, name: Value, age: Value, now: u64) -> Vec<Value> {
+    let (st, sp) = (&o["status"], &o["spec"]);
+    let done = st["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["status"] == "True")
+        .and_then(|c| c["type"].as_str())
+        .unwrap_or("Running");
+    vec![
+        name,
+        json!(done),
+        json!(format!(
+            "{}/{}",
+            count(&st["succeeded"]),
+            sp["completions"].as_i64().unwrap_or(1)
+        )),
+        json!(match (
+            st["startTime"].as_str().and_then(parse_rfc3339),
+            st["completionTime"].as_str().and_then(parse_rfc3339)
+        ) {
+            (Some(a), Some(b)) => format!("{}s", b.saturating_sub(a)),
+            (Some(a), None) => format!("{}s", now.saturating_sub(a)),
+            _ => String::new(),
+        }),
+        age,
+    ]
+}
+
+/// A Service's columns after NAME, as kubectl prints them.
+fn service_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let (st, sp) = (&o["status"], &o["spec"]);
+    let none = |v: &Value| json!(v.as_str().filter(|s| !s.is_empty()).unwrap_or("<none>"));
+    let ports: Vec<String> = sp["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let proto = p["protocol"].as_str().unwrap_or("TCP");
+            match p["nodePort"].as_i64() {
+                Some(np) => format!("{}:{np}/{proto}", count(&p["port"])),
+                None => format!("{}/{proto}", count(&p["port"])),
+            }
+        })
+        .collect();
+    let external: Vec<String> = st["loadBalancer"]["ingress"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["ip"].as_str().or(i["hostname"].as_str()))
+        .map(str::to_string)
+        .collect();
+    let ty = sp["type"].as_str().unwrap_or("ClusterIP");
+    vec![
+        name,
+        json!(ty),
+        none(&sp["clusterIP"]),
+        json!(if !external.is_empty() {
+            external.join(",")
+        } else if ty == "LoadBalancer" {
+            "<pending>".into()
+        } else {
+            "<none>".to_string()
+        }),
+        json!(if ports.is_empty() {
+            "<none>".into()
+        } else {
+            ports.join(",")
+        }),
+        age,
+        json!(selector(&sp["selector"])),
+    ]
 }
 
 /// The Table a `kubectl get` of these objects receives.

@@ -1,0 +1,223 @@
+//! Reads: one object, lists filtered by label and field selectors and paged, and the event
+//! log watches start from.
+
+use super::*;
+
+impl Store {
+    pub fn get(&self, rt: &ResourceType, ns: &str, name: &str) -> Result<Value, ApiError> {
+        self.get_gr(&(rt.group.clone(), rt.plural.clone()), ns, name)
+            .map(|v| served_as(rt, v.clone()))
+            .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))
+    }
+
+    pub fn get_gr(&self, gr: &Gr, ns: &str, name: &str) -> Option<&Value> {
+        self.objects
+            .get(gr)
+            .and_then(|m| m.get(&(ns.to_string(), name.to_string())))
+    }
+
+    /// All objects of a type (any namespace when `ns` is None).
+    pub fn iter_gr<'a>(
+        &'a self,
+        gr: &Gr,
+        ns: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Value> + 'a {
+        self.objects
+            .get(gr)
+            .into_iter()
+            .flat_map(|m| m.iter())
+            .filter(move |((n, _), _)| ns.is_none_or(|want| want == n))
+            .map(|(_, v)| v)
+    }
+
+    pub fn list(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        labels: &LabelSelector,
+        fields: &FieldSelector,
+        limit: Option<usize>,
+        continue_from: Option<&str>,
+    ) -> Result<ListResult, ApiError> {
+        let (refs, rv, continue_token, remaining) =
+            self.select(rt, ns, labels, fields, limit, continue_from)?;
+        Ok(ListResult {
+            items: refs.into_iter().map(|v| served_as(rt, v.clone())).collect(),
+            rv,
+            continue_token,
+            remaining,
+        })
+    }
+
+    /// The objects a list would return, by reference (no copies: watches at scale).
+    pub fn list_refs(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        labels: &LabelSelector,
+        fields: &FieldSelector,
+    ) -> Result<(Vec<&Value>, u64), ApiError> {
+        let (refs, rv, _, _) = self.select(rt, ns, labels, fields, None, None)?;
+        Ok((refs, rv))
+    }
+
+    /// A list response serialized straight from the store, without copying the objects.
+    #[allow(clippy::too_many_arguments)]
+    pub fn list_json(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        labels: &LabelSelector,
+        fields: &FieldSelector,
+        limit: Option<usize>,
+        continue_from: Option<&str>,
+    ) -> Result<Vec<u8>, ApiError> {
+        let (refs, rv, continue_token, remaining) =
+            self.select(rt, ns, labels, fields, limit, continue_from)?;
+        let empty = ListResult {
+            items: Vec::new(),
+            rv,
+            continue_token,
+            remaining,
+        };
+        let mut head = serde_json::to_vec(&list_body(rt, empty)).unwrap_or_default();
+        // Replace the empty `"items":[]}` tail with the items written in place.
+        let tail = b"\"items\":[]}";
+        if head.ends_with(tail) {
+            head.truncate(head.len() - 2);
+        } else {
+            return Ok(head);
+        }
+        let mut out = head;
+        out.reserve(refs.len() * 2048);
+        for (i, item) in refs.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let _ = serde_json::to_writer(&mut out, served_ref(rt, item).as_ref());
+        }
+        out.extend_from_slice(b"]}");
+        Ok(out)
+    }
+
+    #[allow(clippy::type_complexity)]
+    pub(super) fn select<'a>(
+        &'a self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        labels: &LabelSelector,
+        fields: &FieldSelector,
+        limit: Option<usize>,
+        continue_from: Option<&str>,
+    ) -> Result<(Vec<&'a Value>, u64, Option<String>, Option<usize>), ApiError> {
+        let gr = (rt.group.clone(), rt.plural.clone());
+        let after: Option<(String, String)> = match continue_from {
+            Some(tok) if !tok.is_empty() => {
+                use base64::Engine;
+                let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(tok)
+                    .map_err(|_| ApiError::bad_request("invalid continue token"))?;
+                let s = String::from_utf8_lossy(&raw).to_string();
+                let (rv, rest) = s
+                    .split_once('\n')
+                    .ok_or_else(|| ApiError::bad_request("invalid continue token"))?;
+                let rv: u64 = rv
+                    .parse()
+                    .map_err(|_| ApiError::bad_request("invalid continue token"))?;
+                if rv < self.oldest_rv {
+                    return Err(ApiError::gone(
+                        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+                    ));
+                }
+                let (n, name) = rest.split_once('\n').unwrap_or(("", rest));
+                Some((n.to_string(), name.to_string()))
+            }
+            _ => None,
+        };
+        let mut items = Vec::new();
+        let mut last_key = None;
+        let mut remaining = 0usize;
+        if let Some(m) = self.objects.get(&gr) {
+            let range: Box<dyn Iterator<Item = (&(String, String), &Value)>> = match &after {
+                Some(k) => Box::new(m.range((
+                    std::ops::Bound::Excluded(k.clone()),
+                    std::ops::Bound::Unbounded,
+                ))),
+                None => Box::new(m.iter()),
+            };
+            for (k, v) in range {
+                if ns.is_some_and(|want| want != k.0) {
+                    continue;
+                }
+                if !labels.matches(v) || !fields.matches(v) {
+                    continue;
+                }
+                if limit.is_some_and(|l| items.len() >= l) {
+                    remaining += 1;
+                    continue;
+                }
+                items.push(v);
+                last_key = Some(k.clone());
+            }
+        }
+        let continue_token = if remaining > 0 {
+            last_key.map(|(n, name)| {
+                use base64::Engine;
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(format!("{}\n{n}\n{name}", self.rv))
+            })
+        } else {
+            None
+        };
+        Ok((
+            items,
+            self.rv,
+            continue_token,
+            (remaining > 0).then_some(remaining),
+        ))
+    }
+
+    /// Starts a watch: the events after `since` (410 if too old) and a live receiver.
+    #[allow(clippy::type_complexity)]
+    pub fn watch_from(
+        &self,
+        rt: &ResourceType,
+        since: u64,
+    ) -> Result<(Vec<Arc<WatchEvent>>, broadcast::Receiver<Arc<WatchEvent>>), ApiError> {
+        if since < self.oldest_rv {
+            return Err(ApiError::gone(format!(
+                "too old resource version: {since} ({})",
+                self.oldest_rv
+            )));
+        }
+        let gr = (rt.group.clone(), rt.plural.clone());
+        let backlog = self
+            .log
+            .iter()
+            .filter(|e| e.rv > since && e.gr == gr)
+            .cloned()
+            .collect();
+        Ok((backlog, self.tx.subscribe()))
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<WatchEvent>> {
+        self.tx.subscribe()
+    }
+}
+
+pub fn list_body(rt: &ResourceType, res: ListResult) -> Value {
+    let mut meta = Map::new();
+    meta.insert("resourceVersion".into(), json!(res.rv.to_string()));
+    if let Some(c) = res.continue_token {
+        meta.insert("continue".into(), json!(c));
+    }
+    if let Some(r) = res.remaining {
+        meta.insert("remainingItemCount".into(), json!(r));
+    }
+    json!({
+        "kind": format!("{}List", rt.kind),
+        "apiVersion": rt.api_version(),
+        "metadata": meta,
+        "items": res.items,
+    })
+}
