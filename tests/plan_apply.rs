@@ -34,6 +34,7 @@ fn request(sim: &Sim, intent: &Intent) -> DeployRequest {
         verify: true,
         resize_disks: false,
         data_dir: sim.home.path().join("helmdeck-data"),
+        watch: None,
     }
 }
 
@@ -265,4 +266,42 @@ fn apply_refuses_a_chart_that_changed_since_the_plan() {
         "{message}"
     );
     assert_eq!(revisions(&sim), 0, "nothing applied");
+}
+
+/// Run from the app, the engine follows the rollout and verifies from the watchers the app
+/// already runs on the namespace (lent to it), not from a second set of its own; watchers of
+/// another namespace are not lent.
+#[test]
+fn the_engine_reads_the_watchers_the_app_lends_it() {
+    use helmdeck::cluster::watch::{ClusterWatch, Scope, SharedWatch};
+    let sim = Sim::start(SimOptions::default());
+    let mut intent = Intent::new(Action::Install, "posthog", "posthog", target(&sim));
+    intent.values = ValuesIntent {
+        profile: Some("local".into()),
+        stand_in: target(&sim).is_simulated(),
+        ..Default::default()
+    };
+    let rt = runtime();
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let (outcome, shared) = rt.block_on(async {
+        let client = target(&sim).watch_client().await.expect("client");
+        let scope = Scope::everything(Some("posthog".into()));
+        let shared = SharedWatch::new(ClusterWatch::start(&client, scope.clone()), scope);
+        assert!(shared.lend("kube-system", true, false).is_none());
+        assert_eq!(
+            shared.borrowed(),
+            0,
+            "watchers of posthog are not lent for kube-system"
+        );
+        let mut req = request(&sim, &intent);
+        req.watch = Some(shared.clone());
+        let planned = deploy::plan(req, &tx).await.expect("plan");
+        (deploy::apply(&planned, &tx).await, shared)
+    });
+    assert!(matches!(outcome, Outcome::Applied { .. }), "{outcome:?}");
+    assert_eq!(
+        shared.borrowed(),
+        2,
+        "the rollout and Verify both read the lent watchers"
+    );
 }

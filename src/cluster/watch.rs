@@ -89,6 +89,65 @@ fn trim_pod(p: &mut PodView) {
     p.metadata.annotations = None;
 }
 
+/// Watchers one part of the program runs and lends to another: the app lends its own to the
+/// engine, so an install it runs follows the rollout and verifies from the same stores the
+/// dashboard shows instead of listing and watching everything a second time. Compared by
+/// identity.
+#[derive(Clone)]
+pub struct SharedWatch {
+    scope: Scope,
+    watch: Arc<ClusterWatch>,
+    /// How many times a borrower read it instead of starting its own.
+    borrowed: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SharedWatch {
+    pub fn new(watch: ClusterWatch, scope: Scope) -> SharedWatch {
+        SharedWatch {
+            scope,
+            watch: Arc::new(watch),
+            borrowed: Arc::default(),
+        }
+    }
+
+    /// The watchers, for their owner.
+    pub fn get(&self) -> &ClusterWatch {
+        &self.watch
+    }
+
+    /// The watchers, when they cover `namespace` with what is asked (pods, disks).
+    pub fn lend(&self, namespace: &str, pods: bool, disks: bool) -> Option<Arc<ClusterWatch>> {
+        let s = &self.scope;
+        let covers = s.namespace.as_deref().is_none_or(|n| n == namespace)
+            && (s.pods || !pods)
+            && (s.disks || !disks);
+        covers.then(|| {
+            self.borrowed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.watch.clone()
+        })
+    }
+
+    /// How many times the watchers were lent.
+    pub fn borrowed(&self) -> usize {
+        self.borrowed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl std::fmt::Debug for SharedWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedWatch")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for SharedWatch {
+    fn eq(&self, o: &SharedWatch) -> bool {
+        Arc::ptr_eq(&self.watch, &o.watch)
+    }
+}
+
 /// The running watchers. Dropping it stops them.
 pub struct ClusterWatch {
     pods: Store<PodView>,

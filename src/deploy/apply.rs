@@ -84,18 +84,7 @@ pub async fn apply(planned: &PlannedDeploy, tx: &UnboundedSender<Event>) -> Outc
         StepState::Running,
         format!("helm {}", req.helm.bin.version),
     );
-    // Watches need a client whose reads may wait out a quiet watch window.
-    let watch_client = req
-        .target
-        .watch_client()
-        .await
-        .unwrap_or_else(|_| client.clone());
-    let follow = tokio::spawn(follow_rollout(
-        watch_client.clone(),
-        req.namespace.clone(),
-        req.release.clone(),
-        tx.clone(),
-    ));
+    let (watch_client, follow) = start_following(req, &client, tx).await;
     let args = req.helm.upgrade_install_args(
         &req.release,
         &req.chart_path,
@@ -385,14 +374,22 @@ async fn verify(
 ) -> Outcome {
     use crate::cluster::watch::{ClusterWatch, Scope};
     step(tx, Step::Verify, StepState::Running, "");
-    let watch = ClusterWatch::start(
-        client,
-        Scope {
-            namespace: Some(req.namespace.clone()),
-            pods: true,
-            disks: true,
-        },
-    );
+    // The front end's watchers when it lent them, else our own.
+    let watch = match req
+        .watch
+        .as_ref()
+        .and_then(|w| w.lend(&req.namespace, true, true))
+    {
+        Some(w) => w,
+        None => std::sync::Arc::new(ClusterWatch::start(
+            client,
+            Scope {
+                namespace: Some(req.namespace.clone()),
+                pods: true,
+                disks: true,
+            },
+        )),
+    };
     if !watch.synced(std::time::Duration::from_secs(30)).await {
         step(
             tx,
@@ -457,23 +454,52 @@ pub fn verify_checks(
     crate::health::Judgement::of(snap, asked, None).checks
 }
 
+/// Starts following the rollout while helm runs: from the front end's watchers when it lent
+/// them, else from our own, on a client whose reads may wait out a quiet watch window.
+async fn start_following(
+    req: &DeployRequest,
+    client: &kube::Client,
+    tx: &UnboundedSender<Event>,
+) -> (kube::Client, tokio::task::JoinHandle<()>) {
+    let watch_client = req
+        .target
+        .watch_client()
+        .await
+        .unwrap_or_else(|_| client.clone());
+    let lent = req
+        .watch
+        .as_ref()
+        .and_then(|w| w.lend(&req.namespace, true, false));
+    let follow = tokio::spawn(follow_rollout(
+        watch_client.clone(),
+        lent,
+        req.namespace.clone(),
+        req.release.clone(),
+        tx.clone(),
+    ));
+    (watch_client, follow)
+}
+
 /// Pods ready of expected while helm waits, from the shared watchers and the same pod
 /// analyser the dashboard uses (not by polling helm), sent when the cluster changes.
 async fn follow_rollout(
     client: kube::Client,
+    lent: Option<std::sync::Arc<ClusterWatch>>,
     ns: String,
     release: String,
     tx: UnboundedSender<Event>,
 ) {
     let ns_of_watch = ns.clone();
-    let watch = ClusterWatch::start(
-        &client,
-        Scope {
-            namespace: Some(ns),
-            pods: true,
-            disks: false,
-        },
-    );
+    let watch = lent.unwrap_or_else(|| {
+        std::sync::Arc::new(ClusterWatch::start(
+            &client,
+            Scope {
+                namespace: Some(ns),
+                pods: true,
+                disks: false,
+            },
+        ))
+    });
     let mut changes = watch.changes();
     let mut last = None;
     let mut named: Option<String> = None;

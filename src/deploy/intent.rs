@@ -237,6 +237,9 @@ pub struct Intent {
     pub verify: bool,
     /// Carry out the documented disk resize when the upgrade grows a StatefulSet's claims.
     pub resize_disks: bool,
+    /// Watchers the front end already runs on this cluster (the app's): the rollout and
+    /// Verify read them when they cover the release's namespace.
+    pub watch: Option<crate::cluster::watch::SharedWatch>,
 }
 
 impl Intent {
@@ -252,6 +255,7 @@ impl Intent {
             rollback_on_failure: true,
             verify: true,
             resize_disks: false,
+            watch: None,
         }
     }
 
@@ -284,6 +288,7 @@ impl Intent {
             verify: self.verify,
             resize_disks: self.resize_disks,
             data_dir,
+            watch: self.watch.clone(),
         })
     }
 }

@@ -131,6 +131,8 @@ pub struct DeployRequest {
     /// Grow StatefulSets' claims the documented way instead of refusing the upgrade.
     pub resize_disks: bool,
     pub data_dir: PathBuf,
+    /// Watchers already running on the cluster, lent by the front end (see [`Intent::watch`]).
+    pub watch: Option<crate::cluster::watch::SharedWatch>,
 }
 
 fn send(tx: &UnboundedSender<Event>, e: Event) {

@@ -15,7 +15,7 @@ use super::messages::{self as app, Effect, Msg, PlanTicket};
 use super::screens::wizard;
 use crate::cluster::Target;
 use crate::cluster::probe::{self, ProbeTiming, Transport};
-use crate::cluster::watch::{ClusterWatch, Scope};
+use crate::cluster::watch::{ClusterWatch, Scope, SharedWatch};
 use crate::deploy;
 use crate::profile::IngestionSettings;
 
@@ -398,6 +398,8 @@ impl Runtime {
             }
             Effect::Plan(mut intent) => {
                 intent.target = self.target.clone();
+                // The engine follows the rollout and verifies from the dashboard's watchers.
+                intent.watch = self.workers.as_ref().map(|w| w.watch.clone());
                 spawn_campaign(*intent, self.tx.clone());
             }
             Effect::Apply(ticket) => ticket.reply.send(deploy::Answer::Yes),
@@ -503,6 +505,8 @@ impl Runtime {
 /// The background tasks tied to one cluster and namespace; dropped on `:ns` / `:ctx`.
 struct Workers {
     tasks: Vec<JoinHandle<()>>,
+    /// The namespace's watchers, which the dashboard reads and the engine borrows.
+    watch: SharedWatch,
     probe_now: Arc<tokio::sync::Notify>,
     /// The probe's settings, from the profile that judges the release (the app decides).
     probe_settings: tokio::sync::watch::Sender<IngestionSettings>,
@@ -533,10 +537,12 @@ fn start_workers(
     let (probe_settings, mut settings_rx) = tokio::sync::watch::channel(settings);
     let mut tasks = Vec::new();
     // Watchers → snapshots, coalesced so a burst of changes is one redraw.
+    let scope = Scope::everything(Some(namespace.clone()));
+    let watch = SharedWatch::new(ClusterWatch::start(&watch_client, scope.clone()), scope);
     {
-        let (ns, tx) = (namespace.clone(), tx.clone());
+        let (shared, tx) = (watch.clone(), tx.clone());
         tasks.push(tokio::spawn(async move {
-            let w = ClusterWatch::start(&watch_client, Scope::everything(Some(ns)));
+            let w = shared.get();
             let mut changes = w.changes();
             loop {
                 tokio::select! {
@@ -608,6 +614,7 @@ fn start_workers(
     }
     Workers {
         tasks,
+        watch,
         probe_now,
         probe_settings,
     }
