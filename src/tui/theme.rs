@@ -1,6 +1,7 @@
 //! Colours, or none: `NO_COLOR` (no-color.org) leaves only bold, dim and reverse.
 
 use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
 
 pub struct Theme {
     pub ok: Style,
@@ -38,5 +39,41 @@ impl Theme {
             title: Style::default().fg(Color::Black).bg(Color::Cyan),
             selected: Style::default().add_modifier(Modifier::REVERSED),
         }
+    }
+}
+
+/// What a piece of text means; the theme decides how it looks. Screens build long views as
+/// toned text — plain data, counted and scrolled without drawing — and draw them last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Plain,
+    Ok,
+    Warn,
+    Fail,
+    Accent,
+    Dim,
+    Header,
+}
+
+impl Theme {
+    pub fn style(&self, tone: Tone) -> Style {
+        match tone {
+            Tone::Plain => Style::default(),
+            Tone::Ok => self.ok,
+            Tone::Warn => self.warn,
+            Tone::Fail => self.fail,
+            Tone::Accent => self.accent,
+            Tone::Dim => self.dim,
+            Tone::Header => self.header,
+        }
+    }
+
+    /// A row of toned pieces as a line to draw.
+    pub fn line(&self, row: &[(Tone, String)]) -> Line<'static> {
+        Line::from(
+            row.iter()
+                .map(|(tone, text)| Span::styled(text.clone(), self.style(*tone)))
+                .collect::<Vec<_>>(),
+        )
     }
 }

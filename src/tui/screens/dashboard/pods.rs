@@ -9,7 +9,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 use super::{Dashboard, PodSort};
 use crate::health::pods::PodRow;
 use crate::tui::session::Session;
-use crate::tui::theme::Theme;
+use crate::tui::theme::{Theme, Tone};
 use crate::tui::widgets::{self, age, block, state_style};
 
 /// The pods pane's rows after the `/` filter and the sort.
@@ -180,16 +180,6 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, dash: &Dashboard, session: &S
     f.render_stateful_widget(table, pods_area, &mut st);
 }
 
-/// How a line of the pod detail is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Tone {
-    Plain,
-    Fail,
-    Accent,
-    Header,
-    Dim,
-}
-
 /// The pod detail's lines: what it is, what is wrong, its events oldest to newest (as
 /// kubectl lists them, with age and count) and its log tail.
 pub(super) fn detail(dash: &Dashboard, session: &Session) -> Option<Vec<(Tone, String)>> {
@@ -296,13 +286,7 @@ pub(super) fn draw_detail(
     };
     let lines: Vec<Line> = rows
         .into_iter()
-        .map(|(tone, text)| match tone {
-            Tone::Plain => Line::from(text),
-            Tone::Fail => Line::styled(text, t.fail),
-            Tone::Accent => Line::styled(text, t.accent),
-            Tone::Header => Line::styled(text, t.header),
-            Tone::Dim => Line::styled(text, t.dim),
-        })
+        .map(|(tone, text)| Line::styled(text, t.style(tone)))
         .collect();
     let total = lines.len();
     let at = dash.detail_scroll.min(total.saturating_sub(1));

@@ -10,8 +10,8 @@ use super::{Field, Wizard, WizardStep};
 use crate::deploy::Outcome;
 use crate::tui::messages::ReviewLine;
 use crate::tui::session::Session;
-use crate::tui::theme::Theme;
-use crate::tui::widgets::{self, block, verdict_span};
+use crate::tui::theme::{Theme, Tone};
+use crate::tui::widgets::{self, block};
 use crate::verdict::Verdict;
 
 /// A field's line: the text scrolled to keep the cursor in view (the cursor cell reversed),
@@ -425,7 +425,7 @@ fn draw_review(f: &mut Frame, main: Rect, w: &Wizard, t: &Theme) {
 
 /// The preflight's checks and the diff, scrolled.
 fn draw_plan(f: &mut Frame, main: Rect, w: &Wizard, t: &Theme) {
-    let lines = plan_lines(w, t);
+    let lines: Vec<Line> = plan_rows(w).iter().map(|r| t.line(r)).collect();
     let offset = widgets::scroll_rows(
         &lines,
         main.width.saturating_sub(2),
@@ -443,111 +443,108 @@ fn draw_plan(f: &mut Frame, main: Rect, w: &Wizard, t: &Theme) {
 
 /// How many lines the preflight and diff screen has, for scrolling.
 pub(super) fn plan_len(w: &Wizard) -> usize {
-    plan_lines(w, &Theme::new(true)).len()
+    plan_rows(w).len()
+}
+
+/// One line of toned pieces.
+type Toned = Vec<(Tone, String)>;
+
+fn one(tone: Tone, text: impl Into<String>) -> Toned {
+    vec![(tone, text.into())]
+}
+
+fn verdict_tone(v: Verdict) -> (Tone, String) {
+    match v {
+        Verdict::Pass => (Tone::Ok, "PASS".into()),
+        Verdict::Warn => (Tone::Warn, "WARN".into()),
+        Verdict::Fail => (Tone::Fail, "FAIL".into()),
+    }
 }
 
 /// The preflight and diff screen's lines: the verdict, notes, checks, value changes, objects.
-pub(super) fn plan_lines(w: &Wizard, t: &Theme) -> Vec<Line<'static>> {
-    let mut lines = Vec::new();
+pub(super) fn plan_rows(w: &Wizard) -> Vec<Toned> {
+    let mut lines: Vec<Toned> = Vec::new();
     if w.plan.running {
-        lines.push(Line::from(Span::styled(
-            "running preflight and the diff…",
-            t.warn,
-        )));
+        lines.push(one(Tone::Warn, "running preflight and the diff…"));
     }
     for n in &w.plan.notes {
-        lines.push(Line::from(Span::styled(format!("! {n}"), t.warn)));
+        lines.push(one(Tone::Warn, format!("! {n}")));
     }
     if w.resize_offered() {
-        lines.push(Line::from(Span::styled(
+        lines.push(one(
+            Tone::Accent,
             "R: let helmdeck grow the disks (each claim, then the StatefulSet recreated with --cascade=orphan) and upgrade",
-            t.accent,
-        )));
+        ));
     }
     for c in &w.plan.checks {
-        lines.push(Line::from(vec![
-            Span::raw("["),
-            verdict_span(t, c.verdict),
-            Span::raw(format!("] {}: {}", c.id, c.message)),
-        ]));
+        lines.push(vec![
+            (Tone::Plain, "[".into()),
+            verdict_tone(c.verdict),
+            (Tone::Plain, format!("] {}: {}", c.id, c.message)),
+        ]);
         if c.verdict != Verdict::Pass && !c.fix.is_empty() {
-            lines.push(Line::from(Span::styled(
-                format!("       fix: {}", c.fix),
-                t.dim,
-            )));
+            lines.push(one(Tone::Dim, format!("       fix: {}", c.fix)));
         }
     }
     if !w.plan.changes.is_empty() {
-        lines.push(Line::from(""));
-        lines.push(Line::from(Span::styled(
+        lines.push(one(Tone::Plain, ""));
+        lines.push(one(
+            Tone::Header,
             format!("values diff ({} change(s))", w.plan.changes.len()),
-            t.header,
-        )));
+        ));
         for c in &w.plan.changes {
             let show = |v: &Option<serde_json::Value>| {
                 v.as_ref().map(|v| v.to_string()).unwrap_or_default()
             };
-            let style = match c.op {
-                '+' => t.ok,
-                '-' => t.fail,
-                _ => t.warn,
-            };
-            let text = match c.op {
-                '~' => format!("~ {}: {} → {}", c.path, show(&c.old), show(&c.new)),
-                '+' => format!("+ {}: {}", c.path, show(&c.new)),
-                _ => format!("- {}: {}", c.path, show(&c.old)),
-            };
-            lines.push(Line::from(vec![
-                Span::styled(text, style),
-                Span::styled(
-                    c.layer
-                        .as_ref()
-                        .map(|l| format!("  ({l})"))
-                        .unwrap_or_default()
-                        + c.default_note(),
-                    t.dim,
+            let (tone, text) = match c.op {
+                '~' => (
+                    Tone::Warn,
+                    format!("~ {}: {} → {}", c.path, show(&c.old), show(&c.new)),
                 ),
-            ]));
+                '+' => (Tone::Ok, format!("+ {}: {}", c.path, show(&c.new))),
+                _ => (Tone::Fail, format!("- {}: {}", c.path, show(&c.old))),
+            };
+            let layer = c
+                .layer
+                .as_ref()
+                .map(|l| format!("  ({l})"))
+                .unwrap_or_default()
+                + c.default_note();
+            lines.push(vec![(tone, text), (Tone::Dim, layer)]);
         }
     }
     if !w.plan.manifest.is_empty() {
-        lines.push(Line::from(""));
-        lines.push(Line::from(Span::styled(
-            "objects (live release → upgrade)",
-            t.header,
-        )));
+        lines.push(one(Tone::Plain, ""));
+        lines.push(one(Tone::Header, "objects (live release → upgrade)"));
         for k in &w.plan.manifest {
-            lines.push(Line::from(vec![
-                Span::raw(format!("{:<22}", k.kind)),
-                Span::styled(format!("+{} ", k.added.len()), t.ok),
-                Span::styled(format!("~{} ", k.changed.len()), t.warn),
-                Span::styled(format!("-{}", k.removed.len()), t.fail),
-            ]));
-            for (mark, names, style) in [
-                ("+", &k.added, t.ok),
-                ("~", &k.changed, t.warn),
-                ("-", &k.removed, t.fail),
+            lines.push(vec![
+                (Tone::Plain, format!("{:<22}", k.kind)),
+                (Tone::Ok, format!("+{} ", k.added.len())),
+                (Tone::Warn, format!("~{} ", k.changed.len())),
+                (Tone::Fail, format!("-{}", k.removed.len())),
+            ]);
+            for (mark, names, tone) in [
+                ("+", &k.added, Tone::Ok),
+                ("~", &k.changed, Tone::Warn),
+                ("-", &k.removed, Tone::Fail),
             ] {
                 for n in names {
-                    lines.push(Line::from(Span::styled(format!("    {mark} {n}"), style)));
+                    lines.push(one(tone, format!("    {mark} {n}")));
                 }
             }
         }
     }
     let verdict = match &w.plan.outcome {
-        Some(Outcome::Planned) => Line::from(Span::styled(
-            "Preflight passed. enter: apply (asks to confirm)",
-            t.ok,
-        )),
-        Some(Outcome::PreflightFailed { failed }) => Line::from(Span::styled(
+        Some(Outcome::Planned) => one(Tone::Ok, "Preflight passed. enter: apply (asks to confirm)"),
+        Some(Outcome::PreflightFailed { failed }) => one(
+            Tone::Fail,
             format!(
                 "Preflight failed ({}): nothing will be applied. Fix it, then esc and enter.",
                 failed.len()
             ),
-            t.fail,
-        )),
-        Some(o) => Line::from(Span::styled(o.one_line(), t.fail)),
-        None => Line::from(""),
+        ),
+        Some(o) => one(Tone::Fail, o.one_line()),
+        None => one(Tone::Plain, ""),
     };
     lines.insert(0, verdict);
     lines
