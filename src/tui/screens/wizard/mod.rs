@@ -4,8 +4,12 @@
 //! with several stops comes back to its walkthrough for each later stop.
 
 mod draw;
+mod notes;
+mod plan;
+mod profile;
 mod questions;
 mod review;
+mod version;
 
 use std::path::PathBuf;
 
@@ -513,7 +517,7 @@ impl Walkthrough {
             WizardStep::Notes => w.path.as_ref().map_or(0, |p| p.lines().len()) + w.acks.len() + 2,
             WizardStep::Questions => w.fields.len(),
             WizardStep::Review => w.review_rows().len(),
-            WizardStep::Plan => draw::plan_len(w),
+            WizardStep::Plan => plan::plan_len(w),
         }
     }
 
@@ -533,37 +537,6 @@ impl Walkthrough {
 }
 
 impl Wizard {
-    /// The version picked: the way there, stop by stop, and its first stop's manual steps.
-    fn chose_version(&mut self) -> Step {
-        let Some(Ok(listing)) = &self.versions else {
-            return Step::default();
-        };
-        let Some(to) = listing.versions.get(self.version_sel) else {
-            return Step::default();
-        };
-        let book = crate::chart::upgrade_notes::for_chart(&listing.chart);
-        let path = crate::chart::upgrade_path::plan(
-            book.as_ref(),
-            listing,
-            &self.from.0,
-            &self.from.1,
-            &to.version,
-            self.server.as_deref(),
-        );
-        if !path.blockers.is_empty() {
-            return Step::say(path.blockers.join("; "));
-        }
-        self.acks = path
-            .manual_steps(0)
-            .into_iter()
-            .map(|a| (a, false))
-            .collect();
-        self.path = Some(path);
-        self.step = WizardStep::Notes;
-        self.scroll = 0;
-        Step::default()
-    }
-
     /// The answers given, by value path.
     fn answers(&self) -> Map<String, Value> {
         let mut m = Map::new();
@@ -621,39 +594,6 @@ impl Wizard {
                 self.review_error = None;
             }
             Err(e) => self.review_error = Some(e.clone()),
-        }
-    }
-
-    /// The engine's events while it plans this walkthrough's stop.
-    fn planned_event(&mut self, e: &deploy::Event) {
-        use deploy::Event as E;
-        match e {
-            E::Check(c) => self.plan.checks.push(c.clone()),
-            E::ValuesDiff { changes } => self.plan.changes = changes.clone(),
-            E::ManifestDiff { kinds } => self.plan.manifest = kinds.clone(),
-            E::Notice { message } => self.plan.notes.push(message.clone()),
-            E::UpgradeNotes(u) => self.plan.notes.extend(crate::chart::upgrade_notes::lines(
-                &u.from,
-                &u.to,
-                &u.notes,
-                &u.migrations,
-                &u.removed_in_use,
-            )),
-            _ => {}
-        }
-    }
-
-    fn plan_done(&mut self, result: &Result<Box<PlanTicket>, Outcome>) {
-        self.plan.running = false;
-        match result {
-            Ok(t) => {
-                self.plan.outcome = Some(Outcome::Planned);
-                self.plan.ticket = Some(t.clone());
-            }
-            Err(o) => {
-                self.plan.outcome = Some(o.clone());
-                self.plan.ticket = None;
-            }
         }
     }
 }

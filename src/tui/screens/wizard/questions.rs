@@ -1,6 +1,17 @@
 //! The profile's questions as fields: prefilled from the release's values or the defaults,
 //! typed into in place (yes/no and pick-one questions toggle), validated by the profile's rule.
 
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::Wizard;
+use crate::tui::session::Session;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{self, block};
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::{Map, Value};
 
@@ -90,4 +101,96 @@ impl super::Wizard {
             f.error = None;
         }
     }
+}
+
+/// A field's line: the text scrolled to keep the cursor in view (the cursor cell reversed),
+/// toggles shown with their options.
+pub(super) fn field_spans(fld: &Field, focus: bool, width: u16, t: &Theme) -> Vec<Span<'static>> {
+    use crate::profile::Validation;
+    let mut out = vec![Span::raw("    ")];
+    if matches!(fld.question.validate, Validation::Boolean) {
+        let on = fld.input.text.trim() == "true";
+        let style = if focus { t.selected } else { t.dim };
+        out.push(Span::styled(if on { "[x] yes" } else { "[ ] no" }, style));
+        if focus {
+            out.push(Span::styled("   space toggles", t.dim));
+        }
+        return out;
+    }
+    if !focus {
+        out.push(Span::styled(fld.input.text.clone(), t.dim));
+        return out;
+    }
+    let room = (width as usize).saturating_sub(8);
+    let (before, at, after) = fld.input.view(room);
+    out.push(Span::styled(before, t.selected));
+    out.push(Span::styled(
+        at,
+        t.selected.add_modifier(ratatui::style::Modifier::REVERSED),
+    ));
+    out.push(Span::styled(after, t.selected));
+    out
+}
+
+/// The profile's questions, the focused one kept whole in view.
+pub(super) fn draw_questions(
+    f: &mut Frame,
+    main: Rect,
+    width: u16,
+    w: &Wizard,
+    app: &Session,
+    t: &Theme,
+) {
+    let mut lines = Vec::new();
+    // The focused question's lines, to keep them in view when the list is long.
+    let mut focus_lines = 0..0;
+    for (i, fld) in w.fields.iter().enumerate() {
+        let focus = i == w.field;
+        let first = lines.len();
+        lines.push(Line::from(vec![
+            Span::styled(if focus { "› " } else { "  " }, t.accent),
+            Span::styled(
+                fld.question.prompt.clone(),
+                if focus { t.header } else { Style::default() },
+            ),
+            Span::styled(if fld.question.required { " *" } else { "" }, t.warn),
+        ]));
+        lines.push(Line::from(field_spans(fld, focus, width, t)));
+        if let Some(e) = &fld.error {
+            lines.push(Line::from(Span::styled(format!("    ✗ {e}"), t.fail)));
+        } else if focus && let Some(h) = &fld.question.help {
+            lines.push(Line::from(Span::styled(format!("    {h}"), t.dim)));
+        }
+        if focus {
+            focus_lines = first..lines.len();
+        }
+    }
+    if w.fields.is_empty() {
+        lines.push(Line::from("This profile asks nothing. Press enter."));
+    }
+    let name = app
+        .profiles
+        .get(w.profile)
+        .map(|p| p.name.clone())
+        .unwrap_or_default();
+    // Long prompts and help wrap; the list scrolls to keep the focused question whole.
+    let width = main.width.saturating_sub(2);
+    let rows = |ls: &[Line]| -> u16 {
+        ls.iter()
+            .map(|l| {
+                let text: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+                widgets::wrapped_rows(&text, width).max(1)
+            })
+            .sum()
+    };
+    let before = rows(&lines[..focus_lines.start]);
+    let through = before + rows(&lines[focus_lines]);
+    let offset = through.saturating_sub(main.height.saturating_sub(2));
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((offset.min(before), 0))
+            .block(block(format!(" questions · {name} "), t).title_bottom(" enter: next ")),
+        main,
+    );
 }

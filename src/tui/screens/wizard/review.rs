@@ -1,6 +1,16 @@
 //! The values review: the values the wizard would apply, each leaf with the layer that set
 //! it, rendered by the same resolution the plan and the apply use.
 
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+
+use super::Wizard;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::block;
+
 use serde_json::Value;
 
 use crate::tui::messages::{Review, ReviewJob, ReviewLine};
@@ -55,4 +65,89 @@ pub fn review(job: &ReviewJob) -> Result<Review, ReviewError> {
         });
     });
     Ok(Review { chart_label, lines })
+}
+
+/// The values the wizard would apply, each with the layer that set it.
+pub(super) fn draw_review(f: &mut Frame, main: Rect, w: &Wizard, t: &Theme) {
+    if w.review_pending.is_some() {
+        f.render_widget(
+            Paragraph::new(
+                "Rendering the values… (the chart is read, and fetched from its repository the first time)\n\nesc: back to the questions",
+            )
+            .style(t.dim)
+            .wrap(Wrap { trim: false })
+            .block(block(" values ", t)),
+            main,
+        );
+        return;
+    }
+    if let Some(e) = &w.review_error {
+        f.render_widget(
+            Paragraph::new(format!(
+                "The values do not render:\n\n{e}\n\nesc: back to the questions"
+            ))
+            .style(t.fail)
+            .wrap(Wrap { trim: false })
+            .block(block(" values ", t)),
+            main,
+        );
+        return;
+    }
+    let shown = w.review_rows();
+    // Keys and layers whole where the width allows (keys up to half the table, layers
+    // up to 20 columns); values take the rest.
+    let inner = main.width.saturating_sub(2) as usize;
+    let longest = |f: fn(&ReviewLine) -> &str| {
+        shown
+            .iter()
+            .map(|l| f(l).chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let key_w = longest(|l| &l.path).clamp(3, inner / 2) as u16;
+    let layer_w = longest(|l| &l.layer).clamp(6, 20) as u16;
+    let rows = shown.iter().map(|l| {
+        let style = if l.layer == "chart" {
+            t.dim
+        } else {
+            Style::default()
+        };
+        Row::new(vec![
+            Cell::from(l.path.clone()),
+            Cell::from(l.value.clone()),
+            Cell::from(Span::styled(
+                l.layer.clone(),
+                if l.layer == "chart" { t.dim } else { t.accent },
+            )),
+        ])
+        .style(style)
+    });
+    let filter = if w.filter.is_empty() {
+        String::new()
+    } else {
+        format!(" · /{} ({} shown)", w.filter, shown.len())
+    };
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(key_w),
+            Constraint::Fill(1),
+            Constraint::Length(layer_w),
+        ],
+    )
+    .header(Row::new(["KEY", "VALUE", "SET BY"]).style(t.header))
+    .row_highlight_style(t.selected)
+    .block(
+        block(
+            format!(
+                " values ({} leaves{filter}) · chart {} ",
+                w.review.len(),
+                w.chart_label
+            ),
+            t,
+        )
+        .title_bottom(" /: filter · e: edit · enter: preflight "),
+    );
+    let mut st = TableState::default().with_selected(Some(w.scroll));
+    f.render_stateful_widget(table, main, &mut st);
 }
