@@ -283,3 +283,64 @@ fn an_upgrade_brings_the_live_crds_to_the_charts() {
         "{live}"
     );
 }
+
+/// Every rename in the vendor chart's upgrade notes, checked against the packaged charts on
+/// each side of its version (`../shared/charts/posthog`): the old key is the chart's before
+/// (in its values, or read by its templates) and the new key is the chart's from that version.
+#[test]
+fn every_rename_the_packages_span_is_the_charts_own() {
+    use helmdeck::chart::Chart;
+    use helmdeck::chart::constraint::Version;
+    use helmdeck::values::unknown::{read_by_templates, template_refs};
+    let Some(dir) = common::shared_charts("posthog") else {
+        return;
+    };
+    let mut packages: Vec<(Version, Chart)> = std::fs::read_dir(&dir)
+        .expect("the packages")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "tgz"))
+        .map(|p| {
+            let c = Chart::load(&p).expect("a package loads");
+            (Version::parse(&c.metadata.version).expect("a version"), c)
+        })
+        .collect();
+    packages.sort_by(|a, b| a.0.cmp_versions(&b.0));
+    let has = |c: &Chart, key: &str| {
+        helmdeck::values::get_path(&c.values, key).is_some()
+            || read_by_templates(&template_refs(c), key)
+    };
+    let book = helmdeck::chart::upgrade_notes::for_chart("posthog").expect("the notes");
+    let (mut checked, mut wrong) = (0, Vec::new());
+    for note in &book.notes {
+        let v = Version::parse(&note.version).expect("a note's version");
+        let before = packages
+            .iter()
+            .filter(|(p, _)| p.cmp_versions(&v).is_lt())
+            .last();
+        let after = packages.iter().find(|(p, _)| !p.cmp_versions(&v).is_lt());
+        let (Some((bv, b)), Some((av, a))) = (before, after) else {
+            continue;
+        };
+        for r in &note.renamed {
+            checked += 1;
+            if !has(b, &r.from) {
+                wrong.push(format!(
+                    "{}: {} is not a key of chart {bv:?}",
+                    note.version, r.from
+                ));
+            }
+            if !has(a, &r.to) {
+                wrong.push(format!(
+                    "{}: {} is not a key of chart {av:?}",
+                    note.version, r.to
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    assert!(
+        checked >= 10,
+        "only {checked} renames spanned by the packages"
+    );
+}

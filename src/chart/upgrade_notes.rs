@@ -276,9 +276,8 @@ fn put(values: &mut Map<String, Value>, path: &[&str], v: Value) {
 
 /// Applies the renames of `notes` (in order) to the user's own values: the value at `from`
 /// moves to `to` unless the user already set `to` (theirs wins; the old key is still
-/// reported). Within a note, more specific keys move first, so `clickhouseOperator.storage`
-/// goes to `clickhouse.persistence.size` before the rest of `clickhouseOperator` goes to
-/// `clickhouse`. Returns the migrated values and what moved.
+/// reported). Within a note, more specific keys move first (a whole map's rename after the
+/// keys inside it that go elsewhere). Returns the migrated values and what moved.
 pub fn migrate(
     values: &Map<String, Value>,
     notes: &[&Note],
@@ -434,8 +433,11 @@ mod tests {
     #[test]
     fn renamed_keys_are_migrated_when_the_path_crosses_their_major() {
         let b = book();
+        // A 9.x user's own ClickHouse claim sits under `clickhouse`, the operator's settings
+        // under `clickhouseOperator` (the 9.0.0 package's values).
         let values = json!({
             "clickhouseOperator": {"storage": "40Gi", "enabled": true, "namespace": "ch"},
+            "clickhouse": {"persistentVolumeClaim": "data-clickhouse"},
             "certManager": {"enabled": true},
             "cloud": "aws",
         });
@@ -444,7 +446,8 @@ mod tests {
         let (out, moved) = migrate(values, &notes);
         assert_eq!(
             Value::Object(out.clone()),
-            json!({"clickhouse": {"persistence": {"size": "40Gi"}, "enabled": true, "namespace": "ch"},
+            json!({"clickhouse": {"persistence": {"size": "40Gi", "existingClaim": "data-clickhouse"},
+                                  "enabled": true, "namespace": "ch"},
                    "certManager": {"enabled": true}, "cloud": "aws"})
         );
         assert_eq!(
@@ -454,7 +457,12 @@ mod tests {
                 .collect::<Vec<_>>(),
             [
                 ("clickhouseOperator.storage", "clickhouse.persistence.size"),
-                ("clickhouseOperator", "clickhouse")
+                (
+                    "clickhouse.persistentVolumeClaim",
+                    "clickhouse.persistence.existingClaim"
+                ),
+                ("clickhouseOperator.enabled", "clickhouse.enabled"),
+                ("clickhouseOperator.namespace", "clickhouse.namespace"),
             ]
         );
         // From before 4.0.0, certManager moves too; from 10.0.0 on nothing does.
