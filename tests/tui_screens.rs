@@ -56,6 +56,8 @@ fn ticket(profile: &str) -> Box<PlanTicket> {
             namespace: "posthog".into(),
             chart: "posthog".into(),
             chart_version: "0.1.0".into(),
+            app_version: Some("1.43.0".into()),
+            from: None,
             profile: Some(profile.into()),
             values: Default::default(),
             values_sha256: "0".repeat(64),
@@ -486,33 +488,34 @@ fn install_wizard_screens() {
     // Back, and a plan that passes this time.
     key(&mut a, KeyCode::Esc);
     key(&mut a, KeyCode::Enter);
+    let changes = vec![
+        ValueChange {
+            path: "cloud".into(),
+            op: '+',
+            old: None,
+            new: Some(json!("aws")),
+            layer: Some("profile:aws".into()),
+            as_default: false,
+        },
+        ValueChange {
+            path: "ingress.hostname".into(),
+            op: '+',
+            old: None,
+            new: Some(json!("posthog.example.com")),
+            layer: Some("answers".into()),
+            as_default: false,
+        },
+        ValueChange {
+            path: "clickhouse.persistence.size".into(),
+            op: '+',
+            old: None,
+            new: Some(json!("20Gi")),
+            layer: Some("answers".into()),
+            as_default: true,
+        },
+    ];
     a.update(Msg::Engine(Event::ValuesDiff {
-        changes: vec![
-            ValueChange {
-                path: "cloud".into(),
-                op: '+',
-                old: None,
-                new: Some(json!("aws")),
-                layer: Some("profile:aws".into()),
-                as_default: false,
-            },
-            ValueChange {
-                path: "ingress.hostname".into(),
-                op: '+',
-                old: None,
-                new: Some(json!("posthog.example.com")),
-                layer: Some("answers".into()),
-                as_default: false,
-            },
-            ValueChange {
-                path: "clickhouse.persistence.size".into(),
-                op: '+',
-                old: None,
-                new: Some(json!("20Gi")),
-                layer: Some("answers".into()),
-                as_default: true,
-            },
-        ],
+        changes: changes.clone(),
     }));
     // A long plan (20 notes before the checks) scrolls to its end at 80×24: G shows the
     // last value change.
@@ -521,7 +524,10 @@ fn install_wizard_screens() {
             message: format!("note {i}"),
         }));
     }
-    a.update(Msg::PlanDone(Ok(ticket("aws"))));
+    // The plan the engine hands over holds the same changes it sent.
+    let mut planned = ticket("aws");
+    planned.plan.changes = changes;
+    a.update(Msg::PlanDone(Ok(planned.clone())));
     key(&mut a, KeyCode::Char('G'));
     let small = render(&a, 80, 24);
     assert!(small.contains("ingress.hostname"), "{small}");
@@ -534,11 +540,7 @@ fn install_wizard_screens() {
     let Some(Effect::Apply(applied)) = effects.first() else {
         panic!("{effects:?}")
     };
-    assert_eq!(
-        **applied,
-        *ticket("aws"),
-        "the plan shown is the plan applied"
-    );
+    assert_eq!(**applied, *planned, "the plan shown is the plan applied");
     assert_eq!(a.screen(), Route::Run);
 }
 

@@ -316,8 +316,8 @@ fn every_rename_the_packages_span_is_the_charts_own() {
         let v = Version::parse(&note.version).expect("a note's version");
         let before = packages
             .iter()
-            .filter(|(p, _)| p.cmp_versions(&v).is_lt())
-            .last();
+            .rev()
+            .find(|(p, _)| p.cmp_versions(&v).is_lt());
         let after = packages.iter().find(|(p, _)| !p.cmp_versions(&v).is_lt());
         let (Some((bv, b)), Some((av, a))) = (before, after) else {
             continue;

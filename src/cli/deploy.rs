@@ -456,17 +456,7 @@ impl deploy::Pilot for CliPilot {
         if self.yes {
             return deploy::Answer::Yes;
         }
-        let question = if at.one_of_several() {
-            format!(
-                "Apply stop {} of {} (chart {})?",
-                at.index + 1,
-                at.total,
-                plan.chart_version
-            )
-        } else {
-            "Apply these changes?".into()
-        };
-        answer(unless_interrupted(ask(question)).await)
+        answer(unless_interrupted(ask(plan.question(at))).await)
     }
 
     async fn apply(

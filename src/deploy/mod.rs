@@ -18,7 +18,7 @@ pub mod stops;
 
 pub use apply::{apply, verify_checks};
 pub use plan::diff::{KindDiff, ValueChange, manifest_diff, values_diff};
-pub use plan::{Plan, PlannedDeploy, UpgradeNotes, plan};
+pub use plan::{Deployed, Plan, PlannedDeploy, UpgradeNotes, plan};
 pub use rollback::{RollbackRequest, default_rollback_target, rollback};
 
 pub use campaign::{Answer, Campaign, Pilot, StopAt};

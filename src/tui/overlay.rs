@@ -150,13 +150,7 @@ fn draw_picker(f: &mut Frame, area: Rect, p: &Picker, t: &Theme) {
 
 fn draw_confirm(f: &mut Frame, area: Rect, c: &Confirm, t: &Theme) {
     let text = match c {
-        Confirm::Apply {
-            changes,
-            release,
-            namespace,
-        } => format!(
-            "Apply {changes} value change(s) to {release} in {namespace} with helm?\n\ny: apply   n: cancel"
-        ),
+        Confirm::Apply { question } => format!("{question}\n\ny: apply   n: cancel"),
         Confirm::Rollback {
             release,
             namespace,

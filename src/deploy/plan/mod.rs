@@ -30,6 +30,12 @@ pub struct Plan {
     pub namespace: String,
     pub chart: String,
     pub chart_version: String,
+    /// The app version the chart deploys (its appVersion).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_version: Option<String>,
+    /// What the release runs now; none for an install.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<Deployed>,
     pub profile: Option<String>,
     /// The user-supplied values helm will receive (chart defaults are helm's own).
     #[serde(skip)]
@@ -53,6 +59,13 @@ pub struct Plan {
     pub resize: Vec<resize::SetResize>,
 }
 
+/// A release's deployed revision as helm records it: its chart (`name-version`) and app version.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Deployed {
+    pub chart: String,
+    pub app_version: String,
+}
+
 /// What an upgrade across chart versions must know: the notes crossed, the keys moved on the
 /// release's values, and keys still set that the chart no longer reads.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -67,6 +80,39 @@ pub struct UpgradeNotes {
 }
 
 impl Plan {
+    /// The question before applying it: the release, the chart and app versions from and to,
+    /// the stop of several, and how many values change. Both front ends ask it.
+    pub fn question(&self, at: &super::StopAt) -> String {
+        let chart = format!("{}-{}", self.chart, self.chart_version);
+        let app = self.app_version.as_deref().unwrap_or("?");
+        let what = match &self.from {
+            Some(d) => format!(
+                "Upgrade {} in {}: chart {} → {chart}, app {} → {app}",
+                self.release,
+                self.namespace,
+                d.chart,
+                if d.app_version.is_empty() {
+                    "?"
+                } else {
+                    &d.app_version
+                }
+            ),
+            None => format!(
+                "Install {} in {}: chart {chart}, app {app}",
+                self.release, self.namespace
+            ),
+        };
+        let stop = if at.one_of_several() {
+            format!(", stop {} of {}", at.index + 1, at.total)
+        } else {
+            String::new()
+        };
+        format!(
+            "{what}{stop}; {} value change(s). Apply with helm?",
+            self.changes.len()
+        )
+    }
+
     /// The checks that block applying, by message.
     pub fn failed(&self) -> Vec<String> {
         self.checks
@@ -176,6 +222,11 @@ async fn plan_for(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
         namespace: req.namespace.clone(),
         chart: req.chart.name().to_string(),
         chart_version: req.chart.metadata.version.clone(),
+        app_version: req.chart.metadata.app_version.clone(),
+        from: current.as_ref().map(|c| Deployed {
+            chart: c.chart.clone(),
+            app_version: c.app_version.clone(),
+        }),
         profile: req.profile.as_ref().map(|p| p.name.clone()),
         values_sha256: audit::sha256_hex(&values_json),
         changes: values_diff(

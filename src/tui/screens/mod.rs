@@ -106,11 +106,9 @@ impl Step {
 /// question names, so it is drawn without asking any screen.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Confirm {
-    Apply {
-        changes: usize,
-        release: String,
-        namespace: String,
-    },
+    /// Apply the plan shown; the question names the release, the chart and app versions from
+    /// and to, the stop and the count of value changes.
+    Apply { question: String },
     Rollback {
         release: String,
         namespace: String,

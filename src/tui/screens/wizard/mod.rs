@@ -272,13 +272,12 @@ impl Walkthrough {
             .unwrap_or_default()
     }
 
-    /// What confirming the plan asks: the value changes it applies.
-    pub fn confirm_apply(&self, s: &Session) -> Confirm {
-        Confirm::Apply {
-            changes: self.current.as_ref().map_or(0, |w| w.plan.changes.len()),
-            release: s.opts.release.clone(),
-            namespace: s.opts.namespace.clone(),
-        }
+    /// What confirming the plan asks: what it changes, from what to what, at which stop.
+    pub fn confirm_apply(&self) -> Option<Confirm> {
+        let ticket = self.current.as_ref()?.plan.ticket.as_ref()?;
+        Some(Confirm::Apply {
+            question: ticket.plan.question(&ticket.stop),
+        })
     }
 
     /// The user confirmed the plan: its ticket, the walkthrough kept when stops are left.
@@ -409,7 +408,7 @@ impl Walkthrough {
                         "preflight must pass before applying: fix what failed, then esc and enter again",
                     );
                 }
-                Step::confirm(self.confirm_apply(s))
+                self.confirm_apply().map(Step::confirm).unwrap_or_default()
             }
         }
     }
