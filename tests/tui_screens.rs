@@ -1113,6 +1113,26 @@ fn the_upgrade_walkthrough_picks_a_version_and_walks_its_stops() {
     assert_eq!(stops, ["29.0.11", "30.46.0"]);
     let steps = w.acks.len();
     assert_eq!(steps, 4, "the first leg's steps: {:?}", w.acks);
+    let last_step = w.acks[steps - 1].0.clone();
+    // At 80×24 the notes wrap past the screen: G brings the checklist's last step into view.
+    key(&mut a, KeyCode::Char('G'));
+    let small = render(&a, 80, 24);
+    let tail: String = last_step
+        .chars()
+        .rev()
+        .take(20)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    assert!(
+        small
+            .replace(['│', '\n', '"', ' '], "")
+            .contains(&tail.replace(' ', "")),
+        "the last step ({last_step}) is not on screen:\n{small}"
+    );
+    insta::assert_snapshot!("upgrade_notes_scrolled_80x24", small);
+    key(&mut a, KeyCode::Char('g'));
 
     // Not before every step is confirmed.
     key(&mut a, KeyCode::Enter);

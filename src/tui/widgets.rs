@@ -34,11 +34,21 @@ pub(super) fn state_style(t: &Theme, s: State) -> Style {
     }
 }
 
-/// The row offset that puts line `top` at the top of a wrapped paragraph `width` wide,
-/// clamped so the last page fills the `height` rows (G shows the end, not one line of it).
+/// The row offset that puts line `top` at the top of a paragraph wrapped `width` wide (as
+/// `Wrap { trim: false }` wraps it: at word boundaries, so each line's rows are counted by
+/// the same wrapper), clamped so the last page fills the `height` rows (G shows the end, not
+/// one line of it).
 pub(super) fn scroll_rows(lines: &[Line], width: u16, height: u16, top: usize) -> u16 {
-    let w = width.max(1) as usize;
-    let rows: Vec<usize> = lines.iter().map(|l| l.width().max(1).div_ceil(w)).collect();
+    let w = width.max(1);
+    let rows: Vec<usize> = lines
+        .iter()
+        .map(|l| {
+            ratatui::widgets::Paragraph::new(l.clone())
+                .wrap(ratatui::widgets::Wrap { trim: false })
+                .line_count(w)
+                .max(1)
+        })
+        .collect();
     let total: usize = rows.iter().sum();
     let wanted: usize = rows.iter().take(top).sum();
     wanted.min(total.saturating_sub(height as usize)) as u16

@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::Wizard;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::block;
+use crate::tui::widgets::{self, block};
 
 /// The way to the chosen version, stop by stop with its notes, and the steps to acknowledge.
 pub(super) fn draw_notes(f: &mut Frame, area: Rect, w: &Wizard, t: &Theme) {
@@ -41,12 +41,17 @@ pub(super) fn draw_notes(f: &mut Frame, area: Rect, w: &Wizard, t: &Theme) {
             )));
         }
     }
-    let height = area.height.saturating_sub(2) as usize;
-    let max = lines.len().saturating_sub(height);
+    // Rows, not lines: long notes wrap, and G must still reach the checklist's last step.
+    let offset = widgets::scroll_rows(
+        &lines,
+        area.width.saturating_sub(2),
+        area.height.saturating_sub(2),
+        w.scroll,
+    );
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .scroll((w.scroll.min(max) as u16, 0))
+            .scroll((offset, 0))
             .block(block(" upgrade path ", t).title_bottom(" space: step done · enter: next ")),
         area,
     );
