@@ -1160,6 +1160,52 @@ fn the_upgrade_walkthrough_picks_a_version_and_walks_its_stops() {
     assert_eq!(intent.values.version.as_deref(), Some("30.46.0"));
 }
 
+/// `u` again after leaving the walkthrough opens the version picker on the version chosen
+/// before, not on the newest.
+#[test]
+fn the_upgrade_walkthrough_remembers_the_chosen_version() {
+    let mut a = app();
+    a.session.opts.simulated = false;
+    let mut r = release("deployed", 1);
+    r.chart = "posthog".into();
+    r.chart_version = "25.0.0".into();
+    r.app_version = "1.37.1".into();
+    a.update(Msg::Releases(Ok(vec![r])));
+    let open = |a: &mut App| {
+        key(a, KeyCode::Char('u'));
+        a.update(Msg::Versions(Ok((
+            vendor_listing(),
+            Some("1.24.17".into()),
+        ))));
+        let w = a.walkthrough.current.as_ref().expect("the walkthrough");
+        let Some(Ok(listing)) = &w.versions else {
+            panic!("no versions")
+        };
+        listing.versions[w.version_sel].version.clone()
+    };
+    let newest = open(&mut a);
+    key(&mut a, KeyCode::Down);
+    let chosen = {
+        let w = a.walkthrough.current.as_ref().unwrap();
+        let Some(Ok(listing)) = &w.versions else {
+            panic!("no versions")
+        };
+        listing.versions[w.version_sel].version.clone()
+    };
+    assert_ne!(chosen, newest);
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(
+        a.walkthrough.current.as_ref().unwrap().step,
+        helmdeck::tui::screens::wizard::WizardStep::Notes,
+        "{:?}",
+        a.message
+    );
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.screen(), Route::Home);
+    assert_eq!(open(&mut a), chosen);
+}
+
 /// An upgrade refused because a StatefulSet's disk grows offers the guided resize: `R` plans
 /// again with it, and the intent carries it to the engine.
 #[test]

@@ -142,6 +142,9 @@ pub struct Walkthrough {
     pub next_stop: Option<Wizard>,
     /// The last values review asked for (answers to older ones are dropped).
     next_review: u64,
+    /// The version each release's walkthrough last set out for (by namespace and release):
+    /// `u` opens the version picker on it again.
+    targets: std::collections::HashMap<(String, String), String>,
 }
 
 impl Walkthrough {
@@ -341,7 +344,14 @@ impl Walkthrough {
             return Step::default();
         };
         match w.step {
-            WizardStep::Version => w.chose_version(),
+            WizardStep::Version => {
+                let step = w.chose_version();
+                if let Some(to) = w.path.as_ref().map(|p| p.to.clone()) {
+                    let key = (s.opts.namespace.clone(), s.opts.release.clone());
+                    self.targets.insert(key, to);
+                }
+                step
+            }
             WizardStep::Notes => {
                 if w.acks.iter().any(|a| !a.1) {
                     return Step::say(
@@ -698,7 +708,12 @@ impl Screen for Walkthrough {
                     match r {
                         Ok((listing, server)) => {
                             w.server = server.clone();
-                            w.version_sel = 0;
+                            let key = (s.opts.namespace.clone(), s.opts.release.clone());
+                            w.version_sel = self
+                                .targets
+                                .get(&key)
+                                .and_then(|t| listing.versions.iter().position(|v| v.version == *t))
+                                .unwrap_or(0);
                             w.versions = Some(Ok(listing.clone()));
                         }
                         Err(e) => w.versions = Some(Err(e.clone())),
