@@ -344,3 +344,29 @@ fn every_rename_the_packages_span_is_the_charts_own() {
         "only {checked} renames spanned by the packages"
     );
 }
+
+/// The vendor's 30.46.0 package runs `posthog/posthog:latest` unless a tag or sha is set: the
+/// preflight warns with the pin to set; 29.0.11 (`:release-1.41.4`) and a pinned 30.46.0 pass.
+#[test]
+fn an_unpinned_latest_app_image_is_called_out() {
+    use helmdeck::chart::Chart;
+    use helmdeck::health::preflight::app_image;
+    let Some(dir) = common::shared_charts("posthog") else {
+        return;
+    };
+    let chart = |v: &str| Chart::load(&dir.join(format!("posthog-{v}.tgz"))).expect("package");
+    let latest = chart("30.46.0");
+    let c = app_image(&latest, &latest.values).expect("a finding for :latest");
+    assert_eq!(c.verdict, helmdeck::verdict::Verdict::Warn);
+    assert!(
+        c.message.contains("posthog/posthog:latest") && c.message.contains("app 1.43.0"),
+        "{}",
+        c.message
+    );
+    assert!(c.fix.contains("image.tag: release-1.43.0"), "{}", c.fix);
+    let mut pinned = latest.values.clone();
+    pinned["image"]["tag"] = serde_json::json!("release-1.43.0");
+    assert!(app_image(&latest, &pinned).is_none());
+    let older = chart("29.0.11");
+    assert!(app_image(&older, &older.values).is_none());
+}

@@ -351,6 +351,46 @@ pub fn manifest_storage(
     Some(out)
 }
 
+/// The vendor chart's app image (`image.repository`, `.sha`, `.tag`, `.default`), judged on the
+/// values helm will render: from chart 30.32.0 `image.default` is `:latest` with `pullPolicy:
+/// Always` (shared/REFERENCE.md; the 30.0.0 package defaults to `:release-1.42.0`, the 30.46.0
+/// one to `:latest`), so unless `image.tag` or `image.sha` is set every pod start pulls whatever
+/// `latest` is that day, not the app version the chart declares.
+pub fn app_image(chart: &Chart, values: &Map<String, Value>) -> Option<Check> {
+    let image = values.get("image")?.as_object()?;
+    let default = image.get("default")?.as_str()?;
+    let set = |k: &str| {
+        image
+            .get(k)
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.trim().is_empty())
+    };
+    if set("sha") || set("tag") || !default.ends_with(":latest") {
+        return None;
+    }
+    let app = chart.metadata.app_version.as_deref().unwrap_or("?");
+    let always = image.get("pullPolicy").and_then(Value::as_str) == Some("Always");
+    Some(check(
+        "app-image",
+        Verdict::Warn,
+        format!(
+            "the app image is unpinned: {}{default}{}, not app {app} the chart declares",
+            image
+                .get("repository")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+            if always {
+                " with pullPolicy Always pulls whatever `latest` is at every pod start"
+            } else {
+                " runs whatever `latest` was when the node pulled it"
+            }
+        ),
+        &format!(
+            "set image.tag: release-{app} (or image.sha) to run the app this chart was made for"
+        ),
+    ))
+}
+
 pub fn run(
     profile: Option<&Profile>,
     chart: &Chart,
@@ -475,6 +515,7 @@ pub fn run(
             out.push(check("ingress-controller", Verdict::Warn, "ingress is enabled with type nginx but the cluster has no nginx IngressClass: the Ingress will get no address", "install ingress-nginx, or set ingress.enabled=false and use port-forward"));
         }
     }
+    out.extend(app_image(chart, values));
     match release_status {
         Some(s) if s.is_pending() => out.push(check("release-state", Verdict::Fail, format!("the release is stuck in {s}: a previous helm run was cut short"), "run `helmdeck rollback` to return to the last deployed revision (or uninstall a first install that never deployed)")),
         Some(s) => out.push(check("release-state", Verdict::Pass, format!("release status: {s}"), "")),
