@@ -385,7 +385,7 @@ pub fn app_image(chart: &Chart, values: &Map<String, Value>) -> Option<Check> {
                 " runs whatever `latest` was when the node pulled it"
             }
         ),
-        &format!(
+        format!(
             "set image.tag: release-{app} (or image.sha) to run the app this chart was made for"
         ),
     ))
