@@ -378,6 +378,9 @@ pub async fn probe_endpoints(t: &Transport) -> Vec<EndpointRecord> {
 pub struct ProbeTiming {
     pub timeout: Duration,
     pub poll_every: Duration,
+    /// Where the project API key comes from, said when there is none: the profile's
+    /// environment variable and Secret by name.
+    pub key_hint: String,
 }
 
 impl From<&IngestionSettings> for ProbeTiming {
@@ -385,7 +388,28 @@ impl From<&IngestionSettings> for ProbeTiming {
         ProbeTiming {
             timeout: Duration::from_secs(s.timeout_seconds.max(1)),
             poll_every: Duration::from_millis(250),
+            key_hint: key_hint(s.project_api_key.as_ref()),
         }
+    }
+}
+
+/// How to give a key the profile names: its environment variable, or its Secret and key in the
+/// release's namespace.
+pub fn key_hint(k: Option<&crate::profile::KeySource>) -> String {
+    let mut ways = Vec::new();
+    if let Some(env) = k.and_then(|k| k.env.as_deref()) {
+        ways.push(format!("set {env}"));
+    }
+    if let Some(s) = k.and_then(|k| k.secret.as_ref()) {
+        ways.push(format!(
+            "create the Secret {} with the key {} in the release's namespace",
+            s.name, s.key
+        ));
+    }
+    if ways.is_empty() {
+        "the profile names no source for it: give --project-api-key-file".into()
+    } else {
+        ways.join(", or ")
     }
 }
 
@@ -421,7 +445,7 @@ pub async fn probe(
         skipped: None,
     };
     let Some(key) = project_key else {
-        rec.skipped = Some("no project API key: set the profile's environment variable (HELMDECK_PROJECT_API_KEY) or create the Secret it names".into());
+        rec.skipped = Some(format!("no project API key: {}", timing.key_hint));
         return rec;
     };
     let body = json!({
@@ -486,6 +510,18 @@ mod settings_tests {
             s.project_api_key.and_then(|k| k.env).as_deref(),
             Some("HELMDECK_PROJECT_API_KEY")
         );
+    }
+
+    #[test]
+    fn a_missing_key_is_asked_for_by_the_names_the_profile_gives() {
+        let set = crate::profile::ProfileSet::load(None).unwrap();
+        let aws = set.get("aws").unwrap();
+        let t = ProbeTiming::from(&settings_for(Some(aws)));
+        assert_eq!(
+            t.key_hint,
+            "set HELMDECK_PROJECT_API_KEY, or create the Secret posthog-helmdeck-probe with the key project-api-key in the release's namespace"
+        );
+        assert!(key_hint(None).contains("--project-api-key-file"));
     }
 
     #[test]
