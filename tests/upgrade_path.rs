@@ -120,6 +120,36 @@ fn chart_25_goes_to_30_46_stop_by_stop_on_kubernetes_1_24() {
     assert!(t.contains("— stop 1 of 2 (chart 29.0.11) —"), "{t}");
     assert_eq!(history(&sim).len(), 1, "a plan applies nothing");
 
+    // A stop is left out only by name and with a reason: the way then says so.
+    let o = run(&["plan", "--skip-stop", "28.0.0", "--reason", "x"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("--skip-stop 28.0.0: not a stop on the way from 25.0.0 to 30.46.0 (the stops: 29.0.11, 30.46.0)"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&["plan", "--skip-stop", "29.0.11"]);
+    assert_eq!(o.status.code(), Some(2), "a reason is needed: {}", text(&o));
+    let o = run(&[
+        "plan",
+        "--skip-stop",
+        "29.0.11",
+        "--reason",
+        "0005 to 0007 ran by hand",
+    ]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("→ 30.46.0: 1 stop(s)"), "{t}");
+    assert!(
+        t.contains("skipped at your request: chart 29.0.11 (0005 to 0007 ran by hand)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("  29.0.0:"),
+        "the skipped leg's notes are still shown: {t}"
+    );
+    assert_eq!(history(&sim).len(), 1, "a plan applies nothing");
+
     // The upgrade takes both stops, each verified; history shows each revision.
     let o = run(&["upgrade", "--yes", "--timeout", "5m"]);
     let t = text(&o);

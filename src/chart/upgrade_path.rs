@@ -35,6 +35,71 @@ pub struct UpgradePath {
     pub blockers: Vec<String>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub end_of_support: String,
+    /// A stop the user chose to skip, and why: its notes move to the next stop.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<Skipped>,
+}
+
+/// A stop left out at the user's request (`--skip-stop VERSION --reason TEXT`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Skipped {
+    pub version: String,
+    pub reason: String,
+    /// Why the notes wanted the stop.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// The stop (by index) that goes in its place, crossing its notes too.
+    pub instead: usize,
+}
+
+/// Why a stop cannot be skipped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SkipError {
+    #[error(
+        "--skip-stop {version}: not a stop on the way from {from} to {to} (the stops: {stops})"
+    )]
+    NotAStop {
+        version: String,
+        from: String,
+        to: String,
+        stops: String,
+    },
+    #[error("--skip-stop {0}: that is where the upgrade goes; give another --version instead")]
+    Target(String),
+}
+
+impl UpgradePath {
+    /// Leaves out the stop at `version` (not the last): the next stop crosses its notes too,
+    /// so their manual steps are still asked for.
+    pub fn skip(&mut self, version: &str, reason: &str) -> Result<(), SkipError> {
+        let Some(i) = self.stops.iter().position(|s| s.version == version) else {
+            return Err(SkipError::NotAStop {
+                version: version.to_string(),
+                from: self.from.clone(),
+                to: self.to.clone(),
+                stops: self
+                    .stops
+                    .iter()
+                    .map(|s| s.version.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        };
+        if i + 1 == self.stops.len() {
+            return Err(SkipError::Target(version.to_string()));
+        }
+        let gone = self.stops.remove(i);
+        let mut notes = gone.notes;
+        notes.append(&mut self.stops[i].notes);
+        self.stops[i].notes = notes;
+        self.skipped = Some(Skipped {
+            version: gone.version,
+            reason: reason.to_string(),
+            why: gone.why,
+            instead: i,
+        });
+        Ok(())
+    }
 }
 
 /// Plans the way from `from` (running `from_app`) to `to` on a cluster of `server` version.
@@ -123,6 +188,7 @@ pub fn plan(
         stops,
         blockers,
         end_of_support: book.map(|b| b.end_of_support.clone()).unwrap_or_default(),
+        skipped: None,
     }
 }
 
@@ -201,6 +267,17 @@ impl UpgradePath {
                         .map(|l| format!("     {l}")),
                 );
             }
+        }
+        if let Some(k) = &self.skipped {
+            out.push(format!(
+                "  skipped at your request: chart {} ({}){}",
+                k.version,
+                k.reason,
+                k.why
+                    .as_ref()
+                    .map(|w| format!("; the notes wanted it: {w}"))
+                    .unwrap_or_default()
+            ));
         }
         for b in &self.blockers {
             out.push(format!("  blocked: {b}"));

@@ -512,6 +512,11 @@ pub fn deploy(action: Action, plan_only: bool, args: DeployArgs) -> i32 {
         rollback_on_failure: !args.no_rollback,
         verify: !args.no_verify,
         resize_disks: args.resize_disks,
+        skip: args
+            .skip_stop
+            .clone()
+            .zip(args.reason.clone())
+            .map(|(version, reason)| crate::deploy::intent::SkipStop { version, reason }),
         ..Intent::new(
             action,
             &args.target.release,

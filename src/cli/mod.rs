@@ -219,6 +219,13 @@ pub struct DeployArgs {
     /// wait, and recreate the StatefulSet with --cascade=orphan before upgrading.
     #[arg(long)]
     pub resize_disks: bool,
+    /// Leave out this stop of the upgrade's way (its notes move to the next stop); the audit
+    /// log records it with --reason.
+    #[arg(long, value_name = "VERSION", requires = "reason")]
+    pub skip_stop: Option<String>,
+    /// Why the stop is skipped (with --skip-stop).
+    #[arg(long, requires = "skip_stop")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Args)]

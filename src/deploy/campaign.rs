@@ -92,11 +92,21 @@ impl Campaign {
     /// Plans the way for `intent`: for an upgrade (or a plan) of a release of a repository's
     /// chart, to the version named or else to the one an install would pick.
     pub async fn prepare(intent: Intent, plan_only: bool) -> Result<Campaign, Outcome> {
-        let path = if intent.action == Action::Upgrade || plan_only {
+        let mut path = if intent.action == Action::Upgrade || plan_only {
             super::stops::path(&intent).await?
         } else {
             None
         };
+        if let Some(skip) = &intent.skip {
+            let Some(p) = path.as_mut() else {
+                return Err(Outcome::bad_input(format!(
+                    "--skip-stop {}: there is no way of stops to skip from (an upgrade of an installed release of a repository's chart has one)",
+                    skip.version
+                )));
+            };
+            p.skip(&skip.version, &skip.reason)
+                .map_err(Outcome::bad_input)?;
+        }
         Ok(Campaign {
             intent,
             path,
@@ -129,6 +139,33 @@ impl Campaign {
                 why: None,
             }],
         }
+    }
+
+    /// The skipped stop goes in the audit log, with the user's reason, as the stop that takes
+    /// its place is applied.
+    fn record_skip(&self, at: &StopAt) {
+        if let Some(record) = self.skip_record(at)
+            && let Some(dir) = crate::dirs::data_dir()
+        {
+            let _ = super::audit::AuditLog::new(&dir).append(record);
+        }
+    }
+
+    /// The audit record of the skipped stop, when `at` is the stop in its place.
+    fn skip_record(&self, at: &StopAt) -> Option<serde_json::Value> {
+        let p = self.path.as_ref()?;
+        let k = p.skipped.as_ref().filter(|k| k.instead == at.index)?;
+        Some(serde_json::json!({
+            "phase": "skip-stop",
+            "release": self.intent.release,
+            "namespace": self.intent.namespace,
+            "context": self.intent.target.context,
+            "chart": p.chart,
+            "skipped": k.version,
+            "reason": k.reason,
+            "the_notes_wanted_it": k.why,
+            "instead": at.version,
+        }))
     }
 
     /// The intent of one stop: the same values, at that stop's chart version.
@@ -194,6 +231,7 @@ impl Campaign {
                 Answer::No => return Outcome::Declined,
                 Answer::Interrupted => return at_question(),
             }
+            self.record_skip(&at);
             outcome = pilot
                 .apply(&at, async |tx| super::apply(&planned, tx).await)
                 .await;
@@ -233,6 +271,7 @@ mod tests {
                 .collect(),
             blockers: Vec::new(),
             end_of_support: String::new(),
+            skipped: None,
         }
     }
 
@@ -291,6 +330,53 @@ mod tests {
             panic!("asked to apply")
         }
         fn stopped(&mut self, _: &StopAt, _: &Outcome) {}
+    }
+
+    #[test]
+    fn a_skipped_stop_leaves_the_way_its_notes_go_on_and_the_audit_names_the_reason() {
+        use crate::chart::upgrade_notes::Note;
+        use crate::chart::upgrade_path::SkipError;
+        let note = |v: &str| Note {
+            version: v.into(),
+            ..Default::default()
+        };
+        let mut p = path(&["26.0.0", "29.0.11", "30.46.0"]);
+        p.stops[1].notes = vec![note("27.0.0")];
+        p.stops[1].why = Some("async migrations 0005 to 0007".into());
+        p.stops[2].notes = vec![note("30.0.0")];
+        assert!(matches!(
+            p.skip("28.0.0", "r"),
+            Err(SkipError::NotAStop { .. })
+        ));
+        assert_eq!(
+            p.skip("30.46.0", "r"),
+            Err(SkipError::Target("30.46.0".into()))
+        );
+        p.skip("29.0.11", "ran them by hand on app 1.41.4").unwrap();
+        let versions: Vec<&str> = p.stops.iter().map(|s| s.version.as_str()).collect();
+        assert_eq!(versions, ["26.0.0", "30.46.0"]);
+        let notes: Vec<&str> = p.stops[1]
+            .notes
+            .iter()
+            .map(|n| n.version.as_str())
+            .collect();
+        assert_eq!(
+            notes,
+            ["27.0.0", "30.0.0"],
+            "the skipped leg's notes are still crossed"
+        );
+        assert!(p.lines().iter().any(|l| l.contains(
+            "skipped at your request: chart 29.0.11 (ran them by hand on app 1.41.4); the notes wanted it: async migrations 0005 to 0007"
+        )));
+        let c = campaign(Some(p), Action::Upgrade);
+        let stops = c.stops();
+        assert!(c.skip_record(&stops[0]).is_none());
+        let r = c
+            .skip_record(&stops[1])
+            .expect("recorded with the stop in its place");
+        assert_eq!(r["skipped"], "29.0.11");
+        assert_eq!(r["reason"], "ran them by hand on app 1.41.4");
+        assert_eq!(r["instead"], "30.46.0");
     }
 
     #[tokio::test]

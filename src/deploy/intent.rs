@@ -240,6 +240,15 @@ pub struct Intent {
     /// Watchers the front end already runs on this cluster (the app's): the rollout and
     /// Verify read them when they cover the release's namespace.
     pub watch: Option<crate::cluster::watch::SharedWatch>,
+    /// A stop of the way to leave out, and the user's reason (recorded in the audit log).
+    pub skip: Option<SkipStop>,
+}
+
+/// `--skip-stop VERSION --reason TEXT`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkipStop {
+    pub version: String,
+    pub reason: String,
 }
 
 impl Intent {
@@ -256,6 +265,7 @@ impl Intent {
             verify: true,
             resize_disks: false,
             watch: None,
+            skip: None,
         }
     }
 
