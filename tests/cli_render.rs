@@ -418,3 +418,30 @@ fn a_closed_stdout_stops_the_command_quietly_with_141() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+/// A key an upgrade note renamed says where it went: a 9.x user's ClickHouse claim set on
+/// chart 30.46.0 is named with the 10.0.0 rename.
+#[test]
+fn a_key_renamed_by_an_upgrade_note_says_where_it_went() {
+    let Some(charts) = common::shared_charts("posthog") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let chart = charts.join("posthog-30.46.0.tgz");
+    let o = helmdeck(
+        tmp.path(),
+        &[
+            "render",
+            "--chart",
+            chart.to_str().expect("utf-8"),
+            "--set",
+            "clickhouse.persistentVolumeClaim=data-clickhouse",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+    let err = common::stderr(&o);
+    assert!(
+        err.contains("sets clickhouse.persistentVolumeClaim, which chart posthog does not have: helm ignores it; chart 10.0.0 renamed it to clickhouse.persistence.existingClaim: set that instead"),
+        "{err}"
+    );
+}

@@ -160,6 +160,19 @@ pub fn lines(
 }
 
 /// The notes of a chart, by its name (`posthog`); `None` for charts without notes.
+impl NoteBook {
+    /// The note that renamed `path` (or a key above it): its version and where the key went.
+    pub fn renamed_from(&self, path: &str) -> Option<(&str, String)> {
+        self.notes.iter().rev().find_map(|n| {
+            n.renamed.iter().find_map(|r| {
+                let rest = path.strip_prefix(r.from.as_str())?;
+                (rest.is_empty() || rest.starts_with('.'))
+                    .then(|| (n.version.as_str(), format!("{}{rest}", r.to)))
+            })
+        })
+    }
+}
+
 pub fn for_chart(name: &str) -> Option<NoteBook> {
     match name {
         // The data ships with the binary; a parse failure is a build-time mistake a unit
@@ -472,6 +485,21 @@ mod tests {
         let (same, none) = migrate(values, &b.crossed("10.0.0", "30.0.0"));
         assert!(none.is_empty());
         assert_eq!(&same, values);
+    }
+
+    #[test]
+    fn a_renamed_key_says_which_note_moved_it_and_where() {
+        let b = book();
+        assert_eq!(
+            b.renamed_from("clickhouse.persistentVolumeClaim"),
+            Some(("10.0.0", "clickhouse.persistence.existingClaim".into()))
+        );
+        assert_eq!(
+            b.renamed_from("redis.host"),
+            Some(("12.0.0", "externalRedis.host".into()))
+        );
+        assert_eq!(b.renamed_from("redis.hostname"), None, "only whole keys");
+        assert_eq!(b.renamed_from("ingress.hostname"), None);
     }
 
     #[test]

@@ -232,6 +232,7 @@ impl RenderRequest {
         .is_ok()
         {
             let refs = unknown::template_refs(chart);
+            let notes = crate::chart::upgrade_notes::for_chart(chart.name());
             for u in unknown::unknown_keys(&defaults, &user)
                 .into_iter()
                 .filter(|u| !unknown::read_by_templates(&refs, &u.path))
@@ -242,10 +243,16 @@ impl RenderRequest {
                     .and_then(|(_, pv)| layers.get(pv.layer))
                     .map(LayerSource::label)
                     .unwrap_or_else(|| "your values".into());
-                let near = u
-                    .nearest
-                    .map(|n| format!("; did you mean {n}?"))
-                    .unwrap_or_default();
+                // A key an upgrade note renamed says where it went; else the nearest key.
+                let near = match notes.as_ref().and_then(|b| b.renamed_from(&u.path)) {
+                    Some((version, to)) => {
+                        format!("; chart {version} renamed it to {to}: set that instead")
+                    }
+                    None => u
+                        .nearest
+                        .map(|n| format!("; did you mean {n}?"))
+                        .unwrap_or_default(),
+                };
                 warnings.push(format!(
                     "{by} sets {}, which chart {} does not have: helm ignores it{near}",
                     u.path,
