@@ -5,7 +5,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders};
 
-use super::theme::Theme;
+use super::theme::{Theme, Tone};
 use crate::health::pods::State;
 use crate::verdict::Verdict;
 
@@ -18,12 +18,18 @@ pub(super) fn age(secs: u64) -> String {
     }
 }
 
-pub(super) fn verdict_span(t: &Theme, v: Verdict) -> Span<'static> {
+/// A verdict's word and tone, for views built as toned rows.
+pub(super) fn verdict_tone(v: Verdict) -> (Tone, &'static str) {
     match v {
-        Verdict::Pass => Span::styled("PASS", t.ok),
-        Verdict::Warn => Span::styled("WARN", t.warn),
-        Verdict::Fail => Span::styled("FAIL", t.fail),
+        Verdict::Pass => (Tone::Ok, "PASS"),
+        Verdict::Warn => (Tone::Warn, "WARN"),
+        Verdict::Fail => (Tone::Fail, "FAIL"),
     }
+}
+
+pub(super) fn verdict_span(t: &Theme, v: Verdict) -> Span<'static> {
+    let (tone, word) = verdict_tone(v);
+    Span::styled(word, t.style(tone))
 }
 
 pub(super) fn state_style(t: &Theme, s: State) -> Style {

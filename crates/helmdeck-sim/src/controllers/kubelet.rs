@@ -330,6 +330,13 @@ impl<'a> Turn<'a> {
         store.set_status(&gr("", "pods"), &self.ns, &self.name, status);
     }
 
+    /// Running since `started_at`, ready or not, after `restarts` restarts.
+    fn running(&self, store: &mut Store, started_at: &str, ready: bool, restarts: i64) {
+        let running = |_: &Value| json!({"running": {"startedAt": started_at}});
+        let containers = container_statuses(self.pod, ready, &running, restarts, &json!({}));
+        self.put(store, Some("Running"), (ready, true), containers);
+    }
+
     /// Every container waiting for this reason.
     fn waiting(&self, store: &mut Store, reason: Value, init: bool) {
         let waiting = |_: &Value| json!({"waiting": reason});
@@ -531,9 +538,7 @@ impl<'a> Turn<'a> {
         let done_at = running_since + scaled(state, 3.0);
         if self.now < done_at {
             cs.wake_at(done_at);
-            let running = |_: &Value| json!({"running": {"startedAt": started_at}});
-            let containers = container_statuses(self.pod, true, &running, 0, &json!({}));
-            self.put(store, Some("Running"), (true, true), containers);
+            self.running(store, started_at, true, 0);
             return;
         }
         let (code, reason) = if failing {
@@ -574,10 +579,7 @@ impl<'a> Turn<'a> {
         if self.now < crash_at {
             cs.wake_at(crash_at);
             if self.pod["status"]["phase"] != "Running" {
-                let running = |_: &Value| json!({"running": {"startedAt": started_at}});
-                let containers =
-                    container_statuses(self.pod, false, &running, restarts, &json!({}));
-                self.put(store, Some("Running"), (false, true), containers);
+                self.running(store, started_at, false, restarts);
             }
             return;
         }
@@ -625,9 +627,7 @@ impl<'a> Turn<'a> {
         if !ready {
             cs.wake_at(ready_at);
         }
-        let running = |_: &Value| json!({"running": {"startedAt": started_at}});
-        let containers = container_statuses(self.pod, ready, &running, 0, &json!({}));
-        self.put(store, Some("Running"), (ready, true), containers);
+        self.running(store, started_at, ready, 0);
         if ready {
             cs.steady.insert(self.uid.clone());
             cs.clocks.remove(&self.uid);

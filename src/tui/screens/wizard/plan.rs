@@ -42,14 +42,6 @@ pub(super) fn one(tone: Tone, text: impl Into<String>) -> Toned {
     vec![(tone, text.into())]
 }
 
-pub(super) fn verdict_tone(v: Verdict) -> (Tone, String) {
-    match v {
-        Verdict::Pass => (Tone::Ok, "PASS".into()),
-        Verdict::Warn => (Tone::Warn, "WARN".into()),
-        Verdict::Fail => (Tone::Fail, "FAIL".into()),
-    }
-}
-
 /// The preflight and diff screen's lines: the verdict, notes, checks, value changes, objects.
 pub(super) fn plan_rows(w: &Wizard) -> Vec<Toned> {
     let mut lines: Vec<Toned> = Vec::new();
@@ -68,7 +60,10 @@ pub(super) fn plan_rows(w: &Wizard) -> Vec<Toned> {
     for c in &w.plan.checks {
         lines.push(vec![
             (Tone::Plain, "[".into()),
-            verdict_tone(c.verdict),
+            {
+                let (tone, word) = widgets::verdict_tone(c.verdict);
+                (tone, word.to_string())
+            },
             (Tone::Plain, format!("] {}: {}", c.id, c.message)),
         ]);
         if c.verdict != Verdict::Pass && !c.fix.is_empty() {
