@@ -35,6 +35,7 @@ fn request(sim: &Sim, intent: &Intent) -> DeployRequest {
         resize_disks: false,
         data_dir: sim.home.path().join("helmdeck-data"),
         watch: None,
+        app_pin: None,
     }
 }
 

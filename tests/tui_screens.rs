@@ -68,12 +68,14 @@ fn ticket(profile: &str) -> Box<PlanTicket> {
             upgrade: None,
             objects: Vec::new(),
             resize: Vec::new(),
+            pin: None,
         },
         stop: deploy::StopAt {
             index: 0,
             total: 1,
             version: None,
             why: None,
+            pin_app: None,
         },
         reply: helmdeck::tui::messages::Reply::none(),
     })

@@ -61,6 +61,7 @@ fn chart_25_goes_to_30_46_stop_by_stop_on_kubernetes_1_24() {
         t.contains("applied StorageClass posthog-gp3-encrypted (server-side apply)"),
         "{t}"
     );
+    assert!(t.contains("app pinned: image.tag release-1.37.1"), "{t}");
 
     // The versions, from the index, the current one marked, the ones the cluster cannot
     // run flagged.
@@ -172,6 +173,100 @@ fn chart_25_goes_to_30_46_stop_by_stop_on_kubernetes_1_24() {
             "posthog-30.46.0 \"deployed\""
         ]
     );
+    // Each stop ran the app its chart declares: 30.46.0's `:latest` default never applied.
+    assert_eq!(
+        image_tags(&sim, 3),
+        ["release-1.37.1", "release-1.41.4", "release-1.43.0"]
+    );
+}
+
+/// The `image.tag` helm recorded in the user values of revisions 1 to `n`.
+fn image_tags(sim: &Sim, n: u64) -> Vec<String> {
+    (1..=n)
+        .map(|r| {
+            let out = sim.run(
+                &helm(4),
+                &[
+                    "get",
+                    "values",
+                    "posthog",
+                    "-n",
+                    "posthog",
+                    "--revision",
+                    &r.to_string(),
+                    "-o",
+                    "json",
+                ],
+            );
+            let v: serde_json::Value = serde_json::from_str(&out).expect("values json");
+            v["image"]["tag"].as_str().unwrap_or("(none)").to_string()
+        })
+        .collect()
+}
+
+/// From chart 20.0.0 (app 1.35.0) on Kubernetes 1.23, the newest the 20.0.0 package accepts:
+/// async migration 0004 is pinned to app 1.36.1, and the repository lacks 26.0.0 (the runbook's
+/// stop), so the stop is 23.2.0, whose own app is 1.36.1; then 29.0.11 for 0005 to 0007.
+#[test]
+fn the_stop_for_migration_0004_runs_app_1_36_1() {
+    let Some(charts) = common::shared_charts("posthog") else {
+        return;
+    };
+    let (_repo, url) = common::chart_repo(&charts);
+    let sim = eks("1.23");
+    let answers = answers(&sim);
+    let h4 = helm(4);
+    let run = |extra: &[&str]| {
+        let mut args: Vec<&str> = extra.to_vec();
+        args.extend([
+            "--profile",
+            "aws",
+            "--repo",
+            url.as_str(),
+            "--answers",
+            answers.as_str(),
+        ]);
+        helmdeck_on(&sim, &h4, &args)
+    };
+    let o = run(&["install", "--version", "20.0.0", "--yes", "--timeout", "5m"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&["plan", "--version", "30.0.0", "-o", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let stops: Vec<(&str, &str)> = doc["path"]["stops"]
+        .as_array()
+        .expect("stops")
+        .iter()
+        .map(|s| {
+            (
+                s["version"].as_str().unwrap_or_default(),
+                s["pin_app"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        stops,
+        [("23.2.0", "1.36.1"), ("29.0.11", "1.41.4"), ("30.0.0", "-")],
+        "{}",
+        text(&o)
+    );
+    let o = run(&["upgrade", "--version", "30.0.0", "--yes", "--timeout", "5m"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains(
+            "chart 26.0.0 is not in the repository; chart 23.2.0 runs app 1.36.1 by default"
+        ),
+        "{t}"
+    );
+    assert_eq!(
+        image_tags(&sim, 4),
+        [
+            "release-1.35.0",
+            "release-1.36.1",
+            "release-1.41.4",
+            "release-1.42.0"
+        ]
+    );
 }
 
 /// `install --profile aws --repo … --version 30.46.0`: the profile's encrypted, expandable
@@ -243,6 +338,65 @@ fn the_aws_profile_installs_the_vendor_chart_on_its_own_encrypted_class() {
         audit.contains("create StorageClass posthog-gp3-encrypted"),
         "{audit}"
     );
+
+    // The install pinned the app the chart declares: no pod runs `:latest`.
+    assert_eq!(image_tags(&sim, 1), ["release-1.43.0"]);
+    assert!(!t.contains("posthog/posthog:latest"), "{t}");
+    // The operator's exporter does run a moving tag, as the chart ships it: said, not hidden.
+    assert!(
+        t.contains("[WARN] app-image: pods run unpinned images")
+            && t.contains("altinity/metrics-exporter:latest (clickhouse-operator)"),
+        "{t}"
+    );
+
+    // Upgraded by hand without the tag, the pods run `:latest`: `check` and `plan` say so,
+    // and the plan pins it back.
+    let pkg = charts.join("posthog-30.46.0.tgz");
+    sim.run(
+        &helm(4),
+        &[
+            "upgrade",
+            "posthog",
+            &pkg.display().to_string(),
+            "-n",
+            "posthog",
+            "--reuse-values",
+            "--set",
+            "image.tag=",
+        ],
+    );
+    let o = helmdeck_on(
+        &sim,
+        &helm(4),
+        &["check", "--pods", "-n", "posthog", "--release", "posthog"],
+    );
+    let t = text(&o);
+    assert!(
+        t.contains("pods run unpinned images") && t.contains("posthog/posthog:latest ("),
+        "{t}"
+    );
+    let o = helmdeck_on(
+        &sim,
+        &helm(4),
+        &[
+            "plan",
+            "--profile",
+            "aws",
+            "--repo",
+            &url,
+            "--version",
+            "30.46.0",
+            "--answers",
+            &answers,
+        ],
+    );
+    let t = text(&o);
+    assert!(t.contains("live: pods run unpinned images"), "{t}");
+    assert!(
+        t.contains("fix: this plan pins image.tag release-1.43.0 (app 1.43.0)"),
+        "{t}"
+    );
+    assert!(t.contains("~ image.tag: \"\" → \"release-1.43.0\""), "{t}");
 }
 
 /// helm never upgrades CRDs: when the live ClickHouse CRDs differ from the chart's (left by an

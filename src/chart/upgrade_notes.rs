@@ -18,7 +18,34 @@ pub struct NoteBook {
     pub chart: String,
     #[serde(default)]
     pub end_of_support: String,
+    /// How the chart picks its app image, when helmdeck pins it to the app version a chart
+    /// version declares (or a migration stop needs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_image: Option<AppImage>,
     pub notes: Vec<Note>,
+}
+
+/// The chart's image keys: `sha` wins over `tag`, which wins over the chart's default; the
+/// vendor's tags for an app version follow `tag_format` (`{app}` is the version).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AppImage {
+    pub tag: String,
+    pub sha: String,
+    pub tag_format: String,
+}
+
+impl AppImage {
+    /// The tag that runs `app`.
+    pub fn tag_for(&self, app: &str) -> String {
+        self.tag_format.replace("{app}", app)
+    }
+
+    /// The app version a tag of the vendor's form names (`release-1.36.1` → `1.36.1`).
+    pub fn app_of<'a>(&self, tag: &'a str) -> Option<&'a str> {
+        let (pre, post) = self.tag_format.split_once("{app}")?;
+        tag.strip_prefix(pre)?.strip_suffix(post)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
@@ -69,6 +96,10 @@ pub struct Requires {
     pub app: Option<String>,
     /// ...which, in words, is this case.
     pub when: String,
+    /// The app version the stop must run (an async migration pinned to it), when the chart
+    /// version's own default may be another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

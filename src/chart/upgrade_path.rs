@@ -19,6 +19,10 @@ pub struct Stop {
     /// Why the upgrade must stop here first (none for the target).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
+    /// The app version this stop must run, whatever the chart's default (an async
+    /// migration's pin).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pin_app: Option<String>,
     /// The chart's notes for the versions this leg crosses, oldest first.
     pub notes: Vec<Note>,
 }
@@ -121,24 +125,38 @@ pub fn plan(
         }
         _ => {}
     }
-    let mut legs: Vec<(String, Option<String>)> = Vec::new();
+    let mut legs: Vec<Leg> = Vec::new();
     if blockers.is_empty() {
         if let Some(book) = book {
+            let mut prev = from.to_string();
             for (note, req) in book.stops(from, from_app, to) {
-                legs.push((
-                    req.version.clone(),
-                    Some(format!(
-                        "chart {} needs it first when {}",
-                        note.version, req.when
-                    )),
-                ));
+                let why = format!("chart {} needs it first when {}", note.version, req.when);
+                let leg = stand_in(listing, &prev, req, server).unwrap_or(Leg {
+                    version: req.version.clone(),
+                    why: None,
+                    pin_app: req.pin.clone(),
+                });
+                prev = leg.version.clone();
+                legs.push(Leg {
+                    why: Some(leg.why.map_or(why.clone(), |w| format!("{why}; {w}"))),
+                    ..leg
+                });
             }
         }
-        legs.push((to.to_string(), None));
+        legs.push(Leg {
+            version: to.to_string(),
+            why: None,
+            pin_app: None,
+        });
     }
     let mut stops = Vec::new();
     let mut prev = from.to_string();
-    for (version, why) in legs {
+    for Leg {
+        version,
+        why,
+        pin_app,
+    } in legs
+    {
         let listed = listing.get(&version);
         if listed.is_none() {
             blockers.push(format!(
@@ -175,6 +193,7 @@ pub fn plan(
             kube_version,
             runs_on_cluster: runs,
             why,
+            pin_app,
             notes,
             version: version.clone(),
         });
@@ -190,6 +209,46 @@ pub fn plan(
         end_of_support: book.map(|b| b.end_of_support.clone()).unwrap_or_default(),
         skipped: None,
     }
+}
+
+/// A chart version to stop at, before it is looked up.
+struct Leg {
+    version: String,
+    why: Option<String>,
+    pin_app: Option<String>,
+}
+
+/// When the repository lacks the version a note requires but serves an older one, above
+/// `prev`, whose own app is the one the note pins (and that runs on the cluster), that
+/// version is the stop: it runs the pinned app by default. None: keep the note's version.
+fn stand_in(
+    listing: &Listing,
+    prev: &str,
+    req: &super::upgrade_notes::Requires,
+    server: Option<&str>,
+) -> Option<Leg> {
+    let pin = req.pin.as_deref()?;
+    if listing.get(&req.version).is_some() {
+        return None;
+    }
+    let v = listing
+        .versions
+        .iter()
+        .filter(|v| {
+            v.app_version == pin
+                && compare(prev, &v.version).is_lt()
+                && compare(&v.version, &req.version).is_lt()
+                && server.is_none_or(|s| v.runs_on(s))
+        })
+        .max_by(|a, b| compare(&a.version, &b.version))?;
+    Some(Leg {
+        version: v.version.clone(),
+        why: Some(format!(
+            "chart {} is not in the repository; chart {} runs app {pin} by default",
+            req.version, v.version
+        )),
+        pin_app: Some(pin.to_string()),
+    })
 }
 
 impl UpgradePath {
@@ -254,6 +313,12 @@ impl UpgradePath {
             ));
             if let Some(w) = &s.why {
                 out.push(format!("     stop: {w}"));
+            }
+            if let Some(app) = s.pin_app.as_ref().filter(|a| **a != s.app_version) {
+                out.push(format!(
+                    "     runs app {app} (pinned: the chart's default is {})",
+                    s.app_version
+                ));
             }
             let prev = if i == 0 {
                 &self.from

@@ -114,6 +114,7 @@ pub fn values_intent(args: &ValuesArgs) -> Result<ValuesIntent, CliError> {
         // No cluster here: a profile's vendor chart only when a repository or version is
         // named (the plan and install resolve it for the cluster they target).
         stand_in: true,
+        app_pin: None,
     })
 }
 

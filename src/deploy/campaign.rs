@@ -24,6 +24,9 @@ pub struct StopAt {
     /// Why the upgrade must stop here before going on (none for the last stop).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
+    /// The app version this stop runs whatever the chart's default (an async migration's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pin_app: Option<String>,
 }
 
 impl StopAt {
@@ -130,6 +133,7 @@ impl Campaign {
                     total: p.stops.len(),
                     version: Some(s.version.clone()),
                     why: s.why.clone(),
+                    pin_app: s.pin_app.clone(),
                 })
                 .collect(),
             None => vec![StopAt {
@@ -137,6 +141,7 @@ impl Campaign {
                 total: 1,
                 version: self.intent.values.version.clone(),
                 why: None,
+                pin_app: None,
             }],
         }
     }
@@ -174,6 +179,7 @@ impl Campaign {
         if let Some(v) = &at.version {
             leg.values.version = Some(v.clone());
         }
+        leg.values.app_pin = at.pin_app.clone();
         if self.path.is_some() {
             leg.action = Action::Upgrade;
         }
@@ -266,6 +272,7 @@ mod tests {
                     kube_version: String::new(),
                     runs_on_cluster: None,
                     why: None,
+                    pin_app: None,
                     notes: Vec::new(),
                 })
                 .collect(),

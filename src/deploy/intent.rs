@@ -41,6 +41,8 @@ pub struct ValuesIntent {
     /// (the simulated cluster, and `render`, which has no cluster); otherwise the profile's
     /// chart is the vendor's, from its repository.
     pub stand_in: bool,
+    /// The app version to run instead of the chart's own (a migration stop's pin).
+    pub app_pin: Option<String>,
 }
 
 /// The first input that keeps an intent from resolving, naming the file, key or chart.
@@ -299,6 +301,7 @@ impl Intent {
             resize_disks: self.resize_disks,
             data_dir,
             watch: self.watch.clone(),
+            app_pin: self.values.app_pin.clone(),
         })
     }
 }

@@ -133,6 +133,8 @@ pub struct DeployRequest {
     pub data_dir: PathBuf,
     /// Watchers already running on the cluster, lent by the front end (see [`Intent::watch`]).
     pub watch: Option<crate::cluster::watch::SharedWatch>,
+    /// The app version a migration stop runs instead of the chart's own.
+    pub app_pin: Option<String>,
 }
 
 fn send(tx: &UnboundedSender<Event>, e: Event) {

@@ -162,6 +162,28 @@ pub fn pods_check(r: &PodsReport) -> Check {
     }
 }
 
+/// A warning when the release's pods run moving tags (none when every image is pinned).
+pub fn image_check(snap: &Snapshot, release: Option<&str>) -> Option<Check> {
+    let members = pods::Members::of(snap, release);
+    let unpinned = pods::unpinned_images(snap, &members);
+    if unpinned.is_empty() {
+        return None;
+    }
+    Some(Check {
+        id: "app-image",
+        verdict: Verdict::Warn,
+        message: format!(
+            "pods run unpinned images, whatever the tag points to when each pod starts: {}",
+            unpinned
+                .iter()
+                .map(|(i, c)| format!("{i} ({})", c.join(", ")))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        fix: "pin each image to a version tag or digest (for the vendor's app: image.tag release-<app version>; `helmdeck upgrade` sets it)".into(),
+    })
+}
+
 /// One check per volume.
 pub fn disk_checks(rows: &[disks::DiskRow]) -> Vec<Check> {
     if rows.is_empty() {
@@ -231,6 +253,7 @@ impl Judgement {
             .then(|| pods_report(snap, asked.release, asked.now));
         if let Some(p) = &pods {
             checks.push(pods_check(p));
+            checks.extend(image_check(snap, asked.release));
         }
         let disks = asked.disks.then(|| disks_report(snap, asked.rule));
         if let Some(d) = &disks {

@@ -342,6 +342,45 @@ fn ns_name(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) ->
     )
 }
 
+/// Whether an image reference names a moving tag: `:latest`, or no tag and no digest (which
+/// the runtime reads as `:latest`).
+pub fn moving_tag(image: &str) -> bool {
+    if image.contains('@') {
+        return false;
+    }
+    let last = image.rsplit('/').next().unwrap_or(image);
+    match last.split_once(':') {
+        Some((_, tag)) => tag == "latest",
+        None => true,
+    }
+}
+
+/// The release's running images that name a moving tag, each with the components that run it, in a
+/// stable order: whatever the tag points to on the day a pod starts is what runs.
+pub fn unpinned_images(snap: &Snapshot, members: &Members) -> Vec<(String, Vec<String>)> {
+    let mut by_image: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for p in snap.pods.iter().filter(|p| members.pod(p)) {
+        let component = component_of(p.metadata.labels.as_ref());
+        // The images the kubelet reports running (the pod view keeps no spec images).
+        let statuses = p
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref());
+        for c in statuses.into_iter().flatten() {
+            if moving_tag(&c.image) {
+                by_image
+                    .entry(c.image.clone())
+                    .or_default()
+                    .insert(component.clone());
+            }
+        }
+    }
+    by_image
+        .into_iter()
+        .map(|(i, c)| (i, c.into_iter().collect()))
+        .collect()
+}
+
 /// One row per pod, in a stable order (component, then name).
 pub fn pod_rows(snap: &Snapshot, members: &Members, now: SystemTime) -> Vec<PodRow> {
     let mut rows: Vec<PodRow> = snap
@@ -586,10 +625,70 @@ mod tests {
             "metadata": {"name": name, "namespace": "ph", "labels": {"role": role, "release": "ph"}},
             "spec": {"containers": [{"name": "c"}], "nodeName": "n1"},
             "status": {"phase": "Running", "containerStatuses": [{
-                "name": "c", "ready": ready, "restartCount": restarts, "image": "i", "imageID": "",
+                "name": "c", "ready": ready, "restartCount": restarts, "image": "i:1", "imageID": "",
                 "state": {"running": {}}
             }]}
         }))
+    }
+
+    #[test]
+    fn latest_or_untagged_images_are_moving_tags_digests_and_versions_are_not() {
+        for i in [
+            "posthog/posthog:latest",
+            "posthog/posthog",
+            "registry:5000/app",
+            "docker.io/library/redis:latest",
+        ] {
+            assert!(moving_tag(i), "{i}");
+        }
+        for i in [
+            "posthog/posthog:release-1.43.0",
+            "registry:5000/app:1.2",
+            "app@sha256:ab",
+            "app:latest@sha256:ab",
+        ] {
+            assert!(!moving_tag(i), "{i}");
+        }
+    }
+
+    #[test]
+    fn the_releases_latest_images_are_named_with_their_components() {
+        let with_image = |name: &str, role: &str, image: &str| {
+            pod(json!({
+                "metadata": {"name": name, "namespace": "ph", "labels": {"role": role, "release": "ph"}},
+                "status": {"phase": "Running", "containerStatuses": [{
+                    "name": "c", "ready": true, "restartCount": 0, "image": image, "imageID": ""
+                }]}
+            }))
+        };
+        let snap = Snapshot {
+            pods: vec![
+                with_image("web-1", "web", "posthog/posthog:latest"),
+                with_image("worker-1", "worker", "posthog/posthog:latest"),
+                with_image("redis-0", "redis", "bitnami/redis:6.2.7"),
+            ],
+            ..Default::default()
+        };
+        let members = Members::of(&snap, Some("ph"));
+        assert_eq!(
+            unpinned_images(&snap, &members),
+            [(
+                "posthog/posthog:latest".to_string(),
+                vec!["web".to_string(), "worker".to_string()]
+            )]
+        );
+        let c = crate::health::image_check(&snap, Some("ph")).expect("a warning");
+        assert_eq!(c.verdict, crate::verdict::Verdict::Warn);
+        assert!(
+            c.message.contains("posthog/posthog:latest (web, worker)"),
+            "{}",
+            c.message
+        );
+        let pinned = Snapshot {
+            pods: vec![with_image("web-1", "web", "posthog/posthog:release-1.43.0")],
+            ..Default::default()
+        };
+        assert!(crate::health::image_check(&pinned, Some("ph")).is_none());
     }
 
     #[test]
@@ -635,7 +734,7 @@ mod tests {
             "metadata": {"name": "web-1", "namespace": "ph", "labels": {"role": "web", "release": "ph"}},
             "spec": {"containers": [{"name": "c"}]},
             "status": {"phase": "Running", "containerStatuses": [{
-                "name": "c", "ready": false, "restartCount": 5, "image": "i", "imageID": "",
+                "name": "c", "ready": false, "restartCount": 5, "image": "i:1", "imageID": "",
                 "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s"}},
                 "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}}
             }]}
@@ -673,7 +772,7 @@ mod tests {
             "metadata": {"name": "w-2", "namespace": "ph", "labels": {"role": "worker"}},
             "spec": {"containers": [{"name": "c"}]},
             "status": {"phase": "Pending", "containerStatuses": [{
-                "name": "c", "ready": false, "restartCount": 0, "image": "i", "imageID": "",
+                "name": "c", "ready": false, "restartCount": 0, "image": "i:1", "imageID": "",
                 "state": {"waiting": {"reason": "ImagePullBackOff"}}
             }]}
         }));

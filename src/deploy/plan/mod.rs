@@ -8,6 +8,7 @@ pub mod diff;
 mod facts;
 mod manifest;
 mod notes;
+pub mod pin;
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -57,6 +58,9 @@ pub struct Plan {
     /// Claims to grow, and StatefulSets to recreate, before the upgrade (`--resize-disks`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resize: Vec<resize::SetResize>,
+    /// The app image tag helmdeck set, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pin: Option<pin::AppPin>,
 }
 
 /// A release's deployed revision as helm records it: its chart (`name-version`) and app version.
@@ -159,6 +163,45 @@ pub async fn plan(
     })
 }
 
+/// Sets the app image's tag for this plan (see [`pin`]) and says so.
+fn pin_the_app(
+    req: &DeployRequest,
+    request: &mut crate::values::RenderRequest,
+    current: &Option<crate::helm::driver::HistoryEntry>,
+    tx: &UnboundedSender<Event>,
+) -> Option<pin::AppPin> {
+    let book = crate::chart::upgrade_notes::for_chart(req.chart.name());
+    let from_app = current.as_ref().map(|c| c.app_version.as_str());
+    match pin::decide(
+        book.as_ref(),
+        &req.chart,
+        request,
+        from_app,
+        req.app_pin.as_deref(),
+    ) {
+        pin::Pinned::Pin(p) => {
+            pin::apply(request, &p);
+            send(
+                tx,
+                Event::Notice {
+                    message: format!("app pinned: {} {} ({})", p.key, p.tag, p.why),
+                },
+            );
+            Some(p)
+        }
+        pin::Pinned::Theirs(what) => {
+            send(
+                tx,
+                Event::Notice {
+                    message: format!("app image: yours ({what}); helmdeck does not pin it"),
+                },
+            );
+            None
+        }
+        pin::Pinned::Nothing => None,
+    }
+}
+
 /// A plan with the request it was computed from and the chart as it was read: [`apply`] takes
 /// nothing else, so what is applied is what was shown. The plan holds the release's revision it
 /// was based on; apply refuses when either moved.
@@ -176,12 +219,17 @@ async fn plan_for(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
         current,
     } = facts::gather(req, tx).await?;
     let notes::Previous {
-        request,
+        mut request,
         values: previous_values,
         upgrade,
     } = notes::previous_and_notes(req, &current, tx).await?;
-    let (object_checks, object_changes) =
+    let pin = pin_the_app(req, &mut request, &current, tx);
+    let (mut object_checks, object_changes) =
         cluster_objects::profile_objects_and_crds(req, &client, &current, &mut facts).await;
+    if current.is_some() {
+        object_checks
+            .extend(pin::live_images(&client, &req.namespace, &req.release, pin.as_ref()).await);
+    }
     step(tx, Step::Render, StepState::Running, "");
     let rendered = match request.render(&req.chart) {
         Ok(r) => r,
@@ -222,7 +270,10 @@ async fn plan_for(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
         namespace: req.namespace.clone(),
         chart: req.chart.name().to_string(),
         chart_version: req.chart.metadata.version.clone(),
-        app_version: req.chart.metadata.app_version.clone(),
+        app_version: pin
+            .as_ref()
+            .map(|p| p.app.clone())
+            .or_else(|| req.chart.metadata.app_version.clone()),
         from: current.as_ref().map(|c| Deployed {
             chart: c.chart.clone(),
             app_version: c.app_version.clone(),
@@ -242,6 +293,7 @@ async fn plan_for(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
         upgrade,
         objects: object_changes,
         resize: resize_sets,
+        pin,
     };
     let failed = plan.failed();
     if !failed.is_empty() {
