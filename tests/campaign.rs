@@ -183,8 +183,9 @@ fn the_apps_walkthrough_takes_every_stop_of_the_campaign() {
         let o = app.run.view.as_ref().and_then(|r| r.outcome.clone());
         assert!(matches!(o, Some(Outcome::Applied { .. })), "{o:?}");
 
-        // Stop 2: the walkthrough comes back for its manual steps (the notes of 30.0.0),
-        // then its plan.
+        // Stop 2: the walkthrough comes back for the async migrations stop 1 exists for
+        // (no personal key here: each is confirmed by name) and its own manual steps (the
+        // notes of 30.0.0), then its plan.
         until(
             &mut app,
             &mut rx,
@@ -200,11 +201,13 @@ fn the_apps_walkthrough_takes_every_stop_of_the_campaign() {
             .as_ref()
             .expect("the walkthrough again");
         assert_eq!(w.step, WizardStep::Notes);
-        let steps: Vec<(String, bool)> = path
-            .manual_steps(1)
-            .into_iter()
-            .map(|s| (s, false))
-            .collect();
+        let steps: Vec<(String, bool)> =
+            helmdeck::deploy::migrations::by_hand("29.0.11", &path.stops[0].gate)
+                .into_iter()
+                .chain(path.manual_steps(1))
+                .map(|s| (s, false))
+                .collect();
+        assert_eq!(path.stops[0].gate, ["0005", "0006", "0007"]);
         assert_eq!(w.acks, steps);
         assert!(
             w.acks

@@ -76,6 +76,7 @@ fn ticket(profile: &str) -> Box<PlanTicket> {
             version: None,
             why: None,
             pin_app: None,
+            gate: Vec::new(),
         },
         reply: helmdeck::tui::messages::Reply::none(),
     })

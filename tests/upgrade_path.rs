@@ -151,10 +151,28 @@ fn chart_25_goes_to_30_46_stop_by_stop_on_kubernetes_1_24() {
     );
     assert_eq!(history(&sim).len(), 1, "a plan applies nothing");
 
-    // The upgrade takes both stops, each verified; history shows each revision.
-    let o = run(&["upgrade", "--yes", "--timeout", "5m"]);
+    // The upgrade takes both stops, each verified, and leaves 29.0.11 only once async
+    // migrations 0005 to 0007 have completed there (read with a staff user's personal key);
+    // history shows each revision.
+    let mut args = vec!["upgrade", "--yes", "--timeout", "5m"];
+    args.extend(base);
+    let o = sim
+        .cmd(common::helmdeck_bin())
+        .env("HELMDECK_HELM", &h4)
+        .env("HELMDECK_PERSONAL_API_KEY", "phx_staff_key")
+        .args(&args)
+        .output()
+        .expect("run helmdeck");
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("✓ Migrations completed: 0005_person_replacing_by_version, 0006_persons_and_groups_on_events_backfill, 0007_persons_and_groups_on_events_backfill"),
+        "{t}"
+    );
+    assert!(
+        t.find("✓ Migrations") < t.find("— stop 2 of 2"),
+        "the gate comes before stop 2: {t}"
+    );
     assert!(
         t.contains("— stop 1 of 2 (chart 29.0.11) —")
             && t.contains("— stop 2 of 2 (chart 30.46.0) —"),
@@ -202,6 +220,57 @@ fn image_tags(sim: &Sim, n: u64) -> Vec<String> {
             v["image"]["tag"].as_str().unwrap_or("(none)").to_string()
         })
         .collect()
+}
+
+/// A migration that errors at its stop ends the campaign there, by name: the stop stays
+/// applied ("applied, not verified", exit 6) and the next is never planned.
+#[test]
+fn a_failing_async_migration_stops_the_upgrade_at_its_stop() {
+    let Some(charts) = common::shared_charts("posthog") else {
+        return;
+    };
+    let (_repo, url) = common::chart_repo(&charts);
+    let sim = Sim::start(SimOptions {
+        flavor: Flavor::Eks,
+        kubernetes_version: "1.24".parse().expect("a version"),
+        scenarios: vec!["async-migration-fails:0006".parse().expect("a scenario")],
+        ..Default::default()
+    });
+    let answers = answers(&sim);
+    let h4 = helm(4);
+    let args = |extra: &[&str]| {
+        let mut a: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        a.extend(["--profile", "aws", "--repo", &url, "--answers", &answers].map(String::from));
+        a
+    };
+    let o = helmdeck_on(
+        &sim,
+        &h4,
+        &args(&["install", "--version", "25.0.0", "--yes"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = sim
+        .cmd(common::helmdeck_bin())
+        .env("HELMDECK_HELM", &h4)
+        .env("HELMDECK_PERSONAL_API_KEY", "phx_staff_key")
+        .args(args(&["upgrade", "--yes", "--timeout", "5m"]))
+        .output()
+        .expect("run helmdeck");
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(6), "{t}");
+    assert!(
+        t.contains("async migration 0006_persons_and_groups_on_events_backfill errored: the upgrade stops here"),
+        "{t}"
+    );
+    assert!(!t.contains("— stop 2 of 2"), "{t}");
+    let charts: Vec<String> = history(&sim)
+        .iter()
+        .map(|h| h["chart"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(charts, ["posthog-25.0.0", "posthog-29.0.11"]);
 }
 
 /// From chart 20.0.0 (app 1.35.0) on Kubernetes 1.23, the newest the 20.0.0 package accepts:

@@ -100,6 +100,10 @@ pub struct Requires {
     /// version's own default may be another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin: Option<String>,
+    /// The async migrations (by number, as PostHog names them `0004_…`) that must have
+    /// completed at the stop before the upgrade goes on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub migrations: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

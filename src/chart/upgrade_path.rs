@@ -23,6 +23,9 @@ pub struct Stop {
     /// migration's pin).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pin_app: Option<String>,
+    /// The async migrations that must complete here before the upgrade goes on.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gate: Vec<String>,
     /// The chart's notes for the versions this leg crosses, oldest first.
     pub notes: Vec<Note>,
 }
@@ -135,10 +138,12 @@ pub fn plan(
                     version: req.version.clone(),
                     why: None,
                     pin_app: req.pin.clone(),
+                    gate: Vec::new(),
                 });
                 prev = leg.version.clone();
                 legs.push(Leg {
                     why: Some(leg.why.map_or(why.clone(), |w| format!("{why}; {w}"))),
+                    gate: req.migrations.clone(),
                     ..leg
                 });
             }
@@ -147,6 +152,7 @@ pub fn plan(
             version: to.to_string(),
             why: None,
             pin_app: None,
+            gate: Vec::new(),
         });
     }
     let mut stops = Vec::new();
@@ -155,6 +161,7 @@ pub fn plan(
         version,
         why,
         pin_app,
+        gate,
     } in legs
     {
         let listed = listing.get(&version);
@@ -194,6 +201,7 @@ pub fn plan(
             runs_on_cluster: runs,
             why,
             pin_app,
+            gate,
             notes,
             version: version.clone(),
         });
@@ -216,6 +224,7 @@ struct Leg {
     version: String,
     why: Option<String>,
     pin_app: Option<String>,
+    gate: Vec<String>,
 }
 
 /// When the repository lacks the version a note requires but serves an older one, above
@@ -248,6 +257,7 @@ fn stand_in(
             req.version, v.version
         )),
         pin_app: Some(pin.to_string()),
+        gate: Vec::new(),
     })
 }
 
@@ -318,6 +328,12 @@ impl UpgradePath {
                 out.push(format!(
                     "     runs app {app} (pinned: the chart's default is {})",
                     s.app_version
+                ));
+            }
+            if !s.gate.is_empty() {
+                out.push(format!(
+                    "     waits here until async migration(s) {} have completed",
+                    s.gate.join(", ")
                 ));
             }
             let prev = if i == 0 {

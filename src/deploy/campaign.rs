@@ -27,6 +27,9 @@ pub struct StopAt {
     /// The app version this stop runs whatever the chart's default (an async migration's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pin_app: Option<String>,
+    /// The async migrations that must complete at this stop before the next.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gate: Vec<String>,
 }
 
 impl StopAt {
@@ -134,6 +137,7 @@ impl Campaign {
                     version: Some(s.version.clone()),
                     why: s.why.clone(),
                     pin_app: s.pin_app.clone(),
+                    gate: s.gate.clone(),
                 })
                 .collect(),
             None => vec![StopAt {
@@ -142,6 +146,7 @@ impl Campaign {
                 version: self.intent.values.version.clone(),
                 why: None,
                 pin_app: None,
+                gate: Vec::new(),
             }],
         }
     }
@@ -201,13 +206,17 @@ impl Campaign {
             during: "at the question".into(),
         };
         let mut outcome = Outcome::Planned;
+        // The previous stop's async migrations, when they are confirmed by hand.
+        let mut by_hand: Vec<String> = Vec::new();
         for at in self.stops() {
             // The app answers the steps its walkthrough already had acknowledged at once.
-            let steps = self
-                .path
-                .as_ref()
-                .map(|p| p.manual_steps(at.index))
-                .unwrap_or_default();
+            let mut steps = std::mem::take(&mut by_hand);
+            steps.extend(
+                self.path
+                    .as_ref()
+                    .map(|p| p.manual_steps(at.index))
+                    .unwrap_or_default(),
+            );
             if !self.plan_only && !steps.is_empty() {
                 match pilot.acknowledge(&at, &steps).await {
                     Answer::Yes => {}
@@ -238,9 +247,51 @@ impl Campaign {
                 Answer::Interrupted => return at_question(),
             }
             self.record_skip(&at);
+            // A stop that exists for async migrations is left only once they have completed:
+            // read from the app with a staff user's key, else confirmed by hand below.
+            let gated = !at.gate.is_empty() && at.index + 1 < at.total;
+            let key = match gated {
+                true => super::migrations::personal_key(&planned.request).await,
+                false => None,
+            };
             outcome = pilot
-                .apply(&at, async |tx| super::apply(&planned, tx).await)
+                .apply(&at, async |tx| {
+                    let o = super::apply(&planned, tx).await;
+                    match (&o, &key) {
+                        (Outcome::Applied { revision }, Some(k)) if gated => {
+                            let limit =
+                                std::time::Duration::from_secs(planned.request.timeout_secs);
+                            super::migrations::wait(
+                                &planned.request,
+                                &at.gate,
+                                k,
+                                *revision,
+                                limit,
+                                tx,
+                            )
+                            .await
+                        }
+                        (Outcome::Applied { .. }, None) if gated => {
+                            super::step(
+                                tx,
+                                super::Step::Migrations,
+                                super::StepState::Skipped,
+                                format!(
+                                    "no personal API key to read them with ({}): confirm each by hand",
+                                    super::migrations::key_hint(&planned.request)
+                                ),
+                            );
+                            o
+                        }
+                        _ => o,
+                    }
+                })
                 .await;
+            if gated && key.is_none() {
+                // Asked with the next stop's own steps, before it is planned.
+                by_hand =
+                    super::migrations::by_hand(at.version.as_deref().unwrap_or("?"), &at.gate);
+            }
             if !matches!(outcome, Outcome::Applied { .. }) {
                 if at.index + 1 < at.total {
                     pilot.stopped(&at, &outcome);
@@ -273,6 +324,7 @@ mod tests {
                     runs_on_cluster: None,
                     why: None,
                     pin_app: None,
+                    gate: Vec::new(),
                     notes: Vec::new(),
                 })
                 .collect(),

@@ -7,6 +7,7 @@ mod apply;
 pub mod audit;
 pub mod campaign;
 pub mod intent;
+pub mod migrations;
 pub mod names;
 pub mod objects;
 pub mod outcome;
@@ -54,6 +55,8 @@ pub enum Step {
     Apply,
     Rollout,
     Verify,
+    /// The async migrations a stop exists for, waited on before the next stop.
+    Migrations,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -2,6 +2,7 @@
 //! the API's rules, with controllers that make workloads behave. Real helm, kubectl and
 //! kube-rs talk to it over plain HTTP; tests, benchmarks and the demo run against it.
 
+pub mod async_migrations;
 pub mod auth;
 pub mod clickhouse;
 pub mod controllers;
@@ -284,6 +285,7 @@ fn ingestion_knobs(scenarios: &[Scenario]) -> workload::IngestionKnobs {
             Scenario::IngestionStalled => k.silently_drop = true,
             Scenario::IngestionDelay(d) => k.delay = *d,
             Scenario::Unhealthy => k.unhealthy = true,
+            Scenario::AsyncMigrationFails(m) => k.failing_migration = Some(m.clone()),
             _ => {}
         }
     }

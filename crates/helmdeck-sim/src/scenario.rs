@@ -28,6 +28,8 @@ pub enum Scenario {
     IngestionDelay(Duration),
     /// The readiness and plugin health endpoints answer 503.
     Unhealthy,
+    /// This async migration (a name, or its number such as `0006`) errors when it runs.
+    AsyncMigrationFails(String),
     /// An nginx ingress controller is installed (its IngressClass belongs to the Helm release
     /// `ingress-nginx` in namespace `ingress-nginx`), so Ingresses get an address.
     IngressController,
@@ -72,6 +74,12 @@ impl std::str::FromStr for Scenario {
             )?))),
             "unhealthy" => Ok(Scenario::Unhealthy),
             "ingress-controller" => Ok(Scenario::IngressController),
+            "async-migration-fails" if !arg.is_empty() => {
+                Ok(Scenario::AsyncMigrationFails(arg.into()))
+            }
+            "async-migration-fails" => Err(format!(
+                "scenario {name} needs a migration, e.g. {name}:0006"
+            )),
             "scale" => {
                 let (n, p) = arg.split_once(':').ok_or_else(|| need("NAMESPACES:PODS"))?;
                 Ok(Scenario::Scale {
@@ -80,7 +88,7 @@ impl std::str::FromStr for Scenario {
                 })
             }
             other => Err(format!(
-                "unknown scenario {other:?}; known: crashloop:ROLE, image-pull-error:ROLE, unencrypted-storage, small-nodes, failing-migration, api-restart:SECONDS, latency:MS, scale:NAMESPACES:PODS, ingestion-down, ingestion-stalled, ingestion-delay:MS, unhealthy, ingress-controller"
+                "unknown scenario {other:?}; known: crashloop:ROLE, image-pull-error:ROLE, unencrypted-storage, small-nodes, failing-migration, api-restart:SECONDS, latency:MS, scale:NAMESPACES:PODS, ingestion-down, ingestion-stalled, ingestion-delay:MS, unhealthy, ingress-controller, async-migration-fails:MIGRATION"
             )),
         }
     }

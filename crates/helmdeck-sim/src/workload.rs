@@ -28,6 +28,10 @@ pub struct Pipeline {
     pub plugin_server_running: bool,
     /// The plugin server's conversion buffer (already scaled by the time factor).
     pub buffer: Duration,
+    /// The app version the namespace's serving web pods run (the newest, mid-rollout).
+    pub app: Option<(u64, u64, u64)>,
+    /// How long an async migration runs (already scaled by the time factor).
+    pub migration_takes: Duration,
 }
 
 /// One captured event on its way to the events API.
@@ -69,6 +73,8 @@ pub struct IngestionKnobs {
     pub silently_drop: bool,
     /// Readiness endpoints answer 503 with a false check.
     pub unhealthy: bool,
+    /// The async migration (by name or number prefix) that errors when it runs.
+    pub failing_migration: Option<String>,
 }
 
 #[derive(Default)]
@@ -77,6 +83,7 @@ pub struct Workloads {
     events: Mutex<VecDeque<Captured>>,
     /// (namespace, distinct_id) of the persons seen: their later events are not buffered.
     persons: Mutex<HashSet<(String, String)>>,
+    pub migrations: crate::async_migrations::Instances,
 }
 
 impl Workloads {
@@ -119,6 +126,29 @@ impl Workloads {
                 self.capture(req, &knobs)
             }
             ("web", "GET", "/api/projects/@current/events") => self.events_api(req),
+            ("web", "GET", "/api/async_migrations") => {
+                // Staff users only, by personal API key (the proxy carries it in the query).
+                let key = req
+                    .query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix("personal_api_key="));
+                if key.is_none_or(str::is_empty) {
+                    return reply(
+                        401,
+                        json!({"type": "authentication_error", "code": "not_authenticated", "detail": "Authentication credentials were not provided."}),
+                    );
+                }
+                let p = &req.pipeline;
+                reply(
+                    200,
+                    self.migrations.list(
+                        &p.namespace,
+                        p.app,
+                        knobs.failing_migration.as_deref(),
+                        p.migration_takes,
+                    ),
+                )
+            }
             _ => reply(
                 404,
                 json!({"type": "invalid_request", "code": "not_found", "detail": "Not found."}),
@@ -333,10 +363,17 @@ pub fn pipeline(store: &crate::store::Store, namespace: &str, time_factor: f64) 
         .find(|e| e["name"] == "BUFFER_CONVERSION_SECONDS")
         .and_then(|e| e["value"].as_str()?.trim().parse::<f64>().ok())
         .unwrap_or(DEFAULT_BUFFER_CONVERSION.as_secs_f64());
+    let app = store
+        .iter_gr(&pods_gr(), Some(namespace))
+        .filter(|p| p["metadata"]["labels"]["role"] == "web" && serving(p, None))
+        .filter_map(crate::async_migrations::app_of_pod)
+        .max();
     Pipeline {
         namespace: namespace.to_string(),
         plugin_server_running: plugin_pods.iter().any(|p| serving(p, None)),
         buffer: Duration::from_secs_f64((seconds * time_factor).max(0.0)),
+        app,
+        migration_takes: crate::async_migrations::DURATION.mul_f64(time_factor.max(0.0)),
     }
 }
 

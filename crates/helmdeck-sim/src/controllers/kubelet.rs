@@ -522,6 +522,12 @@ impl<'a> Turn<'a> {
                 &format!("{} starting {cname} ({image})", now_rfc3339()),
             );
         }
+        // The app's first web pod installs its instance (whose async migrations start there).
+        if self.pod["metadata"]["labels"]["role"] == "web"
+            && let Some(app) = crate::async_migrations::app_of_pod(self.pod)
+        {
+            state.workloads.migrations.observe(&self.ns, app);
+        }
         self.now
     }
 
