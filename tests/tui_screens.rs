@@ -934,14 +934,64 @@ fn commands_and_rollback_confirm() {
     key(&mut a, KeyCode::Enter);
     snap("confirm_rollback", &a);
     let effects = key(&mut a, KeyCode::Char('y'));
-    assert_eq!(
-        effects,
-        vec![Effect::Rollback {
-            release: "posthog".into(),
-            namespace: "posthog".into(),
-            revision: Some(1)
-        }]
+    let [Effect::Rollback(plan)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!((plan.from.revision, plan.to.revision), (3, 1));
+    assert!(!plan.type_the_name, "same chart and app: y is enough");
+}
+
+/// Back across a chart major: the confirmation names both versions and what does not roll
+/// back, and only the release's name typed (then enter) rolls back.
+#[test]
+fn a_rollback_across_a_major_asks_for_the_release_name() {
+    let mut a = app();
+    a.update(Msg::Releases(Ok(vec![release("deployed", 3)])));
+    key(&mut a, KeyCode::Char('r'));
+    let at = |revision: u64, status: &str, version: &str, app: &str| {
+        let mut r = release(status, revision);
+        r.chart = "posthog".into();
+        r.chart_version = version.into();
+        r.app_version = app.into();
+        r
+    };
+    let revs = vec![
+        at(1, "superseded", "25.0.0", "1.37.1"),
+        at(2, "superseded", "29.0.11", "1.41.4"),
+        at(3, "deployed", "30.46.0", "1.43.0"),
+    ];
+    a.update(Msg::History("posthog".into(), "posthog".into(), Ok(revs)));
+    key(&mut a, KeyCode::Enter);
+    snap("confirm_rollback_across_a_major", &a);
+    assert!(
+        key(&mut a, KeyCode::Char('y')).is_empty(),
+        "y is not the name"
     );
+    for c in "posthog".chars() {
+        key(&mut a, KeyCode::Char(c));
+    }
+    // "y" was typed first: the name does not match yet.
+    assert!(key(&mut a, KeyCode::Enter).is_empty());
+    for _ in 0..8 {
+        key(&mut a, KeyCode::Backspace);
+    }
+    for c in "posthog".chars() {
+        key(&mut a, KeyCode::Char(c));
+    }
+    let effects = key(&mut a, KeyCode::Enter);
+    let [Effect::Rollback(plan)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!((plan.from.revision, plan.to.revision), (3, 2));
+    assert!(plan.type_the_name);
+    assert!(
+        plan.stays
+            .iter()
+            .any(|s| s.contains("async migrations 0005, 0006, 0007")),
+        "{:?}",
+        plan.stays
+    );
+    assert_eq!(a.screen(), Route::Run);
 }
 
 #[test]

@@ -196,6 +196,32 @@ fn chart_25_goes_to_30_46_stop_by_stop_on_kubernetes_1_24() {
         image_tags(&sim, 3),
         ["release-1.37.1", "release-1.41.4", "release-1.43.0"]
     );
+
+    // Back across the major: planned as an upgrade is (both versions, the notes undone,
+    // what does not roll back, the name asked for), followed, and verified.
+    let o = helmdeck_on(
+        &sim,
+        &h4,
+        &["rollback", "--release", "posthog", "-n", "posthog", "--yes"],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    for said in [
+        "back from revision 3 (chart posthog-30.46.0, app 1.43.0) to revision 2 (chart posthog-29.0.11, app 1.41.4)",
+        "undoes the chart's changes of 30.0.0",
+        "does not roll back: async migrations 0005, 0006, 0007 stay applied",
+        "does not roll back: database schema changes (PostgreSQL, ClickHouse)",
+        "type the release name (posthog) to go on",
+        "✓ Verify",
+        "done: rolled back (now revision 4)",
+    ] {
+        assert!(t.contains(said), "{said:?} in {t}");
+    }
+    assert_eq!(
+        image_tags(&sim, 4)[3],
+        "release-1.41.4",
+        "revision 2's values came back"
+    );
 }
 
 /// The `image.tag` helm recorded in the user values of revisions 1 to `n`.

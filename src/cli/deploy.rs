@@ -367,18 +367,30 @@ async fn with_progress_interruptible<T>(
 
 /// Asks on the terminal, off the runtime's threads; anything but yes is no.
 async fn ask(question: String) -> bool {
+    matches!(
+        read_answer(format!("{question} [y/N] ")).await.trim(),
+        "y" | "Y" | "yes"
+    )
+}
+
+/// Asks the person to type `expected` (a release's name) to go on.
+async fn ask_typed(question: String, expected: &str) -> bool {
+    read_answer(format!("{question} ")).await.trim() == expected
+}
+
+/// One line from the terminal after `prompt`.
+async fn read_answer(prompt: String) -> String {
     // A thread of its own, not the runtime's blocking pool: after a Ctrl-C at the question
     // the runtime would wait for the read to finish before the process could exit.
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
-        eprint!("{question} [y/N] ");
+        eprint!("{prompt}");
         let _ = std::io::stderr().flush();
         let mut line = String::new();
-        let yes = std::io::stdin().read_line(&mut line).is_ok()
-            && matches!(line.trim(), "y" | "Y" | "yes");
-        let _ = tx.send(yes);
+        let _ = std::io::stdin().read_line(&mut line);
+        let _ = tx.send(line);
     });
-    rx.await.unwrap_or(false)
+    rx.await.unwrap_or_default()
 }
 
 /// Runs `work` unless Ctrl-C or SIGTERM comes first (then None, and `work` is dropped: a
@@ -717,12 +729,36 @@ pub fn rollback(args: ReleaseArgs) -> i32 {
         return fail(e);
     }
     rt.block_on(async {
+        // Planned as an upgrade is: the versions from and to, what does not roll back, and
+        // the release's name typed across a chart major or an app minor.
+        let plan = match helm.history(&t.release, &t.namespace).await {
+            Ok(h) => deploy::plan_rollback(&h, &t.release, &t.namespace, args.revision),
+            Err(e) => Err(Outcome::from(e)),
+        };
+        let plan = match plan {
+            Ok(p) => p,
+            Err(o) => {
+                eprintln!("{o}");
+                return o.exit_code();
+            }
+        };
+        eprintln!("{}", plan.question().trim_end_matches('?'));
+        for l in plan.lines() {
+            eprintln!("  {l}");
+        }
         if !args.yes {
-            let what = match args.revision {
-                Some(r) => format!("revision {r}"),
-                None => "the last deployed revision".into(),
+            let asked = async {
+                if plan.type_the_name {
+                    ask_typed(
+                        format!("Type {} to roll it back:", plan.release),
+                        &plan.release,
+                    )
+                    .await
+                } else {
+                    ask(plan.question()).await
+                }
             };
-            match unless_interrupted(ask(format!("Roll {} back to {what}?", t.release))).await {
+            match unless_interrupted(asked).await {
                 Some(true) => {}
                 Some(false) => {
                     eprintln!("not rolled back");
@@ -748,8 +784,10 @@ pub fn rollback(args: ReleaseArgs) -> i32 {
                     &deploy::RollbackRequest {
                         release: &t.release,
                         namespace: &t.namespace,
-                        revision: args.revision,
+                        revision: plan.to.revision,
+                        from: plan.from.revision,
                         timeout_secs: t.timeout,
+                        watch: None,
                     },
                     &data_dir,
                     &target(t),

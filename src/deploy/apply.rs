@@ -84,7 +84,7 @@ pub async fn apply(planned: &PlannedDeploy, tx: &UnboundedSender<Event>) -> Outc
         StepState::Running,
         format!("helm {}", req.helm.bin.version),
     );
-    let (watch_client, follow) = start_following(req, &client, tx).await;
+    let (watch_client, follow) = start_following(&req.following(), &client, tx).await;
     let args = req.helm.upgrade_install_args(
         &req.release,
         &req.chart_path,
@@ -301,7 +301,12 @@ async fn after_helm(
             .unwrap_or(0),
     };
     if req.verify {
-        verify(req, watch_client, revision, tx).await
+        let rule = req
+            .profile
+            .as_ref()
+            .map(|p| p.storage.encryption)
+            .unwrap_or(crate::profile::EncryptionRule::NotRequired);
+        verify(&req.following(), rule, watch_client, revision, tx).await
     } else {
         step(tx, Step::Verify, StepState::Skipped, "--no-verify");
         Outcome::Applied { revision }
@@ -366,8 +371,9 @@ async fn after_failure(
 
 /// The last step: the release's pods and disks, judged as `helmdeck check` judges them under
 /// the profile's rules, from the same watchers.
-async fn verify(
-    req: &DeployRequest,
+pub(super) async fn verify(
+    f: &Following<'_>,
+    rule: crate::profile::EncryptionRule,
     client: &kube::Client,
     revision: u64,
     tx: &UnboundedSender<Event>,
@@ -375,16 +381,12 @@ async fn verify(
     use crate::cluster::watch::{ClusterWatch, Scope};
     step(tx, Step::Verify, StepState::Running, "");
     // The front end's watchers when it lent them, else our own.
-    let watch = match req
-        .watch
-        .as_ref()
-        .and_then(|w| w.lend(&req.namespace, true, true))
-    {
+    let watch = match f.watch.and_then(|w| w.lend(f.namespace, true, true)) {
         Some(w) => w,
         None => std::sync::Arc::new(ClusterWatch::start(
             client,
             Scope {
-                namespace: Some(req.namespace.clone()),
+                namespace: Some(f.namespace.to_string()),
                 pods: true,
                 disks: true,
             },
@@ -403,12 +405,7 @@ async fn verify(
         };
     }
     let snap = watch.snapshot();
-    let rule = req
-        .profile
-        .as_ref()
-        .map(|p| p.storage.encryption)
-        .unwrap_or(crate::profile::EncryptionRule::NotRequired);
-    let checks = verify_checks(&snap, &req.release, rule, std::time::SystemTime::now());
+    let checks = verify_checks(&snap, f.release, rule, std::time::SystemTime::now());
     for c in &checks {
         send(tx, Event::Check(c.clone()));
     }
@@ -454,27 +451,43 @@ pub fn verify_checks(
     crate::health::Judgement::of(snap, asked, None).checks
 }
 
+/// The release a run follows and verifies, and the watchers the front end lent to it.
+pub(super) struct Following<'a> {
+    pub target: &'a crate::cluster::Target,
+    pub namespace: &'a str,
+    pub release: &'a str,
+    pub watch: Option<&'a crate::cluster::watch::SharedWatch>,
+}
+
+impl DeployRequest {
+    fn following(&self) -> Following<'_> {
+        Following {
+            target: &self.target,
+            namespace: &self.namespace,
+            release: &self.release,
+            watch: self.watch.as_ref(),
+        }
+    }
+}
+
 /// Starts following the rollout while helm runs: from the front end's watchers when it lent
 /// them, else from our own, on a client whose reads may wait out a quiet watch window.
-async fn start_following(
-    req: &DeployRequest,
+pub(super) async fn start_following(
+    f: &Following<'_>,
     client: &kube::Client,
     tx: &UnboundedSender<Event>,
 ) -> (kube::Client, tokio::task::JoinHandle<()>) {
-    let watch_client = req
+    let watch_client = f
         .target
         .watch_client()
         .await
         .unwrap_or_else(|_| client.clone());
-    let lent = req
-        .watch
-        .as_ref()
-        .and_then(|w| w.lend(&req.namespace, true, false));
+    let lent = f.watch.and_then(|w| w.lend(f.namespace, true, false));
     let follow = tokio::spawn(follow_rollout(
         watch_client.clone(),
         lent,
-        req.namespace.clone(),
-        req.release.clone(),
+        f.namespace.to_string(),
+        f.release.to_string(),
         tx.clone(),
     ));
     (watch_client, follow)

@@ -20,7 +20,9 @@ pub mod stops;
 pub use apply::{apply, verify_checks};
 pub use plan::diff::{KindDiff, ValueChange, manifest_diff, values_diff};
 pub use plan::{Deployed, Plan, PlannedDeploy, UpgradeNotes, plan};
-pub use rollback::{RollbackRequest, default_rollback_target, rollback};
+pub use rollback::{
+    Revision, RollbackPlan, RollbackRequest, default_rollback_target, plan_rollback, rollback,
+};
 
 pub use campaign::{Answer, Campaign, Pilot, StopAt};
 pub use intent::{Answers, DEFAULT_TIMEOUT_SECS, Intent, ValuesIntent};

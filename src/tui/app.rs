@@ -433,6 +433,31 @@ impl App {
                     Vec::new()
                 }
             },
+            // Across a chart major or an app minor the release's name is typed, then enter.
+            Overlay::Confirm(Confirm::Rollback {
+                plan,
+                typed: Some(mut typed),
+            }) => match k.code {
+                KeyCode::Esc => Vec::new(),
+                KeyCode::Enter if typed == plan.release => self.confirmed(Confirm::Rollback {
+                    plan,
+                    typed: Some(typed),
+                }),
+                code => {
+                    match code {
+                        KeyCode::Char(c) => typed.push(c),
+                        KeyCode::Backspace => {
+                            typed.pop();
+                        }
+                        _ => {}
+                    }
+                    self.overlay = Some(Overlay::Confirm(Confirm::Rollback {
+                        plan,
+                        typed: Some(typed),
+                    }));
+                    Vec::new()
+                }
+            },
             Overlay::Confirm(c) => match k.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => self.confirmed(c),
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Vec::new(),
@@ -821,11 +846,7 @@ impl App {
                 self.replace(Route::Run);
                 vec![Effect::Apply(ticket)]
             }
-            Confirm::Rollback {
-                release,
-                namespace,
-                revision,
-            } => {
+            Confirm::Rollback { plan, .. } => {
                 // Whatever the picker said before no longer applies once the rollback runs.
                 self.message = None;
                 if let Err(how) = &self.session.opts.helm {
@@ -833,18 +854,22 @@ impl App {
                     return Vec::new();
                 }
                 self.run.view = Some(RunView::new(
-                    format!("rolling back {release} in {namespace}"),
+                    format!(
+                        "rolling back {} in {}: revision {} → {} ({} → {})",
+                        plan.release,
+                        plan.namespace,
+                        plan.from.revision,
+                        plan.to.revision,
+                        plan.from.chart,
+                        plan.to.chart
+                    ),
                     "rollback",
-                    &release,
-                    &namespace,
+                    &plan.release,
+                    &plan.namespace,
                     self.session.now,
                 ));
                 self.show(Route::Run);
-                vec![Effect::Rollback {
-                    release,
-                    namespace,
-                    revision,
-                }]
+                vec![Effect::Rollback(plan)]
             }
         }
     }

@@ -26,11 +26,9 @@ pub enum Effect {
     Apply(Box<PlanTicket>),
     /// Answer a question the campaign waits on.
     Answer(Reply, deploy::Answer),
-    Rollback {
-        release: String,
-        namespace: String,
-        revision: Option<u64>,
-    },
+    /// Roll back as planned (to the plan's revision, only while the release is at its
+    /// `from`).
+    Rollback(Box<crate::deploy::RollbackPlan>),
     SwitchNamespace(String),
     SwitchContext(String),
     RefreshReleases,

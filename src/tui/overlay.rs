@@ -151,14 +151,20 @@ fn draw_picker(f: &mut Frame, area: Rect, p: &Picker, t: &Theme) {
 fn draw_confirm(f: &mut Frame, area: Rect, c: &Confirm, t: &Theme) {
     let text = match c {
         Confirm::Apply { question } => format!("{question}\n\ny: apply   n: cancel"),
-        Confirm::Rollback {
-            release,
-            namespace,
-            revision,
-        } => format!(
-            "Roll {release} in {namespace} back to {}?\n\ny: roll back   n: cancel",
-            revision.map(|r| format!("revision {r}")).unwrap_or_else(|| "the last deployed revision".into())
-        ),
+        Confirm::Rollback { plan, typed } => {
+            let mut text = plan.question();
+            for l in plan.lines().iter().filter(|l| !l.starts_with("this crosses")) {
+                text.push_str(&format!("\n• {l}"));
+            }
+            match typed {
+                Some(t) => text.push_str(&format!(
+                    "\n\nThis crosses a chart major or an app minor. Type {} and enter to roll back, esc: cancel\n> {t}",
+                    plan.release
+                )),
+                None => text.push_str("\n\ny: roll back   n: cancel"),
+            }
+            text
+        }
         Confirm::StopWaiting { failing, then, .. } => {
             let pod = failing
                 .as_ref()
@@ -171,7 +177,19 @@ fn draw_confirm(f: &mut Frame, area: Rect, c: &Confirm, t: &Theme) {
         ),
         Confirm::QuitWhileRunning => "helm is still running. Quit when it finishes, or now and leave it running (`helmdeck status` follows it)?\n\nw: wait, then quit   l: leave it running   n: stay".into(),
     };
-    let r = centered(area, 60, 7);
+    // A rollback's plan runs to several lines: wider, and as tall as it wraps to.
+    let r = match c {
+        Confirm::Rollback { .. } => {
+            let width = area.width.min(76);
+            let inner = width.saturating_sub(2).max(1) as usize;
+            let rows: usize = text
+                .lines()
+                .map(|l| l.chars().count().div_ceil(inner).max(1))
+                .sum();
+            centered(area, width, (rows as u16 + 2).max(7))
+        }
+        _ => centered(area, 60, 7),
+    };
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(text)

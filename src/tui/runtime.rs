@@ -166,10 +166,9 @@ fn save_draft(intent: &deploy::Intent) -> Result<(), String> {
 }
 
 pub fn spawn_rollback(
-    release: String,
-    namespace: String,
-    revision: Option<u64>,
+    plan: deploy::RollbackPlan,
     target: Target,
+    watch: Option<SharedWatch>,
     tx: UnboundedSender<Msg>,
 ) {
     tokio::spawn(async move {
@@ -184,10 +183,12 @@ pub fn spawn_rollback(
                 let o = deploy::rollback(
                     &helm,
                     &deploy::RollbackRequest {
-                        release: &release,
-                        namespace: &namespace,
-                        revision,
+                        release: &plan.release,
+                        namespace: &plan.namespace,
+                        revision: plan.to.revision,
+                        from: plan.from.revision,
                         timeout_secs: deploy::DEFAULT_TIMEOUT_SECS,
+                        watch,
                     },
                     &data,
                     &target,
@@ -404,18 +405,10 @@ impl Runtime {
             }
             Effect::Apply(ticket) => ticket.reply.send(deploy::Answer::Yes),
             Effect::Answer(reply, answer) => reply.send(answer),
-            Effect::Rollback {
-                release,
-                namespace,
-                revision,
-            } => {
-                spawn_rollback(
-                    release,
-                    namespace,
-                    revision,
-                    self.target.clone(),
-                    self.tx.clone(),
-                );
+            Effect::Rollback(plan) => {
+                // Followed and verified from the dashboard's watchers, as an upgrade is.
+                let watch = self.workers.as_ref().map(|w| w.watch.clone());
+                spawn_rollback(*plan, self.target.clone(), watch, self.tx.clone());
             }
             Effect::ListChoices(what) => self.list_choices(what),
             Effect::PodText {

@@ -109,10 +109,11 @@ pub enum Confirm {
     /// Apply the plan shown; the question names the release, the chart and app versions from
     /// and to, the stop and the count of value changes.
     Apply { question: String },
+    /// Roll back as planned; `typed` holds the release name as it is typed when the plan
+    /// asks for it (across a chart major or an app minor), none when `y` is enough.
     Rollback {
-        release: String,
-        namespace: String,
-        revision: Option<u64>,
+        plan: Box<crate::deploy::RollbackPlan>,
+        typed: Option<String>,
     },
     /// Quit while helm runs: wait for it, or leave it running.
     QuitWhileRunning,

@@ -32,18 +32,7 @@ impl RevisionPicker {
     ) -> Option<RevisionPicker> {
         match revisions {
             revisions if revisions.len() > 1 => {
-                let hist: Vec<crate::helm::driver::HistoryEntry> = revisions
-                    .iter()
-                    .map(|r| crate::helm::driver::HistoryEntry {
-                        revision: r.revision,
-                        updated: r.updated.clone(),
-                        status: r.status,
-                        chart: r.chart.clone(),
-                        app_version: r.app_version.clone(),
-                        description: String::new(),
-                    })
-                    .collect();
-                let target = deploy::default_rollback_target(&hist);
+                let target = deploy::default_rollback_target(&history(&revisions));
                 let selected = target
                     .and_then(|t| revisions.iter().position(|r| r.revision == t))
                     .unwrap_or(0);
@@ -75,22 +64,47 @@ impl RevisionPicker {
                 let revision = self.revisions.get(self.selected).map(|r| r.revision);
                 let current = self.revisions.last().map(|r| r.revision);
                 if revision == current {
-                    (
+                    return (
                         Some(self),
                         Step::say("that is the current revision: pick an earlier one"),
-                    )
-                } else {
-                    let c = Confirm::Rollback {
-                        release: self.release,
-                        namespace: self.namespace,
-                        revision,
-                    };
-                    (None, Step::confirm(c))
+                    );
+                }
+                // Planned as the CLI plans it: versions from and to, what stays, the name.
+                match deploy::plan_rollback(
+                    &history(&self.revisions),
+                    &self.release,
+                    &self.namespace,
+                    revision,
+                ) {
+                    Ok(plan) => {
+                        let typed = plan.type_the_name.then(String::new);
+                        let c = Confirm::Rollback {
+                            plan: Box::new(plan),
+                            typed,
+                        };
+                        (None, Step::confirm(c))
+                    }
+                    Err(o) => (Some(self), Step::say(o.one_line())),
                 }
             }
             _ => (Some(self), Step::default()),
         }
     }
+}
+
+/// The revisions as helm's history lists them (chart labelled `name-version`).
+fn history(revisions: &[ReleaseInfo]) -> Vec<crate::helm::driver::HistoryEntry> {
+    revisions
+        .iter()
+        .map(|r| crate::helm::driver::HistoryEntry {
+            revision: r.revision,
+            updated: r.updated.clone(),
+            status: r.status,
+            chart: format!("{}-{}", r.chart, r.chart_version),
+            app_version: r.app_version.clone(),
+            description: String::new(),
+        })
+        .collect()
 }
 
 pub fn draw_revisions(f: &mut Frame, area: Rect, p: &RevisionPicker, t: &Theme) {
