@@ -26,6 +26,7 @@ fn check(sim: &Sim, args: &[&str]) -> (Output, Value) {
     let o = sim
         .cmd(common::helmdeck_bin())
         .env("HELMDECK_PROJECT_API_KEY", "phc_test")
+        .env("HELMDECK_PERSONAL_API_KEY", "phx_test")
         .arg("check")
         .args(args)
         .args(["-o", "json"])
@@ -339,6 +340,7 @@ fn json_report_follows_its_schema_and_text_report_reads_well() {
     let o = sim
         .cmd(common::helmdeck_bin())
         .env("HELMDECK_PROJECT_API_KEY", "phc_test")
+        .env("HELMDECK_PERSONAL_API_KEY", "phx_test")
         .args(["check"])
         .output()
         .unwrap();

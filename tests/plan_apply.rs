@@ -177,7 +177,22 @@ fn the_values_the_wizard_reviews_are_the_values_applied() {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let planned = rt.block_on(deploy::plan(req, &tx)).expect("plan");
     let outcome = rt.block_on(deploy::apply(&planned, &tx));
-    assert_eq!(outcome, Outcome::Applied { revision: 1 });
+    // No project or personal key here: applied, and said not fully verified, naming where
+    // the key goes.
+    let Outcome::Applied {
+        revision: 1,
+        not_verified,
+    } = &outcome
+    else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(not_verified.len(), 1, "{not_verified:?}");
+    assert!(
+        not_verified[0].starts_with("ingestion: not probed: no project API key")
+            && not_verified[0]
+                .contains("the Secret posthog-helmdeck-probe with the key project-api-key"),
+        "{not_verified:?}"
+    );
     // The rollout was followed through the shared watchers while helm waited.
     let mut most = (0, 0);
     while let Ok(e) = rx.try_recv() {

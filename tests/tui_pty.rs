@@ -53,6 +53,7 @@ impl Tty {
         }
         cmd.env("HELMDECK_HELM", helm(4));
         cmd.env("HELMDECK_PROJECT_API_KEY", "phc_pty_test");
+        cmd.env("HELMDECK_PERSONAL_API_KEY", "phx_pty_test");
         for (k, v) in extra_env {
             cmd.env(k, v);
         }

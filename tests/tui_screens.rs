@@ -264,6 +264,7 @@ fn probe(ms: u64) -> ProbeRecord {
             },
         ],
         skipped: None,
+        arrival_unchecked: None,
     }
 }
 

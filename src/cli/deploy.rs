@@ -797,7 +797,7 @@ pub fn rollback(args: ReleaseArgs) -> i32 {
             })
             .await;
         match &outcome {
-            Outcome::Applied { revision } => {
+            Outcome::Applied { revision, .. } => {
                 eprintln!("done: rolled back (now revision {revision})")
             }
             other => eprintln!("{other}"),

@@ -198,7 +198,10 @@ pub fn demo(args: DemoArgs) -> i32 {
             release: "posthog".into(),
             readonly: args.readonly,
             profile: Some("local".into()),
-            probe_key: Some("phc_helmdeck_demo".into()),
+            probe_key: Some(crate::cluster::probe::ProbeKeys {
+                project: "phc_helmdeck_demo".into(),
+                personal: "phx_helmdeck_demo".into(),
+            }),
         })
         .await;
         cluster.shutdown();

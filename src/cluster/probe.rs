@@ -373,6 +373,13 @@ pub async fn probe_endpoints(t: &Transport) -> Vec<EndpointRecord> {
     out
 }
 
+/// Keys the probe uses when the profile's sources have none (the demo's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeKeys {
+    pub project: String,
+    pub personal: String,
+}
+
 /// Timing of one probe.
 #[derive(Debug, Clone)]
 pub struct ProbeTiming {
@@ -381,6 +388,8 @@ pub struct ProbeTiming {
     /// Where the project API key comes from, said when there is none: the profile's
     /// environment variable and Secret by name.
     pub key_hint: String,
+    /// The same for the personal API key, which the events API asks for.
+    pub personal_hint: String,
 }
 
 impl From<&IngestionSettings> for ProbeTiming {
@@ -389,6 +398,7 @@ impl From<&IngestionSettings> for ProbeTiming {
             timeout: Duration::from_secs(s.timeout_seconds.max(1)),
             poll_every: Duration::from_millis(250),
             key_hint: key_hint(s.project_api_key.as_ref()),
+            personal_hint: key_hint(s.personal_api_key.as_ref()),
         }
     }
 }
@@ -443,6 +453,7 @@ pub async fn probe(
         last_query: None,
         endpoints,
         skipped: None,
+        arrival_unchecked: None,
     };
     let Some(key) = project_key else {
         rec.skipped = Some(format!("no project API key: {}", timing.key_hint));
@@ -468,12 +479,17 @@ pub async fn probe(
     if !rec.capture.status.is_some_and(|s| (200..300).contains(&s)) {
         return rec;
     }
+    // Accepted is not ingested, and only a personal key may ask the events API.
+    let Some(personal_key) = personal_key else {
+        rec.arrival_unchecked = Some(format!("no personal API key: {}", timing.personal_hint));
+        return rec;
+    };
     let query = format!("/api/projects/@current/events/?event={event}");
     let deadline = sent + timing.timeout;
     loop {
         rec.polls += 1;
         let q = t
-            .request(Role::Web, "GET", &query, None, personal_key)
+            .request(Role::Web, "GET", &query, None, Some(personal_key))
             .await;
         let found = q.status == Some(200)
             && serde_json::from_slice::<Value>(&q.body)

@@ -12,7 +12,6 @@ use crate::cluster::{
     self,
     watch::{ClusterWatch, Scope},
 };
-use crate::verdict::{Check, Verdict};
 
 /// Applies exactly `plan` with helm, under the release lock, recorded in the audit log before
 /// anything is applied. Refuses, applying nothing, when the plan's checks failed or the release
@@ -306,10 +305,13 @@ async fn after_helm(
             .as_ref()
             .map(|p| p.storage.encryption)
             .unwrap_or(crate::profile::EncryptionRule::NotRequired);
-        verify(&req.following(), rule, watch_client, revision, tx).await
+        super::verify::verify(&req.following(), rule, watch_client, revision, tx).await
     } else {
         step(tx, Step::Verify, StepState::Skipped, "--no-verify");
-        Outcome::Applied { revision }
+        Outcome::Applied {
+            revision,
+            not_verified: Vec::new(),
+        }
     }
 }
 
@@ -369,94 +371,15 @@ async fn after_failure(
     o
 }
 
-/// The last step: the release's pods and disks, judged as `helmdeck check` judges them under
-/// the profile's rules, from the same watchers.
-pub(super) async fn verify(
-    f: &Following<'_>,
-    rule: crate::profile::EncryptionRule,
-    client: &kube::Client,
-    revision: u64,
-    tx: &UnboundedSender<Event>,
-) -> Outcome {
-    use crate::cluster::watch::{ClusterWatch, Scope};
-    step(tx, Step::Verify, StepState::Running, "");
-    // The front end's watchers when it lent them, else our own.
-    let watch = match f.watch.and_then(|w| w.lend(f.namespace, true, true)) {
-        Some(w) => w,
-        None => std::sync::Arc::new(ClusterWatch::start(
-            client,
-            Scope {
-                namespace: Some(f.namespace.to_string()),
-                pods: true,
-                disks: true,
-            },
-        )),
-    };
-    if !watch.synced(std::time::Duration::from_secs(30)).await {
-        step(
-            tx,
-            Step::Verify,
-            StepState::Failed,
-            "the watchers did not finish listing within 30 s",
-        );
-        return Outcome::Unverified {
-            revision,
-            failed: vec!["the cluster could not be read to verify".into()],
-        };
-    }
-    let snap = watch.snapshot();
-    let checks = verify_checks(&snap, f.release, rule, std::time::SystemTime::now());
-    for c in &checks {
-        send(tx, Event::Check(c.clone()));
-    }
-    let failed: Vec<String> = checks
-        .iter()
-        .filter(|c| c.verdict == Verdict::Fail)
-        .map(|c| c.message.clone())
-        .collect();
-    if failed.is_empty() {
-        step(
-            tx,
-            Step::Verify,
-            StepState::Done,
-            format!("{} check(s) passed", checks.len()),
-        );
-        Outcome::Applied { revision }
-    } else {
-        step(
-            tx,
-            Step::Verify,
-            StepState::Failed,
-            format!("{} check(s) failed", failed.len()),
-        );
-        Outcome::Unverified { revision, failed }
-    }
-}
-
-/// The Verify step's checks on one cluster state: the release's pods and every disk in its
-/// namespace, judged as `helmdeck check` and the dashboard judge them.
-pub fn verify_checks(
-    snap: &crate::cluster::watch::Snapshot,
-    release: &str,
-    rule: crate::profile::EncryptionRule,
-    now: std::time::SystemTime,
-) -> Vec<Check> {
-    let asked = crate::health::Asked {
-        release: Some(release),
-        rule,
-        pods: true,
-        disks: true,
-        now,
-    };
-    crate::health::Judgement::of(snap, asked, None).checks
-}
-
 /// The release a run follows and verifies, and the watchers the front end lent to it.
 pub(super) struct Following<'a> {
     pub target: &'a crate::cluster::Target,
     pub namespace: &'a str,
     pub release: &'a str,
     pub watch: Option<&'a crate::cluster::watch::SharedWatch>,
+    /// The ingestion probe's settings, when the release is the stack (its chart the
+    /// vendor's or the stand-in): Verify then sends an event and looks for it.
+    pub probe: Option<crate::profile::IngestionSettings>,
 }
 
 impl DeployRequest {
@@ -466,8 +389,15 @@ impl DeployRequest {
             namespace: &self.namespace,
             release: &self.release,
             watch: self.watch.as_ref(),
+            probe: is_the_stack(self.chart.name())
+                .then(|| crate::cluster::probe::settings_for(self.profile.as_ref())),
         }
     }
+}
+
+/// Whether a chart is the analytics stack helmdeck probes (the vendor's chart or the stand-in).
+pub(super) fn is_the_stack(chart: &str) -> bool {
+    chart == "posthog" || chart == crate::chart::BUNDLED_CHART
 }
 
 /// Starts following the rollout while helm runs: from the front end's watchers when it lent

@@ -258,10 +258,10 @@ impl Campaign {
                 .apply(&at, async |tx| {
                     let o = super::apply(&planned, tx).await;
                     match (&o, &key) {
-                        (Outcome::Applied { revision }, Some(k)) if gated => {
+                        (Outcome::Applied { revision, .. }, Some(k)) if gated => {
                             let limit =
                                 std::time::Duration::from_secs(planned.request.timeout_secs);
-                            super::migrations::wait(
+                            let gate = super::migrations::wait(
                                 &planned.request,
                                 &at.gate,
                                 k,
@@ -269,7 +269,12 @@ impl Campaign {
                                 limit,
                                 tx,
                             )
-                            .await
+                            .await;
+                            // Passed: the stop's own outcome (and what it could not verify).
+                            match gate {
+                                Outcome::Applied { .. } => o,
+                                stopped => stopped,
+                            }
                         }
                         (Outcome::Applied { .. }, None) if gated => {
                             super::step(

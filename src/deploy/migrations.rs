@@ -183,7 +183,10 @@ pub async fn wait(
                     StepState::Done,
                     format!("completed: {}", done.join(", ")),
                 );
-                return Outcome::Applied { revision };
+                return Outcome::Applied {
+                    revision,
+                    not_verified: Vec::new(),
+                };
             }
             GateState::Failed(f) => {
                 return stopped(format!(

@@ -16,13 +16,15 @@ pub mod plan;
 pub mod resize;
 mod rollback;
 pub mod stops;
+mod verify;
 
-pub use apply::{apply, verify_checks};
+pub use apply::apply;
 pub use plan::diff::{KindDiff, ValueChange, manifest_diff, values_diff};
 pub use plan::{Deployed, Plan, PlannedDeploy, UpgradeNotes, plan};
 pub use rollback::{
     Revision, RollbackPlan, RollbackRequest, default_rollback_target, plan_rollback, rollback,
 };
+pub use verify::verify_checks;
 
 pub use campaign::{Answer, Campaign, Pilot, StopAt};
 pub use intent::{Answers, DEFAULT_TIMEOUT_SECS, Intent, ValuesIntent};

@@ -28,6 +28,10 @@ pub mod exit {
 pub enum Outcome {
     Applied {
         revision: u64,
+        /// What Verify could not check (ingestion without its keys): applied, not fully
+        /// verified.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        not_verified: Vec<String>,
     },
     /// helm finished, but the release's pods or disks failed their checks.
     Unverified {
@@ -125,7 +129,15 @@ impl From<HelmFailure> for Outcome {
 impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Outcome::Applied { revision } => write!(f, "done: revision {revision} deployed"),
+            Outcome::Applied {
+                revision,
+                not_verified,
+            } if !not_verified.is_empty() => write!(
+                f,
+                "done: revision {revision} deployed, not fully verified: {}",
+                not_verified.join("; ")
+            ),
+            Outcome::Applied { revision, .. } => write!(f, "done: revision {revision} deployed"),
             Outcome::Unverified { revision, failed } => write!(
                 f,
                 "revision {revision} deployed, but verification failed: {}\n  fix: see `helmdeck check` for the details; `helmdeck rollback` returns to the previous revision",

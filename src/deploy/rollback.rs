@@ -210,9 +210,25 @@ pub async fn rollback(
         Ok(h) => h,
         Err(e) => return e.into(),
     };
-    if let Err(o) = plan_rollback(&hist, release, namespace, Some(revision)) {
-        return o;
-    }
+    let plan = match plan_rollback(&hist, release, namespace, Some(revision)) {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    // Judged under the profile the release was installed with; the stack's ingestion too.
+    let profile = profile_of(helm, release, namespace).await;
+    let rule = profile
+        .as_ref()
+        .map(|p| p.storage.encryption)
+        .unwrap_or(crate::profile::EncryptionRule::NotRequired);
+    let stack = crate::chart::upgrade_notes::split_chart_label(&plan.to.chart)
+        .is_some_and(|(name, _)| super::apply::is_the_stack(name));
+    let f = super::apply::Following {
+        target,
+        namespace,
+        release,
+        watch: req.watch.as_ref(),
+        probe: stack.then(|| crate::cluster::probe::settings_for(profile.as_ref())),
+    };
     let now = hist.last().map(|h| h.revision).unwrap_or(0);
     if now != req.from {
         return Outcome::Busy {
@@ -224,19 +240,7 @@ pub async fn rollback(
     }
     let client = target.connect().await.ok();
     let following = match &client {
-        Some(c) => Some(
-            super::apply::start_following(
-                &super::apply::Following {
-                    target,
-                    namespace,
-                    release,
-                    watch: req.watch.as_ref(),
-                },
-                c,
-                &tx,
-            )
-            .await,
-        ),
+        Some(c) => Some(super::apply::start_following(&f, c, &tx).await),
         None => None,
     };
     step(&tx, Step::Apply, StepState::Running, "helm rollback");
@@ -291,20 +295,7 @@ pub async fn rollback(
                 .unwrap_or(0);
             match (&following, &client) {
                 (Some((watch_client, _)), Some(_)) => {
-                    let rule = rule_of(helm, release, namespace).await;
-                    super::apply::verify(
-                        &super::apply::Following {
-                            target,
-                            namespace,
-                            release,
-                            watch: req.watch.as_ref(),
-                        },
-                        rule,
-                        watch_client,
-                        now,
-                        &tx,
-                    )
-                    .await
+                    super::verify::verify(&f, rule, watch_client, now, &tx).await
                 }
                 _ => {
                     step(
@@ -350,19 +341,19 @@ pub async fn rollback(
     outcome
 }
 
-/// The disk rule of the profile the release was installed with (its `cloud` value), as
-/// `check` judges it; none required when it names none.
-async fn rule_of(helm: &Helm, release: &str, namespace: &str) -> crate::profile::EncryptionRule {
+/// The profile the release was installed with (its `cloud` value), which `check` judges it
+/// under; none when it names none.
+async fn profile_of(
+    helm: &Helm,
+    release: &str,
+    namespace: &str,
+) -> Option<crate::profile::Profile> {
     let values = helm
         .get_values(release, namespace)
         .await
         .unwrap_or_default();
-    crate::profile::profile_for_cloud(&values)
-        .and_then(|name| {
-            let set =
-                crate::profile::ProfileSet::load(crate::profile::user_profile_dir().as_deref())
-                    .ok()?;
-            set.get(name).ok().map(|p| p.storage.encryption)
-        })
-        .unwrap_or(crate::profile::EncryptionRule::NotRequired)
+    let name = crate::profile::profile_for_cloud(&values)?;
+    let set =
+        crate::profile::ProfileSet::load(crate::profile::user_profile_dir().as_deref()).ok()?;
+    set.get(name).ok().cloned()
 }

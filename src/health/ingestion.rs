@@ -62,6 +62,17 @@ pub fn ingestion_check(r: &ProbeRecord) -> Check {
         }
         _ => {}
     }
+    if let Some(why) = &r.arrival_unchecked {
+        return check(
+            "ingestion",
+            Verdict::Warn,
+            format!(
+                "not verified: capture accepted event {} ({} ms), but whether it arrived was not looked for ({why})",
+                r.event, r.capture.latency_ms
+            ),
+            "give a personal API key the same way as the project key, so the events API can show the event",
+        );
+    }
     match r.visible_after_ms {
         Some(ms) => check(
             "ingestion",
@@ -175,6 +186,7 @@ mod tests {
                 not_checked: None,
             }],
             skipped: None,
+            arrival_unchecked: None,
         }
     }
 

@@ -103,6 +103,10 @@ pub struct ProbeRecord {
     /// Why the probe could not run at all (no API key, …).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// Why the event's arrival was not looked for after capture accepted it (no personal API
+    /// key: the events API answers only with one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrival_unchecked: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -44,8 +44,8 @@ pub struct Launch {
     pub release: String,
     pub readonly: bool,
     pub profile: Option<String>,
-    /// A project API key for the probe when the profile's sources have none (the demo).
-    pub probe_key: Option<String>,
+    /// API keys for the probe when the profile's sources have none (the demo).
+    pub probe_key: Option<crate::cluster::probe::ProbeKeys>,
 }
 
 /// A log file in the data directory: the TUI owns the terminal, so nothing else may print.

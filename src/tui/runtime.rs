@@ -231,7 +231,7 @@ pub(super) struct Runtime {
     connected_tx: UnboundedSender<Connected>,
     /// The newest `:ctx` switch: only its answer counts.
     connecting: u64,
-    probe_key: Option<String>,
+    probe_key: Option<probe::ProbeKeys>,
 }
 
 impl Runtime {
@@ -517,7 +517,7 @@ fn start_workers(
     clients: Clients,
     namespace: String,
     release: String,
-    probe_key: Option<String>,
+    probe_key: Option<probe::ProbeKeys>,
     settings: IngestionSettings,
     tx: UnboundedSender<Msg>,
 ) -> Workers {
@@ -585,12 +585,24 @@ fn start_workers(
                 .await
                 {
                     Some(k) => Some(k),
-                    None => probe_key.clone(),
+                    None => probe_key.as_ref().map(|k| k.project.clone()),
+                };
+                // The events API answers only a personal key: without one, arrival is not
+                // looked for and the pane says so.
+                let personal = match probe::resolve_key(
+                    settings.personal_api_key.as_ref(),
+                    Some(&probe_client),
+                    &ns,
+                )
+                .await
+                {
+                    Some(k) => Some(k),
+                    None => probe_key.as_ref().map(|k| k.personal.clone()),
                 };
                 let rec = probe::probe(
                     &transport,
                     key.as_deref(),
-                    None,
+                    personal.as_deref(),
                     &ProbeTiming::from(&settings),
                 )
                 .await;

@@ -156,6 +156,12 @@ async fn handle(
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
+    let bearer = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::to_string);
     // Bodies beyond ingress-nginx's default `client_max_body_size` (1m) are refused.
     let body = match http_body_util::Limited::new(req.into_body(), 1 << 20)
         .collect()
@@ -186,7 +192,7 @@ async fn handle(
     let Some(pod) = pod else {
         return Ok(text(503, "503 Service Temporarily Unavailable"));
     };
-    let reply = crate::workload::answer_pod(&state, &pod, method, path, query, body);
+    let reply = crate::workload::answer_pod(&state, &pod, method, path, query, body, bearer);
     Ok(Response::builder()
         .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK))
         .header("Content-Type", reply.content_type)

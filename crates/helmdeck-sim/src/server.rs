@@ -1050,7 +1050,7 @@ async fn proxy(
             pod
         }
     };
-    let reply = super::workload::answer_pod(&state, &pod, method, path, query_string, body);
+    let reply = super::workload::answer_pod(&state, &pod, method, path, query_string, body, None);
     Ok(Response::builder()
         .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK))
         .header("Content-Type", reply.content_type)

@@ -16,6 +16,9 @@ pub struct HttpRequest {
     pub path: String,
     pub query: String,
     pub body: Vec<u8>,
+    /// The `Authorization: Bearer` token, when the request came with one (through an
+    /// ingress; the API server's proxy keeps that header for itself).
+    pub bearer: Option<String>,
     /// The namespace's ingestion pipeline when the request arrives.
     pub pipeline: Pipeline,
 }
@@ -56,6 +59,27 @@ fn reply(status: u16, v: Value) -> HttpReply {
         content_type: "application/json",
         body: serde_json::to_vec(&v).unwrap_or_default(),
     }
+}
+
+/// The personal API key a request carries: `Authorization: Bearer`, else the
+/// `personal_api_key` query parameter (both read by PostHog's API).
+fn personal_key(req: &HttpRequest) -> Option<&str> {
+    req.bearer
+        .as_deref()
+        .or_else(|| {
+            req.query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("personal_api_key="))
+        })
+        .filter(|k| !k.is_empty())
+}
+
+/// DRF's answer to a request without credentials.
+fn not_authenticated() -> HttpReply {
+    reply(
+        401,
+        json!({"type": "authentication_error", "code": "not_authenticated", "detail": "Authentication credentials were not provided."}),
+    )
 }
 
 /// The plugin server's `BUFFER_CONVERSION_SECONDS` when its pod does not set it
@@ -125,18 +149,14 @@ impl Workloads {
             ("events", "POST", "/e" | "/capture" | "/batch" | "/i/v0/e" | "/track") => {
                 self.capture(req, &knobs)
             }
-            ("web", "GET", "/api/projects/@current/events") => self.events_api(req),
+            ("web", "GET", "/api/projects/@current/events") => match personal_key(req) {
+                Some(_) => self.events_api(req),
+                None => not_authenticated(),
+            },
             ("web", "GET", "/api/async_migrations") => {
-                // Staff users only, by personal API key (the proxy carries it in the query).
-                let key = req
-                    .query
-                    .split('&')
-                    .find_map(|kv| kv.strip_prefix("personal_api_key="));
-                if key.is_none_or(str::is_empty) {
-                    return reply(
-                        401,
-                        json!({"type": "authentication_error", "code": "not_authenticated", "detail": "Authentication credentials were not provided."}),
-                    );
+                // Staff users only, by personal API key.
+                if personal_key(req).is_none() {
+                    return not_authenticated();
                 }
                 let p = &req.pipeline;
                 reply(
@@ -385,6 +405,7 @@ pub fn answer_pod(
     path: String,
     query: String,
     body: Vec<u8>,
+    bearer: Option<String>,
 ) -> HttpReply {
     let ns = pod["metadata"]["namespace"].as_str().unwrap_or_default();
     let pipeline = state
@@ -399,6 +420,7 @@ pub fn answer_pod(
             path,
             query,
             body,
+            bearer,
             pipeline,
         },
     )

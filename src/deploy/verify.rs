@@ -1,0 +1,136 @@
+//! The last step of an install, upgrade or rollback: the release's pods and disks judged as
+//! `helmdeck check` judges them under the profile's rules, from the same watchers, and for
+//! the stack an event sent through capture and looked for in the events API. Without the
+//! keys that takes, the run is "applied, not fully verified", never "passed".
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::apply::Following;
+use super::{Event, Outcome, Step, StepState, send, step};
+use crate::verdict::{Check, Verdict};
+
+/// The last step: the release's pods and disks, judged as `helmdeck check` judges them under
+/// the profile's rules, from the same watchers.
+pub(super) async fn verify(
+    f: &Following<'_>,
+    rule: crate::profile::EncryptionRule,
+    client: &kube::Client,
+    revision: u64,
+    tx: &UnboundedSender<Event>,
+) -> Outcome {
+    use crate::cluster::watch::{ClusterWatch, Scope};
+    step(tx, Step::Verify, StepState::Running, "");
+    // The front end's watchers when it lent them, else our own.
+    let watch = match f.watch.and_then(|w| w.lend(f.namespace, true, true)) {
+        Some(w) => w,
+        None => std::sync::Arc::new(ClusterWatch::start(
+            client,
+            Scope {
+                namespace: Some(f.namespace.to_string()),
+                pods: true,
+                disks: true,
+            },
+        )),
+    };
+    if !watch.synced(std::time::Duration::from_secs(30)).await {
+        step(
+            tx,
+            Step::Verify,
+            StepState::Failed,
+            "the watchers did not finish listing within 30 s",
+        );
+        return Outcome::Unverified {
+            revision,
+            failed: vec!["the cluster could not be read to verify".into()],
+        };
+    }
+    let snap = watch.snapshot();
+    let mut checks = verify_checks(&snap, f.release, rule, std::time::SystemTime::now());
+    for c in &checks {
+        send(tx, Event::Check(c.clone()));
+    }
+    if let Some(settings) = &f.probe {
+        let c = ingestion(client, f, settings).await;
+        send(tx, Event::Check(c.clone()));
+        checks.push(c);
+    }
+    let failed: Vec<String> = checks
+        .iter()
+        .filter(|c| c.verdict == Verdict::Fail)
+        .map(|c| c.message.clone())
+        .collect();
+    let not_verified: Vec<String> = checks
+        .iter()
+        .filter(|c| c.id == "ingestion" && c.verdict == Verdict::Warn)
+        .map(|c| format!("ingestion: {}", c.message))
+        .collect();
+    if failed.is_empty() {
+        let passed = checks.len() - not_verified.len();
+        step(
+            tx,
+            Step::Verify,
+            StepState::Done,
+            match not_verified.len() {
+                0 => format!("{passed} check(s) passed"),
+                _ => format!("{passed} check(s) passed; ingestion not verified"),
+            },
+        );
+        Outcome::Applied {
+            revision,
+            not_verified,
+        }
+    } else {
+        step(
+            tx,
+            Step::Verify,
+            StepState::Failed,
+            format!("{} check(s) failed", failed.len()),
+        );
+        Outcome::Unverified { revision, failed }
+    }
+}
+
+/// The Verify step's checks on one cluster state: the release's pods and every disk in its
+/// namespace, judged as `helmdeck check` and the dashboard judge them.
+pub fn verify_checks(
+    snap: &crate::cluster::watch::Snapshot,
+    release: &str,
+    rule: crate::profile::EncryptionRule,
+    now: std::time::SystemTime,
+) -> Vec<Check> {
+    let asked = crate::health::Asked {
+        release: Some(release),
+        rule,
+        pods: true,
+        disks: true,
+        now,
+    };
+    crate::health::Judgement::of(snap, asked, None).checks
+}
+
+/// Sends one event through capture (by the API server's proxy) and waits for it in the
+/// events API, with the keys the profile names; says what is missing when a key is.
+async fn ingestion(
+    client: &kube::Client,
+    f: &Following<'_>,
+    settings: &crate::profile::IngestionSettings,
+) -> Check {
+    use crate::cluster::probe;
+    let project =
+        probe::resolve_key(settings.project_api_key.as_ref(), Some(client), f.namespace).await;
+    let personal = probe::resolve_key(
+        settings.personal_api_key.as_ref(),
+        Some(client),
+        f.namespace,
+    )
+    .await;
+    let transport = probe::Transport::proxy(client.clone(), f.namespace, f.release).await;
+    let record = probe::probe(
+        &transport,
+        project.as_deref(),
+        personal.as_deref(),
+        &probe::ProbeTiming::from(settings),
+    )
+    .await;
+    crate::health::ingestion::ingestion_check(&record)
+}
