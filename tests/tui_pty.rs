@@ -188,7 +188,7 @@ fn install_dashboard_upgrade_rollback_and_quit_in_a_real_terminal() {
     t.keys(b"r");
     t.wait_for("roll posthog back to", 10);
     t.keys(ENTER);
-    t.wait_for("Roll posthog in posthog back to revision 1?", 10);
+    t.wait_for("to revision 1 (chart posthog-mini-1.0.0, app 1.43.0)?", 10);
     t.keys(b"y");
     t.wait_for("rolled back to revision 1", 120);
     t.wait_for("done: revision 3 deployed", 60);
@@ -288,6 +288,57 @@ fn quitting_during_an_install_can_leave_helm_running_and_the_release_still_deplo
             .any(|s| s == "deployed")
             .then_some(())
     });
+}
+
+/// helm left running is recorded: `status` says it is in progress (not stuck), a reopened app
+/// follows it with `o` (its output so far and the rollout) and `s` stops it.
+#[test]
+fn a_helm_left_running_is_in_progress_and_the_reopened_app_follows_and_stops_it() {
+    // A worker that never gets ready: helm waits for it until it is stopped.
+    let sim = Sim::start(SimOptions {
+        scenarios: vec![helmdeck_sim::Scenario::Crashloop("worker".into())],
+        ..Default::default()
+    });
+    let mut t = Tty::start(&sim, &["--profile", "local"], &[]);
+    start_install(&mut t);
+    t.keys(b"q");
+    t.wait_for("l: leave it running", 10);
+    t.keys(b"l");
+    assert_eq!(t.exit_code(20), 0);
+    t.assert_restored();
+
+    let o = common::helmdeck_on(
+        &sim,
+        &helm(4),
+        &["status", "--release", "posthog", "-n", "posthog"],
+    );
+    let out = common::text(&o);
+    assert_eq!(o.status.code(), Some(5), "{out}");
+    assert!(
+        out.contains("in progress: helm install started by helmdeck on this machine at")
+            && out.contains(", pid ")
+            && !out.contains("stuck"),
+        "{out}"
+    );
+
+    let mut t = Tty::start(&sim, &["--profile", "local"], &[]);
+    t.wait_for("releases (1)", 20);
+    t.keys(b"o");
+    t.wait_for("following helm install of posthog in posthog", 20);
+    t.wait_for("helm started (pid", 10);
+    t.wait_for("failing while helm waits", 90);
+    t.keys(b"s");
+    t.wait_for("n: keep waiting", 10);
+    t.keys(b"y");
+    t.wait_for("helm install ended and left the release", 120);
+    common::eventually(60, "the release uninstalled", || {
+        release_statuses(&sim).is_empty().then_some(())
+    });
+    t.keys(ESC);
+    t.wait_for("releases", 10);
+    t.keys(b"q");
+    assert_eq!(t.exit_code(20), 0);
+    t.assert_restored();
 }
 
 #[test]

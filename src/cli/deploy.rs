@@ -609,15 +609,37 @@ pub fn status(args: ReleaseArgs) -> i32 {
         );
         return exit::BAD_INPUT;
     };
+    // A pending release whose helm helmdeck started here is still running is in progress,
+    // not stuck.
+    let live = cur
+        .status
+        .is_pending()
+        .then(|| {
+            let dir = data_dir().ok()?;
+            crate::helm::runs::find(
+                &dir,
+                &t.namespace,
+                &t.release,
+                helm.kubeconfig.as_deref(),
+                helm.context.as_deref(),
+            )
+        })
+        .flatten();
     // A helm killed mid-way leaves pending-*, or uninstalling when it was undoing a failed
     // first install.
-    let stuck = cur.status.is_stuck();
+    let stuck = cur.status.is_stuck() && live.is_none();
     let last_deployed = hist
         .iter()
         .rev()
         .find(|h| h.status.ran())
         .map(|h| h.revision);
-    let advice = if cur.status == crate::release_status::ReleaseStatus::Uninstalling {
+    let advice = if let Some(run) = &live {
+        format!(
+            "in progress: {} (its output: {}); `helmdeck` (the app) follows it with `o` and stops it with `s`",
+            run.describe(),
+            run.err_log.display()
+        )
+    } else if cur.status == crate::release_status::ReleaseStatus::Uninstalling {
         format!(
             "stuck in uninstalling: finish it with `helm uninstall {} -n {}`, then install again",
             t.release, t.namespace
@@ -637,18 +659,24 @@ pub fn status(args: ReleaseArgs) -> i32 {
         String::new()
     };
     if t.output == Output::Json {
-        outln!("{}", serde_json::to_string_pretty(&json!({"release": t.release, "namespace": t.namespace, "current": cur, "stuck": stuck, "advice": advice})).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&json!({"release": t.release, "namespace": t.namespace, "current": cur, "stuck": stuck, "in_progress": live, "advice": advice})).unwrap_or_default());
     } else {
         outln!("release:   {} (namespace {})", t.release, t.namespace);
         outln!("revision:  {}", cur.revision);
         outln!("status:    {}", cur.status);
         outln!("chart:     {} (app {})", cur.chart, cur.app_version);
         outln!("updated:   {}", cur.updated);
-        if stuck {
+        if live.is_some() {
+            outln!("progress:  {advice}");
+        } else if stuck {
             outln!("problem:   {advice}");
         }
     }
-    if stuck { exit::BUSY } else { exit::OK }
+    if stuck || live.is_some() {
+        exit::BUSY
+    } else {
+        exit::OK
+    }
 }
 
 pub fn history(args: ReleaseArgs) -> i32 {

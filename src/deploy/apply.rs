@@ -4,9 +4,10 @@
 use serde_json::json;
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::verify::{Following, is_the_stack};
 use super::{
-    DeployRequest, Event, Outcome, Plan, PlannedDeploy, Step, StepState, audit, objects, resize,
-    send, step,
+    Action, DeployRequest, Event, Outcome, Plan, PlannedDeploy, Step, StepState, audit, objects,
+    resize, send, step,
 };
 use crate::cluster::{
     self,
@@ -93,12 +94,13 @@ pub async fn apply(planned: &PlannedDeploy, tx: &UnboundedSender<Event>) -> Outc
         req.rollback_on_failure,
         false,
     );
-    let log_dir = req
-        .data_dir
-        .join("runs")
-        .join(&req.namespace)
-        .join(&req.release);
+    let log_dir = crate::helm::runs::log_dir(&req.data_dir, &req.namespace, &req.release);
+    let operation = match req.action {
+        Action::Install => "install",
+        Action::Upgrade => "upgrade",
+    };
     let helm_run = req.helm.run_detached(
+        operation,
         &args,
         &log_dir,
         |pid, log| {
@@ -371,17 +373,6 @@ async fn after_failure(
     o
 }
 
-/// The release a run follows and verifies, and the watchers the front end lent to it.
-pub(super) struct Following<'a> {
-    pub target: &'a crate::cluster::Target,
-    pub namespace: &'a str,
-    pub release: &'a str,
-    pub watch: Option<&'a crate::cluster::watch::SharedWatch>,
-    /// The ingestion probe's settings, when the release is the stack (its chart the
-    /// vendor's or the stand-in): Verify then sends an event and looks for it.
-    pub probe: Option<crate::profile::IngestionSettings>,
-}
-
 impl DeployRequest {
     fn following(&self) -> Following<'_> {
         Following {
@@ -393,11 +384,6 @@ impl DeployRequest {
                 .then(|| crate::cluster::probe::settings_for(self.profile.as_ref())),
         }
     }
-}
-
-/// Whether a chart is the analytics stack helmdeck probes (the vendor's chart or the stand-in).
-pub(super) fn is_the_stack(chart: &str) -> bool {
-    chart == "posthog" || chart == crate::chart::BUNDLED_CHART
 }
 
 /// Starts following the rollout while helm runs: from the front end's watchers when it lent

@@ -13,6 +13,7 @@ pub mod objects;
 pub mod outcome;
 pub mod ownership;
 pub mod plan;
+mod reattach;
 pub mod resize;
 mod rollback;
 pub mod stops;
@@ -21,6 +22,7 @@ mod verify;
 pub use apply::apply;
 pub use plan::diff::{KindDiff, ValueChange, manifest_diff, values_diff};
 pub use plan::{Deployed, Plan, PlannedDeploy, UpgradeNotes, plan};
+pub use reattach::reattach;
 pub use rollback::{
     Revision, RollbackPlan, RollbackRequest, default_rollback_target, plan_rollback, rollback,
 };

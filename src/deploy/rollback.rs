@@ -221,8 +221,8 @@ pub async fn rollback(
         .map(|p| p.storage.encryption)
         .unwrap_or(crate::profile::EncryptionRule::NotRequired);
     let stack = crate::chart::upgrade_notes::split_chart_label(&plan.to.chart)
-        .is_some_and(|(name, _)| super::apply::is_the_stack(name));
-    let f = super::apply::Following {
+        .is_some_and(|(name, _)| super::verify::is_the_stack(name));
+    let f = super::verify::Following {
         target,
         namespace,
         release,
@@ -249,9 +249,10 @@ pub async fn rollback(
     let args = helm.rollback_args(release, namespace, Some(revision), req.timeout_secs);
     // Detached as installs and upgrades are: a Ctrl-C in the terminal reaches helmdeck, not a
     // helm half-way through its rollback (which would leave the release pending-rollback).
-    let log_dir = data_dir.join("runs").join(namespace).join(release);
+    let log_dir = crate::helm::runs::log_dir(data_dir, namespace, release);
     let result = helm
         .run_detached(
+            "rollback",
             &args,
             &log_dir,
             |pid, log| {
@@ -343,7 +344,7 @@ pub async fn rollback(
 
 /// The profile the release was installed with (its `cloud` value), which `check` judges it
 /// under; none when it names none.
-async fn profile_of(
+pub(super) async fn profile_of(
     helm: &Helm,
     release: &str,
     namespace: &str,

@@ -5,7 +5,6 @@
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::apply::Following;
 use super::{Event, Outcome, Step, StepState, send, step};
 use crate::verdict::{Check, Verdict};
 
@@ -133,4 +132,20 @@ async fn ingestion(
     )
     .await;
     crate::health::ingestion::ingestion_check(&record)
+}
+
+/// The release a run follows and verifies, and the watchers the front end lent to it.
+pub(super) struct Following<'a> {
+    pub target: &'a crate::cluster::Target,
+    pub namespace: &'a str,
+    pub release: &'a str,
+    pub watch: Option<&'a crate::cluster::watch::SharedWatch>,
+    /// The ingestion probe's settings, when the release is the stack (its chart the
+    /// vendor's or the stand-in): Verify then sends an event and looks for it.
+    pub probe: Option<crate::profile::IngestionSettings>,
+}
+
+/// Whether a chart is the analytics stack helmdeck probes (the vendor's chart or the stand-in).
+pub(super) fn is_the_stack(chart: &str) -> bool {
+    chart == "posthog" || chart == crate::chart::BUNDLED_CHART
 }

@@ -249,6 +249,7 @@ impl Helm {
     /// `on_start` gets the pid and the output file; each line goes to `on_line` as it appears.
     pub async fn run_detached(
         &self,
+        operation: &str,
         args: &[String],
         log_dir: &Path,
         on_start: impl FnOnce(u32, &Path),
@@ -285,7 +286,34 @@ impl Helm {
             message: format!("cannot run {}: {e}", self.bin.path.display()),
             fix: "check that helm is installed (scripts/get-helm) or set HELMDECK_HELM".into(),
         })?;
-        on_start(child.id().unwrap_or(0), &err_path);
+        let pid = child.id().unwrap_or(0);
+        // Recorded while it runs, so a later helmdeck can tell it from a stuck release.
+        let flag = |f: &str| {
+            args.iter()
+                .position(|a| a == f)
+                .and_then(|i| args.get(i + 1))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let record = super::runs::LiveRun {
+            pid,
+            started: crate::time::now_rfc3339(),
+            operation: operation.to_string(),
+            // The first word after the command that is not a flag (`upgrade --install NAME`).
+            release: args
+                .iter()
+                .skip(1)
+                .find(|a| !a.starts_with('-'))
+                .cloned()
+                .unwrap_or_default(),
+            namespace: flag("-n"),
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            out_log: out_path.clone(),
+            err_log: err_path.clone(),
+        }
+        .record(log_dir);
+        on_start(pid, &err_path);
         let (mut out_tail, mut err_tail) = (Tail::new(&out_path), Tail::new(&err_path));
         let mut poll = tokio::time::interval(std::time::Duration::from_millis(100));
         let status = loop {
@@ -299,6 +327,9 @@ impl Helm {
         };
         out_tail.read(&mut on_line);
         err_tail.read(&mut on_line);
+        if let Some(r) = record {
+            let _ = std::fs::remove_file(r);
+        }
         let status = status.map_err(|e| fail(e.to_string()))?;
         if status.success() {
             return Ok(out_tail.text);
@@ -500,7 +531,8 @@ fn signal(pid: u32, sig: Signal) -> std::io::Result<()> {
 }
 
 /// The lines a file grows by, read as they appear (a detached helm's output).
-struct Tail {
+/// A file read as it grows, line by line.
+pub(crate) struct Tail {
     path: PathBuf,
     offset: u64,
     partial: String,
@@ -508,7 +540,7 @@ struct Tail {
 }
 
 impl Tail {
-    fn new(path: &Path) -> Tail {
+    pub(crate) fn new(path: &Path) -> Tail {
         Tail {
             path: path.to_path_buf(),
             offset: 0,
@@ -517,7 +549,7 @@ impl Tail {
         }
     }
 
-    fn read(&mut self, on_line: &mut impl FnMut(&str)) {
+    pub(crate) fn read(&mut self, on_line: &mut impl FnMut(&str)) {
         use std::io::{Read, Seek, SeekFrom};
         let Ok(mut f) = std::fs::File::open(&self.path) else {
             return;

@@ -1,6 +1,7 @@
 //! The real `helm` binary: where it is, which major it is, and running it.
 
 pub mod driver;
+pub mod runs;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

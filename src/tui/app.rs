@@ -255,6 +255,25 @@ impl App {
                 effects
             }
             Msg::ApplyDone(o) => self.finished(o),
+            Msg::Reattached(Ok(run)) => {
+                self.message = None;
+                self.run.view = Some(RunView::new(
+                    format!(
+                        "following helm {} of {} in {}, left running at {} (pid {})",
+                        run.operation, run.release, run.namespace, run.started, run.pid
+                    ),
+                    &run.operation,
+                    &run.release,
+                    &run.namespace,
+                    self.session.now,
+                ));
+                self.show(Route::Run);
+                Vec::new()
+            }
+            Msg::Reattached(Err(why)) => {
+                self.message = Some(why);
+                Vec::new()
+            }
             Msg::Helm(h) => {
                 self.session.opts.helm = h;
                 Vec::new()
@@ -677,11 +696,24 @@ impl App {
             Action::ShowRun => {
                 if self.run.view.is_some() {
                     self.show(Route::Run);
-                } else {
-                    self.message =
-                        Some("no install, upgrade or rollback in this session yet".into());
+                    return Vec::new();
                 }
-                return Vec::new();
+                // None in this session: a helm an earlier helmdeck left running, if any.
+                let release = self
+                    .home
+                    .selected(&self.session)
+                    .or(self.session.focused_release());
+                return match release {
+                    Some(r) => vec![Effect::Reattach {
+                        release: r.name.clone(),
+                        namespace: r.namespace.clone(),
+                    }],
+                    None => {
+                        self.message =
+                            Some("no install, upgrade or rollback in this session yet".into());
+                        Vec::new()
+                    }
+                };
             }
             Action::Install => return self.start_wizard(deploy::Action::Install),
             Action::Upgrade => return self.start_wizard(deploy::Action::Upgrade),

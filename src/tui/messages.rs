@@ -29,6 +29,11 @@ pub enum Effect {
     /// Roll back as planned (to the plan's revision, only while the release is at its
     /// `from`).
     Rollback(Box<crate::deploy::RollbackPlan>),
+    /// Follow the helm an earlier helmdeck left running for this release, if one is.
+    Reattach {
+        release: String,
+        namespace: String,
+    },
     SwitchNamespace(String),
     SwitchContext(String),
     RefreshReleases,
@@ -84,6 +89,8 @@ pub enum Msg {
     Releases(Result<Vec<ReleaseInfo>, String>),
     Probe(Box<ProbeRecord>),
     Engine(deploy::Event),
+    /// A helm run left going by an earlier helmdeck, now followed (or why there is none).
+    Reattached(Result<Box<crate::helm::runs::LiveRun>, String>),
     PlanDone(Result<Box<PlanTicket>, Outcome>),
     /// The campaign plans this stop (a later one reopens the walkthrough).
     Planning(deploy::StopAt),

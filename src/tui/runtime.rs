@@ -165,6 +165,41 @@ fn save_draft(intent: &deploy::Intent) -> Result<(), String> {
     crate::private_files::private_file(&draft, yaml.as_bytes()).map_err(|e| e.to_string())
 }
 
+/// Finds the helm an earlier helmdeck left running for the release and follows it to its end.
+fn spawn_reattach(
+    release: String,
+    namespace: String,
+    target: Target,
+    watch: Option<SharedWatch>,
+    tx: UnboundedSender<Msg>,
+) {
+    tokio::spawn(async move {
+        let run = crate::dirs::data_dir().and_then(|d| {
+            crate::helm::runs::find(
+                &d,
+                &namespace,
+                &release,
+                target.kubeconfig_path().as_deref(),
+                target.context.as_deref(),
+            )
+        });
+        let (Some(run), Ok(bin)) = (run, crate::helm::find_helm()) else {
+            let _ = tx.send(Msg::Reattached(Err(format!(
+                "no install, upgrade or rollback in this session, and no helm started by helmdeck is running for {release} in {namespace}"
+            ))));
+            return;
+        };
+        let _ = tx.send(Msg::Reattached(Ok(Box::new(run.clone()))));
+        let helm =
+            crate::helm::driver::Helm::new(bin, target.kubeconfig_path(), target.context.clone());
+        let (etx, fwd) = forward(&tx);
+        let o = deploy::reattach(&run, &helm, &target, watch, &etx).await;
+        drop(etx);
+        let _ = fwd.await;
+        let _ = tx.send(Msg::ApplyDone(o));
+    });
+}
+
 pub fn spawn_rollback(
     plan: deploy::RollbackPlan,
     target: Target,
@@ -405,6 +440,16 @@ impl Runtime {
             }
             Effect::Apply(ticket) => ticket.reply.send(deploy::Answer::Yes),
             Effect::Answer(reply, answer) => reply.send(answer),
+            Effect::Reattach { release, namespace } => {
+                let watch = self.workers.as_ref().map(|w| w.watch.clone());
+                spawn_reattach(
+                    release,
+                    namespace,
+                    self.target.clone(),
+                    watch,
+                    self.tx.clone(),
+                );
+            }
             Effect::Rollback(plan) => {
                 // Followed and verified from the dashboard's watchers, as an upgrade is.
                 let watch = self.workers.as_ref().map(|w| w.watch.clone());

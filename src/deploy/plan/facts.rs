@@ -80,6 +80,25 @@ pub(super) async fn gather(
             req.release, req.namespace
         )));
     }
+    // A helm helmdeck started on this machine for this release still runs: in progress.
+    if current.as_ref().is_some_and(|c| c.status.is_pending())
+        && let Some(run) = crate::helm::runs::find(
+            &req.data_dir,
+            &req.namespace,
+            &req.release,
+            req.helm.kubeconfig.as_deref(),
+            req.helm.context.as_deref(),
+        )
+    {
+        return Err(Outcome::Busy {
+            message: format!(
+                "{} in {} is in progress: {}\n  fix: wait for it (in the app, `o` follows it and `s` stops it), then run again",
+                req.release,
+                req.namespace,
+                run.describe()
+            ),
+        });
+    }
     // A pending revision younger than a helm timeout is most likely another operator's helm
     // still at work (helm records no heartbeat; its revision's time is what the cluster
     // shows): that is "busy", not "stuck", whoever's data directory this is.
