@@ -36,6 +36,7 @@ fn request(sim: &Sim, intent: &Intent) -> DeployRequest {
         data_dir: sim.home.path().join("helmdeck-data"),
         watch: None,
         app_pin: None,
+        secrets: intent.secrets.clone(),
     }
 }
 
@@ -124,6 +125,9 @@ fn apply_refuses_a_plan_the_release_has_moved_past() {
     );
 }
 
+/// A personal API key no output may carry.
+const CANARY: &str = "phx_canary_7c1d9e";
+
 fn leaf<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(v, |cur, k| cur.get(k))
 }
@@ -149,6 +153,12 @@ fn the_values_the_wizard_reviews_are_the_values_applied() {
     let mut key = |c| app.update(Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)));
     key(KeyCode::Char('i'));
     key(KeyCode::Enter);
+    // The last question, the optional personal API key: typed, shown as dots, stored only as
+    // the profile's Secret.
+    key(KeyCode::BackTab);
+    for c in CANARY.chars() {
+        key(KeyCode::Char(c));
+    }
     // The review renders off the UI thread in the app; here, at once.
     let Some(Effect::Review(job)) = key(KeyCode::Enter).into_iter().next() else {
         panic!("the questions' enter asks for the review")
@@ -171,6 +181,11 @@ fn the_values_the_wizard_reviews_are_the_values_applied() {
         .clone();
     assert!(!review.is_empty());
     let mut intent = *intent;
+    assert_eq!(intent.secrets.len(), 1, "the key goes to its Secret");
+    assert!(
+        !format!("{intent:?}").contains(CANARY),
+        "never a value, and never in a debug print"
+    );
     intent.target = target(&sim);
     let req = request(&sim, &intent);
     let rt = runtime();
@@ -193,9 +208,30 @@ fn the_values_the_wizard_reviews_are_the_values_applied() {
                 .contains("the Secret posthog-helmdeck-probe with the key project-api-key"),
         "{not_verified:?}"
     );
+    // The key is in its Secret, and nowhere helmdeck writes or says things.
+    let stored = sim
+        .objects("", "secrets", Some("posthog"))
+        .into_iter()
+        .find(|s| s["metadata"]["name"] == "posthog-helmdeck-probe")
+        .expect("the probe Secret");
+    use base64::Engine;
+    let got = base64::engine::general_purpose::STANDARD
+        .decode(
+            stored["data"]["personal-api-key"]
+                .as_str()
+                .expect("the key"),
+        )
+        .expect("base64");
+    assert_eq!(got, CANARY.as_bytes());
+    for f in common::files_under(&sim.home.path().join("helmdeck-data")) {
+        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap_or_default()).to_string();
+        assert!(!text.contains(CANARY), "{} holds the key", f.display());
+    }
     // The rollout was followed through the shared watchers while helm waited.
     let mut most = (0, 0);
+    let mut said = String::new();
     while let Ok(e) = rx.try_recv() {
+        said.push_str(&format!("{e:?}"));
         if let deploy::Event::Progress {
             pods_ready,
             pods_expected,
@@ -206,6 +242,8 @@ fn the_values_the_wizard_reviews_are_the_values_applied() {
         }
     }
     assert!(most.0 >= 4, "progress seen: {most:?}");
+    assert!(!said.contains(CANARY), "an event carried the key");
+    assert!(said.contains("stored Secret posthog-helmdeck-probe (key personal-api-key)"));
 
     let applied = applied_values(&sim);
     let mut compared = 0;

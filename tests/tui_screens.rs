@@ -418,6 +418,22 @@ fn install_wizard_screens() {
         key(&mut a, KeyCode::BackTab);
     }
     assert!(render(&a, 80, 12).contains("Public hostname"));
+    // The personal API key, last: typed, shown only as dots, with where it is stored.
+    key(&mut a, KeyCode::BackTab);
+    typed(&mut a, "phx_secret_42");
+    let shown = render(&a, 160, 48);
+    assert!(
+        shown.contains("•••••••••••••") && !shown.contains("phx_secret_42"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("stored as Secret posthog-helmdeck-probe (key personal-api-key)"),
+        "{shown}"
+    );
+    for _ in 0.."phx_secret_42".len() {
+        key(&mut a, KeyCode::Backspace);
+    }
+    key(&mut a, KeyCode::Tab);
     for _ in 0.."not a host".len() {
         key(&mut a, KeyCode::Backspace);
     }
@@ -1212,6 +1228,66 @@ fn the_upgrade_walkthrough_picks_a_version_and_walks_its_stops() {
         .intent(deploy::Action::Upgrade, &a.session)
         .unwrap();
     assert_eq!(intent.values.version.as_deref(), Some("30.46.0"));
+}
+
+/// `:skip-stop VERSION REASON` in the walkthrough leaves a stop out as the CLI's
+/// `--skip-stop` does: only a stop of the way, only with a reason, and the campaign gets it.
+#[test]
+fn a_stop_is_skipped_in_the_app_only_by_name_and_with_a_reason() {
+    let mut a = app();
+    a.session.opts.simulated = false;
+    let mut r = release("deployed", 1);
+    r.chart = "posthog".into();
+    r.chart_version = "25.0.0".into();
+    r.app_version = "1.37.1".into();
+    a.update(Msg::Releases(Ok(vec![r])));
+    let command = |a: &mut App, line: &str| {
+        key(a, KeyCode::Char(':'));
+        typed(a, line);
+        key(a, KeyCode::Enter);
+        a.message.clone().unwrap_or_default()
+    };
+    assert!(command(&mut a, "skip-stop 29.0.11 why").contains("works in an upgrade walkthrough"));
+    key(&mut a, KeyCode::Char('u'));
+    a.update(Msg::Versions(Ok((
+        vendor_listing(),
+        Some("1.24.17".into()),
+    ))));
+    key(&mut a, KeyCode::Char('g'));
+    key(&mut a, KeyCode::Enter);
+    let stops = |a: &App| -> Vec<String> {
+        let w = a.walkthrough.current.as_ref().expect("the walkthrough");
+        w.path
+            .as_ref()
+            .expect("a way")
+            .stops
+            .iter()
+            .map(|s| s.version.clone())
+            .collect()
+    };
+    assert_eq!(stops(&a), ["29.0.11", "30.46.0"]);
+    assert!(command(&mut a, "skip-stop 28.0.0 no").contains("not a stop on the way"));
+    assert!(command(&mut a, "skip-stop 29.0.11").contains("name the stop and why"));
+    assert_eq!(
+        stops(&a),
+        ["29.0.11", "30.46.0"],
+        "nothing skipped without a reason"
+    );
+    let said = command(&mut a, "skip-stop 29.0.11 ran 0005 to 0007 by hand");
+    assert!(said.contains("chart 29.0.11 left out of the way"), "{said}");
+    assert_eq!(stops(&a), ["30.46.0"]);
+    let intent = a
+        .walkthrough
+        .current
+        .as_ref()
+        .unwrap()
+        .intent(deploy::Action::Upgrade, &a.session)
+        .unwrap();
+    let skip = intent.skip.expect("the campaign skips it");
+    assert_eq!(
+        (skip.version.as_str(), skip.reason.as_str()),
+        ("29.0.11", "ran 0005 to 0007 by hand")
+    );
 }
 
 /// `u` again after leaving the walkthrough opens the version picker on the version chosen

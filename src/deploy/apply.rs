@@ -301,6 +301,26 @@ async fn after_helm(
             .and_then(|h| h.last().map(|e| e.revision))
             .unwrap_or(0),
     };
+    // The keys the wizard was given, now that the namespace exists: before Verify reads them.
+    if !req.secrets.is_empty() {
+        match objects::store_secrets(watch_client, &req.namespace, &req.secrets).await {
+            Ok(done) => {
+                let _ = audit::AuditLog::new(&req.data_dir).append(json!({"phase": "secrets", "release": req.release, "namespace": req.namespace, "stored": done}));
+                send(
+                    tx,
+                    Event::Notice {
+                        message: format!("stored {} (the value is not shown)", done.join(", ")),
+                    },
+                );
+            }
+            Err(e) => send(
+                tx,
+                Event::Notice {
+                    message: format!("{e}: Verify goes on without it; create it yourself"),
+                },
+            ),
+        }
+    }
     if req.verify {
         let rule = req
             .profile

@@ -244,6 +244,9 @@ pub struct Intent {
     pub watch: Option<crate::cluster::watch::SharedWatch>,
     /// A stop of the way to leave out, and the user's reason (recorded in the audit log).
     pub skip: Option<SkipStop>,
+    /// Keys stored as Secrets in the release's namespace once helm is done (the wizard's
+    /// personal API key): never in values, drafts or logs.
+    pub secrets: Vec<(crate::profile::SecretKeyRef, crate::profile::Hidden)>,
 }
 
 /// `--skip-stop VERSION --reason TEXT`.
@@ -268,6 +271,7 @@ impl Intent {
             resize_disks: false,
             watch: None,
             skip: None,
+            secrets: Vec::new(),
         }
     }
 
@@ -302,6 +306,7 @@ impl Intent {
             data_dir,
             watch: self.watch.clone(),
             app_pin: self.values.app_pin.clone(),
+            secrets: self.secrets.clone(),
         })
     }
 }

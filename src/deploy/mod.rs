@@ -29,7 +29,7 @@ pub use rollback::{
 pub use verify::verify_checks;
 
 pub use campaign::{Answer, Campaign, Pilot, StopAt};
-pub use intent::{Answers, DEFAULT_TIMEOUT_SECS, Intent, ValuesIntent};
+pub use intent::{Answers, DEFAULT_TIMEOUT_SECS, Intent, SkipStop, ValuesIntent};
 pub use outcome::{Outcome, exit};
 
 use std::path::PathBuf;
@@ -144,6 +144,8 @@ pub struct DeployRequest {
     pub watch: Option<crate::cluster::watch::SharedWatch>,
     /// The app version a migration stop runs instead of the chart's own.
     pub app_pin: Option<String>,
+    /// Secrets' keys to store in the release's namespace once helm is done.
+    pub secrets: Vec<(crate::profile::SecretKeyRef, crate::profile::Hidden)>,
 }
 
 fn send(tx: &UnboundedSender<Event>, e: Event) {

@@ -195,6 +195,40 @@ pub async fn apply(
     Ok(done)
 }
 
+/// Stores each key in its Secret in `namespace` (server-side apply, helmdeck's field manager,
+/// so only these keys are helmdeck's and the Secret's other keys stay); returns what it stored
+/// by name, never the values.
+pub async fn store_secrets(
+    client: &kube::Client,
+    namespace: &str,
+    secrets: &[(crate::profile::SecretKeyRef, crate::profile::Hidden)],
+) -> Result<Vec<String>, ObjectError> {
+    use base64::Engine;
+    let api: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(client.clone(), namespace);
+    let mut done = Vec::new();
+    for (r, value) in secrets {
+        let what = format!("Secret {} (key {})", r.name, r.key);
+        let body = serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": r.name, "namespace": namespace},
+            "data": {r.key.clone(): base64::engine::general_purpose::STANDARD.encode(&value.0)},
+        });
+        api.patch(
+            &r.name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&body),
+        )
+        .await
+        .map_err(|source| ObjectError::Apply {
+            what: what.clone(),
+            source,
+        })?;
+        done.push(what);
+    }
+    Ok(done)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -178,6 +178,17 @@ pub struct SecretKeyRef {
     pub key: String,
 }
 
+/// A secret's text (a personal API key typed in the wizard): its `Debug` never shows it, so no
+/// log or panic message can.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Hidden(pub String);
+
+impl std::fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Hidden({} chars)", self.0.chars().count())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
     #[error(transparent)]

@@ -611,6 +611,10 @@ impl App {
                 self.overlay = Some(Overlay::Help(0));
                 Vec::new()
             }
+            Command::SkipStop { version, reason } => {
+                self.message = Some(self.walkthrough.skip_stop(version, reason));
+                Vec::new()
+            }
             Command::NoView(cmd) => {
                 self.message = Some(format!(
                     "helmdeck has no {cmd} view: kubectl get {cmd} -n {} (the pod detail shows each pod's events)",

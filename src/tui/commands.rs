@@ -16,6 +16,11 @@ pub enum Command {
     Run,
     Home,
     Help,
+    /// `:skip-stop VERSION REASON…` in an upgrade walkthrough (as `--skip-stop … --reason …`).
+    SkipStop {
+        version: Option<String>,
+        reason: String,
+    },
     /// A k9s view helmdeck does not have: the kubectl command to use instead.
     NoView(String),
     Unknown(String),
@@ -38,6 +43,10 @@ pub fn parse(text: &str) -> Command {
         "run" | "op" | "operation" => Command::Run,
         "home" | "releases" | "helm" | "hr" => Command::Home,
         "help" => Command::Help,
+        "skip-stop" => Command::SkipStop {
+            version: arg,
+            reason: parts.collect::<Vec<_>>().join(" "),
+        },
         "svc" | "services" | "service" | "events" | "ev" | "event" => {
             Command::NoView(cmd.to_string())
         }
@@ -46,7 +55,7 @@ pub fn parse(text: &str) -> Command {
 }
 
 /// The `:` commands tab completes, as typed.
-const COMMAND_WORDS: [&str; 14] = [
+const COMMAND_WORDS: [&str; 15] = [
     "ctx",
     "deploy",
     "disks",
@@ -60,6 +69,7 @@ const COMMAND_WORDS: [&str; 14] = [
     "pvc",
     "quit",
     "run",
+    "skip-stop",
     "sts",
 ];
 

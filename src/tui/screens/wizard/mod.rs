@@ -50,6 +50,9 @@ pub struct Field {
     pub question: Question,
     pub input: LineEdit,
     pub error: Option<String>,
+    /// Where the answer is stored instead of the values: a Secret's key in the release's
+    /// namespace (the personal API key). Never shown, drafted or logged.
+    pub secret: Option<crate::profile::SecretKeyRef>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -86,6 +89,8 @@ pub struct Wizard {
     pub version_sel: usize,
     /// The way to the chosen version; the walkthrough applies its first stop.
     pub path: Option<crate::chart::upgrade_path::UpgradePath>,
+    /// A stop the user left out of the way, and why (`:skip-stop`).
+    pub skip: Option<deploy::SkipStop>,
     /// The notes' steps a person must confirm having done, and whether they have.
     pub acks: Vec<(String, bool)>,
     /// The chart the review rendered, as shown (the stand-in says it is one).
@@ -148,6 +153,39 @@ pub struct Walkthrough {
 }
 
 impl Walkthrough {
+    /// `:skip-stop VERSION REASON`: leaves a stop out of the walkthrough's way, as the CLI's
+    /// `--skip-stop … --reason …` does (the campaign records the reason); what to say back.
+    pub fn skip_stop(&mut self, version: Option<String>, reason: String) -> String {
+        let Some(w) = self.current.as_mut().filter(|w| w.path.is_some()) else {
+            return "no upgrade way to skip a stop of: :skip-stop works in an upgrade walkthrough, once a version is chosen".into();
+        };
+        let (Some(version), false) = (version, reason.trim().is_empty()) else {
+            return "name the stop and why: :skip-stop VERSION REASON (the reason goes in the audit log)".into();
+        };
+        let Some(path) = w.path.as_mut() else {
+            return String::new();
+        };
+        match path.skip(&version, reason.trim()) {
+            Ok(()) => {
+                // The first stop's steps may be the skipped one's now.
+                w.acks = path
+                    .manual_steps(0)
+                    .into_iter()
+                    .map(|a| (a, false))
+                    .collect();
+                w.skip = Some(deploy::SkipStop {
+                    version: version.clone(),
+                    reason: reason.trim().to_string(),
+                });
+                w.scroll = 0;
+                format!(
+                    "chart {version} left out of the way at your request; its notes go with the next stop"
+                )
+            }
+            Err(e) => e.to_string(),
+        }
+    }
+
     /// The engine plans the walkthrough's stop: its events go to the plan view.
     pub fn planning(&self) -> bool {
         self.current.as_ref().is_some_and(|w| w.plan.running)
@@ -195,6 +233,7 @@ impl Walkthrough {
             server: None,
             version_sel: 0,
             path: None,
+            skip: None,
             acks: Vec::new(),
             chart_label: String::new(),
             resize_disks: false,
@@ -549,7 +588,7 @@ impl Wizard {
     /// The answers given, by value path.
     fn answers(&self) -> Map<String, Value> {
         let mut m = Map::new();
-        for f in &self.fields {
+        for f in self.fields.iter().filter(|f| f.secret.is_none()) {
             if let Ok(v) = validate_field(f)
                 && !v.is_null()
             {
@@ -569,6 +608,15 @@ impl Wizard {
             Default::default(),
         );
         intent.resize_disks = self.resize_disks;
+        intent.secrets = self
+            .fields
+            .iter()
+            .filter_map(|f| {
+                let text = f.input.text.trim();
+                Some((f.secret.clone()?, crate::profile::Hidden(text.to_string())))
+                    .filter(|_| !text.is_empty())
+            })
+            .collect();
         intent.values = deploy::ValuesIntent {
             profile: Some(p.name.clone()),
             answers: Some(deploy::Answers {
@@ -587,6 +635,7 @@ impl Wizard {
             version: self.path.as_ref().map(|p| p.to.clone()),
             ..Default::default()
         };
+        intent.skip = self.skip.clone();
         Some(intent)
     }
 

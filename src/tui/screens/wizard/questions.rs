@@ -22,7 +22,8 @@ use crate::values;
 
 /// The wizard's fields for a profile, prefilled from current values, else the defaults.
 pub(super) fn fields_for(p: &Profile, current: &Map<String, Value>) -> Vec<Field> {
-    p.questions
+    let mut fields: Vec<Field> = p
+        .questions
         .iter()
         .map(|q| {
             let v = values::get_path(current, &q.path).or(q.default.as_ref());
@@ -34,9 +35,37 @@ pub(super) fn fields_for(p: &Profile, current: &Map<String, Value>) -> Vec<Field
                     Some(other) => other.to_string(),
                 }),
                 error: None,
+                secret: None,
             }
         })
-        .collect()
+        .collect();
+    // The personal API key, when the profile names a Secret for it: what Verify needs to see
+    // events arrive and the upgrade to read async migrations. Stored there, never shown.
+    if let Some(secret) = p
+        .ingestion
+        .personal_api_key
+        .as_ref()
+        .and_then(|k| k.secret.clone())
+    {
+        fields.push(Field {
+            question: crate::profile::Question {
+                path: String::new(),
+                prompt: "Personal API key of a staff user (optional)".into(),
+                default: None,
+                validate: crate::profile::Validation::Text,
+                choices: Vec::new(),
+                required: false,
+                help: Some(format!(
+                    "lets Verify see an event arrive and an upgrade read the async migrations; stored as Secret {} (key {}) in the release's namespace, never shown",
+                    secret.name, secret.key
+                )),
+            },
+            input: LineEdit::new(String::new()),
+            error: None,
+            secret: Some(secret),
+        });
+    }
+    fields
 }
 
 /// A field's typed answer, by the profile's validation rule.
@@ -115,6 +144,12 @@ pub(super) fn field_spans(fld: &Field, focus: bool, width: u16, t: &Theme) -> Ve
         if focus {
             out.push(Span::styled("   space toggles", t.dim));
         }
+        return out;
+    }
+    // A secret shows as dots, and only how long it is.
+    if fld.secret.is_some() {
+        let dots = "•".repeat(fld.input.text.chars().count());
+        out.push(Span::styled(dots, if focus { t.selected } else { t.dim }));
         return out;
     }
     if !focus {

@@ -122,6 +122,7 @@ impl Wizard {
             .map(|a| (a, false))
             .collect();
         self.path = Some(path);
+        self.skip = None;
         self.step = WizardStep::Notes;
         self.scroll = 0;
         Step::default()
