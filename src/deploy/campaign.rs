@@ -256,40 +256,7 @@ impl Campaign {
             };
             outcome = pilot
                 .apply(&at, async |tx| {
-                    let o = super::apply(&planned, tx).await;
-                    match (&o, &key) {
-                        (Outcome::Applied { revision, .. }, Some(k)) if gated => {
-                            let limit =
-                                std::time::Duration::from_secs(planned.request.timeout_secs);
-                            let gate = super::migrations::wait(
-                                &planned.request,
-                                &at.gate,
-                                k,
-                                *revision,
-                                limit,
-                                tx,
-                            )
-                            .await;
-                            // Passed: the stop's own outcome (and what it could not verify).
-                            match gate {
-                                Outcome::Applied { .. } => o,
-                                stopped => stopped,
-                            }
-                        }
-                        (Outcome::Applied { .. }, None) if gated => {
-                            super::step(
-                                tx,
-                                super::Step::Migrations,
-                                super::StepState::Skipped,
-                                format!(
-                                    "no personal API key to read them with ({}): confirm each by hand",
-                                    super::migrations::key_hint(&planned.request)
-                                ),
-                            );
-                            o
-                        }
-                        _ => o,
-                    }
+                    apply_and_gate(&planned, &at, gated.then_some(key.as_deref()), tx).await
                 })
                 .await;
             if gated && key.is_none() {
@@ -305,6 +272,38 @@ impl Campaign {
             }
         }
         outcome
+    }
+}
+
+/// Applies a stop; a stop that exists for async migrations (`gate` given) then waits for
+/// them with the personal key, or says they are to be confirmed by hand without one. A
+/// passed gate keeps the stop's own outcome (and what it could not verify).
+async fn apply_and_gate(
+    planned: &PlannedDeploy,
+    at: &StopAt,
+    gate: Option<Option<&str>>,
+    tx: &UnboundedSender<Event>,
+) -> Outcome {
+    let o = super::apply(planned, tx).await;
+    let (Outcome::Applied { revision, .. }, Some(key)) = (&o, gate) else {
+        return o;
+    };
+    let Some(key) = key else {
+        super::step(
+            tx,
+            super::Step::Migrations,
+            super::StepState::Skipped,
+            format!(
+                "no personal API key to read them with ({}): confirm each by hand",
+                super::migrations::key_hint(&planned.request)
+            ),
+        );
+        return o;
+    };
+    let limit = std::time::Duration::from_secs(planned.request.timeout_secs);
+    match super::migrations::wait(&planned.request, &at.gate, key, *revision, limit, tx).await {
+        Outcome::Applied { .. } => o,
+        stopped => stopped,
     }
 }
 
