@@ -178,6 +178,44 @@ fn unencrypted_ebs_volume_fails_under_the_aws_profile() {
     }
 }
 
+/// The stand-in chart's ClickHouse claim.
+const RESTORED: &str = "data-posthog-clickhouse-0";
+
+/// On the aws profile's encrypted class, a claim whose volume was restored (made outside the
+/// class: no `pv.kubernetes.io/provisioned-by`) is "unknown", not "encrypted by the class
+/// parameter"; its siblings, provisioned from the class, stay encrypted.
+#[test]
+fn a_restored_volume_is_not_vouched_for_by_its_class() {
+    let sim = sim(vec![Scenario::RestoredVolume(RESTORED.into())]);
+    install(&sim, "aws", &[]);
+    let (o, v) = check_until(
+        &sim,
+        &["--disks", "--profile", "aws"],
+        "bound volumes",
+        all_bound,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let rows = disks(&v);
+    let restored = rows
+        .iter()
+        .find(|d| d["claim"] == RESTORED)
+        .unwrap_or_else(|| panic!("{RESTORED} in {v}"));
+    assert_eq!(restored["encryption"], "unknown", "{restored}");
+    assert_eq!(restored["verdict"], "fail", "{restored}");
+    assert!(
+        restored["message"]
+            .as_str()
+            .unwrap()
+            .contains("carries no pv.kubernetes.io/provisioned-by"),
+        "{restored}"
+    );
+    let others: Vec<&Value> = rows.iter().filter(|d| d["claim"] != RESTORED).collect();
+    assert!(!others.is_empty());
+    for d in others {
+        assert_eq!(d["encryption"], "class-parameter", "{d}");
+    }
+}
+
 #[test]
 fn gcp_volume_is_encrypted_by_the_platform() {
     let sim = sim(vec![]);

@@ -99,6 +99,45 @@ fn newer_than_volume(sc: &StorageClass, pv: &PersistentVolume) -> Option<String>
     })
 }
 
+/// The in-tree provisioner and the CSI driver that took its volumes over (CSI migration keeps
+/// the in-tree name on the class and on the volumes it provisions).
+const MIGRATED: [(&str, &str); 3] = [
+    ("kubernetes.io/aws-ebs", "ebs.csi.aws.com"),
+    ("kubernetes.io/gce-pd", "pd.csi.storage.gke.io"),
+    ("kubernetes.io/azure-disk", "disk.csi.azure.com"),
+];
+
+fn same_provisioner(a: &str, b: &str) -> bool {
+    a == b
+        || MIGRATED
+            .iter()
+            .any(|(t, c)| (a == *t && b == *c) || (a == *c && b == *t))
+}
+
+/// Why a class is not evidence for a volume it did not provision: only a volume the class's
+/// provisioner made carries `pv.kubernetes.io/provisioned-by` with its name; a volume made by
+/// hand or by a restore (Velero, a retained volume bound again) does not (shared/REFERENCE.md,
+/// "Disk encryption").
+fn not_from_class(sc: &StorageClass, pv: &PersistentVolume) -> Option<String> {
+    let class = sc.metadata.name.as_deref().unwrap_or_default();
+    let name = pv.metadata.name.as_deref().unwrap_or_default();
+    let by = pv
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("pv.kubernetes.io/provisioned-by"));
+    match by {
+        None => Some(format!(
+            "PV {name} carries no pv.kubernetes.io/provisioned-by: it was made by hand or restored (a backup, a retained volume bound again), not provisioned from StorageClass {class}, whose parameters are therefore no evidence for it"
+        )),
+        Some(by) if !same_provisioner(by, &sc.provisioner) => Some(format!(
+            "PV {name} was provisioned by {by}, not by StorageClass {class}'s provisioner {}: the class's parameters are no evidence for it",
+            sc.provisioner
+        )),
+        Some(_) => None,
+    }
+}
+
 /// The in-tree volume source's provisioner name, for volumes that are not CSI.
 fn in_tree_driver(pv: &PersistentVolume) -> Option<&'static str> {
     let s = pv.spec.as_ref()?;
@@ -157,9 +196,9 @@ pub fn disk_row(
     let csi = pv.and_then(|p| p.spec.as_ref()?.csi.as_ref());
     evidence.extend(volume_evidence(pv, volume.as_deref()));
     evidence.extend(sc.map(class_evidence));
-    // A class re-created after the volume says nothing about it.
+    // A class re-created after the volume, or one that did not make it, says nothing about it.
     let stale = match (sc, pv) {
-        (Some(c), Some(v)) => newer_than_volume(c, v),
+        (Some(c), Some(v)) => newer_than_volume(c, v).or_else(|| not_from_class(c, v)),
         _ => None,
     };
     if let Some(why) = &stale {
@@ -167,14 +206,20 @@ pub fn disk_row(
     }
     let evidence_class = if stale.is_some() { None } else { sc };
     // The driver that made the volume wins over the class's provisioner; the parameters are
-    // the class's with the PV's attributes on top (CSI drivers copy them there).
+    // the class's, with an Azure Disk volume's own attributes on top.
     let driver = csi
         .map(|c| c.driver.clone())
         .or_else(|| pv.and_then(in_tree_driver).map(str::to_string))
         .or_else(|| sc.map(|c| c.provisioner.clone()))
         .unwrap_or_default();
     let mut params = evidence_class.map(class_params).unwrap_or_default();
-    if let Some(attrs) = csi.and_then(|c| c.volume_attributes.as_ref()) {
+    // Only Azure Disk records the class's parameters on the volume; an EBS or PD volume's
+    // attributes are format options, and an `encrypted` among them is no evidence.
+    let attrs_are_evidence = same_provisioner(&driver, "disk.csi.azure.com");
+    if let Some(attrs) = csi
+        .and_then(|c| c.volume_attributes.as_ref())
+        .filter(|_| attrs_are_evidence)
+    {
         for (k, v) in attrs {
             params.insert(k.clone(), Value::String(v.clone()));
         }
@@ -347,7 +392,7 @@ mod tests {
         }))
         .unwrap();
         let pv = arc(json!({
-            "metadata": {"name": "pv-1"},
+            "metadata": {"name": "pv-1", "annotations": {"pv.kubernetes.io/provisioned-by": provisioner}},
             "spec": {"storageClassName": "sc", "persistentVolumeReclaimPolicy": "Retain",
                      "csi": {"driver": provisioner, "volumeHandle": "vol-1"}}
         }));
@@ -435,10 +480,75 @@ mod tests {
 
     fn ebs_volume(class: &str, created: &str) -> Arc<PersistentVolume> {
         arc(
-            json!({"metadata": {"name": "pv-1", "creationTimestamp": created},
+            json!({"metadata": {"name": "pv-1", "creationTimestamp": created,
+                                "annotations": {"pv.kubernetes.io/provisioned-by": "ebs.csi.aws.com"}},
             "spec": {"storageClassName": class,
                      "csi": {"driver": "ebs.csi.aws.com", "volumeHandle": "vol-1"}}}),
         )
+    }
+
+    /// A volume made by hand or restored (no `provisioned-by`) is not vouched for by its
+    /// class, nor by an `encrypted` attribute an EBS volume does not record; Azure Disk's own
+    /// attributes are evidence; a volume another provisioner made is not the class's.
+    #[test]
+    fn only_a_volume_its_class_provisioned_is_judged_by_the_class() {
+        let class = ebs_class(
+            "gp3-enc",
+            json!({"encrypted": "true"}),
+            "2026-01-01T00:00:00Z",
+            false,
+        );
+        let restored = arc(json!({
+            "metadata": {"name": "pv-1", "creationTimestamp": "2026-02-01T00:00:00Z"},
+            "spec": {"storageClassName": "gp3-enc",
+                     "csi": {"driver": "ebs.csi.aws.com", "volumeHandle": "vol-1",
+                             "volumeAttributes": {"encrypted": "true"}}}
+        }));
+        let r = disk_row(
+            &claim(Some("gp3-enc"), Some("pv-1")),
+            &[restored],
+            std::slice::from_ref(&class),
+            EncryptionRule::ClassParameter,
+        );
+        assert_eq!(r.encryption, EncryptionVerdict::Unknown, "{}", r.message);
+        assert!(
+            r.message
+                .contains("carries no pv.kubernetes.io/provisioned-by"),
+            "{}",
+            r.message
+        );
+        let provisioned = ebs_volume("gp3-enc", "2026-02-01T00:00:00Z");
+        let r = disk_row(
+            &claim(Some("gp3-enc"), Some("pv-1")),
+            &[provisioned],
+            std::slice::from_ref(&class),
+            EncryptionRule::ClassParameter,
+        );
+        assert_eq!(
+            r.encryption,
+            EncryptionVerdict::ClassParameter,
+            "{}",
+            r.message
+        );
+        let other = arc(json!({
+            "metadata": {"name": "pv-1", "creationTimestamp": "2026-02-01T00:00:00Z",
+                         "annotations": {"pv.kubernetes.io/provisioned-by": "rancher.io/local-path"}},
+            "spec": {"storageClassName": "gp3-enc",
+                     "csi": {"driver": "ebs.csi.aws.com", "volumeHandle": "vol-1"}}
+        }));
+        let r = disk_row(
+            &claim(Some("gp3-enc"), Some("pv-1")),
+            &[other],
+            std::slice::from_ref(&class),
+            EncryptionRule::ClassParameter,
+        );
+        assert!(
+            r.message.contains("provisioned by rancher.io/local-path"),
+            "{}",
+            r.message
+        );
+        // In-tree classes under CSI migration keep their in-tree name on the volume.
+        assert!(same_provisioner("kubernetes.io/aws-ebs", "ebs.csi.aws.com"));
     }
 
     /// `storageClassName: ""` means no class: the default class (here one that encrypts) is

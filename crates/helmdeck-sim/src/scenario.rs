@@ -28,6 +28,9 @@ pub enum Scenario {
     IngestionDelay(Duration),
     /// The readiness and plugin health endpoints answer 503.
     Unhealthy,
+    /// This claim gets a volume made outside its class (restored from a backup, or a retained
+    /// volume bound again): no `pv.kubernetes.io/provisioned-by`.
+    RestoredVolume(String),
     /// This async migration (a name, or its number such as `0006`) errors when it runs.
     AsyncMigrationFails(String),
     /// An nginx ingress controller is installed (its IngressClass belongs to the Helm release
@@ -74,6 +77,10 @@ impl std::str::FromStr for Scenario {
             )?))),
             "unhealthy" => Ok(Scenario::Unhealthy),
             "ingress-controller" => Ok(Scenario::IngressController),
+            "restored-volume" if !arg.is_empty() => Ok(Scenario::RestoredVolume(arg.into())),
+            "restored-volume" => Err(format!(
+                "scenario {name} needs a claim, e.g. {name}:data-posthog-posthog-kafka-0"
+            )),
             "async-migration-fails" if !arg.is_empty() => {
                 Ok(Scenario::AsyncMigrationFails(arg.into()))
             }
@@ -88,7 +95,7 @@ impl std::str::FromStr for Scenario {
                 })
             }
             other => Err(format!(
-                "unknown scenario {other:?}; known: crashloop:ROLE, image-pull-error:ROLE, unencrypted-storage, small-nodes, failing-migration, api-restart:SECONDS, latency:MS, scale:NAMESPACES:PODS, ingestion-down, ingestion-stalled, ingestion-delay:MS, unhealthy, ingress-controller, async-migration-fails:MIGRATION"
+                "unknown scenario {other:?}; known: crashloop:ROLE, image-pull-error:ROLE, unencrypted-storage, small-nodes, failing-migration, api-restart:SECONDS, latency:MS, scale:NAMESPACES:PODS, ingestion-down, ingestion-stalled, ingestion-delay:MS, unhealthy, ingress-controller, async-migration-fails:MIGRATION, restored-volume:CLAIM"
             )),
         }
     }

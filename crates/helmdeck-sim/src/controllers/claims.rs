@@ -12,7 +12,7 @@ pub(super) fn default_class(store: &Store) -> Option<Value> {
         .cloned()
 }
 
-pub(super) fn claims(store: &mut Store) {
+pub(super) fn claims(store: &mut Store, scenarios: &[crate::scenario::Scenario]) {
     for pvc in list(store, &gr("", "persistentvolumeclaims")) {
         let wants_volume = pvc["spec"]["volumeName"]
             .as_str()
@@ -22,7 +22,11 @@ pub(super) fn claims(store: &mut Store) {
         } else if wants_volume || pvc["spec"]["storageClassName"] == "" {
             bind_static(store, &pvc);
         } else {
-            provision(store, &pvc);
+            let name = pvc["metadata"]["name"].as_str().unwrap_or_default();
+            let restored = scenarios
+                .iter()
+                .any(|s| matches!(s, crate::scenario::Scenario::RestoredVolume(c) if c == name));
+            provision(store, &pvc, restored);
         }
     }
     release_volumes(store);
@@ -143,7 +147,10 @@ fn bind_static(store: &mut Store, pvc: &Value) {
 
 /// Dynamic provisioning: a volume from the claim's class (or the default one), made when the
 /// class binds at once or a scheduled pod uses the claim.
-fn provision(store: &mut Store, pvc: &Value) {
+/// A volume from the claim's class, as its CSI driver writes it; `restored`: a volume made
+/// outside the class instead (a backup restored, a retained volume bound again), which carries
+/// no `pv.kubernetes.io/provisioned-by`.
+fn provision(store: &mut Store, pvc: &Value, restored: bool) {
     let pvc_gr = gr("", "persistentvolumeclaims");
     let pv_gr = gr("", "persistentvolumes");
     let (ns, name) = (ns_of(pvc), name_of(pvc));
@@ -178,14 +185,20 @@ fn provision(store: &mut Store, pvc: &Value) {
     let class_name = name_of(&sc);
     let pv_name = format!("pvc-{}", uid_of(pvc));
     let provisioner = sc["provisioner"].as_str().unwrap_or_default().to_string();
-    let mut attrs = sc["parameters"].clone();
-    if !attrs.is_object() {
-        attrs = json!({});
-    }
+    // Azure Disk records the class's parameters on the volume; EBS and PD record none of them
+    // (their attributes are the driver's own: shared/REFERENCE.md, "Disk encryption").
+    let mut attrs = match provisioner.as_str() {
+        "disk.csi.azure.com" if sc["parameters"].is_object() => sc["parameters"].clone(),
+        _ => json!({}),
+    };
     attrs["storage.kubernetes.io/csiProvisionerIdentity"] = json!(format!("sim-{provisioner}"));
+    let annotations = match restored {
+        true => json!({}),
+        false => json!({"pv.kubernetes.io/provisioned-by": provisioner}),
+    };
     let pv = json!({
         "apiVersion": "v1", "kind": "PersistentVolume",
-        "metadata": {"name": pv_name, "annotations": {"pv.kubernetes.io/provisioned-by": provisioner},
+        "metadata": {"name": pv_name, "annotations": annotations,
                      "finalizers": ["kubernetes.io/pv-protection"]},
         "spec": {
             "capacity": {"storage": request},

@@ -156,7 +156,7 @@ pub fn reconcile(state: &SimState, cs: &mut ControllerState) {
     statefulsets::statefulsets(&mut store);
     daemonsets::daemonsets(&mut store);
     jobs::jobs(&mut store);
-    claims::claims(&mut store);
+    claims::claims(&mut store, scenarios);
     scheduler::schedule(&mut store, cs);
     kubelet::kubelet(&mut store, cs, state, scenarios);
     jobs::jobs(&mut store);

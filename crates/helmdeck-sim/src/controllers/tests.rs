@@ -314,6 +314,65 @@ fn resize(state: &SimState, name: &str, size: &str) -> Result<Value, crate::erro
     )
 }
 
+/// Volumes as each CSI driver writes them: provenance on every one; the class's parameters
+/// copied only by Azure Disk (EBS and PD record format options, never `encrypted`).
+#[test]
+fn provisioned_volumes_carry_their_provisioner_and_only_azure_disk_copies_the_parameters() {
+    let state = cluster(vec![]);
+    for (name, driver, params) in [
+        (
+            "ebs",
+            "ebs.csi.aws.com",
+            json!({"encrypted": "true", "type": "gp3"}),
+        ),
+        (
+            "azure",
+            "disk.csi.azure.com",
+            json!({"skuName": "Premium_LRS", "diskEncryptionSetID": "/des"}),
+        ),
+    ] {
+        create(
+            &state,
+            "storage.k8s.io/v1",
+            "StorageClass",
+            "",
+            json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": name},
+                   "provisioner": driver, "parameters": params}),
+        );
+        create(
+            &state,
+            "v1",
+            "PersistentVolumeClaim",
+            "app",
+            json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name},
+                   "spec": {"storageClassName": name, "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": "1Gi"}}}}),
+        );
+    }
+    let volume = |s: &SimState, n: &str| {
+        let claim = get(s, "v1", "PersistentVolumeClaim", "app", n);
+        let pv = claim["spec"]["volumeName"].as_str()?.to_string();
+        Some(get(s, "v1", "PersistentVolume", "", &pv))
+    };
+    reconcile_until(&state, "both claims bound", |s| {
+        volume(s, "ebs").is_some() && volume(s, "azure").is_some()
+    });
+    let ebs = volume(&state, "ebs").expect("bound");
+    assert_eq!(
+        ebs["metadata"]["annotations"]["pv.kubernetes.io/provisioned-by"],
+        "ebs.csi.aws.com"
+    );
+    assert!(
+        ebs["spec"]["csi"]["volumeAttributes"]["encrypted"].is_null(),
+        "{ebs}"
+    );
+    let azure = volume(&state, "azure").expect("bound");
+    assert_eq!(
+        azure["spec"]["csi"]["volumeAttributes"]["diskEncryptionSetID"],
+        "/des"
+    );
+}
+
 #[test]
 fn claims_grow_only_when_their_class_allows_it_and_never_shrink() {
     let state = cluster(vec![]);
