@@ -175,9 +175,11 @@ fn snapshot() -> Snapshot {
                    "status": {"phase": "Bound", "capacity": {"storage": size}}}),
         )
     };
-    // A bound volume carries its claim's class, as the binder requires.
+    // A bound volume carries its claim's class, as the binder requires, and the provisioner
+    // that made it from that class.
     let pv = |role: &str, class: &str, driver: &str| {
-        arc(json!({"metadata": {"name": format!("pv-{role}")},
+        arc(json!({"metadata": {"name": format!("pv-{role}"),
+                                "annotations": {"pv.kubernetes.io/provisioned-by": driver}},
                    "spec": {"storageClassName": class, "persistentVolumeReclaimPolicy": "Retain",
                             "csi": {"driver": driver, "volumeHandle": format!("vol-{role}")}}}))
     };
