@@ -75,6 +75,9 @@ pub struct PodsReport {
     pub components: Vec<pods::ComponentRow>,
     pub pods: Vec<pods::PodRow>,
     pub findings: Vec<Finding>,
+    /// The release's images on a moving tag, with the components running each.
+    #[serde(skip)]
+    pub unpinned: Vec<(String, Vec<String>)>,
 }
 
 pub fn pods_report(snap: &Snapshot, release: Option<&str>, now: SystemTime) -> PodsReport {
@@ -82,6 +85,7 @@ pub fn pods_report(snap: &Snapshot, release: Option<&str>, now: SystemTime) -> P
     let rows = pods::pod_rows(snap, &members, now);
     let components = pods::components(snap, &rows, &members);
     PodsReport {
+        unpinned: pods::unpinned_images(snap, &members),
         state: pods::rollup(&components),
         findings: pods::findings(&rows, &components),
         components,
@@ -163,9 +167,8 @@ pub fn pods_check(r: &PodsReport) -> Check {
 }
 
 /// A warning when the release's pods run moving tags (none when every image is pinned).
-pub fn image_check(snap: &Snapshot, release: Option<&str>) -> Option<Check> {
-    let members = pods::Members::of(snap, release);
-    let unpinned = pods::unpinned_images(snap, &members);
+pub fn image_check(report: &PodsReport) -> Option<Check> {
+    let unpinned = &report.unpinned;
     if unpinned.is_empty() {
         return None;
     }
@@ -253,7 +256,7 @@ impl Judgement {
             .then(|| pods_report(snap, asked.release, asked.now));
         if let Some(p) = &pods {
             checks.push(pods_check(p));
-            checks.extend(image_check(snap, asked.release));
+            checks.extend(image_check(p));
         }
         let disks = asked.disks.then(|| disks_report(snap, asked.rule));
         if let Some(d) = &disks {

@@ -677,7 +677,12 @@ mod tests {
                 vec!["web".to_string(), "worker".to_string()]
             )]
         );
-        let c = crate::health::image_check(&snap, Some("ph")).expect("a warning");
+        let c = crate::health::image_check(&crate::health::pods_report(
+            &snap,
+            Some("ph"),
+            SystemTime::now(),
+        ))
+        .expect("a warning");
         assert_eq!(c.verdict, crate::verdict::Verdict::Warn);
         assert!(
             c.message.contains("posthog/posthog:latest (web, worker)"),
@@ -688,7 +693,14 @@ mod tests {
             pods: vec![with_image("web-1", "web", "posthog/posthog:release-1.43.0")],
             ..Default::default()
         };
-        assert!(crate::health::image_check(&pinned, Some("ph")).is_none());
+        assert!(
+            crate::health::image_check(&crate::health::pods_report(
+                &pinned,
+                Some("ph"),
+                SystemTime::now()
+            ))
+            .is_none()
+        );
     }
 
     #[test]

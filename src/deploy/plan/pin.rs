@@ -119,7 +119,8 @@ pub async fn live_images(
         pods: pods.items.into_iter().map(std::sync::Arc::new).collect(),
         ..Default::default()
     };
-    let mut c = crate::health::image_check(&snap, Some(release))?;
+    let report = crate::health::pods_report(&snap, Some(release), std::time::SystemTime::now());
+    let mut c = crate::health::image_check(&report)?;
     c.message = format!("live: {}", c.message);
     if let Some(p) = pin {
         c.fix = format!("this plan pins {} {} (app {})", p.key, p.tag, p.app);
