@@ -534,14 +534,18 @@ fn render_cli_matches_helm_for_every_profile() {
         let p: Value = serde_json::from_slice(&shown.stdout).expect("profile json");
         let pf = tmp.path().join(format!("{profile}.json"));
         std::fs::write(&pf, p["values"].to_string()).expect("write");
-        let theirs = helm_values(
-            &helm(4),
-            &chart,
-            tmp.path(),
-            &[pf],
-            &[(Set, "ingress.hostname=x.example.com")],
-        )
-        .expect("helm template");
+        // A value the profile makes follow the hostname is what the user would otherwise
+        // have to give helm as well.
+        let follows: Vec<String> = p["follows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| format!("{}=x.example.com", f["path"].as_str().expect("path")))
+            .collect();
+        let mut sets = vec![(Set, "ingress.hostname=x.example.com")];
+        sets.extend(follows.iter().map(|f| (Set, f.as_str())));
+        let theirs =
+            helm_values(&helm(4), &chart, tmp.path(), &[pf], &sets).expect("helm template");
         assert!(
             same_json(&theirs, &ours),
             "{profile}:\n helm {theirs}\n ours {ours}"

@@ -208,7 +208,7 @@ fn chart_25_goes_to_30_46_stop_by_stop_on_kubernetes_1_24() {
     assert_eq!(o.status.code(), Some(0), "{t}");
     for said in [
         "back from revision 3 (chart posthog-30.46.0, app 1.43.0) to revision 2 (chart posthog-29.0.11, app 1.41.4)",
-        "undoes the chart's changes of 30.0.0",
+        "undoes the chart's changes of 30.46.0, 30.0.0",
         "does not roll back: async migrations 0005, 0006, 0007 stay applied",
         "does not roll back: database schema changes (PostgreSQL, ClickHouse)",
         "type the release name (posthog) to go on",

@@ -425,3 +425,168 @@ fn a_crash_looping_clickhouse_fails_the_pods_check_and_each_component_is_its_own
         "{report:#}"
     );
 }
+
+/// `helmdeck check --ingestion -o json` until its public-path check satisfies `pred`.
+fn public_path_until(
+    sim: &Sim,
+    what: &str,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let last = std::cell::RefCell::new(serde_json::Value::Null);
+    let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        common::eventually(120, what, || {
+            let o = sim
+                .cmd(common::helmdeck_bin())
+                .env("HELMDECK_PROJECT_API_KEY", "phc_test")
+                .args([
+                    "check",
+                    "--ingestion",
+                    "--ingestion-timeout",
+                    "1",
+                    "-o",
+                    "json",
+                ])
+                .output()
+                .expect("check");
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).ok()?;
+            let c = v["checks"]
+                .as_array()?
+                .iter()
+                .find(|c| c["id"] == "public-path")?
+                .clone();
+            *last.borrow_mut() = v.clone();
+            pred(&c).then_some(c)
+        })
+    }));
+    match found {
+        Ok(c) => c,
+        Err(_) => panic!(
+            "timed out waiting for {what}; last report: {}",
+            last.borrow()
+        ),
+    }
+}
+
+/// The public path as users' SDKs take it, with the vendor's chart 30.46.0: the digitalocean
+/// profile on the doks flavour and the aws profile on eks reach web and events through the
+/// cloud's load balancer and the chart's nginx; with either side's proxy-protocol setting
+/// taken away the check fails, naming the side and the value to change.
+#[test]
+fn each_clouds_profile_passes_the_public_path_and_a_proxy_protocol_mismatch_is_named() {
+    let Some(dir) = common::shared_charts("posthog") else {
+        return;
+    };
+    let chart = dir.join("posthog-30.46.0.tgz");
+    let chart = chart.to_str().expect("utf-8");
+    let annotation = |key: &str, v: &str| {
+        format!(
+            "ingress-nginx.controller.service.annotations.service\\.beta\\.kubernetes\\.io/{key}={v}"
+        )
+    };
+    let cases = [
+        (
+            Flavor::Doks,
+            "digitalocean",
+            annotation("do-loadbalancer-enable-proxy-protocol", "false"),
+            annotation("do-loadbalancer-enable-proxy-protocol", "true"),
+            "do-loadbalancer-enable-proxy-protocol: \"true\"",
+        ),
+        (
+            Flavor::Eks,
+            "aws",
+            annotation("aws-load-balancer-type", "nlb"),
+            annotation("aws-load-balancer-type", ""),
+            "in-tree NLB",
+        ),
+    ];
+    for (flavor, profile, lb_off, lb_on, lb_fix) in cases {
+        let sim = Sim::start(SimOptions {
+            flavor,
+            ..Default::default()
+        });
+        let o = common::helmdeck_on(
+            &sim,
+            &helm(4),
+            &[
+                "install",
+                "--yes",
+                "--no-verify",
+                "--profile",
+                profile,
+                "--chart",
+                chart,
+                "--set",
+                "ingress.hostname=ph.example.com",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{profile}: {}", common::text(&o));
+        let c = public_path_until(&sim, "the public path answers", |c| c["verdict"] == "pass");
+        assert!(
+            c["message"]
+                .as_str()
+                .unwrap()
+                .contains("http://ph.example.com via"),
+            "{profile}: {c}"
+        );
+        if profile == "digitalocean" {
+            // The hostname annotation followed the --set hostname.
+            let svc = sim.objects("", "services", Some("posthog"));
+            let lb = svc
+                .iter()
+                .find(|s| s["spec"]["type"] == "LoadBalancer")
+                .expect("the controller's load balancer");
+            assert_eq!(
+                lb["metadata"]["annotations"]["service.beta.kubernetes.io/do-loadbalancer-hostname"],
+                "ph.example.com"
+            );
+        }
+        let upgrade = |sets: &[&str]| {
+            let mut args = vec![
+                "upgrade",
+                "posthog",
+                chart,
+                "-n",
+                "posthog",
+                "--reuse-values",
+            ];
+            for s in sets {
+                args.extend(["--set", s]);
+            }
+            sim.run(&helm(4), &args);
+        };
+        // The load balancer stops sending PROXY headers; nginx still expects them.
+        upgrade(&[&lb_off]);
+        let c = public_path_until(&sim, "nginx closes the connection", |c| {
+            c["verdict"] == "fail"
+        });
+        assert!(
+            c["message"]
+                .as_str()
+                .unwrap()
+                .contains("nginx expects a PROXY header"),
+            "{profile}: {c}"
+        );
+        assert!(
+            c["fix"].as_str().unwrap().contains(lb_fix),
+            "{profile}: {c}"
+        );
+        // The load balancer sends them again; nginx is no longer told to expect them.
+        upgrade(&[
+            &lb_on,
+            "ingress-nginx.controller.config.use-proxy-protocol=false",
+        ]);
+        let c = public_path_until(&sim, "nginx answers 400", |c| {
+            c["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("nginx does not expect"))
+        });
+        assert_eq!(c["verdict"], "fail", "{profile}: {c}");
+        assert!(
+            c["fix"]
+                .as_str()
+                .unwrap()
+                .contains("ingress-nginx.controller.config.use-proxy-protocol: \"true\""),
+            "{profile}: {c}"
+        );
+    }
+}

@@ -30,6 +30,9 @@ pub struct CheckReport {
     pub disks: Option<Vec<DiskRow>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ingestion: Option<ProbeRecord>,
+    /// The stack's hostname through its load balancer, when it has both.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_path: Option<crate::observed::PublicPathRecord>,
     pub checks: Vec<Check>,
     pub verdict: Verdict,
 }
@@ -185,6 +188,7 @@ struct Probing {
     personal_key: Option<String>,
     timing: ProbeTiming,
     interval: Duration,
+    connect_to: Option<std::net::SocketAddr>,
 }
 
 async fn probing(args: &CheckArgs, w: &Watching) -> Result<Probing, Early> {
@@ -242,7 +246,10 @@ async fn probing(args: &CheckArgs, w: &Watching) -> Result<Probing, Early> {
         timing.timeout = Duration::from_secs(t.max(1));
     }
     let interval = Duration::from_secs(args.interval.unwrap_or(settings.interval_seconds).max(1));
+    let connect_to = crate::cluster::public_path::connect_to(args.connect_to.as_deref())
+        .map_err(|e| early(exit::BAD_INPUT, e))?;
     Ok(Probing {
+        connect_to,
         transport,
         project_key,
         personal_key,
@@ -278,7 +285,26 @@ async fn report_loop(args: &CheckArgs, w: &Watching, p: &Probing) -> i32 {
             disks: want_disks,
             now,
         };
-        let judged = health::Judgement::of(&snap, asked, ingestion.as_ref());
+        let mut judged = health::Judgement::of(&snap, asked, ingestion.as_ref());
+        // Through the load balancer, as users' SDKs go (not when a public URL was given: that
+        // is the path already).
+        let public_path = match &p.transport {
+            Some(probe::Transport::Proxy { .. }) if !args.all_namespaces => {
+                crate::cluster::public_path::probe(
+                    &w.client,
+                    w.namespace.as_deref().unwrap_or("posthog"),
+                    &args.release,
+                    p.connect_to,
+                    p.project_key.as_deref(),
+                )
+                .await
+                .ok()
+            }
+            _ => None,
+        };
+        if let Some(r) = &public_path {
+            judged.checks.push(health::public_path::check(r));
+        }
         let (connection, _) = w.watch.connection();
         let report = CheckReport {
             release: args.release.clone(),
@@ -290,6 +316,7 @@ async fn report_loop(args: &CheckArgs, w: &Watching, p: &Probing) -> i32 {
             pods: judged.pods,
             disks: judged.disks,
             ingestion,
+            public_path,
             checks: judged.checks,
         };
         match args.output {
@@ -404,7 +431,7 @@ pub fn text(r: &CheckReport, wide: bool) -> String {
         for c in r
             .checks
             .iter()
-            .filter(|c| c.id == "ingestion" || c.id == "health-endpoint")
+            .filter(|c| c.id == "ingestion" || c.id == "health-endpoint" || c.id == "public-path")
         {
             let _ = writeln!(s, "  [{}] {}", mark(c.verdict), c.message);
         }

@@ -305,6 +305,11 @@ pub struct CheckArgs {
     /// Accept any TLS certificate on --public-url.
     #[arg(long)]
     pub insecure_skip_tls_verify: bool,
+    /// Send the public-path check's connections to IP:PORT instead of the load balancer's
+    /// address, keeping the Host header (a tunnel; `helmdeck sim` prints its own). Also
+    /// HELMDECK_CONNECT_TO.
+    #[arg(long, value_name = "IP:PORT")]
+    pub connect_to: Option<String>,
     /// File holding the project API key (default: the profile's env variable or Secret).
     #[arg(long)]
     pub project_api_key_file: Option<PathBuf>,

@@ -124,6 +124,12 @@ pub fn run(args: SimArgs) -> i32 {
                 out,
                 "ingress: {ingress} (the stack's public URL: helmdeck check --public-url {ingress})"
             );
+            let _ = writeln!(
+                out,
+                "load balancers: reached at {} by host (export HELMDECK_CONNECT_TO={})",
+                ingress.trim_start_matches("http://"),
+                ingress.trim_start_matches("http://")
+            );
         }
         let _ = writeln!(
             out,

@@ -5,6 +5,7 @@
 pub mod connect;
 pub use crate::observed::podview;
 pub mod probe;
+pub mod public_path;
 pub mod releases;
 pub mod room;
 pub mod watch;

@@ -78,9 +78,17 @@ impl Transport {
     pub async fn proxy(client: kube::Client, namespace: &str, release: &str) -> Transport {
         let svc_api: Api<Service> = Api::namespaced(client.clone(), namespace);
         let pod_api: Api<Pod> = Api::namespaced(client.clone(), namespace);
-        let lp = ListParams::default().labels("role");
-        let services = svc_api.list(&lp).await.map(|l| l.items).unwrap_or_default();
-        let pods = pod_api.list(&lp).await.map(|l| l.items).unwrap_or_default();
+        // The vendor's Services carry no `role` label (they select on it): list them all.
+        let services = svc_api
+            .list(&ListParams::default())
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default();
+        let pods = pod_api
+            .list(&ListParams::default().labels("role"))
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default();
         Transport::Proxy {
             client,
             namespace: namespace.to_string(),
@@ -199,10 +207,11 @@ pub fn fullname(release: &str) -> String {
 }
 
 /// Where each role is reached through the API server (`services/NAME:PORT` or
-/// `pods/NAME:PORT`): a Service with the role's `role` label that belongs to the release
-/// (`release: <release>`, or the vendor chart's `app: <fullname>`, which is all its Services
-/// carry); without one, a ready pod of that role (the vendor's plugin server has no Service);
-/// else the chart's Service name.
+/// `pods/NAME:PORT`): a Service whose selector picks the role's pods of the release (`role:
+/// <role>` with `release: <release>` or the vendor chart's `app: <fullname>`; the vendor's
+/// Services carry only `app.kubernetes.io/*` labels and select on `app` and `role`,
+/// shared/REFERENCE.md); without one, a ready pod of that role (the vendor's plugin server has
+/// no Service); else the chart's Service name.
 pub fn proxy_targets(release: &str, services: &[Service], pods: &[Pod]) -> Vec<(Role, String)> {
     let full = fullname(release);
     let ours = |labels: Option<&std::collections::BTreeMap<String, String>>, role: Role| {
@@ -215,10 +224,14 @@ pub fn proxy_targets(release: &str, services: &[Service], pods: &[Pod]) -> Vec<(
     [Role::Web, Role::Events, Role::Plugins]
         .into_iter()
         .map(|role| {
-            if let Some(s) = services
-                .iter()
-                .find(|s| ours(s.metadata.labels.as_ref(), role))
-            {
+            let selects = |s: &&Service| {
+                let sel = s.spec.as_ref().and_then(|sp| sp.selector.as_ref());
+                // A headless Service selects the same pods but answers no proxy request.
+                let headless =
+                    s.spec.as_ref().and_then(|sp| sp.cluster_ip.as_deref()) == Some("None");
+                !headless && ours(sel, role)
+            };
+            if let Some(s) = services.iter().find(selects) {
                 let port = s
                     .spec
                     .as_ref()
@@ -556,22 +569,34 @@ mod discovery_tests {
         serde_json::from_value(v).expect("object")
     }
 
-    /// The vendor's Services carry only `app` and `role`; its plugin server has no Service and
-    /// is reached through a ready pod; another release's objects are never picked.
+    /// The vendor's Services carry `app.kubernetes.io/*` labels and select on `app` and `role`
+    /// (as rendered from the 30.46.0 package); its plugin server has no Service and is reached
+    /// through a ready pod; another release's objects and headless Services are never picked.
     #[test]
-    fn the_vendor_charts_parts_are_found_by_their_labels() {
+    fn the_vendor_charts_parts_are_found_by_their_selectors() {
+        let labels = json!({"app.kubernetes.io/name": "posthog", "app.kubernetes.io/instance": "ph",
+                            "app.kubernetes.io/managed-by": "Helm", "helm.sh/chart": "posthog-30.46.0"});
         let services: Vec<Service> = vec![
             obj(
-                json!({"metadata": {"name": "other-posthog-web", "labels": {"app": "other-posthog", "role": "web"}},
-                "spec": {"ports": [{"port": 8000}]}}),
+                json!({"metadata": {"name": "other-posthog-web", "labels": labels},
+                "spec": {"ports": [{"port": 8000}], "selector": {"app": "other-posthog", "role": "web"}}}),
             ),
             obj(
-                json!({"metadata": {"name": "ph-posthog-web", "labels": {"app": "ph-posthog", "role": "web"}},
-                "spec": {"ports": [{"port": 8000}]}}),
+                json!({"metadata": {"name": "ph-posthog-web-headless", "labels": labels},
+                "spec": {"clusterIP": "None", "ports": [{"port": 8000}], "selector": {"app": "ph-posthog", "role": "web"}}}),
             ),
             obj(
-                json!({"metadata": {"name": "ph-posthog-events", "labels": {"app": "ph-posthog", "role": "events"}},
-                "spec": {"ports": [{"port": 8000}]}}),
+                json!({"metadata": {"name": "ph-posthog-web", "labels": labels},
+                "spec": {"ports": [{"port": 8000}], "selector": {"app": "ph-posthog", "role": "web"}}}),
+            ),
+            obj(
+                json!({"metadata": {"name": "ph-posthog-events", "labels": labels},
+                "spec": {"ports": [{"port": 8000}], "selector": {"app": "ph-posthog", "role": "events"}}}),
+            ),
+            // Labelled like a component but selecting nothing of it: not a way in.
+            obj(
+                json!({"metadata": {"name": "decoy", "labels": {"app": "ph-posthog", "role": "plugins"}},
+                "spec": {"ports": [{"port": 1}], "selector": {"app": "something-else"}}}),
             ),
         ];
         let pods: Vec<Pod> = vec![

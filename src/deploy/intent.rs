@@ -199,6 +199,10 @@ impl ValuesIntent {
             sets: self.sets.clone(),
             base_dir: std::env::current_dir().ok(),
             major,
+            follows: profile
+                .as_ref()
+                .map(|p| p.follows.clone())
+                .unwrap_or_default(),
         };
         Ok(ResolvedValues {
             profile,

@@ -31,9 +31,12 @@ fn effective_class(
     values: &Map<String, Value>,
     facts: &ClusterFacts,
 ) -> Option<(String, String, Value, Option<bool>)> {
-    let custom = values.get("installCustomStorageClass") == Some(&Value::Bool(true));
+    // The vendor's chart makes its class (installCustomStorageClass) but no claim names it and
+    // it is not the default (shared/REFERENCE.md), so it changes nothing the claims get; only
+    // the stand-in chart, whose `customStorageClass` its claims fall back to, is judged by it.
+    let custom = values.get("installCustomStorageClass") == Some(&Value::Bool(true))
+        && values.get("customStorageClass").is_some();
     if custom {
-        // The vendor's chart has no such key (its class is fixed per cloud): absent, not a panic.
         let sc = values.get("customStorageClass").unwrap_or(&Value::Null);
         let name = sc["name"].as_str().unwrap_or("custom").to_string();
         let mut prov = sc["provisioner"].as_str().unwrap_or_default().to_string();
@@ -492,7 +495,7 @@ pub fn run(
         }
     }
     match effective_class(values, facts) {
-        None => out.push(check("storage-class", Verdict::Fail, "no StorageClass for the stack's volumes: the cluster has no default class and the values name none", "mark a StorageClass as default, set clickhouse.persistence.storageClass, or set installCustomStorageClass=true")),
+        None => out.push(check("storage-class", Verdict::Fail, "no StorageClass for the stack's volumes: the cluster has no default class and the values name none", "mark a StorageClass as default, or name one in each component's persistence.storageClass (clickhouse, kafka, zookeeper, postgresql, redis.master); installCustomStorageClass alone does not help: its class is not the default and no claim names it")),
         Some((name, prov, params, expand)) => {
             out.extend(class_checks(profile, &name, "", &prov, &params, expand));
         }
@@ -651,6 +654,28 @@ mod tests {
                 .unwrap()
                 .verdict,
             Verdict::Pass
+        );
+    }
+
+    /// The vendor's chart: its own class is not the default and no claim names it, so turning
+    /// it on leaves the claims without a class, and the fix does not send the user there.
+    #[test]
+    fn the_vendors_custom_class_does_not_count_as_the_claims_class() {
+        let set = ProfileSet::load(None).unwrap();
+        let other = json!({"metadata": {"name": "slow"}, "provisioner": "ebs.csi.aws.com", "parameters": {"encrypted": "true"}});
+        let f = facts("12", "48Gi", other);
+        let values = json!({"cloud": "aws", "installCustomStorageClass": true})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let checks = run(Some(set.get("aws").unwrap()), &chart(), &values, &f, None);
+        let sc = checks.iter().find(|c| c.id == "storage-class").unwrap();
+        assert_eq!(sc.verdict, Verdict::Fail, "{sc:?}");
+        assert!(
+            sc.fix
+                .contains("installCustomStorageClass alone does not help")
+                && sc.fix.contains("persistence.storageClass"),
+            "{sc:?}"
         );
     }
 

@@ -179,3 +179,26 @@ impl Amount {
         need.cpu <= self.cpu + 1e-9 && need.memory <= self.memory + 1.0
     }
 }
+
+/// What the public path is made of and how it answered.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PublicPathRecord {
+    /// The stack's hostname (the Ingress's rule).
+    pub hostname: String,
+    /// The load balancer's address as the Ingress's status shows it (IP or hostname).
+    pub address: String,
+    /// Where connections went instead (`--connect-to`), if anywhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect_to: Option<String>,
+    /// The ingress controller's load balancer Service (`namespace/name`) and its annotations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_balancer: Option<String>,
+    pub annotations: std::collections::BTreeMap<String, String>,
+    /// The controller's `use-proxy-protocol`, when its ConfigMap was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nginx_use_proxy_protocol: Option<bool>,
+    /// `GET /_livez` through the ingress (routed to web).
+    pub health: Exchange,
+    /// `POST /e/` through the ingress (routed to events).
+    pub capture: Exchange,
+}

@@ -50,6 +50,10 @@ pub struct Profile {
     pub objects: Vec<Value>,
     #[serde(default)]
     pub questions: Vec<Question>,
+    /// Values that repeat another value wherever the user sets it (a load balancer's hostname
+    /// annotation repeating `ingress.hostname`), unless the user sets them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub follows: Vec<values::Follow>,
     #[serde(default)]
     pub ingestion: IngestionSettings,
     /// Where this profile was loaded from (`builtin` or a file path).

@@ -106,6 +106,20 @@ pub struct RenderRequest {
     /// Directory `--set-file` paths are relative to.
     pub base_dir: Option<PathBuf>,
     pub major: HelmMajor,
+    /// The profile's values that repeat another (see [`Follow`]).
+    pub follows: Vec<Follow>,
+}
+
+/// A value that repeats another wherever the user sets it: DigitalOcean's load balancer must
+/// carry the stack's hostname in an annotation, and a user who gives `--set ingress.hostname=…`
+/// should not have to give it twice. A value the user sets themselves is left alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Follow {
+    /// The value written (dotted, `\.` escaped).
+    pub path: String,
+    /// The value it repeats.
+    pub from: String,
 }
 
 /// Which layer set a leaf, and which one it replaced.
@@ -190,6 +204,25 @@ impl RenderRequest {
         let mut read = self.reader();
         for (kind, expr) in self.ordered_sets() {
             strvals::parse_into(kind, &expr, &mut base, &mut read)?;
+        }
+        let profile = self.profile.as_ref().map(|p| &p.values);
+        for f in &self.follows {
+            let from = get_path(&base, &f.from)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string);
+            // Theirs: neither the profile's own value nor one that followed on an earlier run.
+            let now = get_path(&base, &f.path);
+            let followed = self
+                .previous
+                .as_ref()
+                .and_then(|p| get_path(&p.values, &f.from));
+            let theirs = now.is_some()
+                && now != profile.and_then(|p| get_path(p, &f.path))
+                && now != followed;
+            if let Some(v) = from.filter(|_| !theirs) {
+                set_path(&mut base, &f.path, Value::String(v));
+            }
         }
         Ok(base)
     }
@@ -295,6 +328,22 @@ impl RenderRequest {
             strvals::parse_into(kind, &expr, &mut m, &mut read)?;
             layers.push(LayerSource::Set { flag: kind, expr });
             record(layers.len() - 1, &m);
+        }
+        // A value that followed another was written by the profile that asked for it.
+        if self.profile.is_some() {
+            let at = 1 + usize::from(self.previous.is_some());
+            for f in &self.follows {
+                if get_path(values, &f.path).is_some() {
+                    let mut one = Map::new();
+                    set_path(&mut one, &f.path, Value::Null);
+                    for_each_leaf(&one, &mut |path, _| {
+                        let h = history.entry(path.to_string()).or_default();
+                        if h.is_empty() {
+                            h.push(at);
+                        }
+                    });
+                }
+            }
         }
         let mut out = BTreeMap::new();
         for_each_leaf(values, &mut |path, _| {
@@ -444,6 +493,54 @@ mod tests {
             source: LayerSource::File { path: src.into() },
             values: v.as_object().cloned().unwrap_or_default(),
         }
+    }
+
+    /// DigitalOcean's hostname annotation repeats the hostname however it is given, unless
+    /// the user sets the annotation; on an upgrade a changed hostname carries it along.
+    #[test]
+    fn a_followed_value_repeats_its_source_unless_the_user_sets_it() {
+        let target = "svc.annotations.do\\.example/hostname";
+        let follows = vec![Follow {
+            path: target.into(),
+            from: "ingress.hostname".into(),
+        }];
+        let profile = Some(UserLayer {
+            source: LayerSource::Profile { name: "do".into() },
+            values: json!({"svc": {"annotations": {"proxy": "true"}}})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        });
+        let got = |req: &RenderRequest| {
+            let v = req.user_values().unwrap();
+            get_path(&v, target).cloned()
+        };
+        let mut req = RenderRequest {
+            profile: profile.clone(),
+            sets: vec![(SetKind::Set, "ingress.hostname=ph.example.com".into())],
+            follows: follows.clone(),
+            ..Default::default()
+        };
+        assert_eq!(got(&req), Some(json!("ph.example.com")));
+        // Without a hostname nothing is written.
+        req.sets.clear();
+        assert_eq!(got(&req), None);
+        // The user's own annotation stays.
+        req.files = vec![layer(
+            "mine",
+            json!({"ingress": {"hostname": "a.example.com"}, "svc": {"annotations": {"do.example/hostname": "lb.example.com"}}}),
+        )];
+        assert_eq!(got(&req), Some(json!("lb.example.com")));
+        // An upgrade: the old value followed the old hostname, so it follows the new one.
+        req.previous = Some(layer(
+            "release",
+            json!({"ingress": {"hostname": "old.example.com"}, "svc": {"annotations": {"do.example/hostname": "old.example.com"}}}),
+        ));
+        req.files = vec![layer(
+            "mine",
+            json!({"ingress": {"hostname": "new.example.com"}}),
+        )];
+        assert_eq!(got(&req), Some(json!("new.example.com")));
     }
 
     #[test]

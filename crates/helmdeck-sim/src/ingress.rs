@@ -1,7 +1,16 @@
-//! The ingress controller's data path (with the `ingress-controller` scenario): plain HTTP on
-//! its own 127.0.0.1 port, routed by the stored Ingresses' rules to a ready pod behind the
-//! backend Service and answered by the simulated workload. A probe through a "public URL"
-//! then meets the routing a user's SDK meets: capture paths to events, `/` to web.
+//! The public side of the cluster: one plain-HTTP 127.0.0.1 port stands for the internet,
+//! with DNS pointing each host where its user would point it. A request's host is a load
+//! balancer's address (its status IP or hostname) or a host an Ingress names, which resolves to
+//! the address the Ingress got; that load balancer ([`crate::load_balancers`]) forwards the
+//! connection to the ingress-nginx controller behind it, adding a PROXY header when it would.
+//! The simulated nginx then does what nginx does with `use-proxy-protocol` (read from the
+//! controller's ConfigMap): expecting a PROXY header and not getting one, it closes the
+//! connection without an answer (nginx's "broken header" in `ngx_proxy_protocol_read`); getting
+//! one it does not expect, it reads it as a request line and answers 400. With the
+//! `ingress-controller` scenario a controller without a load balancer serves its class too, as
+//! a port-forwarded or host-network controller does. The request is then routed by the stored
+//! Ingresses' rules to a ready pod behind the backend Service and answered by the simulated
+//! workload: capture paths to events, `/` to web.
 //!
 //! Matching follows the Ingress API (networking.k8s.io/v1 `HTTPIngressPath`): `Exact` is the
 //! whole path; `Prefix` matches whole `/`-separated elements; `ImplementationSpecific` is a
@@ -20,14 +29,117 @@ use tokio_util::sync::CancellationToken;
 use crate::SimState;
 use crate::server::Body;
 
-/// Whether a controller serves the Ingress: its class exists, or it names none and a class
-/// is marked the default.
+/// Whether a controller serves the Ingress: its class exists (by `ingressClassName`, or the
+/// older `kubernetes.io/ingress.class` annotation the vendor's chart writes), or it names none
+/// and a class is marked the default.
 pub fn served(ing: &Value, classes: &[Value]) -> bool {
-    match ing["spec"]["ingressClassName"].as_str() {
+    match class_of(ing) {
         Some(name) => classes.iter().any(|c| c["metadata"]["name"] == name),
         None => classes.iter().any(|c| {
             c["metadata"]["annotations"]["ingressclass.kubernetes.io/is-default-class"] == "true"
         }),
+    }
+}
+
+fn class_of(ing: &Value) -> Option<&str> {
+    ing["spec"]["ingressClassName"]
+        .as_str()
+        .or(ing["metadata"]["annotations"]["kubernetes.io/ingress.class"].as_str())
+}
+
+/// An ingress-nginx controller running in the cluster, read from its pod's arguments as the
+/// controller reads them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nginx {
+    pub namespace: String,
+    /// `--controller-class` (default `k8s.io/ingress-nginx`).
+    pub controller: String,
+    /// `--ingress-class` (default `nginx`): the annotation value it serves.
+    pub class: String,
+    /// `--publish-service`: the Service whose load balancer address its Ingresses get.
+    pub publish: Option<(String, String)>,
+    /// `--configmap`: where `use-proxy-protocol` is read.
+    pub configmap: Option<(String, String)>,
+    pub labels: Value,
+}
+
+/// The ingress-nginx controllers among the cluster's pods (one per controller, by its first pod).
+pub fn nginx_controllers(store: &crate::store::Store) -> Vec<Nginx> {
+    let mut out: Vec<Nginx> = Vec::new();
+    for pod in store.iter_gr(&(String::new(), "pods".to_string()), None) {
+        let ns = pod["metadata"]["namespace"].as_str().unwrap_or_default();
+        for c in pod["spec"]["containers"].as_array().into_iter().flatten() {
+            let args: Vec<String> = c["args"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(|a| a.replace("$(POD_NAMESPACE)", ns))
+                .collect();
+            if !args
+                .iter()
+                .any(|a| a.ends_with("/nginx-ingress-controller"))
+            {
+                continue;
+            }
+            let flag = |name: &str| {
+                args.iter()
+                    .find_map(|a| a.strip_prefix(&format!("--{name}=")).map(str::to_string))
+            };
+            let pair = |v: Option<String>| {
+                v.and_then(|v| {
+                    v.split_once('/')
+                        .map(|(a, b)| (a.to_string(), b.to_string()))
+                })
+            };
+            let n = Nginx {
+                namespace: ns.to_string(),
+                controller: flag("controller-class")
+                    .unwrap_or_else(|| "k8s.io/ingress-nginx".into()),
+                class: flag("ingress-class").unwrap_or_else(|| "nginx".into()),
+                publish: pair(flag("publish-service")),
+                configmap: pair(flag("configmap")),
+                labels: pod["metadata"]["labels"].clone(),
+            };
+            if !out
+                .iter()
+                .any(|o| o.publish == n.publish && o.controller == n.controller)
+            {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
+impl Nginx {
+    /// Whether this controller serves the Ingress (by its class's controller, or the annotation).
+    pub fn serves(&self, ing: &Value, classes: &[Value]) -> bool {
+        let by_class = |c: &Value| c["spec"]["controller"] == self.controller.as_str();
+        match ing["spec"]["ingressClassName"].as_str() {
+            Some(name) => classes
+                .iter()
+                .any(|c| c["metadata"]["name"] == name && by_class(c)),
+            None => match ing["metadata"]["annotations"]["kubernetes.io/ingress.class"].as_str() {
+                Some(a) => a == self.class,
+                None => classes.iter().any(|c| {
+                    c["metadata"]["annotations"]["ingressclass.kubernetes.io/is-default-class"]
+                        == "true"
+                        && by_class(c)
+                }),
+            },
+        }
+    }
+
+    /// `use-proxy-protocol` from the controller's ConfigMap (off when absent, as ingress-nginx
+    /// defaults it).
+    pub fn expects_proxy(&self, store: &crate::store::Store) -> bool {
+        let Some((ns, name)) = &self.configmap else {
+            return false;
+        };
+        store
+            .get_gr(&(String::new(), "configmaps".to_string()), ns, name)
+            .is_some_and(|cm| cm["data"]["use-proxy-protocol"] == "true")
     }
 }
 
@@ -113,26 +225,230 @@ fn path_match(kind: &str, want: &str, path: &str) -> Option<usize> {
     }
 }
 
-/// Serves the ingress controller's HTTP port until cancelled.
+/// Where a connection to the public port goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Path {
+    /// Nothing answers at that address: the connection is closed.
+    Nowhere,
+    /// The `ingress-controller` scenario's controller, reached directly.
+    Controller,
+    /// A load balancer in front of an ingress-nginx controller.
+    LoadBalancer {
+        lb: crate::load_balancers::LoadBalancer,
+        /// The controller's `use-proxy-protocol`.
+        nginx_expects_proxy: bool,
+    },
+}
+
+fn address_of(ingress: &Value) -> Option<&str> {
+    ingress["ip"].as_str().or(ingress["hostname"].as_str())
+}
+
+/// Where DNS and the cluster's load balancers take a connection for `host`.
+pub fn path_for(state: &SimState, store: &crate::store::Store, host: &str) -> Path {
+    let aws_controller = state
+        .options
+        .scenarios
+        .contains(&crate::Scenario::AwsLoadBalancerController);
+    let flavor = state.options.flavor;
+    let gr = |g: &str, r: &str| (g.to_string(), r.to_string());
+    let lbs: Vec<(Value, crate::load_balancers::LoadBalancer)> = store
+        .iter_gr(&gr("", "services"), None)
+        .filter(|s| s["spec"]["type"] == "LoadBalancer")
+        .filter_map(
+            |s| match crate::load_balancers::provision(flavor, s, aws_controller) {
+                crate::load_balancers::Provisioned::Ready(lb) => Some((s.clone(), lb)),
+                crate::load_balancers::Provisioned::Pending(_) => None,
+            },
+        )
+        .collect();
+    // DNS: the load balancer's own address, else the address of an Ingress naming the host.
+    let ingresses: Vec<&Value> = store
+        .iter_gr(&gr("networking.k8s.io", "ingresses"), None)
+        .collect();
+    let named = |a: &str| a.eq_ignore_ascii_case(host);
+    let target = lbs
+        .iter()
+        .find(|(_, lb)| address_of(&lb.ingress).is_some_and(named))
+        .or_else(|| {
+            let addr = ingresses.iter().find_map(|ing| {
+                let names_host = ing["spec"]["rules"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|r| r["host"].as_str().is_some_and(|h| host_matches(h, host)));
+                names_host
+                    .then(|| address_of(&ing["status"]["loadBalancer"]["ingress"][0]))
+                    .flatten()
+            })?;
+            lbs.iter()
+                .find(|(_, lb)| address_of(&lb.ingress) == Some(addr))
+        });
+    if let Some((svc, lb)) = target {
+        let ns = svc["metadata"]["namespace"].as_str().unwrap_or_default();
+        let behind = nginx_controllers(store).into_iter().find(|n| {
+            n.namespace == ns
+                && svc["spec"]["selector"].as_object().is_some_and(|sel| {
+                    !sel.is_empty() && sel.iter().all(|(k, v)| n.labels[k] == *v)
+                })
+        });
+        return match behind {
+            Some(n) => Path::LoadBalancer {
+                lb: lb.clone(),
+                nginx_expects_proxy: n.expects_proxy(store),
+            },
+            None => Path::Nowhere,
+        };
+    }
+    if state
+        .options
+        .scenarios
+        .contains(&crate::Scenario::IngressController)
+    {
+        Path::Controller
+    } else {
+        Path::Nowhere
+    }
+}
+
+/// Serves the public port until cancelled.
 pub async fn serve(listener: TcpListener, state: Arc<SimState>, cancel: CancellationToken) {
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
             _ = cancel.cancelled() => return,
         };
-        let Ok((stream, _)) = accepted else { continue };
+        let Ok((stream, peer)) = accepted else {
+            continue;
+        };
         let st = state.clone();
         let c = cancel.clone();
         tokio::spawn(async move {
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let svc = hyper::service::service_fn(move |req| handle(st.clone(), req));
-            let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, svc);
             tokio::select! {
-                _ = conn => {}
+                _ = connection(st, stream, peer) => {}
                 _ = c.cancelled() => {}
             }
         });
     }
+}
+
+/// The request head's bytes, peeked (left in the socket for the HTTP server): up to the blank
+/// line, 16 KiB, or what came in 10 s.
+async fn peek_head(stream: &tokio::net::TcpStream) -> Vec<u8> {
+    let mut buf = vec![0u8; 16 * 1024];
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut seen = 0;
+    loop {
+        let n = match tokio::time::timeout_at(deadline, stream.peek(&mut buf)).await {
+            Ok(Ok(n)) => n,
+            _ => return buf[..seen].to_vec(),
+        };
+        if n == 0 || n == buf.len() || buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
+            return buf[..n].to_vec();
+        }
+        if n == seen {
+            // Nothing new yet: wait for the socket to have more.
+            if tokio::time::timeout_at(deadline, stream.readable())
+                .await
+                .is_err()
+            {
+                return buf[..n].to_vec();
+            }
+            tokio::task::yield_now().await;
+        }
+        seen = n;
+    }
+}
+
+fn host_header(head: &[u8]) -> String {
+    let text = String::from_utf8_lossy(head);
+    let host = text
+        .split("\r\n")
+        .skip(1)
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case("host")
+                .then(|| v.trim().to_string())
+        })
+        .unwrap_or_default();
+    match host.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h.to_string(),
+        _ => host,
+    }
+}
+
+async fn connection(
+    state: Arc<SimState>,
+    mut stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+) {
+    use tokio::io::AsyncWriteExt;
+    let head = peek_head(&stream).await;
+    let host = host_header(&head);
+    let path = match state.store.lock() {
+        Ok(store) => path_for(&state, &store, &host),
+        Err(_) => return,
+    };
+    match path {
+        Path::Nowhere => return,
+        Path::Controller => {}
+        Path::LoadBalancer {
+            lb,
+            nginx_expects_proxy,
+        } => {
+            if !lb.public {
+                // An internal load balancer has no address on the internet.
+                return;
+            }
+            let to = lb.ingress["ip"]
+                .as_str()
+                .and_then(|ip| ip.parse().ok())
+                .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+            let header =
+                crate::load_balancers::header(lb.proxy, peer, std::net::SocketAddr::new(to, 80));
+            // What nginx reads first: the load balancer's header, else the client's own bytes.
+            let first: &[u8] = if header.is_empty() { &head } else { &header };
+            use crate::load_balancers::{Header, parse_header};
+            let proxied = parse_header(first);
+            match (nginx_expects_proxy, proxied) {
+                // nginx reads a PROXY header first and closes on a broken or missing one.
+                (true, Header::Complete(_)) => {}
+                (true, _) => return,
+                // A header it does not expect is a request line it cannot parse.
+                (false, Header::Complete(_) | Header::Broken | Header::Partial) => {
+                    let body = "<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+                    let reply = format!(
+                        "HTTP/1.1 400 Bad Request\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(reply.as_bytes()).await;
+                    let _ = stream.shutdown().await;
+                    return;
+                }
+                (false, Header::Absent) => {}
+            }
+            if header.is_empty() && nginx_expects_proxy {
+                // The client sent its own header: nginx consumes it before the request.
+                let Header::Complete(n) = parse_header(&head) else {
+                    return;
+                };
+                let mut skip = vec![0u8; n];
+                if tokio::io::AsyncReadExt::read_exact(&mut stream, &mut skip)
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+    }
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let st = state.clone();
+    let svc = hyper::service::service_fn(move |req| handle(st.clone(), req));
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(io, svc)
+        .await;
 }
 
 fn text(status: u16, body: &str) -> Response<Body> {

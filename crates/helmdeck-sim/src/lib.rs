@@ -12,6 +12,7 @@ pub mod errors;
 pub mod flavor;
 pub mod ingress;
 pub mod kube_version;
+pub mod load_balancers;
 pub mod patch;
 pub mod proto;
 mod proto_schema;
@@ -159,8 +160,9 @@ impl SimState {
 /// A running simulated cluster; stops when dropped or on `shutdown`.
 pub struct SimCluster {
     pub url: String,
-    /// The ingress controller's HTTP address (`http://127.0.0.1:PORT`), with the
-    /// `ingress-controller` scenario: the stack's "public URL" on this cluster.
+    /// The cluster's public side (`http://127.0.0.1:PORT`): its load balancers and the
+    /// `ingress-controller` scenario's controller, each reached by the request's host (see
+    /// [`ingress`]).
     pub ingress_url: Option<String>,
     pub kubeconfig: PathBuf,
     pub state: Arc<SimState>,
@@ -228,17 +230,16 @@ impl SimCluster {
         let cancel = CancellationToken::new();
         tokio::spawn(serve(listener, state.clone(), cancel.clone(), tls));
         tokio::spawn(run_controllers(state.clone(), cancel.clone()));
-        let mut ingress_url = None;
-        if options.scenarios.contains(&Scenario::IngressController) {
-            let l = TcpListener::bind(("127.0.0.1", 0))
-                .await
-                .map_err(|source| SimError::Bind { port: 0, source })?;
-            let a = l
-                .local_addr()
-                .map_err(|source| SimError::Bind { port: 0, source })?;
-            ingress_url = Some(format!("http://{a}"));
-            tokio::spawn(ingress::serve(l, state.clone(), cancel.clone()));
-        }
+        // The internet's side of the cluster: every load balancer (and the scenario's ingress
+        // controller) is reached through this one port, by the request's host.
+        let l = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|source| SimError::Bind { port: 0, source })?;
+        let a = l
+            .local_addr()
+            .map_err(|source| SimError::Bind { port: 0, source })?;
+        let ingress_url = Some(format!("http://{a}"));
+        tokio::spawn(ingress::serve(l, state.clone(), cancel.clone()));
         for s in &options.scenarios {
             if let Scenario::ApiRestart(d) = s {
                 // From the command line: the API goes away every minute for that long.

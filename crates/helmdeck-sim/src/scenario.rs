@@ -36,6 +36,9 @@ pub enum Scenario {
     /// An nginx ingress controller is installed (its IngressClass belongs to the Helm release
     /// `ingress-nginx` in namespace `ingress-nginx`), so Ingresses get an address.
     IngressController,
+    /// The AWS Load Balancer Controller runs (on the eks flavour): it makes NLBs for Services
+    /// of type `external` or class `service.k8s.aws/nlb`.
+    AwsLoadBalancerController,
 }
 
 impl std::str::FromStr for Scenario {
@@ -77,6 +80,7 @@ impl std::str::FromStr for Scenario {
             )?))),
             "unhealthy" => Ok(Scenario::Unhealthy),
             "ingress-controller" => Ok(Scenario::IngressController),
+            "aws-load-balancer-controller" => Ok(Scenario::AwsLoadBalancerController),
             "restored-volume" if !arg.is_empty() => Ok(Scenario::RestoredVolume(arg.into())),
             "restored-volume" => Err(format!(
                 "scenario {name} needs a claim, e.g. {name}:data-posthog-posthog-kafka-0"
@@ -95,7 +99,7 @@ impl std::str::FromStr for Scenario {
                 })
             }
             other => Err(format!(
-                "unknown scenario {other:?}; known: crashloop:ROLE, image-pull-error:ROLE, unencrypted-storage, small-nodes, failing-migration, api-restart:SECONDS, latency:MS, scale:NAMESPACES:PODS, ingestion-down, ingestion-stalled, ingestion-delay:MS, unhealthy, ingress-controller, async-migration-fails:MIGRATION, restored-volume:CLAIM"
+                "unknown scenario {other:?}; known: crashloop:ROLE, image-pull-error:ROLE, unencrypted-storage, small-nodes, failing-migration, api-restart:SECONDS, latency:MS, scale:NAMESPACES:PODS, ingestion-down, ingestion-stalled, ingestion-delay:MS, unhealthy, ingress-controller, aws-load-balancer-controller, async-migration-fails:MIGRATION, restored-volume:CLAIM"
             )),
         }
     }

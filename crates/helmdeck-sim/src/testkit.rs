@@ -93,6 +93,10 @@ impl Sim {
     pub fn cmd(&self, bin: &Path) -> Command {
         let mut c = isolated(bin, self.home.path());
         c.env("KUBECONFIG", &self.kubeconfig);
+        // Load balancers' addresses are reached through the cluster's public port.
+        if let Some(u) = &self.ingress_url {
+            c.env("HELMDECK_CONNECT_TO", u.trim_start_matches("http://"));
+        }
         c
     }
 

@@ -15,6 +15,15 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | quote }}
 {{- end -}}
 
+{{/* Labels the vendor's chart puts on its web and events Services: the common ones only; they
+select on app and role (shared/REFERENCE.md). */}}
+{{- define "posthog.serviceLabels" -}}
+app.kubernetes.io/name: posthog
+app.kubernetes.io/instance: {{ .root.Release.Name | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | quote }}
+{{- end -}}
+
 {{- define "posthog.selector" -}}
 app: {{ include "posthog.fullname" .root }}
 release: {{ .root.Release.Name | quote }}

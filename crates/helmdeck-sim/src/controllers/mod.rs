@@ -164,7 +164,12 @@ pub fn reconcile(state: &SimState, cs: &mut ControllerState) {
     deployments::deployments(&mut store);
     statefulsets::statefulsets(&mut store);
     daemonsets::daemonsets(&mut store);
-    services::services(&mut store, cs);
+    services::services(
+        &mut store,
+        cs,
+        state.options.flavor,
+        scenarios.contains(&crate::Scenario::AwsLoadBalancerController),
+    );
     services::ingresses(&mut store);
 }
 

@@ -1,8 +1,15 @@
-//! Endpoints for services from their ready pods, and ingress load balancer addresses.
+//! Endpoints for services from their ready pods, load balancers from the cluster's cloud, and
+//! ingress addresses.
 
 use super::*;
+use crate::load_balancers::{Provisioned, provision};
 
-pub(super) fn services(store: &mut Store, cs: &mut ControllerState) {
+pub(super) fn services(
+    store: &mut Store,
+    cs: &mut ControllerState,
+    flavor: crate::Flavor,
+    aws_controller: bool,
+) {
     let svc_gr = gr("", "services");
     let ep_gr = gr("", "endpoints");
     let gone: Vec<(String, String)> = cs
@@ -110,32 +117,68 @@ pub(super) fn services(store: &mut Store, cs: &mut ControllerState) {
             }
             Some(_) => {}
         }
+        // The cloud's controller reconciles: an annotation changed later changes the status.
         if svc["spec"]["type"] == "LoadBalancer"
-            && svc["status"]["loadBalancer"]["ingress"].is_null()
+            && let Provisioned::Ready(lb) = provision(flavor, &svc, aws_controller)
+            && svc["status"]["loadBalancer"]["ingress"][0] != lb.ingress
         {
-            let ip = format!("172.18.255.{}", 200 + (hash_of(&json!(name)).len() % 50));
             store.set_status(
                 &svc_gr,
                 &ns,
                 &name,
-                json!({"loadBalancer": {"ingress": [{"ip": ip, "ipMode": "VIP"}]}}),
+                json!({"loadBalancer": {"ingress": [lb.ingress]}}),
             );
         }
     }
 }
 
-/// An Ingress gets an address once a controller serves its class (named, or the default).
+/// An Ingress gets an address once a controller serves its class: an ingress-nginx controller
+/// running in the cluster gives it its `--publish-service`'s load balancer address (as
+/// ingress-nginx publishes it), the `ingress-controller` scenario's controller a fixed one.
 pub(super) fn ingresses(store: &mut Store) {
     let ing_gr = gr("networking.k8s.io", "ingresses");
     let classes = list(store, &gr("networking.k8s.io", "ingressclasses"));
+    let controllers = crate::ingress::nginx_controllers(store);
     let served = |ing: &Value| crate::ingress::served(ing, &classes);
     for ing in list(store, &ing_gr) {
-        if ing["status"]["loadBalancer"]["ingress"].is_null() && served(&ing) {
+        let published = controllers
+            .iter()
+            .find(|c| c.serves(&ing, &classes))
+            .map(|c| {
+                c.publish
+                    .as_ref()
+                    .and_then(|(ns, name)| store.get_gr(&gr("", "services"), ns, name))
+                    .and_then(|s| s["status"]["loadBalancer"]["ingress"].as_array().cloned())
+                    // An Ingress's address has no `ipMode` (IngressLoadBalancerIngress).
+                    .map(|a| {
+                        a.iter()
+                            .map(|i| {
+                                let mut o = i.clone();
+                                if let Some(m) = o.as_object_mut() {
+                                    m.remove("ipMode");
+                                }
+                                o
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                    .filter(|a| !a.is_empty())
+                    .map(Value::from)
+            });
+        let want = match published {
+            Some(Some(addr)) => addr,
+            // Its controller runs, but its load balancer has no address yet.
+            Some(None) => continue,
+            None if served(&ing) && ing["status"]["loadBalancer"]["ingress"].is_null() => {
+                json!([{"ip": "172.18.255.100"}])
+            }
+            None => continue,
+        };
+        if ing["status"]["loadBalancer"]["ingress"] != want {
             store.set_status(
                 &ing_gr,
                 &ns_of(&ing),
                 &name_of(&ing),
-                json!({"loadBalancer": {"ingress": [{"ip": "172.18.255.100"}]}}),
+                json!({"loadBalancer": {"ingress": want}}),
             );
         }
     }
