@@ -510,7 +510,6 @@ fn each_clouds_profile_passes_the_public_path_and_a_proxy_protocol_mismatch_is_n
             &[
                 "install",
                 "--yes",
-                "--no-verify",
                 "--profile",
                 profile,
                 "--chart",
@@ -519,7 +518,13 @@ fn each_clouds_profile_passes_the_public_path_and_a_proxy_protocol_mismatch_is_n
                 "ingress.hostname=ph.example.com",
             ],
         );
-        assert_eq!(o.status.code(), Some(0), "{profile}: {}", common::text(&o));
+        let t = common::text(&o);
+        assert_eq!(o.status.code(), Some(0), "{profile}: {t}");
+        // The install's Verify step took the public path too.
+        assert!(
+            t.contains("[pass] public-path: http://ph.example.com via"),
+            "{profile}: {t}"
+        );
         let c = public_path_until(&sim, "the public path answers", |c| c["verdict"] == "pass");
         assert!(
             c["message"]

@@ -195,6 +195,14 @@ pub fn demo(args: DemoArgs) -> i32 {
                 return exit::FAILED;
             }
         };
+        // The demo's load balancers and ingress are reached through the cluster's public port.
+        if let Some(a) = cluster
+            .ingress_url
+            .as_deref()
+            .and_then(|u| u.trim_start_matches("http://").parse().ok())
+        {
+            crate::cluster::public_path::connect_all_to(a);
+        }
         let code = crate::tui::run(crate::tui::Launch {
             target: crate::cluster::Target {
                 kubeconfig: Some(cluster.kubeconfig.clone()),

@@ -20,6 +20,14 @@ pub enum NoPath {
     NoAddress { hostname: String, ingress: String },
 }
 
+/// Set once by `helmdeck demo`, whose simulated cluster runs in this process: its public port.
+static PROCESS_CONNECT_TO: std::sync::OnceLock<SocketAddr> = std::sync::OnceLock::new();
+
+/// Sends this process's public-path connections to `addr` (the demo's simulated cluster).
+pub fn connect_all_to(addr: SocketAddr) {
+    let _ = PROCESS_CONNECT_TO.set(addr);
+}
+
 /// A `--connect-to` (or `HELMDECK_CONNECT_TO`) that is not an address.
 #[derive(Debug, thiserror::Error)]
 #[error("--connect-to {0:?} is not an address: give IP:PORT, e.g. 127.0.0.1:8080")]
@@ -29,6 +37,11 @@ pub struct BadConnectTo(String);
 /// header (a tunnel, a bastion's port-forward, the simulated cluster's public port): the
 /// `--connect-to` flag, else `HELMDECK_CONNECT_TO`.
 pub fn connect_to(flag: Option<&str>) -> Result<Option<SocketAddr>, BadConnectTo> {
+    if flag.is_none()
+        && let Some(a) = PROCESS_CONNECT_TO.get()
+    {
+        return Ok(Some(*a));
+    }
     let given = flag
         .map(str::to_string)
         .or_else(|| std::env::var("HELMDECK_CONNECT_TO").ok())

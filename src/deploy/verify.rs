@@ -52,6 +52,10 @@ pub(super) async fn verify(
         let c = ingestion(client, f, settings).await;
         send(tx, Event::Check(c.clone()));
         checks.push(c);
+        if let Some(c) = public_path(client, f, settings).await {
+            send(tx, Event::Check(c.clone()));
+            checks.push(c);
+        }
     }
     let failed: Vec<String> = checks
         .iter()
@@ -60,8 +64,8 @@ pub(super) async fn verify(
         .collect();
     let not_verified: Vec<String> = checks
         .iter()
-        .filter(|c| c.id == "ingestion" && c.verdict == Verdict::Warn)
-        .map(|c| format!("ingestion: {}", c.message))
+        .filter(|c| (c.id == "ingestion" || c.id == "public-path") && c.verdict == Verdict::Warn)
+        .map(|c| format!("{}: {}", c.id, c.message))
         .collect();
     if failed.is_empty() {
         let passed = checks.len() - not_verified.len();
@@ -71,7 +75,14 @@ pub(super) async fn verify(
             StepState::Done,
             match not_verified.len() {
                 0 => format!("{passed} check(s) passed"),
-                _ => format!("{passed} check(s) passed; ingestion not verified"),
+                _ => format!(
+                    "{passed} check(s) passed; not verified: {}",
+                    not_verified
+                        .iter()
+                        .filter_map(|m| m.split_once(':').map(|(id, _)| id.replace('-', " ")))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             },
         );
         Outcome::Applied {
@@ -132,6 +143,33 @@ async fn ingestion(
     )
     .await;
     crate::health::ingestion::ingestion_check(&record)
+}
+
+/// The stack's hostname through its load balancer, when the Ingress has both (see
+/// `helmdeck check`'s public path). A load balancer this machine cannot reach yet (DNS not
+/// pointed, a private network) leaves the run not fully verified rather than failed; a proxy
+/// protocol mismatch fails it.
+async fn public_path(
+    client: &kube::Client,
+    f: &Following<'_>,
+    settings: &crate::profile::IngestionSettings,
+) -> Option<Check> {
+    use crate::cluster::public_path;
+    let via = public_path::connect_to(None).ok().flatten();
+    let project = crate::cluster::probe::resolve_key(
+        settings.project_api_key.as_ref(),
+        Some(client),
+        f.namespace,
+    )
+    .await;
+    let r = public_path::probe(client, f.namespace, f.release, via, project.as_deref())
+        .await
+        .ok()?;
+    let mut c = crate::health::public_path::check(&r);
+    if !crate::health::public_path::reached(&r) {
+        c.verdict = Verdict::Warn;
+    }
+    Some(c)
 }
 
 /// The release a run follows and verifies, and the watchers the front end lent to it.

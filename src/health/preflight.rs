@@ -518,11 +518,72 @@ pub fn run(
             out.push(check("ingress-controller", Verdict::Warn, "ingress is enabled with type nginx but the cluster has no nginx IngressClass: the Ingress will get no address", "install ingress-nginx, or set ingress.enabled=false and use port-forward"));
         }
     }
+    out.extend(proxy_protocol(profile.map(|p| p.provider.as_str()), values));
     out.extend(app_image(chart, values));
     match release_status {
         Some(s) if s.is_pending() => out.push(check("release-state", Verdict::Fail, format!("the release is stuck in {s}: a previous helm run was cut short"), "run `helmdeck rollback` to return to the last deployed revision (or uninstall a first install that never deployed)")),
         Some(s) => out.push(check("release-state", Verdict::Pass, format!("release status: {s}"), "")),
         None => {}
+    }
+    out
+}
+
+/// Whether the cloud's load balancer and the chart's nginx agree on the PROXY protocol, from
+/// the values alone: a mismatch makes nginx close or refuse every request through the load
+/// balancer, so it fails before anything is applied. Which annotation makes which load balancer
+/// send a header: the in-tree AWS provider's classic ELB sends v1 with
+/// `aws-load-balancer-proxy-protocol: "*"` while its NLB (`type: nlb`) ignores it
+/// (kubernetes/kubernetes#101608); the AWS Load Balancer Controller's NLB (`type: external`)
+/// sends v2 and is internal unless `aws-load-balancer-scheme: internet-facing`; DigitalOcean
+/// sends v1 with `do-loadbalancer-enable-proxy-protocol: "true"`. Other providers' load
+/// balancers send none.
+pub fn proxy_protocol(provider: Option<&str>, values: &Map<String, Value>) -> Vec<Check> {
+    let nginx_on = values
+        .get("ingress")
+        .is_some_and(|i| i["nginx"]["enabled"] == true && i["enabled"] != false);
+    let Some(controller) = values.get("ingress-nginx").map(|n| &n["controller"]) else {
+        return Vec::new();
+    };
+    if !nginx_on {
+        return Vec::new();
+    }
+    let truthy = |v: &Value| v == true || v == "true";
+    let expects = truthy(&controller["config"]["use-proxy-protocol"]);
+    let a = &controller["service"]["annotations"];
+    let ann = |k: &str| a[k].as_str().unwrap_or_default();
+    const AWS: &str = "service.beta.kubernetes.io/aws-load-balancer-";
+    let provider = provider.or(values.get("cloud").and_then(Value::as_str));
+    let key = |k: &str| format!("ingress-nginx.controller.service.annotations.{AWS}{k}");
+    let mut out = Vec::new();
+    let (sends, lb, fix_lb) = match provider {
+        Some("aws") => {
+            let kind = ann(&format!("{AWS}type"));
+            let pp = ann(&format!("{AWS}proxy-protocol")) == "*";
+            if kind == "external" {
+                if ann(&format!("{AWS}scheme")) != "internet-facing" {
+                    out.push(check("load-balancer", Verdict::Warn, "the AWS Load Balancer Controller makes an internal NLB unless told otherwise: the stack will not be reachable from the internet", format!("set {}: internet-facing", key("scheme"))));
+                }
+                (pp, "the AWS Load Balancer Controller's NLB", format!("set {}: \"*\"", key("proxy-protocol")))
+            } else if kind == "nlb" {
+                (false, "the in-tree NLB (aws-load-balancer-type: nlb), which ignores aws-load-balancer-proxy-protocol (kubernetes/kubernetes#101608),", format!("remove {} for a classic ELB with proxy protocol (the aws profile's), or use the AWS Load Balancer Controller's NLB ({}: external)", key("type"), key("type")))
+            } else {
+                (pp, "the classic ELB", format!("set {}: \"*\"", key("proxy-protocol")))
+            }
+        }
+        Some("digitalocean" | "do") => (
+            ann("service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol") == "true",
+            "DigitalOcean's load balancer",
+            "set ingress-nginx.controller.service.annotations.service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol: \"true\"".to_string(),
+        ),
+        Some("gcp" | "azure") => (false, "the cloud's load balancer, which sends no PROXY header,", String::new()),
+        _ => return out,
+    };
+    let nginx = "ingress-nginx.controller.config.use-proxy-protocol";
+    match (sends, expects) {
+        (true, false) => out.push(check("proxy-protocol", Verdict::Fail, format!("{lb} sends a PROXY header that nginx is not told to expect: nginx would answer 400 to every request through it"), format!("set {nginx}: \"true\""))),
+        (false, true) => out.push(check("proxy-protocol", Verdict::Fail, format!("nginx expects a PROXY header ({nginx}: \"true\") that {lb} does not send: nginx would close every connection through it"), if fix_lb.is_empty() { format!("set {nginx}: \"false\"") } else { format!("{fix_lb}; or set {nginx}: \"false\"") })),
+        (true, true) => out.push(check("proxy-protocol", Verdict::Pass, format!("{lb} sends a PROXY header and nginx expects it"), "")),
+        (false, false) => {}
     }
     out
 }
@@ -655,6 +716,70 @@ mod tests {
                 .verdict,
             Verdict::Pass
         );
+    }
+
+    /// The profiles as shipped agree with their load balancers; taking either side away, or
+    /// asking the in-tree NLB for proxy protocol, fails before anything is applied.
+    #[test]
+    fn a_load_balancer_and_nginx_that_disagree_on_proxy_protocol_fail_preflight() {
+        let set = ProfileSet::load(None).unwrap();
+        let verdicts = |provider: &str, values: &Map<String, Value>| {
+            proxy_protocol(Some(provider), values)
+                .into_iter()
+                .filter(|c| c.id == "proxy-protocol")
+                .map(|c| (c.verdict, c.message, c.fix))
+                .collect::<Vec<_>>()
+        };
+        let with = |profile: &str, path: &str, v: Value| {
+            let mut values = set.get(profile).unwrap().values.clone();
+            crate::values::set_path(&mut values, path, v);
+            values
+        };
+        for (profile, provider) in [("aws", "aws"), ("digitalocean", "digitalocean")] {
+            let values = set.get(profile).unwrap().values.clone();
+            let got = verdicts(provider, &values);
+            assert!(
+                got.iter().all(|(v, _, _)| *v == Verdict::Pass) && !got.is_empty(),
+                "{profile}: {got:?}"
+            );
+            let off = with(
+                profile,
+                "ingress-nginx.controller.config.use-proxy-protocol",
+                json!("false"),
+            );
+            let got = verdicts(provider, &off);
+            assert_eq!(got[0].0, Verdict::Fail, "{got:?}");
+            assert!(got[0].2.contains("use-proxy-protocol: \"true\""), "{got:?}");
+        }
+        let nlb = with(
+            "aws",
+            "ingress-nginx.controller.service.annotations.service\\.beta\\.kubernetes\\.io/aws-load-balancer-type",
+            json!("nlb"),
+        );
+        let got = verdicts("aws", &nlb);
+        assert_eq!(got[0].0, Verdict::Fail);
+        assert!(
+            got[0].1.contains("in-tree NLB") && got[0].2.contains("classic ELB"),
+            "{got:?}"
+        );
+        let no_lb = with(
+            "digitalocean",
+            "ingress-nginx.controller.service.annotations.service\\.beta\\.kubernetes\\.io/do-loadbalancer-enable-proxy-protocol",
+            json!("false"),
+        );
+        let got = verdicts("digitalocean", &no_lb);
+        assert!(
+            got[0].0 == Verdict::Fail && got[0].2.contains("do-loadbalancer-enable-proxy-protocol"),
+            "{got:?}"
+        );
+        // Azure's load balancer sends none: expecting one fails; the profile as shipped says nothing.
+        assert!(verdicts("azure", &set.get("azure").unwrap().values).is_empty());
+        let azure = with(
+            "azure",
+            "ingress-nginx.controller.config.use-proxy-protocol",
+            json!(true),
+        );
+        assert_eq!(verdicts("azure", &azure)[0].0, Verdict::Fail);
     }
 
     /// The vendor's chart: its own class is not the default and no claim names it, so turning

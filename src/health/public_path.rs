@@ -75,6 +75,12 @@ fn lb_side(r: &PublicPathRecord) -> String {
     "turn on the load balancer's proxy protocol".into()
 }
 
+/// Whether anything answered at the load balancer's address (right after an install its DNS
+/// name may not resolve yet, or this machine may not reach it).
+pub fn reached(r: &PublicPathRecord) -> bool {
+    seen(&r.health) != Seen::Unreachable || seen(&r.capture) != Seen::Unreachable
+}
+
 /// The public-path check: pass when web and events answer through the load balancer.
 pub fn check(r: &PublicPathRecord) -> Check {
     let via = match &r.connect_to {
