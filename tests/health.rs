@@ -209,6 +209,13 @@ fn a_restored_volume_is_not_vouched_for_by_its_class() {
             .contains("carries no pv.kubernetes.io/provisioned-by"),
         "{restored}"
     );
+    // Only the cloud knows: the fix says where to ask about this very volume.
+    let fix = restored["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("aws ec2 describe-volumes --volume-ids ")
+            && fix.contains("Volumes[].Encrypted"),
+        "{restored}"
+    );
     let others: Vec<&Value> = rows.iter().filter(|d| d["claim"] != RESTORED).collect();
     assert!(!others.is_empty());
     for d in others {

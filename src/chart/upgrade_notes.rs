@@ -459,10 +459,14 @@ mod tests {
         let v = |ns: Vec<&Note>| ns.iter().map(|n| n.version.clone()).collect::<Vec<_>>();
         assert_eq!(
             v(b.crossed("25.0.0", "30.46.0")),
-            ["26.0.0", "27.0.0", "27.1.0", "28.0.0", "29.0.0", "30.0.0"]
+            [
+                "26.0.0", "27.0.0", "27.1.0", "28.0.0", "29.0.0", "30.0.0", "30.46.0"
+            ]
         );
         assert_eq!(v(b.crossed("29.0.11", "30.0.0")), ["30.0.0"]);
-        assert!(b.crossed("30.0.0", "30.46.0").is_empty());
+        // Within 30.x only the Kubernetes range changes.
+        assert_eq!(v(b.crossed("30.0.0", "30.46.0")), ["30.46.0"]);
+        assert!(b.crossed("30.46.0", "30.46.0").is_empty());
         assert!(
             b.crossed("30.46.0", "25.0.0").is_empty(),
             "a downgrade crosses nothing"

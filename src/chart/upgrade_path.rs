@@ -429,12 +429,13 @@ mod tests {
                 .unwrap_or("")
                 .contains("0005 to 0007")
         );
-        // Each leg carries the notes it crosses: 26..29 on the first, 30 on the second.
+        // Each leg carries the notes it crosses: 26..29 on the first, 30 and 30.46's Kubernetes
+        // range on the second.
         let notes = |i: usize| -> Vec<String> {
             p.stops[i].notes.iter().map(|n| n.version.clone()).collect()
         };
         assert_eq!(notes(0), ["26.0.0", "27.0.0", "27.1.0", "28.0.0", "29.0.0"]);
-        assert_eq!(notes(1), ["30.0.0"]);
+        assert_eq!(notes(1), ["30.0.0", "30.46.0"]);
         assert!(p.stops.iter().all(|s| s.runs_on_cluster == Some(true)));
         let text = p.lines().join("\n");
         assert!(text.contains("1. chart 29.0.11 (app 1.41.4"), "{text}");

@@ -246,6 +246,18 @@ pub fn disk_row(
         }
     };
     let (verdict, fix) = grade(rule, encryption);
+    // A volume its class did not make: only the cloud knows; say where to look.
+    let fix = match (&stale, csi) {
+        (Some(_), Some(c))
+            if verdict != Verdict::Pass && same_provisioner(&driver, "ebs.csi.aws.com") =>
+        {
+            format!(
+                "ask AWS whether volume {} is encrypted (EC2 console, or `aws ec2 describe-volumes --volume-ids {} --query 'Volumes[].Encrypted'`); if not, restore it onto an encrypted class",
+                c.volume_handle, c.volume_handle
+            )
+        }
+        _ => fix.to_string(),
+    };
     let message = verdict_message(encryption, &why, verdict);
     DiskRow {
         component: pvc
@@ -269,7 +281,7 @@ pub fn disk_row(
         evidence,
         verdict,
         message,
-        fix: fix.to_string(),
+        fix,
     }
 }
 
