@@ -595,3 +595,86 @@ fn each_clouds_profile_passes_the_public_path_and_a_proxy_protocol_mismatch_is_n
         );
     }
 }
+
+/// On an EKS cluster that runs the AWS Load Balancer Controller (its Service webhook claims new
+/// load balancer Services), the aws profile asks for the controller's internet-facing NLB with
+/// proxy protocol v2, and the public path works; the profile's classic ELB settings installed
+/// as they are would have made an internal NLB, which the check names.
+#[test]
+fn with_the_aws_load_balancer_controller_the_aws_profile_gets_its_internet_facing_nlb() {
+    let Some(dir) = common::shared_charts("posthog") else {
+        return;
+    };
+    let chart = dir.join("posthog-30.46.0.tgz");
+    let chart = chart.to_str().expect("utf-8");
+    let start = || {
+        Sim::start(SimOptions {
+            flavor: Flavor::Eks,
+            scenarios: vec![helmdeck_sim::Scenario::AwsLoadBalancerController],
+            ..Default::default()
+        })
+    };
+    let sim = start();
+    let o = common::helmdeck_on(
+        &sim,
+        &helm(4),
+        &[
+            "install",
+            "--yes",
+            "--profile",
+            "aws",
+            "--chart",
+            chart,
+            "--set",
+            "ingress.hostname=ph.example.com",
+        ],
+    );
+    let t = common::text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("the AWS Load Balancer Controller's webhook (mservice.elbv2.k8s.aws) claims new load balancer Services"),
+        "{t}"
+    );
+    assert!(
+        t.contains("[pass] proxy-protocol: the AWS Load Balancer Controller's NLB sends a PROXY header and nginx expects it"),
+        "{t}"
+    );
+    assert!(
+        t.contains("[pass] public-path: http://ph.example.com via k8s-"),
+        "{t}"
+    );
+    let svc = sim.objects("", "services", Some("posthog"));
+    let lb = svc
+        .iter()
+        .find(|s| s["spec"]["type"] == "LoadBalancer")
+        .expect("the controller's load balancer");
+    assert_eq!(
+        lb["spec"]["loadBalancerClass"], "service.k8s.aws/nlb",
+        "{lb}"
+    );
+
+    // The classic ELB settings as they are, with helm alone: the webhook makes an internal NLB.
+    let sim = start();
+    let values = common::profile_values(sim.home.path(), "aws");
+    sim.run(
+        &helm(4),
+        &[
+            "install",
+            "posthog",
+            chart,
+            "-n",
+            "posthog",
+            "--create-namespace",
+            "-f",
+            values.to_str().expect("utf-8"),
+            "--set",
+            "ingress.hostname=ph.example.com",
+        ],
+    );
+    let c = public_path_until(&sim, "the internal NLB named", |c| c["verdict"] == "fail");
+    assert!(
+        c["message"].as_str().unwrap().contains("internal")
+            && c["fix"].as_str().unwrap().contains("internet-facing"),
+        "{c}"
+    );
+}

@@ -341,7 +341,22 @@ pub async fn gather(
             })
             .and_then(|i| i.metadata.name.clone()),
         denied: Vec::new(),
+        mutating_webhooks: mutating_webhooks(client).await,
     })
+}
+
+/// Every mutating admission webhook's name (empty when they cannot be listed).
+async fn mutating_webhooks(client: &kube::Client) -> Vec<String> {
+    use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
+    let api: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
+    api.list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|c| c.webhooks.unwrap_or_default())
+        .map(|w| w.name)
+        .collect()
 }
 
 /// The last `lines` lines a pod's container wrote, or why there are none, in the API

@@ -168,6 +168,9 @@ pub async fn probe(
                 s.metadata.name.as_deref().unwrap_or_default()
             )
         }),
+        load_balancer_class: lb
+            .as_ref()
+            .and_then(|s| s.spec.as_ref()?.load_balancer_class.clone()),
         annotations: lb
             .and_then(|s| s.metadata.annotations)
             .unwrap_or_default()

@@ -518,7 +518,16 @@ pub fn run(
             out.push(check("ingress-controller", Verdict::Warn, "ingress is enabled with type nginx but the cluster has no nginx IngressClass: the Ingress will get no address", "install ingress-nginx, or set ingress.enabled=false and use port-forward"));
         }
     }
-    out.extend(proxy_protocol(profile.map(|p| p.provider.as_str()), values));
+    out.extend(proxy_protocol(
+        profile.map(|p| p.provider.as_str()),
+        values,
+        // The webhook runs when a Service is created: a first install's.
+        release_status.is_none()
+            && facts
+                .mutating_webhooks
+                .iter()
+                .any(|w| w == AWS_LBC_SERVICE_WEBHOOK),
+    ));
     out.extend(app_image(chart, values));
     match release_status {
         Some(s) if s.is_pending() => out.push(check("release-state", Verdict::Fail, format!("the release is stuck in {s}: a previous helm run was cut short"), "run `helmdeck rollback` to return to the last deployed revision (or uninstall a first install that never deployed)")),
@@ -537,7 +546,17 @@ pub fn run(
 /// sends v2 and is internal unless `aws-load-balancer-scheme: internet-facing`; DigitalOcean
 /// sends v1 with `do-loadbalancer-enable-proxy-protocol: "true"`. Other providers' load
 /// balancers send none.
-pub fn proxy_protocol(provider: Option<&str>, values: &Map<String, Value>) -> Vec<Check> {
+/// The AWS Load Balancer Controller's Service webhook (v2.5 and later, on by default): it sets
+/// `spec.loadBalancerClass: service.k8s.aws/nlb` on every new Service of type LoadBalancer, so
+/// the controller makes an NLB where the in-tree provider would make a classic ELB (the
+/// controller's installation guide, "When using AWS Load Balancer Controller v2.5+").
+pub const AWS_LBC_SERVICE_WEBHOOK: &str = "mservice.elbv2.k8s.aws";
+
+pub fn proxy_protocol(
+    provider: Option<&str>,
+    values: &Map<String, Value>,
+    aws_controller_claims_services: bool,
+) -> Vec<Check> {
     let nginx_on = values
         .get("ingress")
         .is_some_and(|i| i["nginx"]["enabled"] == true && i["enabled"] != false);
@@ -559,7 +578,9 @@ pub fn proxy_protocol(provider: Option<&str>, values: &Map<String, Value>) -> Ve
         Some("aws") => {
             let kind = ann(&format!("{AWS}type"));
             let pp = ann(&format!("{AWS}proxy-protocol")) == "*";
-            if kind == "external" {
+            let claimed = aws_controller_claims_services
+                && controller["service"]["loadBalancerClass"].is_null();
+            if kind == "external" || claimed {
                 if ann(&format!("{AWS}scheme")) != "internet-facing" {
                     out.push(check("load-balancer", Verdict::Warn, "the AWS Load Balancer Controller makes an internal NLB unless told otherwise: the stack will not be reachable from the internet", format!("set {}: internet-facing", key("scheme"))));
                 }
@@ -683,6 +704,7 @@ mod tests {
             room: None,
             ingress_classes: vec!["nginx".into()],
             default_ingress_class: None,
+            mutating_webhooks: Vec::new(),
             denied: Vec::new(),
         }
     }
@@ -724,7 +746,7 @@ mod tests {
     fn a_load_balancer_and_nginx_that_disagree_on_proxy_protocol_fail_preflight() {
         let set = ProfileSet::load(None).unwrap();
         let verdicts = |provider: &str, values: &Map<String, Value>| {
-            proxy_protocol(Some(provider), values)
+            proxy_protocol(Some(provider), values, false)
                 .into_iter()
                 .filter(|c| c.id == "proxy-protocol")
                 .map(|c| (c.verdict, c.message, c.fix))

@@ -88,6 +88,23 @@ pub fn check(r: &PublicPathRecord) -> Check {
         None => format!("http://{} via {}", r.hostname, r.address),
     };
     let lb = r.load_balancer.as_deref().unwrap_or("the load balancer");
+    // The AWS Load Balancer Controller's NLB is internal unless told otherwise (its NLB
+    // annotations page): nothing outside the VPC reaches it, whatever answers inside.
+    let aws_controller = r.annotations.get(AWS_TYPE).map(String::as_str) == Some("external")
+        || r.load_balancer_class.as_deref() == Some("service.k8s.aws/nlb");
+    let scheme = "service.beta.kubernetes.io/aws-load-balancer-scheme";
+    if aws_controller && r.annotations.get(scheme).map(String::as_str) != Some("internet-facing") {
+        return Check {
+            id: "public-path",
+            verdict: Verdict::Fail,
+            message: format!(
+                "{via}: {lb} is the AWS Load Balancer Controller's NLB, which is internal without {scheme}: internet-facing; nothing outside the VPC reaches it"
+            ),
+            fix: format!(
+                "set ingress-nginx.controller.service.annotations.{scheme}: internet-facing"
+            ),
+        };
+    }
     let (h, c) = (seen(&r.health), seen(&r.capture));
     let both = |s: Seen| h == s || c == s;
     let fail = |message: String, fix: String| Check {
@@ -191,6 +208,7 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             nginx_use_proxy_protocol: nginx,
+            load_balancer_class: None,
             health: e.clone(),
             capture: e,
         }
@@ -245,9 +263,17 @@ mod tests {
             "",
             Some("error sending request: tcp connect error: Connection refused (os error 111)"),
         );
-        let c = check(&rec(&[], None, refused));
+        let c = check(&rec(&[], None, refused.clone()));
         assert!(
             c.message.contains("cannot reach") && c.fix.contains("--connect-to"),
+            "{c:?}"
+        );
+        // The AWS Load Balancer Controller's NLB without internet-facing is internal.
+        let mut r = rec(&[(AWS_PROXY, "*")], Some(true), refused);
+        r.load_balancer_class = Some("service.k8s.aws/nlb".into());
+        let c = check(&r);
+        assert!(
+            c.message.contains("internal") && c.fix.contains("internet-facing"),
             "{c:?}"
         );
     }

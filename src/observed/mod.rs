@@ -143,6 +143,9 @@ pub struct ClusterFacts {
     pub default_ingress_class: Option<String>,
     /// What helm must do in the release's namespace that the user may not (`create secrets`).
     pub denied: Vec<String>,
+    /// The names of the cluster's mutating admission webhooks (`mservice.elbv2.k8s.aws`: the
+    /// AWS Load Balancer Controller claims every new Service of type LoadBalancer).
+    pub mutating_webhooks: Vec<String>,
 }
 
 /// CPU (cores) and memory (bytes).
@@ -194,6 +197,10 @@ pub struct PublicPathRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub load_balancer: Option<String>,
     pub annotations: std::collections::BTreeMap<String, String>,
+    /// The Service's `spec.loadBalancerClass` (`service.k8s.aws/nlb`: the AWS Load Balancer
+    /// Controller's), when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_balancer_class: Option<String>,
     /// The controller's `use-proxy-protocol`, when its ConfigMap was found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nginx_use_proxy_protocol: Option<bool>,

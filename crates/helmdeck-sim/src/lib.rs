@@ -561,6 +561,21 @@ fn seed(state: &SimState) {
                    "spec": {"controller": "k8s.io/ingress-nginx"}}),
         );
     }
+    // The AWS Load Balancer Controller's chart registers its webhooks; its Service webhook
+    // claims new load balancer Services (see store::admission).
+    if sc.contains(&Scenario::AwsLoadBalancerController) {
+        let _ = store.create_system(
+            ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration"),
+            "",
+            json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+                   "metadata": {"name": "aws-load-balancer-webhook",
+                                "labels": {"app.kubernetes.io/name": "aws-load-balancer-controller", "app.kubernetes.io/managed-by": "Helm"}},
+                   "webhooks": [{"name": "mservice.elbv2.k8s.aws", "admissionReviewVersions": ["v1beta1"],
+                                 "sideEffects": "None", "failurePolicy": "Fail",
+                                 "clientConfig": {"service": {"name": "aws-load-balancer-webhook-service", "namespace": "kube-system", "path": "/mutate-v1-service"}},
+                                 "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["services"]}]}]}),
+        );
+    }
     for s in sc {
         if let Scenario::Scale { namespaces, pods } = s {
             seed_scale(&mut store, *namespaces, *pods);

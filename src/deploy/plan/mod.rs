@@ -6,6 +6,7 @@
 mod cluster_objects;
 pub mod diff;
 mod facts;
+mod load_balancer;
 mod manifest;
 mod notes;
 pub mod pin;
@@ -224,6 +225,16 @@ async fn plan_for(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
         upgrade,
     } = notes::previous_and_notes(req, &current, tx).await?;
     let pin = pin_the_app(req, &mut request, &current, tx);
+    load_balancer::for_the_cluster(
+        &mut request,
+        req.profile.as_ref().map(|p| p.provider.as_str()),
+        facts
+            .mutating_webhooks
+            .iter()
+            .any(|w| w == crate::health::preflight::AWS_LBC_SERVICE_WEBHOOK),
+        current.is_none(),
+        tx,
+    );
     let (mut object_checks, object_changes) =
         cluster_objects::profile_objects_and_crds(req, &client, &current, &mut facts).await;
     if current.is_some() {

@@ -73,6 +73,32 @@ impl Store {
         Ok(())
     }
 
+    /// The AWS Load Balancer Controller's Service webhook (`mservice.elbv2.k8s.aws`, registered
+    /// by its MutatingWebhookConfiguration): on create, a Service of type LoadBalancer that names
+    /// no class gets `service.k8s.aws/nlb`, making the controller its load balancer (the
+    /// controller's installation guide, v2.5 and later). It runs only while registered.
+    pub(super) fn admit_service(&mut self, svc: &mut Value) {
+        if svc["spec"]["type"] != "LoadBalancer" || !svc["spec"]["loadBalancerClass"].is_null() {
+            return;
+        }
+        let registered = self
+            .iter_gr(
+                &(
+                    "admissionregistration.k8s.io".into(),
+                    "mutatingwebhookconfigurations".into(),
+                ),
+                None,
+            )
+            .any(|c| {
+                c["webhooks"]
+                    .as_array()
+                    .is_some_and(|ws| ws.iter().any(|w| w["name"] == "mservice.elbv2.k8s.aws"))
+            });
+        if registered {
+            svc["spec"]["loadBalancerClass"] = json!("service.k8s.aws/nlb");
+        }
+    }
+
     /// The ServiceAccount admission plugin: a pod runs as `default` unless it names another,
     /// and gets the projected API token volume unless automounting is turned off.
     pub(super) fn admit_pod(&mut self, ns: &str, pod: &mut Value) {

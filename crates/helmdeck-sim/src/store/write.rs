@@ -80,6 +80,9 @@ impl Store {
         if rt.kind == "Pod" && rt.group.is_empty() {
             self.admit_pod(ns, &mut obj);
         }
+        if rt.kind == "Service" && rt.group.is_empty() {
+            self.admit_service(&mut obj);
+        }
         let mut ip = || self.next_cluster_ip();
         defaults::apply(&rt.kind, &mut obj, &mut ip);
         defaults::validate(&rt.kind, &obj, &rt.group)?;
