@@ -458,13 +458,32 @@ fn public_path_until(
             pred(&c).then_some(c)
         })
     }));
-    match found {
+    let c = match found {
         Ok(c) => c,
         Err(_) => panic!(
             "timed out waiting for {what}; last report: {}",
             last.borrow()
         ),
-    }
+    };
+    // The report, public path included, is what docs/check.schema.json says.
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("docs/check.schema.json")).expect("schema"),
+    )
+    .expect("schema json");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let report = last.borrow();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    // The probe reached web and events through their Services, found by selector.
+    let via = report["ingestion"]["via"].as_str().unwrap_or_default();
+    assert!(
+        via.contains("services/posthog-web:8000") && via.contains("services/posthog-events:8000"),
+        "{via}"
+    );
+    c
 }
 
 /// The public path as users' SDKs take it, with the vendor's chart 30.46.0: the digitalocean

@@ -602,7 +602,32 @@ pub fn status(args: ReleaseArgs) -> i32 {
             return o.exit_code();
         }
     };
+    let find_live = || {
+        let dir = data_dir().ok()?;
+        crate::helm::runs::find(
+            &dir,
+            &t.namespace,
+            &t.release,
+            helm.kubeconfig.as_deref(),
+            helm.context.as_deref(),
+        )
+    };
     let Some(cur) = hist.last() else {
+        // A first install helmdeck started here may not have stored its release yet.
+        if let Some(run) = find_live() {
+            let advice = format!(
+                "in progress: {} (its output: {}); helm has not stored the release yet; `helmdeck` (the app) follows it with `o` and stops it with `s`",
+                run.describe(),
+                run.err_log.display()
+            );
+            if t.output == Output::Json {
+                outln!("{}", serde_json::to_string_pretty(&json!({"release": t.release, "namespace": t.namespace, "current": null, "stuck": false, "in_progress": run, "advice": advice})).unwrap_or_default());
+            } else {
+                outln!("release:   {} (namespace {})", t.release, t.namespace);
+                outln!("progress:  {advice}");
+            }
+            return exit::BUSY;
+        }
         eprintln!(
             "error: release {} not found in namespace {}",
             t.release, t.namespace
@@ -611,20 +636,7 @@ pub fn status(args: ReleaseArgs) -> i32 {
     };
     // A pending release whose helm helmdeck started here is still running is in progress,
     // not stuck.
-    let live = cur
-        .status
-        .is_pending()
-        .then(|| {
-            let dir = data_dir().ok()?;
-            crate::helm::runs::find(
-                &dir,
-                &t.namespace,
-                &t.release,
-                helm.kubeconfig.as_deref(),
-                helm.context.as_deref(),
-            )
-        })
-        .flatten();
+    let live = cur.status.is_pending().then(find_live).flatten();
     // A helm killed mid-way leaves pending-*, or uninstalling when it was undoing a failed
     // first install.
     let stuck = cur.status.is_stuck() && live.is_none();
