@@ -697,3 +697,49 @@ fn with_the_aws_load_balancer_controller_the_aws_profile_gets_its_internet_facin
         "{c}"
     );
 }
+
+/// The vendor's chart on the aws profile's encrypted class, with Kafka's claim bound to a
+/// restored volume (no `pv.kubernetes.io/provisioned-by`): that disk is "unknown", with the AWS
+/// command that says whether it is encrypted; every disk the class provisioned stays
+/// "encrypted by the class parameter".
+#[test]
+fn a_restored_volume_under_the_vendor_chart_is_unknown_not_encrypted() {
+    let Some(dir) = common::shared_charts("posthog") else {
+        return;
+    };
+    const KAFKA: &str = "data-posthog-posthog-kafka-0";
+    let sim = Sim::start(SimOptions {
+        flavor: Flavor::Eks,
+        scenarios: vec![helmdeck_sim::Scenario::RestoredVolume(KAFKA.into())],
+        ..Default::default()
+    });
+    let (code, t) = aws_with_vendor_chart(&sim, &dir, &["install", "--yes", "--no-verify"], &[]);
+    assert_eq!(code, Some(0), "{t}");
+    let disks = common::eventually(120, "every claim bound and judged", || {
+        let o = sim
+            .cmd(common::helmdeck_bin())
+            .args(["check", "--disks", "--profile", "aws", "-o", "json"])
+            .output()
+            .expect("check");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).ok()?;
+        let disks = v["disks"].as_array()?.clone();
+        let bound = disks.len() >= 5 && disks.iter().all(|d| d["phase"] == "Bound");
+        bound.then_some(disks)
+    });
+    let kafka = disks
+        .iter()
+        .find(|d| d["claim"] == KAFKA)
+        .unwrap_or_else(|| panic!("{KAFKA} in {disks:?}"));
+    assert_eq!(kafka["encryption"], "unknown", "{kafka}");
+    assert_eq!(kafka["verdict"], "fail", "{kafka}");
+    assert!(
+        kafka["fix"]
+            .as_str()
+            .unwrap()
+            .contains("aws ec2 describe-volumes"),
+        "{kafka}"
+    );
+    for d in disks.iter().filter(|d| d["claim"] != KAFKA) {
+        assert_eq!(d["encryption"], "class-parameter", "{d}");
+    }
+}
