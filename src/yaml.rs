@@ -24,7 +24,7 @@ pub struct YamlError {
 
 impl YamlError {
     fn new(origin: &str, text: &str, line: usize, column: usize, message: String) -> Self {
-        let src = mask_secret(text.lines().nth(line.saturating_sub(1)).unwrap_or(""));
+        let src = mask_line(text, line.saturating_sub(1));
         // A long line is shown as the 100 characters around the column.
         let chars: Vec<char> = src.chars().collect();
         let (src, col) = if chars.len() > 120 {
@@ -52,9 +52,56 @@ impl YamlError {
     }
 }
 
+/// Line `n` of `text` as an error shows it: a value under a secret-looking key anywhere on the
+/// line (block or flow style) is hidden, and so is the whole line when it sits under such a key
+/// (the value written on the next lines).
+fn mask_line(text: &str, n: usize) -> String {
+    let line = text.lines().nth(n).unwrap_or("");
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    // The nearest lines above with less indentation are this line's parents.
+    let mut want = indent(line);
+    for above in text.lines().take(n).collect::<Vec<_>>().into_iter().rev() {
+        if above.trim().is_empty() || indent(above) >= want {
+            continue;
+        }
+        want = indent(above);
+        let key = above
+            .trim_start()
+            .trim_start_matches("- ")
+            .split(':')
+            .next()
+            .unwrap_or("");
+        if crate::secret_keys::is_secret_key(key.trim().trim_matches(['"', '\''])) {
+            return format!("{}<redacted>", &line[..indent(line)]);
+        }
+        if want == 0 {
+            break;
+        }
+    }
+    mask_secret(line)
+}
+
 /// A line shown in an error, with the value of a secret-looking key replaced: a password
-/// with a typo next to it must not end up in a terminal's scrollback or a CI log.
+/// with a typo next to it must not end up in a terminal's scrollback or a CI log. In flow
+/// style (`{password: x, …}`) everything after the first secret key is hidden.
 fn mask_secret(line: &str) -> String {
+    let mut start = 0;
+    while let Some(i) = line[start..].find(':').map(|i| i + start) {
+        let before = &line[..i];
+        let key_start = before
+            .rfind(['{', ',', '[', ' '])
+            .map(|j| j + 1)
+            .unwrap_or(0);
+        let key = before[key_start..].trim().trim_matches(['"', '\'']);
+        if before.contains('{') && crate::secret_keys::is_secret_key(key) {
+            return format!("{}: <redacted>", &line[..i]);
+        }
+        start = i + 1;
+    }
+    mask_block(line)
+}
+
+fn mask_block(line: &str) -> String {
     let body = line.trim_start();
     let indent = &line[..line.len() - body.len()];
     let (dash, rest) = match body.strip_prefix("- ") {
@@ -605,6 +652,25 @@ pub fn number_from_f64(f: f64) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A value under a secret key is hidden on the line an error shows, in block and flow
+    /// style and when it sits on the lines below its key.
+    #[test]
+    fn error_lines_hide_secret_values_however_they_are_written() {
+        let text = "a:\n  password:\n    s3cr3t: x: y\n  b: {token: t0k3n, c: [}\n  host: db\n";
+        assert!(
+            !mask_line(text, 2).contains("s3cr3t"),
+            "{}",
+            mask_line(text, 2)
+        );
+        assert!(
+            !mask_line(text, 3).contains("t0k3n"),
+            "{}",
+            mask_line(text, 3)
+        );
+        assert_eq!(mask_line(text, 4), "  host: db");
+        assert_eq!(mask_line("password: hunter2", 0), "password: <redacted>");
+    }
     use serde_json::json;
 
     /// `a0: &a0 [x, …]`, `a1: &a1 [*a0, …]`, …: each level `fanout` times the last.

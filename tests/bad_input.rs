@@ -64,6 +64,18 @@ fn files(dir: &Path) {
         "broken-secret.yaml",
         "postgresql:\n  postgresqlPassword: \"hunter2-typo\n",
     );
+    w(
+        "flow-secret.yaml",
+        "postgresql: {postgresqlPassword: flowsecret9, x: [}\n",
+    );
+    w(
+        "next-line-secret.yaml",
+        "postgresql:\n  postgresqlPassword:\n    nextsecret9: x: y\n",
+    );
+    w(
+        "env-secret.yaml",
+        "web:\n  env:\n    - name: SECRET_KEY\n      value: envsecret9\n",
+    );
     w("list.yaml", "- a\n- b\n");
     w("tab.yaml", "web:\n\treplicacount: 2\n");
     w("dup.yaml", "a: 1\na: 2\n");
@@ -200,6 +212,39 @@ const RENDER: &[Case] = &[
         "--set",
         "s3cr3tv4lue",
     ),
+    // A failed --set's commas and braces do not end a secret value.
+    secret(
+        "render --profile local --set postgresql.postgresqlPassword={Pw1x,listsecret9",
+        2,
+        "list must terminate",
+        "listsecret9",
+    ),
+    secret(
+        "render --profile local --set postgresql.postgresqlPassword=Pw\\,tailsecret9,x[",
+        2,
+        "--set",
+        "tailsecret9",
+    ),
+    // YAML errors: a flow-style line, and a value written on the line below its key.
+    secret(
+        "render --profile local -f {dir}/flow-secret.yaml",
+        2,
+        "flow-secret.yaml:1",
+        "flowsecret9",
+    ),
+    secret(
+        "render --profile local -f {dir}/next-line-secret.yaml",
+        2,
+        "next-line-secret.yaml:3",
+        "nextsecret9",
+    ),
+    // An env entry named like a secret: its value is redacted in what render prints.
+    secret(
+        "render --profile local -f {dir}/env-secret.yaml",
+        0,
+        "SECRET_KEY",
+        "envsecret9",
+    ),
 ];
 
 /// Names are checked before anything runs: these never reach the cluster.
@@ -233,6 +278,10 @@ const NAMES: &[Case] = &[
     case("check -n a.b", 2, "DNS-1123"),
     case("install --yes --timeout banana", 2, "--timeout"),
     case("install --yes --timeout 0", 2, "shorter than a second"),
+    // Rounded up these were one second, and an install ran out of time.
+    case("install --yes --timeout 999ms", 2, "shorter than a second"),
+    case("upgrade --yes --timeout 1ns", 2, "shorter than a second"),
+    case("status --request-timeout 500ms", 2, "a request needs time"),
     case(
         "install --yes --timeout 99999999999999h",
         2,

@@ -512,7 +512,7 @@ fn parse_duration(
         }
         total
     };
-    let secs = secs.ceil();
+    // Under a second is refused as given (999ms, 1ns), before rounding up could hide it.
     if secs < 1.0 {
         return Err(ArgError::TooShort {
             given: s.to_string(),
@@ -525,7 +525,7 @@ fn parse_duration(
             fix: too_long,
         });
     }
-    Ok(secs as u64)
+    Ok(secs.ceil() as u64)
 }
 
 /// Says on stderr when the kubeconfig turns certificate checks off for this cluster.
@@ -633,7 +633,19 @@ mod tests {
         ] {
             assert_eq!(parse_timeout(given), Ok(secs), "{given}");
         }
-        for bad in ["", "5 minutes", "m", "5d", "-5m", "0", "0s", "9999h"] {
+        for bad in [
+            "",
+            "5 minutes",
+            "m",
+            "5d",
+            "-5m",
+            "0",
+            "0s",
+            "9999h",
+            "999ms",
+            "1ns",
+            "0.5s",
+        ] {
             assert!(parse_timeout(bad).is_err(), "{bad}");
         }
     }

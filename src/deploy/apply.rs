@@ -351,6 +351,23 @@ async fn after_failure(
         .history(&req.release, &req.namespace)
         .await
         .unwrap_or_default();
+    // helm refused because another operation holds the release: the pending revision is that
+    // operation's, not this run's, and a rollback would undo someone else's change.
+    if e.kind == crate::helm::driver::FailureKind::AnotherOperationInProgress {
+        let theirs = after
+            .last()
+            .filter(|h| h.status.is_pending())
+            .map(|h| {
+                format!(
+                    "; revision {} ({}, {}, {}) is that operation's: this run created nothing",
+                    h.revision, h.status, h.updated, h.description
+                )
+            })
+            .unwrap_or_default();
+        return Outcome::Busy {
+            message: format!("{}{theirs}\n  fix: {}", e.message, e.fix),
+        };
+    }
     // "Rolled back" only when helm applied something and undid it: it says so ("…
     // has been uninstalled / rolled back due to atomic / rollback-on-failure being
     // set", helm 3 and 4), or a revision newer than the plan's is a rollback. A chart

@@ -44,7 +44,7 @@ pub fn classify(stderr: &str) -> (FailureKind, String) {
     if s.contains("another operation (install/upgrade/rollback) is in progress") {
         pick(
             FailureKind::AnotherOperationInProgress,
-            "the release is stuck in a pending state: `helmdeck status` shows it; `helmdeck rollback` returns it to the last deployed revision",
+            "another install, upgrade or rollback holds the release: wait for it and see `helmdeck status` (it says whether that helm still runs) before running again; rolling back now would undo that operation's revision",
         )
     } else if s.contains("field is immutable")
         || s.contains("forbidden: updates to statefulset spec")
@@ -604,6 +604,14 @@ mod tests {
             )
             .0,
             FailureKind::AnotherOperationInProgress
+        );
+        // Another operation's revision is never ours to roll back.
+        let (_, fix) = classify(
+            "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress",
+        );
+        assert!(
+            !fix.contains("helmdeck rollback") && fix.contains("helmdeck status"),
+            "{fix}"
         );
         assert_eq!(classify("Error: UPGRADE FAILED: cannot patch \"db\" with kind StatefulSet: StatefulSet.apps \"db\" is invalid: spec: Forbidden: updates to statefulset spec for fields other than").0, FailureKind::ImmutableField);
         assert_eq!(

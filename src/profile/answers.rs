@@ -56,6 +56,30 @@ pub enum BadAnswer {
 
 /// Checks one answer against its question; returns the typed value to store.
 pub fn validate_answer(q: &Question, v: &Value) -> Result<Value, BadAnswer> {
+    // An answer to a secret question is never echoed back in the error.
+    let secret = crate::values::redact::is_secret_path(&q.path);
+    validate_text(q, v).map_err(|e| if secret { e.hidden() } else { e })
+}
+
+impl BadAnswer {
+    /// The same complaint without the answer in it.
+    fn hidden(self) -> BadAnswer {
+        let h = || "<redacted>".to_string();
+        match self {
+            BadAnswer::NotHostname(_) => BadAnswer::NotHostname(h()),
+            BadAnswer::NotEmail(_) => BadAnswer::NotEmail(h()),
+            BadAnswer::NotSize(_) => BadAnswer::NotSize(h()),
+            BadAnswer::NotAChoice { choices, .. } => BadAnswer::NotAChoice {
+                given: h(),
+                choices,
+            },
+            BadAnswer::NotBoolean(_) => BadAnswer::NotBoolean(h()),
+            other => other,
+        }
+    }
+}
+
+fn validate_text(q: &Question, v: &Value) -> Result<Value, BadAnswer> {
     let text = match v {
         Value::String(s) => s.trim().to_string(),
         Value::Bool(b) => b.to_string(),
@@ -214,6 +238,18 @@ mod tests {
             required: true,
             help: None,
         }
+    }
+
+    /// An answer to a question on a secret-looking path is never echoed in its error.
+    #[test]
+    fn a_bad_answer_to_a_secret_question_is_not_echoed() {
+        let mut secret = q(Validation::Hostname);
+        secret.path = "email.smtpPassword".into();
+        let e = validate_answer(&secret, &serde_json::json!("not a host s3cr3t")).unwrap_err();
+        assert!(!e.to_string().contains("s3cr3t"), "{e}");
+        let e =
+            validate_answer(&q(Validation::Hostname), &serde_json::json!("bad host")).unwrap_err();
+        assert!(e.to_string().contains("bad host"), "{e}");
     }
 
     #[test]

@@ -106,11 +106,22 @@ fn random_bytes() -> Vec<u8> {
 pub fn redact(m: &Map<String, Value>) -> Map<String, Value> {
     fn walk(v: &Value, secret: bool) -> Value {
         match v {
-            Value::Object(m) => Value::Object(
-                m.iter()
-                    .map(|(k, v)| (k.clone(), walk(v, secret || is_secret_key(k))))
-                    .collect(),
-            ),
+            Value::Object(m) => {
+                // An env entry (`{name: SECRET_KEY, value: …}`): its value is as secret as its
+                // name says, though the key holding it is only `value`.
+                let named_secret = m
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(is_secret_key);
+                Value::Object(
+                    m.iter()
+                        .map(|(k, v)| {
+                            let s = secret || is_secret_key(k) || (named_secret && k == "value");
+                            (k.clone(), walk(v, s))
+                        })
+                        .collect(),
+                )
+            }
             Value::Array(a) if secret && !a.is_empty() => Value::String(redaction(v)),
             Value::Array(a) => Value::Array(a.iter().map(|x| walk(x, secret)).collect()),
             Value::Null => Value::Null,
@@ -145,6 +156,16 @@ mod tests {
         );
         assert_eq!(r["postgresql"]["host"], json!("db"));
         assert_eq!(r["kmsKeyId"], json!("arn"));
+        let env = json!({"web": {"env": [{"name": "SECRET_KEY", "value": "s3"}, {"name": "SITE_URL", "value": "u"}]}});
+        let re = redact(env.as_object().unwrap());
+        assert!(
+            re["web"]["env"][0]["value"]
+                .as_str()
+                .unwrap()
+                .starts_with("<redacted")
+        );
+        assert_eq!(re["web"]["env"][0]["name"], json!("SECRET_KEY"));
+        assert_eq!(re["web"]["env"][1]["value"], json!("u"));
         assert!(r["secrets"]["a"].as_str().unwrap().starts_with("<redacted"));
         assert_eq!(
             redaction(&json!("hunter2")).len(),

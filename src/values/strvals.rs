@@ -51,15 +51,21 @@ pub struct Unreadable {
     pub source: crate::limits::InputError,
 }
 
-/// `key=value` with the values of secret-looking keys replaced (`a.password=<redacted>`).
+/// `key=value` with the values of secret-looking keys replaced (`a.password=<redacted>`). A
+/// failed expression's commas and braces cannot be trusted to end a value (`{Pw1,Pw2`,
+/// `Pw\,tail`), so everything after the first secret key's `=` is hidden.
 fn masked(expr: &str) -> String {
-    expr.split(',')
-        .map(|part| match part.split_once('=') {
-            Some((k, _)) if super::redact::is_secret_path(k) => format!("{k}=<redacted>"),
-            _ => part.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(",")
+    let mut out = Vec::new();
+    for part in expr.split(',') {
+        match part.split_once('=') {
+            Some((k, _)) if super::redact::is_secret_path(k) => {
+                out.push(format!("{k}=<redacted>"));
+                break;
+            }
+            _ => out.push(part.to_string()),
+        }
+    }
+    out.join(",")
 }
 
 const MAX_INDEX: i64 = 65536;
