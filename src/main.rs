@@ -2,5 +2,5 @@ use clap::Parser;
 
 fn main() {
     let cli = helmdeck::cli::Cli::parse();
-    std::process::exit(helmdeck::cli::run(cli));
+    std::process::exit(helmdeck::cli::run_with_deep_stack(cli));
 }

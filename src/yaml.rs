@@ -119,6 +119,16 @@ fn mask_block(line: &str) -> String {
     }
 }
 
+/// JSON that may nest as deep as values may (helm's output, a release's stored values): without
+/// serde_json's 128-level limit, on the deep stacks commands run on (see `cli::DEEP_STACK`).
+pub fn deep_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    de.disable_recursion_limit();
+    let v = T::deserialize(&mut de)?;
+    de.end()?;
+    Ok(v)
+}
+
 /// Parses the first YAML document of `text` into a JSON value, resolving scalars as Helm does.
 /// An empty document gives `Value::Null`.
 pub fn parse(origin: &str, text: &str) -> Result<Value, YamlError> {

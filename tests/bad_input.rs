@@ -1111,3 +1111,58 @@ fn helm_killed_mid_upgrade_is_reported_with_the_release_left_pending_and_the_way
         "{text}"
     );
 }
+
+/// Values nested 6,000 levels deep (helm accepts up to 10,000) go through `render`, `plan`,
+/// `install` and `upgrade` (which reads them back from helm) without overflowing a stack;
+/// past the parser's limit `render` refuses the file with exit 2, as helm does.
+#[test]
+fn values_nested_as_deep_as_helm_accepts_install_and_upgrade() {
+    let sim = Sim::start(SimOptions::default());
+    let deep = sim.home.path().join("deep.yaml");
+    std::fs::write(&deep, format!("a:\n{}x\n", "- ".repeat(6000))).unwrap();
+    let too_deep = sim.home.path().join("too-deep.yaml");
+    std::fs::write(&too_deep, format!("a:\n{}x\n", "- ".repeat(10_001))).unwrap();
+    let run = |args: &[&str]| {
+        let o = common::helmdeck_on(&sim, &helm(4), args);
+        (o.status.code(), common::text(&o))
+    };
+    let deep = deep.to_str().unwrap();
+    let base = [
+        "--profile",
+        "local",
+        "--set",
+        "ingress.hostname=",
+        "-f",
+        deep,
+    ];
+    for verb in [
+        &["render"][..],
+        &["plan"],
+        &["install", "--yes", "--no-verify"],
+    ] {
+        let mut args = verb.to_vec();
+        args.extend(base);
+        let (code, t) = run(&args);
+        assert_eq!(code, Some(0), "{verb:?}: {t}");
+    }
+    let mut args = vec![
+        "upgrade",
+        "--yes",
+        "--no-verify",
+        "--set",
+        "web.replicacount=2",
+    ];
+    args.extend(base);
+    let (code, t) = run(&args);
+    assert_eq!(code, Some(0), "upgrade: {t}");
+    assert!(t.contains("done: revision 2 deployed"), "{t}");
+    let (code, t) = run(&[
+        "render",
+        "--profile",
+        "local",
+        "-f",
+        too_deep.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2), "{t}");
+    assert!(t.contains("exceeded max depth of 10000"), "{t}");
+}

@@ -221,9 +221,18 @@ fn is_template(rel: &str) -> bool {
 pub fn value_refs(text: &str, out: &mut BTreeMap<String, bool>) {
     const MARK: &str = ".Values.";
     let mut from = 0;
+    // The last `{{` before the reference, found by scanning each stretch of text once (a
+    // search back from every reference is quadratic in a template without actions).
+    let (mut open, mut scanned) = (None::<usize>, 0usize);
     while let Some(i) = text[from..].find(MARK) {
         let at = from + i;
         from = at + MARK.len();
+        // One byte back, so a `{{` split across stretches is seen.
+        let start = scanned.saturating_sub(1);
+        if let Some(j) = text.get(start..at).and_then(|s| s.rfind("{{")) {
+            open = Some(start + j);
+        }
+        scanned = at;
         if text[..at]
             .chars()
             .next_back()
@@ -239,7 +248,15 @@ pub fn value_refs(text: &str, out: &mut BTreeMap<String, bool>) {
         if path.is_empty() {
             continue;
         }
-        let action = text[..at].rfind("{{").map_or("", |b| &text[b..at]);
+        // The action's text before the reference, at most 4 KiB of it: the function that
+        // reads a value whole stands next to it, and a bound keeps a huge action linear.
+        let action = open.map_or("", |b| {
+            let mut b = b.max(at.saturating_sub(4096));
+            while !text.is_char_boundary(b) {
+                b += 1;
+            }
+            &text[b..at]
+        });
         let whole = [
             "toYaml", "toJson", "range", "tpl", "dict", "include", "merge", "pick", "omit",
         ]

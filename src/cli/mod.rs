@@ -560,10 +560,32 @@ pub fn run(cli: Cli) -> i32 {
     }
 }
 
+/// Values may nest as deep as helm accepts (10,000 levels, the parser's limit), and every walk
+/// over them (merge, provenance, diff, redaction) recurses: a command runs on a thread whose
+/// stack holds that, and so do the runtime's threads. Only the pages used are committed.
+const DEEP_STACK: usize = 256 << 20;
+const WORKER_STACK: usize = 64 << 20;
+
+/// [`run`] on a thread with [`DEEP_STACK`]; the exit code.
+pub fn run_with_deep_stack(cli: Cli) -> i32 {
+    match std::thread::Builder::new()
+        .name("helmdeck".into())
+        .stack_size(DEEP_STACK)
+        .spawn(move || run(cli))
+    {
+        Ok(h) => h.join().unwrap_or(exit::FAILED),
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            exit::FAILED
+        }
+    }
+}
+
 /// The runtime every command runs on: two workers, as the machines it targets have.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_stack_size(WORKER_STACK)
         .enable_all()
         .build()
         .map_err(|e| CliError {

@@ -42,7 +42,7 @@ pub fn decode(payload: &[u8]) -> Option<Value> {
     } else {
         json = gz;
     }
-    serde_json::from_slice(&json).ok()
+    crate::yaml::deep_json(&json).ok()
 }
 
 fn info(v: &Value) -> ReleaseInfo {

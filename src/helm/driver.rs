@@ -369,7 +369,7 @@ impl Helm {
 
     pub async fn json(&self, args: &[String]) -> Result<Value, HelmFailure> {
         let out = self.query(args).await?;
-        serde_json::from_str(&out).map_err(|e| HelmFailure {
+        crate::yaml::deep_json(out.as_bytes()).map_err(|e| HelmFailure {
             command: args.iter().take(2).cloned().collect::<Vec<_>>().join(" "),
             kind: FailureKind::Other,
             message: format!(

@@ -270,10 +270,19 @@ impl RenderRequest {
                 .into_iter()
                 .filter(|u| !unknown::read_by_templates(&refs, &u.path))
             {
+                // The leaf itself, else the first leaf below it (an ordered lookup: a scan per
+                // key is quadratic with thousands of unknown keys).
+                let below = format!("{}.", u.path);
                 let by = provenance
-                    .iter()
-                    .find(|(p, _)| *p == &u.path || p.starts_with(&format!("{}.", u.path)))
-                    .and_then(|(_, pv)| layers.get(pv.layer))
+                    .get(&u.path)
+                    .or_else(|| {
+                        provenance
+                            .range(below.clone()..)
+                            .next()
+                            .filter(|(p, _)| p.starts_with(&below))
+                            .map(|(_, pv)| pv)
+                    })
+                    .and_then(|pv| layers.get(pv.layer))
                     .map(LayerSource::label)
                     .unwrap_or_else(|| "your values".into());
                 // A key an upgrade note renamed says where it went; else the nearest key.

@@ -48,6 +48,10 @@ pub fn unknown_keys(defaults: &Map<String, Value>, user: &Map<String, Value>) ->
     out
 }
 
+/// "Did you mean" is worked out for this many unknown keys: each costs an edit distance to
+/// every key beside it, and a file of thousands of unknown keys is no typo.
+const SUGGESTIONS: usize = 200;
+
 /// Every value path the chart's templates and its subcharts' read, qualified by subchart
 /// (`postgresql.persistence.storageClass`), with whether it is read whole.
 pub fn template_refs(chart: &crate::chart::Chart) -> BTreeMap<String, bool> {
@@ -72,12 +76,16 @@ fn collect(chart: &crate::chart::Chart, prefix: &str, out: &mut BTreeMap<String,
 /// Whether a template reads `path`: exactly, below it, or a whole value above it.
 pub fn read_by_templates(refs: &BTreeMap<String, bool>, path: &str) -> bool {
     let below = format!("{path}.");
-    refs.range(path.to_string()..)
-        .next()
-        .is_some_and(|(r, _)| r == path || r.starts_with(&below))
-        || refs.iter().any(|(r, whole)| {
-            *whole && path.starts_with(r.as_str()) && path[r.len()..].starts_with('.')
-        })
+    // Exactly, or a reference below it: the first reference at or after `path.`.
+    refs.contains_key(path)
+        || refs
+            .range(below.clone()..)
+            .next()
+            .is_some_and(|(r, _)| r.starts_with(&below))
+        // A value above it read whole: one lookup per ancestor.
+        || path
+            .match_indices('.')
+            .any(|(i, _)| refs.get(&path[..i]) == Some(&true))
 }
 
 fn walk(
@@ -92,10 +100,15 @@ fn walk(
             continue;
         }
         match defaults.get(k) {
-            None => out.push(UnknownKey {
-                path: path.clone(),
-                nearest: nearest(k, defaults.keys()).map(|n| super::join_path(at, &n)),
-            }),
+            None => {
+                let nearest = (out.len() < SUGGESTIONS)
+                    .then(|| nearest(k, defaults.keys()).map(|n| super::join_path(at, &n)))
+                    .flatten();
+                out.push(UnknownKey {
+                    path: path.clone(),
+                    nearest,
+                })
+            }
             Some(Value::Object(d)) if !d.is_empty() => {
                 if let Value::Object(u) = v {
                     walk(d, u, &path, out);
