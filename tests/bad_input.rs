@@ -76,6 +76,37 @@ fn files(dir: &Path) {
         "env-secret.yaml",
         "web:\n  env:\n    - name: SECRET_KEY\n      value: envsecret9\n",
     );
+    let kc = |cluster: &str, user: &str| {
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: s\n  cluster:\n    server: https://127.0.0.1:9\n{cluster}contexts:\n- name: c\n  context: {{cluster: s, user: u}}\nusers:\n- name: u\n  user:\n{user}"
+        )
+    };
+    w(
+        "kc-devzero-ca.yaml",
+        &kc("    certificate-authority: /dev/zero\n", "    token: t\n"),
+    );
+    let fifo = dir.join("ca.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path; mkfifo touches nothing else.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    w(
+        "kc-fifo-ca.yaml",
+        &kc(
+            &format!("    certificate-authority: {}\n", fifo.display()),
+            "    token: t\n",
+        ),
+    );
+    w(
+        "kc-devzero-token.yaml",
+        &kc("", "    tokenFile: /dev/zero\n"),
+    );
+    w(
+        "kc-proc-key.yaml",
+        &kc(
+            "",
+            "    client-certificate-data: aGk=\n    client-key: /proc/self/pagemap\n",
+        ),
+    );
     w("list.yaml", "- a\n- b\n");
     w("tab.yaml", "web:\n\treplicacount: 2\n");
     w("dup.yaml", "a: 1\na: 2\n");
@@ -314,6 +345,35 @@ const KUBECONFIGS: &[Case] = &[
         "history --kubeconfig {dir}/big.yaml",
         4,
         "larger than 8 MiB",
+    ),
+    // A /proc file says it is empty and is not: it is read, bounded, and refused (this one
+    // refuses plain reads) without growing past the harness's 2 GiB address space.
+    case(
+        "status --kubeconfig /proc/self/pagemap",
+        4,
+        "cannot read the kubeconfig: /proc/self/pagemap",
+    ),
+    // Files a kubeconfig names are bounded too: a device, a FIFO (which would block for ever),
+    // each refused naming the entry.
+    case(
+        "status --kubeconfig {dir}/kc-devzero-ca.yaml",
+        4,
+        "cluster s: certificate-authority /dev/zero",
+    ),
+    case(
+        "status --kubeconfig {dir}/kc-fifo-ca.yaml",
+        4,
+        "certificate-authority",
+    ),
+    case(
+        "check --kubeconfig {dir}/kc-devzero-token.yaml",
+        4,
+        "user u: tokenFile /dev/zero",
+    ),
+    case(
+        "install --yes --kubeconfig {dir}/kc-proc-key.yaml",
+        4,
+        "user u: client-key /proc/self/pagemap",
     ),
 ];
 

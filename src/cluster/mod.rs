@@ -147,8 +147,47 @@ impl Target {
     fn check_kubeconfig(&self) -> Result<(), ClusterError> {
         let limit = crate::limits::limit(crate::limits::TEXT_DEFAULT);
         for p in self.kubeconfig_files() {
-            crate::limits::check_file(&p, limit)
+            // Read, bounded, not only looked at: a `/proc` file says it is empty and is not.
+            crate::limits::read_bytes(&p, limit)
                 .map_err(|why| ClusterError::Config(format!("{}: {why}", p.display())))?;
+        }
+        Ok(())
+    }
+
+    /// The files a kubeconfig names (certificate authorities, client certificates and keys,
+    /// token files) are read by kube-rs whole and without bound: each must be a regular file of
+    /// at most 1 MiB, read as such, or the kubeconfig entry that names it is refused.
+    fn check_named_files(kc: &Kubeconfig, origin: &str) -> Result<(), ClusterError> {
+        let limit = 1 << 20;
+        let check = |what: &str, whose: &str, path: &Option<String>| {
+            match path {
+            Some(p) => crate::limits::read_bytes(std::path::Path::new(p), limit)
+                .map(|_| ())
+                .map_err(|why| {
+                    ClusterError::Config(format!(
+                        "{origin}: {whose}: {what} {p}: {why} (a certificate, key or token file must be a regular file of at most 1 MiB)"
+                    ))
+                }),
+            None => Ok(()),
+        }
+        };
+        for c in &kc.clusters {
+            if let Some(cluster) = &c.cluster {
+                let whose = format!("cluster {}", c.name);
+                check(
+                    "certificate-authority",
+                    &whose,
+                    &cluster.certificate_authority,
+                )?;
+            }
+        }
+        for u in &kc.auth_infos {
+            if let Some(a) = &u.auth_info {
+                let whose = format!("user {}", u.name);
+                check("client-certificate", &whose, &a.client_certificate)?;
+                check("client-key", &whose, &a.client_key)?;
+                check("tokenFile", &whose, &a.token_file)?;
+            }
         }
         Ok(())
     }
@@ -187,21 +226,27 @@ impl Target {
             context: self.context.clone(),
             ..Default::default()
         };
-        match &self.kubeconfig {
-            Some(p) => {
-                let kc = Kubeconfig::read_from(p)
-                    .map_err(|e| ClusterError::Config(format!("{}: {e}", p.display())))?;
-                kube::Config::from_custom_kubeconfig(kc, &opts).await
-            }
-            None => kube::Config::from_kubeconfig(&opts).await,
-        }
-        .map_err(|e| {
-            // An exec plugin runs while the config is read: its failure is a credential one.
-            match connect::diagnose(&e, self.entries().as_ref()) {
-                ClusterError::Unreachable(_) => ClusterError::Config(e.to_string()),
-                other => other,
-            }
-        })
+        let (kc, origin) = match &self.kubeconfig {
+            Some(p) => (
+                Kubeconfig::read_from(p)
+                    .map_err(|e| ClusterError::Config(format!("{}: {e}", p.display())))?,
+                p.display().to_string(),
+            ),
+            None => (
+                Kubeconfig::read().map_err(|e| ClusterError::Config(e.to_string()))?,
+                "the kubeconfig".to_string(),
+            ),
+        };
+        Self::check_named_files(&kc, &origin)?;
+        kube::Config::from_custom_kubeconfig(kc, &opts)
+            .await
+            .map_err(|e| {
+                // An exec plugin runs while the config is read: its failure is a credential one.
+                match connect::diagnose(&e, self.entries().as_ref()) {
+                    ClusterError::Unreachable(_) => ClusterError::Config(e.to_string()),
+                    other => other,
+                }
+            })
     }
 
     /// A client whose every request is answered within the request timeout or fails: a
