@@ -1226,3 +1226,45 @@ fn values_nested_as_deep_as_helm_accepts_install_and_upgrade() {
     assert_eq!(code, Some(2), "{t}");
     assert!(t.contains("exceeded max depth of 10000"), "{t}");
 }
+
+/// A kubeconfig exec plugin that never returns: kube-rs waits for it without a bound, so the
+/// command would hang. It is given the request timeout, then stopped, and the command ends with
+/// exit 4 naming the plugin.
+#[test]
+fn an_exec_plugin_that_never_returns_is_stopped_at_the_request_timeout() {
+    let sim = Sim::start(SimOptions::default());
+    let kc = sim.home.path().join("exec-kubeconfig");
+    // A duration no other test sleeps for, to find the plugin afterwards.
+    std::fs::write(
+        &kc,
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: s\n  cluster: {server: 'http://127.0.0.1:9'}\ncontexts:\n- name: c\n  context: {cluster: s, user: u}\nusers:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: sleep\n      args: ['3607']\n      interactiveMode: Never\n",
+    )
+    .unwrap();
+    let mut child = sim
+        .cmd(common::helmdeck_bin())
+        .args(["status", "--request-timeout", "2s", "--kubeconfig"])
+        .arg(&kc)
+        .env("HELMDECK_HELM", helm(4))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = finish_within(&mut child, 60, || {
+        "status with a hanging exec plugin".into()
+    });
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(status.code(), Some(4), "{text}");
+    assert!(
+        text.contains("exec plugin sleep did not finish within 2 s and was stopped"),
+        "{text}"
+    );
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.starts_with("sleep 3607"))
+        .collect();
+    assert!(left.is_empty(), "the plugin is still running: {left:?}");
+}

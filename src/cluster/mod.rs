@@ -3,6 +3,7 @@
 //! the rules that judge them.
 
 pub mod connect;
+mod exec;
 pub use crate::observed::podview;
 pub mod probe;
 pub mod public_path;
@@ -249,12 +250,49 @@ impl Target {
             })
     }
 
+    /// The client for `cfg`. kube-rs runs a kubeconfig's exec plugin while it builds one, and
+    /// waits for it without a bound: here it runs on a blocking thread under the request
+    /// timeout, and a plugin still running after it is killed.
+    async fn build(&self, cfg: kube::Config) -> Result<kube::Client, ClusterError> {
+        let wait = request_timeout();
+        let plugin = self.exec_plugin();
+        let built = tokio::task::spawn_blocking(move || kube::Client::try_from(cfg));
+        match tokio::time::timeout(wait, built).await {
+            Ok(Ok(r)) => r.map_err(|e| self.diagnose(&e)),
+            Ok(Err(e)) => Err(ClusterError::Config(format!(
+                "cannot build the client: {e}"
+            ))),
+            Err(_) => {
+                let cmd = plugin.unwrap_or_else(|| "?".into());
+                let killed = exec::kill_children_named(&cmd);
+                Err(ClusterError::Config(format!(
+                    "the kubeconfig's exec plugin {cmd} did not finish within {} s{}: it is how this user gets credentials; run it by hand to see why, or raise --request-timeout",
+                    wait.as_secs(),
+                    if killed > 0 { " and was stopped" } else { "" }
+                )))
+            }
+        }
+    }
+
+    /// The exec plugin command of the context this target uses, if its user has one.
+    fn exec_plugin(&self) -> Option<String> {
+        let kc = self.read_kubeconfig().ok()?;
+        let ctx_name = self
+            .context
+            .clone()
+            .or_else(|| kc.current_context.clone())?;
+        let ctx = kc.contexts.iter().find(|c| c.name == ctx_name)?;
+        let user = ctx.context.as_ref()?.user.clone()?;
+        let auth = kc.auth_infos.iter().find(|a| a.name == user)?;
+        auth.auth_info.as_ref()?.exec.as_ref()?.command.clone()
+    }
+
     /// A client whose every request is answered within the request timeout or fails: a
     /// server that stops answering mid-command ends the command, it does not hold it.
     pub async fn client(&self) -> Result<kube::Client, ClusterError> {
         let mut cfg = self.config().await?;
         bound(&mut cfg, request_timeout());
-        kube::Client::try_from(cfg).map_err(|e| self.diagnose(&e))
+        self.build(cfg).await
     }
 
     /// A client for watches: a watch is quiet while nothing changes, so its reads may wait
@@ -266,7 +304,7 @@ impl Target {
             &mut cfg,
             request_timeout() + std::time::Duration::from_secs(WATCH_WINDOW_SECS.into()),
         );
-        kube::Client::try_from(cfg).map_err(|e| self.diagnose(&e))
+        self.build(cfg).await
     }
 
     /// A client that reports a 503 at once instead of retrying it for minutes: what a probe
@@ -275,7 +313,7 @@ impl Target {
         let mut cfg = self.config().await?;
         bound(&mut cfg, request_timeout());
         cfg.default_retry = false;
-        kube::Client::try_from(cfg).map_err(|e| self.diagnose(&e))
+        self.build(cfg).await
     }
 }
 
