@@ -141,6 +141,37 @@ fn files(dir: &Path) {
         assert!(status.success());
         std::fs::remove_dir_all(dir.join(name)).unwrap();
     }
+    // Charts helm refuses: a version that is not SemVer, an unknown type, and an archive
+    // with an entry outside the chart's directory.
+    for (name, chart_yaml) in [
+        (
+            "not-semver",
+            "apiVersion: v2\nname: not-semver\nversion: not-semver\n",
+        ),
+        (
+            "bad-type",
+            "apiVersion: v2\nname: bad-type\nversion: 1.0.0\ntype: plugin\n",
+        ),
+    ] {
+        std::fs::create_dir_all(dir.join(name).join("templates")).unwrap();
+        std::fs::write(dir.join(name).join("Chart.yaml"), chart_yaml).unwrap();
+    }
+    let climb = dir.join("climb");
+    std::fs::create_dir_all(climb.join("c")).unwrap();
+    std::fs::write(
+        climb.join("c/Chart.yaml"),
+        "apiVersion: v2\nname: c\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(climb.join("evil.yaml"), "a: 1\n").unwrap();
+    // GNU tar keeps `c/../evil.yaml` as written with -P.
+    let status = Command::new("tar")
+        .args(["czPf", dir.join("climb.tgz").to_str().unwrap(), "-C"])
+        .arg(&climb)
+        .args(["c/Chart.yaml", "c/../evil.yaml"])
+        .status()
+        .unwrap();
+    assert!(status.success());
     // A chart whose Chart.yaml lists a subchart charts/ does not hold (disabled or not).
     let root = dir.join("missing-subchart");
     std::fs::create_dir_all(root.join("templates")).unwrap();
@@ -175,6 +206,27 @@ const RENDER: &[Case] = &[
         "render --chart {dir}/inflating-junk.tgz",
         2,
         "inflates to more than 256 MiB",
+    ),
+    // Charts helm refuses are refused before helm: render and plan, exit 2, helm's reason.
+    case(
+        "render --chart {dir}/not-semver",
+        2,
+        "chart.metadata.version \"not-semver\" is invalid",
+    ),
+    case(
+        "plan --profile local --chart {dir}/not-semver",
+        2,
+        "chart.metadata.version \"not-semver\" is invalid",
+    ),
+    case(
+        "render --chart {dir}/bad-type",
+        2,
+        "must be application or library",
+    ),
+    case(
+        "render --chart {dir}/climb.tgz",
+        2,
+        "outside the chart's directory",
     ),
     case("render --chart {dir}/missing.tgz", 2, "missing.tgz"),
     // Values that are not values.

@@ -295,6 +295,15 @@ fn read_tgz_files(bytes: &[u8], origin: &str) -> Result<Files, ChartError> {
             })?
             .to_string_lossy()
             .to_string();
+        // An entry that climbs out of the chart (`../x`, `/etc/x`): helm refuses the archive.
+        if path.starts_with('/') || path.split(['/', '\\']).any(|seg| seg == "..") {
+            return Err(ChartError::Invalid {
+                path: origin.to_string(),
+                message: format!(
+                    "the archive holds {path:?}, outside the chart's directory (helm refuses it too: \"chart illegally references parent directory\")"
+                ),
+            });
+        }
         // Packaged charts hold one top-level directory named after the chart.
         let Some((_, rel)) = path.split_once('/') else {
             continue;
@@ -359,6 +368,34 @@ fn from_files(files: &Files, origin: &str) -> Result<Chart, ChartError> {
         return Err(ChartError::Invalid {
             path: meta_origin,
             message: "`name` is required".into(),
+        });
+    }
+    // What helm's metadata validation refuses, refused here first with its reason.
+    if metadata.version.is_empty() {
+        return Err(ChartError::Invalid {
+            path: meta_origin,
+            message: "chart.metadata.version is required (helm refuses the chart too)".into(),
+        });
+    }
+    if constraint::Version::parse(&metadata.version).is_none() {
+        return Err(ChartError::Invalid {
+            path: meta_origin,
+            message: format!(
+                "chart.metadata.version {:?} is invalid: it must be a SemVer version such as 1.2.3 (helm refuses the chart too)",
+                metadata.version
+            ),
+        });
+    }
+    if let Some(t) = metadata.chart_type.as_deref()
+        && !t.is_empty()
+        && t != "application"
+        && t != "library"
+    {
+        return Err(ChartError::Invalid {
+            path: meta_origin,
+            message: format!(
+                "chart.metadata.type {t:?}: it must be application or library (helm refuses the chart too)"
+            ),
         });
     }
     let values = match text(files, "values.yaml", origin)? {
