@@ -202,8 +202,9 @@ impl RenderRequest {
             coalesce::merge_maps(&mut base, layer.values.clone());
         }
         let mut read = self.reader();
+        let mut grown = 0;
         for (kind, expr) in self.ordered_sets() {
-            strvals::parse_into(kind, &expr, &mut base, &mut read)?;
+            strvals::parse_counted(kind, &expr, &mut base, &mut read, &mut grown)?;
         }
         let profile = self.profile.as_ref().map(|p| &p.values);
         for f in &self.follows {
@@ -332,9 +333,10 @@ impl RenderRequest {
             record(layers.len() - 1, &l.values);
         }
         let mut read = self.reader();
+        let mut grown = 0;
         for (kind, expr) in self.ordered_sets() {
             let mut m = Map::new();
-            strvals::parse_into(kind, &expr, &mut m, &mut read)?;
+            strvals::parse_counted(kind, &expr, &mut m, &mut read, &mut grown)?;
             layers.push(LayerSource::Set { flag: kind, expr });
             record(layers.len() - 1, &m);
         }
@@ -502,6 +504,30 @@ mod tests {
             source: LayerSource::File { path: src.into() },
             values: v.as_object().cloned().unwrap_or_default(),
         }
+    }
+
+    /// 5,000 lists each indexed at 65,536 (helm's per-index maximum) would be 300 million
+    /// elements: one budget across every --set flag refuses them, naming the limit.
+    #[test]
+    fn set_list_growth_has_one_budget_across_every_flag() {
+        let many: Vec<String> = (0..5000).map(|i| format!("l{i}[65535]=1")).collect();
+        let req = RenderRequest {
+            sets: vec![
+                (SetKind::Set, many[..2500].join(",")),
+                (SetKind::Set, many[2500..].join(",")),
+            ],
+            ..Default::default()
+        };
+        let e = req.user_values().unwrap_err().to_string();
+        assert!(e.contains("past the 1000000 helmdeck allows"), "{e}");
+        let few = RenderRequest {
+            sets: vec![(SetKind::Set, "a[65535]=1".into())],
+            ..Default::default()
+        };
+        assert_eq!(
+            few.user_values().unwrap()["a"].as_array().map(Vec::len),
+            Some(65536)
+        );
     }
 
     /// DigitalOcean's hostname annotation repeats the hostname however it is given, unless

@@ -71,12 +71,28 @@ fn masked(expr: &str) -> String {
 const MAX_INDEX: i64 = 65536;
 const MAX_NESTED_NAME_LEVEL: usize = 30;
 
+/// How many list elements `--set` indexes may make, across every flag of one command: each
+/// index may reach 65,536 as helm allows, but 5,000 of them would be 300 million elements.
+pub const LIST_BUDGET: u64 = 1_000_000;
+
 /// Applies one expression to `dest`. `read_file` resolves `--set-file` paths.
 pub fn parse_into(
     kind: SetKind,
     expr: &str,
     dest: &mut Map<String, Value>,
     read_file: &mut dyn FnMut(&str) -> Result<String, Unreadable>,
+) -> Result<(), SetError> {
+    parse_counted(kind, expr, dest, read_file, &mut 0)
+}
+
+/// [`parse_into`], counting the list elements its indexes may make in `grown`, which the
+/// caller shares across every expression (see [`LIST_BUDGET`]).
+pub fn parse_counted(
+    kind: SetKind,
+    expr: &str,
+    dest: &mut Map<String, Value>,
+    read_file: &mut dyn FnMut(&str) -> Result<String, Unreadable>,
+    grown: &mut u64,
 ) -> Result<(), SetError> {
     if kind == SetKind::SetLiteral {
         return parse_literal(expr, dest);
@@ -86,6 +102,7 @@ pub fn parse_into(
         pos: 0,
         kind,
         read_file,
+        grown,
     };
     loop {
         match p.key(dest, 0) {
@@ -117,6 +134,7 @@ struct StrParser<'a> {
     pos: usize,
     kind: SetKind,
     read_file: &'a mut dyn FnMut(&str) -> Result<String, Unreadable>,
+    grown: &'a mut u64,
 }
 
 fn fail<T>(pos: usize, msg: impl Into<String>) -> Result<T, Stop> {
@@ -272,7 +290,19 @@ impl StrParser<'_> {
                 at,
                 format!("index of {i} is greater than maximum supported index of {MAX_INDEX}"),
             ),
-            Ok(i) => Ok(i),
+            Ok(i) => {
+                *self.grown += i.max(0) as u64 + 1;
+                if *self.grown > LIST_BUDGET {
+                    return fail(
+                        at,
+                        format!(
+                            "list indexes across the --set flags reach {} elements, past the {LIST_BUDGET} helmdeck allows: set lists whole with --set-json or a values file",
+                            *self.grown
+                        ),
+                    );
+                }
+                Ok(i)
+            }
             Err(_) => fail(at, format!("error parsing index: {v:?} is not a number")),
         }
     }
