@@ -141,6 +141,68 @@ fn files(dir: &Path) {
         assert!(status.success());
         std::fs::remove_dir_all(dir.join(name)).unwrap();
     }
+    // One inflation budget for a chart and every archive in it: 50 subchart archives, each
+    // inflating to 6 MiB of crds/ (each alone well under the limit, 300 MiB together).
+    let many = dir.join("many-subcharts");
+    std::fs::create_dir_all(many.join("charts")).unwrap();
+    std::fs::write(
+        many.join("Chart.yaml"),
+        "apiVersion: v2\nname: many-subcharts\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    let work = dir.join("sub-work");
+    for i in 0..50 {
+        let name = format!("s{i}");
+        let root = work.join(&name);
+        std::fs::create_dir_all(root.join("crds")).unwrap();
+        std::fs::write(
+            root.join("Chart.yaml"),
+            format!("apiVersion: v2\nname: {name}\nversion: 1.0.0\n"),
+        )
+        .unwrap();
+        let f = std::fs::File::create(root.join("crds/big.yaml")).unwrap();
+        f.set_len(6 << 20).unwrap();
+        let status = Command::new("tar")
+            .args([
+                "czf",
+                many.join(format!("charts/{name}.tgz")).to_str().unwrap(),
+                "-C",
+            ])
+            .arg(&work)
+            .arg(&name)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    std::fs::remove_dir_all(&work).unwrap();
+    // Subcharts nested 25 archives deep.
+    let nest = dir.join("nest-work");
+    let mut inner: Option<PathBuf> = None;
+    for level in (0..25).rev() {
+        let name = format!("n{level}");
+        let root = nest.join(&name);
+        std::fs::create_dir_all(root.join("charts")).unwrap();
+        std::fs::write(
+            root.join("Chart.yaml"),
+            format!("apiVersion: v2\nname: {name}\nversion: 1.0.0\n"),
+        )
+        .unwrap();
+        if let Some(tgz) = inner.take() {
+            std::fs::rename(&tgz, root.join("charts").join(tgz.file_name().unwrap())).unwrap();
+        }
+        let tgz = nest.join(format!("{name}.tgz"));
+        let status = Command::new("tar")
+            .args(["czf", tgz.to_str().unwrap(), "-C"])
+            .arg(&nest)
+            .arg(&name)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::remove_dir_all(&root).unwrap();
+        inner = Some(tgz);
+    }
+    std::fs::rename(inner.unwrap(), dir.join("deep-nest.tgz")).unwrap();
+    std::fs::remove_dir_all(&nest).unwrap();
     // Charts helm refuses: a version that is not SemVer, an unknown type, and an archive
     // with an entry outside the chart's directory.
     for (name, chart_yaml) in [
@@ -205,7 +267,7 @@ const RENDER: &[Case] = &[
     case(
         "render --chart {dir}/inflating-junk.tgz",
         2,
-        "inflates to more than 256 MiB",
+        "inflate to more than 256 MiB",
     ),
     // Charts helm refuses are refused before helm: render and plan, exit 2, helm's reason.
     case(
@@ -227,6 +289,16 @@ const RENDER: &[Case] = &[
         "render --chart {dir}/climb.tgz",
         2,
         "outside the chart's directory",
+    ),
+    case(
+        "render --chart {dir}/many-subcharts",
+        2,
+        "nested in or beside inflate to more than 256 MiB",
+    ),
+    case(
+        "render --chart {dir}/deep-nest.tgz",
+        2,
+        "subcharts nested more than 20 levels deep",
     ),
     case("render --chart {dir}/missing.tgz", 2, "missing.tgz"),
     // Values that are not values.

@@ -137,9 +137,11 @@ impl Chart {
                     path: path.display().to_string(),
                     message: format!("cannot read the chart: {message}"),
                 })?;
-            read_tgz_files(&bytes, &path.display().to_string())?
+            read_tgz_files(&bytes, &path.display().to_string(), &mut 0)?
         };
-        from_files(&files, &path.display().to_string())
+        // One budget for the chart and every archive nested in it, however deep.
+        let mut inflated = files.values().map(|b| b.len() as u64).sum::<u64>();
+        from_files(&files, &path.display().to_string(), &mut inflated, 0)
     }
 }
 
@@ -267,19 +269,26 @@ pub fn value_refs(text: &str, out: &mut BTreeMap<String, bool>) {
     }
 }
 
-fn read_tgz_files(bytes: &[u8], origin: &str) -> Result<Files, ChartError> {
+/// Subcharts nested deeper than this are refused: real charts nest two or three levels, and
+/// each level is another archive to inflate.
+const MAX_SUBCHART_DEPTH: usize = 20;
+
+/// The files of a packaged chart. `total` is what this chart and the archives around and
+/// before it have inflated to: one budget for an archive and every archive nested in it.
+fn read_tgz_files(bytes: &[u8], origin: &str, total: &mut u64) -> Result<Files, ChartError> {
     // What the archive inflates to is bounded too (a small .tgz can hold gigabytes of zeros):
     // the whole stream, and so every file read from it.
     let limit = crate::limits::limit(crate::limits::INFLATED_DEFAULT);
-    let gz = std::io::Read::take(flate2::read::GzDecoder::new(bytes), limit + 1);
+    let room = limit.saturating_sub(*total);
+    let gz = std::io::Read::take(flate2::read::GzDecoder::new(bytes), room + 1);
     let mut archive = tar::Archive::new(gz);
     let mut out = Files::new();
-    let mut inflated: u64 = 0;
+    let inflated = total;
     let per_file = crate::limits::limit(crate::limits::TEXT_DEFAULT);
     let broken = |e: std::io::Error| ChartError::Invalid {
         path: origin.to_string(),
         message: format!(
-            "cannot read the archive: {e} (it is truncated, or inflates to more than {} MiB: set {} to raise the limit)",
+            "cannot read the archive: {e} (it is truncated, or it and the archives it is nested in or beside inflate to more than {} MiB: set {} to raise the limit)",
             limit >> 20,
             crate::limits::ENV
         ),
@@ -325,12 +334,12 @@ fn read_tgz_files(bytes: &[u8], origin: &str) -> Result<Files, ChartError> {
                 message: format!("{rel}: {}", crate::limits::describe_too_big(per_file)),
             });
         }
-        inflated += buf.len() as u64;
-        if inflated > limit {
+        *inflated += buf.len() as u64;
+        if *inflated > limit {
             return Err(ChartError::Invalid {
                 path: origin.to_string(),
                 message: format!(
-                    "its files inflate to more than {} MiB, more than any real chart: check the archive (set {} to raise the limit)",
+                    "its files and those of the archives it is nested in or beside inflate to more than {} MiB, more than any real chart: check the archive (set {} to raise the limit)",
                     limit >> 20,
                     crate::limits::ENV
                 ),
@@ -353,7 +362,20 @@ fn text(files: &Files, name: &str, origin: &str) -> Result<Option<String>, Chart
     }
 }
 
-fn from_files(files: &Files, origin: &str) -> Result<Chart, ChartError> {
+fn from_files(
+    files: &Files,
+    origin: &str,
+    inflated: &mut u64,
+    depth: usize,
+) -> Result<Chart, ChartError> {
+    if depth > MAX_SUBCHART_DEPTH {
+        return Err(ChartError::Invalid {
+            path: origin.to_string(),
+            message: format!(
+                "subcharts nested more than {MAX_SUBCHART_DEPTH} levels deep: no real chart does; check the archive"
+            ),
+        });
+    }
     let chart_yaml = text(files, "Chart.yaml", origin)?.ok_or_else(|| ChartError::NotAChart {
         path: origin.to_string(),
     })?;
@@ -425,15 +447,20 @@ fn from_files(files: &Files, origin: &str) -> Result<Chart, ChartError> {
             }
             None if rest.ends_with(".tgz") => {
                 let sub_origin = format!("{origin}/charts/{rest}");
-                let sub_files = read_tgz_files(bytes, &sub_origin)?;
-                deps.push(from_files(&sub_files, &sub_origin)?);
+                let sub_files = read_tgz_files(bytes, &sub_origin, inflated)?;
+                deps.push(from_files(&sub_files, &sub_origin, inflated, depth + 1)?);
             }
             None => {}
         }
     }
     for (dir, sub_files) in sub_dirs {
         if sub_files.contains_key("Chart.yaml") {
-            deps.push(from_files(&sub_files, &format!("{origin}/charts/{dir}"))?);
+            deps.push(from_files(
+                &sub_files,
+                &format!("{origin}/charts/{dir}"),
+                inflated,
+                depth + 1,
+            )?);
         }
     }
     deps.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
