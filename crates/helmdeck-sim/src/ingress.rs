@@ -347,14 +347,12 @@ async fn peek_head(stream: &tokio::net::TcpStream) -> Vec<u8> {
             return buf[..n].to_vec();
         }
         if n == seen {
-            // Nothing new yet: wait for the socket to have more.
-            if tokio::time::timeout_at(deadline, stream.readable())
-                .await
-                .is_err()
-            {
+            // Nothing new yet. Peeked bytes keep the socket readable, so waiting for
+            // readiness would spin: look again shortly, until the deadline.
+            if tokio::time::Instant::now() >= deadline {
                 return buf[..n].to_vec();
             }
-            tokio::task::yield_now().await;
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
         seen = n;
     }
