@@ -132,6 +132,17 @@ pub fn deep_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> serde_json::Re
 /// Parses the first YAML document of `text` into a JSON value, resolving scalars as Helm does.
 /// An empty document gives `Value::Null`.
 pub fn parse(origin: &str, text: &str) -> Result<Value, YamlError> {
+    // Characters YAML does not allow in a stream (a NUL byte, other C0 controls): go-yaml, and
+    // so helm, refuses the file ("control characters are not allowed").
+    if let Some((line, col)) = first_control_character(text) {
+        return Err(YamlError::new(
+            origin,
+            text,
+            line,
+            col,
+            "control characters are not allowed (helm refuses the file too)".into(),
+        ));
+    }
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, false) {
@@ -153,7 +164,49 @@ pub fn parse(origin: &str, text: &str) -> Result<Value, YamlError> {
             msg,
         ));
     }
+    // helm reads every document of a values file; a broken one after the first is refused
+    // there, so here too (its events are not kept: only its syntax is checked).
+    if let Err(e) = Parser::new_from_str(text).load(&mut Syntax, true) {
+        let m = e.marker();
+        return Err(YamlError::new(
+            origin,
+            text,
+            m.line(),
+            m.col() + 1,
+            format!(
+                "{} (in a later document: helm refuses the file too)",
+                e.info()
+            ),
+        ));
+    }
     Ok(builder.root.unwrap_or(Value::Null))
+}
+
+/// Receives a stream's events and keeps none: a syntax check.
+struct Syntax;
+
+impl MarkedEventReceiver for Syntax {
+    fn on_event(&mut self, _: Event, _: Marker) {}
+}
+
+/// The 1-based line and column of the first character YAML's printable set leaves out.
+fn first_control_character(text: &str) -> Option<(usize, usize)> {
+    let allowed = |c: char| {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
+            || c >= '\u{10000}'
+    };
+    let (mut line, mut col) = (1, 0);
+    for c in text.chars() {
+        col += 1;
+        if !allowed(c) {
+            return Some((line, col));
+        }
+        if c == '\n' {
+            line += 1;
+            col = 0;
+        }
+    }
+    None
 }
 
 /// Parses a values file: the document must be a mapping (or empty).
@@ -505,6 +558,18 @@ fn resolve(text: &str, style: TScalarStyle, tag: Option<&Tag>) -> Result<Value, 
                     .ok_or_else(|| format!("cannot decode {text:?} as !!bool"));
             }
             "null" => return Ok(Value::Null),
+            // go-yaml decodes base64 and refuses what is not.
+            "binary" => {
+                use base64::Engine;
+                let clean: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+                return base64::engine::general_purpose::STANDARD
+                    .decode(clean.as_bytes())
+                    .map(|b| Value::String(String::from_utf8_lossy(&b).into_owned()))
+                    .map_err(|_| {
+                        "!!binary value contains invalid base64 data (helm refuses it too)"
+                            .to_string()
+                    });
+            }
             _ => {}
         }
     }

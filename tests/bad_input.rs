@@ -107,6 +107,10 @@ fn files(dir: &Path) {
             "    client-certificate-data: aGk=\n    client-key: /proc/self/pagemap\n",
         ),
     );
+    // YAML helm refuses: a NUL byte, !!binary that is not base64, a broken later document.
+    w("nul.yaml", "a: b\u{0}c\n");
+    w("bad-binary.yaml", "a: !!binary \"%%%\"\n");
+    w("second-doc.yaml", "a: 1\n---\nb: [\n");
     w("list.yaml", "- a\n- b\n");
     w("tab.yaml", "web:\n\treplicacount: 2\n");
     w("dup.yaml", "a: 1\na: 2\n");
@@ -289,6 +293,21 @@ const RENDER: &[Case] = &[
         "render --chart {dir}/climb.tgz",
         2,
         "outside the chart's directory",
+    ),
+    case(
+        "render -f {dir}/nul.yaml",
+        2,
+        "nul.yaml:1:5: control characters are not allowed",
+    ),
+    case(
+        "render -f {dir}/bad-binary.yaml",
+        2,
+        "!!binary value contains invalid base64 data",
+    ),
+    case(
+        "plan --profile local -f {dir}/second-doc.yaml",
+        2,
+        "in a later document",
     ),
     case(
         "render --chart {dir}/many-subcharts",
