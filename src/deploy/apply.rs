@@ -196,6 +196,9 @@ fn record_start(
             "check the data directory (HELMDECK_DATA_DIR)",
         ));
     }
+    if let Some(dir) = values_file.parent() {
+        audit::keep_newest(dir, audit::APPLIED_KEPT);
+    }
     let mut base_record = plan.record(&req.target);
     base_record["chart_sha256"] = json!(chart_sha256);
     let mut start = base_record.clone();

@@ -5,15 +5,28 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::private_files::{PrivateFileError, err, private_dir};
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// Applied-values files kept per release: they hold the values as helm got them, secrets
+/// included, so the oldest go once there are more.
+pub const APPLIED_KEPT: usize = 10;
+
+/// Removes all but the `keep` newest files in `dir` (by name: they are named by time).
+pub fn keep_newest(dir: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let old = files.len().saturating_sub(keep);
+    for f in &files[..old] {
+        let _ = std::fs::remove_file(f);
+    }
 }
 
 pub struct AuditLog {
@@ -200,6 +213,40 @@ impl Drop for ReleaseLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Applied-values files hold secrets: only the newest [`APPLIED_KEPT`] stay.
+    #[test]
+    fn only_the_newest_applied_values_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..13 {
+            std::fs::write(
+                dir.path().join(format!("2026-12-02T0000{i:02}Z.json")),
+                "{}",
+            )
+            .unwrap();
+        }
+        keep_newest(dir.path(), APPLIED_KEPT);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left.len(), 10);
+        assert_eq!(left[0], "2026-12-02T000003Z.json");
+        // The audit's digest of values is keyed: not the plain SHA-256 anyone can compute.
+        use sha2::Digest;
+        let plain: String = sha2::Sha256::digest(b"postgresqlPassword: hunter2")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let keyed = crate::values::redact::keyed_hex(b"postgresqlPassword: hunter2");
+        assert_eq!(keyed.len(), 64);
+        assert_ne!(keyed, plain);
+        assert_eq!(
+            keyed,
+            crate::values::redact::keyed_hex(b"postgresqlPassword: hunter2")
+        );
+    }
 
     #[test]
     fn a_lock_is_held_while_its_process_lives_and_taken_over_when_it_died() {

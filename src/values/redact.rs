@@ -24,6 +24,15 @@ pub fn redaction(v: &Value) -> String {
     format!("<redacted:sha256:{hex}>")
 }
 
+/// The keyed digest of `bytes` in full hex: what the audit records of the values applied, so
+/// two runs here compare while nobody can test a guess at a password against the log.
+pub fn keyed_hex(bytes: &[u8]) -> String {
+    hmac_sha256(installation_key(), bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// HMAC (RFC 2104) with SHA-256.
 fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
     let mut k = [0u8; 64];

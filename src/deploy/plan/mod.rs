@@ -290,7 +290,9 @@ async fn plan_for(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
             app_version: c.app_version.clone(),
         }),
         profile: req.profile.as_ref().map(|p| p.name.clone()),
-        values_sha256: audit::sha256_hex(&values_json),
+        // Keyed like every redaction: an unkeyed digest of values holding a weak password
+        // could be tested against guesses.
+        values_sha256: crate::values::redact::keyed_hex(&values_json),
         changes: values_diff(
             &previous_values,
             &rendered.user_values,
