@@ -268,7 +268,8 @@ pub fn proxy_targets(release: &str, services: &[Service], pods: &[Pod]) -> Vec<(
         .collect()
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// An error with every cause after it, as one line.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(c) = src {

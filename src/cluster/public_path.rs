@@ -240,15 +240,6 @@ async fn send(
             let bytes = r.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
             done(Some(status), bytes, None)
         }
-        Err(e) => {
-            let mut s = e.to_string();
-            let mut src = std::error::Error::source(&e);
-            while let Some(c) = src {
-                s.push_str(": ");
-                s.push_str(&c.to_string());
-                src = c.source();
-            }
-            done(None, Vec::new(), Some(s))
-        }
+        Err(e) => done(None, Vec::new(), Some(super::probe::error_chain(&e))),
     }
 }

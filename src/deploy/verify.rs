@@ -49,10 +49,17 @@ pub(super) async fn verify(
         send(tx, Event::Check(c.clone()));
     }
     if let Some(settings) = &f.probe {
-        let c = ingestion(client, f, settings).await;
+        // The project key is read once, for the proxy probe and the public path alike.
+        let project = crate::cluster::probe::resolve_key(
+            settings.project_api_key.as_ref(),
+            Some(client),
+            f.namespace,
+        )
+        .await;
+        let c = ingestion(client, f, settings, project.as_deref()).await;
         send(tx, Event::Check(c.clone()));
         checks.push(c);
-        if let Some(c) = public_path(client, f, settings).await {
+        if let Some(c) = public_path(client, f, project.as_deref()).await {
             send(tx, Event::Check(c.clone()));
             checks.push(c);
         }
@@ -124,10 +131,9 @@ async fn ingestion(
     client: &kube::Client,
     f: &Following<'_>,
     settings: &crate::profile::IngestionSettings,
+    project: Option<&str>,
 ) -> Check {
     use crate::cluster::probe;
-    let project =
-        probe::resolve_key(settings.project_api_key.as_ref(), Some(client), f.namespace).await;
     let personal = probe::resolve_key(
         settings.personal_api_key.as_ref(),
         Some(client),
@@ -137,7 +143,7 @@ async fn ingestion(
     let transport = probe::Transport::proxy(client.clone(), f.namespace, f.release).await;
     let record = probe::probe(
         &transport,
-        project.as_deref(),
+        project,
         personal.as_deref(),
         &probe::ProbeTiming::from(settings),
     )
@@ -152,17 +158,11 @@ async fn ingestion(
 async fn public_path(
     client: &kube::Client,
     f: &Following<'_>,
-    settings: &crate::profile::IngestionSettings,
+    project: Option<&str>,
 ) -> Option<Check> {
     use crate::cluster::public_path;
     let via = public_path::connect_to(None).ok().flatten();
-    let project = crate::cluster::probe::resolve_key(
-        settings.project_api_key.as_ref(),
-        Some(client),
-        f.namespace,
-    )
-    .await;
-    let r = public_path::probe(client, f.namespace, f.release, via, project.as_deref())
+    let r = public_path::probe(client, f.namespace, f.release, via, project)
         .await
         .ok()?;
     let mut c = crate::health::public_path::check(&r);
