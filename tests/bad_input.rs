@@ -1184,6 +1184,16 @@ fn a_third_ctrl_c_kills_a_helm_that_has_not_stopped_and_says_how_to_recover() {
                 && out.contains("helm uninstall posthog -n posthog"),
             "{state}: {out}"
         );
+        // Following the advice leaves no release behind, and an install is planned afresh.
+        sim.run(&helm(4), &["uninstall", "posthog", "-n", "posthog"]);
+        assert!(common::release_secrets(&sim, "posthog").is_empty());
+        let o = common::helmdeck_on(&sim, &helm(4), &["plan", "--profile", "local"]);
+        assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+        assert!(
+            common::text(&o).contains("plan complete"),
+            "{}",
+            common::text(&o)
+        );
     }
 }
 
@@ -1263,11 +1273,13 @@ fn ctrl_c_during_a_rollback_reaches_helmdeck_not_helm() {
 #[test]
 fn helm_killed_mid_upgrade_is_reported_with_the_release_left_pending_and_the_way_back() {
     let sim = Sim::start(SimOptions {
-        scenarios: vec![helmdeck_sim::Scenario::Crashloop("worker".into())],
+        scenarios: vec![helmdeck_sim::Scenario::Crashloop("decide".into())],
         ..Default::default()
     });
-    // Deployed without waiting, so the upgrade below waits for the crash-looping worker.
-    common::install_stand_in(&sim, "local", &[]);
+    // The upgrade below turns on decide, whose pods crash-loop: helm waits for them until it
+    // is killed. Without the migrate Job: its per-revision name makes helm's rollback of a
+    // half-applied upgrade fail on any cluster.
+    common::install_stand_in(&sim, "local", &["--set", "migrate.enabled=false"]);
     let log = sim.home.path().join("upgrade.log");
     let mut child = sim
         .cmd(common::helmdeck_bin())
@@ -1277,7 +1289,7 @@ fn helm_killed_mid_upgrade_is_reported_with_the_release_left_pending_and_the_way
             "--profile",
             "local",
             "--set",
-            "web.replicas=2",
+            "decide.enabled=true",
         ])
         .env("HELMDECK_HELM", helm(4))
         .stdin(Stdio::null())
@@ -1309,10 +1321,102 @@ fn helm_killed_mid_upgrade_is_reported_with_the_release_left_pending_and_the_way
         text.contains("the release is left pending-upgrade (revision 2)"),
         "{text}"
     );
+    let advice = "`helmdeck rollback 1 --release posthog -n posthog`";
+    assert!(text.contains(advice), "{text}");
+    // Following the advice gets the release back to revision 1's state, deployed, and helm
+    // takes the next upgrade.
+    let o = common::helmdeck_on(
+        &sim,
+        &helm(4),
+        &[
+            "rollback",
+            "1",
+            "--release",
+            "posthog",
+            "-n",
+            "posthog",
+            "--yes",
+            "--timeout",
+            "120",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+    let o = common::helmdeck_on(&sim, &helm(4), &["status", "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["current"]["status"], "deployed", "{v}");
+    assert_eq!(v["current"]["revision"], 3, "{v}");
     assert!(
-        text.contains("helmdeck rollback --release posthog -n posthog"),
+        sim.objects("apps", "deployments", Some("posthog"))
+            .iter()
+            .all(|d| !d["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .ends_with("-decide")),
+        "decide is gone with revision 2"
+    );
+    let o = common::helmdeck_on(
+        &sim,
+        &helm(4),
+        &[
+            "upgrade",
+            "--yes",
+            "--profile",
+            "local",
+            "--set",
+            "web.replicas=2",
+            "--timeout",
+            "120",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+}
+
+/// The API server goes away while helm waits on an install: helm's last words are about its
+/// wait, but the failure is the cluster's, so helmdeck exits 4 with that reason, and gives
+/// no advice about pods it cannot see.
+#[test]
+fn an_api_server_that_stops_answering_mid_install_exits_4_with_the_reason() {
+    let sim = Sim::start(SimOptions {
+        // The worker never gets ready, so helm is still waiting when the server goes.
+        scenarios: vec![helmdeck_sim::Scenario::Crashloop("worker".into())],
+        ..Default::default()
+    });
+    let log = sim.home.path().join("install.log");
+    let mut child = sim
+        .cmd(common::helmdeck_bin())
+        .args(["install", "--yes", "--profile", "local", "--timeout", "20"])
+        .env("HELMDECK_HELM", helm(4))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    // Every object applied (the ingress is the last helm sends) and pods running: helm waits.
+    common::eventually(120, "helm waiting", || {
+        let applied = !sim
+            .objects("networking.k8s.io", "ingresses", Some("posthog"))
+            .is_empty();
+        let pods = sim.objects("", "pods", Some("posthog"));
+        (applied && !pods.is_empty()).then_some(())
+    });
+    sim.restart_api(Duration::from_secs(3600));
+    let said = || std::fs::read_to_string(&log).unwrap_or_default();
+    let status = finish_within(&mut child, 300, said);
+    let text = said();
+    assert_eq!(status.code(), Some(4), "{text}");
+    assert!(
+        text.contains("the cluster stopped answering while helm ran"),
         "{text}"
     );
+    assert!(
+        text.contains("helmdeck status --release posthog -n posthog"),
+        "{text}"
+    );
+    assert!(!text.contains("check pods that are Pending"), "{text}");
+    // The audit log says the same.
+    let audit = std::fs::read_to_string(sim.home.path().join("helmdeck-data/audit.jsonl"))
+        .unwrap_or_default();
+    assert!(audit.contains("\"outcome\":\"unreachable\""), "{audit}");
 }
 
 /// Values nested 6,000 levels deep (helm accepts up to 10,000) go through `render`, `plan`,

@@ -97,9 +97,10 @@ fn helmdeck_both_helms_and_kubectl_connect_with_a_token_a_client_certificate_and
 
 #[test]
 fn an_exec_token_that_expires_during_an_upgrade_and_a_watch_is_renewed_without_an_error() {
-    // Short enough to expire during the upgrade and several times during the watch; long
-    // enough that a token is not already stale when a loaded machine starts the plugin.
-    let sim = tls_sim(exec_plugin(), Duration::from_secs(4), false);
+    // Short enough to expire during the upgrade and the watch; long enough that a token is not
+    // already stale when a loaded machine starts the plugin, and that helm's requests, sent up
+    // to the expiry the plugin reports (a quarter early: 2 s), still arrive in time.
+    let sim = tls_sim(exec_plugin(), Duration::from_secs(8), false);
     let o = install(&sim, 4);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let before = sim.state.authority.stats().exec_tokens;

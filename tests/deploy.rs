@@ -404,10 +404,16 @@ fn stuck_release_is_reported_and_recovered_by_rollback() {
     );
     let _ = child.kill();
     let _ = child.wait();
+    // Its helm is gone, but nothing here can know that of a helm another machine ran: status
+    // says what it sees, and gives the way back only for once that helm is known gone.
     let o = helmdeck(&sim, &h, &["status"]);
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
     assert!(
-        text(&o).contains("stuck in pending-upgrade"),
+        text(&o).contains("pending-upgrade for")
+            && text(&o).contains("no helm started here runs it")
+            && text(&o).contains(
+                "only once that helm is known to be gone: `helmdeck rollback 1 --release posthog -n posthog`"
+            ),
         "{}",
         text(&o)
     );
@@ -501,4 +507,81 @@ fn a_rollback_to_a_revision_the_release_does_not_have_names_the_ones_it_has() {
     );
     assert!(!t.contains("Apply"), "nothing was started: {t}");
     assert_eq!(release_secrets(&sim, "posthog"), 1, "no new revision");
+}
+
+/// Two operators upgrade one release at once from two machines (two data directories: no
+/// shared lock). One wins. The other applies nothing, exits 5 naming the winner's revision,
+/// and never advises a rollback, which would undo the winner's change.
+#[test]
+fn two_upgrades_at_once_from_two_data_dirs_never_advise_undoing_the_winner() {
+    let sim = Sim::start(SimOptions {
+        // Every request a little slow, so the two runs overlap.
+        scenarios: vec![Scenario::Latency(std::time::Duration::from_millis(20))],
+        ..Default::default()
+    });
+    common::install_stand_in(&sim, "local", &[]);
+    let start = |who: &str, replicas: &str| {
+        sim.cmd(common::helmdeck_bin())
+            .env("HELMDECK_HELM", helm(4))
+            .env("HELMDECK_DATA_DIR", sim.home.path().join(who))
+            .args([
+                "upgrade",
+                "--yes",
+                "--profile",
+                "local",
+                "--set",
+                &format!("web.replicacount={replicas}"),
+                "--timeout",
+                "300",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start helmdeck")
+    };
+    let (a, b) = (start("alice", "2"), start("bob", "3"));
+    let runs = [
+        a.wait_with_output().expect("alice"),
+        b.wait_with_output().expect("bob"),
+    ];
+    let codes: Vec<_> = runs.iter().map(|o| o.status.code()).collect();
+    eprintln!("exit codes: {codes:?}");
+    for o in runs.iter().filter(|o| o.status.code() != Some(0)) {
+        eprintln!("the loser said:\n{}", text(o));
+    }
+    assert!(
+        codes.contains(&Some(0)),
+        "{}\n---\n{}",
+        text(&runs[0]),
+        text(&runs[1])
+    );
+    for o in &runs {
+        let said = text(o);
+        match o.status.code() {
+            Some(0) => {}
+            Some(5) => {
+                assert!(said.contains("revision 2"), "names the winner's: {said}");
+                assert!(!said.contains("helmdeck rollback"), "{said}");
+                assert!(!said.contains("left pending"), "{said}");
+            }
+            other => panic!("{other:?}: {said}"),
+        }
+    }
+    // Whoever lost, the winner's revision stands: deployed, and never rolled back.
+    let o = helmdeck(&sim, &helm(4), &["history", "-o", "json"]);
+    let history: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
+    let history = history.as_array().expect("revisions");
+    let last = history.last().expect("a revision");
+    assert_eq!(last["status"], "deployed", "{history:?}");
+    assert!(
+        history.iter().all(|h| !h["description"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Rollback")),
+        "{history:?}"
+    );
+    // Both ran (serialised by chance) or one won: the history says which.
+    let applied = codes.iter().filter(|c| **c == Some(0)).count();
+    assert_eq!(history.len(), 1 + applied, "{history:?}");
 }

@@ -639,52 +639,58 @@ pub fn status(args: ReleaseArgs) -> i32 {
     let live = cur.status.is_pending().then(find_live).flatten();
     // A helm killed mid-way leaves pending-*, or uninstalling when it was undoing a failed
     // first install.
-    let stuck = cur.status.is_stuck() && live.is_none();
-    let last_deployed = hist
-        .iter()
-        .rev()
-        .find(|h| h.status.ran())
-        .map(|h| h.revision);
+    // A young pending revision no helm of ours runs is most likely another operator's helm
+    // at work (helm keeps no heartbeat): the way back is given only for once it is known gone.
+    let ended_here = data_dir().ok().and_then(|dir| {
+        crate::helm::runs::last_ended(
+            &dir,
+            &t.namespace,
+            &t.release,
+            helm.kubeconfig.as_deref(),
+            helm.context.as_deref(),
+        )
+    });
+    let elsewhere = deploy::recovery::pending_elsewhere(&hist, ended_here.as_ref())
+        .filter(|age| live.is_none() && *age < deploy::DEFAULT_TIMEOUT_SECS);
+    let stuck = cur.status.is_stuck() && live.is_none() && elsewhere.is_none();
+    let way_back = deploy::recovery::way_back(&hist, &t.release, &t.namespace).unwrap_or_default();
     let advice = if let Some(run) = &live {
         format!(
             "in progress: {} (its output: {}); `helmdeck` (the app) follows it with `o` and stops it with `s`",
             run.describe(),
             run.err_log.display()
         )
-    } else if cur.status == crate::release_status::ReleaseStatus::Uninstalling {
+    } else if let Some(age) = elsewhere {
         format!(
-            "stuck in uninstalling: finish it with `helm uninstall {} -n {}`, then install again",
-            t.release, t.namespace
+            "{} for {age} s, and no helm started here runs it: most likely another operator's helm at work. Wait for it (helm gives up after its --timeout; helmdeck's is {} s); only once that helm is known to be gone: {way_back}",
+            cur.status,
+            deploy::DEFAULT_TIMEOUT_SECS
         )
     } else if stuck {
-        match last_deployed {
-            Some(r) => format!(
-                "stuck in {}: run `helmdeck rollback {r} --release {} -n {}`",
-                cur.status, t.release, t.namespace
-            ),
-            None => format!(
-                "stuck in {} and never deployed: uninstall it (`helm uninstall {} -n {}`) and install again",
-                cur.status, t.release, t.namespace
-            ),
-        }
+        format!("stuck in {}: {way_back}", cur.status)
     } else {
         String::new()
     };
+    let in_progress = match (&live, elsewhere) {
+        (Some(run), _) => json!(run),
+        (None, Some(age)) => json!({"elsewhere": true, "pending_for_secs": age}),
+        (None, None) => json!(null),
+    };
     if t.output == Output::Json {
-        outln!("{}", serde_json::to_string_pretty(&json!({"release": t.release, "namespace": t.namespace, "current": cur, "stuck": stuck, "in_progress": live, "advice": advice})).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&json!({"release": t.release, "namespace": t.namespace, "current": cur, "stuck": stuck, "in_progress": in_progress, "advice": advice})).unwrap_or_default());
     } else {
         outln!("release:   {} (namespace {})", t.release, t.namespace);
         outln!("revision:  {}", cur.revision);
         outln!("status:    {}", cur.status);
         outln!("chart:     {} (app {})", cur.chart, cur.app_version);
         outln!("updated:   {}", cur.updated);
-        if live.is_some() {
+        if live.is_some() || elsewhere.is_some() {
             outln!("progress:  {advice}");
         } else if stuck {
             outln!("problem:   {advice}");
         }
     }
-    if stuck || live.is_some() {
+    if stuck || live.is_some() || elsewhere.is_some() {
         exit::BUSY
     } else {
         exit::OK

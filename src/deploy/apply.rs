@@ -349,17 +349,29 @@ async fn after_failure(
     tx: &UnboundedSender<Event>,
 ) -> Outcome {
     step(tx, Step::Apply, StepState::Failed, e.message.clone());
-    let after = req
-        .helm
-        .history(&req.release, &req.namespace)
-        .await
-        .unwrap_or_default();
+    let after = match req.helm.history(&req.release, &req.namespace).await {
+        Ok(h) => h,
+        // The cluster went away while helm ran: whatever helm's last words (often its wait's
+        // deadline), the failure is the cluster's, and the release's state is unknown.
+        Err(now) if now.kind == crate::helm::driver::FailureKind::ClusterUnreachable => {
+            return Outcome::Unreachable {
+                message: format!(
+                    "the cluster stopped answering while helm ran ({}); helm said: {}\n  fix: nothing can say where the release was left until the API server answers again; then `helmdeck status --release {} -n {}` says, with the way back",
+                    now.message.trim(),
+                    e.message.trim(),
+                    req.release,
+                    req.namespace
+                ),
+            };
+        }
+        Err(_) => Vec::new(),
+    };
     // helm refused because another operation holds the release: the pending revision is that
     // operation's, not this run's, and a rollback would undo someone else's change.
     if e.kind == crate::helm::driver::FailureKind::AnotherOperationInProgress {
         let theirs = after
             .last()
-            .filter(|h| h.status.is_pending())
+            .filter(|h| h.status.is_pending() || Some(h.revision) > plan.based_on)
             .map(|h| {
                 format!(
                     "; revision {} ({}, {}, {}) is that operation's: this run created nothing",
@@ -392,22 +404,15 @@ async fn after_failure(
         *rolled_back = undone;
         // helm killed (or cut off) mid-way leaves the release pending: say so, and
         // how to get it back, rather than only helm's last words.
-        if let Some(last) = after.last().filter(|h| h.status.is_stuck()) {
+        if let (Some(last), Some(way_back)) = (
+            after.last(),
+            super::recovery::way_back(&after, &req.release, &req.namespace),
+        ) {
             message.push_str(&format!(
                 "; the release is left {} (revision {}), and helm will refuse to touch it until it is recovered",
                 last.status, last.revision
             ));
-            *fix = if after.iter().any(|h| h.status.ran()) {
-                format!(
-                    "helmdeck rollback --release {} -n {} (back to the last deployed revision), then run again",
-                    req.release, req.namespace
-                )
-            } else {
-                format!(
-                    "it never deployed: helm uninstall {} -n {}, then install again",
-                    req.release, req.namespace
-                )
-            };
+            *fix = way_back;
         }
     }
     o

@@ -14,6 +14,7 @@ pub mod outcome;
 pub mod ownership;
 pub mod plan;
 mod reattach;
+pub mod recovery;
 pub mod resize;
 mod rollback;
 pub mod stops;

@@ -41,7 +41,13 @@ pub struct HelmFailure {
 pub fn classify(stderr: &str) -> (FailureKind, String) {
     let s = stderr.to_ascii_lowercase();
     let pick = |k: FailureKind, fix: &str| (k, fix.to_string());
-    if s.contains("another operation (install/upgrade/rollback) is in progress") {
+    // helm refuses a pending release; two helms that both read the last revision before
+    // either wrote the next race to create it, and the loser's storage driver answers "release:
+    // already exists" (pkg/storage/driver: ErrReleaseExists on the API server's AlreadyExists).
+    // Either way the newest revision is the other operation's.
+    if s.contains("another operation (install/upgrade/rollback) is in progress")
+        || s.contains("release: already exists")
+    {
         pick(
             FailureKind::AnotherOperationInProgress,
             "another install, upgrade or rollback holds the release: wait for it and see `helmdeck status` (it says whether that helm still runs) before running again; rolling back now would undo that operation's revision",
@@ -80,6 +86,7 @@ pub fn classify(stderr: &str) -> (FailureKind, String) {
             "fix the values named above (helmdeck render shows where each comes from)",
         )
     } else if s.contains("connection refused")
+        || s.contains("connection reset by peer")
         || s.contains("kubernetes cluster unreachable")
         || s.contains("no such host")
         || s.contains("i/o timeout")
@@ -328,7 +335,7 @@ impl Helm {
         out_tail.read(&mut on_line);
         err_tail.read(&mut on_line);
         if let Some(r) = record {
-            let _ = std::fs::remove_file(r);
+            super::runs::mark_ended(&r);
         }
         let status = status.map_err(|e| fail(e.to_string()))?;
         if status.success() {
@@ -603,6 +610,11 @@ mod tests {
                 "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress"
             )
             .0,
+            FailureKind::AnotherOperationInProgress
+        );
+        // Two helms raced to write the same revision: the loser's is the same refusal.
+        assert_eq!(
+            classify("Error: UPGRADE FAILED: release: already exists").0,
             FailureKind::AnotherOperationInProgress
         );
         // Another operation's revision is never ours to roll back.

@@ -53,13 +53,89 @@ impl LiveRun {
     }
 }
 
+/// A helm run helmdeck started whose process is gone: a revision it left pending is stuck, not
+/// another operator's work in progress.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EndedRun {
+    #[serde(flatten)]
+    pub run: LiveRun,
+    /// When helmdeck saw it gone (RFC 3339, to the nanosecond).
+    pub ended: String,
+}
+
+impl EndedRun {
+    /// Whether a revision helm stamped `updated` was written while this run ran.
+    pub fn wrote(&self, updated: &str) -> bool {
+        use k8s_openapi::jiff::Timestamp;
+        let at = |t: &str| t.parse::<Timestamp>().ok();
+        let (Some(started), Some(ended), Some(updated)) =
+            (at(&self.run.started), at(&self.ended), at(updated))
+        else {
+            return false;
+        };
+        // The start is whole seconds, cut down; the end is exact, so a revision another
+        // helm wrote a moment after this one ended is not taken for this one's.
+        started <= updated && updated <= ended
+    }
+}
+
+fn ended_path(log_dir: &Path) -> PathBuf {
+    log_dir.join("last-ended.json")
+}
+
+/// Turns a run's live record into the release's last-ended record (only the latest run is
+/// kept), so a later `status` knows what this machine's helm left behind.
+pub fn mark_ended(live_record: &Path) {
+    let Some(run) = std::fs::read(live_record)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<LiveRun>(&b).ok())
+    else {
+        let _ = std::fs::remove_file(live_record);
+        return;
+    };
+    let Some(dir) = live_record.parent() else {
+        return;
+    };
+    let newer = read_ended(dir).is_none_or(|e| e.run.started <= run.started);
+    if newer {
+        let ended = EndedRun {
+            run,
+            ended: k8s_openapi::jiff::Timestamp::now().to_string(),
+        };
+        if let Ok(text) = serde_json::to_vec_pretty(&ended) {
+            let _ = crate::private_files::private_file(&ended_path(dir), &text);
+        }
+    }
+    let _ = std::fs::remove_file(live_record);
+}
+
+fn read_ended(log_dir: &Path) -> Option<EndedRun> {
+    std::fs::read(ended_path(log_dir))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+/// The last run helmdeck on this machine started for `release` on this cluster that has ended.
+pub fn last_ended(
+    data_dir: &Path,
+    namespace: &str,
+    release: &str,
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+) -> Option<EndedRun> {
+    read_ended(&log_dir(data_dir, namespace, release)).filter(|e| {
+        e.run.kubeconfig.as_deref() == kubeconfig && e.run.context.as_deref() == context
+    })
+}
+
 /// The directory a release's helm runs log to.
 pub fn log_dir(data_dir: &Path, namespace: &str, release: &str) -> PathBuf {
     data_dir.join("runs").join(namespace).join(release)
 }
 
 /// The live helm run of `release` in `namespace` on this cluster, if helmdeck on this machine
-/// started one that is still running; records of runs that ended are removed on the way.
+/// started one that is still running; records of runs that ended become the last-ended record
+/// on the way.
 pub fn find(
     data_dir: &Path,
     namespace: &str,
@@ -85,7 +161,7 @@ pub fn find(
             continue;
         };
         if !run.alive() {
-            let _ = std::fs::remove_file(&path);
+            mark_ended(&path);
             continue;
         }
         if run.kubeconfig.as_deref() == kubeconfig && run.context.as_deref() == context {
@@ -172,6 +248,28 @@ mod tests {
             None
         );
         assert!(!path.exists(), "the stale record is removed");
+        // ... and kept as the run that last ended, which wrote what it left pending.
+        let ended = last_ended(
+            data.path(),
+            "posthog",
+            "posthog",
+            Some(Path::new("/k")),
+            None,
+        )
+        .expect("the ended run");
+        assert_eq!(ended.run.pid, 4_194_304 + 7);
+        assert!(ended.wrote("2026-12-02T03:00:00.5Z"));
+        assert!(!ended.wrote("2026-12-02T02:59:59Z"), "before it started");
+        let after = k8s_openapi::jiff::Timestamp::now()
+            .checked_add(k8s_openapi::jiff::SignedDuration::from_secs(5))
+            .unwrap()
+            .to_string();
+        assert!(!ended.wrote(&after), "after it ended");
+        assert_eq!(
+            last_ended(data.path(), "posthog", "posthog", None, None),
+            None,
+            "another cluster's"
+        );
     }
 
     #[test]

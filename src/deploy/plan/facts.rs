@@ -15,6 +15,8 @@ pub(super) struct Gathered {
     pub facts: ClusterFacts,
     /// The release's latest revision; none before a first install.
     pub current: Option<HistoryEntry>,
+    /// How to recover the release when a helm run left it stuck.
+    pub way_back: Option<String>,
 }
 
 pub(super) async fn gather(
@@ -102,31 +104,34 @@ pub(super) async fn gather(
     // A pending revision younger than a helm timeout is most likely another operator's helm
     // still at work (helm records no heartbeat; its revision's time is what the cluster
     // shows): that is "busy", not "stuck", whoever's data directory this is.
-    if let Some(cur) = current.as_ref().filter(|c| c.status.is_pending())
-        && let Ok(at) = cur.updated.parse::<k8s_openapi::jiff::Timestamp>()
+    let ended_here = crate::helm::runs::last_ended(
+        &req.data_dir,
+        &req.namespace,
+        &req.release,
+        req.helm.kubeconfig.as_deref(),
+        req.helm.context.as_deref(),
+    );
+    if let (Some(cur), Some(age)) = (
+        current.as_ref(),
+        super::super::recovery::pending_elsewhere(&history, ended_here.as_ref()),
+    ) && age < req.timeout_secs
     {
-        let age = k8s_openapi::jiff::Timestamp::now()
-            .duration_since(at)
-            .as_secs()
-            .max(0) as u64;
-        if age < req.timeout_secs {
-            return Err(Outcome::Busy {
-                message: format!(
-                    "another operation is in progress on {} in {}: revision {} has been {} for {age} s (another operator's helm, most likely)\n  fix: wait for it (helm gives up after its --timeout), then run again; if its helm is gone, `helmdeck rollback --release {} -n {}` after {} s",
-                    req.release,
-                    req.namespace,
-                    cur.revision,
-                    cur.status,
-                    req.release,
-                    req.namespace,
-                    req.timeout_secs - age
-                ),
-            });
-        }
+        return Err(Outcome::Busy {
+            message: format!(
+                "another operation is in progress on {} in {}: revision {} has been {} for {age} s (another operator's helm, most likely)\n  fix: wait for it (helm gives up after its --timeout), then run again; `helmdeck status -n {}` says when it is done, or in {} s whether it was left stuck and the way back",
+                req.release,
+                req.namespace,
+                cur.revision,
+                cur.status,
+                req.namespace,
+                req.timeout_secs - age,
+            ),
+        });
     }
     Ok(Gathered {
         client,
         facts,
+        way_back: super::super::recovery::way_back(&history, &req.release, &req.namespace),
         current,
     })
 }

@@ -27,6 +27,7 @@ pub(super) async fn judge(
     client: &kube::Client,
     facts: &ClusterFacts,
     current: &Option<HistoryEntry>,
+    way_back: Option<&str>,
     rendered: &Rendered,
     object_checks: Vec<Check>,
 ) -> Judged {
@@ -37,6 +38,16 @@ pub(super) async fn judge(
         facts,
         current.as_ref().map(|c| c.status),
     );
+    // A stuck release's fix is its own way back, from its history (preflight sees only the
+    // latest revision's status).
+    if let Some(way_back) = way_back {
+        for c in checks
+            .iter_mut()
+            .filter(|c| c.id == "release-state" && c.verdict == Verdict::Fail)
+        {
+            c.fix = way_back.to_string();
+        }
+    }
     checks.extend(object_checks);
     // Keys helm would ignore without a word.
     checks.extend(rendered.warnings.iter().map(|w| Check {

@@ -218,6 +218,7 @@ async fn plan_for(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
         client,
         mut facts,
         current,
+        way_back,
     } = facts::gather(req, tx).await?;
     let notes::Previous {
         mut request,
@@ -264,7 +265,16 @@ async fn plan_for(req: &DeployRequest, tx: &UnboundedSender<Event>) -> Result<Pl
         checks,
         manifest,
         resize: resize_sets,
-    } = manifest::judge(req, &client, &facts, &current, &rendered, object_checks).await;
+    } = manifest::judge(
+        req,
+        &client,
+        &facts,
+        &current,
+        way_back.as_deref(),
+        &rendered,
+        object_checks,
+    )
+    .await;
     for c in &checks {
         send(tx, Event::Check(c.clone()));
     }
