@@ -78,7 +78,69 @@ fn mask_line(text: &str, n: usize) -> String {
             break;
         }
     }
+    if in_secret_env_entry(text, n) {
+        return format!("{}<redacted>", &line[..indent(line)]);
+    }
     mask_secret(line)
+}
+
+/// Whether line `n` belongs to a list item whose `name:` looks secret (an env entry such as
+/// `- name: API_TOKEN` with its `value:` on another line of the item): the value is the secret.
+fn in_secret_env_entry(text: &str, n: usize) -> bool {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(line) = lines.get(n) else {
+        return false;
+    };
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let item_body = |l: &str| {
+        let b = l.trim_start();
+        b.strip_prefix("- ").unwrap_or(b).to_string()
+    };
+    let secret_name = |body: &str| {
+        body.strip_prefix("name:")
+            .map(|v| v.trim().trim_matches(['"', '\'']))
+            .is_some_and(crate::secret_keys::is_secret_key)
+    };
+    // The item's lines share the indentation of its first key (after "- ").
+    let own = indent(line)
+        + if line.trim_start().starts_with("- ") {
+            2
+        } else {
+            0
+        };
+    let mut i = n + 1;
+    // This line and those above it in the same item, up to the item's "- " line.
+    while i > 0 {
+        i -= 1;
+        let l = lines[i];
+        if l.trim().is_empty() {
+            continue;
+        }
+        let starts_item = l.trim_start().starts_with("- ");
+        let key_indent = indent(l) + if starts_item { 2 } else { 0 };
+        if key_indent < own {
+            return false;
+        }
+        if key_indent == own && secret_name(&item_body(l)) {
+            return true;
+        }
+        if key_indent == own && starts_item {
+            break;
+        }
+    }
+    // Those below it in the same item.
+    for l in lines.iter().skip(n + 1) {
+        if l.trim().is_empty() {
+            continue;
+        }
+        if indent(l) < own || l.trim_start().starts_with("- ") && indent(l) + 2 <= own {
+            return false;
+        }
+        if indent(l) == own && secret_name(&item_body(l)) {
+            return true;
+        }
+    }
+    false
 }
 
 /// A line shown in an error, with the value of a secret-looking key replaced: a password
@@ -95,6 +157,15 @@ fn mask_secret(line: &str) -> String {
         let key = before[key_start..].trim().trim_matches(['"', '\'']);
         if before.contains('{') && crate::secret_keys::is_secret_key(key) {
             return format!("{}: <redacted>", &line[..i]);
+        }
+        // `{name: API_TOKEN, value: …}`: an env entry named like a secret hides the rest.
+        if before.contains('{') && key == "name" {
+            let rest = &line[i + 1..];
+            let value_end = rest.find([',', '}']).unwrap_or(rest.len());
+            let name = rest[..value_end].trim().trim_matches(['"', '\'']);
+            if crate::secret_keys::is_secret_key(name) {
+                return format!("{}: {name}, <redacted>", &line[..i]);
+            }
         }
         start = i + 1;
     }
@@ -143,6 +214,20 @@ pub fn parse(origin: &str, text: &str) -> Result<Value, YamlError> {
             "control characters are not allowed (helm refuses the file too)".into(),
         ));
     }
+    // Line breaks to helm's YAML 1.1 reader that YAML 1.2 reads as ordinary characters: the
+    // same file would mean different things, so it is refused with the place and the fix.
+    if let Some((line, col, c)) = yaml11_line_break(text) {
+        return Err(YamlError::new(
+            origin,
+            text,
+            line,
+            col,
+            format!(
+                "U+{:04X} is a line break to helm's YAML reader (YAML 1.1) and not to YAML 1.2: write an ordinary newline, or the escape \\u{:04X} inside double quotes",
+                c as u32, c as u32
+            ),
+        ));
+    }
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, false) {
@@ -166,7 +251,8 @@ pub fn parse(origin: &str, text: &str) -> Result<Value, YamlError> {
     }
     // helm reads every document of a values file; a broken one after the first is refused
     // there, so here too (its events are not kept: only its syntax is checked).
-    if let Err(e) = Parser::new_from_str(text).load(&mut Syntax, true) {
+    let mut syntax = Syntax::default();
+    if let Err(e) = Parser::new_from_str(text).load(&mut syntax, true) {
         let m = e.marker();
         return Err(YamlError::new(
             origin,
@@ -179,14 +265,65 @@ pub fn parse(origin: &str, text: &str) -> Result<Value, YamlError> {
             ),
         ));
     }
+    if let Some(m) = syntax.null_key {
+        return Err(YamlError::new(
+            origin,
+            text,
+            m.line(),
+            m.col() + 1,
+            format!("{NULL_KEY} (in a later document)"),
+        ));
+    }
     Ok(builder.root.unwrap_or(Value::Null))
 }
 
-/// Receives a stream's events and keeps none: a syntax check.
-struct Syntax;
+/// What helm says of a mapping key that is empty or null (sigs.k8s.io/yaml: "unsupported map
+/// key of type: <nil>"; go-yaml: "did not find expected key" for an empty one).
+const NULL_KEY: &str = "a mapping key is empty or null, which helm refuses (\"unsupported map key\"): name the key, or quote it (\"null\") if that is its name";
+
+/// Receives a stream's events and keeps none: a syntax check, and the one rule of helm's the
+/// parser does not apply (no empty or null mapping key).
+#[derive(Default)]
+struct Syntax {
+    /// Per open collection: `None` for a sequence, `Some(expecting a key)` for a mapping.
+    open: Vec<Option<bool>>,
+    null_key: Option<Marker>,
+}
+
+impl Syntax {
+    fn node(&mut self, null: bool, mark: Marker) {
+        if let Some(Some(expecting_key)) = self.open.last_mut() {
+            if *expecting_key && null && self.null_key.is_none() {
+                self.null_key = Some(mark);
+            }
+            *expecting_key = !*expecting_key;
+        }
+    }
+}
 
 impl MarkedEventReceiver for Syntax {
-    fn on_event(&mut self, _: Event, _: Marker) {}
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        match ev {
+            Event::Scalar(v, style, ..) => {
+                let null = style == TScalarStyle::Plain
+                    && matches!(v.as_str(), "" | "~" | "null" | "Null" | "NULL");
+                self.node(null, mark);
+            }
+            Event::Alias(_) => self.node(false, mark),
+            Event::MappingStart(..) => {
+                self.node(false, mark);
+                self.open.push(Some(true));
+            }
+            Event::SequenceStart(..) => {
+                self.node(false, mark);
+                self.open.push(None);
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.open.pop();
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The 1-based line and column of the first character YAML's printable set leaves out.
@@ -207,6 +344,15 @@ fn first_control_character(text: &str) -> Option<(usize, usize)> {
         }
     }
     None
+}
+
+/// The first NEL, LINE SEPARATOR or PARAGRAPH SEPARATOR, with its 1-based line and column.
+fn yaml11_line_break(text: &str) -> Option<(usize, usize, char)> {
+    let at = text.find(['\u{85}', '\u{2028}', '\u{2029}'])?;
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    text[at..].chars().next().map(|c| (line, col, c))
 }
 
 /// Parses a values file: the document must be a mapping (or empty).
@@ -310,7 +456,7 @@ enum Frame {
 }
 
 /// Nesting deeper than this is refused, as go-yaml refuses it ("exceeded max depth of 10000").
-const MAX_DEPTH: usize = 10_000;
+pub const MAX_DEPTH: usize = 10_000;
 
 /// The share of decoded nodes go-yaml lets come from alias expansion (gopkg.in/yaml.v2
 /// v2.4.0, decode.go `allowedAliasRatio`, the fix for CVE-2019-11253): 99 % up to 400,000
@@ -427,6 +573,9 @@ impl Builder {
                 } else if is_merge_key {
                     *merge_pending = true;
                 } else {
+                    if v.is_null() {
+                        self.error.get_or_insert((mark, NULL_KEY.into()));
+                    }
                     *key = Some(v);
                 }
             }
@@ -745,6 +894,23 @@ mod tests {
         );
         assert_eq!(mask_line(text, 4), "  host: db");
         assert_eq!(mask_line("password: hunter2", 0), "password: <redacted>");
+        // Env entries named like a secret: flow style, and the value on its own line of the
+        // item, above or below the name.
+        let flow = "    - {name: API_TOKEN, value: envs3cr3t, x: [}";
+        assert!(
+            !mask_line(flow, 0).contains("envs3cr3t"),
+            "{}",
+            mask_line(flow, 0)
+        );
+        let below = "env:\n  - name: DATABASE_PASSWORD\n    value: \"envs3cr3t\n";
+        assert!(!mask_line(below, 2).contains("envs3cr3t"));
+        let above = "env:\n  - value: \"envs3cr3t\n    name: API_TOKEN\n";
+        assert!(!mask_line(above, 1).contains("envs3cr3t"));
+        let plain = "env:\n  - name: LOG_LEVEL\n    value: \"debug\n";
+        assert!(
+            mask_line(plain, 2).contains("debug"),
+            "an ordinary entry stays readable"
+        );
     }
     use serde_json::json;
 

@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::borrow::Cow;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -13,30 +14,41 @@ use std::time::{Duration, Instant};
 use common::{Sim, helm};
 use helmdeck_sim::SimOptions;
 
-/// A case: the arguments (`{dir}` is the case files' directory), the exit code, a fragment of
-/// the message, and text that must not appear anywhere in the output (a secret).
+/// A case: the arguments (`{dir}` is the case files' directory; words split on single spaces),
+/// the exit code, a fragment of the message, and text that must not appear anywhere in the
+/// output (a secret).
 struct Case {
-    args: &'static str,
+    args: Cow<'static, str>,
     code: i32,
-    says: &'static str,
-    never: Option<&'static str>,
+    says: Cow<'static, str>,
+    never: Option<Cow<'static, str>>,
 }
 
 const fn case(args: &'static str, code: i32, says: &'static str) -> Case {
     Case {
-        args,
+        args: Cow::Borrowed(args),
         code,
-        says,
+        says: Cow::Borrowed(says),
         never: None,
     }
 }
 
 const fn secret(args: &'static str, code: i32, says: &'static str, never: &'static str) -> Case {
     Case {
-        args,
+        args: Cow::Borrowed(args),
         code,
-        says,
-        never: Some(never),
+        says: Cow::Borrowed(says),
+        never: Some(Cow::Borrowed(never)),
+    }
+}
+
+/// A case made at run time, for the families below.
+fn made(args: String, code: i32, says: impl Into<String>, never: Option<&str>) -> Case {
+    Case {
+        args: Cow::Owned(args),
+        code,
+        says: Cow::Owned(says.into()),
+        never: never.map(|n| Cow::Owned(n.to_string())),
     }
 }
 
@@ -421,6 +433,405 @@ const RENDER: &[Case] = &[
     ),
 ];
 
+/// The keys and forms the secret families cross: every key a user meets that names a secret.
+const SECRET_KEYS: [&str; 8] = [
+    "postgresql.postgresqlPassword",
+    "redis.auth.password",
+    "clickhouse.password",
+    "email.password",
+    "web.secretKey",
+    "sentry.dsn",
+    "minio.accessKey",
+    "externalPostgresql.postgresqlPassword",
+];
+
+/// The last segment of a secret key, as a values file writes it under its parent.
+const SECRET_LEAVES: [&str; 6] = [
+    "postgresqlPassword",
+    "password",
+    "secretKey",
+    "dsn",
+    "accessKey",
+    "apiToken",
+];
+
+/// Env var names that look secret (their `value` is the secret).
+const SECRET_ENV_NAMES: [&str; 6] = [
+    "DATABASE_PASSWORD",
+    "API_TOKEN",
+    "AWS_SECRET_ACCESS_KEY",
+    "SENTRY_DSN",
+    "PRIVATE_KEY",
+    "secret_key",
+];
+
+/// Case families, each crossing one class of bad input with the places it can come from; the
+/// files they read are written into `dir`.
+fn families(dir: &Path) -> Vec<Case> {
+    let w = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    let mut out = Vec::new();
+    let token = "zq9secret";
+    // No secret in any message: broken --set, --set-string and --set-json under each key.
+    for k in SECRET_KEYS {
+        for (flag, value, says) in [
+            ("--set", format!("{k}={token},x["), "--set"),
+            ("--set", format!("{k}={{a,{token}"), "list must terminate"),
+            ("--set", format!("{k}=Pw\\,{token},x["), "--set"),
+            ("--set-string", format!("{k}={token},x["), "--set-string"),
+            (
+                "--set-json",
+                format!("{k}={{\"v\":\"{token}\""),
+                "invalid JSON",
+            ),
+            ("--set-json", format!("{k}=\"{token}"), "invalid JSON"),
+        ] {
+            out.push(made(
+                format!("render --profile local {flag} {value}"),
+                2,
+                says,
+                Some(token),
+            ));
+        }
+    }
+    // ... values files whose YAML error sits on or under a secret, in every way it is written.
+    for leaf in SECRET_LEAVES {
+        for (form, text, line) in [
+            (
+                "flow",
+                format!("postgresql: {{{leaf}: {token}, x: [}}\n"),
+                1,
+            ),
+            (
+                "next",
+                format!("postgresql:\n  {leaf}:\n    {token}: x: y\n"),
+                3,
+            ),
+            ("open", format!("postgresql:\n  {leaf}: \"{token}\n"), 2),
+            ("single", format!("postgresql:\n  {leaf}: '{token}\n"), 2),
+            (
+                "after",
+                format!("postgresql:\n  {leaf}: {token}\n  bad: [\n"),
+                4,
+            ),
+            (
+                "block",
+                format!("postgresql:\n  {leaf}: |\n    {token}\n  x: [\n"),
+                5,
+            ),
+        ] {
+            let name = format!("secret-{form}-{leaf}.yaml");
+            w(&name, &text);
+            out.push(made(
+                format!("render --profile local -f {{dir}}/{name}"),
+                2,
+                format!("{name}:{line}"),
+                Some(token),
+            ));
+        }
+    }
+    // ... env entries named like a secret: rendered (text and JSON), and in YAML errors.
+    for env in SECRET_ENV_NAMES {
+        let block = format!("env-{env}.yaml");
+        w(
+            &block,
+            &format!("web:\n  env:\n    - name: {env}\n      value: {token}\n"),
+        );
+        let flow = format!("env-flow-{env}.yaml");
+        w(
+            &flow,
+            &format!("web:\n  env:\n    - {{name: {env}, value: {token}, x: [}}\n"),
+        );
+        let below = format!("env-below-{env}.yaml");
+        w(
+            &below,
+            &format!("web:\n  env:\n    - name: {env}\n      value: \"{token}\n"),
+        );
+        out.push(made(
+            format!("render --profile local -f {{dir}}/{block}"),
+            0,
+            env,
+            Some(token),
+        ));
+        out.push(made(
+            format!("render --profile local -o json -f {{dir}}/{block}"),
+            0,
+            env,
+            Some(token),
+        ));
+        out.push(made(
+            format!("render --profile local -f {{dir}}/{flow}"),
+            2,
+            format!("{flow}:3"),
+            Some(token),
+        ));
+        out.push(made(
+            format!("render --profile local -f {{dir}}/{below}"),
+            2,
+            format!("{below}:4"),
+            Some(token),
+        ));
+    }
+    // Durations as documented: under a second exits 2 before anything runs.
+    for command in ["install --yes", "upgrade --yes", "rollback --yes"] {
+        for t in ["999ms", "1ns", "0s", "500ms", "1us"] {
+            out.push(made(
+                format!("{command} --timeout {t}"),
+                2,
+                "shorter than a second",
+                None,
+            ));
+        }
+    }
+    for command in ["status", "check", "history"] {
+        for t in ["999ms", "1ns", "0s"] {
+            out.push(made(
+                format!("{command} --request-timeout {t}"),
+                2,
+                "a request needs time",
+                None,
+            ));
+        }
+    }
+    // helm's refusals of a chart, first, from render and plan.
+    for (name, chart_yaml, says) in [
+        (
+            "api-v3",
+            "apiVersion: v3\nname: api-v3\nversion: 1.0.0\n",
+            "invalid chart apiVersion",
+        ),
+        (
+            "api-v9",
+            "apiVersion: v9\nname: api-v9\nversion: 1.0.0\n",
+            "unsupported chart version",
+        ),
+        (
+            "name-path",
+            "apiVersion: v2\nname: a/b\nversion: 1.0.0\n",
+            "chart.metadata.name \"a/b\" is invalid",
+        ),
+        (
+            "name-dots",
+            "apiVersion: v2\nname: ..\nversion: 1.0.0\n",
+            "chart.metadata.name \"..\" is invalid",
+        ),
+        (
+            "kube-range",
+            "apiVersion: v2\nname: kube-range\nversion: 1.0.0\nkubeVersion: \">= banana\"\n",
+            "kubeVersion \">= banana\"",
+        ),
+        ("meta-list", "- apiVersion: v2\n- name: x\n", "Chart.yaml"),
+        ("meta-scalar", "just a string\n", "Chart.yaml"),
+        ("meta-empty", "", "Chart.yaml"),
+        ("no-name", "apiVersion: v2\nversion: 1.0.0\n", "name"),
+        (
+            "no-version",
+            "apiVersion: v2\nname: no-version\n",
+            "chart.metadata.version is required",
+        ),
+        (
+            "four-part",
+            "apiVersion: v2\nname: four-part\nversion: 1.2.3.4\n",
+            "chart.metadata.version \"1.2.3.4\" is invalid",
+        ),
+        (
+            "name-list",
+            "apiVersion: v2\nname: [a]\nversion: 1.0.0\n",
+            "Chart.yaml",
+        ),
+        (
+            "deps-number",
+            "apiVersion: v2\nname: deps-number\nversion: 1.0.0\ndependencies: 5\n",
+            "Chart.yaml",
+        ),
+    ] {
+        let root = dir.join(format!("chart-{name}"));
+        std::fs::create_dir_all(root.join("templates")).unwrap();
+        std::fs::write(root.join("Chart.yaml"), chart_yaml).unwrap();
+        for command in ["render", "plan --profile local"] {
+            out.push(made(
+                format!("{command} --chart {{dir}}/chart-{name}"),
+                2,
+                says,
+                None,
+            ));
+        }
+    }
+    // YAML helm refuses: every control character class, bad !!binary, YAML 1.1 line breaks,
+    // broken or null-keyed later documents, and null keys.
+    for (name, text, says) in [
+        (
+            "ctl-soh",
+            "a: b\u{1}c\n",
+            "control characters are not allowed",
+        ),
+        (
+            "ctl-esc",
+            "a: b\u{1b}c\n",
+            "control characters are not allowed",
+        ),
+        (
+            "ctl-del",
+            "a: b\u{7f}c\n",
+            "control characters are not allowed",
+        ),
+        (
+            "ctl-c1",
+            "a: b\u{80}c\n",
+            "control characters are not allowed",
+        ),
+        (
+            "ctl-c1-end",
+            "a: b\u{9f}c\n",
+            "control characters are not allowed",
+        ),
+        (
+            "ctl-fffe",
+            "a: b\u{fffe}c\n",
+            "control characters are not allowed",
+        ),
+        ("nel", "a: b\u{85}c\n", "U+0085 is a line break"),
+        (
+            "line-separator",
+            "a: b\u{2028}c\n",
+            "U+2028 is a line break",
+        ),
+        ("binary-short", "a: !!binary abc\n", "invalid base64"),
+        ("binary-pad", "a: !!binary \"====\"\n", "invalid base64"),
+        ("later-flow", "a: 1\n---\n{\n", "in a later document"),
+        ("later-quote", "a: 1\n---\n\"open\n", "in a later document"),
+        ("later-separator", "a: 1\n--- [\n", "in a later document"),
+        ("later-null-key", "a: 1\n---\n~: x\n", "in a later document"),
+        (
+            "later-garbage",
+            "a: 1\n---\n: : garbage [\n",
+            "in a later document",
+        ),
+        ("null-key", "~: x\n", "a mapping key is empty or null"),
+        (
+            "null-word-key",
+            "null: x\n",
+            "a mapping key is empty or null",
+        ),
+        ("empty-key", "a:\n  : x\n", "a mapping key is empty or null"),
+        (
+            "garbage",
+            ": : garbage [\n",
+            "a mapping key is empty or null",
+        ),
+    ] {
+        let file = format!("yaml-{name}.yaml");
+        w(&file, text);
+        out.push(made(
+            format!("render -f {{dir}}/{file}"),
+            2,
+            format!("{file}:"),
+            None,
+        ));
+        out.push(made(
+            format!("plan --profile local -f {{dir}}/{file}"),
+            2,
+            says,
+            None,
+        ));
+    }
+    // One budget however nested: helm's list index limit, one list budget across flags, and
+    // values as deep as helm refuses.
+    out.push(made(
+        "render --set a[65537]=1".into(),
+        2,
+        "greater than maximum supported index of 65536",
+        None,
+    ));
+    let many: Vec<String> = (0..20).map(|i| format!("--set a{i}[65536]=1")).collect();
+    out.push(made(
+        format!("render {}", many.join(" ")),
+        2,
+        "past the 1000000 helmdeck allows",
+        None,
+    ));
+    w("too-deep.yaml", &format!("a:\n{}x\n", "- ".repeat(10_001)));
+    out.push(made(
+        "render -f {dir}/too-deep.yaml".into(),
+        2,
+        "exceeded max depth of 10000",
+        None,
+    ));
+    let deep_json = format!("{}{}", "[".repeat(10_001), "]".repeat(10_001));
+    out.push(made(
+        format!("render --set-json a={deep_json}"),
+        2,
+        "exceeded max depth of 10000",
+        None,
+    ));
+    // Everything a kubeconfig names is bounded, for each command that reads it.
+    let kc = |cluster: &str, user: &str| {
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: s\n  cluster:\n    server: https://127.0.0.1:9\n{cluster}contexts:\n- name: c\n  context: {{cluster: s, user: u}}\nusers:\n- name: u\n  user:\n{user}"
+        )
+    };
+    let fifo = dir.join("key.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path; mkfifo touches nothing else.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    let fifo = fifo.display().to_string();
+    for (name, cluster, user, says) in [
+        (
+            "cert-devzero",
+            String::new(),
+            "    client-certificate: /dev/zero\n    client-key-data: aGk=\n".to_string(),
+            "client-certificate /dev/zero",
+        ),
+        (
+            "key-fifo",
+            String::new(),
+            format!("    client-certificate-data: aGk=\n    client-key: {fifo}\n"),
+            "client-key",
+        ),
+        (
+            "token-fifo",
+            String::new(),
+            format!("    tokenFile: {fifo}\n"),
+            "tokenFile",
+        ),
+        (
+            "ca-dir",
+            format!("    certificate-authority: {}\n", dir.display()),
+            "    token: t\n".to_string(),
+            "certificate-authority",
+        ),
+        (
+            "ca-proc",
+            "    certificate-authority: /proc/self/pagemap\n".to_string(),
+            "    token: t\n".to_string(),
+            "certificate-authority /proc/self/pagemap",
+        ),
+    ] {
+        let file = format!("kc-{name}.yaml");
+        w(&file, &kc(&cluster, &user));
+        for command in ["status", "check", "history"] {
+            out.push(made(
+                format!("{command} --kubeconfig {{dir}}/{file}"),
+                4,
+                says,
+                None,
+            ));
+        }
+    }
+    // Names are checked before anything runs, for every command that takes them.
+    for (flag, name, says) in [
+        ("--release", "posthog-", "helm's rule"),
+        ("--release", "Post.hog", "helm's rule"),
+        ("--release", "p\u{f6}sthog", "helm's rule"),
+        ("-n", "posthog-", "DNS-1123"),
+        ("-n", "p\u{f6}sthog", "DNS-1123"),
+    ] {
+        for command in ["install --yes", "status", "rollback --yes"] {
+            out.push(made(format!("{command} {flag} {name}"), 2, says, None));
+        }
+    }
+    out
+}
+
 /// Names are checked before anything runs: these never reach the cluster.
 const NAMES: &[Case] = &[
     case("install --yes --release Victim", 2, "helm's rule"),
@@ -545,7 +956,10 @@ fn run(sim: &Sim, dir: &Path, args: &str) -> (i32, String, Duration) {
         .split(' ')
         .map(|w| w.replace("{dir}", dir.to_str().unwrap()))
         .collect();
-    let mut cmd = sim.cmd(common::helmdeck_bin());
+    // HELMDECK_CORPUS_BIN runs the corpus against another build (an older one, to see which
+    // cases it fails).
+    let bin = std::env::var_os("HELMDECK_CORPUS_BIN").map(PathBuf::from);
+    let mut cmd = sim.cmd(bin.as_deref().unwrap_or(common::helmdeck_bin()));
     cmd.args(&words)
         .env("HELMDECK_HELM", helm(4))
         .stdin(Stdio::null())
@@ -566,7 +980,19 @@ fn run(sim: &Sim, dir: &Path, args: &str) -> (i32, String, Duration) {
     }
     let started = Instant::now();
     let mut child = cmd.spawn().expect("run helmdeck");
-    let status = finish_within(&mut child, 60, || format!("helmdeck {args}"));
+    // A case that hangs is one wrong case among the rest, not the end of the run.
+    let deadline = started + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return (-1, "did not finish within 60 s".into(), started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     let took = started.elapsed();
     let out = child.wait_with_output().unwrap();
     let text = format!(
@@ -584,28 +1010,44 @@ fn run(sim: &Sim, dir: &Path, args: &str) -> (i32, String, Duration) {
 fn check_all(sim: &Sim, dir: &Path, cases: &[Case]) -> Vec<String> {
     let mut wrong = Vec::new();
     for c in cases {
-        let (code, text, took) = run(sim, dir, c.args);
+        let (code, text, took) = run(sim, dir, &c.args);
         let mut why = Vec::new();
         if code != c.code {
             why.push(format!("exit {code}, want {}", c.code));
         }
-        if !text.contains(c.says) {
+        if !text.contains(c.says.as_ref()) {
             why.push(format!("no {:?} in the output", c.says));
         }
-        if let Some(s) = c.never
-            && text.contains(s)
+        if let Some(s) = &c.never
+            && text.contains(s.as_ref())
         {
             why.push(format!("printed the secret {s:?}"));
         }
         if text.contains("panicked") || text.contains("memory allocation") {
             why.push("crashed".into());
         }
-        eprintln!("{:>6} ms  exit {code}  {}", took.as_millis(), c.args);
+        eprintln!(
+            "{:>6} ms  exit {code}  peak {:>5} MiB  {}",
+            took.as_millis(),
+            children_peak_mib(),
+            c.args
+        );
         if !why.is_empty() {
             wrong.push(format!("helmdeck {}: {}\n{text}", c.args, why.join("; ")));
         }
     }
     wrong
+}
+
+/// The largest resident set of any child process waited for so far (an upper bound: Linux
+/// carries this test process's own peak at fork into each child's count).
+fn children_peak_mib() -> i64 {
+    // SAFETY: getrusage fills the struct it is given.
+    unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut u);
+        u.ru_maxrss / 1024
+    }
 }
 
 #[test]
@@ -615,31 +1057,31 @@ fn bad_input_is_refused_with_its_exit_code_and_reason_and_nothing_is_applied() {
     std::fs::create_dir_all(&dir).unwrap();
     files(&dir);
     let namespaces_before = sim.run(&common::kubectl(), &["get", "ns", "-o", "name"]);
+    let more = families(&dir);
     let mut wrong = check_all(&sim, &dir, RENDER);
     wrong.extend(check_all(&sim, &dir, NAMES));
     wrong.extend(check_all(&sim, &dir, KUBECONFIGS));
+    wrong.extend(check_all(&sim, &dir, &more));
     // The largest resident set of any process this test has waited for: the worst case's
-    // (or kubectl's), for the closing note and a bound of its own. An upper bound: Linux
-    // carries this test process's own peak at fork into each child's count.
-    // SAFETY: getrusage fills the struct it is given.
-    let peak_mib = unsafe {
-        let mut u: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut u);
-        u.ru_maxrss / 1024
-    };
+    // (or kubectl's), for the closing note and a bound of its own.
+    let peak_mib = children_peak_mib();
+    let all = RENDER.len() + NAMES.len() + KUBECONFIGS.len() + more.len();
     eprintln!(
-        "{} cases ({} render, {} names, {} kubeconfigs); peak resident set of any case: at most {peak_mib} MiB",
-        RENDER.len() + NAMES.len() + KUBECONFIGS.len(),
+        "{all} cases ({} render, {} names, {} kubeconfigs, {} in families); peak resident set of any case: at most {peak_mib} MiB",
         RENDER.len(),
         NAMES.len(),
-        KUBECONFIGS.len()
+        KUBECONFIGS.len(),
+        more.len()
     );
+    eprintln!("{} of {all} cases wrong", wrong.len());
+    for w in &wrong {
+        eprintln!("wrong: {}", w.lines().next().unwrap_or_default());
+    }
     assert!(peak_mib < 1024, "a case grew to {peak_mib} MiB");
     assert!(
         wrong.is_empty(),
-        "{} of {} cases wrong:\n{}",
+        "{} of {all} cases wrong:\n{}",
         wrong.len(),
-        RENDER.len() + NAMES.len() + KUBECONFIGS.len(),
         wrong.join("\n---\n")
     );
     // Nothing reached the cluster: no release stored, no namespace made.

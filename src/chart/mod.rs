@@ -6,6 +6,7 @@ pub mod constraint;
 pub mod digest;
 mod fetch;
 pub mod repo;
+mod scalar_text;
 pub mod upgrade_notes;
 pub mod upgrade_path;
 
@@ -47,16 +48,17 @@ pub enum ChartError {
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Metadata {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_text::text")]
     pub api_version: String,
+    #[serde(deserialize_with = "scalar_text::text")]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_text::text")]
     pub version: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_text::optional_text")]
     pub app_version: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_text::optional_text")]
     pub kube_version: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_text::optional_text")]
     pub description: Option<String>,
     #[serde(default, rename = "type")]
     pub chart_type: Option<String>,
@@ -67,10 +69,11 @@ pub struct Metadata {
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Dependency {
+    #[serde(deserialize_with = "scalar_text::text")]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_text::text")]
     pub version: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_text::text")]
     pub repository: String,
     #[serde(default)]
     pub condition: String,
@@ -392,6 +395,16 @@ fn from_files(
             message: "`name` is required".into(),
         });
     }
+    // helm 3 and 4 refuse a name that is a path; helm 4 refuses "." and ".." too.
+    if metadata.name.contains('/') || metadata.name == "." || metadata.name == ".." {
+        return Err(ChartError::Invalid {
+            path: meta_origin,
+            message: format!(
+                "chart.metadata.name {:?} is invalid: a chart's name is one path segment (helm refuses the chart too)",
+                metadata.name
+            ),
+        });
+    }
     // What helm's metadata validation refuses, refused here first with its reason.
     if metadata.version.is_empty() {
         return Err(ChartError::Invalid {
@@ -405,6 +418,38 @@ fn from_files(
             message: format!(
                 "chart.metadata.version {:?} is invalid: it must be a SemVer version such as 1.2.3 (helm refuses the chart too)",
                 metadata.version
+            ),
+        });
+    }
+    // helm 3 reads any other apiVersion as v2; helm 4 refuses v3 ("invalid chart apiVersion":
+    // the v3 format is not released) and anything later ("unsupported chart version"). A
+    // chart for both refuses what either does.
+    if !matches!(metadata.api_version.as_str(), "" | "v1" | "v2") {
+        return Err(ChartError::Invalid {
+            path: meta_origin,
+            message: format!(
+                "apiVersion {:?} is not a chart format helm 3 and 4 both read: helm 4 refuses it (\"{}\"), helm 3 reads it as v2; set `apiVersion: v2` (v1 for a chart that lists its dependencies in requirements.yaml)",
+                metadata.api_version,
+                if metadata.api_version == "v3" {
+                    "invalid chart apiVersion"
+                } else {
+                    "unsupported chart version"
+                }
+            ),
+        });
+    }
+    // helm's template refuses a chart whose kubeVersion it cannot read ("chart requires
+    // kubeVersion: … which is incompatible").
+    if let Some(k) = metadata
+        .kube_version
+        .as_deref()
+        .filter(|k| !k.trim().is_empty())
+        && let Err(e) = constraint::Constraint::parse(k)
+    {
+        return Err(ChartError::Invalid {
+            path: meta_origin,
+            message: format!(
+                "kubeVersion {k:?} is not a version range helm can read ({e}): write one such as \">=1.23.0-0\" (helm refuses the chart too)"
             ),
         });
     }

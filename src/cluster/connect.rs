@@ -88,7 +88,11 @@ pub fn entries(kubeconfig: Option<&PathBuf>, context: Option<&str>) -> Option<En
                     .ok()
                     .map(|b| String::from_utf8_lossy(&b).to_string())
             }
-            (None, Some(path)) => std::fs::read_to_string(path).ok(),
+            // Bounded as kube-rs's own read is made to be (`Target::check_named_files`): a
+            // device here would otherwise be read until memory runs out.
+            (None, Some(path)) => crate::limits::read_bytes(std::path::Path::new(path), 1 << 20)
+                .ok()
+                .map(|b| String::from_utf8_lossy(&b).to_string()),
             _ => None,
         };
         let not_after = pem.as_deref().and_then(certificate_not_after);

@@ -397,7 +397,20 @@ impl StrParser<'_> {
 
     fn json_value(&mut self) -> Result<Value, Stop> {
         let rest: String = self.chars[self.pos..].iter().collect();
-        let mut stream = serde_json::Deserializer::from_str(&rest).into_iter::<Value>();
+        // As deep as helm's JSON reader goes (Go's encoding/json stops at 10,000 levels), no
+        // deeper: past serde_json's own 128, on the deep stack commands run on.
+        if let Some(at) = json_too_deep(&rest, crate::yaml::MAX_DEPTH) {
+            return fail(
+                self.pos + at,
+                format!(
+                    "exceeded max depth of {} (helm refuses it too)",
+                    crate::yaml::MAX_DEPTH
+                ),
+            );
+        }
+        let mut de = serde_json::Deserializer::from_str(&rest);
+        de.disable_recursion_limit();
+        let mut stream = de.into_iter::<Value>();
         match stream.next() {
             Some(Ok(v)) => {
                 let consumed = rest[..stream.byte_offset()].chars().count();
@@ -530,6 +543,35 @@ fn parse_literal(expr: &str, dest: &mut Map<String, Value>) -> Result<(), SetErr
         }
     }
     Ok(())
+}
+
+/// Where (in characters) JSON text first nests deeper than `max` arrays and objects, skipping
+/// strings.
+fn json_too_deep(text: &str, max: usize) -> Option<usize> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, c) in text.chars().enumerate() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '[' | '{' => {
+                depth += 1;
+                if depth > max {
+                    return Some(i);
+                }
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 #[cfg(test)]
