@@ -228,10 +228,28 @@ pub fn parse(origin: &str, text: &str) -> Result<Value, YamlError> {
             ),
         ));
     }
-    let mut builder = Builder::default();
-    let mut parser = Parser::new_from_str(text);
-    if let Err(e) = parser.load(&mut builder, false) {
+    // A tab after a mapping's `:` separates key and value to go-yaml (helm reads `a:<TAB>b`);
+    // the YAML 1.2 parser here refuses it. Where it does, that one tab is a separator, so it is
+    // read as a space (same length: every position in messages stays right) and parsed again.
+    let mut tabbed: Option<String> = None;
+    let mut builder;
+    let mut retries = 0;
+    loop {
+        builder = Builder::default();
+        let t = tabbed.as_deref().unwrap_or(text);
+        let Err(e) = Parser::new_from_str(t).load(&mut builder, false) else {
+            break;
+        };
         let m = e.marker();
+        if retries < TAB_SEPARATOR_RETRIES
+            && e.info()
+                .contains("must be followed by a valid YAML whitespace")
+            && let Some(fixed) = tab_after_colon_as_space(t, m.index())
+        {
+            tabbed = Some(fixed);
+            retries += 1;
+            continue;
+        }
         return Err(YamlError::new(
             origin,
             text,
@@ -240,6 +258,7 @@ pub fn parse(origin: &str, text: &str) -> Result<Value, YamlError> {
             e.info().to_string(),
         ));
     }
+    let text_as_read = tabbed.as_deref().unwrap_or(text);
     if let Some((mark, msg)) = builder.error {
         return Err(YamlError::new(
             origin,
@@ -252,7 +271,7 @@ pub fn parse(origin: &str, text: &str) -> Result<Value, YamlError> {
     // helm reads every document of a values file; a broken one after the first is refused
     // there, so here too (its events are not kept: only its syntax is checked).
     let mut syntax = Syntax::default();
-    if let Err(e) = Parser::new_from_str(text).load(&mut syntax, true) {
+    if let Err(e) = Parser::new_from_str(text_as_read).load(&mut syntax, true) {
         let m = e.marker();
         return Err(YamlError::new(
             origin,
@@ -344,6 +363,26 @@ fn first_control_character(text: &str) -> Option<(usize, usize)> {
         }
     }
     None
+}
+
+/// How many `:<TAB>` separators one file may hold (each costs a parse).
+const TAB_SEPARATOR_RETRIES: usize = 64;
+
+/// `text` with the tabs between a `:` and the character the parser stopped at (character
+/// index `at`) made spaces; `None` when the parser did not stop just after `:` and tabs.
+fn tab_after_colon_as_space(text: &str, at: usize) -> Option<String> {
+    let mut chars: Vec<char> = text.chars().collect();
+    let mut i = at.min(chars.len());
+    while i > 0 && chars[i - 1] == '\t' {
+        i -= 1;
+    }
+    if i == at || i == 0 || chars[i - 1] != ':' {
+        return None;
+    }
+    for c in &mut chars[i..at] {
+        *c = ' ';
+    }
+    Some(chars.into_iter().collect())
 }
 
 /// The first NEL, LINE SEPARATOR or PARAGRAPH SEPARATOR, with its 1-based line and column.
@@ -958,6 +997,14 @@ mod tests {
             e.message
         );
         assert!(parse("t", &format!("{}{}", "[".repeat(100), "]".repeat(100))).is_ok());
+    }
+
+    #[test]
+    fn a_tab_after_a_mappings_colon_separates_as_in_helm() {
+        let v = parse("t", "a:\tb\nc:\t\t{d: \"x:\ty\"}\n").unwrap();
+        assert_eq!(v, serde_json::json!({"a": "b", "c": {"d": "x:\ty"}}));
+        // Anywhere else a tab is still what the parser says it is.
+        assert!(parse("t", "a:\n\tb: 1\n").is_err());
     }
 
     #[test]

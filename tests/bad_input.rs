@@ -734,6 +734,14 @@ fn families(dir: &Path) -> Vec<Case> {
             None,
         ));
     }
+    // What helm reads, read: a tab separating a mapping's key and value.
+    w("yaml-tab-separator.yaml", "web:\n  replicacount:\t3\n");
+    out.push(made(
+        "render --profile local -f {dir}/yaml-tab-separator.yaml".into(),
+        0,
+        "replicacount: 3",
+        None,
+    ));
     // One budget however nested: helm's list index limit, one list budget across flags, and
     // values as deep as helm refuses.
     out.push(made(
