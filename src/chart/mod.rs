@@ -365,6 +365,87 @@ fn text(files: &Files, name: &str, origin: &str) -> Result<Option<String>, Chart
     }
 }
 
+/// What helm's metadata validation refuses, refused here first with its reason.
+fn check_metadata(metadata: &Metadata, meta_origin: &str) -> Result<(), ChartError> {
+    if metadata.name.is_empty() {
+        return Err(ChartError::Invalid {
+            path: meta_origin.to_string(),
+            message: "`name` is required".into(),
+        });
+    }
+    // helm 3 and 4 refuse a name that is a path; helm 4 refuses "." and ".." too.
+    if metadata.name.contains('/') || metadata.name == "." || metadata.name == ".." {
+        return Err(ChartError::Invalid {
+            path: meta_origin.to_string(),
+            message: format!(
+                "chart.metadata.name {:?} is invalid: a chart's name is one path segment (helm refuses the chart too)",
+                metadata.name
+            ),
+        });
+    }
+    // What helm's metadata validation refuses, refused here first with its reason.
+    if metadata.version.is_empty() {
+        return Err(ChartError::Invalid {
+            path: meta_origin.to_string(),
+            message: "chart.metadata.version is required (helm refuses the chart too)".into(),
+        });
+    }
+    if constraint::Version::parse(&metadata.version).is_none() {
+        return Err(ChartError::Invalid {
+            path: meta_origin.to_string(),
+            message: format!(
+                "chart.metadata.version {:?} is invalid: it must be a SemVer version such as 1.2.3 (helm refuses the chart too)",
+                metadata.version
+            ),
+        });
+    }
+    // helm 3 reads any other apiVersion as v2; helm 4 refuses v3 ("invalid chart apiVersion":
+    // the v3 format is not released) and anything later ("unsupported chart version"). A
+    // chart for both refuses what either does.
+    if !matches!(metadata.api_version.as_str(), "" | "v1" | "v2") {
+        return Err(ChartError::Invalid {
+            path: meta_origin.to_string(),
+            message: format!(
+                "apiVersion {:?} is not a chart format helm 3 and 4 both read: helm 4 refuses it (\"{}\"), helm 3 reads it as v2; set `apiVersion: v2` (v1 for a chart that lists its dependencies in requirements.yaml)",
+                metadata.api_version,
+                if metadata.api_version == "v3" {
+                    "invalid chart apiVersion"
+                } else {
+                    "unsupported chart version"
+                }
+            ),
+        });
+    }
+    // helm's template refuses a chart whose kubeVersion it cannot read ("chart requires
+    // kubeVersion: … which is incompatible").
+    if let Some(k) = metadata
+        .kube_version
+        .as_deref()
+        .filter(|k| !k.trim().is_empty())
+        && let Err(e) = constraint::Constraint::parse(k)
+    {
+        return Err(ChartError::Invalid {
+            path: meta_origin.to_string(),
+            message: format!(
+                "kubeVersion {k:?} is not a version range helm can read ({e}): write one such as \">=1.23.0-0\" (helm refuses the chart too)"
+            ),
+        });
+    }
+    if let Some(t) = metadata.chart_type.as_deref()
+        && !t.is_empty()
+        && t != "application"
+        && t != "library"
+    {
+        return Err(ChartError::Invalid {
+            path: meta_origin.to_string(),
+            message: format!(
+                "chart.metadata.type {t:?}: it must be application or library (helm refuses the chart too)"
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn from_files(
     files: &Files,
     origin: &str,
@@ -389,82 +470,7 @@ fn from_files(
             path: meta_origin.clone(),
             message: e.to_string(),
         })?;
-    if metadata.name.is_empty() {
-        return Err(ChartError::Invalid {
-            path: meta_origin,
-            message: "`name` is required".into(),
-        });
-    }
-    // helm 3 and 4 refuse a name that is a path; helm 4 refuses "." and ".." too.
-    if metadata.name.contains('/') || metadata.name == "." || metadata.name == ".." {
-        return Err(ChartError::Invalid {
-            path: meta_origin,
-            message: format!(
-                "chart.metadata.name {:?} is invalid: a chart's name is one path segment (helm refuses the chart too)",
-                metadata.name
-            ),
-        });
-    }
-    // What helm's metadata validation refuses, refused here first with its reason.
-    if metadata.version.is_empty() {
-        return Err(ChartError::Invalid {
-            path: meta_origin,
-            message: "chart.metadata.version is required (helm refuses the chart too)".into(),
-        });
-    }
-    if constraint::Version::parse(&metadata.version).is_none() {
-        return Err(ChartError::Invalid {
-            path: meta_origin,
-            message: format!(
-                "chart.metadata.version {:?} is invalid: it must be a SemVer version such as 1.2.3 (helm refuses the chart too)",
-                metadata.version
-            ),
-        });
-    }
-    // helm 3 reads any other apiVersion as v2; helm 4 refuses v3 ("invalid chart apiVersion":
-    // the v3 format is not released) and anything later ("unsupported chart version"). A
-    // chart for both refuses what either does.
-    if !matches!(metadata.api_version.as_str(), "" | "v1" | "v2") {
-        return Err(ChartError::Invalid {
-            path: meta_origin,
-            message: format!(
-                "apiVersion {:?} is not a chart format helm 3 and 4 both read: helm 4 refuses it (\"{}\"), helm 3 reads it as v2; set `apiVersion: v2` (v1 for a chart that lists its dependencies in requirements.yaml)",
-                metadata.api_version,
-                if metadata.api_version == "v3" {
-                    "invalid chart apiVersion"
-                } else {
-                    "unsupported chart version"
-                }
-            ),
-        });
-    }
-    // helm's template refuses a chart whose kubeVersion it cannot read ("chart requires
-    // kubeVersion: … which is incompatible").
-    if let Some(k) = metadata
-        .kube_version
-        .as_deref()
-        .filter(|k| !k.trim().is_empty())
-        && let Err(e) = constraint::Constraint::parse(k)
-    {
-        return Err(ChartError::Invalid {
-            path: meta_origin,
-            message: format!(
-                "kubeVersion {k:?} is not a version range helm can read ({e}): write one such as \">=1.23.0-0\" (helm refuses the chart too)"
-            ),
-        });
-    }
-    if let Some(t) = metadata.chart_type.as_deref()
-        && !t.is_empty()
-        && t != "application"
-        && t != "library"
-    {
-        return Err(ChartError::Invalid {
-            path: meta_origin,
-            message: format!(
-                "chart.metadata.type {t:?}: it must be application or library (helm refuses the chart too)"
-            ),
-        });
-    }
+    check_metadata(&metadata, &meta_origin)?;
     let values = match text(files, "values.yaml", origin)? {
         Some(t) => yaml::parse_values(&format!("{origin}/values.yaml"), &t)?,
         None => Map::new(),
