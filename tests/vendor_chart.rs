@@ -743,3 +743,100 @@ fn a_restored_volume_under_the_vendor_chart_is_unknown_not_encrypted() {
         assert_eq!(d["encryption"], "class-parameter", "{d}");
     }
 }
+
+/// The ClickHouse objects the vendor's chart gets from the operator carry the labels Altinity's
+/// operator puts on them, so a test or a `kubectl -l` that finds them by label finds them; the
+/// chart's cluster service template makes the cluster's Service, with its type.
+#[test]
+fn clickhouse_objects_are_found_by_each_of_the_operators_labels() {
+    let Some(dir) = common::shared_charts("posthog") else {
+        return;
+    };
+    let sim = Sim::start(SimOptions {
+        flavor: Flavor::K3s,
+        ..Default::default()
+    });
+    let o = sim
+        .cmd(&helm(4))
+        .args(["install", "posthog"])
+        .arg(dir.join("posthog-30.46.0.tgz"))
+        .args(["-n", "posthog", "--create-namespace", "-f"])
+        .arg(dir.join("ci-values/k3s.yaml"))
+        .args(["--set", "clickhouse.serviceType=NodePort"])
+        .args(["--wait", "--timeout", "300s"])
+        .output()
+        .expect("run helm");
+    assert!(o.status.success(), "{}", common::text(&o));
+    let get = |what: &str, selector: &str| {
+        sim.run(
+            &common::kubectl(),
+            &["get", what, "-n", "posthog", "-l", selector, "-o", "name"],
+        )
+    };
+    let host = "clickhouse.altinity.com/namespace=posthog,clickhouse.altinity.com/app=chop,\
+                clickhouse.altinity.com/chi=posthog,clickhouse.altinity.com/cluster=posthog,\
+                clickhouse.altinity.com/shard=0,clickhouse.altinity.com/replica=0";
+    assert_eq!(
+        get("statefulsets", host).trim(),
+        "statefulset.apps/chi-posthog-posthog-0-0"
+    );
+    assert_eq!(
+        get("pods", &format!("{host},clickhouse.altinity.com/ready=yes")).trim(),
+        "pod/chi-posthog-posthog-0-0-0"
+    );
+    assert_eq!(
+        get("services", "clickhouse.altinity.com/Service=host").trim(),
+        "service/chi-posthog-posthog-0-0"
+    );
+    // The chart's clusterServiceTemplate is named as the installation's own Service
+    // (`clickhouse-<release>`); the operator the chart runs (0.19.0) reconciles the cluster's
+    // after it, so the cluster's, with the chart's service type, is the one there.
+    assert_eq!(
+        get("services", "clickhouse.altinity.com/Service=cluster").trim(),
+        "service/clickhouse-posthog"
+    );
+    assert_eq!(
+        get("services", "clickhouse.altinity.com/Service=chi").trim(),
+        ""
+    );
+    let svc = |name: &str, path: &str| {
+        sim.run(
+            &common::kubectl(),
+            &[
+                "get",
+                "service",
+                name,
+                "-n",
+                "posthog",
+                "-o",
+                &format!("jsonpath={{{path}}}"),
+            ],
+        )
+    };
+    assert_eq!(svc("clickhouse-posthog", ".spec.type"), "NodePort");
+    assert_eq!(svc("chi-posthog-posthog-0-0", ".spec.clusterIP"), "None");
+    // The installation says where it is.
+    let status = |path: &str| {
+        sim.run(
+            &common::kubectl(),
+            &[
+                "get",
+                "chi",
+                "posthog",
+                "-n",
+                "posthog",
+                "-o",
+                &format!("jsonpath={{{path}}}"),
+            ],
+        )
+    };
+    assert_eq!(status(".status.status"), "Completed");
+    assert_eq!(
+        status(".status.endpoint"),
+        "clickhouse-posthog.posthog.svc.cluster.local"
+    );
+    assert_eq!(
+        status(".status.fqdns[0]"),
+        "chi-posthog-posthog-0-0.posthog.svc.cluster.local"
+    );
+}
