@@ -296,3 +296,121 @@ fn kubectl_gets_the_servers_refusals() {
         common::stderr(&bad)
     );
 }
+
+const CRONJOB: &str = r#"apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: backup
+  namespace: default
+spec:
+  schedule: "*/2 * * * *"
+  successfulJobsHistoryLimit: 2
+  jobTemplate:
+    metadata:
+      labels: {app: backup}
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers:
+            - name: backup
+              image: clickhouse/clickhouse-backup:2.4
+"#;
+
+/// A `*/2 * * * *` CronJob makes a Job every two minutes of the simulated clock, named and
+/// annotated as the real controller names them, keeps the successful ones its history limit
+/// allows, and says when it last ran; schedules and time zones a real server refuses are
+/// refused with 422.
+#[test]
+fn a_cronjob_makes_jobs_on_the_simulated_clock() {
+    let sim = Sim::start(SimOptions::default());
+    let k = kubectl();
+    let file = sim.home.path().join("cronjob.yaml");
+    write(&file, CRONJOB);
+    sim.run(&k, &["apply", "-f", file.to_str().unwrap()]);
+    // Three schedules are 6 minutes of the simulated clock: 18 s of real time at the default
+    // time factor; the deadline is generous for a busy machine.
+    let made = eventually(180, "three jobs made", || {
+        let events = sim.run(
+            &k,
+            &[
+                "get",
+                "events",
+                "--field-selector",
+                "involvedObject.name=backup",
+                "-o",
+                "jsonpath={.items[*].message}",
+            ],
+        );
+        (events.matches("Created job backup-").count() >= 3).then_some(events)
+    });
+    let jobs = sim.objects("batch", "jobs", Some("default"));
+    for j in &jobs {
+        let name = j["metadata"]["name"].as_str().unwrap();
+        let minutes: u64 = name.strip_prefix("backup-").unwrap().parse().unwrap();
+        assert_eq!(minutes % 2, 0, "{name}: scheduled on an even minute");
+        let scheduled =
+            j["metadata"]["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"]
+                .as_str()
+                .unwrap();
+        assert!(scheduled.ends_with(":00Z"), "{scheduled}");
+        assert_eq!(j["metadata"]["ownerReferences"][0]["kind"], "CronJob");
+        assert_eq!(j["metadata"]["labels"]["app"], "backup");
+    }
+    // Past two finished successes, the oldest go (a Job may finish between two rounds of the
+    // controller, so the count is looked at until a round has trimmed it).
+    eventually(180, "an old job deleted and two kept", || {
+        let events = sim.run(
+            &k,
+            &[
+                "get",
+                "events",
+                "--field-selector",
+                "involvedObject.name=backup",
+                "-o",
+                "jsonpath={.items[*].message}",
+            ],
+        );
+        let succeeded = sim
+            .objects("batch", "jobs", Some("default"))
+            .iter()
+            .filter(|j| j["status"]["succeeded"].as_i64() == Some(1))
+            .count();
+        (events.contains("Deleted job backup-") && succeeded <= 2).then_some(())
+    });
+    assert!(made.contains("Created job backup-"));
+    let last = sim.run(
+        &k,
+        &[
+            "get",
+            "cronjob",
+            "backup",
+            "-o",
+            "jsonpath={.status.lastScheduleTime}",
+        ],
+    );
+    assert!(last.ends_with(":00Z"), "{last}");
+    // What a real server refuses.
+    for (change, says) in [
+        ("\"61 * * * *\"", "spec.schedule: Invalid value"),
+        (
+            "\"*/2 * * * *\"\n  timeZone: Mars/Olympus",
+            "unknown time zone Mars/Olympus",
+        ),
+    ] {
+        let bad = sim.home.path().join("bad-cronjob.yaml");
+        write(
+            &bad,
+            &CRONJOB
+                .replace("\"*/2 * * * *\"", change)
+                .replace("name: backup\n", "name: bad\n"),
+        );
+        let o = sim
+            .cmd(&k)
+            .args(["apply", "-f", bad.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        assert!(common::text(&o).contains(says), "{}", common::text(&o));
+    }
+}

@@ -357,6 +357,34 @@ pub fn validate(kind: &str, obj: &Value, group: &str) -> Result<(), ApiError> {
                 "Required value".into(),
             ));
         }
+        "CronJob" => {
+            let schedule = obj["spec"]["schedule"].as_str().unwrap_or_default();
+            if schedule.is_empty() {
+                causes.push(("spec.schedule".into(), "Required value".into()));
+            } else if let Err(why) = crate::controllers::cronjobs::Schedule::parse(schedule) {
+                causes.push((
+                    "spec.schedule".into(),
+                    format!("Invalid value: \"{schedule}\": {why}"),
+                ));
+            }
+            if let Some(tz) = obj["spec"]["timeZone"].as_str()
+                && !crate::controllers::cronjobs::known_time_zone(tz)
+            {
+                causes.push((
+                    "spec.timeZone".into(),
+                    format!("Invalid value: \"{tz}\": unknown time zone {tz}"),
+                ));
+            }
+            if obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .is_none_or(Vec::is_empty)
+            {
+                causes.push((
+                    "spec.jobTemplate.spec.template.spec.containers".into(),
+                    "Required value".into(),
+                ));
+            }
+        }
         "Service"
             if obj["spec"]["type"] != "ExternalName"
                 && obj["spec"]["clusterIP"] != "None"

@@ -14,6 +14,7 @@ use super::selectors::LabelSelector;
 use super::store::{Gr, Store, WriteOpts, now_rfc3339};
 
 mod claims;
+pub mod cronjobs;
 mod daemonsets;
 mod deployments;
 mod jobs;
@@ -135,6 +136,8 @@ pub struct ControllerState {
     /// The Endpoints this controller made (namespace, name): removed with their Service, as
     /// the endpoints controller does; Endpoints a user wrote are never touched.
     pub endpoints: HashSet<(String, String)>,
+    /// The clock CronJobs' schedules run on (set on the first round).
+    clock: Option<cronjobs::SimClock>,
 }
 
 impl ControllerState {
@@ -151,6 +154,12 @@ pub fn reconcile(state: &SimState, cs: &mut ControllerState) {
     cs.next_wake = None;
     let scenarios = &state.options.scenarios;
     crate::clickhouse::reconcile(&mut store);
+    let clock = cs
+        .clock
+        .take()
+        .unwrap_or_else(|| cronjobs::SimClock::new(state.options.time_factor));
+    cronjobs::cronjobs(&mut store, cs, &clock);
+    cs.clock = Some(clock);
     deployments::deployments(&mut store);
     replicasets::replicasets(&mut store);
     statefulsets::statefulsets(&mut store);
