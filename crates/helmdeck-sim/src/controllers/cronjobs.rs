@@ -304,37 +304,7 @@ pub(super) fn cronjobs(store: &mut Store, cs: &mut ControllerState, clock: &SimC
                 .as_str()
                 .cmp(&b["metadata"]["creationTimestamp"].as_str())
         });
-        // History: the oldest finished Jobs past each limit go, with their pods.
-        for (success, limit) in [
-            (
-                true,
-                cj["spec"]["successfulJobsHistoryLimit"]
-                    .as_u64()
-                    .unwrap_or(3),
-            ),
-            (
-                false,
-                cj["spec"]["failedJobsHistoryLimit"].as_u64().unwrap_or(1),
-            ),
-        ] {
-            let done: Vec<&Value> = jobs
-                .iter()
-                .filter(|j| finished(j) == Some(success))
-                .collect();
-            for j in done.iter().take(done.len().saturating_sub(limit as usize)) {
-                let job_name = name_of(j);
-                for p in pods_owned(store, &ns, &uid_of(j)) {
-                    store.delete_system(("v1", "Pod"), &ns, &name_of(&p));
-                }
-                store.delete_system(("batch/v1", "Job"), &ns, &job_name);
-                store.record_event(
-                    &cj,
-                    "Normal",
-                    "SuccessfulDelete",
-                    &format!("Deleted job {job_name}"),
-                );
-            }
-        }
+        trim_history(store, &cj, &jobs);
         let mut active: Vec<&Value> = jobs
             .iter()
             .filter(|j| finished(j).is_none() && store.get_gr(&job_gr, &ns, &name_of(j)).is_some())
@@ -350,18 +320,7 @@ pub(super) fn cronjobs(store: &mut Store, cs: &mut ControllerState, clock: &SimC
             .or(cj["metadata"]["creationTimestamp"].as_str())
             .and_then(parse_time)
             .unwrap_or(now);
-        // The most recent time it should have fired, and how many were missed.
-        let (mut due, mut missed, mut t) = (None, 0u64, since);
-        while let Some(next) = schedule.next_after(t).filter(|n| *n <= now) {
-            due = Some(next);
-            missed += 1;
-            t = next;
-            if missed > 1000 {
-                // Far behind (a clock jump): only the latest counts, as the real controller
-                // says "too many missed start times" and starts that one.
-                t = now.saturating_sub(60);
-            }
-        }
+        let due = most_recent_due(&schedule, since, now);
         let mut last_schedule = cj["status"]["lastScheduleTime"].clone();
         let suspended = cj["spec"]["suspend"] == true;
         if let Some(at) = due.filter(|_| !suspended) {
@@ -396,32 +355,7 @@ pub(super) fn cronjobs(store: &mut Store, cs: &mut ControllerState, clock: &SimC
                         );
                     }
                 }
-                let job_name = format!("{name}-{}", at / 60);
-                let template = &cj["spec"]["jobTemplate"];
-                let mut annotations = template["metadata"]["annotations"]
-                    .as_object()
-                    .cloned()
-                    .unwrap_or_default();
-                annotations.insert(
-                    "batch.kubernetes.io/cronjob-scheduled-timestamp".into(),
-                    json!(rfc3339_secs(at)),
-                );
-                let job = json!({"apiVersion": "batch/v1", "kind": "Job",
-                    "metadata": {"name": job_name, "namespace": ns,
-                                 "labels": template["metadata"]["labels"].clone(),
-                                 "annotations": annotations,
-                                 "ownerReferences": [owner_ref(&cj)]},
-                    "spec": template["spec"].clone()});
-                if store.get_gr(&job_gr, &ns, &job_name).is_none()
-                    && store.create_system(("batch/v1", "Job"), &ns, job).is_ok()
-                {
-                    store.record_event(
-                        &cj,
-                        "Normal",
-                        "SuccessfulCreate",
-                        &format!("Created job {job_name}"),
-                    );
-                }
+                start_job(store, &cj, at);
                 last_schedule = json!(rfc3339_secs(at));
             }
         }
@@ -447,6 +381,89 @@ pub(super) fn cronjobs(store: &mut Store, cs: &mut ControllerState, clock: &SimC
         if let Some(next) = schedule.next_after(now) {
             cs.wake_at(clock.instant_of(next));
         }
+    }
+}
+
+/// The oldest finished Jobs past each history limit go, with their pods.
+fn trim_history(store: &mut Store, cj: &Value, jobs: &[Value]) {
+    let ns = ns_of(cj);
+    for (success, limit) in [
+        (
+            true,
+            cj["spec"]["successfulJobsHistoryLimit"]
+                .as_u64()
+                .unwrap_or(3),
+        ),
+        (
+            false,
+            cj["spec"]["failedJobsHistoryLimit"].as_u64().unwrap_or(1),
+        ),
+    ] {
+        let done: Vec<&Value> = jobs
+            .iter()
+            .filter(|j| finished(j) == Some(success))
+            .collect();
+        for j in done.iter().take(done.len().saturating_sub(limit as usize)) {
+            let job_name = name_of(j);
+            for p in pods_owned(store, &ns, &uid_of(j)) {
+                store.delete_system(("v1", "Pod"), &ns, &name_of(&p));
+            }
+            store.delete_system(("batch/v1", "Job"), &ns, &job_name);
+            store.record_event(
+                cj,
+                "Normal",
+                "SuccessfulDelete",
+                &format!("Deleted job {job_name}"),
+            );
+        }
+    }
+}
+
+/// The most recent time the schedule fired after `since` and by `now`.
+fn most_recent_due(schedule: &Schedule, since: u64, now: u64) -> Option<u64> {
+    let (mut due, mut missed, mut t) = (None, 0u64, since);
+    while let Some(next) = schedule.next_after(t).filter(|n| *n <= now) {
+        due = Some(next);
+        missed += 1;
+        t = next;
+        if missed > 1000 {
+            // Far behind (a clock jump): only the latest counts, as the real controller says
+            // "too many missed start times" and starts that one.
+            t = now.saturating_sub(60);
+        }
+    }
+    due
+}
+
+/// Creates the Job for the schedule time `at`, named and annotated as the real controller
+/// does; a Job of that name already there means it was started.
+fn start_job(store: &mut Store, cj: &Value, at: u64) {
+    let (ns, name) = (ns_of(cj), name_of(cj));
+    let job_name = format!("{name}-{}", at / 60);
+    let template = &cj["spec"]["jobTemplate"];
+    let mut annotations = template["metadata"]["annotations"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    annotations.insert(
+        "batch.kubernetes.io/cronjob-scheduled-timestamp".into(),
+        json!(rfc3339_secs(at)),
+    );
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": job_name, "namespace": ns,
+                     "labels": template["metadata"]["labels"].clone(),
+                     "annotations": annotations,
+                     "ownerReferences": [owner_ref(cj)]},
+        "spec": template["spec"].clone()});
+    if store.get_gr(&gr("batch", "jobs"), &ns, &job_name).is_none()
+        && store.create_system(("batch/v1", "Job"), &ns, job).is_ok()
+    {
+        store.record_event(
+            cj,
+            "Normal",
+            "SuccessfulCreate",
+            &format!("Created job {job_name}"),
+        );
     }
 }
 
