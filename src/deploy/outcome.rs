@@ -170,9 +170,14 @@ impl std::fmt::Display for Outcome {
                 }
                 Ok(())
             }
+            // helm's own "Error: " would read "error: Error: …".
             Outcome::BadInput { message }
             | Outcome::Unreachable { message }
-            | Outcome::Busy { message } => write!(f, "error: {message}"),
+            | Outcome::Busy { message } => write!(
+                f,
+                "error: {}",
+                message.strip_prefix("Error: ").unwrap_or(message)
+            ),
         }
     }
 }
@@ -188,6 +193,21 @@ mod tests {
             message: "it went wrong".into(),
             fix: "do this".into(),
         }
+    }
+
+    #[test]
+    fn helms_own_error_prefix_is_not_doubled() {
+        let o = Outcome::from(HelmFailure {
+            command: "upgrade".into(),
+            kind: FailureKind::AnotherOperationInProgress,
+            message: "Error: UPGRADE FAILED: release: already exists".into(),
+            fix: "wait".into(),
+        });
+        assert!(
+            o.to_string()
+                .starts_with("error: UPGRADE FAILED: release: already exists"),
+            "{o}"
+        );
     }
 
     #[test]
