@@ -86,10 +86,7 @@ fn ended_path(log_dir: &Path) -> PathBuf {
 /// Turns a run's live record into the release's last-ended record (only the latest run is
 /// kept), so a later `status` knows what this machine's helm left behind.
 pub fn mark_ended(live_record: &Path) {
-    let Some(run) = std::fs::read(live_record)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<LiveRun>(&b).ok())
-    else {
+    let Some(run) = read_json::<LiveRun>(live_record) else {
         let _ = std::fs::remove_file(live_record);
         return;
     };
@@ -110,9 +107,12 @@ pub fn mark_ended(live_record: &Path) {
 }
 
 fn read_ended(log_dir: &Path) -> Option<EndedRun> {
-    std::fs::read(ended_path(log_dir))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
+    read_json(&ended_path(log_dir))
+}
+
+/// A record helmdeck wrote; a missing or unreadable one is none.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
 }
 
 /// The last run helmdeck on this machine started for `release` on this cluster that has ended.
@@ -154,10 +154,7 @@ pub fn find(
         if !is_record {
             continue;
         }
-        let Some(run) = std::fs::read(&path)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<LiveRun>(&b).ok())
-        else {
+        let Some(run) = read_json::<LiveRun>(&path) else {
             continue;
         };
         if !run.alive() {

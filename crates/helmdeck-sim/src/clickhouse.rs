@@ -59,21 +59,14 @@ fn scope(
     m
 }
 
-/// A scope's labels for an object: the selector's, the installation's own labels on top (as
-/// `appendCRProvidedLabels` does), and any extra (the Service kind, ready).
-fn labels(selector: &Map<String, Value>, chi: &Value, extra: &[(&str, &str)]) -> Value {
+/// A scope's labels: the selector's, the installation's own labels on top when given (as
+/// `appendCRProvidedLabels` does for objects; never for selectors), and any extra (the Service
+/// kind, ready).
+fn labels(selector: &Map<String, Value>, own: Option<&Value>, extra: &[(&str, &str)]) -> Value {
     let mut m = selector.clone();
-    if let Some(own) = chi["metadata"]["labels"].as_object() {
+    if let Some(own) = own.and_then(|chi| chi["metadata"]["labels"].as_object()) {
         m.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
-    for (k, v) in extra {
-        m.insert(label(k), json!(v));
-    }
-    Value::Object(m)
-}
-
-fn with(selector: &Map<String, Value>, extra: &[(&str, &str)]) -> Value {
-    let mut m = selector.clone();
     for (k, v) in extra {
         m.insert(label(k), json!(v));
     }
@@ -142,8 +135,8 @@ pub fn desired(chi: &Value) -> Vec<Value> {
     let mut out = Vec::new();
     // The installation's Service: one per root service template, else the default, headless.
     let select = scope(ns, name, None, None);
-    let cr_labels = labels(&select, chi, &[("Service", "chi")]);
-    let cr_selector = with(&select, &[("ready", "yes")]);
+    let cr_labels = labels(&select, Some(chi), &[("Service", "chi")]);
+    let cr_selector = labels(&select, None, &[("ready", "yes")]);
     let roots: Vec<Value> = defaults["serviceTemplate"]
         .as_str()
         .into_iter()
@@ -205,8 +198,8 @@ pub fn desired(chi: &Value) -> Vec<Value> {
             for r in 0..replicas {
                 let host = format!("chi-{name}-{cluster}-{s}-{r}");
                 let select = scope(ns, name, Some(cluster), Some((s, r)));
-                let sts_labels = labels(&select, chi, &[]);
-                let pod_labels = labels(&select, chi, &[("ready", "yes")]);
+                let sts_labels = labels(&select, Some(chi), &[]);
+                let pod_labels = labels(&select, Some(chi), &[("ready", "yes")]);
                 let mut pod_spec = pod["spec"].clone();
                 if !pod_spec.is_object() {
                     pod_spec = json!({"containers": [{"name": "clickhouse",
@@ -220,11 +213,11 @@ pub fn desired(chi: &Value) -> Vec<Value> {
                              "template": {"metadata": {"labels": pod_labels}, "spec": pod_spec}}});
                 if let Some(v) = &vct {
                     sts["spec"]["volumeClaimTemplates"] = json!([{
-                        "metadata": {"name": v["name"], "labels": labels(&select, chi, &[])},
+                        "metadata": {"name": v["name"], "labels": labels(&select, Some(chi), &[])},
                         "spec": v["spec"]}]);
                 }
                 out.push(sts);
-                let host_labels = labels(&select, chi, &[("Service", "host")]);
+                let host_labels = labels(&select, Some(chi), &[("Service", "host")]);
                 out.push(match &replica_service {
                     Some(t) => {
                         let svc_name = t["generateName"]
@@ -263,8 +256,8 @@ pub fn desired(chi: &Value) -> Vec<Value> {
                 svc_name,
                 ns,
                 &owner,
-                labels(&select, chi, &[("Service", "cluster")]),
-                with(&select, &[("ready", "yes")]),
+                labels(&select, Some(chi), &[("Service", "cluster")]),
+                labels(&select, None, &[("ready", "yes")]),
             ));
         }
     }

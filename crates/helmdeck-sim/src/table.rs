@@ -135,7 +135,7 @@ pub fn age(ts: &Value, now: u64) -> String {
 }
 
 /// Seconds since the epoch of `2026-11-25T16:38:41Z`.
-fn parse_rfc3339(s: &str) -> Option<u64> {
+pub(crate) fn parse_rfc3339(s: &str) -> Option<u64> {
     let b = s.as_bytes();
     if b.len() < 20 {
         return None;

@@ -173,7 +173,7 @@ impl Schedule {
         let limit = after + 5 * 366 * 86_400;
         while t <= limit {
             let day = t / 86_400;
-            let (_, month, dom) = civil(day as i64);
+            let (_, month, dom) = crate::store::civil_from_days(day as i64);
             // 1970-01-01 was a Thursday.
             let dow = ((day + 4) % 7) as u32;
             if !self.month.has(month) || !self.day_matches(dom, dow) {
@@ -196,44 +196,10 @@ impl Schedule {
     }
 }
 
-/// (year, month, day) of a day number since 1970-01-01 (Howard Hinnant's civil_from_days).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
 /// The time zones this cluster knows: a real API server refuses one its tz database lacks,
 /// and the simulated one carries none but UTC.
 pub fn known_time_zone(tz: &str) -> bool {
     matches!(tz, "UTC" | "Etc/UTC")
-}
-
-/// Seconds since the epoch of an RFC 3339 UTC time (`2026-12-02T10:00:00Z`).
-fn parse_time(s: &str) -> Option<u64> {
-    let b = s.as_bytes();
-    if b.len() < 20 {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    // days_from_civil.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
 }
 
 /// The simulated clock: seconds since the epoch now, and the real instant a simulated time
@@ -318,7 +284,7 @@ pub(super) fn cronjobs(store: &mut Store, cs: &mut ControllerState, clock: &SimC
         let since = cj["status"]["lastScheduleTime"]
             .as_str()
             .or(cj["metadata"]["creationTimestamp"].as_str())
-            .and_then(parse_time)
+            .and_then(crate::table::parse_rfc3339)
             .unwrap_or(now);
         let due = most_recent_due(&schedule, since, now);
         let mut last_schedule = cj["status"]["lastScheduleTime"].clone();
@@ -476,7 +442,7 @@ mod tests {
     use super::*;
 
     fn at(s: &str) -> u64 {
-        parse_time(s).unwrap()
+        crate::table::parse_rfc3339(s).unwrap()
     }
 
     #[test]
