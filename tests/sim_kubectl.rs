@@ -414,3 +414,326 @@ fn a_cronjob_makes_jobs_on_the_simulated_clock() {
         assert!(common::text(&o).contains(says), "{}", common::text(&o));
     }
 }
+
+/// One raw HTTP/1.1 request to the simulated cluster: its status code and body.
+fn raw_request(
+    sim: &Sim,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> (u16, String) {
+    use std::io::{Read, Write};
+    let addr = sim.url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to the simulated cluster");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("read the answer");
+    let code = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, answer)
+}
+
+/// Objects a real API server refuses are refused here with its status code and its words, and
+/// nothing of them is stored: a body its typed decoder cannot read (400), field values its
+/// validators refuse (422 with field paths), request options (422) and media types (415).
+#[test]
+fn objects_a_real_server_refuses_are_refused_with_its_code() {
+    let sim = Sim::start(SimOptions::default());
+    let k = kubectl();
+    let deploy = |spec_extra: &str, container_extra: &str, labels: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: bad, namespace: default, labels: {{{labels}}}}}\nspec:\n  {spec_extra}\n  selector: {{matchLabels: {{app: a}}}}\n  template:\n    metadata: {{labels: {{app: a}}}}\n    spec:\n      containers:\n        - {{name: a, image: nginx{container_extra}}}\n"
+        )
+    };
+    let cases = [
+        (
+            deploy("replicas: \"three\"", "", "app: a"),
+            "Error from server (BadRequest)",
+            "cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32",
+        ),
+        (
+            deploy("replicas: 1", ", resources: {limits: {cpu: lots}}", "app: a"),
+            "Error from server (BadRequest)",
+            "quantities must match the regular expression",
+        ),
+        (
+            deploy("replicas: 1", ", ports: [{containerPort: 99999}]", "app: a"),
+            "is invalid",
+            "spec.template.spec.containers[0].ports[0].containerPort: Invalid value: 99999: must be between 1 and 65535, inclusive",
+        ),
+        (
+            deploy("replicas: 1", "", "\"bad key!\": a"),
+            "is invalid",
+            "metadata.labels: Invalid value: \"bad key!\": name part must consist of alphanumeric characters",
+        ),
+        (
+            "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: bad, namespace: default}\nspec:\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: -5Gi}}\n".to_string(),
+            "is invalid",
+            "spec.resources[storage]: Invalid value: \"-5Gi\": must be greater than zero",
+        ),
+    ];
+    for (i, (yaml, kind_of_error, words)) in cases.iter().enumerate() {
+        let file = sim.home.path().join(format!("bad-{i}.yaml"));
+        write(&file, yaml);
+        let out = sim
+            .cmd(&k)
+            .args(["create", "-f", file.to_str().unwrap()])
+            .output()
+            .expect("run kubectl");
+        let err = common::stderr(&out);
+        assert!(!out.status.success(), "case {i} was accepted: {yaml}");
+        assert!(
+            err.contains(kind_of_error) && err.contains(words),
+            "case {i}: {err}"
+        );
+    }
+    let stored = sim.run(&k, &["get", "deployments,pvc", "-o", "name"]);
+    assert!(
+        stored.trim().is_empty(),
+        "refused objects were stored: {stored}"
+    );
+
+    // The same bodies over HTTP: the codes a real server answers with.
+    let body = r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"bad"},"spec":{"replicas":"three","selector":{"matchLabels":{"app":"a"}},"template":{"metadata":{"labels":{"app":"a"}},"spec":{"containers":[{"name":"a","image":"nginx"}]}}}}"#;
+    let deployments = "/apis/apps/v1/namespaces/default/deployments";
+    assert_eq!(
+        raw_request(&sim, "POST", deployments, "application/json", body).0,
+        400
+    );
+    let (code, answer) = raw_request(&sim, "POST", deployments, "text/plain", body);
+    assert_eq!(code, 415, "{answer}");
+    assert!(answer.contains("UnsupportedMediaType"), "{answer}");
+    let cm = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"}}"#;
+    let manager = "m".repeat(129);
+    let (code, answer) = raw_request(
+        &sim,
+        "POST",
+        &format!("/api/v1/namespaces/default/configmaps?fieldManager={manager}"),
+        "application/json",
+        cm,
+    );
+    assert_eq!(code, 422, "{answer}");
+    assert!(answer.contains("CreateOptions.meta.k8s.io"), "{answer}");
+    let (code, _) = raw_request(
+        &sim,
+        "POST",
+        &format!(
+            "/api/v1/namespaces/default/configmaps?fieldManager={}",
+            &manager[..128]
+        ),
+        "application/json",
+        cm,
+    );
+    assert_eq!(code, 201);
+    let (code, answer) = raw_request(
+        &sim,
+        "DELETE",
+        "/api/v1/namespaces/default/configmaps/c?propagationPolicy=Sideways",
+        "application/json",
+        "",
+    );
+    assert_eq!(code, 422, "{answer}");
+    assert!(
+        answer.contains("Unsupported value: \\\"Sideways\\\""),
+        "{answer}"
+    );
+    assert!(
+        sim.run(&k, &["get", "configmap", "c", "-o", "name"])
+            .contains("configmap/c")
+    );
+}
+
+/// Every `kubectl create` generator sends its object as protobuf, and each is read into the
+/// object kubectl meant (checked through JSON); `auth can-i --list`, `auth whoami` and
+/// `autoscale` send their reviews and autoscaler the same way.
+#[test]
+fn every_kubectl_create_generator_is_understood() {
+    let sim = Sim::start(SimOptions::default());
+    let k = kubectl();
+    let generators: &[&[&str]] = &[
+        &["job", "j", "--image=busybox:1.36"],
+        &[
+            "cronjob",
+            "cj",
+            "--image=busybox:1.36",
+            "--schedule=*/5 * * * *",
+        ],
+        &["service", "clusterip", "s", "--tcp=80:8080"],
+        &["serviceaccount", "sa"],
+        &["role", "r", "--verb=get", "--resource=pods"],
+        &[
+            "rolebinding",
+            "rb",
+            "--role=r",
+            "--serviceaccount=default:sa",
+        ],
+        &["clusterrole", "cr", "--verb=get", "--resource=nodes"],
+        &["clusterrolebinding", "crb", "--clusterrole=cr", "--user=u"],
+        &["ingress", "ing", "--rule=a.example.com/=s:80"],
+        &["pdb", "p", "--selector=app=a", "--min-available=1"],
+        &["priorityclass", "pc", "--value=1000"],
+        &["quota", "q", "--hard=pods=10"],
+        &["deployment", "web", "--image=nginx:1.27"],
+    ];
+    for g in generators {
+        let out = sim
+            .cmd(&k)
+            .arg("create")
+            .args(*g)
+            .output()
+            .expect("run kubectl");
+        assert!(
+            out.status.success(),
+            "kubectl create {}: {}",
+            g.join(" "),
+            common::stderr(&out)
+        );
+    }
+    let field =
+        |what: &str, path: &str| sim.run(&k, &["get", what, "-o", &format!("jsonpath={{{path}}}")]);
+    assert_eq!(
+        field("job/j", ".spec.template.spec.containers[0].image"),
+        "busybox:1.36"
+    );
+    assert_eq!(field("cronjob/cj", ".spec.schedule"), "*/5 * * * *");
+    assert_eq!(field("service/s", ".spec.ports[0].targetPort"), "8080");
+    assert_eq!(field("role/r", ".rules[0].verbs[0]"), "get");
+    assert_eq!(field("rolebinding/rb", ".subjects[0].name"), "sa");
+    assert_eq!(field("clusterrolebinding/crb", ".roleRef.name"), "cr");
+    assert_eq!(
+        field(
+            "ingress/ing",
+            ".spec.rules[0].http.paths[0].backend.service.port.number"
+        ),
+        "80"
+    );
+    assert_eq!(field("pdb/p", ".spec.minAvailable"), "1");
+    assert_eq!(field("priorityclass/pc", ".value"), "1000");
+    assert_eq!(field("quota/q", ".spec.hard.pods"), "10");
+    assert!(
+        sim.run(&k, &["get", "sa", "sa", "-o", "name"])
+            .contains("serviceaccount/sa")
+    );
+    assert!(
+        sim.run(&k, &["get", "clusterrole", "cr", "-o", "name"])
+            .contains("cr")
+    );
+
+    let rules = sim.run(&k, &["auth", "can-i", "--list"]);
+    assert!(rules.contains("*.*") || rules.contains("[*]"), "{rules}");
+    let me = sim.run(&k, &["auth", "whoami"]);
+    assert!(me.contains("helmdeck-sim"), "{me}");
+    let out = sim.run(
+        &k,
+        &[
+            "autoscale",
+            "deployment",
+            "web",
+            "--min=1",
+            "--max=3",
+            "--cpu-percent=80",
+        ],
+    );
+    assert!(out.contains("autoscaled"), "{out}");
+    assert_eq!(field("hpa/web", ".spec.maxReplicas"), "3");
+}
+
+const CRD_WITH_COLUMNS: &str = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {kind: Widget, plural: widgets, singular: widget}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+      additionalPrinterColumns:
+        - {name: Size, type: integer, jsonPath: .spec.size}
+        - {name: Phase, type: string, jsonPath: .status.phase}
+        - {name: Colour, type: string, jsonPath: .spec.colour, priority: 1}
+"#;
+
+const WIDGET: &str = r#"apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w, namespace: default}
+spec: {size: 3, colour: blue}
+"#;
+
+/// `kubectl get` prints the columns a real server chooses for storage classes, nodes (with
+/// `-o wide`), events and CRDs, and a custom resource's own printer columns.
+#[test]
+fn kubectl_get_prints_each_kinds_columns() {
+    let sim = Sim::start(SimOptions::default());
+    let k = kubectl();
+    let header = |out: &str| -> Vec<String> {
+        out.lines()
+            .next()
+            .unwrap_or("")
+            .split("  ")
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let sc = sim.run(&k, &["get", "storageclass"]);
+    assert_eq!(
+        header(&sc),
+        [
+            "NAME",
+            "PROVISIONER",
+            "RECLAIMPOLICY",
+            "VOLUMEBINDINGMODE",
+            "ALLOWVOLUMEEXPANSION",
+            "AGE"
+        ],
+        "{sc}"
+    );
+    assert!(sc.contains("(default)"), "{sc}");
+    let nodes = sim.run(&k, &["get", "nodes", "-o", "wide"]);
+    let h = header(&nodes);
+    for c in ["INTERNAL-IP", "OS-IMAGE", "CONTAINER-RUNTIME"] {
+        assert!(h.iter().any(|x| x == c), "{nodes}");
+    }
+    for (name, text) in [("crd.yaml", CRD_WITH_COLUMNS), ("widget.yaml", WIDGET)] {
+        let file = sim.home.path().join(name);
+        write(&file, text);
+        sim.run(&k, &["apply", "-f", file.to_str().unwrap()]);
+    }
+    let crd = sim.run(&k, &["get", "crd"]);
+    assert_eq!(header(&crd), ["NAME", "CREATED AT"], "{crd}");
+    let widgets = sim.run(&k, &["get", "widgets"]);
+    assert_eq!(header(&widgets), ["NAME", "SIZE", "PHASE"], "{widgets}");
+    assert!(
+        widgets
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with('w') && l.contains(" 3 ")),
+        "{widgets}"
+    );
+    let wide = sim.run(&k, &["get", "widgets", "-o", "wide"]);
+    assert!(wide.contains("COLOUR") && wide.contains("blue"), "{wide}");
+    sim.run(&k, &["create", "deployment", "web", "--image=nginx:1.27"]);
+    let events = eventually(30, "an event", || {
+        let e = sim.run(&k, &["get", "events"]);
+        (e.lines().count() > 1).then_some(e)
+    });
+    assert_eq!(
+        header(&events),
+        ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
+        "{events}"
+    );
+}

@@ -840,3 +840,108 @@ fn clickhouse_objects_are_found_by_each_of_the_operators_labels() {
         "chi-posthog-posthog-0-0.posthog.svc.cluster.local"
     );
 }
+
+/// The Prometheus exporters the vendor's chart can turn on answer `/metrics` through the API
+/// server's proxy with their backend's state, and turn to 0 when the backend has no ready pod;
+/// Grafana answers its health endpoint; a pod whose program serves no HTTP (PostgreSQL itself)
+/// answers as nothing listening does, not as PostHog. Installed with the exporters'
+/// PodSecurityPolicies off: with them on, helm's install fails on Kubernetes 1.25 and later
+/// (`the server could not find the requested resource`), on the simulated cluster as on a real
+/// one.
+#[test]
+fn the_vendor_charts_exporters_answer_from_their_backends() {
+    let Some(dir) = common::shared_charts("posthog") else {
+        return;
+    };
+    let sim = Sim::start(SimOptions {
+        flavor: Flavor::K3s,
+        ..Default::default()
+    });
+    let mut install = sim.cmd(&helm(4));
+    install
+        .args(["install", "posthog"])
+        .arg(dir.join("posthog-30.46.0.tgz"))
+        .args(["-n", "posthog", "--create-namespace", "-f"])
+        .arg(dir.join("ci-values/k3s.yaml"));
+    for exporter in [
+        "prometheus-postgres-exporter",
+        "prometheus-redis-exporter",
+        "prometheus-kafka-exporter",
+        "pgbouncer.exporter",
+    ] {
+        install.args(["--set", &format!("{exporter}.enabled=true")]);
+        // Their subcharts render PodSecurityPolicies (policy/v1beta1), which Kubernetes
+        // 1.25 removed: on a current cluster they must be turned off, here as on a real one.
+        if exporter.starts_with("prometheus-") {
+            install.args(["--set", &format!("{exporter}.rbac.pspEnabled=false")]);
+        }
+    }
+    let o = install
+        .args(["--wait", "--timeout", "300s"])
+        .output()
+        .expect("run helm");
+    assert!(o.status.success(), "{}", common::text(&o));
+    let k = common::kubectl();
+    let raw = |what: &str, path: &str| {
+        sim.cmd(&k)
+            .args([
+                "get",
+                "--raw",
+                &format!("/api/v1/namespaces/posthog/{what}/proxy{path}"),
+            ])
+            .output()
+            .expect("run kubectl")
+    };
+    let metrics = |svc: &str| common::text(&raw(&format!("services/{svc}"), "/metrics"));
+    let pg = "posthog-prometheus-postgres-exporter:http";
+    let redis = "posthog-prometheus-redis-exporter:redis-exporter";
+    assert!(metrics(pg).contains("\npg_up 1\n"), "{}", metrics(pg));
+    assert!(
+        metrics(redis).contains("\nredis_up 1\n"),
+        "{}",
+        metrics(redis)
+    );
+    let kafka = metrics("posthog-prometheus-kafka-exporter:exporter-port");
+    assert!(kafka.contains("\nkafka_brokers 1\n"), "{kafka}");
+    let pgbouncer = sim.run(
+        &k,
+        &[
+            "get",
+            "pods",
+            "-n",
+            "posthog",
+            "-l",
+            "role=pgbouncer",
+            "-o",
+            "name",
+        ],
+    );
+    let pgbouncer = pgbouncer.lines().next().expect("a pgbouncer pod");
+    let sidecar = common::text(&raw(
+        &format!("pods/{}:9127", pgbouncer.trim_start_matches("pod/")),
+        "/metrics",
+    ));
+    assert!(sidecar.contains("\npgbouncer_up 1\n"), "{sidecar}");
+    let grafana = common::text(&raw("services/posthog-grafana:service", "/api/health"));
+    assert!(grafana.contains("\"database\":\"ok\""), "{grafana}");
+    let postgres = raw("services/posthog-posthog-postgresql:tcp-postgresql", "/");
+    assert!(!postgres.status.success());
+    assert!(
+        common::stderr(&postgres).contains("ServiceUnavailable")
+            && common::stderr(&postgres).contains("connection refused"),
+        "{}",
+        common::stderr(&postgres)
+    );
+
+    // Without a ready backend the gauges fall to 0.
+    for sts in ["posthog-posthog-postgresql", "posthog-posthog-redis-master"] {
+        sim.run(
+            &k,
+            &["scale", "statefulset", sts, "-n", "posthog", "--replicas=0"],
+        );
+    }
+    common::eventually(60, "pg_up and redis_up at 0", || {
+        (metrics(pg).contains("\npg_up 0\n") && metrics(redis).contains("\nredis_up 0\n"))
+            .then_some(())
+    });
+}

@@ -283,9 +283,9 @@ pub fn invalid_name(kind: &str, name: &str) -> Option<String> {
             }
             (!is_label(name, rfc1035)).then(|| {
                 if rfc1035 {
-                    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')".into()
+                    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')".into()
                 } else {
-                    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')".into()
+                    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')".into()
                 }
             })
         }
@@ -298,7 +298,7 @@ pub fn invalid_name(kind: &str, name: &str) -> Option<String> {
                 return Some("must be no more than 253 characters".into());
             }
             (!name.split('.').all(|part| is_label(part, false))).then(|| {
-                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')".into()
+                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')".into()
             })
         }
     }
@@ -316,6 +316,7 @@ pub fn validate(kind: &str, obj: &Value, group: &str) -> Result<(), ApiError> {
             format!("Invalid value: \"{name}\": {why}"),
         ));
     }
+    crate::validation::causes(kind, group, obj, &mut causes);
     match kind {
         "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" => {
             let sel = &obj["spec"]["selector"];

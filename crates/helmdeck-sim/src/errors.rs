@@ -66,18 +66,23 @@ impl ApiError {
     /// 422 with field causes.
     pub fn invalid(kind: &str, name: &str, group: &str, causes: Vec<(String, String)>) -> Self {
         let text: Vec<String> = causes.iter().map(|(f, m)| format!("{f}: {m}")).collect();
+        // One error prints bare, several as an aggregate (`[a, b]`), as `ToAggregate` does.
+        let text = if text.len() == 1 {
+            text[0].clone()
+        } else {
+            format!("[{}]", text.join(", "))
+        };
         let mut e = ApiError::new(
             422,
             "Invalid",
             format!(
-                "{kind}.{} \"{name}\" is invalid: {}",
+                "{kind}.{} \"{name}\" is invalid: {text}",
                 if group.is_empty() { "core" } else { group },
-                text.join(", ")
             ),
         );
         e.details = json!({
             "name": name, "group": group, "kind": kind,
-            "causes": causes.iter().map(|(f, m)| json!({"reason": "FieldValueInvalid", "message": m, "field": f})).collect::<Vec<_>>(),
+            "causes": causes.iter().map(|(f, m)| json!({"reason": cause_reason(m), "message": m, "field": f})).collect::<Vec<_>>(),
         });
         e
     }
@@ -105,4 +110,19 @@ impl ApiError {
         }
         s
     }
+}
+
+/// The `metav1.CauseType` of a field error, from the type its message starts with.
+fn cause_reason(message: &str) -> &'static str {
+    [
+        ("Required value", "FieldValueRequired"),
+        ("Unsupported value", "FieldValueNotSupported"),
+        ("Too long", "FieldValueTooLong"),
+        ("Forbidden", "FieldValueForbidden"),
+        ("Duplicate value", "FieldValueDuplicate"),
+        ("Not found", "FieldValueNotFound"),
+    ]
+    .iter()
+    .find(|(prefix, _)| message.starts_with(prefix))
+    .map_or("FieldValueInvalid", |(_, reason)| reason)
 }

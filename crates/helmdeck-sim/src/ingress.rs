@@ -506,7 +506,12 @@ async fn handle(
     let Some(pod) = pod else {
         return Ok(text(503, "503 Service Temporarily Unavailable"));
     };
-    let reply = crate::workload::answer_pod(&state, &pod, method, path, query, body, bearer);
+    // Nothing listening behind the endpoint: ingress-nginx's upstream connection is refused.
+    let Some(reply) =
+        crate::workload::answer_pod(&state, &pod, None, method, path, query, body, bearer)
+    else {
+        return Ok(text(502, "502 Bad Gateway"));
+    };
     Ok(Response::builder()
         .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK))
         .header("Content-Type", reply.content_type)

@@ -14,7 +14,9 @@ pub mod ingress;
 pub mod kube_version;
 pub mod load_balancers;
 pub mod patch;
+pub mod programs;
 pub mod proto;
+mod proto_kinds;
 mod proto_schema;
 pub mod quantity;
 pub mod resources;
@@ -23,8 +25,10 @@ pub mod selectors;
 pub mod server;
 pub mod store;
 mod table;
+mod table_kinds;
 #[cfg(feature = "test-kit")]
 pub mod testkit;
+pub mod validation;
 pub mod workload;
 
 use std::collections::HashMap;

@@ -152,7 +152,7 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
             _ => {}
         }
     }
-    if let Some(schema) = super::proto_schema::top_level(&kind) {
+    if let Some(schema) = super::proto_schema::top_level(&api_version, &kind) {
         let mut obj = super::proto_schema::message(schema, raw)?;
         obj["apiVersion"] = json!(api_version);
         obj["kind"] = json!(kind);
@@ -200,7 +200,7 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
     }
     if kind != "Secret" && kind != "ConfigMap" {
         return Err(format!(
-            "protobuf bodies are accepted for Secrets, ConfigMaps, Namespaces, Deployments and SelfSubjectAccessReviews, not {kind:?}: send JSON"
+            "the simulated cluster has no protobuf schema for {kind:?} (it reads Secrets, ConfigMaps, Namespaces, Deployments, Jobs, CronJobs, Services, ServiceAccounts, RBAC, Ingresses, PodDisruptionBudgets, PriorityClasses, ResourceQuotas, HorizontalPodAutoscalers and the self reviews): send JSON"
         ));
     }
     Ok(obj)

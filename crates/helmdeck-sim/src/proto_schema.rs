@@ -21,12 +21,16 @@ pub(crate) enum T {
     MapQuantity,
     IntOrString,
     Time,
+    /// A `resource.Quantity` on its own.
+    Quantity,
+    /// A message whose fields JSON writes into the parent (`IngressRule`'s `http`).
+    Inline(&'static M),
     /// Read and thrown away (a status the server resets anyway).
     Ignore,
 }
 
 pub(crate) struct F {
-    n: u64,
+    pub(crate) n: u64,
     name: &'static str,
     t: T,
     repeated: bool,
@@ -34,11 +38,11 @@ pub(crate) struct F {
 }
 
 pub(crate) struct M {
-    name: &'static str,
-    fields: &'static [F],
+    pub(crate) name: &'static str,
+    pub(crate) fields: &'static [F],
 }
 
-const fn f(n: u64, name: &'static str, t: T) -> F {
+pub(crate) const fn f(n: u64, name: &'static str, t: T) -> F {
     F {
         n,
         name,
@@ -47,7 +51,7 @@ const fn f(n: u64, name: &'static str, t: T) -> F {
         ptr: false,
     }
 }
-const fn rep(n: u64, name: &'static str, t: T) -> F {
+pub(crate) const fn rep(n: u64, name: &'static str, t: T) -> F {
     F {
         n,
         name,
@@ -56,7 +60,7 @@ const fn rep(n: u64, name: &'static str, t: T) -> F {
         ptr: false,
     }
 }
-const fn ptr(n: u64, name: &'static str, t: T) -> F {
+pub(crate) const fn ptr(n: u64, name: &'static str, t: T) -> F {
     F {
         n,
         name,
@@ -78,7 +82,7 @@ static OWNER_REF: M = M {
     ],
 };
 
-static OBJECT_META: M = M {
+pub(crate) static OBJECT_META: M = M {
     name: "ObjectMeta",
     fields: &[
         f(1, "name", T::Str),
@@ -107,7 +111,7 @@ static SELECTOR_REQUIREMENT: M = M {
     ],
 };
 
-static LABEL_SELECTOR: M = M {
+pub(crate) static LABEL_SELECTOR: M = M {
     name: "LabelSelector",
     fields: &[
         f(1, "matchLabels", T::MapStr),
@@ -173,7 +177,7 @@ static CONTAINER: M = M {
     ],
 };
 
-static LOCAL_OBJECT_REF: M = M {
+pub(crate) static LOCAL_OBJECT_REF: M = M {
     name: "LocalObjectReference",
     fields: &[f(1, "name", T::Str)],
 };
@@ -210,7 +214,7 @@ static POD_SPEC: M = M {
     ],
 };
 
-static POD_TEMPLATE: M = M {
+pub(crate) static POD_TEMPLATE: M = M {
     name: "PodTemplateSpec",
     fields: &[
         f(1, "metadata", T::Msg(&OBJECT_META)),
@@ -280,12 +284,12 @@ static ACCESS_REVIEW_SPEC: M = M {
 };
 
 /// The top-level message of a kind this module decodes.
-pub(crate) fn top_level(kind: &str) -> Option<&'static M> {
+pub(crate) fn top_level(api_version: &str, kind: &str) -> Option<&'static M> {
     match kind {
         "Namespace" => Some(&NAMESPACE),
         "Deployment" => Some(&DEPLOYMENT),
         "SelfSubjectAccessReview" => Some(&ACCESS_REVIEW),
-        _ => None,
+        other => super::proto_kinds::top_level(api_version, other),
     }
 }
 
@@ -333,6 +337,13 @@ pub(crate) fn message(m: &M, buf: &[u8]) -> Result<Value, String> {
             (T::Int, Field::Varint(v)) => json!(v as i64),
             (T::Bool, Field::Varint(v)) => json!(v != 0),
             (T::Msg(sub), Field::Bytes(b)) => message(sub, b)?,
+            (T::Inline(sub), Field::Bytes(b)) => {
+                if let Value::Object(inner) = message(sub, b)? {
+                    out.extend(inner);
+                }
+                continue;
+            }
+            (T::Quantity, Field::Bytes(b)) => quantity(b)?,
             (T::IntOrString, Field::Bytes(b)) => int_or_string(b)?,
             (T::Time, Field::Bytes(b)) => match time(b)? {
                 Some(t) => t,

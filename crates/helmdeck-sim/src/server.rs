@@ -206,7 +206,12 @@ async fn route(
             } else {
                 Some(read_body(req).await?)
             };
-            let opts = write_opts(&q);
+            let kind = if method == Method::PATCH {
+                "PatchOptions"
+            } else {
+                "UpdateOptions"
+            };
+            let opts = write_opts(&q, kind)?;
             let mut store = state.store.lock().map_err(poisoned)?;
             scale(&mut store, &target, body, &opts)
         }
@@ -288,9 +293,10 @@ fn get_one(
     if as_table && target.sub.is_none() {
         let include = super::table::Include::parse(q.get("includeObject").map(String::as_str));
         let meta = json!({"resourceVersion": v["metadata"]["resourceVersion"]});
+        let printer = super::table_kinds::crd_columns(&store, &target.rt);
         return Ok(json_response(
             200,
-            &super::table::table(&target.rt, &[v], include, meta),
+            &super::table::table(&target.rt, &printer, &[v], include, meta),
         ));
     }
     Ok(json_response(200, &v))
@@ -305,8 +311,8 @@ async fn create(
     who: &Identity,
 ) -> Result<Response<Body>, ApiError> {
     let body = read_body(req).await?;
-    let obj = parse_body(&body.0, &body.1)?;
-    let opts = write_opts(q);
+    let obj = parse_body(&target.rt, &body.0, &body.1)?;
+    let opts = write_opts(q, "CreateOptions")?;
     let mut store = state.store.lock().map_err(poisoned)?;
     let v = store.create(&target.rt, &target.namespace, obj, &opts)?;
     if target.rt.review {
@@ -324,8 +330,8 @@ async fn replace(
     sub: Option<&str>,
 ) -> Result<Response<Body>, ApiError> {
     let body = read_body(req).await?;
-    let obj = parse_body(&body.0, &body.1)?;
-    let opts = write_opts(q);
+    let obj = parse_body(&target.rt, &body.0, &body.1)?;
+    let opts = write_opts(q, "UpdateOptions")?;
     let name = target.name.clone().unwrap_or_default();
     let mut store = state.store.lock().map_err(poisoned)?;
     let v = store.update(
@@ -348,7 +354,7 @@ async fn patch(
     sub: Option<&str>,
 ) -> Result<Response<Body>, ApiError> {
     let (ct, body) = read_body(req).await?;
-    let opts = write_opts(q);
+    let opts = write_opts(q, "PatchOptions")?;
     let name = target.name.clone().unwrap_or_default();
     let ct_main = ct.split(';').next().unwrap_or_default().trim().to_string();
     if ct_main == "application/apply-patch+yaml" || ct_main == "application/apply-patch+cbor" {
@@ -400,6 +406,7 @@ async fn delete(
 ) -> Result<Response<Body>, ApiError> {
     let (ct, body) = read_body(req).await?;
     let mut propagation = q.get("propagationPolicy").cloned();
+    let mut orphan_dependents = q.contains_key("orphanDependents");
     let mut dry_run = q.get("dryRun").is_some_and(|d| d == "All");
     if !body.is_empty()
         && !ct.contains("protobuf")
@@ -408,6 +415,8 @@ async fn delete(
         if let Some(p) = opts["propagationPolicy"].as_str() {
             propagation = Some(p.to_string());
         }
+        orphan_dependents |= opts["orphanDependents"].is_boolean();
+        super::validation::delete_options(propagation.as_deref(), orphan_dependents)?;
         if opts["orphanDependents"] == true {
             propagation = Some("Orphan".into());
         }
@@ -418,6 +427,7 @@ async fn delete(
             dry_run = true;
         }
     }
+    super::validation::delete_options(propagation.as_deref(), false)?;
     let prop = match propagation.as_deref() {
         Some("Orphan") => Propagation::Orphan,
         Some("Foreground") => Propagation::Foreground,
@@ -560,7 +570,9 @@ fn yaml_body(text: &str) -> Result<Value, serde_yaml::Error> {
     serde_yaml::from_str(text)
 }
 
-fn parse_body(ct: &str, body: &[u8]) -> Result<Value, ApiError> {
+fn parse_body(rt: &ResourceType, ct: &str, body: &[u8]) -> Result<Value, ApiError> {
+    let builtin = super::validation::is_builtin(&rt.kind, &rt.group);
+    super::validation::media_type(ct, builtin)?;
     if ct.contains("protobuf") {
         return super::proto::decode(body)
             .map_err(|e| ApiError::bad_request(format!("cannot decode protobuf body: {e}")));
@@ -578,11 +590,13 @@ fn parse_body(ct: &str, body: &[u8]) -> Result<Value, ApiError> {
     Ok(v)
 }
 
-fn write_opts(q: &HashMap<String, String>) -> WriteOpts {
-    WriteOpts {
+/// A write's options, refused as the server refuses them (`CreateOptions`, …).
+fn write_opts(q: &HashMap<String, String>, kind: &str) -> Result<WriteOpts, ApiError> {
+    super::validation::write_options(kind, q.get("fieldManager").map(String::as_str))?;
+    Ok(WriteOpts {
         dry_run: q.get("dryRun").is_some_and(|d| d == "All"),
         field_manager: q.get("fieldManager").cloned(),
-    }
+    })
 }
 
 /// An object's `/scale` subresource as `autoscaling/v1` Scale: read it, or write the replicas
@@ -714,6 +728,7 @@ fn list_table(
         lq.limit,
         lq.continue_from,
     )?;
+    let printer = super::table_kinds::crd_columns(&store, &t.rt);
     drop(store);
     let mut meta = json!({"resourceVersion": res.rv.to_string()});
     if let Some(c) = res.continue_token {
@@ -722,7 +737,7 @@ fn list_table(
     let include = super::table::Include::parse(q.get("includeObject").map(String::as_str));
     Ok(json_response(
         200,
-        &super::table::table(&t.rt, &res.items, include, meta),
+        &super::table::table(&t.rt, &printer, &res.items, include, meta),
     ))
 }
 
@@ -1017,43 +1032,79 @@ async fn proxy(
     let query_string = req.uri().query().unwrap_or("").to_string();
     let path = format!("/{}", t.rest);
     let (_, body) = read_body(req).await?;
-    let pod = {
+    let (pod, port) = {
         let store = state.store.lock().map_err(poisoned)?;
         if t.rt.kind == "Service" {
             let svc = store.get(&t.rt, &t.namespace, &name)?;
-            super::workload::ready_pod_behind(&store, &svc).ok_or_else(|| {
+            let target = target_port(&svc, port.as_deref());
+            let pod = super::workload::ready_pod_behind(&store, &svc).ok_or_else(|| {
                 ApiError::new(
                     503,
                     "ServiceUnavailable",
                     format!("no endpoints available for service \"{name}\""),
                 )
-            })?
+            })?;
+            (pod, target)
         } else {
             let pods = (String::new(), "pods".to_string());
             let pod = store
                 .get_gr(&pods, &t.namespace, &name)
                 .cloned()
                 .ok_or_else(|| ApiError::not_found("", "pods", &name))?;
-            // Nothing listens where the serving container is not running (a crash loop, an
-            // image that never pulled): the API server's dial fails.
-            if !super::workload::serving(&pod, port.as_deref()) {
-                let ip = pod["status"]["podIP"].as_str().unwrap_or("10.244.0.1");
-                let port = port.as_deref().unwrap_or("80");
-                return Err(ApiError::new(
-                    503,
-                    "ServiceUnavailable",
-                    format!(
-                        "error trying to reach service: dial tcp {ip}:{port}: connect: connection refused"
-                    ),
-                ));
-            }
-            pod
+            (pod, port)
         }
     };
-    let reply = super::workload::answer_pod(&state, &pod, method, path, query_string, body, None);
+    // Nothing listens where the serving container is not running (a crash loop, an image
+    // that never pulled) or runs a program that serves no HTTP: the API server's dial fails.
+    let refused = || {
+        let ip = pod["status"]["podIP"].as_str().unwrap_or("10.244.0.1");
+        let port = port.as_deref().unwrap_or("80");
+        ApiError::new(
+            503,
+            "ServiceUnavailable",
+            format!(
+                "error trying to reach service: dial tcp {ip}:{port}: connect: connection refused"
+            ),
+        )
+    };
+    if !super::workload::serving(&pod, port.as_deref()) {
+        return Err(refused());
+    }
+    let reply = super::workload::answer_pod(
+        &state,
+        &pod,
+        port.as_deref(),
+        method,
+        path,
+        query_string,
+        body,
+        None,
+    )
+    .ok_or_else(refused)?;
     Ok(Response::builder()
         .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK))
         .header("Content-Type", reply.content_type)
         .body(full(reply.body))
         .unwrap_or_else(|_| Response::new(full(""))))
+}
+
+/// The pod port a Service's port (by name or number; the first when none is named) forwards
+/// to: its `targetPort`, else the port itself.
+fn target_port(svc: &Value, port: Option<&str>) -> Option<String> {
+    let ports = svc["spec"]["ports"].as_array()?;
+    let p = match port {
+        Some(want) => ports.iter().find(|p| {
+            p["name"].as_str() == Some(want)
+                || p["port"].as_u64().map(|n| n.to_string()).as_deref() == Some(want)
+        })?,
+        None => ports.first()?,
+    };
+    let t = if p["targetPort"].is_null() {
+        &p["port"]
+    } else {
+        &p["targetPort"]
+    };
+    t.as_str()
+        .map(str::to_string)
+        .or_else(|| t.as_u64().map(|n| n.to_string()))
 }

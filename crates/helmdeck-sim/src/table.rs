@@ -34,6 +34,9 @@ fn col(name: &str, ty: &str, priority: u8) -> Value {
 }
 
 fn columns(kind: &str) -> Vec<Value> {
+    if let Some(c) = super::table_kinds::columns(kind) {
+        return c;
+    }
     let s = |n: &str| col(n, "string", 0);
     let w = |n: &str| col(n, "string", 1);
     let i = |n: &str| col(n, "integer", 0);
@@ -103,7 +106,18 @@ fn columns(kind: &str) -> Vec<Value> {
             w("Selector"),
         ],
         "Namespace" => vec![s("Name"), s("Status"), s("Age")],
-        "Node" => vec![s("Name"), s("Status"), s("Roles"), s("Age"), s("Version")],
+        "Node" => vec![
+            s("Name"),
+            s("Status"),
+            s("Roles"),
+            s("Age"),
+            s("Version"),
+            w("Internal-IP"),
+            w("External-IP"),
+            w("OS-Image"),
+            w("Kernel-Version"),
+            w("Container-Runtime"),
+        ],
         "PersistentVolumeClaim" => vec![
             s("Name"),
             s("Status"),
@@ -210,6 +224,9 @@ fn pod_status(p: &Value) -> String {
 }
 
 fn cells(o: &Value, kind: &str, now: u64) -> Vec<Value> {
+    if let Some(c) = super::table_kinds::cells(o, kind, now) {
+        return c;
+    }
     let name = json!(o["metadata"]["name"]);
     let age = json!(age(&o["metadata"]["creationTimestamp"], now));
     let (st, sp) = (&o["status"], &o["spec"]);
@@ -279,12 +296,39 @@ fn cells(o: &Value, kind: &str, now: u64) -> Vec<Value> {
                 .into_iter()
                 .flatten()
                 .any(|c| c["type"] == "Ready" && c["status"] == "True");
+            let address = |ty: &str| {
+                st["addresses"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|a| a["type"] == ty)
+                    .map_or(json!("<none>"), |a| none(&a["address"]))
+            };
+            let roles: Vec<&str> = o["metadata"]["labels"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, _)| k.strip_prefix("node-role.kubernetes.io/"))
+                .filter(|r| !r.is_empty())
+                .collect();
+            let unknown =
+                |v: &Value| json!(v.as_str().filter(|s| !s.is_empty()).unwrap_or("<unknown>"));
+            let info = &st["nodeInfo"];
             vec![
                 name,
                 json!(if ready { "Ready" } else { "NotReady" }),
-                json!("<none>"),
+                json!(if roles.is_empty() {
+                    "<none>".to_string()
+                } else {
+                    roles.join(",")
+                }),
                 age,
-                none(&st["nodeInfo"]["kubeletVersion"]),
+                none(&info["kubeletVersion"]),
+                address("InternalIP"),
+                address("ExternalIP"),
+                unknown(&info["osImage"]),
+                unknown(&info["kernelVersion"]),
+                unknown(&info["containerRuntimeVersion"]),
             ]
         }
         "PersistentVolumeClaim" => vec![
@@ -430,7 +474,14 @@ fn service_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
 }
 
 /// The Table a `kubectl get` of these objects receives.
-pub fn table(rt: &ResourceType, items: &[Value], include: Include, list_meta: Value) -> Value {
+/// `printer` is a custom resource type's `additionalPrinterColumns` (empty for the others).
+pub fn table(
+    rt: &ResourceType,
+    printer: &[Value],
+    items: &[Value],
+    include: Include,
+    list_meta: Value,
+) -> Value {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -438,7 +489,12 @@ pub fn table(rt: &ResourceType, items: &[Value], include: Include, list_meta: Va
     let rows: Vec<Value> = items
         .iter()
         .map(|o| {
-            let mut row = json!({"cells": cells(o, &rt.kind, now)});
+            let cells = if printer.is_empty() {
+                cells(o, &rt.kind, now)
+            } else {
+                super::table_kinds::custom_cells(o, printer)
+            };
+            let mut row = json!({"cells": cells});
             match include {
                 Include::None => {}
                 Include::Metadata => {
@@ -451,7 +507,8 @@ pub fn table(rt: &ResourceType, items: &[Value], include: Include, list_meta: Va
         })
         .collect();
     json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": list_meta,
-           "columnDefinitions": columns(&rt.kind), "rows": rows})
+           "columnDefinitions": if printer.is_empty() { columns(&rt.kind) } else { super::table_kinds::custom_columns(printer) },
+           "rows": rows})
 }
 
 #[cfg(test)]

@@ -329,29 +329,7 @@ pub fn ready_pod_behind(store: &crate::store::Store, svc: &Value) -> Option<Valu
 /// Whether the container that serves `port` (by number or name; the first container when
 /// none is named) is running, so something answers on it.
 pub fn serving(pod: &Value, port: Option<&str>) -> bool {
-    let containers = pod["spec"]["containers"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let declares = |c: &Value| {
-        port.is_some_and(|want| {
-            c["ports"].as_array().is_some_and(|ps| {
-                ps.iter().any(|p| {
-                    p["containerPort"]
-                        .as_u64()
-                        .map(|n| n.to_string())
-                        .as_deref()
-                        == Some(want)
-                        || p["name"].as_str() == Some(want)
-                })
-            })
-        })
-    };
-    let Some(name) = containers
-        .iter()
-        .find(|c| declares(c))
-        .or(containers.first())
-        .and_then(|c| c["name"].as_str())
+    let Some(name) = crate::programs::container_on(pod, port).and_then(|c| c["name"].as_str())
     else {
         return false;
     };
@@ -397,23 +375,31 @@ pub fn pipeline(store: &crate::store::Store, namespace: &str, time_factor: f64) 
     }
 }
 
-/// The simulated workload's answer from `pod`, with its namespace's pipeline as it stands.
+/// What answers on `pod`'s `port` (the first container's when none is named): PostHog's
+/// components with their namespace's pipeline as it stands, the other modelled programs
+/// (`programs`), or nothing listening (`None`).
+#[allow(clippy::too_many_arguments)]
 pub fn answer_pod(
     state: &crate::SimState,
     pod: &Value,
+    port: Option<&str>,
     method: String,
     path: String,
     query: String,
     body: Vec<u8>,
     bearer: Option<String>,
-) -> HttpReply {
+) -> Option<HttpReply> {
+    use crate::programs::{Program, answer, container_on, program_of};
+    let container = container_on(pod, port)?;
+    let program = program_of(pod, container)?;
     let ns = pod["metadata"]["namespace"].as_str().unwrap_or_default();
-    let pipeline = state
-        .store
-        .lock()
-        .map(|s| pipeline(&s, ns, state.options.time_factor))
-        .unwrap_or_default();
-    state.workloads.answer(
+    let store = state.store.lock().ok()?;
+    if program != Program::PostHog {
+        return Some(answer(program, &store, pod, container, &method, &path));
+    }
+    let pipeline = pipeline(&store, ns, state.options.time_factor);
+    drop(store);
+    Some(state.workloads.answer(
         pod,
         &HttpRequest {
             method,
@@ -423,7 +409,7 @@ pub fn answer_pod(
             bearer,
             pipeline,
         },
-    )
+    ))
 }
 
 #[cfg(test)]

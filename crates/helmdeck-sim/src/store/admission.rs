@@ -209,6 +209,9 @@ impl Store {
                 rt.api_version()
             )));
         }
+        if crate::validation::is_builtin(&rt.kind, &rt.group) {
+            crate::validation::decode(&rt.kind, &rt.version, obj)?;
+        }
         obj["kind"] = json!(rt.kind);
         obj["apiVersion"] = json!(rt.api_version());
         if !obj["metadata"].is_object() {
