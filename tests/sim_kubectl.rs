@@ -737,3 +737,158 @@ fn kubectl_get_prints_each_kinds_columns() {
         "{events}"
     );
 }
+
+const WEB: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {name: posthog-web, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: posthog, role: web}}
+  template:
+    metadata: {labels: {app: posthog, role: web}}
+    spec:
+      containers:
+        - name: posthog-web
+          image: posthog/posthog:release-1.43.0
+          ports: [{name: http, containerPort: 8000}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: posthog-web, namespace: default}
+spec:
+  selector: {app: posthog, role: web}
+  ports: [{name: http, port: 8000, targetPort: http}]
+"#;
+
+/// `kubectl port-forward` to the web Service reaches the simulated PostHog behind it over
+/// SPDY, request after request; `exec`, `attach` and `debug` negotiate and then end with the
+/// runtime's clear failure (the simulated cluster runs no processes), a non-zero exit and no
+/// panic; `create token` gets a token for the account.
+#[test]
+fn port_forward_reaches_the_web_service_and_exec_attach_debug_fail_clearly() {
+    use std::io::{Read, Write};
+    let sim = Sim::start(SimOptions::default());
+    let k = kubectl();
+    let file = sim.home.path().join("web.yaml");
+    write(&file, WEB);
+    sim.run(&k, &["apply", "-f", file.to_str().unwrap()]);
+    sim.run(
+        &k,
+        &[
+            "rollout",
+            "status",
+            "deployment/posthog-web",
+            "--timeout=60s",
+        ],
+    );
+    let mut forward = sim
+        .cmd(&k)
+        .args(["port-forward", "svc/posthog-web", ":8000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start kubectl port-forward");
+    let stdout = forward.stdout.take().expect("its stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("kubectl port-forward says where it listens");
+    let port: u16 = line
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no local port in {line:?}"));
+    let ask = |path: &str| {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).expect("read");
+        answer
+    };
+    let live = ask("/_livez");
+    assert!(
+        live.starts_with("HTTP/1.1 200") && live.contains("\"http\":true"),
+        "{live}"
+    );
+    let ready = ask("/_readyz?role=web");
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+    let _ = forward.kill();
+    let _ = forward.wait();
+
+    for verb in [
+        &["exec", "deploy/posthog-web", "--", "sh", "-c", "true"][..],
+        &["attach", "deploy/posthog-web"][..],
+    ] {
+        let out = sim.cmd(&k).args(verb).output().expect("run kubectl");
+        let err = common::stderr(&out);
+        assert!(!out.status.success(), "{verb:?} succeeded");
+        assert!(err.contains("runs no processes"), "{verb:?}: {err}");
+        assert!(!err.contains("panic"), "{verb:?}: {err}");
+    }
+
+    // `kubectl debug` adds an ephemeral container, which starts, and then fails as attach does.
+    let pods = sim.run(&k, &["get", "pods", "-l", "role=web", "-o", "name"]);
+    let pod = pods.lines().next().expect("a web pod");
+    let out = sim
+        .cmd(&k)
+        .args(["debug", pod, "--image=busybox:1.36", "-it", "--", "sh"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run kubectl debug");
+    let err = common::stderr(&out);
+    assert!(!out.status.success(), "kubectl debug succeeded: {err}");
+    assert!(
+        err.contains("runs no processes") && !err.contains("panic"),
+        "{err}"
+    );
+    let names = sim.run(
+        &k,
+        &[
+            "get",
+            pod,
+            "-o",
+            "jsonpath={.status.ephemeralContainerStatuses[*].name}",
+        ],
+    );
+    assert!(names.starts_with("debugger-"), "{names}");
+
+    // `kubectl create token`: a token whose claims name the account, for at least 10 minutes.
+    use base64::Engine;
+    sim.run(&k, &["create", "serviceaccount", "robot"]);
+    let token = sim.run(&k, &["create", "token", "robot"]);
+    let claims = token
+        .trim()
+        .split('.')
+        .nth(1)
+        .and_then(|c| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(c)
+                .ok()
+        })
+        .and_then(|c| serde_json::from_slice::<serde_json::Value>(&c).ok())
+        .unwrap_or_else(|| panic!("not a JWT: {token}"));
+    assert_eq!(claims["sub"], "system:serviceaccount:default:robot");
+    let short = sim
+        .cmd(&k)
+        .args(["create", "token", "robot", "--duration=1m"])
+        .output()
+        .expect("run kubectl");
+    assert!(!short.status.success());
+    assert!(
+        common::stderr(&short).contains("less than 10 minutes"),
+        "{}",
+        common::stderr(&short)
+    );
+}

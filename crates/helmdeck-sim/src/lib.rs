@@ -24,6 +24,7 @@ pub mod scenario;
 pub mod selectors;
 pub mod server;
 pub mod store;
+mod streaming;
 mod table;
 mod table_kinds;
 #[cfg(feature = "test-kit")]
@@ -423,7 +424,9 @@ async fn serve_connection<S>(
     let io = hyper_util::rt::TokioIo::new(stream);
     let svc =
         hyper::service::service_fn(move |req| server::handle(state.clone(), req, peer.clone()));
-    let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, svc);
+    let conn = hyper::server::conn::http1::Builder::new()
+        .serve_connection(io, svc)
+        .with_upgrades();
     tokio::select! {
         _ = conn => {}
         _ = cancel.cancelled() => {}

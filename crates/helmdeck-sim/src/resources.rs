@@ -183,7 +183,16 @@ fn core_types() -> Vec<ResourceType> {
             "pods",
             true,
             &["po"],
-            &["status", "log", "eviction", "proxy", "exec"],
+            &[
+                "status",
+                "log",
+                "eviction",
+                "proxy",
+                "exec",
+                "attach",
+                "portforward",
+                "ephemeralcontainers",
+            ],
         ),
         rt(
             "",

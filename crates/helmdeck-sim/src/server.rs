@@ -195,6 +195,15 @@ async fn route(
         target.sub.as_deref(),
     ) {
         (Method::GET, _, Some("log")) => logs(state, &target, &q).await,
+        (_, true, Some("exec" | "attach" | "portforward")) => {
+            stream_upgrade(state, &target, req).await
+        }
+        (
+            method @ (Method::GET | Method::PATCH | Method::PUT),
+            true,
+            Some("ephemeralcontainers"),
+        ) => ephemeral_containers(&state, &target, req, &q, method).await,
+        (Method::POST, true, Some("token")) => token_request(&state, &target, req).await,
         (_, _, Some("proxy")) => proxy(state, &target, req).await,
         (Method::GET, false, None) if watch => start_watch(state, &target, &q),
         (Method::GET, false, None) if as_table => list_table(&state, &target, &q),
@@ -951,6 +960,14 @@ async fn logs(
                 "previous terminated container \"{container}\" in pod \"{name}\" not found"
             )));
         }
+        let ephemeral = pod["spec"]["ephemeralContainers"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|c| c["name"] == container.as_str()));
+        if ephemeral {
+            return Err(ApiError::bad_request(format!(
+                "container \"{container}\" in pod \"{name}\" has no log: the simulated cluster runs no processes"
+            )));
+        }
         return Err(ApiError::bad_request(format!(
             "container \"{container}\" in pod \"{name}\" is waiting to start: ContainerCreating"
         )));
@@ -1107,4 +1124,220 @@ fn target_port(svc: &Value, port: Option<&str>) -> Option<String> {
     t.as_str()
         .map(str::to_string)
         .or_else(|| t.as_u64().map(|n| n.to_string()))
+}
+
+/// `exec`, `attach` and `portforward`: the SPDY/3.1 upgrade kubectl asks for, then the
+/// connection is `streaming`'s. A WebSocket upgrade is refused, and kubectl falls back to SPDY.
+async fn stream_upgrade(
+    state: Arc<SimState>,
+    t: &Target,
+    mut req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let sub = t.sub.clone().unwrap_or_default();
+    let name = t.name.clone().unwrap_or_default();
+    let pod = {
+        let store = state.store.lock().map_err(poisoned)?;
+        store.get(&t.rt, &t.namespace, &name)?
+    };
+    let header = |h: &str| -> Vec<String> {
+        req.headers()
+            .get_all(h)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .collect()
+    };
+    let upgrade = header("upgrade").join(",").to_ascii_lowercase();
+    if upgrade.contains("websocket") {
+        return Err(ApiError::bad_request(
+            "the simulated cluster speaks SPDY/3.1 for exec, attach and port-forward, not WebSocket",
+        ));
+    }
+    if !upgrade.contains("spdy/3.1") {
+        return Err(ApiError::bad_request("Upgrade request required"));
+    }
+    let offered = header("x-stream-protocol-version");
+    let Some(protocol) = super::streaming::negotiate(&sub, &offered) else {
+        return Err(ApiError::new(
+            403,
+            "Forbidden",
+            format!("unable to upgrade: unable to negotiate protocol: client supports {offered:?}"),
+        ));
+    };
+    let raw_query = req.uri().query().unwrap_or("").to_string();
+    let params: Vec<(String, String)> = raw_query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect();
+    let session = if sub == "portforward" {
+        super::streaming::Session::PortForward {
+            namespace: t.namespace.clone(),
+            pod: name.clone(),
+        }
+    } else {
+        let first = pod["spec"]["containers"][0]["name"].as_str().unwrap_or("");
+        let container = params
+            .iter()
+            .find(|(k, _)| k == "container")
+            .map_or(first.to_string(), |(_, v)| v.clone());
+        let known = ["containers", "initContainers", "ephemeralContainers"]
+            .iter()
+            .flat_map(|list| pod["spec"][*list].as_array().into_iter().flatten())
+            .any(|c| c["name"] == container.as_str());
+        if !known {
+            return Err(ApiError::bad_request(format!(
+                "container {container} is not valid for pod {name}"
+            )));
+        }
+        let command: Vec<String> = params
+            .iter()
+            .filter(|(k, _)| k == "command")
+            .map(|(_, v)| v.clone())
+            .collect();
+        super::streaming::Session::Refused(super::streaming::refusal(&sub, &container, &command))
+    };
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        if let Ok(upgraded) = on_upgrade.await {
+            super::streaming::serve(hyper_util::rt::TokioIo::new(upgraded), state, session).await;
+        }
+    });
+    Ok(Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header("Connection", "Upgrade")
+        .header("Upgrade", "SPDY/3.1")
+        .header("X-Stream-Protocol-Version", protocol)
+        .body(full(""))
+        .unwrap_or_else(|_| Response::new(full(""))))
+}
+
+/// `pods/NAME/ephemeralcontainers` (`kubectl debug`): the pod, or the pod with ephemeral
+/// containers added, the only change this subresource allows.
+async fn ephemeral_containers(
+    state: &SimState,
+    t: &Target,
+    req: Request<Incoming>,
+    q: &HashMap<String, String>,
+    method: Method,
+) -> Result<Response<Body>, ApiError> {
+    let name = t.name.clone().unwrap_or_default();
+    let kind = if method == Method::PATCH {
+        "PatchOptions"
+    } else {
+        "UpdateOptions"
+    };
+    let opts = write_opts(q, kind)?;
+    let (ct, body) = read_body(req).await?;
+    let mut store = state.store.lock().map_err(poisoned)?;
+    let old = store.get(&t.rt, &t.namespace, &name)?;
+    if method == Method::GET {
+        return Ok(json_response(200, &old));
+    }
+    let wanted = if method == Method::PUT {
+        parse_body(&t.rt, &ct, &body)?
+    } else {
+        let p: Value = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid patch: {e}")))?;
+        match ct.split(';').next().unwrap_or_default().trim() {
+            "application/json-patch+json" => {
+                super::patch::json_patch(&old, &p).map_err(|e| ApiError::new(422, "Invalid", e))?
+            }
+            "application/merge-patch+json" => super::patch::merge_patch(&old, &p),
+            _ => super::patch::strategic_merge(&old, &p).map_err(ApiError::bad_request)?,
+        }
+    };
+    let after = wanted["spec"]["ephemeralContainers"].clone();
+    for c in old["spec"]["ephemeralContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if !after.as_array().is_some_and(|a| a.contains(c)) {
+            return Err(ApiError::invalid(
+                "Pod",
+                &name,
+                "",
+                vec![(
+                    "spec.ephemeralContainers".into(),
+                    format!(
+                        "Forbidden: existing ephemeral containers {} may not be changed",
+                        c["name"]
+                    ),
+                )],
+            ));
+        }
+    }
+    let mut new = old.clone();
+    new["spec"]["ephemeralContainers"] = after;
+    let v = store.update(&t.rt, &t.namespace, &name, new, false, &opts)?;
+    Ok(json_response(200, &v))
+}
+
+/// `serviceaccounts/NAME/token` (`kubectl create token`): a token for the account, a JWT with
+/// the claims a real one carries, for the lifetime asked (an hour by default). The simulated
+/// cluster signs nothing, and its signature part says so.
+async fn token_request(
+    state: &SimState,
+    t: &Target,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    use base64::Engine;
+    let name = t.name.clone().unwrap_or_default();
+    let (ct, body) = read_body(req).await?;
+    let mut tr = if ct.contains("protobuf") {
+        super::proto::decode(&body)
+            .map_err(|e| ApiError::bad_request(format!("cannot decode protobuf body: {e}")))?
+    } else {
+        serde_json::from_slice::<Value>(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid TokenRequest: {e}")))?
+    };
+    let sa = {
+        let store = state.store.lock().map_err(poisoned)?;
+        store.get(&t.rt, &t.namespace, &name)?
+    };
+    let seconds = tr["spec"]["expirationSeconds"].as_u64().unwrap_or(3600);
+    if seconds < 600 {
+        return Err(ApiError::invalid(
+            "TokenRequest",
+            &name,
+            "authentication.k8s.io",
+            vec![(
+                "spec.expirationSeconds".into(),
+                format!(
+                    "Invalid value: {seconds}: may not specify a duration less than 10 minutes"
+                ),
+            )],
+        ));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let audiences = match tr["spec"]["audiences"].as_array() {
+        Some(a) if !a.is_empty() => Value::Array(a.clone()),
+        _ => json!(["https://kubernetes.default.svc.cluster.local"]),
+    };
+    let claims = json!({
+        "aud": audiences, "exp": now + seconds, "iat": now, "nbf": now,
+        "iss": "https://kubernetes.default.svc.cluster.local",
+        "sub": format!("system:serviceaccount:{}:{name}", t.namespace),
+        "kubernetes.io": {"namespace": t.namespace,
+                          "serviceaccount": {"name": name, "uid": sa["metadata"]["uid"]}},
+    });
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let token = format!(
+        "{}.{}.{}",
+        b64.encode(br#"{"alg":"RS256","kid":"helmdeck-sim"}"#),
+        b64.encode(claims.to_string()),
+        b64.encode("unsigned: the simulated cluster signs nothing"),
+    );
+    tr["apiVersion"] = json!("authentication.k8s.io/v1");
+    tr["kind"] = json!("TokenRequest");
+    tr["metadata"]["name"] = json!(name);
+    tr["metadata"]["namespace"] = json!(t.namespace);
+    tr["spec"]["audiences"] = audiences;
+    tr["spec"]["expirationSeconds"] = json!(seconds);
+    tr["status"] =
+        json!({"token": token, "expirationTimestamp": super::store::rfc3339(now + seconds)});
+    Ok(json_response(201, &tr))
 }

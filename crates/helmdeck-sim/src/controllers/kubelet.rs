@@ -151,6 +151,43 @@ pub(super) fn kubelet(
         let turn = Turn::new(&pod, cs, now);
         turn.take(store, cs, state, scenarios);
     }
+    ephemeral(store);
+}
+
+/// Ephemeral containers (`kubectl debug`) start as soon as they are added, as every simulated
+/// container does: running, never ready (the kubelet gives them no probes).
+fn ephemeral(store: &mut Store) {
+    let due: Vec<(String, String, Value)> = store
+        .iter_gr(&gr("", "pods"), None)
+        .filter(|p| {
+            let wanted = p["spec"]["ephemeralContainers"]
+                .as_array()
+                .map_or(0, Vec::len);
+            let has = p["status"]["ephemeralContainerStatuses"]
+                .as_array()
+                .map_or(0, Vec::len);
+            wanted > has
+        })
+        .map(|p| {
+            let mut status = p["status"].clone();
+            let started = now_rfc3339();
+            status["ephemeralContainerStatuses"] = p["spec"]["ephemeralContainers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| {
+                    json!({"name": c["name"], "image": c["image"], "imageID": "", "ready": false,
+                           "restartCount": 0, "state": {"running": {"startedAt": started}}})
+                })
+                .collect();
+            let ns = p["metadata"]["namespace"].as_str().unwrap_or_default();
+            let name = p["metadata"]["name"].as_str().unwrap_or_default();
+            (ns.to_string(), name.to_string(), status)
+        })
+        .collect();
+    for (ns, name, status) in due {
+        store.set_status(&gr("", "pods"), &ns, &name, status);
+    }
 }
 
 /// Pods on a node that are neither finished nor settled. Pods created already running (scale
