@@ -674,7 +674,8 @@ spec: {size: 3, colour: blue}
 "#;
 
 /// `kubectl get` prints the columns a real server chooses for storage classes, nodes (with
-/// `-o wide`), events and CRDs, and a custom resource's own printer columns.
+/// `-o wide`), events, CRDs and the built-in APIServices (each local, so Available), and a
+/// custom resource's own printer columns.
 #[test]
 fn kubectl_get_prints_each_kinds_columns() {
     let sim = Sim::start(SimOptions::default());
@@ -712,6 +713,20 @@ fn kubectl_get_prints_each_kinds_columns() {
         let file = sim.home.path().join(name);
         write(&file, text);
         sim.run(&k, &["apply", "-f", file.to_str().unwrap()]);
+    }
+    let services = sim.run(&k, &["get", "apiservices"]);
+    assert_eq!(
+        header(&services),
+        ["NAME", "SERVICE", "AVAILABLE", "AGE"],
+        "{services}"
+    );
+    for gv in ["v1.", "v1.apps", "v2.autoscaling"] {
+        assert!(
+            services
+                .lines()
+                .any(|l| l.split_whitespace().take(3).collect::<Vec<_>>() == [gv, "Local", "True"]),
+            "{gv}: {services}"
+        );
     }
     let crd = sim.run(&k, &["get", "crd"]);
     assert_eq!(header(&crd), ["NAME", "CREATED AT"], "{crd}");

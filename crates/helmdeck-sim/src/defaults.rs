@@ -289,7 +289,8 @@ pub fn invalid_name(kind: &str, name: &str) -> Option<String> {
                 }
             })
         }
-        "ClusterRole" | "ClusterRoleBinding" | "Role" | "RoleBinding" => {
+        // APIServices are named `<version>.<group>`, `v1.` for the core group.
+        "ClusterRole" | "ClusterRoleBinding" | "Role" | "RoleBinding" | "APIService" => {
             (name == "." || name == ".." || name.contains('/') || name.contains('%'))
                 .then(|| "may not be '.' or '..' and may not contain '/' or '%'".into())
         }

@@ -148,3 +148,49 @@ pub fn openapi_gv(types: &[ResourceType], gv: &str, kv: KubeVersion) -> Option<V
         "paths": paths,
     }))
 }
+
+/// kube-apiserver's APIService priorities (group, then version within it), as
+/// kubernetes/cmd/kube-apiserver/app/aggregator.go merges them over
+/// pkg/controlplane/apiserver/aggregator.go's generic ones. A group-version not listed gets no
+/// APIService, as there.
+const PRIORITIES: &[(&str, &str, i64, i64)] = &[
+    ("", "v1", 18000, 1),
+    ("apps", "v1", 17800, 15),
+    ("events.k8s.io", "v1", 17750, 15),
+    ("authentication.k8s.io", "v1", 17700, 15),
+    ("authorization.k8s.io", "v1", 17600, 15),
+    ("autoscaling", "v1", 17500, 15),
+    ("autoscaling", "v2", 17500, 30),
+    ("batch", "v1", 17400, 15),
+    ("certificates.k8s.io", "v1", 17300, 15),
+    ("networking.k8s.io", "v1", 17200, 15),
+    ("policy", "v1", 17100, 15),
+    ("rbac.authorization.k8s.io", "v1", 17000, 15),
+    ("storage.k8s.io", "v1", 16800, 15),
+    ("apiextensions.k8s.io", "v1", 16700, 15),
+    ("admissionregistration.k8s.io", "v1", 16700, 15),
+    ("scheduling.k8s.io", "v1", 16600, 15),
+    ("coordination.k8s.io", "v1", 16500, 15),
+    ("node.k8s.io", "v1", 16300, 15),
+    ("discovery.k8s.io", "v1", 16200, 15),
+    ("flowcontrol.apiserver.k8s.io", "v1", 16100, 21),
+];
+
+/// The APIServices the aggregator registers at start for the built-in group-versions served
+/// (`v1.`, `v1.apps`, …): local, so always Available.
+pub fn builtin_apiservices(types: &[ResourceType], now: &str) -> Vec<Value> {
+    PRIORITIES
+        .iter()
+        .filter(|(g, v, _, _)| types.iter().any(|t| t.group == *g && t.version == *v))
+        .map(|(g, v, group_priority, version_priority)| {
+            json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+                   "metadata": {"name": format!("{v}.{g}"),
+                                "labels": {"kube-aggregator.kubernetes.io/automanaged": "onstart"}},
+                   "spec": {"group": g, "version": v, "groupPriorityMinimum": group_priority,
+                            "versionPriority": version_priority},
+                   "status": {"conditions": [{"type": "Available", "status": "True",
+                       "lastTransitionTime": now, "reason": "Local",
+                       "message": "Local APIServices are always available"}]}})
+        })
+        .collect()
+}

@@ -552,6 +552,10 @@ fn seed(state: &SimState) {
                    "preemptionPolicy": "PreemptLowerPriority", "description": description}),
         );
     }
+    let types = state.options.kubernetes_version.builtin_types();
+    for svc in discovery::builtin_apiservices(&types, &store::now_rfc3339()) {
+        let _ = store.create_system(("apiregistration.k8s.io/v1", "APIService"), "", svc);
+    }
     // No ingress controller comes with a cluster; the scenario installs one whose class
     // belongs to its own Helm release, so a chart shipping a class of that name conflicts
     // exactly as on a real cluster.

@@ -1,5 +1,5 @@
 //! Printed columns of the kinds on-call engineers list next (events, storage classes,
-//! endpoints, autoscalers, CRDs) as kube-apiserver's printers print them
+//! endpoints, autoscalers, CRDs, APIServices) as kube-apiserver's printers print them
 //! (kubernetes/pkg/printers/internalversion/printers.go: the server prints every column, the
 //! client hides those of priority 1 unless `-o wide`), and custom resources' own
 //! `additionalPrinterColumns` as apiextensions-apiserver's table convertor evaluates them.
@@ -50,6 +50,7 @@ pub fn columns(kind: &str) -> Option<Vec<Value>> {
             s("Age"),
         ],
         "CustomResourceDefinition" => vec![s("Name"), col("Created At", "date", 0)],
+        "APIService" => vec![s("Name"), s("Service"), s("Available"), s("Age")],
         _ => return None,
     })
 }
@@ -156,6 +157,36 @@ pub fn cells(o: &Value, kind: &str, now: u64) -> Option<Vec<Value>> {
             ]
         }
         "CustomResourceDefinition" => vec![name, created.clone()],
+        "APIService" => {
+            let svc = &sp["service"];
+            let service = if svc.is_object() {
+                format!(
+                    "{}/{}",
+                    svc["namespace"].as_str().unwrap_or_default(),
+                    svc["name"].as_str().unwrap_or_default()
+                )
+            } else {
+                "Local".into()
+            };
+            let available = st["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|c| c["type"] == "Available")
+                .map_or("Unknown".to_string(), |c| {
+                    let s = c["status"].as_str().unwrap_or("Unknown");
+                    match c["reason"].as_str() {
+                        Some(r) if s != "True" => format!("{s} ({r})"),
+                        _ => s.to_string(),
+                    }
+                });
+            vec![
+                name,
+                json!(service),
+                json!(available),
+                json!(age(created, now)),
+            ]
+        }
         _ => return None,
     })
 }
