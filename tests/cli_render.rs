@@ -445,3 +445,100 @@ fn a_key_renamed_by_an_upgrade_note_says_where_it_went() {
         "{err}"
     );
 }
+
+/// First contact: each failure a new user meets says what happened and what to do, once, with
+/// its own exit code.
+#[test]
+fn first_contact_messages_say_what_failed_and_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A server that is not there: which one, that nothing listens, what to try (exit 4).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let kubeconfig = tmp.path().join("dead.kubeconfig");
+    write(
+        &kubeconfig,
+        &format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: \"http://127.0.0.1:{port}\"}}}}]\nusers: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: c, context: {{cluster: c, user: u}}}}]\ncurrent-context: c\n"
+        ),
+    );
+    for cmd in ["status", "check", "history"] {
+        let o = isolated(common::helmdeck_bin(), tmp.path())
+            .env("HELMDECK_HELM", helm(4))
+            .args([cmd, "--kubeconfig", kubeconfig.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(4), "{cmd}: {err}");
+        assert!(
+            err.contains(&format!("127.0.0.1:{port}"))
+                && err.contains("Connection refused")
+                && err.contains("nothing listens at that address"),
+            "{cmd}: {err}"
+        );
+    }
+    // A chart repository that cannot be read has its own exit code.
+    let o = helmdeck(
+        tmp.path(),
+        &[
+            "versions",
+            "--repo",
+            &format!("http://127.0.0.1:{port}/charts"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot read the chart repository index"),
+        "{}",
+        stderr(&o)
+    );
+    // Each command's help lists its own arguments only.
+    let help =
+        String::from_utf8_lossy(&helmdeck(tmp.path(), &["status", "--help"]).stdout).into_owned();
+    assert!(
+        !help.contains("REVISION") && !help.contains("--yes"),
+        "{help}"
+    );
+    let help =
+        String::from_utf8_lossy(&helmdeck(tmp.path(), &["rollback", "--help"]).stdout).into_owned();
+    assert!(
+        help.contains("[REVISION]") && help.contains("--yes"),
+        "{help}"
+    );
+}
+
+/// On a cluster: `plan` without a profile says the schema's complaint once and how to pick a
+/// profile; `check` of a release that is not installed says so and how to install, without
+/// probing a stack that is not there.
+#[test]
+fn without_a_profile_or_a_release_the_cli_says_how_to_start() {
+    let sim = common::Sim::start(helmdeck_sim::SimOptions::default());
+    let o = sim
+        .cmd(common::helmdeck_bin())
+        .env("HELMDECK_HELM", helm(4))
+        .args(["plan"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.matches("is not one of").count(), 1, "{err}");
+    assert!(err.contains("no --profile was given"), "{err}");
+    let o = sim
+        .cmd(common::helmdeck_bin())
+        .env("HELMDECK_HELM", helm(4))
+        .args(["check"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("release posthog (not installed)")
+            && out.contains("no release posthog in namespace posthog")
+            && out.contains("helmdeck install --profile"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("INGESTION") && !out.contains("ingress.hostname"),
+        "{out}"
+    );
+}

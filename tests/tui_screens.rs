@@ -300,6 +300,24 @@ fn home_screens() {
     assert!(a.message.as_deref().unwrap().contains("scripts/get-helm"));
 }
 
+/// An unreachable cluster says, on the home screen, which server, what failed and what to
+/// try, in the CLI's words.
+#[test]
+fn an_unreachable_cluster_names_the_server_the_cause_and_what_to_try() {
+    let mut a = app();
+    let why = helmdeck::cluster::ClusterError::Unreachable(
+        "https://10.0.0.1:6443: Connection refused (os error 111)".into(),
+    )
+    .to_string();
+    a.update(Msg::Releases(Err(why)));
+    snap("home_unreachable_cluster", &a);
+    let wide = render(&a, 160, 48);
+    assert!(
+        wide.contains("https://10.0.0.1:6443") && wide.contains("nothing listens at that address"),
+        "{wide}"
+    );
+}
+
 #[test]
 fn help_is_generated_from_the_keymap_and_readonly_hides_writes() {
     let mut a = app();

@@ -80,6 +80,9 @@ struct Watching {
     profile: Option<Profile>,
     profile_source: String,
     rule: EncryptionRule,
+    /// The release was looked for and is not in the namespace (`None`: not looked for, or the
+    /// list failed).
+    missing_release: bool,
 }
 
 /// What the areas asked for are, as `check --pods/--disks/--ingestion` picked them (none:
@@ -121,15 +124,22 @@ async fn watching(args: &CheckArgs) -> Result<Watching, Early> {
         Err(e) => return Err(early(exit::UNREACHABLE, e)),
     };
     let namespace = (!args.all_namespaces).then(|| args.namespace.clone());
-    let release = match &namespace {
+    let (release, missing_release) = match &namespace {
         Some(ns) if args.profile.is_none() => {
-            tokio::time::timeout_at(sync_deadline, releases::list(&client, Some(ns)))
+            match tokio::time::timeout_at(sync_deadline, releases::list(&client, Some(ns)))
                 .await
                 .ok()
                 .and_then(|r| r.ok())
-                .and_then(|rels| rels.into_iter().find(|r| r.name == args.release))
+            {
+                Some(rels) => {
+                    let found = rels.into_iter().find(|r| r.name == args.release);
+                    let missing = found.is_none();
+                    (found, missing)
+                }
+                None => (None, false),
+            }
         }
-        _ => None,
+        _ => (None, false),
     };
     let (profile, profile_source) = crate::profile::judging_profile(
         &profiles,
@@ -177,6 +187,7 @@ async fn watching(args: &CheckArgs) -> Result<Watching, Early> {
         profile,
         profile_source,
         rule,
+        missing_release,
     })
 }
 
@@ -194,7 +205,8 @@ struct Probing {
 async fn probing(args: &CheckArgs, w: &Watching) -> Result<Probing, Early> {
     let (_, _, want_ingestion) = wanted(args);
     let settings = probe::settings_for(w.profile.as_ref());
-    let transport = if want_ingestion {
+    // No release, no stack to probe: its advice (a public URL, a hostname) would mislead.
+    let transport = if want_ingestion && !w.missing_release {
         let probe_client = w
             .target
             .probe_client()
@@ -305,6 +317,9 @@ async fn report_loop(args: &CheckArgs, w: &Watching, p: &Probing) -> i32 {
         if let Some(r) = &public_path {
             judged.checks.push(health::public_path::check(r));
         }
+        if w.missing_release {
+            judged.checks.insert(0, missing_release(args));
+        }
         let (connection, _) = w.watch.connection();
         let report = CheckReport {
             release: args.release.clone(),
@@ -342,6 +357,19 @@ async fn report_loop(args: &CheckArgs, w: &Watching, p: &Probing) -> i32 {
     }
 }
 
+/// What `check` says when the release it was asked about is not installed.
+fn missing_release(args: &CheckArgs) -> Check {
+    Check {
+        id: "release",
+        verdict: Verdict::Fail,
+        message: format!(
+            "no release {} in namespace {}",
+            args.release, args.namespace
+        ),
+        fix: "install it with `helmdeck install --profile NAME` (`helmdeck profiles list` shows the profiles), or name the release with --release and its namespace with -n (`helmdeck check -A` looks in every namespace)".into(),
+    }
+}
+
 fn mark(v: Verdict) -> &'static str {
     match v {
         Verdict::Pass => "PASS",
@@ -354,9 +382,14 @@ fn mark(v: Verdict) -> &'static str {
 pub fn text(r: &CheckReport, wide: bool) -> String {
     use std::fmt::Write;
     let mut s = String::new();
+    let installed = if r.checks.iter().any(|c| c.id == "release") {
+        " (not installed)"
+    } else {
+        ""
+    };
     let _ = writeln!(
         s,
-        "release {} in {} · profile {} ({}) · watchers {}",
+        "release {}{installed} in {} · profile {} ({}) · watchers {}",
         r.release,
         r.namespace.as_deref().unwrap_or("all namespaces"),
         r.profile.as_deref().unwrap_or("none"),

@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Write};
 use serde_json::json;
 
 use super::render::CliError;
-use super::{DeployArgs, Output, ReleaseArgs, ReleaseTarget, exit, runtime};
+use super::{DeployArgs, Output, ReleaseArgs, ReleaseTarget, RollbackArgs, exit, runtime};
 use crate::cluster::Target;
 use crate::verdict::Verdict;
 use tokio::sync::mpsc::UnboundedSender;
@@ -75,6 +75,10 @@ fn describe(e: &Event) -> Option<String> {
             };
             if *state == StepState::Running && detail.is_empty() {
                 return None;
+            }
+            // Why a step failed is the outcome's message, printed last: once is enough.
+            if *state == StepState::Failed {
+                return Some(format!("{mark} {step:?}"));
             }
             format!("{mark} {step:?} {detail}").trim_end().to_string()
         }
@@ -510,6 +514,8 @@ fn answer(said: Option<bool>) -> deploy::Answer {
 
 /// `install`, `upgrade` and `plan`: plan, ask, apply exactly that plan.
 pub fn deploy(action: Action, plan_only: bool, args: DeployArgs) -> i32 {
+    // An upgrade reads the release's own profile; an install or plan needs one named.
+    let no_profile = args.values.profile.is_none() && action == Action::Install;
     let values = match super::values_intent(&args.values) {
         // A cluster is named: the profile's vendor chart, unless it is the simulated one.
         Ok(v) => crate::deploy::ValuesIntent {
@@ -577,6 +583,11 @@ pub fn deploy(action: Action, plan_only: bool, args: DeployArgs) -> i32 {
         outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         eprintln!("{outcome}");
+        if no_profile && matches!(outcome, Outcome::BadInput { .. }) {
+            eprintln!(
+                "  hint: no --profile was given, so nothing set the cloud the chart runs on: name it with --profile (`helmdeck profiles list` shows them)"
+            );
+        }
     }
     outcome.exit_code()
 }
@@ -751,7 +762,7 @@ pub fn history(args: ReleaseArgs) -> i32 {
     }
 }
 
-pub fn rollback(args: ReleaseArgs) -> i32 {
+pub fn rollback(args: RollbackArgs) -> i32 {
     let t = &args.target;
     let helm = match helm_for(t) {
         Ok(h) => h,

@@ -101,7 +101,7 @@ pub enum Command {
     /// List a chart's versions from its repository: app version, Kubernetes range, date.
     Versions(VersionsArgs),
     /// Roll a release back to a revision (default: the previous one).
-    Rollback(ReleaseArgs),
+    Rollback(RollbackArgs),
     /// Show a release's state (and whether it is stuck in a pending state).
     Status(ReleaseArgs),
     /// Show a release's revisions.
@@ -253,13 +253,21 @@ pub struct VersionsArgs {
     pub output: Output,
 }
 
+/// `status` and `history`: which release.
 #[derive(Debug, Args)]
 pub struct ReleaseArgs {
     #[command(flatten)]
     pub target: ReleaseTarget,
-    /// Revision to roll back to (rollback only).
+}
+
+/// `rollback`: which release, to which revision.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub target: ReleaseTarget,
+    /// Revision to roll back to (default: the previous one).
     pub revision: Option<u64>,
-    /// Roll back without asking (rollback only).
+    /// Roll back without asking.
     #[arg(long)]
     pub yes: bool,
 }

@@ -37,7 +37,7 @@ pub fn run(args: VersionsArgs) -> i32 {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("error: {e}");
-                return exit::UNREACHABLE;
+                return exit::REPOSITORY;
             }
         };
         let target = crate::cluster::Target {

@@ -32,9 +32,7 @@ pub enum ClusterError {
         "cannot read the kubeconfig: {0}\n  fix: set KUBECONFIG or pass --kubeconfig; `helmdeck sim` starts a simulated cluster"
     )]
     Config(String),
-    #[error(
-        "the cluster is unreachable: {0}\n  fix: check the context (--context) and that the API server is up"
-    )]
+    #[error("the cluster is unreachable: {0}\n  fix: {fix}", fix = unreachable_fix(.0))]
     Unreachable(String),
     #[error("cannot trust the cluster: {why}\n  fix: {fix}")]
     UntrustedServer { why: String, fix: String },
@@ -42,6 +40,28 @@ pub enum ClusterError {
     Credentials { why: String, fix: String },
     #[error("not allowed: {message}\n  fix: {fix}")]
     Forbidden { message: String, fix: String },
+}
+
+/// What to try for an unreachable cluster, by what failed: nothing listening, a name that does
+/// not resolve, no answer in time, or a TLS handshake that failed.
+fn unreachable_fix(why: &str) -> &'static str {
+    let w = why.to_ascii_lowercase();
+    if w.contains("connection refused") {
+        "nothing listens at that address: start the cluster (minikube start, kind create cluster, k3s), or check the server in the kubeconfig entry (--context picks another) and your VPN"
+    } else if w.contains("lookup address")
+        || w.contains("name or service not known")
+        || w.contains("no such host")
+        || w.contains("dns error")
+        || w.contains("temporary failure in name resolution")
+    {
+        "the server's host name does not resolve: check the server in the kubeconfig entry (--context picks another), your DNS and your VPN"
+    } else if w.contains("within") || w.contains("timed out") {
+        "no answer in time: a firewall, VPN or proxy may be in the way, or the API server is overloaded; --request-timeout (or $HELMDECK_REQUEST_TIMEOUT) sets the wait"
+    } else if w.contains("tls") || w.contains("handshake") || w.contains("certificate") {
+        "the TLS handshake failed: check that the server URL's scheme and port are the API server's (https, usually 6443 or 443)"
+    } else {
+        "check the context (--context) and that the API server is up"
+    }
 }
 
 pub use crate::deadlines::{

@@ -290,7 +290,12 @@ impl Intent {
         let mut values = self.values.clone();
         values.helm_major.get_or_insert(helm.major());
         values.stand_in |= self.target.is_simulated();
-        let resolved = values.resolve().map_err(Outcome::bad_input)?;
+        let resolved = values.resolve().map_err(|e| match e {
+            ResolveError::Repository(r) => Outcome::RepositoryUnreadable {
+                message: r.to_string(),
+            },
+            other => Outcome::bad_input(other),
+        })?;
         let data_dir = crate::dirs::data_dir()
             .ok_or_else(|| Outcome::bad_input("no data directory: set HELMDECK_DATA_DIR"))?;
         Ok(DeployRequest {

@@ -16,6 +16,9 @@ pub mod exit {
     pub const BUSY: i32 = 5;
     /// Applied, but the checks after it failed.
     pub const UNVERIFIED: i32 = 6;
+    /// The chart repository could not be read (down, wrong URL, not a repository): nothing
+    /// was applied.
+    pub const REPOSITORY: i32 = 7;
     /// Ctrl-C or SIGTERM before anything was applied (128 + SIGINT, as shells report it).
     pub const INTERRUPTED: i32 = 130;
     /// The reader of standard output went away (`helmdeck history | head`): 128 + SIGPIPE,
@@ -55,6 +58,10 @@ pub enum Outcome {
     Unreachable {
         message: String,
     },
+    /// The chart repository could not be read: nothing was applied.
+    RepositoryUnreadable {
+        message: String,
+    },
     /// Another operation holds the release, or one landed since the plan was made: nothing
     /// was applied.
     Busy {
@@ -77,6 +84,7 @@ impl Outcome {
             Outcome::BadInput { .. } => exit::BAD_INPUT,
             Outcome::PreflightFailed { .. } => exit::PREFLIGHT,
             Outcome::Unreachable { .. } => exit::UNREACHABLE,
+            Outcome::RepositoryUnreadable { .. } => exit::REPOSITORY,
             Outcome::Busy { .. } => exit::BUSY,
             Outcome::Interrupted { .. } => exit::INTERRUPTED,
         }
@@ -160,10 +168,11 @@ impl std::fmt::Display for Outcome {
                 rolled_back,
             } => {
                 let rb = if *rolled_back { ", rolled back" } else { "" };
+                let what = kind.phrase();
                 if message.is_empty() {
-                    write!(f, "failed ({kind:?}){rb}")?;
+                    write!(f, "failed: {what}{rb}")?;
                 } else {
-                    write!(f, "failed ({kind:?}){rb}: {message}")?;
+                    write!(f, "failed: {what}{rb}: {message}")?;
                 }
                 if !fix.is_empty() {
                     write!(f, "\n  fix: {fix}")?;
@@ -173,6 +182,7 @@ impl std::fmt::Display for Outcome {
             // helm's own "Error: " would read "error: Error: …".
             Outcome::BadInput { message }
             | Outcome::Unreachable { message }
+            | Outcome::RepositoryUnreadable { message }
             | Outcome::Busy { message } => write!(
                 f,
                 "error: {}",
@@ -230,7 +240,7 @@ mod tests {
         };
         assert_eq!(
             o.to_string(),
-            "failed (Timeout), rolled back: timed out\n  fix: look at the pods"
+            "failed: helm timed out, rolled back: timed out\n  fix: look at the pods"
         );
     }
 }

@@ -66,7 +66,9 @@ pub async fn path(intent: &Intent) -> Result<Option<UpgradePath>, Outcome> {
     }
     let listing = repo::versions(&url, &name, &crate::dirs::cache_dir())
         .await
-        .map_err(Outcome::bad_input)?;
+        .map_err(|e| Outcome::RepositoryUnreadable {
+            message: e.to_string(),
+        })?;
     let to = match &intent.values.version {
         Some(v) => v.clone(),
         None => match listing.default_version(range.as_deref()) {

@@ -28,8 +28,26 @@ pub enum FailureKind {
     Other,
 }
 
+impl FailureKind {
+    /// What happened, in words a person reads (the enum's name stays in JSON).
+    pub fn phrase(self) -> &'static str {
+        match self {
+            FailureKind::Timeout => "helm timed out",
+            FailureKind::AnotherOperationInProgress => "another operation holds the release",
+            FailureKind::ImmutableField => "a field that cannot change was changed",
+            FailureKind::OwnershipConflict => "an object the chart renders belongs to another",
+            FailureKind::HookOrJobFailed => "a hook or job failed",
+            FailureKind::SchemaError => "the rendered objects were refused",
+            FailureKind::ClusterUnreachable => "the cluster is unreachable",
+            FailureKind::ChartNotFound => "the chart was not found",
+            FailureKind::ReleaseNotFound => "the release does not exist",
+            FailureKind::Other => "helm reported an error",
+        }
+    }
+}
+
 #[derive(Debug, Clone, thiserror::Error, serde::Serialize)]
-#[error("helm {command} failed ({kind:?}): {message}\n  fix: {fix}")]
+#[error("helm {command} failed: {phrase}: {message}\n  fix: {fix}", phrase = .kind.phrase())]
 pub struct HelmFailure {
     pub command: String,
     pub kind: FailureKind,

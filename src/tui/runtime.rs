@@ -389,12 +389,13 @@ impl Runtime {
                 });
             }
             Effect::RefreshReleases => {
-                if let Ok(Clients { api: c, .. }) = self.kube.clone() {
+                if let Ok(Clients {
+                    api: c, entries, ..
+                }) = self.kube.clone()
+                {
                     let tx = self.tx.clone();
                     tokio::spawn(async move {
-                        let r = crate::cluster::releases::list(&c, None)
-                            .await
-                            .map_err(|e| e.to_string());
+                        let r = list_releases(&c, entries.as_ref()).await;
                         let _ = tx.send(Msg::Releases(r));
                     });
                 }
@@ -570,6 +571,7 @@ fn start_workers(
         api: client,
         watch: watch_client,
         probe: probe_client,
+        entries,
     } = clients;
     let probe_now = Arc::new(tokio::sync::Notify::new());
     let (probe_settings, mut settings_rx) = tokio::sync::watch::channel(settings);
@@ -600,9 +602,7 @@ fn start_workers(
         let (client, tx) = (client.clone(), tx.clone());
         tasks.push(tokio::spawn(async move {
             loop {
-                let r = crate::cluster::releases::list(&client, None)
-                    .await
-                    .map_err(|e| e.to_string());
+                let r = list_releases(&client, entries.as_ref()).await;
                 if tx.send(Msg::Releases(r)).is_err() {
                     return;
                 }
@@ -764,6 +764,9 @@ pub(super) struct Clients {
     api: kube::Client,
     watch: kube::Client,
     probe: kube::Client,
+    /// The kubeconfig entries behind them, so a failed request is explained (server, cause,
+    /// what to try) as the CLI explains it.
+    entries: Option<crate::cluster::connect::Entries>,
 }
 
 async fn clients(t: &Target) -> Result<Clients, String> {
@@ -771,5 +774,16 @@ async fn clients(t: &Target) -> Result<Clients, String> {
         api: t.client().await.map_err(|e| e.to_string())?,
         watch: t.watch_client().await.map_err(|e| e.to_string())?,
         probe: t.probe_client().await.map_err(|e| e.to_string())?,
+        entries: t.entries(),
     })
+}
+
+/// The releases in the cluster, or why they cannot be listed in the CLI's words.
+async fn list_releases(
+    client: &kube::Client,
+    entries: Option<&crate::cluster::connect::Entries>,
+) -> Result<Vec<crate::cluster::releases::ReleaseInfo>, String> {
+    crate::cluster::releases::list(client, None)
+        .await
+        .map_err(|e| crate::cluster::connect::diagnose(&e, entries).to_string())
 }

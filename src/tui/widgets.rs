@@ -133,7 +133,7 @@ mod tests {
     fn wrapped_rows_matches_the_word_wrapper() {
         let texts = [
             "running…",
-            "failed (Timeout), rolled back: release posthog failed, and has been uninstalled due to rollback-on-failure being set: resource Deployment/posthog/posthog-web not ready. status: InProgress — fix: kubectl logs job/posthog-migrate",
+            "failed: helm timed out, rolled back: release posthog failed, and has been uninstalled due to rollback-on-failure being set: resource Deployment/posthog/posthog-web not ready. status: InProgress — fix: kubectl logs job/posthog-migrate",
             "a pod is failing: s stops waiting and rolls back, or keep waiting",
             "word aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa end",
             "first line\nsecond line that is long enough to wrap at a narrow width",

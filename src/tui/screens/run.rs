@@ -508,7 +508,7 @@ fn result_text(s: &Session, r: &RunView, t: &Theme) -> (String, String, ratatui:
         }) if !fix.is_empty() => {
             let rb = if *rolled_back { ", rolled back" } else { "" };
             (
-                format!("failed ({kind:?}){rb} — fix: {fix}\n{message}"),
+                format!("failed: {}{rb} — fix: {fix}\n{message}", kind.phrase()),
                 " esc: home ".into(),
                 t.fail,
             )
