@@ -584,6 +584,53 @@ fn install_wizard_screens() {
     assert_eq!(a.screen(), Route::Run);
 }
 
+/// The helm pane keeps all of helm's output: it follows the end (NOTES included), scrolls
+/// back with j/k and says where it is (`end/total`), holds still while helm writes more, and
+/// G follows again.
+#[test]
+fn the_helm_pane_keeps_all_of_helms_output_and_scrolls_to_its_notes() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('i'));
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Enter);
+    a.update(Msg::PlanDone(Ok(ticket("local"))));
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Char('y'));
+    let mut lines: Vec<String> = (1..=40)
+        .map(|i| format!("client.go: resource {i} ready"))
+        .collect();
+    lines.extend([
+        "NAME: posthog".to_string(),
+        "STATUS: deployed".into(),
+        "NOTES:".into(),
+        "PostHog is installed: open https://posthog.example.com".into(),
+    ]);
+    for line in &lines {
+        a.update(Msg::Engine(Event::HelmOutput { line: line.clone() }));
+    }
+    a.update(Msg::ApplyDone(Outcome::Applied {
+        revision: 1,
+        not_verified: vec![],
+    }));
+    snap("run_helm_output_with_notes", &a);
+    let screen = render(&a, 80, 24);
+    assert!(
+        screen.contains("NOTES:") && screen.contains("44/44"),
+        "{screen}"
+    );
+    for _ in 0..10 {
+        key(&mut a, KeyCode::Char('k'));
+    }
+    let back = render(&a, 80, 24);
+    assert!(back.contains("34/44") && !back.contains("NOTES:"), "{back}");
+    key(&mut a, KeyCode::Char('g'));
+    let top = render(&a, 80, 24);
+    assert!(top.contains("resource 1 ready"), "{top}");
+    key(&mut a, KeyCode::Char('G'));
+    assert!(render(&a, 80, 24).contains("44/44"));
+}
+
 #[test]
 fn run_screen_follows_the_engine_and_shows_the_outcome() {
     let mut a = app();

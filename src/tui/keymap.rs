@@ -192,6 +192,12 @@ pub const BINDINGS: &[Binding] = &[
         "the running or last operation (:run)",
     ),
     b("d", Ctx::Run, Action::Dashboard, "open the dashboard"),
+    b(
+        "tab",
+        Ctx::Run,
+        Action::NextPane,
+        "scroll the other pane (helm's output or the cause)",
+    ),
     w(
         "s",
         Ctx::Run,

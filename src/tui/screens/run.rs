@@ -17,8 +17,9 @@ use crate::tui::session::{LastOperation, Session};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{self, block};
 
-/// helm output lines the run screen keeps.
-const HELM_LINES: usize = 200;
+/// helm output lines the run screen keeps: all of a run's, NOTES included, short of a
+/// runaway helm.
+const HELM_LINES: usize = 20_000;
 
 #[derive(Debug, Clone)]
 pub struct RunView {
@@ -44,6 +45,10 @@ pub struct RunView {
     pub stopping: bool,
     /// How far the cause pane is scrolled (j/k, g/G).
     pub scroll: u16,
+    /// How many lines the helm pane is scrolled up from its end (0: it follows helm).
+    pub helm_back: usize,
+    /// j/k scroll the helm pane rather than the cause (tab switches).
+    pub helm_focused: bool,
 }
 
 impl RunView {
@@ -64,6 +69,8 @@ impl RunView {
             what: what.to_string(),
             stopping: false,
             scroll: 0,
+            helm_back: 0,
+            helm_focused: false,
         }
     }
 
@@ -160,9 +167,17 @@ impl RunScreen {
         })
     }
 
-    /// j/k/g/G on the run screen scroll the cause pane.
+    /// j/k/g/G on the run screen scroll the cause pane, or helm's output when it has the
+    /// focus or there is no cause (up goes back from the end; G follows helm again).
     fn scroll(&mut self, a: Action) {
         let Some(r) = self.view.as_mut() else { return };
+        if r.helm_focused || r.problem.is_none() {
+            let len = r.helm.len();
+            let back = len.saturating_sub(1 + r.helm_back);
+            let at = super::step(back, len, a);
+            r.helm_back = len.saturating_sub(1 + at);
+            return;
+        }
         let len = r
             .problem
             .as_ref()
@@ -231,6 +246,10 @@ impl RunScreen {
             },
             E::HelmOutput { line } => {
                 r.helm.push_back(line);
+                // Scrolled back, the pane stays on the lines being read.
+                if r.helm_back > 0 {
+                    r.helm_back += 1;
+                }
                 while r.helm.len() > HELM_LINES {
                     r.helm.pop_front();
                 }
@@ -301,6 +320,12 @@ impl Screen for RunScreen {
         match a {
             a if a.moves() => {
                 self.scroll(a);
+                Some(Step::default())
+            }
+            Action::NextPane => {
+                if let Some(r) = self.view.as_mut() {
+                    r.helm_focused = !r.helm_focused && r.problem.is_some();
+                }
                 Some(Step::default())
             }
             Action::StopWaiting => Some(self.stop_waiting()),
@@ -396,14 +421,26 @@ fn draw_run(f: &mut Frame, area: Rect, r: &RunView, s: &Session, t: &Theme) {
         _ => (out_area, None),
     };
     let height = out_area.height.saturating_sub(2) as usize;
-    let skip = r.helm.len().saturating_sub(height);
+    let (skip, end) = helm_window(r.helm.len(), height, r.helm_back);
     let out: Vec<Line> = r
         .helm
         .iter()
         .skip(skip)
+        .take(end - skip)
         .map(|l| Line::from(l.clone()))
         .collect();
-    f.render_widget(Paragraph::new(out).block(block(" helm ", t)), out_area);
+    let following = if r.helm_back == 0 {
+        ""
+    } else {
+        " · G: follow"
+    };
+    let focus = if r.helm_focused || r.problem.is_none() {
+        " · j/k scroll"
+    } else {
+        " · tab: scroll"
+    };
+    let title = format!(" helm {end}/{}{focus}{following} ", r.helm.len());
+    f.render_widget(Paragraph::new(out).block(block(title, t)), out_area);
     if let (Some(area), Some(p)) = (cause_area, &r.problem) {
         let mut lines = vec![
             Line::from(Span::styled(
@@ -464,6 +501,13 @@ fn draw_run(f: &mut Frame, area: Rect, r: &RunView, s: &Session, t: &Theme) {
             .block(block(" result ", t).title_bottom(keys)),
         result_area,
     );
+}
+
+/// The helm lines a pane of `height` rows shows, `back` lines up from the end: the first
+/// line's index and one past the last (the position shown as `end/len`).
+fn helm_window(len: usize, height: usize, back: usize) -> (usize, usize) {
+    let end = len.saturating_sub(back).max(height.min(len));
+    (end.saturating_sub(height), end)
 }
 
 /// The run screen's result line and the keys that apply (kept on the border, where a long
