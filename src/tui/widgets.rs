@@ -62,7 +62,7 @@ pub(super) fn scroll_rows(lines: &[Line], width: u16, height: u16, top: usize) -
 
 /// How many rows `text` takes word-wrapped to `width` columns (as `Wrap { trim: true }`
 /// breaks it: at spaces, and inside a word longer than the line).
-pub(super) fn wrapped_rows(text: &str, width: u16) -> u16 {
+pub(crate) fn wrapped_rows(text: &str, width: u16) -> u16 {
     let w = width.max(1) as usize;
     let mut rows = 0usize;
     for line in text.lines() {

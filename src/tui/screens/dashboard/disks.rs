@@ -13,8 +13,28 @@ use crate::tui::widgets::{block, verdict_span};
 use crate::verdict::Verdict;
 
 pub(super) fn draw(f: &mut Frame, area: Rect, dash: &Dashboard, session: &Session, t: &Theme) {
-    let [table_area, evidence_area] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(7)]).areas(area);
+    // The selected claim's verdict, its fix and every line of its evidence: as tall as they
+    // wrap to, leaving the table at least its header and three rows.
+    let chosen = session.disks.get(dash.selected);
+    let ev_text: Vec<String> = match chosen {
+        Some(d) => std::iter::once(d.message.clone())
+            .chain((!d.fix.is_empty()).then(|| format!("fix: {}", d.fix)))
+            .chain(d.evidence.iter().map(|e| format!("  {e}")))
+            .collect(),
+        None => vec!["no volumes in this namespace".into()],
+    };
+    let inner = area.width.saturating_sub(2);
+    let needed: u16 = ev_text
+        .iter()
+        .map(|l| crate::tui::widgets::wrapped_rows(l, inner))
+        .sum::<u16>()
+        + 2;
+    let evidence_height = needed.clamp(7, area.height.saturating_sub(6).max(7));
+    let [table_area, evidence_area] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(evidence_height),
+    ])
+    .areas(area);
     let encryption = |d: &crate::health::disks::DiskRow| {
         serde_json::to_value(d.encryption)
             .ok()
@@ -94,22 +114,22 @@ pub(super) fn draw(f: &mut Frame, area: Rect, dash: &Dashboard, session: &Sessio
     ));
     let mut st = TableState::default().with_selected(Some(dash.selected));
     f.render_stateful_widget(table, table_area, &mut st);
-    let ev: Vec<Line> = match session.disks.get(dash.selected) {
-        Some(d) => std::iter::once(Line::from(Span::styled(
-            d.message.clone(),
-            if d.verdict == Verdict::Pass {
-                t.ok
-            } else {
-                t.fail
-            },
-        )))
-        .chain(d.evidence.iter().map(|e| Line::from(format!("  {e}"))))
-        .chain(
-            (!d.fix.is_empty())
-                .then(|| Line::from(Span::styled(format!("fix: {}", d.fix), t.accent))),
-        )
-        .collect(),
-        None => vec![Line::from("no volumes in this namespace")],
+    // The fix right under the verdict: on a short screen the evidence's end is what gives way.
+    let ev: Vec<Line> = match chosen {
+        Some(d) => ev_text
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let style = match i {
+                    0 if d.verdict == Verdict::Pass => t.ok,
+                    0 => t.fail,
+                    1 if !d.fix.is_empty() => t.accent,
+                    _ => ratatui::style::Style::default(),
+                };
+                Line::from(Span::styled(l, style))
+            })
+            .collect(),
+        None => ev_text.into_iter().map(Line::from).collect(),
     };
     f.render_widget(
         Paragraph::new(ev)
