@@ -353,9 +353,10 @@ fn quitting_during_an_install_can_wait_for_helm_to_finish() {
     t.wait_for("w: wait, then quit", 10);
     t.keys(b"w");
     t.wait_for("quitting when helm finishes", 10);
-    // The app quits by itself once helm is done, and not before.
+    // The app quits by itself once helm is done, and not before, and says how it ended.
     assert_eq!(t.exit_code(240), 0);
     t.assert_restored();
+    t.wait_for("install of posthog in posthog: ", 10);
     assert_eq!(release_statuses(&sim), vec!["deployed".to_string()]);
 }
 

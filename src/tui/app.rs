@@ -56,6 +56,8 @@ pub struct App {
     pub probe_profile: Option<Option<String>>,
     /// Printed after the terminal is restored (how to follow a helm left running).
     pub farewell: Option<String>,
+    /// The process exit code when quitting after an operation the user waited for.
+    pub exit_code: Option<i32>,
     /// The `:` commands run, oldest first (↑/↓ at the prompt), and where ↑ has got to.
     pub history: Vec<String>,
     pub history_at: Option<usize>,
@@ -76,6 +78,7 @@ impl App {
             quit_when_done: false,
             probe_profile: None,
             farewell: None,
+            exit_code: None,
             history: Vec::new(),
             history_at: None,
         }
@@ -365,7 +368,16 @@ impl App {
             ops.push(done);
         }
         if self.quit_when_done {
+            // The user waited for this: it is what the terminal shows after the app is gone,
+            // and the exit code is the outcome's, as the CLI's would be.
             self.quit = true;
+            if let Some(last) = self.session.last_ops.last() {
+                self.farewell = Some(format!(
+                    "{} of {} in {}: {}",
+                    last.what, last.release, last.namespace, last.outcome
+                ));
+                self.exit_code = Some(last.outcome.exit_code());
+            }
             return vec![Effect::Quit];
         }
         vec![Effect::RefreshReleases]

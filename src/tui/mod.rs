@@ -217,7 +217,7 @@ async fn event_loop(
                 log.line(&format!("effect: {}", runtime::describe_effect(&e)));
                 match rt.execute(e, &focus(app)) {
                     runtime::Next::Go => {}
-                    runtime::Next::Quit => return exit::OK,
+                    runtime::Next::Quit => return app.exit_code.unwrap_or(exit::OK),
                     runtime::Next::Edit(path) => {
                         // The input reader stops while the editor owns the terminal, so no
                         // keystroke meant for the editor reaches the app.
@@ -229,7 +229,7 @@ async fn event_loop(
                 }
             }
             if app.quit {
-                return exit::OK;
+                return app.exit_code.unwrap_or(exit::OK);
             }
         }
     }

@@ -30,11 +30,8 @@ pub(super) fn draw(f: &mut Frame, area: Rect, dash: &Dashboard, session: &Sessio
         .sum::<u16>()
         + 2;
     let evidence_height = needed.clamp(7, area.height.saturating_sub(6).max(7));
-    let [table_area, evidence_area] = Layout::vertical([
-        Constraint::Min(3),
-        Constraint::Length(evidence_height),
-    ])
-    .areas(area);
+    let [table_area, evidence_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(evidence_height)]).areas(area);
     let encryption = |d: &crate::health::disks::DiskRow| {
         serde_json::to_value(d.encryption)
             .ok()
