@@ -685,6 +685,18 @@ fn run_screen_follows_the_engine_and_shows_the_outcome() {
     ));
     // The failing pod shows while helm still waits, with the offer to stop.
     snap("run_failing_while_waiting", &a);
+    // `l` opens its logs, as k9s's `l` on a pod; esc comes back to the run.
+    let effects = key(&mut a, KeyCode::Char('l'));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::PodText { pod, .. } if pod == "posthog-web-7c9f-abcde")),
+        "{effects:?}"
+    );
+    assert_eq!(a.screen(), Route::Dashboard);
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.screen(), Route::Run);
     // Leaving keeps it reachable: the header says so, and o comes back.
     key(&mut a, KeyCode::Esc);
     assert_eq!(a.screen(), Route::Home);

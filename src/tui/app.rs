@@ -731,6 +731,25 @@ impl App {
                     }
                 };
             }
+            // `l` on the run screen: the failing pod's logs, as k9s's `l` on a pod.
+            Action::Logs if self.screen() == Route::Run => {
+                let pod = self.run.view.as_ref().and_then(|r| {
+                    r.problem
+                        .as_ref()
+                        .map(|p| (r.namespace.clone(), p.pod.clone()))
+                });
+                return match pod {
+                    Some((ns, name)) => {
+                        self.show(Route::Dashboard);
+                        let step = self.dash.logs_of(&ns, &name, &self.session);
+                        self.follow(step)
+                    }
+                    None => {
+                        self.message = Some("no failing pod to show the logs of".into());
+                        Vec::new()
+                    }
+                };
+            }
             Action::Install => return self.start_wizard(deploy::Action::Install),
             Action::Upgrade => return self.start_wizard(deploy::Action::Upgrade),
             Action::Rollback => {

@@ -192,6 +192,7 @@ pub const BINDINGS: &[Binding] = &[
         "the running or last operation (:run)",
     ),
     b("d", Ctx::Run, Action::Dashboard, "open the dashboard"),
+    b("l", Ctx::Run, Action::Logs, "logs of the failing pod"),
     b(
         "tab",
         Ctx::Run,

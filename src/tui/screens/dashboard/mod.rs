@@ -141,6 +141,15 @@ impl Dashboard {
     }
 
     /// Opens the logs or YAML of the selected (or open) pod.
+    /// The logs of a named pod (the run screen's failing one), over the pods pane.
+    pub fn logs_of(&mut self, namespace: &str, pod: &str, s: &Session) -> Step {
+        self.show(Pane::Pods, false);
+        let v = PodText::new(TextKind::Logs, namespace, pod, s.now);
+        let e = v.effect();
+        self.text = Some(v);
+        Step::effect(e)
+    }
+
     fn open_text(&mut self, kind: TextKind, s: &Session) -> Step {
         let pod = match &self.detail {
             Some(p) => Some((s.opts.namespace.clone(), p.clone())),
