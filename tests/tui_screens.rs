@@ -318,6 +318,39 @@ fn an_unreachable_cluster_names_the_server_the_cause_and_what_to_try() {
     );
 }
 
+/// `:ns kube-system` (no release there) shows every pod of that namespace, as k9s shows a
+/// namespace, not an empty pane.
+#[test]
+fn a_namespace_without_the_release_shows_all_its_pods() {
+    let mut a = app();
+    a.update(Msg::Releases(Ok(vec![release("deployed", 1)])));
+    key(&mut a, KeyCode::Char(':'));
+    typed(&mut a, "ns kube-system");
+    let effects = key(&mut a, KeyCode::Enter);
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::SwitchNamespace(ns) if ns == "kube-system")),
+        "{effects:?}"
+    );
+    assert_eq!(a.screen(), Route::Dashboard);
+    let mut coredns = pod("coredns-5d78c9869d-x2x5w", "", true, 0, None);
+    coredns["metadata"]["namespace"] = json!("kube-system");
+    coredns["metadata"]["labels"] = json!({"k8s-app": "kube-dns"});
+    a.update(Msg::Snapshot(
+        Box::new(Snapshot {
+            pods: vec![arc(coredns)],
+            ..Default::default()
+        }),
+        Connection::Live,
+    ));
+    let screen = render(&a, 160, 48);
+    assert!(
+        screen.contains("coredns-5d78c9869d-x2x5w") && screen.contains("pods (1)"),
+        "{screen}"
+    );
+}
+
 #[test]
 fn help_is_generated_from_the_keymap_and_readonly_hides_writes() {
     let mut a = app();
@@ -993,6 +1026,10 @@ fn commands_and_rollback_confirm() {
         key(&mut a, KeyCode::Enter),
         vec![Effect::SwitchNamespace("analytics".into())]
     );
+    // As k9s's `:ns`, it shows the namespace's pods; esc is home again.
+    assert_eq!(a.screen(), Route::Dashboard);
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.screen(), Route::Home);
     key(&mut a, KeyCode::Char(':'));
     typed(&mut a, "nope");
     key(&mut a, KeyCode::Enter);

@@ -343,6 +343,7 @@ impl App {
             Ok(list) => {
                 self.session.releases = list;
                 self.session.releases_error = None;
+                self.session.releases_listed = true;
                 self.home.releases_changed(&self.session);
             }
             Err(e) => self.session.releases_error = Some(e),
@@ -680,6 +681,14 @@ impl App {
                     names.join(", ")
                 ),
             });
+        }
+        // As k9s's `:ns`: the namespace's pods, from wherever it was asked.
+        if self.screen() != Route::Dashboard {
+            if self.screen() == Route::Run {
+                self.leave();
+            }
+            self.show(Route::Dashboard);
+            self.dash.show(Pane::Pods, true);
         }
         vec![Effect::SwitchNamespace(ns)]
     }

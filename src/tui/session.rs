@@ -53,6 +53,8 @@ pub struct Session {
     pub profiles: Vec<Profile>,
     pub releases: Vec<ReleaseInfo>,
     pub releases_error: Option<String>,
+    /// The releases have been listed at least once (an empty list then means none).
+    pub releases_listed: bool,
     pub snapshot: Snapshot,
     /// Rows derived from the snapshot once per change, not once per frame.
     pub pods: crate::health::PodsReport,
@@ -72,6 +74,7 @@ impl Session {
             profiles,
             releases: Vec::new(),
             releases_error: None,
+            releases_listed: false,
             snapshot: Snapshot::default(),
             pods: crate::health::pods_report(&Snapshot::default(), None, now),
             disks: Vec::new(),
@@ -101,11 +104,24 @@ impl Session {
         .0
     }
 
+    /// The release the panes are scoped to: the focused one, unless the releases are known
+    /// and it is not in this namespace (`:ns kube-system`), where every pod and claim of the
+    /// namespace shows, as k9s shows a namespace.
+    pub fn release_here(&self) -> Option<&str> {
+        let release = self.opts.release.as_str();
+        let known_absent = self.releases_listed
+            && !self
+                .releases
+                .iter()
+                .any(|r| r.name == release && r.namespace == self.opts.namespace);
+        (!known_absent).then_some(release)
+    }
+
     /// Recomputes the pane rows from the snapshot.
     pub fn derive(&mut self) {
         let judged = self.judgement();
         self.pods = judged.pods.unwrap_or_else(|| {
-            crate::health::pods_report(&self.snapshot, Some(&self.opts.release), self.now)
+            crate::health::pods_report(&self.snapshot, self.release_here(), self.now)
         });
         self.disks = judged.disks.unwrap_or_default();
     }
@@ -118,7 +134,7 @@ impl Session {
             .map(|p| p.storage.encryption)
             .unwrap_or(crate::profile::EncryptionRule::NotRequired);
         let asked = crate::health::Asked {
-            release: Some(&self.opts.release),
+            release: self.release_here(),
             rule,
             pods: true,
             disks: true,
