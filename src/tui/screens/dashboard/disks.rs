@@ -137,7 +137,7 @@ pub(super) fn draw(f: &mut Frame, area: Rect, dash: &Dashboard, session: &Sessio
 }
 
 /// `text` in `width` columns, its end kept behind a leading `…` when it is longer.
-fn keep_end(text: &str, width: usize) -> String {
+pub(super) fn keep_end(text: &str, width: usize) -> String {
     let n = text.chars().count();
     if n <= width || width == 0 {
         return text.to_string();

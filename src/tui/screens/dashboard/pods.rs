@@ -103,29 +103,10 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, dash: &Dashboard, session: &S
     let height = pods_area.height.saturating_sub(3) as usize;
     let sel = dash.selected.min(total.saturating_sub(1));
     let offset = sel.saturating_sub(height.saturating_sub(1));
-    let shown = rows.iter().skip(offset).take(height.max(1)).map(|p| {
-        let status = match &p.problem {
-            Some(x) => Span::styled(x.reason.clone(), t.fail),
-            None if p.is_ready() || p.completed => Span::styled(p.phase.clone(), t.ok),
-            None => Span::styled(p.phase.clone(), t.warn),
-        };
-        Row::new(vec![
-            Cell::from(p.component.clone()),
-            Cell::from(p.name.clone()),
-            Cell::from(format!("{}/{}", p.ready, p.containers)),
-            Cell::from(status),
-            Cell::from(p.restarts.to_string()),
-            Cell::from(age(p.age_secs)),
-            Cell::from(p.node.clone()),
-        ])
-    });
-    let sort = dash.sort.column().0.to_lowercase();
-    let filter = if dash.filter.is_empty() {
-        String::new()
-    } else {
-        format!(" · /{}", dash.filter)
-    };
-    // Names and statuses whole; the component and the node get what is left.
+    // Names, statuses, restarts and ages whole. What is left goes to the component and the
+    // node, each keeping its distinguishing end (`…-operator`): the component gives way
+    // first, down to 6 columns, then the node; below that the component goes (the pod's name
+    // carries it) and the node keeps what is left.
     let visible: Vec<_> = rows.iter().skip(offset).take(height.max(1)).collect();
     let widest = |f: &dyn Fn(&crate::health::pods::PodRow) -> usize, min: usize| {
         visible.iter().map(|p| f(p)).max().unwrap_or(0).max(min)
@@ -139,14 +120,42 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, dash: &Dashboard, session: &S
         },
         6,
     );
-    let comp_w = widest(&|p| p.component.chars().count(), 9).min(12);
+    let comp_full = widest(&|p| p.component.chars().count(), 9);
+    let node_full = widest(&|p| p.node.chars().count(), 4);
     let inner = pods_area.width.saturating_sub(2) as usize;
     let fixed = 5 + 3 + 4 + 6; // READY, RST, AGE and the gaps between seven columns
     let left = inner.saturating_sub(fixed + name_w + status_w);
-    let comp_w = comp_w.min(left);
-    let node_w = left
-        .saturating_sub(comp_w)
-        .min(widest(&|p| p.node.chars().count(), 4));
+    let (comp_w, node_w) = if left >= comp_full + node_full {
+        (comp_full, node_full)
+    } else if left >= 6 + node_full {
+        (left - node_full, node_full)
+    } else if left >= 6 + 4 {
+        (6, left - 6)
+    } else {
+        (0, left)
+    };
+    let shown = rows.iter().skip(offset).take(height.max(1)).map(|p| {
+        let status = match &p.problem {
+            Some(x) => Span::styled(x.reason.clone(), t.fail),
+            None if p.is_ready() || p.completed => Span::styled(p.phase.clone(), t.ok),
+            None => Span::styled(p.phase.clone(), t.warn),
+        };
+        Row::new(vec![
+            Cell::from(super::disks::keep_end(&p.component, comp_w)),
+            Cell::from(p.name.clone()),
+            Cell::from(format!("{}/{}", p.ready, p.containers)),
+            Cell::from(status),
+            Cell::from(p.restarts.to_string()),
+            Cell::from(age(p.age_secs)),
+            Cell::from(super::disks::keep_end(&p.node, node_w)),
+        ])
+    });
+    let sort = dash.sort.column().0.to_lowercase();
+    let filter = if dash.filter.is_empty() {
+        String::new()
+    } else {
+        format!(" · /{}", dash.filter)
+    };
     let table = Table::new(
         shown,
         [
