@@ -448,6 +448,45 @@ fn a_helm_that_does_not_stop_when_asked_can_be_killed() {
     );
 }
 
+/// Leaving a question (tab) judges it at once, as Enter does, and a question emptied of its
+/// default says which default will apply instead of applying it unseen.
+#[test]
+fn leaving_a_question_judges_it_and_an_emptied_one_names_its_default() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('i'));
+    key(&mut a, KeyCode::Char('g'));
+    key(&mut a, KeyCode::Enter);
+    typed(&mut a, "not a host");
+    key(&mut a, KeyCode::Tab);
+    let w = a.walkthrough.current.as_ref().unwrap();
+    assert!(w.fields[0].error.is_some(), "{:?}", w.fields[0]);
+    // The first question with a default and a text field: emptied, then left.
+    let at = w
+        .fields
+        .iter()
+        .position(|f| {
+            f.question.default.as_ref().is_some_and(|d| d.is_string()) && !f.input.text.is_empty()
+        })
+        .expect("a question with a default");
+    let default = w.fields[at].question.default.clone().unwrap();
+    while a.walkthrough.current.as_ref().unwrap().field != at {
+        key(&mut a, KeyCode::Tab);
+    }
+    let len = a.walkthrough.current.as_ref().unwrap().fields[at]
+        .input
+        .text
+        .len();
+    for _ in 0..len {
+        key(&mut a, KeyCode::Backspace);
+    }
+    key(&mut a, KeyCode::Tab);
+    let w = a.walkthrough.current.as_ref().unwrap();
+    assert_eq!(
+        w.fields[at].error.as_deref(),
+        Some(format!("empty: the default {} applies", default.as_str().unwrap()).as_str())
+    );
+}
+
 #[test]
 fn install_wizard_screens() {
     let mut a = app();
@@ -521,6 +560,20 @@ fn install_wizard_screens() {
                 || l.value.to_lowercase().contains("storageclass"))
     );
     snap("wizard_review_filtered", &a);
+    // ... and on the layer a value came from: /answers finds what the answers set.
+    key(&mut a, KeyCode::Char('/'));
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Char('/'));
+    typed(&mut a, "answers");
+    key(&mut a, KeyCode::Enter);
+    let w = a.walkthrough.current.as_ref().unwrap();
+    let from_answers = w
+        .review
+        .iter()
+        .filter(|l| l.layer.starts_with("answers"))
+        .count();
+    assert!(from_answers > 0);
+    assert!(w.review_rows().len() >= from_answers);
     key(&mut a, KeyCode::Char('/'));
     key(&mut a, KeyCode::Esc);
     assert!(a.walkthrough.current.as_ref().unwrap().filter.is_empty());

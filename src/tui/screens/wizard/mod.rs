@@ -119,6 +119,7 @@ impl Wizard {
                 f.is_empty()
                     || l.path.to_lowercase().contains(&f)
                     || l.value.to_lowercase().contains(&f)
+                    || l.layer.to_lowercase().contains(&f)
             })
             .collect()
     }
@@ -574,6 +575,9 @@ impl Walkthrough {
         let Some(w) = self.current.as_mut() else {
             return;
         };
+        if w.step == WizardStep::Questions {
+            w.leave_field();
+        }
         let sel = match w.step {
             WizardStep::Profile => &mut w.profile,
             WizardStep::Version => &mut w.version_sel,
@@ -581,6 +585,24 @@ impl Walkthrough {
             _ => &mut w.scroll,
         };
         *sel = step(*sel, len, a);
+    }
+}
+
+impl Wizard {
+    /// Leaving a question judges its answer at once (as Enter will), and an emptied one
+    /// says which default takes its place rather than applying it unseen.
+    fn leave_field(&mut self) {
+        let Some(f) = self.fields.get_mut(self.field) else {
+            return;
+        };
+        f.error = match validate_field(f) {
+            Err(e) => Some(e.to_string()),
+            Ok(Value::Null) => f.question.default.as_ref().map(|d| {
+                let d = d.as_str().map_or_else(|| d.to_string(), str::to_string);
+                format!("empty: the default {d} applies")
+            }),
+            Ok(_) => None,
+        };
     }
 }
 
@@ -719,6 +741,7 @@ impl Screen for Walkthrough {
                 if let Some(w) = self.current.as_mut()
                     && !w.fields.is_empty()
                 {
+                    w.leave_field();
                     let n = w.fields.len();
                     w.field = if a == Action::NextPane {
                         (w.field + 1) % n
