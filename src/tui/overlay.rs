@@ -64,7 +64,32 @@ const COMMANDS: [(&str, &str); 9] = [
     (":q :quit", "quit (asks while an operation runs)"),
 ];
 
-/// The help screen's lines: this screen's keys, then the global ones, then the commands.
+/// k9s keys that do something else here, or nothing: said, so a k9s habit is not a surprise.
+const K9S_DIFFERENCES: [(&str, &str); 5] = [
+    (
+        "s",
+        "k9s opens a shell; here it sorts the pods (helmdeck opens no shell)",
+    ),
+    (
+        "shift-f",
+        "k9s port-forwards; not here yet: kubectl port-forward svc/NAME PORT",
+    ),
+    (
+        "ctrl-k ctrl-d",
+        "k9s kills, deletes; not here: helmdeck changes a release only through helm",
+    ),
+    (
+        "e",
+        "k9s edits a resource; here it edits an override file (values review)",
+    ),
+    (
+        ":deploy :sts",
+        "k9s lists them; here the pods pane, grouped by component",
+    ),
+];
+
+/// The help screen's lines: this screen's keys, then the global ones, then the commands,
+/// then the k9s keys that mean something else here.
 pub fn help_lines(ctx: Ctx, readonly: bool) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = keymap::help_lines(ctx, readonly)
         .into_iter()
@@ -72,6 +97,12 @@ pub fn help_lines(ctx: Ctx, readonly: bool) -> Vec<(String, String)> {
         .collect();
     out.push((String::new(), String::new()));
     out.extend(COMMANDS.iter().map(|(k, h)| (k.to_string(), h.to_string())));
+    out.push((String::new(), String::new()));
+    out.extend(
+        K9S_DIFFERENCES
+            .iter()
+            .map(|(k, h)| (k.to_string(), h.to_string())),
+    );
     out
 }
 
