@@ -532,3 +532,38 @@ fn two_demos_on_separate_clusters_install_side_by_side() {
         t.assert_restored();
     }
 }
+
+/// ctrl-k on the dashboard's selected pod asks first, then deletes it, and its controller
+/// replaces it, as k9s's kill does.
+#[test]
+fn ctrl_k_deletes_a_pod_and_its_controller_replaces_it() {
+    let sim = Sim::start(SimOptions::default());
+    let o = common::helmdeck_on(
+        &sim,
+        &helm(4),
+        &["install", "--profile", "local", "--yes", "--timeout", "120"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+    let uids = || -> Vec<String> {
+        sim.objects("", "pods", Some("posthog"))
+            .iter()
+            .filter_map(|p| p["metadata"]["uid"].as_str().map(str::to_string))
+            .collect()
+    };
+    let before = uids();
+    let mut t = Tty::start(&sim, &["--profile", "local"], &[]);
+    t.wait_for("releases (1)", 30);
+    t.keys(b"d");
+    t.wait_for("Pods ready", 30);
+    t.keys(b"\x0b"); // ctrl-k
+    t.wait_for("Delete pod ", 10);
+    t.keys(b"y");
+    t.wait_for("its controller makes a new one", 30);
+    common::eventually(60, "the deleted pod replaced", || {
+        let now = uids();
+        (now.len() == before.len() && now.iter().any(|u| !before.contains(u))).then_some(())
+    });
+    t.keys(b"q");
+    assert_eq!(t.exit_code(20), 0);
+    t.assert_restored();
+}

@@ -351,6 +351,37 @@ fn a_namespace_without_the_release_shows_all_its_pods() {
     );
 }
 
+/// ctrl-k on a pod (k9s's kill) asks first, then deletes it; read-only, it is not offered.
+#[test]
+fn ctrl_k_deletes_the_selected_pod_after_confirming() {
+    let mut a = dashboard();
+    let ctrl_k = KeyEvent::new(KeyCode::Char('k'), KeyModifiers::CONTROL);
+    let selected = helmdeck::tui::screens::dashboard::visible_pods(&a.dash, &a.session)[0]
+        .name
+        .clone();
+    assert!(a.update(Msg::Key(ctrl_k)).is_empty());
+    let asked = render(&a, 160, 48);
+    assert!(
+        asked.contains(&format!("Delete pod {selected} in posthog?")),
+        "{asked}"
+    );
+    let effects = key(&mut a, KeyCode::Char('y'));
+    assert_eq!(
+        effects,
+        vec![Effect::DeletePod {
+            namespace: "posthog".into(),
+            pod: selected.clone()
+        }]
+    );
+    a.update(Msg::PodDeleted(selected.clone(), Ok(())));
+    assert!(a.message.as_deref().unwrap().contains("makes a new one"));
+    // Read-only, ctrl-k does nothing and help does not list it.
+    let mut ro = dashboard();
+    ro.session.opts.readonly = true;
+    assert!(ro.update(Msg::Key(ctrl_k)).is_empty());
+    assert!(ro.overlay.is_none());
+}
+
 #[test]
 fn help_is_generated_from_the_keymap_and_readonly_hides_writes() {
     let mut a = app();

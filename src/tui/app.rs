@@ -228,6 +228,13 @@ impl App {
                 self.follow(s)
             }
             Msg::Releases(r) => self.releases(r),
+            Msg::PodDeleted(pod, r) => {
+                self.message = Some(match r {
+                    Ok(()) => format!("pod {pod} deleted: its controller makes a new one"),
+                    Err(e) => format!("cannot delete pod {pod}: {e}"),
+                });
+                Vec::new()
+            }
             Msg::Probe(p) => {
                 self.session.probed(*p);
                 Vec::new()
@@ -890,6 +897,14 @@ impl App {
             Confirm::StopWaiting { pid, .. } => {
                 self.run.stopping(pid);
                 vec![Effect::StopHelm { pid }]
+            }
+            Confirm::DeletePod { namespace, pod } => {
+                if self.session.opts.readonly {
+                    self.message = Some("read-only: pods are not deleted".into());
+                    return Vec::new();
+                }
+                self.message = Some(format!("deleting pod {pod}…"));
+                vec![Effect::DeletePod { namespace, pod }]
             }
             Confirm::KillHelm { pid } => {
                 self.run.killing(pid);

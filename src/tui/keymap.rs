@@ -44,6 +44,8 @@ pub enum Action {
     Logs,
     Yaml,
     Describe,
+    /// Delete the selected pod (its controller replaces it), after confirming.
+    DeletePod,
 }
 
 impl Action {
@@ -185,6 +187,12 @@ pub const BINDINGS: &[Binding] = &[
         Action::Refresh,
         "probe ingestion now",
     ),
+    w(
+        "ctrl-k",
+        Ctx::Dashboard,
+        Action::DeletePod,
+        "delete the selected pod (its controller makes a new one), after confirming",
+    ),
     b(
         "o",
         Ctx::Everywhere,
@@ -220,6 +228,7 @@ fn matches(keys: &str, k: &KeyEvent) -> bool {
     keys.split(' ').any(|spec| match spec {
         "ctrl-c" => k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL),
         "ctrl-r" => k.code == KeyCode::Char('r') && k.modifiers.contains(KeyModifiers::CONTROL),
+        "ctrl-k" => k.code == KeyCode::Char('k') && k.modifiers.contains(KeyModifiers::CONTROL),
         "ctrl-f" => k.code == KeyCode::Char('f') && k.modifiers.contains(KeyModifiers::CONTROL),
         "ctrl-b" => k.code == KeyCode::Char('b') && k.modifiers.contains(KeyModifiers::CONTROL),
         "pgdn" => k.code == KeyCode::PageDown,

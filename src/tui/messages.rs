@@ -71,6 +71,11 @@ pub enum Effect {
         pid: u32,
     },
     /// Kill the detached helm (this pid), which did not stop when asked.
+    /// Delete a pod; its controller replaces it.
+    DeletePod {
+        namespace: String,
+        pod: String,
+    },
     KillHelm {
         pid: u32,
     },
@@ -101,6 +106,8 @@ pub enum Msg {
     ApplyDone(Outcome),
     Logs(String, Vec<String>),
     Edited,
+    /// A pod delete asked for: done, or why not.
+    PodDeleted(String, Result<(), String>),
     /// The helm version found, or how to get helm.
     Helm(Result<String, String>),
     /// A release's revisions, oldest first.

@@ -75,8 +75,8 @@ const K9S_DIFFERENCES: [(&str, &str); 5] = [
         "k9s port-forwards; not here yet: kubectl port-forward svc/NAME PORT",
     ),
     (
-        "ctrl-k ctrl-d",
-        "k9s kills, deletes; not here: helmdeck changes a release only through helm",
+        "ctrl-d",
+        "k9s deletes a resource; here ctrl-k deletes a pod only (helm changes the rest)",
     ),
     (
         "e",
@@ -205,6 +205,9 @@ fn draw_confirm(f: &mut Frame, area: Rect, c: &Confirm, t: &Theme) {
         }
         Confirm::KillHelm { pid } => format!(
             "helm (pid {pid}) has not stopped since you asked. Kill it? The release is left as helm left it (pending or uninstalling); the outcome says how to recover it.\n\ny: kill helm   n: keep waiting"
+        ),
+        Confirm::DeletePod { namespace, pod } => format!(
+            "Delete pod {pod} in {namespace}? Its Deployment or StatefulSet makes a new one; a pod no controller owns is gone for good.\n\ny: delete   n: cancel"
         ),
         Confirm::QuitWhileRunning => "helm is still running. Quit when it finishes, or now and leave it running (`helmdeck status` follows it)?\n\nw: wait, then quit   l: leave it running   n: stay".into(),
     };

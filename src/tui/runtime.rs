@@ -478,6 +478,23 @@ impl Runtime {
                     }));
                 }
             }
+            Effect::DeletePod { namespace, pod } => {
+                if let Ok(Clients { api, entries, .. }) = self.kube.clone() {
+                    let tx = self.tx.clone();
+                    tokio::spawn(async move {
+                        let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
+                            kube::Api::namespaced(api, &namespace);
+                        let r = pods
+                            .delete(&pod, &kube::api::DeleteParams::default())
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| {
+                                crate::cluster::connect::diagnose(&e, entries.as_ref()).to_string()
+                            });
+                        let _ = tx.send(Msg::PodDeleted(pod, r));
+                    });
+                }
+            }
             Effect::KillHelm { pid } => {
                 if let Err(e) = crate::helm::driver::Helm::kill(pid) {
                     let _ = self.tx.send(Msg::Engine(crate::deploy::Event::Notice {

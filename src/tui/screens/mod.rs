@@ -127,6 +127,8 @@ pub enum Confirm {
     },
     /// helm was asked to stop and is still running: kill it, leaving the release as it is.
     KillHelm { pid: u32 },
+    /// Delete a pod (k9s's ctrl-k): its controller replaces it.
+    DeletePod { namespace: String, pod: String },
 }
 
 /// Rows a page key moves.

@@ -189,7 +189,7 @@ impl Screen for Dashboard {
 
     fn offers(&self, a: Action, _s: &Session) -> bool {
         match a {
-            Action::Filter | Action::Sort | Action::Logs | Action::Yaml => {
+            Action::Filter | Action::Sort | Action::Logs | Action::Yaml | Action::DeletePod => {
                 self.pane == Pane::Pods && self.text.is_none()
             }
             Action::Describe => self.pane == Pane::Pods && self.detail.is_none(),
@@ -248,6 +248,13 @@ impl Screen for Dashboard {
                 Some(self.enter(s))
             }
             Action::Refresh => Some(Step::effect(Effect::ProbeNow)),
+            Action::DeletePod => Some(match visible_pods(self, s).get(self.selected) {
+                Some(p) => Step::confirm(super::Confirm::DeletePod {
+                    namespace: p.namespace.clone(),
+                    pod: p.name.clone(),
+                }),
+                None => Step::say("no pod selected"),
+            }),
             Action::Back => self.back(),
             _ => None,
         }
