@@ -478,23 +478,7 @@ impl Runtime {
                     }));
                 }
             }
-            Effect::DeletePod { namespace, pod } => {
-                if let Ok(Clients { api, entries, .. }) = self.kube.clone() {
-                    let tx = self.tx.clone();
-                    tokio::spawn(async move {
-                        let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
-                            kube::Api::namespaced(api, &namespace);
-                        let r = pods
-                            .delete(&pod, &kube::api::DeleteParams::default())
-                            .await
-                            .map(|_| ())
-                            .map_err(|e| {
-                                crate::cluster::connect::diagnose(&e, entries.as_ref()).to_string()
-                            });
-                        let _ = tx.send(Msg::PodDeleted(pod, r));
-                    });
-                }
-            }
+            Effect::DeletePod { namespace, pod } => self.delete_pod(namespace, pod),
             Effect::KillHelm { pid } => {
                 if let Err(e) = crate::helm::driver::Helm::kill(pid) {
                     let _ = self.tx.send(Msg::Engine(crate::deploy::Event::Notice {
@@ -505,6 +489,24 @@ impl Runtime {
             Effect::Edit(path) => return Next::Edit(path),
         }
         Next::Go
+    }
+
+    /// Deletes a pod (ctrl-k); its controller makes a new one.
+    fn delete_pod(&self, namespace: String, pod: String) {
+        let Ok(Clients { api, entries, .. }) = self.kube.clone() else {
+            return;
+        };
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
+                kube::Api::namespaced(api, &namespace);
+            let r = pods
+                .delete(&pod, &kube::api::DeleteParams::default())
+                .await
+                .map(|_| ())
+                .map_err(|e| crate::cluster::connect::diagnose(&e, entries.as_ref()).to_string());
+            let _ = tx.send(Msg::PodDeleted(pod, r));
+        });
     }
 
     /// The repository's versions for the version picker, with the cluster's Kubernetes.
