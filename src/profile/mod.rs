@@ -113,6 +113,17 @@ pub enum EncryptionRule {
     NotRequired,
 }
 
+impl EncryptionRule {
+    /// The rule in words, for screens.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            EncryptionRule::ClassParameter => "required, by the StorageClass's parameter",
+            EncryptionRule::Platform => "always, by the platform",
+            EncryptionRule::NotRequired => "not required",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StorageRule {
