@@ -496,9 +496,12 @@ fn first_contact_messages_say_what_failed_and_what_to_do() {
     let help =
         String::from_utf8_lossy(&helmdeck(tmp.path(), &["status", "--help"]).stdout).into_owned();
     assert!(
-        !help.contains("REVISION") && !help.contains("--yes"),
+        !help.contains("REVISION") && !help.contains("--yes") && !help.contains("--timeout "),
         "{help}"
     );
+    let help =
+        String::from_utf8_lossy(&helmdeck(tmp.path(), &["history", "--help"]).stdout).into_owned();
+    assert!(!help.contains("--timeout "), "{help}");
     let help =
         String::from_utf8_lossy(&helmdeck(tmp.path(), &["rollback", "--help"]).stdout).into_owned();
     assert!(

@@ -526,7 +526,7 @@ pub fn deploy(action: Action, plan_only: bool, args: DeployArgs) -> i32 {
     };
     let intent = Intent {
         values,
-        timeout_secs: args.target.timeout,
+        timeout_secs: args.wait.timeout,
         rollback_on_failure: !args.no_rollback,
         verify: !args.no_verify,
         resize_disks: args.resize_disks,
@@ -843,7 +843,7 @@ pub fn rollback(args: RollbackArgs) -> i32 {
                         namespace: &t.namespace,
                         revision: plan.to.revision,
                         from: plan.from.revision,
-                        timeout_secs: t.timeout,
+                        timeout_secs: args.wait.timeout,
                         watch: None,
                     },
                     &data_dir,

@@ -192,12 +192,17 @@ pub struct ReleaseTarget {
     /// kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// How long helm may run: only for the commands that run it to change a release.
+#[derive(Debug, Args)]
+pub struct HelmWait {
     /// How long helm waits for resources to be ready: seconds, or a duration as helm takes
     /// it (`300s`, `5m`, `1h30m`).
     #[arg(long, default_value_t = crate::deploy::DEFAULT_TIMEOUT_SECS, value_parser = parse_timeout)]
     pub timeout: u64,
-    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
 }
 
 #[derive(Debug, Args)]
@@ -206,6 +211,8 @@ pub struct DeployArgs {
     pub values: ValuesArgs,
     #[command(flatten)]
     pub target: ReleaseTarget,
+    #[command(flatten)]
+    pub wait: HelmWait,
     /// Apply without asking.
     #[arg(long)]
     pub yes: bool,
@@ -265,6 +272,8 @@ pub struct ReleaseArgs {
 pub struct RollbackArgs {
     #[command(flatten)]
     pub target: ReleaseTarget,
+    #[command(flatten)]
+    pub wait: HelmWait,
     /// Revision to roll back to (default: the previous one).
     pub revision: Option<u64>,
     /// Roll back without asking.
