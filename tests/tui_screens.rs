@@ -967,6 +967,7 @@ fn logs_and_yaml_of_a_pod_as_k9s_shows_them() {
             namespace: "posthog".into(),
             pod: "posthog-web-7c9f-abcde".into(),
             container: None,
+            previous: false,
         }]
     );
     let lines: Vec<String> = (1..=40).map(|i| format!("web log line {i}")).collect();
@@ -995,6 +996,32 @@ fn logs_and_yaml_of_a_pod_as_k9s_shows_them() {
     let effects = key(&mut a, KeyCode::Char('c'));
     assert!(
         matches!(&effects[..], [Effect::PodText { container: Some(c), .. }] if c == "proxy"),
+        "{effects:?}"
+    );
+    // p shows what the previous container printed before it died (not followed), p again the
+    // current one.
+    let effects = key(&mut a, KeyCode::Char('p'));
+    assert!(
+        matches!(&effects[..], [Effect::PodText { previous: true, .. }]),
+        "{effects:?}"
+    );
+    assert!(render(&a, 160, 48).contains("previous logs posthog-web-7c9f-abcde"));
+    let effects = key(&mut a, KeyCode::Char('p'));
+    assert!(
+        matches!(
+            &effects[..],
+            [Effect::PodText {
+                previous: false,
+                ..
+            }]
+        ),
+        "{effects:?}"
+    );
+    key(&mut a, KeyCode::Esc);
+    // From the pods pane, p opens the previous logs at once, as k9s's p does.
+    let effects = key(&mut a, KeyCode::Char('p'));
+    assert!(
+        matches!(&effects[..], [Effect::PodText { previous: true, pod, .. }] if pod == "posthog-web-7c9f-abcde"),
         "{effects:?}"
     );
     key(&mut a, KeyCode::Esc);

@@ -747,8 +747,8 @@ impl App {
                     }
                 };
             }
-            // `l` on the run screen: the failing pod's logs, as k9s's `l` on a pod.
-            Action::Logs if self.screen() == Route::Run => {
+            // `l`/`p` on the run screen: the failing pod's (previous) logs, as k9s's on a pod.
+            Action::Logs | Action::PreviousLogs if self.screen() == Route::Run => {
                 let pod = self.run.view.as_ref().and_then(|r| {
                     r.problem
                         .as_ref()
@@ -757,7 +757,8 @@ impl App {
                 return match pod {
                     Some((ns, name)) => {
                         self.show(Route::Dashboard);
-                        let step = self.dash.logs_of(&ns, &name, &self.session);
+                        let previous = a == Action::PreviousLogs;
+                        let step = self.dash.logs_of(&ns, &name, previous, &self.session);
                         self.follow(step)
                     }
                     None => {

@@ -42,6 +42,8 @@ pub enum Action {
     StopWaiting,
     /// The selected pod's logs, YAML, or description (k9s's l, y, d).
     Logs,
+    /// The previous container's logs (k9s's `p`).
+    PreviousLogs,
     Yaml,
     Describe,
     /// Delete the selected pod (its controller replaces it), after confirming.
@@ -170,6 +172,12 @@ pub const BINDINGS: &[Binding] = &[
         "YAML of the selected pod",
     ),
     b(
+        "p",
+        Ctx::Dashboard,
+        Action::PreviousLogs,
+        "previous logs: the selected pod's previous container (what it printed before it died)",
+    ),
+    b(
         "d",
         Ctx::Dashboard,
         Action::Describe,
@@ -201,6 +209,12 @@ pub const BINDINGS: &[Binding] = &[
     ),
     b("d", Ctx::Run, Action::Dashboard, "open the dashboard"),
     b("l", Ctx::Run, Action::Logs, "logs of the failing pod"),
+    b(
+        "p",
+        Ctx::Run,
+        Action::PreviousLogs,
+        "previous logs of the failing pod",
+    ),
     b(
         "tab",
         Ctx::Run,

@@ -64,6 +64,8 @@ pub enum Effect {
         namespace: String,
         pod: String,
         container: Option<String>,
+        /// The previous (crashed) container's logs, as `kubectl logs --previous`.
+        previous: bool,
     },
     /// Ask the detached helm (this pid) to give up: it cancels its wait and, with
     /// rollback-on-failure, rolls the release back.

@@ -462,11 +462,13 @@ impl Runtime {
                 namespace,
                 pod,
                 container,
+                previous,
             } => {
                 if let Ok(Clients { api: c, .. }) = self.kube.clone() {
                     let tx = self.tx.clone();
                     tokio::spawn(async move {
-                        let result = read_pod_text(c, &namespace, &pod, kind, container).await;
+                        let result =
+                            read_pod_text(c, &namespace, &pod, kind, container, previous).await;
                         let _ = tx.send(Msg::PodText(pod, kind, result));
                     });
                 }
@@ -711,6 +713,7 @@ async fn read_pod_text(
     pod: &str,
     kind: app::TextKind,
     container: Option<String>,
+    previous: bool,
 ) -> Result<(Vec<String>, Vec<String>), String> {
     let api: Api<Pod> = Api::namespaced(c, namespace);
     let p = api.get(pod).await.map_err(|e| e.to_string())?;
@@ -727,6 +730,7 @@ async fn read_pod_text(
                     &LogParams {
                         container,
                         tail_lines: Some(500),
+                        previous,
                         ..Default::default()
                     },
                 )

@@ -141,10 +141,15 @@ impl Dashboard {
     }
 
     /// Opens the logs or YAML of the selected (or open) pod.
-    /// The logs of a named pod (the run screen's failing one), over the pods pane.
-    pub fn logs_of(&mut self, namespace: &str, pod: &str, s: &Session) -> Step {
+    /// The logs of a named pod (the run screen's failing one), over the pods pane; its
+    /// previous container's with `previous`.
+    pub fn logs_of(&mut self, namespace: &str, pod: &str, previous: bool, s: &Session) -> Step {
         self.show(Pane::Pods, false);
-        let v = PodText::new(TextKind::Logs, namespace, pod, s.now);
+        let v = if previous {
+            PodText::previous_logs(namespace, pod, s.now)
+        } else {
+            PodText::new(TextKind::Logs, namespace, pod, s.now)
+        };
         let e = v.effect();
         self.text = Some(v);
         Step::effect(e)
@@ -189,9 +194,12 @@ impl Screen for Dashboard {
 
     fn offers(&self, a: Action, _s: &Session) -> bool {
         match a {
-            Action::Filter | Action::Sort | Action::Logs | Action::Yaml | Action::DeletePod => {
-                self.pane == Pane::Pods && self.text.is_none()
-            }
+            Action::Filter
+            | Action::Sort
+            | Action::Logs
+            | Action::PreviousLogs
+            | Action::Yaml
+            | Action::DeletePod => self.pane == Pane::Pods && self.text.is_none(),
             Action::Describe => self.pane == Pane::Pods && self.detail.is_none(),
             Action::Refresh => self.pane == Pane::Ingestion,
             _ => true,
@@ -242,6 +250,16 @@ impl Screen for Dashboard {
             }
             Action::Enter => Some(self.enter(s)),
             Action::Logs => Some(self.open_text(TextKind::Logs, s)),
+            Action::PreviousLogs => {
+                let step = self.open_text(TextKind::Logs, s);
+                match self.text.as_mut() {
+                    Some(v) => {
+                        *v = PodText::previous_logs(&v.namespace, &v.pod, s.now);
+                        Some(Step::effect(v.effect()))
+                    }
+                    None => Some(step),
+                }
+            }
             Action::Yaml => Some(self.open_text(TextKind::Yaml, s)),
             Action::Describe => {
                 self.text = None;

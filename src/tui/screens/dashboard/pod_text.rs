@@ -29,6 +29,8 @@ pub struct PodText {
     pub scroll: usize,
     pub follow: bool,
     pub wrap: bool,
+    /// The previous container's logs (`p`), which no longer grow.
+    pub previous: bool,
     /// When the text was last asked for (logs are asked again while followed).
     pub asked: SystemTime,
 }
@@ -53,7 +55,18 @@ impl PodText {
             },
             follow: kind == TextKind::Logs,
             wrap: kind == TextKind::Logs,
+            previous: false,
             asked: now,
+        }
+    }
+
+    /// The logs of the pod's previous container (k9s's `p`): what a crash-looping pod printed
+    /// before it died.
+    pub fn previous_logs(namespace: &str, pod: &str, now: SystemTime) -> PodText {
+        PodText {
+            previous: true,
+            follow: false,
+            ..PodText::new(TextKind::Logs, namespace, pod, now)
         }
     }
 
@@ -63,12 +76,14 @@ impl PodText {
             namespace: self.namespace.clone(),
             pod: self.pod.clone(),
             container: self.container.clone(),
+            previous: self.previous,
         }
     }
 }
 
 impl PodText {
-    /// Keys only the text view has: f follow, w wrap, c next container.
+    /// Keys only the text view has: f follow, w wrap, c next container, p the previous
+    /// container's logs and back.
     pub fn key(&mut self, k: &KeyEvent) -> Option<Vec<Effect>> {
         if k.modifiers
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
@@ -76,7 +91,15 @@ impl PodText {
             return None;
         }
         match k.code {
-            KeyCode::Char('f') if self.kind == TextKind::Logs => {
+            KeyCode::Char('p') if self.kind == TextKind::Logs => {
+                self.previous = !self.previous;
+                self.follow = !self.previous;
+                self.lines.clear();
+                self.error = None;
+                self.scroll = usize::MAX;
+                Some(vec![self.effect()])
+            }
+            KeyCode::Char('f') if self.kind == TextKind::Logs && !self.previous => {
                 self.follow = !self.follow;
                 if self.follow {
                     self.scroll = usize::MAX;
@@ -166,8 +189,16 @@ fn draw_pod_text(f: &mut Frame, area: Rect, v: &PodText, t: &Theme) {
         v.scroll.min(lines.len().saturating_sub(h as usize)) as u16
     };
     let what = match v.kind {
+        TextKind::Logs if v.previous => format!(
+            " previous logs {}{} · p current · w wrap · esc ",
+            v.pod,
+            v.container
+                .as_ref()
+                .map(|c| format!(" [{c}]"))
+                .unwrap_or_default(),
+        ),
         TextKind::Logs => format!(
-            " logs {}{} · f follow {} · w wrap · {}esc ",
+            " logs {}{} · f follow {} · p prev · w wrap{} ",
             v.pod,
             v.container
                 .as_ref()
@@ -175,7 +206,7 @@ fn draw_pod_text(f: &mut Frame, area: Rect, v: &PodText, t: &Theme) {
                 .unwrap_or_default(),
             if v.follow { "on" } else { "off" },
             if v.containers.len() > 1 {
-                "c container · "
+                " · c container"
             } else {
                 ""
             }
