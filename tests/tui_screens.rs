@@ -85,6 +85,18 @@ fn ticket(profile: &str) -> Box<PlanTicket> {
 /// A key, and what the event loop does at once with its effects: a values review is
 /// rendered (the loop does it off the UI thread) and its answer delivered; the other
 /// effects are returned.
+/// Walks the wizard with its defaults on the local profile and confirms: the run screen of
+/// an install whose helm has just started.
+fn start_install(a: &mut App) {
+    key(a, KeyCode::Char('i'));
+    key(a, KeyCode::Enter);
+    key(a, KeyCode::Enter);
+    key(a, KeyCode::Enter);
+    a.update(Msg::PlanDone(Ok(ticket("local"))));
+    key(a, KeyCode::Enter);
+    key(a, KeyCode::Char('y'));
+}
+
 fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
     let effects = app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
     settle(app, effects)
@@ -707,13 +719,7 @@ fn install_wizard_screens() {
 #[test]
 fn the_helm_pane_keeps_all_of_helms_output_and_scrolls_to_its_notes() {
     let mut a = app();
-    key(&mut a, KeyCode::Char('i'));
-    key(&mut a, KeyCode::Enter);
-    key(&mut a, KeyCode::Enter);
-    key(&mut a, KeyCode::Enter);
-    a.update(Msg::PlanDone(Ok(ticket("local"))));
-    key(&mut a, KeyCode::Enter);
-    key(&mut a, KeyCode::Char('y'));
+    start_install(&mut a);
     let mut lines: Vec<String> = (1..=40)
         .map(|i| format!("client.go: resource {i} ready"))
         .collect();
@@ -751,13 +757,7 @@ fn the_helm_pane_keeps_all_of_helms_output_and_scrolls_to_its_notes() {
 #[test]
 fn run_screen_follows_the_engine_and_shows_the_outcome() {
     let mut a = app();
-    key(&mut a, KeyCode::Char('i'));
-    key(&mut a, KeyCode::Enter);
-    key(&mut a, KeyCode::Enter);
-    key(&mut a, KeyCode::Enter);
-    a.update(Msg::PlanDone(Ok(ticket("local"))));
-    key(&mut a, KeyCode::Enter);
-    key(&mut a, KeyCode::Char('y'));
+    start_install(&mut a);
     for (s, st, d) in [
         (Step::Preflight, StepState::Done, ""),
         (Step::Render, StepState::Done, "128 values from 3 layers"),

@@ -109,6 +109,16 @@ pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
     }
 }
 
+/// `text` in `width` columns, its end kept behind a leading `…` when it is longer.
+pub(crate) fn keep_end(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n <= width || width == 0 {
+        return text.to_string();
+    }
+    let tail: String = text.chars().skip(n - (width - 1)).collect();
+    format!("…{tail}")
+}
+
 #[cfg(test)]
 mod tests {
     use ratatui::buffer::Buffer;

@@ -129,23 +129,9 @@ fn ready_behind(store: &Store, ns: &str, host: &str) -> usize {
     let svc = parts.next().unwrap_or_default();
     let ns = parts.next().unwrap_or(ns);
     let services = (String::new(), "services".to_string());
-    let Some(s) = store.get_gr(&services, ns, svc) else {
-        return 0;
-    };
-    let Some(sel) = s["spec"]["selector"].as_object().filter(|s| !s.is_empty()) else {
-        return 0;
-    };
-    let pods = (String::new(), "pods".to_string());
     store
-        .iter_gr(&pods, Some(ns))
-        .filter(|p| sel.iter().all(|(k, v)| p["metadata"]["labels"][k] == *v))
-        .filter(|p| {
-            p["status"]["conditions"].as_array().is_some_and(|c| {
-                c.iter()
-                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
-            })
-        })
-        .count()
+        .get_gr(&services, ns, svc)
+        .map_or(0, |s| crate::workload::ready_pods_behind(store, s).count())
 }
 
 fn text(status: u16, content_type: &'static str, body: String) -> HttpReply {

@@ -28,7 +28,7 @@ impl Include {
     }
 }
 
-fn col(name: &str, ty: &str, priority: u8) -> Value {
+pub(super) fn col(name: &str, ty: &str, priority: u8) -> Value {
     let format = if name == "Name" { "name" } else { "" };
     json!({"name": name, "type": ty, "format": format, "description": "", "priority": priority})
 }

@@ -7,12 +7,7 @@
 use serde_json::{Value, json};
 
 use super::resources::ResourceType;
-use super::table::age;
-
-fn col(name: &str, ty: &str, priority: u8) -> Value {
-    let format = if name == "Name" { "name" } else { "" };
-    json!({"name": name, "type": ty, "format": format, "description": "", "priority": priority})
-}
+use super::table::{age, col};
 
 /// The columns of one of these kinds, or None for the kinds `table` prints itself.
 pub fn columns(kind: &str) -> Option<Vec<Value>> {

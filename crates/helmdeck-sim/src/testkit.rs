@@ -117,6 +117,29 @@ impl Sim {
         String::from_utf8_lossy(&out.stdout).to_string()
     }
 
+    /// Runs a command that must fail, and returns its stderr.
+    ///
+    /// # Panics
+    /// When it succeeds, or when it panics instead of failing with a message.
+    pub fn fails(&self, bin: &Path, args: &[&str]) -> String {
+        let out = self
+            .cmd(bin)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(
+            !out.status.success(),
+            "{} {} succeeded:\n{}",
+            bin.display(),
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(!err.contains("panic"), "{} panicked: {err}", bin.display());
+        err
+    }
+
     /// Drops every watch and refuses connections for `down`, as an API server restart does.
     pub fn restart_api(&self, down: Duration) {
         let _ = self.restart.send(down);

@@ -314,16 +314,24 @@ fn is_ready(p: &Value) -> bool {
 
 /// A ready pod the Service selects, as its endpoints would list it.
 pub fn ready_pod_behind(store: &crate::store::Store, svc: &Value) -> Option<Value> {
-    let sel = svc["spec"]["selector"].as_object()?;
-    if sel.is_empty() {
-        return None;
-    }
+    ready_pods_behind(store, svc).next().cloned()
+}
+
+/// The ready pods a Service selects (none for a Service without a selector).
+pub fn ready_pods_behind<'a>(
+    store: &'a crate::store::Store,
+    svc: &'a Value,
+) -> impl Iterator<Item = &'a Value> + 'a {
+    let sel = svc["spec"]["selector"]
+        .as_object()
+        .filter(|s| !s.is_empty());
     let ns = svc["metadata"]["namespace"].as_str().unwrap_or_default();
-    store
-        .iter_gr(&pods_gr(), Some(ns))
-        .filter(|p| sel.iter().all(|(k, v)| p["metadata"]["labels"][k] == *v))
-        .find(|p| is_ready(p))
-        .cloned()
+    sel.into_iter().flat_map(move |sel| {
+        store
+            .iter_gr(&pods_gr(), Some(ns))
+            .filter(move |p| sel.iter().all(|(k, v)| p["metadata"]["labels"][k] == *v))
+            .filter(|p| is_ready(p))
+    })
 }
 
 /// Whether the container that serves `port` (by number or name; the first container when

@@ -21,7 +21,7 @@ impl Store {
         &'a self,
         gr: &Gr,
         ns: Option<&'a str>,
-    ) -> impl Iterator<Item = &'a Value> + 'a {
+    ) -> impl Iterator<Item = &'a Value> + use<'a> {
         self.objects
             .get(gr)
             .into_iter()

@@ -9,7 +9,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 use super::Dashboard;
 use crate::tui::session::Session;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{block, verdict_span};
+use crate::tui::widgets::{block, keep_end, verdict_span};
 use crate::verdict::Verdict;
 
 pub(super) fn draw(f: &mut Frame, area: Rect, dash: &Dashboard, session: &Session, t: &Theme) {
@@ -134,16 +134,6 @@ pub(super) fn draw(f: &mut Frame, area: Rect, dash: &Dashboard, session: &Sessio
             .block(block(" evidence ", t)),
         evidence_area,
     );
-}
-
-/// `text` in `width` columns, its end kept behind a leading `…` when it is longer.
-pub(super) fn keep_end(text: &str, width: usize) -> String {
-    let n = text.chars().count();
-    if n <= width || width == 0 {
-        return text.to_string();
-    }
-    let tail: String = text.chars().skip(n - (width - 1)).collect();
-    format!("…{tail}")
 }
 
 /// `text` in `width` columns, its start kept before a trailing `…` when it is longer.

@@ -10,7 +10,7 @@ use super::{Dashboard, PodSort};
 use crate::health::pods::PodRow;
 use crate::tui::session::Session;
 use crate::tui::theme::{Theme, Tone};
-use crate::tui::widgets::{self, age, block, state_style};
+use crate::tui::widgets::{self, age, block, keep_end, state_style};
 
 /// The pods pane's rows after the `/` filter and the sort.
 pub fn visible_pods<'a>(dash: &Dashboard, session: &'a Session) -> Vec<&'a PodRow> {
@@ -141,13 +141,13 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, dash: &Dashboard, session: &S
             None => Span::styled(p.phase.clone(), t.warn),
         };
         Row::new(vec![
-            Cell::from(super::disks::keep_end(&p.component, comp_w)),
+            Cell::from(keep_end(&p.component, comp_w)),
             Cell::from(p.name.clone()),
             Cell::from(format!("{}/{}", p.ready, p.containers)),
             Cell::from(status),
             Cell::from(p.restarts.to_string()),
             Cell::from(age(p.age_secs)),
-            Cell::from(super::disks::keep_end(&p.node, node_w)),
+            Cell::from(keep_end(&p.node, node_w)),
         ])
     });
     let sort = dash.sort.column().0.to_lowercase();
