@@ -12,6 +12,16 @@ pub fn now_for_file_name() -> String {
     now_rfc3339().replace(':', "")
 }
 
+/// An age as kubectl prints it: `45s`, `12m`, `5h`, `3d`.
+pub fn short_age(secs: u64) -> String {
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86400),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

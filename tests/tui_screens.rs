@@ -9,8 +9,10 @@ use helmdeck::cluster::probe::{EndpointRecord, Exchange, ProbeRecord};
 use helmdeck::cluster::releases::ReleaseInfo;
 use helmdeck::cluster::watch::{Connection, Snapshot};
 use helmdeck::deploy::{self, Event, Outcome, Step, StepState, ValueChange};
+use helmdeck::health::objects::ObjectKind;
 use helmdeck::tui::app::{App, Effect, Msg, Options, Route};
 use helmdeck::tui::messages::PlanTicket;
+use helmdeck::tui::screens::dashboard::Pane;
 use helmdeck::verdict::{Check, Verdict};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -1078,11 +1080,16 @@ fn the_command_prompt_completes_and_remembers() {
         ))
     );
     key(&mut a, KeyCode::Esc);
-    // k9s's aliases: :deploy is the pods pane (its components), :svc says what to use.
+    // k9s's aliases: :svc is the Services view; a kind helmdeck has no view of says what
+    // to use.
     key(&mut a, KeyCode::Char(':'));
     typed(&mut a, "svc");
     key(&mut a, KeyCode::Enter);
-    assert!(a.message.as_deref().unwrap().contains("kubectl get svc"));
+    assert_eq!(a.dash.pane, Pane::Objects(ObjectKind::Services));
+    key(&mut a, KeyCode::Char(':'));
+    typed(&mut a, "cm");
+    key(&mut a, KeyCode::Enter);
+    assert!(a.message.as_deref().unwrap().contains("kubectl get cm"));
     // :ns to a namespace without the release says so at once.
     a.update(Msg::Releases(Ok(vec![release("deployed", 1)])));
     key(&mut a, KeyCode::Char(':'));
@@ -1616,4 +1623,183 @@ fn esc_goes_back_to_the_screen_a_view_was_opened_from() {
     assert_eq!(a.screen(), Route::Home);
     key(&mut a, KeyCode::Esc);
     assert_eq!(a.screen(), Route::Home, "home is the bottom");
+}
+
+/// The dashboard's snapshot with what the resource views list: the pods' owners and claims,
+/// the release's Deployments, Services, a Job and events.
+fn release_objects() -> Snapshot {
+    let mut s = snapshot();
+    let owned = |p: &Arc<helmdeck::observed::podview::PodView>| {
+        let mut p = serde_json::to_value(&**p).unwrap();
+        let name = p["metadata"]["name"].as_str().unwrap().to_string();
+        let role = p["metadata"]["labels"]["role"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if name.ends_with("-0") {
+            p["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "StatefulSet",
+                "name": format!("posthog-{role}"), "uid": "u"}]);
+            if role == "clickhouse" || role == "kafka" {
+                p["spec"]["volumes"] = json!([{"name": "data", "persistentVolumeClaim":
+                    {"claimName": format!("data-posthog-{role}-0")}}, {"name": "config", "configMap": {"name": "c"}}]);
+            }
+        } else {
+            let (rs, _) = name.rsplit_once('-').unwrap();
+            let hash = rs.rsplit_once('-').unwrap().1;
+            p["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+            p["metadata"]["ownerReferences"] =
+                json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs, "uid": "u"}]);
+        }
+        arc(p)
+    };
+    s.pods = s.pods.iter().map(owned).collect();
+    let deploy = |role: &str, ready: i32| {
+        arc(
+            json!({"metadata": {"name": format!("posthog-{role}"), "namespace": "posthog",
+                                "creationTimestamp": "2026-11-25T11:45:00Z",
+                                "annotations": {"meta.helm.sh/release-name": "posthog"}},
+                   "spec": {"replicas": 1, "selector": {"matchLabels": {"role": role}},
+                            "template": {"metadata": {"labels": {"role": role, "release": "posthog"}}}},
+                   "status": {"replicas": 1, "readyReplicas": ready, "updatedReplicas": 1, "availableReplicas": ready}}),
+        )
+    };
+    s.deployments = vec![
+        deploy("web", 0),
+        deploy("events", 1),
+        deploy("worker", 1),
+        deploy("plugins", 1),
+    ];
+    let svc = |role: &str, ty: &str, port: i32, ingress: Value| {
+        arc(
+            json!({"metadata": {"name": format!("posthog-{role}"), "namespace": "posthog",
+                                "creationTimestamp": "2026-11-25T11:45:00Z", "labels": {"release": "posthog"}},
+                   "spec": {"type": ty, "clusterIP": "10.96.0.12", "selector": {"role": role},
+                            "ports": [{"port": port, "protocol": "TCP"}]},
+                   "status": {"loadBalancer": {"ingress": ingress}}}),
+        )
+    };
+    s.services = vec![
+        svc("web", "LoadBalancer", 8000, json!([{"ip": "203.0.113.10"}])),
+        svc("events", "ClusterIP", 8000, json!([])),
+        svc("clickhouse", "ClusterIP", 8123, json!([])),
+    ];
+    s.jobs = vec![arc(
+        json!({"metadata": {"name": "posthog-migrate-2", "namespace": "posthog",
+                            "creationTimestamp": "2026-11-25T11:45:00Z", "labels": {"release": "posthog"}},
+               "spec": {"completions": 1, "template": {"spec": {"containers": []}}},
+               "status": {"succeeded": 1, "startTime": "2026-11-25T11:45:00Z", "completionTime": "2026-11-25T11:46:10Z",
+                          "conditions": [{"type": "Complete", "status": "True"}]}}),
+    )];
+    let event = |name: &str, kind: &str, obj: &str, ty: &str, reason: &str, msg: &str, at: &str| {
+        arc(json!({"metadata": {"name": name, "namespace": "posthog"},
+                   "involvedObject": {"kind": kind, "name": obj, "namespace": "posthog"},
+                   "type": ty, "reason": reason, "message": msg, "lastTimestamp": at}))
+    };
+    s.events = vec![
+        event(
+            "e1",
+            "Pod",
+            "posthog-web-7c9f-abcde",
+            "Warning",
+            "BackOff",
+            "Back-off restarting failed container app in pod posthog-web-7c9f-abcde_posthog",
+            "2026-11-25T11:58:00Z",
+        ),
+        event(
+            "e2",
+            "Job",
+            "posthog-migrate-2",
+            "Normal",
+            "Completed",
+            "Job completed",
+            "2026-11-25T11:46:10Z",
+        ),
+        event(
+            "e3",
+            "Pod",
+            "someone-else",
+            "Warning",
+            "Failed",
+            "not the release's",
+            "2026-11-25T11:50:00Z",
+        ),
+    ];
+    s
+}
+
+/// `:deploy`, `:sts`, `:svc`, `:pvc`, `:events` and `:jobs` list the release's objects with
+/// kubectl's columns; enter goes to the pods a row runs (esc back), a claim's disk or an
+/// event's pod; `:xray` draws the release down to each disk's class with its verdict.
+#[test]
+fn resource_views_and_the_xray_of_the_release() {
+    let mut a = dashboard();
+    a.update(Msg::Snapshot(Box::new(release_objects()), Connection::Live));
+    for (cmd, name, must) in [
+        ("deploy", "view_deployments", "0/1"),
+        ("sts", "view_statefulsets", "posthog-kafka"),
+        ("svc", "view_services", "203.0.113.10"),
+        ("pvc", "view_claims", "data-posthog-kafka-0"),
+        ("events", "view_events", "BackOff"),
+        ("jobs", "view_jobs", "Complete"),
+    ] {
+        a.command(cmd);
+        if cmd == "events" {
+            // The warning, whose message the line below the list shows whole.
+            key(&mut a, KeyCode::Down);
+        }
+        let screen = render(&a, 80, 24);
+        assert!(screen.contains(must), "{cmd}: {screen}");
+        snap(name, &a);
+    }
+    // Only the release's events: one about someone else's pod is not listed.
+    a.command("events");
+    let events = render(&a, 160, 48);
+    assert!(!events.contains("someone-else"), "{events}");
+    key(&mut a, KeyCode::Down);
+    assert!(
+        render(&a, 80, 24).contains("posthog-web-7c9f-abcde_posthog"),
+        "the message whole"
+    );
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.dash.detail.as_deref(), Some("posthog-web-7c9f-abcde"));
+    // Enter on the third Deployment (web, by name) shows its pod only; esc goes back to the row.
+    a.command("deploy");
+    key(&mut a, KeyCode::Down);
+    key(&mut a, KeyCode::Down);
+    key(&mut a, KeyCode::Enter);
+    let pods = render(&a, 80, 24);
+    assert!(
+        pods.contains("pods of deploy/posthog-web (1)") && pods.contains("posthog-web-7c9f-abcde"),
+        "{pods}"
+    );
+    assert!(!pods.contains("posthog-events-5d8b"), "{pods}");
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.dash.pane, Pane::Objects(ObjectKind::Deployments));
+    assert_eq!(a.dash.selected, 2);
+    // A Service leads to the pods it selects; a claim to its disk.
+    a.command("svc");
+    key(&mut a, KeyCode::Enter);
+    assert!(render(&a, 80, 24).contains("pods of svc/posthog-clickhouse (1)"));
+    a.command("pvc");
+    key(&mut a, KeyCode::Down);
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.dash.pane, Pane::Disks);
+    assert_eq!(
+        a.session.disks[a.dash.selected].claim,
+        "data-posthog-kafka-0"
+    );
+    // The x-ray: the kafka pod's claim, its volume and the unencrypted class, failing.
+    a.command("xray");
+    let tree = render(&a, 160, 48);
+    for line in [
+        "Release posthog",
+        "StatefulSet posthog-kafka",
+        "Pod posthog-kafka-0",
+        "Claim data-posthog-kafka-0",
+        "Volume pv-kafka",
+        "Class gp2 FAIL",
+    ] {
+        assert!(tree.contains(line), "{line}: {tree}");
+    }
+    snap("xray", &a);
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Event, PersistentVolume, PersistentVolumeClaim};
+use k8s_openapi::api::core::v1::{Event, PersistentVolume, PersistentVolumeClaim, Service};
 
 use crate::observed::podview::PodView;
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -70,7 +70,7 @@ impl Backoff for QuickBackoff {
     }
 }
 
-const KINDS: usize = 8;
+const KINDS: usize = 9;
 const KIND_NAMES: [&str; KINDS] = [
     "pods",
     "persistentvolumeclaims",
@@ -80,6 +80,7 @@ const KIND_NAMES: [&str; KINDS] = [
     "jobs",
     "deployments",
     "statefulsets",
+    "services",
 ];
 
 fn keep<K>(_: &mut K) {}
@@ -158,6 +159,7 @@ pub struct ClusterWatch {
     jobs: Store<Job>,
     deployments: Store<Deployment>,
     statefulsets: Store<StatefulSet>,
+    services: Store<Service>,
     state: watch::Receiver<[Connection; KINDS]>,
     changes: watch::Receiver<u64>,
     cancel: CancellationToken,
@@ -406,7 +408,14 @@ impl ClusterWatch {
                 s.pods,
                 keep,
             ),
-            statefulsets: spawn_kind(api::<StatefulSet>(client, s, true), 7, shared, s.pods, keep),
+            statefulsets: spawn_kind(
+                api::<StatefulSet>(client, s, true),
+                7,
+                shared.clone(),
+                s.pods,
+                keep,
+            ),
+            services: spawn_kind(api::<Service>(client, s, true), 8, shared, s.pods, keep),
             state,
             changes,
             cancel,
@@ -423,6 +432,7 @@ impl ClusterWatch {
             jobs: self.jobs.state(),
             deployments: self.deployments.state(),
             statefulsets: self.statefulsets.state(),
+            services: self.services.state(),
         }
     }
 

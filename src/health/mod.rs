@@ -4,10 +4,12 @@
 pub mod disks;
 pub mod encryption;
 pub mod ingestion;
+pub mod objects;
 pub mod pods;
 pub mod preflight;
 pub mod public_path;
 pub mod room;
+pub mod xray;
 
 use std::time::SystemTime;
 

@@ -325,7 +325,7 @@ impl<'a> Members<'a> {
         })
     }
 
-    fn workload(
+    pub fn workload(
         &self,
         kind: &'static str,
         meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,

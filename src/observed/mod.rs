@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Event, PersistentVolume, PersistentVolumeClaim};
+use k8s_openapi::api::core::v1::{Event, PersistentVolume, PersistentVolumeClaim, Service};
 use k8s_openapi::api::storage::v1::StorageClass;
 use serde::Serialize;
 use serde_json::Value;
@@ -72,6 +72,7 @@ pub struct Snapshot {
     pub jobs: Vec<Arc<Job>>,
     pub deployments: Vec<Arc<Deployment>>,
     pub statefulsets: Vec<Arc<StatefulSet>>,
+    pub services: Vec<Arc<Service>>,
 }
 
 /// One HTTP exchange's outcome.

@@ -25,6 +25,51 @@ pub struct PodViewSpec {
     pub containers: Vec<ContainerName>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_name: Option<String>,
+    /// The claims its volumes mount; the rest of a volume is not read. The x-ray follows a
+    /// pod to its disks through these.
+    #[serde(
+        default,
+        rename = "volumes",
+        deserialize_with = "claims::read",
+        serialize_with = "claims::write",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub claims: Vec<String>,
+}
+
+/// `spec.volumes`, as the names of the claims among them.
+mod claims {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Deserialize, Serialize)]
+    struct Volume {
+        #[serde(rename = "persistentVolumeClaim", default)]
+        claim: Option<Claim>,
+    }
+
+    #[derive(Deserialize, Serialize)]
+    struct Claim {
+        #[serde(rename = "claimName", default)]
+        name: String,
+    }
+
+    pub fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        let volumes = Option::<Vec<Volume>>::deserialize(d)?.unwrap_or_default();
+        Ok(volumes
+            .into_iter()
+            .filter_map(|v| v.claim.map(|c| c.name))
+            .collect())
+    }
+
+    pub fn write<S: Serializer>(names: &[String], s: S) -> Result<S::Ok, S::Error> {
+        names
+            .iter()
+            .map(|n| Volume {
+                claim: Some(Claim { name: n.clone() }),
+            })
+            .collect::<Vec<_>>()
+            .serialize(s)
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]

@@ -644,7 +644,7 @@ impl App {
             }
             Command::Unknown(text) => {
                 self.message = Some(format!(
-                    "unknown command :{text} — try :ns NAME, :ctx NAME, :pods, :disks, :ingestion, :run, :home, :q"
+                    "unknown command :{text} — try :pods, :deploy, :sts, :svc, :pvc, :events, :jobs, :xray, :disks, :ingestion, :ns NAME, :ctx NAME, :run, :home, :q"
                 ));
                 Vec::new()
             }

@@ -2,6 +2,7 @@
 //! completes it.
 
 use super::screens::dashboard::Pane;
+use crate::health::objects::ObjectKind;
 
 /// What a `:` line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,10 +36,22 @@ pub fn parse(text: &str) -> Command {
         "q" | "quit" | "q!" => Command::Quit,
         "ns" | "namespace" => Command::Namespace(arg),
         "ctx" | "context" => Command::Context(arg),
-        // The pods pane lists the release's Deployments and StatefulSets as its components.
-        "pods" | "pod" | "po" | "deploy" | "deployments" | "deployment" | "dp" | "sts"
-        | "statefulsets" | "statefulset" => Command::Pane(Pane::Pods),
-        "disks" | "pvc" | "pv" | "persistentvolumeclaims" => Command::Pane(Pane::Disks),
+        "pods" | "pod" | "po" => Command::Pane(Pane::Pods),
+        "deploy" | "deployments" | "deployment" | "dp" => {
+            Command::Pane(Pane::Objects(ObjectKind::Deployments))
+        }
+        "sts" | "statefulsets" | "statefulset" => {
+            Command::Pane(Pane::Objects(ObjectKind::StatefulSets))
+        }
+        "svc" | "services" | "service" => Command::Pane(Pane::Objects(ObjectKind::Services)),
+        "pvc" | "persistentvolumeclaims" | "persistentvolumeclaim" => {
+            Command::Pane(Pane::Objects(ObjectKind::Claims))
+        }
+        "events" | "ev" | "event" => Command::Pane(Pane::Objects(ObjectKind::Events)),
+        "jobs" | "job" => Command::Pane(Pane::Objects(ObjectKind::Jobs)),
+        "xray" | "x" => Command::Pane(Pane::Xray),
+        // Claims with their volumes, classes and encryption verdicts.
+        "disks" | "pv" | "persistentvolumes" => Command::Pane(Pane::Disks),
         "ingestion" => Command::Pane(Pane::Ingestion),
         "run" | "op" | "operation" => Command::Run,
         "home" | "releases" | "helm" | "hr" => Command::Home,
@@ -47,7 +60,8 @@ pub fn parse(text: &str) -> Command {
             version: arg,
             reason: parts.collect::<Vec<_>>().join(" "),
         },
-        "svc" | "services" | "service" | "events" | "ev" | "event" => {
+        "cm" | "configmaps" | "configmap" | "secrets" | "secret" | "ing" | "ingress"
+        | "ingresses" | "no" | "nodes" | "node" | "rs" | "replicasets" | "cj" | "cronjobs" => {
             Command::NoView(cmd.to_string())
         }
         _ => Command::Unknown(text.to_string()),
@@ -55,7 +69,7 @@ pub fn parse(text: &str) -> Command {
 }
 
 /// The `:` commands tab completes, as typed.
-const COMMAND_WORDS: [&str; 15] = [
+const COMMAND_WORDS: [&str; 18] = [
     "ctx",
     "deploy",
     "disks",
@@ -64,6 +78,7 @@ const COMMAND_WORDS: [&str; 15] = [
     "helm",
     "home",
     "ingestion",
+    "jobs",
     "ns",
     "pods",
     "pvc",
@@ -71,6 +86,8 @@ const COMMAND_WORDS: [&str; 15] = [
     "run",
     "skip-stop",
     "sts",
+    "svc",
+    "xray",
 ];
 
 /// Tab at the prompt: the first word completed to the longest prefix the commands share,

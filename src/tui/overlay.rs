@@ -49,23 +49,35 @@ impl Overlay {
 }
 
 /// The `:` commands, for the help screen.
-const COMMANDS: [(&str, &str); 9] = [
+const COMMANDS: [(&str, &str); 12] = [
     (":ns NAME", "switch namespace"),
     (
         ":ctx NAME",
         "switch kubeconfig context (the current one stays if it fails)",
     ),
     (":pods :po", "pods pane"),
-    (":disks :pvc", "disk-encryption pane"),
+    (
+        ":deploy :sts :svc :pvc :events :jobs",
+        "the release's objects of that kind, kubectl's columns; enter: their pods, disk or pod",
+    ),
+    (
+        ":xray",
+        "the release as a tree: workloads, pods, claims, volumes, classes",
+    ),
+    (":disks :pv", "disk-encryption pane"),
     (":ingestion", "ingestion-health pane"),
     (":run", "the running or last operation"),
     (":home :releases", "the Helm releases"),
+    (
+        ":cm :secrets :ing :nodes",
+        "no view here: the kubectl command to use",
+    ),
     (":help", "this help"),
     (":q :quit", "quit (asks while an operation runs)"),
 ];
 
 /// k9s keys that do something else here, or nothing: said, so a k9s habit is not a surprise.
-const K9S_DIFFERENCES: [(&str, &str); 5] = [
+const K9S_DIFFERENCES: [(&str, &str); 4] = [
     (
         "s",
         "k9s opens a shell; here it sorts the pods (helmdeck opens no shell)",
@@ -81,10 +93,6 @@ const K9S_DIFFERENCES: [(&str, &str); 5] = [
     (
         "e",
         "k9s edits a resource; here it edits an override file (values review)",
-    ),
-    (
-        ":deploy :sts",
-        "k9s lists them; here the pods pane, grouped by component",
     ),
 ];
 

@@ -10,12 +10,7 @@ use crate::health::pods::State;
 use crate::verdict::Verdict;
 
 pub(super) fn age(secs: u64) -> String {
-    match secs {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s if s < 172_800 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86400),
-    }
+    crate::time::short_age(secs)
 }
 
 /// A verdict's word and tone, for views built as toned rows.
@@ -117,6 +112,15 @@ pub(crate) fn keep_end(text: &str, width: usize) -> String {
     }
     let tail: String = text.chars().skip(n - (width - 1)).collect();
     format!("…{tail}")
+}
+
+/// `text` in `width` columns, its start kept before a trailing `…` when it is longer.
+pub(crate) fn keep_start(text: &str, width: usize) -> String {
+    if text.chars().count() <= width || width == 0 {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(width - 1).collect();
+    format!("{head}…")
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 use super::Dashboard;
 use crate::tui::session::Session;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{block, keep_end, verdict_span};
+use crate::tui::widgets::{block, keep_end, keep_start, verdict_span};
 use crate::verdict::Verdict;
 
 pub(super) fn draw(f: &mut Frame, area: Rect, dash: &Dashboard, session: &Session, t: &Theme) {
@@ -134,13 +134,4 @@ pub(super) fn draw(f: &mut Frame, area: Rect, dash: &Dashboard, session: &Sessio
             .block(block(" evidence ", t)),
         evidence_area,
     );
-}
-
-/// `text` in `width` columns, its start kept before a trailing `…` when it is longer.
-fn keep_start(text: &str, width: usize) -> String {
-    if text.chars().count() <= width || width == 0 {
-        return text.to_string();
-    }
-    let head: String = text.chars().take(width - 1).collect();
-    format!("{head}…")
 }

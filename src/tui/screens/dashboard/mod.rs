@@ -4,6 +4,7 @@
 
 mod disks;
 mod ingestion;
+pub mod objects;
 pub mod pod_text;
 mod pods;
 
@@ -15,6 +16,7 @@ use ratatui::widgets::Tabs;
 
 use super::{Screen, Step, step};
 use crate::health;
+use crate::health::objects::{Drill, ObjectKind};
 use crate::tui::keymap::{Action, Ctx};
 use crate::tui::messages::{Effect, Msg, TextKind};
 use crate::tui::session::Session;
@@ -28,6 +30,20 @@ pub enum Pane {
     Pods,
     Disks,
     Ingestion,
+    /// A resource view: the release's objects of one kind.
+    Objects(ObjectKind),
+    /// The release as a tree.
+    Xray,
+}
+
+/// The pods pane narrowed to the pods one object runs (enter on a Deployment), and the view
+/// esc goes back to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OnlyPods {
+    pub of: String,
+    pub pods: Vec<String>,
+    pub from: Pane,
+    pub from_row: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +94,7 @@ pub struct Dashboard {
     /// A pod's logs or YAML, full screen.
     pub text: Option<PodText>,
     pub logs: Vec<String>,
+    pub only: Option<OnlyPods>,
 }
 
 impl Default for Dashboard {
@@ -92,6 +109,7 @@ impl Default for Dashboard {
             detail_scroll: 0,
             text: None,
             logs: Vec::new(),
+            only: None,
         }
     }
 }
@@ -99,10 +117,12 @@ impl Default for Dashboard {
 impl Dashboard {
     /// Shows `pane`, from its first row when `from_top`.
     pub fn show(&mut self, pane: Pane, from_top: bool) {
-        self.pane = pane;
-        if from_top {
+        if from_top || pane != self.pane {
             self.selected = 0;
+            self.detail = None;
+            self.only = None;
         }
+        self.pane = pane;
     }
 
     /// Rows the selection moves over in the pane shown.
@@ -111,6 +131,8 @@ impl Dashboard {
             Pane::Pods => visible_pods(self, s).len(),
             Pane::Disks => s.disks.len(),
             Pane::Ingestion => 0,
+            Pane::Objects(k) => objects::visible_objects(self, s, k).len(),
+            Pane::Xray => objects::xray_rows(s).len(),
         }
     }
 
@@ -127,13 +149,65 @@ impl Dashboard {
 
     /// Enter on the pods pane: the selected pod's details, and its log tail asked for.
     fn enter(&mut self, s: &Session) -> Step {
-        if self.pane != Pane::Pods {
-            return Step::default();
+        match self.pane {
+            Pane::Pods => {}
+            Pane::Objects(k) => return self.drill(k, s),
+            Pane::Xray => return self.drill_xray(s),
+            Pane::Disks | Pane::Ingestion => return Step::default(),
         }
         let Some(p) = visible_pods(self, s).get(self.selected).copied() else {
             return Step::default();
         };
         let (namespace, pod) = (p.namespace.clone(), p.name.clone());
+        self.open_pod(namespace, pod)
+    }
+
+    /// Enter on a resource view's row: the pods it runs, its disk, or the pod an event is
+    /// about.
+    fn drill(&mut self, kind: ObjectKind, s: &Session) -> Step {
+        let rows = objects::visible_objects(self, s, kind);
+        let Some(r) = rows.get(self.selected) else {
+            return Step::default();
+        };
+        match r.drill.clone() {
+            Drill::Pods(pods) => {
+                self.only = Some(OnlyPods {
+                    of: format!("{}/{}", kind.short(), r.name),
+                    pods,
+                    from: self.pane,
+                    from_row: self.selected,
+                });
+                self.pane = Pane::Pods;
+                self.selected = 0;
+                Step::default()
+            }
+            Drill::Claim(c) => self.open_claim(&c, s),
+            Drill::Pod(p) => self.open_pod(r.namespace.clone(), p),
+            Drill::Nothing => Step::say("nothing to open for this object"),
+        }
+    }
+
+    fn drill_xray(&mut self, s: &Session) -> Step {
+        let rows = objects::xray_rows(s);
+        let Some(r) = rows.get(self.selected) else {
+            return Step::default();
+        };
+        match r.kind {
+            "Pod" => self.open_pod(s.opts.namespace.clone(), r.name.clone()),
+            "Claim" => self.open_claim(&r.name, s),
+            _ => Step::say("enter opens a pod or a claim"),
+        }
+    }
+
+    fn open_claim(&mut self, claim: &str, s: &Session) -> Step {
+        self.pane = Pane::Disks;
+        self.selected = s.disks.iter().position(|d| d.claim == claim).unwrap_or(0);
+        Step::default()
+    }
+
+    /// A pod's details, and its log tail asked for.
+    fn open_pod(&mut self, namespace: String, pod: String) -> Step {
+        self.pane = Pane::Pods;
         self.detail = Some(pod.clone());
         self.detail_scroll = 0;
         self.logs.clear();
@@ -180,6 +254,9 @@ impl Dashboard {
             self.logs.clear();
         } else if !self.filter.is_empty() {
             self.filter.clear();
+        } else if let Some(o) = self.only.take() {
+            self.pane = o.from;
+            self.selected = o.from_row;
         } else {
             return None;
         }
@@ -194,13 +271,15 @@ impl Screen for Dashboard {
 
     fn offers(&self, a: Action, _s: &Session) -> bool {
         match a {
-            Action::Filter
-            | Action::Sort
+            Action::Sort
             | Action::Logs
             | Action::PreviousLogs
             | Action::Yaml
             | Action::DeletePod => self.pane == Pane::Pods && self.text.is_none(),
             Action::Describe => self.pane == Pane::Pods && self.detail.is_none(),
+            Action::Filter => {
+                matches!(self.pane, Pane::Pods | Pane::Objects(_)) && self.text.is_none()
+            }
             Action::Refresh => self.pane == Pane::Ingestion,
             _ => true,
         }
@@ -232,11 +311,9 @@ impl Screen for Dashboard {
             }
             Action::NextPane | Action::PrevPane => {
                 let order = [Pane::Pods, Pane::Disks, Pane::Ingestion];
-                let i = order.iter().position(|p| *p == self.pane).unwrap_or(0);
+                let i = order.iter().position(|p| *p == self.pane).unwrap_or(2);
                 let n = if a == Action::NextPane { i + 1 } else { i + 2 };
-                self.pane = order[n % 3];
-                self.selected = 0;
-                self.detail = None;
+                self.show(order[n % 3], true);
                 done
             }
             Action::Sort => {
@@ -334,10 +411,19 @@ impl Screen for Dashboard {
                 },
             ]),
         ];
+        let mut titles = titles;
         let sel = match self.pane {
             Pane::Pods => 0,
             Pane::Disks => 1,
             Pane::Ingestion => 2,
+            Pane::Objects(k) => {
+                titles.push(objects::tab_title(Some(k), s, t));
+                3
+            }
+            Pane::Xray => {
+                titles.push(objects::tab_title(None, s, t));
+                3
+            }
         };
         f.render_widget(
             Tabs::new(titles).select(sel).highlight_style(t.selected),
@@ -352,6 +438,8 @@ impl Screen for Dashboard {
             Pane::Pods => pods::draw_pods(f, pane, self, s, t),
             Pane::Disks => disks::draw(f, pane, self, s, t),
             Pane::Ingestion => ingestion::draw(f, pane, s, t),
+            Pane::Objects(_) => objects::draw(f, pane, self, s, t),
+            Pane::Xray => objects::draw_xray(f, pane, self, s, t),
         }
     }
 }

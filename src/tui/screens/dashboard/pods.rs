@@ -19,6 +19,7 @@ pub fn visible_pods<'a>(dash: &Dashboard, session: &'a Session) -> Vec<&'a PodRo
         .pods
         .pods
         .iter()
+        .filter(|p| dash.only.as_ref().is_none_or(|o| o.pods.contains(&p.name)))
         .filter(|p| {
             f.is_empty()
                 || p.name.to_lowercase().contains(&f)
@@ -182,7 +183,13 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, dash: &Dashboard, session: &S
     )
     .row_highlight_style(t.selected)
     .block(block(
-        format!(" pods ({total}) · sort {sort}{filter} · enter: details "),
+        match &dash.only {
+            Some(o) => format!(
+                " pods of {} ({total}) · sort {sort}{filter} · esc: back ",
+                o.of
+            ),
+            None => format!(" pods ({total}) · sort {sort}{filter} · enter: details "),
+        },
         t,
     ));
     let mut st = TableState::default().with_selected(Some(sel - offset));
