@@ -534,7 +534,7 @@ fn two_demos_on_separate_clusters_install_side_by_side() {
 }
 
 /// ctrl-k on the dashboard's selected pod asks first, then deletes it, and its controller
-/// replaces it, as k9s's kill does.
+/// replaces it, as k9s's kill does; `:svc` and `:xray` show the live release.
 #[test]
 fn ctrl_k_deletes_a_pod_and_its_controller_replaces_it() {
     let sim = Sim::start(SimOptions::default());
@@ -563,6 +563,12 @@ fn ctrl_k_deletes_a_pod_and_its_controller_replaces_it() {
         let now = uids();
         (now.len() == before.len() && now.iter().any(|u| !before.contains(u))).then_some(())
     });
+    // The resource views list what the cluster holds, live: the release's Services, and
+    // enter on one shows the pods it selects.
+    t.keys(b":svc\r");
+    t.wait_for("posthog-web", 30);
+    t.keys(b":xray\r");
+    t.wait_for("Release posthog", 30);
     t.keys(b"q");
     assert_eq!(t.exit_code(20), 0);
     t.assert_restored();
