@@ -870,3 +870,107 @@ fn port_forward_reaches_the_web_service_and_exec_attach_debug_fail_clearly() {
     let short = sim.fails(&k, &["create", "token", "robot", "--duration=1m"]);
     assert!(short.contains("less than 10 minutes"), "{short}");
 }
+
+const EVENTS: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {name: posthog-events, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: posthog, role: events}}
+  template:
+    metadata: {labels: {app: posthog, role: events}}
+    spec:
+      containers:
+        - name: posthog-events
+          image: posthog/posthog:release-1.43.0
+          ports: [{name: http, containerPort: 8000}]
+          resources:
+            requests: {cpu: 500m, memory: 256Mi}
+            limits: {cpu: "2", memory: 1Gi}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: posthog-events, namespace: default}
+spec:
+  selector: {app: posthog, role: events}
+  ports: [{name: http, port: 8000, targetPort: http}]
+"#;
+
+/// The CPU `kubectl top` prints for the events pod, in millicores.
+fn events_cpu(sim: &Sim) -> u64 {
+    let top = sim.run(
+        &kubectl(),
+        &["top", "pod", "-l", "role=events", "--no-headers"],
+    );
+    let cpu = top.split_whitespace().nth(1).unwrap_or_default();
+    cpu.trim_end_matches('m')
+        .parse()
+        .unwrap_or_else(|_| panic!("no CPU in {top:?}"))
+}
+
+/// `kubectl top` reads the simulated metrics-server: each running pod's usage follows its
+/// requests, the events pod's rises with the events captured, nodes add their pods up, and
+/// the API is read-only as metrics-server's is. Without metrics-server, `top` fails as on
+/// such a cluster.
+#[test]
+fn kubectl_top_reads_usage_that_follows_requests_and_load() {
+    let sim = Sim::start(SimOptions::default());
+    let k = kubectl();
+    let file = sim.home.path().join("events.yaml");
+    write(&file, EVENTS);
+    sim.run(&k, &["apply", "-f", file.to_str().unwrap()]);
+    sim.run(
+        &k,
+        &[
+            "rollout",
+            "status",
+            "deployment/posthog-events",
+            "--timeout=60s",
+        ],
+    );
+    let idle = events_cpu(&sim);
+    assert!(
+        (100..=300).contains(&idle),
+        "a share of the 500m requested: {idle}m"
+    );
+    let memory = sim.run(&k, &["top", "pod", "-l", "role=events", "--no-headers"]);
+    assert!(memory.contains("Mi"), "{memory}");
+    // 12,000 events in the last minute (200 a second) cost the events pod 400m more.
+    let batch: Vec<String> = (0..12_000)
+        .map(|i| {
+            format!(
+                r#"{{"event":"load","distinct_id":"u{}","properties":{{}}}}"#,
+                i % 50
+            )
+        })
+        .collect();
+    let body = format!(r#"{{"api_key":"phc_test","batch":[{}]}}"#, batch.join(","));
+    let (code, answer) = raw_request(
+        &sim,
+        "POST",
+        "/api/v1/namespaces/default/services/posthog-events:8000/proxy/batch/",
+        "application/json",
+        &body,
+    );
+    assert_eq!(code, 200, "{answer}");
+    let loaded = events_cpu(&sim);
+    assert!(
+        loaded >= idle + 300,
+        "capture load raises CPU: {idle}m before, {loaded}m after"
+    );
+    let nodes = sim.run(&k, &["top", "node", "--no-headers"]);
+    assert!(nodes.lines().count() >= 1 && nodes.contains('%'), "{nodes}");
+    // Read-only: metrics-server refuses writes.
+    let err = sim.fails(&k, &["delete", "podmetrics.metrics.k8s.io", "--all"]);
+    assert!(
+        err.contains("MethodNotAllowed") || err.contains("not allow"),
+        "{err}"
+    );
+
+    let bare = Sim::start(SimOptions {
+        scenarios: vec![helmdeck_sim::scenario::Scenario::NoMetricsServer],
+        ..SimOptions::default()
+    });
+    let err = bare.fails(&k, &["top", "node"]);
+    assert!(err.contains("Metrics API not available"), "{err}");
+}

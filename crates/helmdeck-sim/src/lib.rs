@@ -13,6 +13,7 @@ pub mod flavor;
 pub mod ingress;
 pub mod kube_version;
 pub mod load_balancers;
+pub mod metrics;
 pub mod patch;
 pub mod programs;
 pub mod proto;
@@ -85,6 +86,17 @@ impl Default for SimOptions {
 
 type LogKey = (String, String, String, bool);
 
+/// The built-in types of the release, less metrics-server's on a cluster without it.
+fn served_types(options: &SimOptions) -> Vec<resources::ResourceType> {
+    let no_metrics = options.scenarios.contains(&Scenario::NoMetricsServer);
+    options
+        .kubernetes_version
+        .builtin_types()
+        .into_iter()
+        .filter(|t| !(no_metrics && t.group == metrics::GROUP))
+        .collect()
+}
+
 /// Shared by the HTTP handlers and the controllers.
 pub struct SimState {
     pub store: Mutex<Store>,
@@ -115,7 +127,7 @@ impl SimState {
 
     fn with_authority(options: SimOptions, addr: String, authority: auth::Authority) -> SimState {
         let (restarts, _) = tokio::sync::watch::channel(0u64);
-        let mut store = Store::with_types(options.kubernetes_version.builtin_types());
+        let mut store = Store::with_types(served_types(&options));
         store.set_root_ca(authority.ca_pem.clone());
         let changed = store.changed.clone();
         let state = SimState {
@@ -552,8 +564,12 @@ fn seed(state: &SimState) {
                    "preemptionPolicy": "PreemptLowerPriority", "description": description}),
         );
     }
-    let types = state.options.kubernetes_version.builtin_types();
-    for svc in discovery::builtin_apiservices(&types, &store::now_rfc3339()) {
+    let types = served_types(&state.options);
+    let mut apiservices = discovery::builtin_apiservices(&types, &store::now_rfc3339());
+    if types.iter().any(|t| t.group == metrics::GROUP) {
+        apiservices.push(metrics::apiservice(&store::now_rfc3339()));
+    }
+    for svc in apiservices {
         let _ = store.create_system(("apiregistration.k8s.io/v1", "APIService"), "", svc);
     }
     // No ingress controller comes with a cluster; the scenario installs one whose class

@@ -17,6 +17,8 @@ pub struct ResourceType {
     pub categories: Vec<String>,
     /// Create-only reviews (access, token): answered, never stored.
     pub review: bool,
+    /// Read-only and computed on each request, never stored (`metrics.k8s.io`).
+    pub computed: bool,
 }
 
 impl ResourceType {
@@ -52,7 +54,11 @@ impl ResourceType {
             "update",
             "watch",
         ];
-        let verbs: &[&str] = if self.review { &["create"] } else { &verbs };
+        let verbs: &[&str] = match (self.review, self.computed) {
+            (true, _) => &["create"],
+            (_, true) => &["get", "list"],
+            _ => &verbs,
+        };
         let mut main = json!({
             "name": self.plural,
             "singularName": self.singular,
@@ -120,6 +126,7 @@ fn rt(
             Vec::new()
         },
         review: false,
+        computed: false,
     }
 }
 
@@ -152,7 +159,29 @@ pub fn builtin() -> Vec<ResourceType> {
     all.extend(access_types());
     all.extend(extension_types());
     all.extend(machinery_types());
+    all.extend(metrics_types());
     all
+}
+
+/// metrics-server's kinds (an aggregated API on a real cluster; the `no-metrics-server`
+/// scenario removes them).
+fn metrics_types() -> Vec<ResourceType> {
+    let computed = |kind: &str, plural: &str, namespaced: bool| ResourceType {
+        computed: true,
+        ..rt(
+            crate::metrics::GROUP,
+            "v1beta1",
+            kind,
+            plural,
+            namespaced,
+            &[],
+            &[],
+        )
+    };
+    vec![
+        computed("NodeMetrics", "nodes", false),
+        computed("PodMetrics", "pods", true),
+    ]
 }
 
 /// The core group's kinds (`/api/v1`).
@@ -695,6 +724,7 @@ pub fn from_crd(crd: &Value) -> Vec<ResourceType> {
                         })
                         .unwrap_or_default(),
                     review: false,
+                    computed: false,
                 })
                 .collect()
         })

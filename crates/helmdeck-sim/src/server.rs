@@ -183,6 +183,9 @@ async fn route(
             &target.namespace,
         ));
     }
+    if target.rt.computed {
+        return computed(&state, &target, req.method(), watch, &q);
+    }
     // `kubectl get` asks for server-side printing.
     let as_table = req
         .headers()
@@ -241,6 +244,37 @@ async fn route(
             format!("{m} is not supported here"),
         )),
     }
+}
+
+/// A read-only computed kind (`metrics.k8s.io`): get and list; the rest refused with
+/// metrics-server's 405.
+fn computed(
+    state: &SimState,
+    target: &Target,
+    method: &Method,
+    watch: bool,
+    q: &HashMap<String, String>,
+) -> Result<Response<Body>, ApiError> {
+    if method != Method::GET || watch || target.sub.is_some() {
+        return Err(ApiError::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        ));
+    }
+    let lq = list_query(target, q)?;
+    let store = state.store.lock().map_err(poisoned)?;
+    let rate = |ns: &str| state.workloads.capture_rate(ns);
+    let v = super::metrics::serve(
+        &store,
+        &rate,
+        &target.rt.plural,
+        lq.namespace,
+        target.name.as_deref(),
+        &lq.labels,
+        &lq.fields,
+    )?;
+    Ok(json_response(200, &v))
 }
 
 /// The paths that are not resources: version, health, discovery and OpenAPI documents.

@@ -37,6 +37,11 @@ pub struct Pipeline {
     pub migration_takes: Duration,
 }
 
+/// How far back the capture rate looks.
+const CAPTURE_WINDOW: Duration = Duration::from_secs(60);
+/// Arrivals kept for the rate (a minute at about 1,600 events a second).
+const MAX_ARRIVALS: usize = 100_000;
+
 /// One captured event on its way to the events API.
 struct Captured {
     namespace: String,
@@ -108,6 +113,9 @@ pub struct Workloads {
     /// (namespace, distinct_id) of the persons seen: their later events are not buffered.
     persons: Mutex<HashSet<(String, String)>>,
     pub migrations: crate::async_migrations::Instances,
+    /// When each of the last minute's events was captured, by namespace: the load the
+    /// events pods' CPU follows (`metrics`).
+    arrivals: Mutex<VecDeque<(String, Instant)>>,
 }
 
 impl Workloads {
@@ -115,6 +123,22 @@ impl Workloads {
         if let Ok(mut g) = self.knobs.lock() {
             *g = k;
         }
+    }
+
+    /// Events captured per second in `namespace` over the last minute.
+    pub fn capture_rate(&self, namespace: &str) -> f64 {
+        let Ok(mut a) = self.arrivals.lock() else {
+            return 0.0;
+        };
+        let now = Instant::now();
+        while a
+            .front()
+            .is_some_and(|(_, t)| now.duration_since(*t) > CAPTURE_WINDOW)
+        {
+            a.pop_front();
+        }
+        let n = a.iter().filter(|(ns, _)| ns == namespace).count();
+        n as f64 / CAPTURE_WINDOW.as_secs_f64()
     }
 
     fn knobs(&self) -> IngestionKnobs {
@@ -201,6 +225,13 @@ impl Workloads {
         };
         let ns = &req.pipeline.namespace;
         let buffer = req.pipeline.buffer;
+        if let Ok(mut a) = self.arrivals.lock() {
+            let now = Instant::now();
+            a.extend(std::iter::repeat_n((ns.clone(), now), batch.len()));
+            while a.len() > MAX_ARRIVALS {
+                a.pop_front();
+            }
+        }
         if !knobs.silently_drop
             && let (Ok(mut ev), Ok(mut persons)) = (self.events.lock(), self.persons.lock())
         {
