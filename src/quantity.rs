@@ -28,11 +28,13 @@ pub fn parse_bytes(q: &str) -> Option<f64> {
     number(q)
 }
 
-/// CPU cores from a CPU quantity (`500m` = 0.5).
+/// CPU cores from a CPU quantity (`500m` = 0.5; metrics-server writes nanocores, `2500000n`).
 pub fn parse_cpu(q: &str) -> Option<f64> {
     let q = q.trim();
-    if let Some(num) = q.strip_suffix('m') {
-        return number(num).map(|n| n / 1000.0);
+    for (suffix, per_core) in [('m', 1e3), ('u', 1e6), ('n', 1e9)] {
+        if let Some(num) = q.strip_suffix(suffix) {
+            return number(num).map(|n| n / per_core);
+        }
     }
     parse_bytes(q)
 }
@@ -70,6 +72,8 @@ mod tests {
         assert_eq!(parse_bytes("1G"), Some(1e9));
         assert_eq!(parse_cpu("500m"), Some(0.5));
         assert_eq!(parse_cpu("4"), Some(4.0));
+        assert_eq!(parse_cpu("2500000n"), Some(0.0025));
+        assert_eq!(parse_cpu("1500u"), Some(0.0015));
         assert_eq!(parse_bytes("x"), None);
         assert_eq!(format_bytes(17_179_869_184.0), "16Gi");
     }

@@ -534,7 +534,8 @@ fn two_demos_on_separate_clusters_install_side_by_side() {
 }
 
 /// ctrl-k on the dashboard's selected pod asks first, then deletes it, and its controller
-/// replaces it, as k9s's kill does; `:svc` and `:xray` show the live release.
+/// replaces it, as k9s's kill does; the pods' CPU and memory, `:svc` and `:xray` show the
+/// live release.
 #[test]
 fn ctrl_k_deletes_a_pod_and_its_controller_replaces_it() {
     let sim = Sim::start(SimOptions::default());
@@ -555,6 +556,8 @@ fn ctrl_k_deletes_a_pod_and_its_controller_replaces_it() {
     t.wait_for("releases (1)", 30);
     t.keys(b"d");
     t.wait_for("Pods ready", 30);
+    // The simulated metrics-server measures every pod: the pane shows their usage.
+    t.wait_for("MEM", 30);
     t.keys(b"\x0b"); // ctrl-k
     t.wait_for("Delete pod ", 10);
     t.keys(b"y");

@@ -1803,3 +1803,59 @@ fn resource_views_and_the_xray_of_the_release() {
     }
     snap("xray", &a);
 }
+
+/// With metrics-server's figures the pods pane shows CPU and MEM, and at 160 columns their
+/// shares of requests and limits (`n/a` where none is set); without metrics-server its title
+/// says why there are none.
+#[test]
+fn the_pods_pane_shows_cpu_and_memory_when_metrics_server_measures_them() {
+    let mut a = dashboard();
+    let mut snap_with_sizes = snapshot();
+    snap_with_sizes.pods = snap_with_sizes
+        .pods
+        .iter()
+        .map(|p| {
+            let mut p = serde_json::to_value(&**p).unwrap();
+            if p["metadata"]["labels"]["role"] != "worker" {
+                p["spec"]["containers"][0]["resources"] = json!({
+                    "requests": {"cpu": "500m", "memory": "1Gi"},
+                    "limits": {"cpu": "2", "memory": "2Gi"}});
+            }
+            arc(p)
+        })
+        .collect();
+    a.update(Msg::Snapshot(Box::new(snap_with_sizes), Connection::Live));
+    let usage: Vec<helmdeck::observed::PodUsage> = a
+        .session
+        .pods
+        .pods
+        .iter()
+        .enumerate()
+        .map(|(i, p)| helmdeck::observed::PodUsage {
+            namespace: p.namespace.clone(),
+            name: p.name.clone(),
+            cpu: 0.05 * (i + 1) as f64,
+            memory: 256.0 * 1_048_576.0,
+        })
+        .collect();
+    a.update(Msg::Usage(Ok(usage)));
+    a.command("pods");
+    let narrow = render(&a, 80, 24);
+    assert!(
+        narrow.contains("CPU") && narrow.contains("MEM") && narrow.contains("256Mi"),
+        "{narrow}"
+    );
+    let wide = render(&a, 160, 48);
+    for must in ["%CPU/R", "%MEM/R", "%CPU/L", "%MEM/L", "25%", "n/a"] {
+        assert!(wide.contains(must), "{must}: {wide}");
+    }
+    snap("pods_with_usage", &a);
+    a.update(Msg::Usage(Err(
+        "metrics.k8s.io not served (no metrics-server)".into(),
+    )));
+    let without = render(&a, 160, 48);
+    assert!(
+        without.contains("no CPU/MEM: metrics.k8s.io not served") && !without.contains("%CPU/R"),
+        "{without}"
+    );
+}

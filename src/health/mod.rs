@@ -9,6 +9,7 @@ pub mod pods;
 pub mod preflight;
 pub mod public_path;
 pub mod room;
+pub mod usage;
 pub mod xray;
 
 use std::time::SystemTime;

@@ -60,6 +60,9 @@ pub struct PodRow {
     pub problem: Option<Problem>,
     /// A finished Job pod: not expected to be ready.
     pub completed: bool,
+    /// Its requests and limits, which its usage is a share of.
+    #[serde(skip)]
+    pub sized: crate::observed::podview::Sized,
 }
 
 impl PodRow {
@@ -225,6 +228,7 @@ pub fn pod_row(p: &Pod, events: &[std::sync::Arc<Event>], now: SystemTime) -> Po
         });
     }
     PodRow {
+        sized: p.sized(),
         component: component_of(p.metadata.labels.as_ref()),
         completed: phase == "Succeeded",
         node: p

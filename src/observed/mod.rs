@@ -75,6 +75,17 @@ pub struct Snapshot {
     pub services: Vec<Arc<Service>>,
 }
 
+/// A pod's CPU and memory use as metrics-server last measured it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PodUsage {
+    pub namespace: String,
+    pub name: String,
+    /// Cores.
+    pub cpu: f64,
+    /// Bytes.
+    pub memory: f64,
+}
+
 /// One HTTP exchange's outcome.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Exchange {

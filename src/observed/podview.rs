@@ -76,6 +76,66 @@ mod claims {
 pub struct ContainerName {
     #[serde(default)]
     pub name: String,
+    /// Its CPU and memory requests and limits: what the pods pane's usage is a share of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct Resources {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<Amounts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Amounts>,
+}
+
+/// CPU and memory only; other resources are not read.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct Amounts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+}
+
+/// What a pod's containers ask for and may use: (CPU cores, memory bytes), each summed over
+/// the containers that set it, None when none does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Sized {
+    pub cpu_request: Option<f64>,
+    pub cpu_limit: Option<f64>,
+    pub memory_request: Option<f64>,
+    pub memory_limit: Option<f64>,
+}
+
+impl PodView {
+    pub fn sized(&self) -> Sized {
+        let containers = self.spec.iter().flat_map(|s| s.containers.iter());
+        let sum = |pick: &dyn Fn(&Resources) -> Option<f64>| {
+            containers
+                .clone()
+                .filter_map(|c| c.resources.as_ref().and_then(pick))
+                .reduce(|a, b| a + b)
+        };
+        let cpu = |a: &Option<Amounts>| {
+            a.as_ref()?
+                .cpu
+                .as_deref()
+                .and_then(crate::quantity::parse_cpu)
+        };
+        let mem = |a: &Option<Amounts>| {
+            a.as_ref()?
+                .memory
+                .as_deref()
+                .and_then(crate::quantity::parse_bytes)
+        };
+        Sized {
+            cpu_request: sum(&|r| cpu(&r.requests)),
+            cpu_limit: sum(&|r| cpu(&r.limits)),
+            memory_request: sum(&|r| mem(&r.requests)),
+            memory_limit: sum(&|r| mem(&r.limits)),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]

@@ -239,6 +239,11 @@ impl App {
                 self.session.probed(*p);
                 Vec::new()
             }
+            Msg::Usage(u) => {
+                self.session.usage =
+                    Some(u.map(|pods| pods.into_iter().map(|p| (p.name.clone(), p)).collect()));
+                Vec::new()
+            }
             Msg::Engine(_) if self.walkthrough.planning() => {
                 let s = self.walkthrough.update(&msg, &self.session);
                 self.follow(s)

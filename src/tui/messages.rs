@@ -95,6 +95,8 @@ pub enum Msg {
     Snapshot(Box<Snapshot>, Connection),
     Releases(Result<Vec<ReleaseInfo>, String>),
     Probe(Box<ProbeRecord>),
+    /// The namespace's pod usage from metrics-server, or why there is none.
+    Usage(Result<Vec<crate::observed::PodUsage>, String>),
     Engine(deploy::Event),
     /// A helm run left going by an earlier helmdeck, now followed (or why there is none).
     Reattached(Result<Box<crate::helm::runs::LiveRun>, String>),

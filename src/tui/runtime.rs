@@ -631,6 +631,23 @@ fn start_workers(
             }
         }));
     }
+    // Pod usage from metrics-server, as often as it measures (k9s's habit); a cluster
+    // without it is asked again now and then, in case it is installed.
+    {
+        let (client, tx, ns) = (client.clone(), tx.clone(), namespace.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let r = crate::cluster::metrics::pod_usage(&client, &ns)
+                    .await
+                    .map_err(|e| e.to_string());
+                let every = if r.is_ok() { 15 } else { 60 };
+                if tx.send(Msg::Usage(r)).is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(every)).await;
+            }
+        }));
+    }
     // The ingestion probe, every interval or on demand.
     {
         let (ns, tx, now) = (namespace, tx, probe_now.clone());

@@ -61,6 +61,9 @@ pub struct Session {
     pub disks: Vec<crate::health::disks::DiskRow>,
     pub connection: Connection,
     pub probes: VecDeque<ProbeRecord>,
+    /// The pods' usage by name (metrics-server's last measurement), or why there is none;
+    /// None until asked.
+    pub usage: Option<Result<std::collections::HashMap<String, crate::observed::PodUsage>, String>>,
     pub now: SystemTime,
     /// Each release's last operation in this session, shown on Home (even when helm
     /// uninstalled the release).
@@ -80,6 +83,7 @@ impl Session {
             disks: Vec::new(),
             connection: Connection::Connecting,
             probes: VecDeque::new(),
+            usage: None,
             now,
             last_ops: Vec::new(),
         }

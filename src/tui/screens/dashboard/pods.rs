@@ -8,9 +8,22 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::{Dashboard, PodSort};
 use crate::health::pods::PodRow;
+use crate::health::usage::{self, UsageCells};
 use crate::tui::session::Session;
 use crate::tui::theme::{Theme, Tone};
 use crate::tui::widgets::{self, age, block, keep_end, state_style};
+
+type UsageColumn = fn(&UsageCells) -> &String;
+
+/// The usage columns in k9s's order; the first two show whenever usage is measured.
+const USAGE_COLUMNS: [(&str, UsageColumn); 6] = [
+    ("CPU", |u| &u.cpu),
+    ("MEM", |u| &u.memory),
+    ("%CPU/R", |u| &u.cpu_of_request),
+    ("%MEM/R", |u| &u.memory_of_request),
+    ("%CPU/L", |u| &u.cpu_of_limit),
+    ("%MEM/L", |u| &u.memory_of_limit),
+];
 
 /// The pods pane's rows after the `/` filter and the sort.
 pub fn visible_pods<'a>(dash: &Dashboard, session: &'a Session) -> Vec<&'a PodRow> {
@@ -50,12 +63,8 @@ pub fn visible_pods<'a>(dash: &Dashboard, session: &'a Session) -> Vec<&'a PodRo
     rows
 }
 
-pub(super) fn draw_pods(f: &mut Frame, area: Rect, dash: &Dashboard, session: &Session, t: &Theme) {
-    let [comp_area, pods_area] = Layout::vertical([
-        Constraint::Length((session.pods.components.len() as u16 + 3).min(area.height / 2)),
-        Constraint::Min(3),
-    ])
-    .areas(area);
+/// The components table above the pods: those that need attention first when not all fit.
+fn draw_components(f: &mut Frame, comp_area: Rect, session: &Session, t: &Theme) {
     // When not every component fits, the ones that need attention come first and the title
     // says how many are hidden.
     let room = comp_area.height.saturating_sub(3) as usize;
@@ -98,6 +107,15 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, dash: &Dashboard, session: &S
         )),
         comp_area,
     );
+}
+
+pub(super) fn draw_pods(f: &mut Frame, area: Rect, dash: &Dashboard, session: &Session, t: &Theme) {
+    let [comp_area, pods_area] = Layout::vertical([
+        Constraint::Length((session.pods.components.len() as u16 + 3).min(area.height / 2)),
+        Constraint::Min(3),
+    ])
+    .areas(area);
+    draw_components(f, comp_area, session, t);
     let rows = visible_pods(dash, session);
     let total = rows.len();
     // Only the rows that fit are built: a 10,000-pod namespace costs what a screenful does.
@@ -125,7 +143,30 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, dash: &Dashboard, session: &S
     let node_full = widest(&|p| p.node.chars().count(), 4);
     let inner = pods_area.width.saturating_sub(2) as usize;
     let fixed = 5 + 3 + 4 + 6; // READY, RST, AGE and the gaps between seven columns
-    let left = inner.saturating_sub(fixed + name_w + status_w);
+    let mut left = inner.saturating_sub(fixed + name_w + status_w);
+    // CPU and memory when metrics-server measures them; the shares of requests, then of
+    // limits, only where the component and node still fit whole beside them.
+    let measured = session.usage.as_ref().and_then(|u| u.as_ref().ok());
+    let usage: Vec<UsageCells> = visible
+        .iter()
+        .map(|p| usage::cells(p, measured.and_then(|m| m.get(&p.name))))
+        .collect();
+    let mut usage_cols: Vec<(&str, UsageColumn, usize)> = Vec::new();
+    if measured.is_some() {
+        for (i, (head, col)) in USAGE_COLUMNS.iter().enumerate() {
+            let w = usage
+                .iter()
+                .map(|u| col(u).chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(head.len());
+            let room_after = left.saturating_sub(w + 1);
+            if i < 2 || room_after >= comp_full + node_full {
+                usage_cols.push((head, *col, w));
+                left = room_after;
+            }
+        }
+    }
     let (comp_w, node_w) = if left >= comp_full + node_full {
         (comp_full, node_full)
     } else if left >= 6 + node_full {
@@ -135,21 +176,27 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, dash: &Dashboard, session: &S
     } else {
         (0, left)
     };
-    let shown = rows.iter().skip(offset).take(height.max(1)).map(|p| {
+    let shown = visible.iter().zip(&usage).map(|(p, u)| {
         let status = match &p.problem {
             Some(x) => Span::styled(x.reason.clone(), t.fail),
             None if p.is_ready() || p.completed => Span::styled(p.phase.clone(), t.ok),
             None => Span::styled(p.phase.clone(), t.warn),
         };
-        Row::new(vec![
+        let mut cells = vec![
             Cell::from(keep_end(&p.component, comp_w)),
             Cell::from(p.name.clone()),
             Cell::from(format!("{}/{}", p.ready, p.containers)),
             Cell::from(status),
             Cell::from(p.restarts.to_string()),
             Cell::from(age(p.age_secs)),
-            Cell::from(keep_end(&p.node, node_w)),
-        ])
+        ];
+        cells.extend(
+            usage_cols
+                .iter()
+                .map(|(_, col, _)| Cell::from(col(u).clone())),
+        );
+        cells.push(Cell::from(keep_end(&p.node, node_w)));
+        Row::new(cells)
     });
     let sort = dash.sort.column().0.to_lowercase();
     let filter = if dash.filter.is_empty() {
@@ -157,41 +204,51 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, dash: &Dashboard, session: &S
     } else {
         format!(" · /{}", dash.filter)
     };
-    let table = Table::new(
-        shown,
-        [
-            Constraint::Length(comp_w as u16),
-            Constraint::Length(name_w as u16),
-            Constraint::Length(5),
-            Constraint::Length(status_w as u16),
-            Constraint::Length(3),
-            Constraint::Length(4),
-            Constraint::Length(node_w as u16),
-        ],
-    )
-    .header(
-        Row::new(
-            ["COMPONENT", "NAME", "READY", "STATUS", "RST", "AGE", "NODE"].map(|h| {
+    let mut widths = vec![
+        Constraint::Length(comp_w as u16),
+        Constraint::Length(name_w as u16),
+        Constraint::Length(5),
+        Constraint::Length(status_w as u16),
+        Constraint::Length(3),
+        Constraint::Length(4),
+    ];
+    widths.extend(
+        usage_cols
+            .iter()
+            .map(|(_, _, w)| Constraint::Length(*w as u16)),
+    );
+    widths.push(Constraint::Length(node_w as u16));
+    let mut headers = vec!["COMPONENT", "NAME", "READY", "STATUS", "RST", "AGE"];
+    headers.extend(usage_cols.iter().map(|(h, _, _)| *h));
+    headers.push("NODE");
+    let table = Table::new(shown, widths)
+        .header(
+            Row::new(headers.into_iter().map(|h| {
                 if h == dash.sort.column().0 {
                     format!("{h}{}", if dash.sort_reversed { "▼" } else { "▲" })
                 } else {
                     h.to_string()
                 }
-            }),
+            }))
+            .style(t.header),
         )
-        .style(t.header),
-    )
-    .row_highlight_style(t.selected)
-    .block(block(
-        match &dash.only {
-            Some(o) => format!(
-                " pods of {} ({total}) · sort {sort}{filter} · esc: back ",
-                o.of
-            ),
-            None => format!(" pods ({total}) · sort {sort}{filter} · enter: details "),
-        },
-        t,
-    ));
+        .row_highlight_style(t.selected)
+        .block(block(
+            match &dash.only {
+                Some(o) => format!(
+                    " pods of {} ({total}) · sort {sort}{filter} · esc: back ",
+                    o.of
+                ),
+                None => format!(
+                    " pods ({total}) · sort {sort}{filter} · enter: details{} ",
+                    match &session.usage {
+                        Some(Err(e)) => format!(" · no CPU/MEM: {e}"),
+                        _ => String::new(),
+                    }
+                ),
+            },
+            t,
+        ));
     let mut st = TableState::default().with_selected(Some(sel - offset));
     f.render_stateful_widget(table, pods_area, &mut st);
 }
