@@ -576,3 +576,54 @@ fn ctrl_k_deletes_a_pod_and_its_controller_replaces_it() {
     assert_eq!(t.exit_code(20), 0);
     t.assert_restored();
 }
+
+/// shift-f on the web Service forwards a local port through the API server (kube-rs
+/// port-forward over WebSocket) to a ready web pod, and `/_health` answers through it.
+#[test]
+fn shift_f_forwards_the_web_service_and_its_health_answers() {
+    use std::io::{Read, Write};
+    let sim = Sim::start(SimOptions::default());
+    let o = common::helmdeck_on(
+        &sim,
+        &helm(4),
+        &["install", "--profile", "local", "--yes", "--timeout", "120"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+    let mut t = Tty::start(&sim, &["--profile", "local"], &[]);
+    t.wait_for("releases (1)", 30);
+    t.keys(b"d");
+    t.wait_for("Pods ready", 30);
+    t.keys(b":svc\r");
+    t.wait_for("posthog-web", 30);
+    t.keys(b"/posthog-web\r");
+    t.wait_for("services (1)", 10);
+    t.keys(b"F");
+    t.wait_for("port-forward http://127.0.0.1:", 30);
+    let screen = t.screen();
+    let at = screen.find("http://127.0.0.1:").expect("the local address") + 17;
+    let port: u16 = screen[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .expect("a port number");
+    assert!(
+        screen.contains("svc/posthog-web:8000 → pod/posthog-web-"),
+        "{screen}"
+    );
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        s,
+        "GET /_health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer)
+        .expect("an answer through the forward");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    t.keys(b"q");
+    assert_eq!(t.exit_code(20), 0);
+    t.assert_restored();
+}

@@ -4,6 +4,7 @@
 
 pub mod connect;
 mod exec;
+pub mod forward;
 pub mod metrics;
 pub use crate::observed::podview;
 pub mod probe;

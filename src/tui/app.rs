@@ -235,6 +235,16 @@ impl App {
                 });
                 Vec::new()
             }
+            Msg::Forwarding(r) => {
+                self.message = Some(match r {
+                    Ok(f) => format!(
+                        "port-forward http://{} → {} (until helmdeck exits)",
+                        f.local, f.to
+                    ),
+                    Err(e) => format!("cannot port-forward: {e}"),
+                });
+                Vec::new()
+            }
             Msg::Probe(p) => {
                 self.session.probed(*p);
                 Vec::new()

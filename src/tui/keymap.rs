@@ -48,6 +48,8 @@ pub enum Action {
     Describe,
     /// Delete the selected pod (its controller replaces it), after confirming.
     DeletePod,
+    /// Forward a local port to the selected pod or Service (k9s's shift-f).
+    PortForward,
 }
 
 impl Action {
@@ -202,6 +204,12 @@ pub const BINDINGS: &[Binding] = &[
         "delete the selected pod (its controller makes a new one), after confirming",
     ),
     b(
+        "shift-f",
+        Ctx::Dashboard,
+        Action::PortForward,
+        "port-forward the selected pod or Service to a local port (shown below)",
+    ),
+    b(
         "o",
         Ctx::Everywhere,
         Action::ShowRun,
@@ -251,6 +259,7 @@ fn matches(keys: &str, k: &KeyEvent) -> bool {
         "enter" => k.code == KeyCode::Enter,
         "tab" => k.code == KeyCode::Tab,
         "shift-tab" => k.code == KeyCode::BackTab,
+        "shift-f" => k.code == KeyCode::Char('F'),
         "↓" => k.code == KeyCode::Down,
         "↑" => k.code == KeyCode::Up,
         s => {

@@ -72,14 +72,19 @@ pub enum Effect {
     StopHelm {
         pid: u32,
     },
-    /// Kill the detached helm (this pid), which did not stop when asked.
     /// Delete a pod; its controller replaces it.
     DeletePod {
         namespace: String,
         pod: String,
     },
+    /// Kill the detached helm (this pid), which did not stop when asked.
     KillHelm {
         pid: u32,
+    },
+    /// Forward a local port to a pod or a Service (`shift-f`).
+    PortForward {
+        namespace: String,
+        to: crate::cluster::forward::ForwardTo,
     },
     /// Render the wizard's values review (it may fetch the chart); `Msg::Reviewed` answers.
     Review(Box<ReviewJob>),
@@ -110,6 +115,8 @@ pub enum Msg {
     ApplyDone(Outcome),
     Logs(String, Vec<String>),
     Edited,
+    /// A port-forward listening (where, to what), or why it could not start.
+    Forwarding(Result<crate::cluster::forward::Forwarding, String>),
     /// A pod delete asked for: done, or why not.
     PodDeleted(String, Result<(), String>),
     /// The helm version found, or how to get helm.

@@ -77,14 +77,10 @@ const COMMANDS: [(&str, &str); 12] = [
 ];
 
 /// k9s keys that do something else here, or nothing: said, so a k9s habit is not a surprise.
-const K9S_DIFFERENCES: [(&str, &str); 4] = [
+const K9S_DIFFERENCES: [(&str, &str); 3] = [
     (
         "s",
         "k9s opens a shell; here it sorts the pods (helmdeck opens no shell)",
-    ),
-    (
-        "shift-f",
-        "k9s port-forwards; not here yet: kubectl port-forward svc/NAME PORT",
     ),
     (
         "ctrl-d",

@@ -481,6 +481,7 @@ impl Runtime {
                 }
             }
             Effect::DeletePod { namespace, pod } => self.delete_pod(namespace, pod),
+            Effect::PortForward { namespace, to } => self.port_forward(namespace, to),
             Effect::KillHelm { pid } => {
                 if let Err(e) = crate::helm::driver::Helm::kill(pid) {
                     let _ = self.tx.send(Msg::Engine(crate::deploy::Event::Notice {
@@ -508,6 +509,20 @@ impl Runtime {
                 .map(|_| ())
                 .map_err(|e| crate::cluster::connect::diagnose(&e, entries.as_ref()).to_string());
             let _ = tx.send(Msg::PodDeleted(pod, r));
+        });
+    }
+
+    /// Forwards a local port (shift-f) through the watch client, which has no read deadline.
+    fn port_forward(&self, namespace: String, to: crate::cluster::forward::ForwardTo) {
+        let Ok(Clients { watch, .. }) = self.kube.clone() else {
+            return;
+        };
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let r = crate::cluster::forward::start(watch, &namespace, &to)
+                .await
+                .map_err(|e| e.to_string());
+            let _ = tx.send(Msg::Forwarding(r));
         });
     }
 

@@ -31,6 +31,7 @@ mod table_kinds;
 #[cfg(feature = "test-kit")]
 pub mod testkit;
 pub mod validation;
+mod websocket;
 pub mod workload;
 
 use std::collections::HashMap;

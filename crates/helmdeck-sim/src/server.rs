@@ -1181,6 +1181,13 @@ async fn stream_upgrade(
             .collect()
     };
     let upgrade = header("upgrade").join(",").to_ascii_lowercase();
+    let ws_protocols = header("sec-websocket-protocol").join(",");
+    if upgrade.contains("websocket")
+        && sub == "portforward"
+        && super::websocket::offers_portforward(&ws_protocols)
+    {
+        return websocket_portforward(state, t, req);
+    }
     if upgrade.contains("websocket") {
         return Err(ApiError::bad_request(
             "the simulated cluster speaks SPDY/3.1 for exec, attach and port-forward, not WebSocket",
@@ -1241,6 +1248,63 @@ async fn stream_upgrade(
         .header("Connection", "Upgrade")
         .header("Upgrade", "SPDY/3.1")
         .header("X-Stream-Protocol-Version", protocol)
+        .body(full(""))
+        .unwrap_or_else(|_| Response::new(full(""))))
+}
+
+/// Port-forward over WebSocket (kube-rs): the ports asked for, then the channels.
+fn websocket_portforward(
+    state: Arc<SimState>,
+    t: &Target,
+    mut req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let key = req
+        .headers()
+        .get("sec-websocket-key")
+        .and_then(|k| k.to_str().ok())
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::bad_request("missing Sec-WebSocket-Key"))?;
+    let raw_query = req.uri().query().unwrap_or("").to_string();
+    let ports: Vec<u16> = raw_query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .filter(|(k, _)| *k == "ports")
+        .flat_map(|(_, v)| {
+            decode(v)
+                .split(',')
+                .map(|p| p.trim().parse::<u16>())
+                .collect::<Vec<_>>()
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|_| ApiError::bad_request("invalid port in ports: ports must be 1-65535"))?;
+    if ports.is_empty() || ports.contains(&0) {
+        return Err(ApiError::bad_request(
+            "query parameter \"port\" is required",
+        ));
+    }
+    let (namespace, pod) = (t.namespace.clone(), t.name.clone().unwrap_or_default());
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        if let Ok(upgraded) = on_upgrade.await {
+            super::websocket::serve_portforward(
+                hyper_util::rt::TokioIo::new(upgraded),
+                state,
+                namespace,
+                pod,
+                ports,
+            )
+            .await;
+        }
+    });
+    Ok(Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header("Connection", "Upgrade")
+        .header("Upgrade", "websocket")
+        .header("Sec-WebSocket-Accept", super::websocket::accept_key(&key))
+        .header(
+            "Sec-WebSocket-Protocol",
+            super::websocket::PORTFORWARD_PROTOCOL,
+        )
         .body(full(""))
         .unwrap_or_else(|_| Response::new(full(""))))
 }

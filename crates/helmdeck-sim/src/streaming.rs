@@ -10,7 +10,8 @@
 //!   cluster runs no processes.
 //!
 //! WebSocket upgrades are refused with 400, so kubectl falls back to SPDY (its fallback
-//! executors and dialers do on any refused upgrade). Frames follow the SPDY/3.1 draft
+//! executors and dialers do on any refused upgrade), except port-forward's own channel
+//! protocol, which kube-rs speaks (`websocket`). Frames follow the SPDY/3.1 draft
 //! (draft-mbelshe-httpbis-spdy-00 and the 3.1 flow-control amendment); header blocks are zlib
 //! streams with the draft's dictionary. Our own header blocks are written as stored deflate
 //! blocks, which every inflater reads.
@@ -506,7 +507,7 @@ impl Forwards {
 }
 
 /// Whether a program answers on the pod's port.
-fn listening(state: &crate::SimState, ns: &str, pod: &str, port: &str) -> bool {
+pub(crate) fn listening(state: &crate::SimState, ns: &str, pod: &str, port: &str) -> bool {
     let Ok(store) = state.store.lock() else {
         return false;
     };
@@ -519,17 +520,17 @@ fn listening(state: &crate::SimState, ns: &str, pod: &str, port: &str) -> bool {
             .is_some_and(|c| crate::programs::program_of(p, c).is_some())
 }
 
-struct Request {
+pub(crate) struct Request {
     method: String,
     path: String,
     query: String,
     body: Vec<u8>,
     bearer: Option<String>,
-    close: bool,
+    pub(crate) close: bool,
 }
 
 /// One complete HTTP/1.x request at the start of `buf`, and how many bytes it took.
-fn parse_request(buf: &[u8]) -> Option<(Request, usize)> {
+pub(crate) fn parse_request(buf: &[u8]) -> Option<(Request, usize)> {
     let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&buf[..end]);
     let mut lines = head.split("\r\n");
@@ -571,7 +572,13 @@ fn parse_request(buf: &[u8]) -> Option<(Request, usize)> {
 }
 
 /// The program's HTTP/1.1 answer, as bytes on the wire.
-fn respond(state: &crate::SimState, ns: &str, pod: &str, port: &str, req: Request) -> Vec<u8> {
+pub(crate) fn respond(
+    state: &crate::SimState,
+    ns: &str,
+    pod: &str,
+    port: &str,
+    req: Request,
+) -> Vec<u8> {
     let pod_obj = state.store.lock().ok().and_then(|s| {
         let pods = (String::new(), "pods".to_string());
         s.get_gr(&pods, ns, pod).cloned()

@@ -170,6 +170,13 @@ impl Workloads {
                     reply(200, json!({"status": "ok"}))
                 }
             }
+            // Django's deprecated health check, which web still serves (shared/REFERENCE.md,
+            // "Health endpoints"): up as long as the process answers.
+            ("web", "GET", "/_health") => HttpReply {
+                status: 200,
+                content_type: "text/plain",
+                body: b"ok".to_vec(),
+            },
             ("events", "POST", "/e" | "/capture" | "/batch" | "/i/v0/e" | "/track") => {
                 self.capture(req, &knobs)
             }

@@ -199,6 +199,28 @@ impl Dashboard {
         }
     }
 
+    /// shift-f: the selected (or open) pod, or the selected Service.
+    fn port_forward(&self, s: &Session) -> Step {
+        use crate::cluster::forward::ForwardTo;
+        let to = match self.pane {
+            Pane::Objects(ObjectKind::Services) => {
+                objects::visible_objects(self, s, ObjectKind::Services)
+                    .get(self.selected)
+                    .map(|r| (r.namespace.clone(), ForwardTo::Service(r.name.clone())))
+            }
+            _ => match &self.detail {
+                Some(p) => Some((s.opts.namespace.clone(), ForwardTo::Pod(p.clone()))),
+                None => visible_pods(self, s)
+                    .get(self.selected)
+                    .map(|p| (p.namespace.clone(), ForwardTo::Pod(p.name.clone()))),
+            },
+        };
+        match to {
+            Some((namespace, to)) => Step::effect(Effect::PortForward { namespace, to }),
+            None => Step::say("nothing selected to port-forward"),
+        }
+    }
+
     fn open_claim(&mut self, claim: &str, s: &Session) -> Step {
         self.pane = Pane::Disks;
         self.selected = s.disks.iter().position(|d| d.claim == claim).unwrap_or(0);
@@ -281,6 +303,10 @@ impl Screen for Dashboard {
                 matches!(self.pane, Pane::Pods | Pane::Objects(_)) && self.text.is_none()
             }
             Action::Refresh => self.pane == Pane::Ingestion,
+            Action::PortForward => {
+                self.text.is_none()
+                    && matches!(self.pane, Pane::Pods | Pane::Objects(ObjectKind::Services))
+            }
             _ => true,
         }
     }
@@ -350,6 +376,7 @@ impl Screen for Dashboard {
                 }),
                 None => Step::say("no pod selected"),
             }),
+            Action::PortForward => Some(self.port_forward(s)),
             Action::Back => self.back(),
             _ => None,
         }
