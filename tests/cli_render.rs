@@ -526,6 +526,24 @@ fn without_a_profile_or_a_release_the_cli_says_how_to_start() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert_eq!(err.matches("is not one of").count(), 1, "{err}");
     assert!(err.contains("no --profile was given"), "{err}");
+    // On a cloud's cluster, the nodes' providerID names the profile to pass.
+    let eks = common::Sim::start(helmdeck_sim::SimOptions {
+        flavor: helmdeck_sim::flavor::Flavor::Eks,
+        ..Default::default()
+    });
+    let o = eks
+        .cmd(common::helmdeck_bin())
+        .env("HELMDECK_HELM", helm(4))
+        .args(["plan"])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the nodes run on aws (aws:///us-east-1a/")
+            && err.contains("pass --profile aws"),
+        "{err}"
+    );
     let o = sim
         .cmd(common::helmdeck_bin())
         .env("HELMDECK_HELM", helm(4))

@@ -584,12 +584,26 @@ pub fn deploy(action: Action, plan_only: bool, args: DeployArgs) -> i32 {
     } else {
         eprintln!("{outcome}");
         if no_profile && matches!(outcome, Outcome::BadInput { .. }) {
-            eprintln!(
-                "  hint: no --profile was given, so nothing set the cloud the chart runs on: name it with --profile (`helmdeck profiles list` shows them)"
-            );
+            eprintln!("  hint: {}", no_profile_hint(&rt, &args.target));
         }
     }
     outcome.exit_code()
+}
+
+/// What to do without a profile: the one the cluster's nodes point to, when they do.
+fn no_profile_hint(rt: &tokio::runtime::Runtime, t: &ReleaseTarget) -> String {
+    let detected = rt.block_on(async {
+        let client = target(t).client().await.ok()?;
+        let ids = crate::cluster::provider_ids(&client).await;
+        crate::profile::detect::from_provider_ids(ids.iter().map(String::as_str))
+    });
+    match detected {
+        Some(d) => format!(
+            "no --profile was given, so nothing set the cloud the chart runs on; the nodes run on {} ({}): pass --profile {} (`helmdeck profiles list` shows them)",
+            d.profile, d.provider_id, d.profile
+        ),
+        None => "no --profile was given, so nothing set the cloud the chart runs on: name it with --profile (`helmdeck profiles list` shows them)".into(),
+    }
 }
 
 pub fn status(args: ReleaseArgs) -> i32 {

@@ -466,6 +466,21 @@ async fn mutating_webhooks(client: &kube::Client) -> Vec<String> {
 
 /// The last `lines` lines a pod's container wrote, or why there are none, in the API
 /// server's words (a container that never started has no logs; a pod may be gone).
+/// The nodes' `spec.providerID`s (empty when they cannot be listed): where the cluster runs.
+pub async fn provider_ids(client: &kube::Client) -> Vec<String> {
+    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(client.clone());
+    nodes
+        .list(&kube::api::ListParams::default())
+        .await
+        .map(|l| {
+            l.items
+                .into_iter()
+                .filter_map(|n| n.spec?.provider_id)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub async fn log_tail(
     client: &kube::Client,
     namespace: &str,

@@ -3,6 +3,7 @@
 //! override them by name. Every profile is checked against `profiles/schema.json`.
 
 mod answers;
+pub mod detect;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -115,6 +115,25 @@ impl Flavor {
         }
     }
 
+    /// The `spec.providerID` the provider's cloud controller sets on node `i`:
+    /// `<provider name>://<its id for the machine>`, the name being the cloud provider's own
+    /// (cloud-provider-aws `aws`, cloud-provider-gcp `gce`, cloud-provider-azure `azure`,
+    /// digitalocean-cloud-controller-manager `digitalocean`, k3s `k3s`). The simulator's own
+    /// nodes have none, as nodes without a cloud controller.
+    pub fn provider_id(self, i: usize, zone: &str) -> Option<String> {
+        Some(match self {
+            Flavor::Plain => return None,
+            Flavor::Eks => format!("aws:///{zone}/i-0sim{i:012}"),
+            Flavor::Gke => format!("gce://sim-project/{zone}/gke-sim-default-pool-{i}"),
+            Flavor::Aks => format!(
+                "azure:///subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/mc_sim_sim_eastus/providers/Microsoft.Compute/virtualMachineScaleSets/aks-nodepool1-vmss/virtualMachines/{}",
+                i - 1
+            ),
+            Flavor::Doks => format!("digitalocean://{}", 400_000_000 + i),
+            Flavor::K3s => format!("k3s://sim-node-{i}"),
+        })
+    }
+
     /// Custom resource definitions the provider installs that charts use (GKE's ingress
     /// configuration kinds), each at the one version charts write: the simulator keeps one
     /// stored version and does not convert between versions.

@@ -499,11 +499,14 @@ fn seed(state: &SimState) {
             labels["topology.kubernetes.io/zone"] = json!(zone);
             labels["topology.kubernetes.io/region"] = json!(region);
         }
-        let node = json!({
+        let mut node = json!({
             "apiVersion": "v1", "kind": "Node",
             "metadata": {"name": name, "labels": labels},
             "spec": {"podCIDR": format!("10.244.{i}.0/24")},
         });
+        if let Some(id) = flavor.provider_id(i, &zone) {
+            node["spec"]["providerID"] = json!(id);
+        }
         if store.create_system(("v1", "Node"), "", node).is_ok() {
             store.set_status(
                 &(String::new(), "nodes".into()),
