@@ -563,3 +563,36 @@ fn without_a_profile_or_a_release_the_cli_says_how_to_start() {
         "{out}"
     );
 }
+
+/// On a k3s cluster a claim lives on its node's disk: a ClickHouse disk no node can hold
+/// fails preflight, naming the size, the node's disk and the fix; nothing is applied.
+#[test]
+fn a_disk_no_node_can_hold_fails_preflight_on_a_local_cluster() {
+    let sim = common::Sim::start(helmdeck_sim::SimOptions {
+        flavor: helmdeck_sim::flavor::Flavor::K3s,
+        ..Default::default()
+    });
+    let o = sim
+        .cmd(common::helmdeck_bin())
+        .env("HELMDECK_HELM", helm(4))
+        .args([
+            "plan",
+            "--profile",
+            "local",
+            "--set",
+            "clickhouse.persistence.size=500Ti",
+        ])
+        .output()
+        .unwrap();
+    let all = common::text(&o);
+    assert_ne!(o.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("asks for 500Ti on a node-local class")
+            && all.contains("the largest node's disk is 100Gi"),
+        "{all}"
+    );
+    assert!(
+        sim.objects("", "secrets", Some("posthog")).is_empty(),
+        "nothing applied"
+    );
+}

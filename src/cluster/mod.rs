@@ -428,6 +428,22 @@ pub async fn gather(
                 )
             })
             .collect(),
+        node_disks: nodes
+            .items
+            .iter()
+            .filter_map(|n| {
+                let q = n
+                    .status
+                    .as_ref()?
+                    .capacity
+                    .as_ref()?
+                    .get("ephemeral-storage")?;
+                Some((
+                    n.metadata.name.clone().unwrap_or_default(),
+                    crate::quantity::parse_bytes(&q.0)?,
+                ))
+            })
+            .collect(),
         storage_classes: scs
             .items
             .iter()

@@ -266,8 +266,8 @@ pub fn manifest_storage(
     desired: &[Value],
     facts: &ClusterFacts,
 ) -> Option<Vec<Check>> {
-    // (who, class asked for: None = the default)
-    let mut refs: Vec<(String, Option<String>)> = Vec::new();
+    // (who, class asked for: None = the default, size asked for)
+    let mut refs: Vec<(String, Option<String>, Option<String>)> = Vec::new();
     for d in desired {
         let name = d["metadata"]["name"].as_str().unwrap_or_default();
         let kind = d["kind"].as_str().unwrap_or_default();
@@ -287,6 +287,9 @@ pub fn manifest_storage(
             refs.push((
                 format!("{kind} {name}"),
                 t["storageClassName"].as_str().map(str::to_string),
+                t["resources"]["requests"]["storage"]
+                    .as_str()
+                    .map(str::to_string),
             ));
         }
     }
@@ -312,8 +315,9 @@ pub fn manifest_storage(
         .unwrap_or(EncryptionRule::NotRequired);
     // Group the users by the class they end up on.
     let mut by_class: Vec<(String, Vec<String>)> = Vec::new();
+    let mut sized: Vec<(String, String, String)> = Vec::new();
     let mut out = Vec::new();
-    for (who, class) in refs {
+    for (who, class, size) in refs {
         let key = match class.as_deref() {
             Some("") => {
                 let (grade, fix) = super::encryption::grade(rule, EncryptionVerdict::Unknown);
@@ -332,11 +336,15 @@ pub fn manifest_storage(
                 }
             },
         };
+        if let Some(size) = size {
+            sized.push((who.clone(), key.clone(), size));
+        }
         match by_class.iter_mut().find(|(c, _)| *c == key) {
             Some((_, users)) => users.push(who),
             None => by_class.push((key, vec![who])),
         }
     }
+    out.extend(local_disk_room(&sized, &find, facts));
     for (class, users) in by_class {
         let Some(sc) = find(&class) else {
             out.push(check("storage-class", Verdict::Fail, format!("StorageClass {class} (asked for by {}) does not exist: the claims stay Pending", users.join(", ")), "create the class, or point the components' persistence.storageClass at one that exists"));
@@ -352,6 +360,75 @@ pub fn manifest_storage(
         ));
     }
     Some(out)
+}
+
+/// Provisioners whose volumes are directories on the node that runs the pod (k3s's and
+/// kind's local-path, minikube's hostpath, static local volumes): a claim there is bounded by
+/// that node's disk, whatever size it asks for.
+const NODE_LOCAL: [&str; 3] = [
+    "rancher.io/local-path",
+    "k8s.io/minikube-hostpath",
+    "kubernetes.io/no-provisioner",
+];
+
+/// Claims on a node-local class that no node's disk can hold: each must fit on one node, and
+/// all of them on the nodes together.
+fn local_disk_room<'a>(
+    sized: &[(String, String, String)],
+    find: &dyn Fn(&str) -> Option<&'a Value>,
+    facts: &ClusterFacts,
+) -> Vec<Check> {
+    let largest = facts.node_disks.iter().map(|(_, b)| *b).fold(0.0, f64::max);
+    let total: f64 = facts.node_disks.iter().map(|(_, b)| *b).sum();
+    if largest <= 0.0 {
+        return Vec::new();
+    }
+    let local: Vec<(&str, &str, f64)> = sized
+        .iter()
+        .filter(|(_, class, _)| {
+            find(class).is_some_and(|c| {
+                NODE_LOCAL.contains(&c["provisioner"].as_str().unwrap_or_default())
+            })
+        })
+        .filter_map(|(who, _, size)| {
+            Some((
+                who.as_str(),
+                size.as_str(),
+                crate::quantity::parse_bytes(size)?,
+            ))
+        })
+        .collect();
+    let gib =
+        |b: f64| crate::quantity::format_bytes((b / 1_073_741_824.0).round() * 1_073_741_824.0);
+    let mut out: Vec<Check> = local
+        .iter()
+        .filter(|(_, _, bytes)| *bytes > largest)
+        .map(|(who, size, _)| {
+            check(
+                "disk-size",
+                Verdict::Fail,
+                format!(
+                    "{who} asks for {size} on a node-local class, but the largest node's disk is {} (kubelet's ephemeral-storage): the volume cannot hold it",
+                    gib(largest)
+                ),
+                "ask for less (the component's persistence.size), or use nodes with bigger disks",
+            )
+        })
+        .collect();
+    let sum: f64 = local.iter().map(|(_, _, b)| b).sum();
+    if out.is_empty() && sum > total {
+        out.push(check(
+            "disk-size",
+            Verdict::Fail,
+            format!(
+                "the claims on node-local classes ask for {} in all, more than the nodes' disks hold together ({})",
+                gib(sum),
+                gib(total)
+            ),
+            "ask for less (the components' persistence.size), or add nodes or bigger disks",
+        ));
+    }
+    out
 }
 
 /// The vendor chart's app image (`image.repository`, `.sha`, `.tag`, `.default`), judged on the
@@ -702,6 +779,7 @@ mod tests {
                 .collect(),
             storage_classes: vec![sc],
             room: None,
+            node_disks: Vec::new(),
             ingress_classes: vec!["nginx".into()],
             default_ingress_class: None,
             mutating_webhooks: Vec::new(),
@@ -851,6 +929,54 @@ mod tests {
                 .verdict,
             Verdict::Fail
         );
+    }
+
+    /// A claim on k3s's local-path lives on its node's disk: one no node can hold fails,
+    /// as do claims that together outgrow every node; a cloud class is not judged so.
+    #[test]
+    fn claims_on_a_node_local_class_must_fit_the_nodes_disks() {
+        let set = ProfileSet::load(None).unwrap();
+        let local = json!({"metadata": {"name": "local-path", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}, "provisioner": "rancher.io/local-path"});
+        let mut f = facts("4", "16Gi", local);
+        f.node_disks = (1..=3)
+            .map(|i| (format!("n{i}"), 100.0 * 1_073_741_824.0))
+            .collect();
+        let sts = |name: &str, size: &str| {
+            json!({"kind": "StatefulSet", "metadata": {"name": name},
+                   "spec": {"volumeClaimTemplates": [{"spec": {"resources": {"requests": {"storage": size}}}}]}})
+        };
+        let judge = |desired: &[Value], f: &ClusterFacts| {
+            manifest_storage(Some(set.get("local").unwrap()), desired, f)
+                .unwrap()
+                .into_iter()
+                .filter(|c| c.id == "disk-size")
+                .collect::<Vec<_>>()
+        };
+        let huge = judge(&[sts("clickhouse", "500Ti"), sts("kafka", "20Gi")], &f);
+        assert_eq!(huge.len(), 1, "{huge:?}");
+        assert!(
+            huge[0]
+                .message
+                .contains("StatefulSet clickhouse asks for 500Ti")
+                && huge[0].message.contains("100Gi"),
+            "{huge:?}"
+        );
+        let together = judge(
+            &[
+                sts("a", "90Gi"),
+                sts("b", "90Gi"),
+                sts("c", "90Gi"),
+                sts("d", "90Gi"),
+            ],
+            &f,
+        );
+        assert_eq!(together.len(), 1, "{together:?}");
+        assert!(together[0].message.contains("360Gi in all"), "{together:?}");
+        assert!(judge(&[sts("clickhouse", "20Gi")], &f).is_empty());
+        let ebs = json!({"metadata": {"name": "gp3", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}, "provisioner": "ebs.csi.aws.com", "parameters": {"encrypted": "true"}});
+        let mut cloud = facts("4", "16Gi", ebs);
+        cloud.node_disks = f.node_disks.clone();
+        assert!(judge(&[sts("clickhouse", "500Ti")], &cloud).is_empty());
     }
 
     #[test]

@@ -145,6 +145,10 @@ pub struct ClusterFacts {
     pub server_version: String,
     /// (name, cpu capacity, memory capacity)
     pub nodes: Vec<(String, String, String)>,
+    /// Each node's disk as kubelet reports it (`ephemeral-storage` capacity, bytes): where a
+    /// node-local provisioner's volumes live.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub node_disks: Vec<(String, f64)>,
     pub storage_classes: Vec<Value>,
     /// Each schedulable node's free CPU and memory (allocatable less scheduled requests);
     /// None when the pods could not be read.
