@@ -67,7 +67,9 @@ pub(super) fn draw(f: &mut Frame, area: Rect, session: &Session, t: &Theme) {
             None => format!("no {what} yet"),
         };
         f.render_widget(
-            Paragraph::new(text(capture.last(), "probe")).block(block(" capture ms ", t)),
+            Paragraph::new(text(capture.last(), "probe"))
+                .wrap(Wrap { trim: true })
+                .block(block(" capture ms ", t)),
             a,
         );
         let visible = session.probes.back().and_then(|p| p.visible_after_ms);
@@ -76,6 +78,7 @@ pub(super) fn draw(f: &mut Frame, area: Rect, session: &Session, t: &Theme) {
                 (Some(_), None) => "not visible (yet)".to_string(),
                 (_, v) => text(v.as_ref(), "probe"),
             })
+            .wrap(Wrap { trim: true })
             .block(block(" end-to-end ms ", t)),
             b,
         );

@@ -224,10 +224,17 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, dash: &Dashboard, session: &S
     let table = Table::new(shown, widths)
         .header(
             Row::new(headers.into_iter().map(|h| {
-                if h == dash.sort.column().0 {
-                    format!("{h}{}", if dash.sort_reversed { "▼" } else { "▲" })
+                // A narrowed component column keeps its sort arrow: the word gives way.
+                let arrow = usize::from(h == dash.sort.column().0);
+                let word = if h == "COMPONENT" && comp_w < h.len() + arrow {
+                    "COMP"
                 } else {
-                    h.to_string()
+                    h
+                };
+                if h == dash.sort.column().0 {
+                    format!("{word}{}", if dash.sort_reversed { "▼" } else { "▲" })
+                } else {
+                    word.to_string()
                 }
             }))
             .style(t.header),

@@ -9,7 +9,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::Wizard;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::block;
+use crate::tui::widgets::{block, keep_end};
 
 use serde_json::Value;
 
@@ -67,6 +67,19 @@ pub fn review(job: &ReviewJob) -> Result<Review, ReviewError> {
     Ok(Review { chart_label, lines })
 }
 
+/// A layer as the table names it: a file by its name (the filter still matches the path).
+fn layer_name(layer: &str) -> String {
+    match layer.strip_prefix("file:") {
+        Some(path) => format!(
+            "file:{}",
+            std::path::Path::new(path)
+                .file_name()
+                .map_or(path.into(), |n| n.to_string_lossy())
+        ),
+        None => layer.to_string(),
+    }
+}
+
 /// The values the wizard would apply, each with the layer that set it.
 pub(super) fn draw_review(f: &mut Frame, main: Rect, w: &Wizard, t: &Theme) {
     if w.review_pending.is_some() {
@@ -105,18 +118,24 @@ pub(super) fn draw_review(f: &mut Frame, main: Rect, w: &Wizard, t: &Theme) {
             .unwrap_or(0)
     };
     let key_w = longest(|l| &l.path).clamp(3, inner / 2) as u16;
-    let layer_w = longest(|l| &l.layer).clamp(6, 20) as u16;
+    let layer_w = shown
+        .iter()
+        .map(|l| layer_name(&l.layer).chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(6, 20) as u16;
     let rows = shown.iter().map(|l| {
         let style = if l.layer == "chart" {
             t.dim
         } else {
             Style::default()
         };
+        // A key's leaf and a file's name are what tell rows apart: cut from the front.
         Row::new(vec![
-            Cell::from(l.path.clone()),
+            Cell::from(keep_end(&l.path, key_w.into())),
             Cell::from(l.value.clone()),
             Cell::from(Span::styled(
-                l.layer.clone(),
+                keep_end(&layer_name(&l.layer), layer_w.into()),
                 if l.layer == "chart" { t.dim } else { t.accent },
             )),
         ])
