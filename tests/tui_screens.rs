@@ -1802,6 +1802,20 @@ fn resource_views_and_the_xray_of_the_release() {
         assert!(tree.contains(line), "{line}: {tree}");
     }
     snap("xray", &a);
+    // l on a pod of the tree opens its logs, as on the pods pane.
+    let at = helmdeck::tui::screens::dashboard::objects::xray_rows(&a.session)
+        .iter()
+        .position(|r| r.name == "posthog-kafka-0")
+        .expect("the kafka pod in the tree");
+    for _ in 0..at {
+        key(&mut a, KeyCode::Down);
+    }
+    let effects = key(&mut a, KeyCode::Char('l'));
+    assert!(!effects.is_empty(), "logs asked for");
+    assert_eq!(
+        a.dash.text.as_ref().map(|t| t.pod.as_str()),
+        Some("posthog-kafka-0")
+    );
 }
 
 /// With metrics-server's figures the pods pane shows CPU and MEM, and at 160 columns their

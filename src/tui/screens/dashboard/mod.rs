@@ -252,9 +252,22 @@ impl Dashboard {
     }
 
     fn open_text(&mut self, kind: TextKind, s: &Session) -> Step {
-        let pod = match &self.detail {
-            Some(p) => Some((s.opts.namespace.clone(), p.clone())),
-            None => visible_pods(self, s)
+        let pod = match (&self.detail, self.pane) {
+            (Some(p), _) => Some((s.opts.namespace.clone(), p.clone())),
+            // The x-ray's pods, and the pods events are about, show their logs and YAML too.
+            (None, Pane::Xray) => objects::xray_rows(s)
+                .get(self.selected)
+                .filter(|r| r.kind == "Pod")
+                .map(|r| (s.opts.namespace.clone(), r.name.clone())),
+            (None, Pane::Objects(ObjectKind::Events)) => {
+                objects::visible_objects(self, s, ObjectKind::Events)
+                    .get(self.selected)
+                    .and_then(|r| match &r.drill {
+                        Drill::Pod(p) => Some((r.namespace.clone(), p.clone())),
+                        _ => None,
+                    })
+            }
+            (None, _) => visible_pods(self, s)
                 .get(self.selected)
                 .map(|p| (p.namespace.clone(), p.name.clone())),
         };
@@ -293,11 +306,14 @@ impl Screen for Dashboard {
 
     fn offers(&self, a: Action, _s: &Session) -> bool {
         match a {
-            Action::Sort
-            | Action::Logs
-            | Action::PreviousLogs
-            | Action::Yaml
-            | Action::DeletePod => self.pane == Pane::Pods && self.text.is_none(),
+            Action::Sort | Action::DeletePod => self.pane == Pane::Pods && self.text.is_none(),
+            Action::Logs | Action::PreviousLogs | Action::Yaml => {
+                self.text.is_none()
+                    && matches!(
+                        self.pane,
+                        Pane::Pods | Pane::Xray | Pane::Objects(ObjectKind::Events)
+                    )
+            }
             Action::Describe => self.pane == Pane::Pods && self.detail.is_none(),
             Action::Filter => {
                 matches!(self.pane, Pane::Pods | Pane::Objects(_)) && self.text.is_none()
