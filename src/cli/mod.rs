@@ -4,6 +4,7 @@ mod check;
 mod deploy;
 mod render;
 mod sim;
+mod verify;
 mod versions;
 
 pub use render::{CliError, values_intent};
@@ -108,6 +109,9 @@ pub enum Command {
     History(ReleaseArgs),
     /// Check pods, disks and ingestion; exits 1 when any check fails.
     Check(Box<CheckArgs>),
+    /// Lint, render and judge a chart's values for each profile, offline: the vendor's CI
+    /// matrix; exits 1 when any profile fails.
+    Verify(Box<verify::VerifyArgs>),
     /// Run the simulated Kubernetes cluster (for demos, tests and trying helmdeck).
     Sim(SimArgs),
     /// Open the app on a simulated cluster started in-process, with the local profile ready.
@@ -563,6 +567,7 @@ pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Some(Command::Profiles { action }) => render::profiles(action),
         Some(Command::Render(args)) => render::render(*args),
+        Some(Command::Verify(args)) => verify::verify(*args),
         Some(Command::Sim(args)) => sim::run(args),
         Some(Command::Install(a)) => deploy::deploy(crate::deploy::Action::Install, false, *a),
         Some(Command::Upgrade(a)) => deploy::deploy(crate::deploy::Action::Upgrade, false, *a),

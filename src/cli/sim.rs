@@ -223,3 +223,12 @@ pub fn demo(args: DemoArgs) -> i32 {
         code
     })
 }
+
+/// The Kubernetes version the simulated cluster serves by default, as `--kube-version` takes
+/// it (`1.35.2`).
+pub(super) fn kubernetes_version() -> String {
+    helmdeck_sim::kube_version::KubeVersion::default()
+        .git_version()
+        .trim_start_matches('v')
+        .to_string()
+}

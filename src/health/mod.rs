@@ -6,6 +6,7 @@ pub mod encryption;
 pub mod ingestion;
 pub mod objects;
 pub mod pods;
+pub mod policy;
 pub mod preflight;
 pub mod public_path;
 pub mod room;

@@ -8,6 +8,7 @@ pub mod diff;
 mod facts;
 mod load_balancer;
 mod manifest;
+pub(crate) use manifest::parse_manifest;
 mod notes;
 pub mod pin;
 
