@@ -910,11 +910,14 @@ fn events_cpu(sim: &Sim) -> u64 {
 
 /// `kubectl top` reads the simulated metrics-server: each running pod's usage follows its
 /// requests, the events pod's rises with the events captured, nodes add their pods up, and
-/// the API is read-only as metrics-server's is. Without metrics-server, `top` fails as on
-/// such a cluster.
+/// the API is read-only as metrics-server's is. Without metrics-server (the default cluster,
+/// as a bare kind or EKS one), `top` fails as on such a cluster.
 #[test]
 fn kubectl_top_reads_usage_that_follows_requests_and_load() {
-    let sim = Sim::start(SimOptions::default());
+    let sim = Sim::start(SimOptions {
+        scenarios: vec![helmdeck_sim::scenario::Scenario::MetricsServer],
+        ..SimOptions::default()
+    });
     let k = kubectl();
     let file = sim.home.path().join("events.yaml");
     write(&file, EVENTS);
@@ -967,10 +970,7 @@ fn kubectl_top_reads_usage_that_follows_requests_and_load() {
         "{err}"
     );
 
-    let bare = Sim::start(SimOptions {
-        scenarios: vec![helmdeck_sim::scenario::Scenario::NoMetricsServer],
-        ..SimOptions::default()
-    });
+    let bare = Sim::start(SimOptions::default());
     let err = bare.fails(&k, &["top", "node"]);
     assert!(err.contains("Metrics API not available"), "{err}");
 }

@@ -538,7 +538,10 @@ fn two_demos_on_separate_clusters_install_side_by_side() {
 /// live release.
 #[test]
 fn ctrl_k_deletes_a_pod_and_its_controller_replaces_it() {
-    let sim = Sim::start(SimOptions::default());
+    let sim = Sim::start(SimOptions {
+        scenarios: vec![helmdeck_sim::scenario::Scenario::MetricsServer],
+        ..SimOptions::default()
+    });
     let o = common::helmdeck_on(
         &sim,
         &helm(4),
@@ -556,7 +559,7 @@ fn ctrl_k_deletes_a_pod_and_its_controller_replaces_it() {
     t.wait_for("releases (1)", 30);
     t.keys(b"d");
     t.wait_for("Pods ready", 30);
-    // The simulated metrics-server measures every pod: the pane shows their usage.
+    // metrics-server measures every pod: the pane shows their usage.
     t.wait_for("MEM", 30);
     t.keys(b"\x0b"); // ctrl-k
     t.wait_for("Delete pod ", 10);

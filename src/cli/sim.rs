@@ -173,9 +173,12 @@ pub fn demo(args: DemoArgs) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    // The demo's cluster has an ingress controller, as the local profile expects.
-    if !scenarios.contains(&Scenario::IngressController) {
-        scenarios.push(Scenario::IngressController);
+    // The demo's cluster has an ingress controller, as the local profile expects, and
+    // metrics-server, so the pods pane shows CPU and memory.
+    for s in [Scenario::IngressController, Scenario::MetricsServer] {
+        if !scenarios.contains(&s) {
+            scenarios.push(s);
+        }
     }
     super::block_on(async move {
         let dir = std::env::temp_dir().join(format!("helmdeck-demo-{}", std::process::id()));

@@ -87,14 +87,15 @@ impl Default for SimOptions {
 
 type LogKey = (String, String, String, bool);
 
-/// The built-in types of the release, less metrics-server's on a cluster without it.
+/// The built-in types of the release, with metrics-server's where it runs (k3s ships it).
 fn served_types(options: &SimOptions) -> Vec<resources::ResourceType> {
-    let no_metrics = options.scenarios.contains(&Scenario::NoMetricsServer);
+    let metrics = options.scenarios.contains(&Scenario::MetricsServer)
+        || options.flavor == flavor::Flavor::K3s;
     options
         .kubernetes_version
         .builtin_types()
         .into_iter()
-        .filter(|t| !(no_metrics && t.group == metrics::GROUP))
+        .filter(|t| metrics || t.group != metrics::GROUP)
         .collect()
 }
 

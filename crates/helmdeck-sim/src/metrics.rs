@@ -6,8 +6,9 @@
 //! requests that drifts slowly (a fixed share would hide a frozen pane), a container without
 //! requests a little; the events pods (`role: events`, capture) add CPU for each event a
 //! second the namespace captures; a limit caps usage, as the kernel's throttling and the
-//! OOM killer do. A node's usage is its pods' plus the system's. The `no-metrics-server`
-//! scenario removes the API, as on a cluster without metrics-server.
+//! OOM killer do. A node's usage is its pods' plus the system's. Served where metrics-server
+//! runs: the k3s flavour (k3s ships it) and the `metrics-server` scenario; elsewhere the API
+//! is absent, as on a cluster without it, and its chart can be installed.
 
 use serde_json::{Value, json};
 

@@ -163,8 +163,8 @@ pub fn builtin() -> Vec<ResourceType> {
     all
 }
 
-/// metrics-server's kinds (an aggregated API on a real cluster; the `no-metrics-server`
-/// scenario removes them).
+/// metrics-server's kinds (an aggregated API on a real cluster: served only where
+/// metrics-server runs, see `served_types`).
 fn metrics_types() -> Vec<ResourceType> {
     let computed = |kind: &str, plural: &str, namespaced: bool| ResourceType {
         computed: true,

@@ -39,9 +39,10 @@ pub enum Scenario {
     /// The AWS Load Balancer Controller runs (on the eks flavour): it makes NLBs for Services
     /// of type `external` or class `service.k8s.aws/nlb`.
     AwsLoadBalancerController,
-    /// No metrics-server: `metrics.k8s.io` is not served (`kubectl top` fails, as on a cluster
-    /// without it).
-    NoMetricsServer,
+    /// metrics-server runs, so `metrics.k8s.io` is served (`kubectl top` works). The k3s
+    /// flavour has it without asking, as k3s ships it; other clusters have it only when it is
+    /// installed (this scenario, or its chart).
+    MetricsServer,
 }
 
 impl std::str::FromStr for Scenario {
@@ -84,7 +85,7 @@ impl std::str::FromStr for Scenario {
             "unhealthy" => Ok(Scenario::Unhealthy),
             "ingress-controller" => Ok(Scenario::IngressController),
             "aws-load-balancer-controller" => Ok(Scenario::AwsLoadBalancerController),
-            "no-metrics-server" => Ok(Scenario::NoMetricsServer),
+            "metrics-server" => Ok(Scenario::MetricsServer),
             "restored-volume" if !arg.is_empty() => Ok(Scenario::RestoredVolume(arg.into())),
             "restored-volume" => Err(format!(
                 "scenario {name} needs a claim, e.g. {name}:data-posthog-posthog-kafka-0"
@@ -103,7 +104,7 @@ impl std::str::FromStr for Scenario {
                 })
             }
             other => Err(format!(
-                "unknown scenario {other:?}; known: crashloop:ROLE, image-pull-error:ROLE, unencrypted-storage, small-nodes, failing-migration, api-restart:SECONDS, latency:MS, scale:NAMESPACES:PODS, ingestion-down, ingestion-stalled, ingestion-delay:MS, unhealthy, ingress-controller, aws-load-balancer-controller, no-metrics-server, async-migration-fails:MIGRATION, restored-volume:CLAIM"
+                "unknown scenario {other:?}; known: crashloop:ROLE, image-pull-error:ROLE, unencrypted-storage, small-nodes, failing-migration, api-restart:SECONDS, latency:MS, scale:NAMESPACES:PODS, ingestion-down, ingestion-stalled, ingestion-delay:MS, unhealthy, ingress-controller, aws-load-balancer-controller, metrics-server, async-migration-fails:MIGRATION, restored-volume:CLAIM"
             )),
         }
     }
