@@ -68,7 +68,10 @@ fn the_vendor_chart_passes_every_profile_once_its_image_is_pinned() {
     };
     let chart = charts.join("posthog-30.46.0.tgz");
     let home = tempfile::tempdir().unwrap();
-    let (o, doc) = verify(home.path(), &["--chart", chart.to_str().unwrap()]);
+    let (o, doc) = verify(
+        home.path(),
+        &["--no-install", "--chart", chart.to_str().unwrap()],
+    );
     assert_eq!(o.status.code(), Some(1), "{doc:#}");
     let all = findings(&doc);
     for p in ["aws", "azure", "digitalocean", "gcp", "local"] {
@@ -83,6 +86,7 @@ fn the_vendor_chart_passes_every_profile_once_its_image_is_pinned() {
     let (o, doc) = verify(
         home.path(),
         &[
+            "--no-install",
             "--chart",
             chart.to_str().unwrap(),
             "--set",
@@ -110,6 +114,7 @@ fn an_unencrypted_class_on_aws_fails_naming_each_claim() {
     let chart = charts.join("posthog-30.46.0.tgz");
     let home = tempfile::tempdir().unwrap();
     let base = [
+        "--no-install",
         "--chart",
         chart.to_str().unwrap(),
         "--profile",
@@ -169,7 +174,13 @@ fn a_values_file_without_the_web_readiness_probe_fails() {
     common::write(&file, "web:\n  readinessProbe:\n    enabled: false\n");
     let (o, doc) = verify(
         home.path(),
-        &["--profile", "local", "-f", file.to_str().unwrap()],
+        &[
+            "--no-install",
+            "--profile",
+            "local",
+            "-f",
+            file.to_str().unwrap(),
+        ],
     );
     assert_eq!(o.status.code(), Some(1), "{doc:#}");
     let probe: Vec<_> = findings(&doc)
@@ -199,6 +210,7 @@ fn the_junit_report_has_the_common_schemas_shape() {
         .env("HELMDECK_HELM", helm(4))
         .args([
             "verify",
+            "--no-install",
             "--profile",
             "local",
             "--profile",
@@ -259,5 +271,25 @@ fn the_junit_report_has_the_common_schemas_shape() {
     assert!(
         xml.contains("name=\"readiness-probe Deployment posthog-web\""),
         "{xml}"
+    );
+}
+
+/// Without `--no-install`, each profile's chart is installed through the engine on a
+/// simulated cluster of its flavour, upgraded, and upgraded again with nothing changed, which
+/// must restart nothing; the report has a stage for each.
+#[test]
+fn the_stand_in_installs_upgrades_and_a_no_op_upgrade_changes_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let (o, doc) = verify(home.path(), &["--profile", "local", "--profile", "gcp"]);
+    assert_eq!(o.status.code(), Some(0), "{doc:#}");
+    for p in ["local", "gcp"] {
+        for s in ["install", "upgrade", "no-op upgrade"] {
+            assert_eq!(stage(&doc, p, s), "pass", "{p} {s}: {doc:#}");
+        }
+    }
+    let detail = doc.to_string();
+    assert!(
+        detail.contains("the same upgrade again changed nothing"),
+        "{doc:#}"
     );
 }

@@ -235,3 +235,114 @@ pub(super) fn kubernetes_version() -> String {
         .trim_start_matches('v')
         .to_string()
 }
+
+/// A simulated cluster of a provider's flavour, started in-process for `helmdeck verify`,
+/// with an ingress controller as the profiles' public path expects.
+pub(super) struct Embedded {
+    cluster: SimCluster,
+    dir: std::path::PathBuf,
+}
+
+impl Embedded {
+    pub(super) async fn start(provider: &str, tag: &str) -> Result<Embedded, String> {
+        let flavor = match provider {
+            "aws" => Flavor::Eks,
+            "gcp" => Flavor::Gke,
+            "azure" => Flavor::Aks,
+            "digitalocean" => Flavor::Doks,
+            _ => Flavor::K3s,
+        };
+        let dir =
+            std::env::temp_dir().join(format!("helmdeck-verify-{}-{tag}", std::process::id()));
+        let cluster = SimCluster::start(SimOptions {
+            kubeconfig: Some(dir.join("kubeconfig")),
+            flavor,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| format!("cannot start the simulated {provider} cluster: {e}"))?;
+        Ok(Embedded { cluster, dir })
+    }
+
+    pub(super) fn kubeconfig(&self) -> &std::path::Path {
+        &self.cluster.kubeconfig
+    }
+
+    /// `HOST:PORT` of the cluster's public side (its load balancers).
+    pub(super) fn public(&self) -> Option<String> {
+        self.cluster
+            .ingress_url
+            .as_deref()
+            .map(|u| u.trim_start_matches("http://").to_string())
+    }
+
+    /// A private directory for the run's own files (helm's and helmdeck's).
+    pub(super) fn home(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    /// What a no-op upgrade must leave alone: each workload's generation and each of its
+    /// pods' uid in `namespace` (Jobs' pods aside), as `kind/name → value`.
+    pub(super) fn marks(&self, namespace: &str) -> std::collections::BTreeMap<String, String> {
+        let Ok(store) = self.cluster.state.store.lock() else {
+            return Default::default();
+        };
+        let mut out = std::collections::BTreeMap::new();
+        for (group, plural, field) in [
+            ("apps", "deployments", "generation"),
+            ("apps", "statefulsets", "generation"),
+            ("", "pods", "uid"),
+        ] {
+            for o in store.iter_gr(&(group.to_string(), plural.to_string()), Some(namespace)) {
+                // A Job's pods (hooks, migrations) come and go with each run by design.
+                let of_job = o["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|r| r["kind"] == "Job"));
+                if of_job {
+                    continue;
+                }
+                out.insert(
+                    format!(
+                        "{plural}/{}",
+                        o["metadata"]["name"].as_str().unwrap_or_default()
+                    ),
+                    o["metadata"][field].to_string(),
+                );
+            }
+        }
+        out
+    }
+}
+
+impl Embedded {
+    /// Each Deployment's and StatefulSet's pod template in `namespace`, as `kind/name →
+    /// template`, to say what an upgrade changed in one.
+    pub(super) fn templates(
+        &self,
+        namespace: &str,
+    ) -> std::collections::BTreeMap<String, serde_json::Value> {
+        let Ok(store) = self.cluster.state.store.lock() else {
+            return Default::default();
+        };
+        let mut out = std::collections::BTreeMap::new();
+        for plural in ["deployments", "statefulsets"] {
+            for o in store.iter_gr(&("apps".to_string(), plural.to_string()), Some(namespace)) {
+                out.insert(
+                    format!(
+                        "{plural}/{}",
+                        o["metadata"]["name"].as_str().unwrap_or_default()
+                    ),
+                    o["spec"]["template"].clone(),
+                );
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        self.cluster.shutdown();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

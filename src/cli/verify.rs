@@ -43,6 +43,9 @@ pub struct VerifyArgs {
     /// Warnings fail too.
     #[arg(long)]
     pub strict: bool,
+    /// Lint, render and policy only: no install and upgrade on a simulated cluster.
+    #[arg(long)]
+    pub no_install: bool,
     /// Also write the report as JUnit XML here.
     #[arg(long)]
     pub junit: Option<PathBuf>,
@@ -256,7 +259,279 @@ async fn verify_profile(
         ),
     ));
     report.findings = findings;
+    let rendered_ok = report
+        .stages
+        .iter()
+        .all(|s| s.verdict != Verdict::Fail || s.stage == "policy");
+    if !args.no_install && rendered_ok {
+        let chart = resolved.chart_path.display().to_string();
+        report
+            .stages
+            .extend(install_stages(&args, &profile, &chart).await);
+    }
     report
+}
+
+/// The flags that give a profile's values to `helmdeck install` and `upgrade`.
+fn values_flags(args: &VerifyArgs, profile: &Profile, chart: &str) -> Vec<String> {
+    let mut v = vec![
+        "--profile".to_string(),
+        profile.name.clone(),
+        "--chart".into(),
+        chart.into(),
+        // The question every profile asks, answered as a user would.
+        "--set".into(),
+        "ingress.hostname=posthog.example.com".into(),
+    ];
+    for f in &args.values {
+        v.push("-f".into());
+        v.push(f.display().to_string());
+    }
+    for s in &args.set {
+        v.push("--set".into());
+        v.push(s.clone());
+    }
+    v
+}
+
+/// helmdeck itself, on the embedded cluster, with every file of helm's and helmdeck's inside
+/// the run's private directory.
+async fn helmdeck_on(
+    cluster: &super::sim::Embedded,
+    verb: &str,
+    flags: &[String],
+) -> Result<std::process::Output, String> {
+    let me = std::env::current_exe().map_err(|e| format!("cannot find helmdeck itself: {e}"))?;
+    let home = cluster.home();
+    let mut c = tokio::process::Command::new(me);
+    c.arg(verb)
+        .args(flags)
+        .args(["--yes", "--timeout", "600"])
+        .env("KUBECONFIG", cluster.kubeconfig())
+        .env("HOME", home)
+        .env("HELM_CACHE_HOME", home.join("helm-cache"))
+        .env("HELM_CONFIG_HOME", home.join("helm-config"))
+        .env("HELM_DATA_HOME", home.join("helm-data"))
+        .env("HELMDECK_DATA_DIR", home.join("data"))
+        .env("HELMDECK_CONFIG_DIR", home.join("config"))
+        .env("HELMDECK_CACHE_DIR", home.join("cache"))
+        // The simulated capture API takes any project key.
+        .env("HELMDECK_PROJECT_API_KEY", "phc_helmdeck_verify")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    if let Some(public) = cluster.public() {
+        c.env("HELMDECK_CONNECT_TO", public);
+    }
+    c.output()
+        .await
+        .map_err(|e| format!("cannot run helmdeck {verb}: {e}"))
+}
+
+/// How many workloads (not pods) are among the changed marks.
+fn changed_workloads(moved: &[String]) -> usize {
+    moved
+        .iter()
+        .filter(|m| m.starts_with("deployments/") || m.starts_with("statefulsets/"))
+        .count()
+}
+
+/// The workloads whose pod template changed only where the release revision is written
+/// (`"release_revision":2` → `3`), with the first such field: a chart that restarts them
+/// on every upgrade by design. Empty when any changed for another reason.
+fn revision_only(
+    before: &std::collections::BTreeMap<String, Value>,
+    after: &std::collections::BTreeMap<String, Value>,
+    (old, new): (u64, u64),
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (name, b) in before {
+        let Some(a) = after.get(name) else { continue };
+        if a == b {
+            continue;
+        }
+        let mut diffs = Vec::new();
+        leaf_diffs(b, a, String::new(), &mut diffs);
+        let by_rev = diffs
+            .iter()
+            .all(|(_, x, y)| match (x.as_str(), y.as_str()) {
+                (Some(x), Some(y)) => same_but_revision(x, y, old, new),
+                _ => false,
+            });
+        if !by_rev {
+            return Vec::new();
+        }
+        if let Some((at, _, _)) = diffs.first() {
+            out.push((name.clone(), at.clone()));
+        }
+    }
+    out
+}
+
+fn leaf_diffs(b: &Value, a: &Value, at: String, out: &mut Vec<(String, Value, Value)>) {
+    match (b, a) {
+        (Value::Object(x), Value::Object(y)) => {
+            for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
+                let next = x.get(k).unwrap_or(&Value::Null);
+                let other = y.get(k).unwrap_or(&Value::Null);
+                // An env var is named by its name, which says more than its index.
+                let label = if k == "value" {
+                    match (x.get("name"), a.get("name")) {
+                        (Some(Value::String(n)), _) => format!("{at} {n}"),
+                        _ => format!("{at}.{k}"),
+                    }
+                } else {
+                    format!("{at}.{k}")
+                };
+                leaf_diffs(next, other, label, out);
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                leaf_diffs(p, q, format!("{at}[{i}]"), out);
+            }
+        }
+        (x, y) if x != y => {
+            out.push((at.trim_start_matches('.').to_string(), x.clone(), y.clone()))
+        }
+        _ => {}
+    }
+}
+
+/// Whether two strings differ only in numbers that are the old and the new revision.
+fn same_but_revision(x: &str, y: &str, old: u64, new: u64) -> bool {
+    fn runs(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let b = s.as_bytes();
+        for i in 1..=b.len() {
+            if i == b.len() || b[i].is_ascii_digit() != b[start].is_ascii_digit() {
+                out.push((b[start].is_ascii_digit(), &s[start..i]));
+                start = i;
+            }
+        }
+        out
+    }
+    let (p, q) = (runs(x), runs(y));
+    x != y
+        && p.len() == q.len()
+        && p.iter().zip(&q).all(|((d1, a), (_, b))| {
+            a == b || (*d1 && a.parse() == Ok(old) && b.parse() == Ok(new))
+        })
+}
+
+/// The last lines helmdeck wrote, for a failed stage's detail.
+fn tail(o: &std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(6)..].join(" | ")
+}
+
+/// Install through the engine (preflight, diff, apply, rollout, Verify) on a simulated cluster
+/// of the profile's flavour, upgrade, then the same upgrade again, which must change nothing:
+/// no workload's generation moves, no pod is replaced or added.
+async fn install_stages(args: &VerifyArgs, profile: &Profile, chart: &str) -> Vec<StageResult> {
+    let cluster = match super::sim::Embedded::start(&profile.provider, &profile.name).await {
+        Ok(c) => c,
+        Err(e) => return vec![stage("install", Verdict::Fail, e)],
+    };
+    let flags = values_flags(args, profile, chart);
+    let installed = match helmdeck_on(&cluster, "install", &flags).await {
+        Ok(o) if o.status.success() => stage(
+            "install",
+            Verdict::Pass,
+            format!(
+                "installed and verified on a simulated {} cluster",
+                profile.provider
+            ),
+        ),
+        Ok(o) => {
+            return vec![stage(
+                "install",
+                Verdict::Fail,
+                format!("exit {}: {}", o.status.code().unwrap_or(-1), tail(&o)),
+            )];
+        }
+        Err(e) => return vec![stage("install", Verdict::Fail, e)],
+    };
+    // The upgrade to the chart under test (the same chart, until `--from` installs an older
+    // one): it may roll pods; the vendor's chart 30.46.0 does on the first upgrade after an
+    // install, its pods' `checksum/secrets.yaml` being of a second random key rendered at
+    // install (`lookup` finds the first one only from then on).
+    let upgraded = match helmdeck_on(&cluster, "upgrade", &flags).await {
+        Ok(o) if o.status.success() => stage("upgrade", Verdict::Pass, "upgraded and verified"),
+        Ok(o) => {
+            return vec![
+                installed,
+                stage(
+                    "upgrade",
+                    Verdict::Fail,
+                    format!("exit {}: {}", o.status.code().unwrap_or(-1), tail(&o)),
+                ),
+            ];
+        }
+        Err(e) => return vec![installed, stage("upgrade", Verdict::Fail, e)],
+    };
+    let before = cluster.marks("posthog");
+    let templates = cluster.templates("posthog");
+    let again = match helmdeck_on(&cluster, "upgrade", &flags).await {
+        Ok(o) if o.status.success() => {
+            let after = cluster.marks("posthog");
+            let moved: Vec<String> = before
+                .iter()
+                .filter(|(k, v)| after.get(*k) != Some(*v))
+                .map(|(k, _)| k.clone())
+                .chain(after.keys().filter(|k| !before.contains_key(*k)).cloned())
+                .collect();
+            // Revisions: 1 the install, 2 the upgrade, 3 this one.
+            let by_revision = revision_only(&templates, &cluster.templates("posthog"), (2, 3));
+            if !moved.is_empty()
+                && !by_revision.is_empty()
+                && by_revision.len() == changed_workloads(&moved)
+            {
+                stage(
+                    "no-op upgrade",
+                    Verdict::Warn,
+                    format!(
+                        "the same upgrade again restarted {}: the chart puts the release revision in their pod template ({}), so every upgrade restarts them, changed or not",
+                        by_revision
+                            .iter()
+                            .map(|(w, _)| w.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        by_revision
+                            .first()
+                            .map(|(_, at)| at.as_str())
+                            .unwrap_or_default()
+                    ),
+                )
+            } else if moved.is_empty() {
+                stage(
+                    "no-op upgrade",
+                    Verdict::Pass,
+                    format!(
+                        "the same upgrade again changed nothing ({} workloads and pods unchanged)",
+                        before.len()
+                    ),
+                )
+            } else {
+                stage(
+                    "no-op upgrade",
+                    Verdict::Fail,
+                    format!(
+                        "the same upgrade again changed {}: an upgrade with no change must not roll pods",
+                        moved.join(", ")
+                    ),
+                )
+            }
+        }
+        Ok(o) => stage(
+            "no-op upgrade",
+            Verdict::Fail,
+            format!("exit {}: {}", o.status.code().unwrap_or(-1), tail(&o)),
+        ),
+        Err(e) => stage("no-op upgrade", Verdict::Fail, e),
+    };
+    vec![installed, upgraded, again]
 }
 
 /// helm lint's own count line (`1 chart(s) linted, 0 chart(s) failed`) and its notes.
@@ -380,8 +655,8 @@ fn word(v: Verdict) -> &'static str {
 /// The report as a person reads it: a row per profile, then each finding with its fix.
 fn table(reports: &[ProfileReport]) -> String {
     let mut s = format!(
-        "{:<14} {:<26} {:<6} {:<6} {:<6}\n",
-        "PROFILE", "CHART", "LINT", "RENDER", "POLICY"
+        "{:<14} {:<26} {:<6} {:<6} {:<6} {:<7} {:<7} {:<5}\n",
+        "PROFILE", "CHART", "LINT", "RENDER", "POLICY", "INSTALL", "UPGRADE", "NO-OP"
     );
     let of = |r: &ProfileReport, name: &str| {
         r.stages
@@ -391,12 +666,15 @@ fn table(reports: &[ProfileReport]) -> String {
     };
     for r in reports {
         s.push_str(&format!(
-            "{:<14} {:<26} {:<6} {:<6} {:<6}\n",
+            "{:<14} {:<26} {:<6} {:<6} {:<6} {:<7} {:<7} {:<5}\n",
             r.profile,
             r.chart,
             of(r, "lint"),
             of(r, "render"),
-            of(r, "policy")
+            of(r, "policy"),
+            of(r, "install"),
+            of(r, "upgrade"),
+            of(r, "no-op upgrade")
         ));
     }
     for r in reports {
@@ -498,4 +776,25 @@ pub fn junit(reports: &[ProfileReport]) -> String {
         "<testsuites name=\"helmdeck verify\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" time=\"0\">\n{suites}</testsuites>\n"
     ));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_template_that_differs_only_by_the_revision_is_told_apart() {
+        let info = |r: u64| format!(r#"{{"kube_version":"v1.33.2","release_revision":{r}}}"#);
+        assert!(same_but_revision(&info(2), &info(3), 2, 3));
+        assert!(!same_but_revision(&info(2), &info(4), 2, 3));
+        assert!(!same_but_revision("v1.33.2", "v1.33.3", 1, 3));
+        let t = |r: u64, image: &str| json!({"spec": {"containers": [{"image": image, "env": [{"name": "HELM_INSTALL_INFO", "value": info(r)}]}]}});
+        let before = [("deployments/web".to_string(), t(2, "a:1"))].into();
+        let after = [("deployments/web".to_string(), t(3, "a:1"))].into();
+        let found = revision_only(&before, &after, (2, 3));
+        assert_eq!(found.len(), 1);
+        assert!(found[0].1.contains("HELM_INSTALL_INFO"), "{found:?}");
+        let moved_image = [("deployments/web".to_string(), t(3, "a:2"))].into();
+        assert!(revision_only(&before, &moved_image, (2, 3)).is_empty());
+    }
 }
