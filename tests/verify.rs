@@ -293,3 +293,56 @@ fn the_stand_in_installs_upgrades_and_a_no_op_upgrade_changes_nothing() {
         "{doc:#}"
     );
 }
+
+/// `--from` installs an older chart and upgrades from it: a chart change that alters a
+/// StatefulSet's claim templates (renamed since the older chart) fails the upgrade stage at
+/// preflight, naming the StatefulSet, with nothing applied by it.
+#[test]
+fn a_claim_template_change_between_from_and_the_target_fails_the_upgrade() {
+    let home = tempfile::tempdir().unwrap();
+    let stand_in = common::root().join("assets/charts/posthog-mini");
+    let old = home.path().join("posthog-mini-old");
+    copy_dir(&stand_in, &old);
+    // The older chart named its claim templates differently.
+    let sts = old.join("templates/statefulsets.yaml");
+    let text = std::fs::read_to_string(&sts).unwrap();
+    let renamed = text.replacen(
+        "    - metadata:\n        name: data\n",
+        "    - metadata:\n        name: datadir\n",
+        1,
+    );
+    assert_ne!(text, renamed, "the stand-in's claim template is named data");
+    common::write(&sts, &renamed);
+    let (o, doc) = verify(
+        home.path(),
+        &[
+            "--profile",
+            "local",
+            "--chart",
+            stand_in.to_str().unwrap(),
+            "--from",
+            old.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{doc:#}");
+    assert_eq!(stage(&doc, "local", "install"), "pass", "{doc:#}");
+    assert_eq!(stage(&doc, "local", "upgrade"), "fail", "{doc:#}");
+    let detail = doc.to_string();
+    assert!(
+        detail.contains("volumeClaimTemplates cannot be changed"),
+        "{doc:#}"
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}

@@ -244,7 +244,18 @@ pub(super) struct Embedded {
 }
 
 impl Embedded {
-    pub(super) async fn start(provider: &str, tag: &str) -> Result<Embedded, String> {
+    pub(super) async fn start(
+        provider: &str,
+        tag: &str,
+        scenarios: &[String],
+    ) -> Result<Embedded, String> {
+        let scenarios = scenarios
+            .iter()
+            .map(|s| {
+                s.parse::<Scenario>()
+                    .map_err(|e| format!("--scenario {s}: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let flavor = match provider {
             "aws" => Flavor::Eks,
             "gcp" => Flavor::Gke,
@@ -257,6 +268,7 @@ impl Embedded {
         let cluster = SimCluster::start(SimOptions {
             kubeconfig: Some(dir.join("kubeconfig")),
             flavor,
+            scenarios,
             ..Default::default()
         })
         .await

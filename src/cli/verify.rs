@@ -46,6 +46,18 @@ pub struct VerifyArgs {
     /// Lint, render and policy only: no install and upgrade on a simulated cluster.
     #[arg(long)]
     pub no_install: bool,
+    /// Install this chart first and upgrade from it to the chart under test: a version (the
+    /// same repository's, or `NAME-VERSION.tgz` beside a local chart) or a chart path.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// How long each install and upgrade may take, seconds (helm's --timeout, and the
+    /// checks' deadline after it).
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(10..=86_400))]
+    pub timeout: u64,
+    /// Put the simulated clusters in a situation (`helmdeck sim --scenario`), to rehearse a
+    /// failure: `ingestion-down`, `crashloop:web`, …; repeatable.
+    #[arg(long)]
+    pub scenario: Vec<String>,
     /// Also write the report as JUnit XML here.
     #[arg(long)]
     pub junit: Option<PathBuf>,
@@ -265,11 +277,63 @@ async fn verify_profile(
         .all(|s| s.verdict != Verdict::Fail || s.stage == "policy");
     if !args.no_install && rendered_ok {
         let chart = resolved.chart_path.display().to_string();
+        let from = match from_chart(&args, &resolved.chart_path, &resolved.chart.metadata.name) {
+            Ok(f) => f,
+            Err(e) => {
+                report.stages.push(stage("install", Verdict::Fail, e));
+                return report;
+            }
+        };
         report
             .stages
-            .extend(install_stages(&args, &profile, &chart).await);
+            .extend(install_stages(&args, &profile, &chart, from.as_deref()).await);
     }
     report
+}
+
+/// The chart `--from` names, as a path: a chart path as given; a version from the repository
+/// (fetched into the cache) or as `NAME-VERSION.tgz` beside the local chart under test.
+fn from_chart(
+    args: &VerifyArgs,
+    target: &std::path::Path,
+    name: &str,
+) -> Result<Option<String>, String> {
+    let Some(from) = &args.from else {
+        return Ok(None);
+    };
+    let as_path = std::path::Path::new(from);
+    if as_path.exists() {
+        return Ok(Some(from.clone()));
+    }
+    if parse_version(from).is_err() {
+        return Err(format!(
+            "--from {from:?} is neither a chart path nor a version (30.0.0)"
+        ));
+    }
+    if args.repo.is_some() {
+        let intent = ValuesIntent {
+            repo: args.repo.clone(),
+            version: Some(from.clone()),
+            ..ValuesIntent::default()
+        };
+        let chart_ref = intent
+            .chart_ref(None)
+            .map_err(|e| format!("--from {from}: {e}"))?;
+        return crate::chart::resolve_chart_ref(&chart_ref, &crate::dirs::cache_dir())
+            .map(|p| Some(p.display().to_string()))
+            .map_err(|e| format!("--from {from}: {e}"));
+    }
+    let beside = target
+        .parent()
+        .map(|d| d.join(format!("{name}-{from}.tgz")))
+        .filter(|p| p.is_file());
+    match beside {
+        Some(p) => Ok(Some(p.display().to_string())),
+        None => Err(format!(
+            "--from {from}: no {name}-{from}.tgz beside {}; give the chart's path, or --repo",
+            target.display()
+        )),
+    }
 }
 
 /// The flags that give a profile's values to `helmdeck install` and `upgrade`.
@@ -300,13 +364,14 @@ async fn helmdeck_on(
     cluster: &super::sim::Embedded,
     verb: &str,
     flags: &[String],
+    timeout: u64,
 ) -> Result<std::process::Output, String> {
     let me = std::env::current_exe().map_err(|e| format!("cannot find helmdeck itself: {e}"))?;
     let home = cluster.home();
     let mut c = tokio::process::Command::new(me);
     c.arg(verb)
         .args(flags)
-        .args(["--yes", "--timeout", "600"])
+        .args(["--yes", "--timeout", &timeout.to_string()])
         .env("KUBECONFIG", cluster.kubeconfig())
         .env("HOME", home)
         .env("HELM_CACHE_HOME", home.join("helm-cache"))
@@ -429,18 +494,26 @@ fn tail(o: &std::process::Output) -> String {
 /// Install through the engine (preflight, diff, apply, rollout, Verify) on a simulated cluster
 /// of the profile's flavour, upgrade, then the same upgrade again, which must change nothing:
 /// no workload's generation moves, no pod is replaced or added.
-async fn install_stages(args: &VerifyArgs, profile: &Profile, chart: &str) -> Vec<StageResult> {
-    let cluster = match super::sim::Embedded::start(&profile.provider, &profile.name).await {
-        Ok(c) => c,
-        Err(e) => return vec![stage("install", Verdict::Fail, e)],
-    };
+async fn install_stages(
+    args: &VerifyArgs,
+    profile: &Profile,
+    chart: &str,
+    from: Option<&str>,
+) -> Vec<StageResult> {
+    let cluster =
+        match super::sim::Embedded::start(&profile.provider, &profile.name, &args.scenario).await {
+            Ok(c) => c,
+            Err(e) => return vec![stage("install", Verdict::Fail, e)],
+        };
     let flags = values_flags(args, profile, chart);
-    let installed = match helmdeck_on(&cluster, "install", &flags).await {
+    let first = values_flags(args, profile, from.unwrap_or(chart));
+    let installed = match helmdeck_on(&cluster, "install", &first, args.timeout).await {
         Ok(o) if o.status.success() => stage(
             "install",
             Verdict::Pass,
             format!(
-                "installed and verified on a simulated {} cluster",
+                "{} installed and verified on a simulated {} cluster",
+                from.unwrap_or("the chart"),
                 profile.provider
             ),
         ),
@@ -457,7 +530,7 @@ async fn install_stages(args: &VerifyArgs, profile: &Profile, chart: &str) -> Ve
     // one): it may roll pods; the vendor's chart 30.46.0 does on the first upgrade after an
     // install, its pods' `checksum/secrets.yaml` being of a second random key rendered at
     // install (`lookup` finds the first one only from then on).
-    let upgraded = match helmdeck_on(&cluster, "upgrade", &flags).await {
+    let upgraded = match helmdeck_on(&cluster, "upgrade", &flags, args.timeout).await {
         Ok(o) if o.status.success() => stage("upgrade", Verdict::Pass, "upgraded and verified"),
         Ok(o) => {
             return vec![
@@ -473,7 +546,7 @@ async fn install_stages(args: &VerifyArgs, profile: &Profile, chart: &str) -> Ve
     };
     let before = cluster.marks("posthog");
     let templates = cluster.templates("posthog");
-    let again = match helmdeck_on(&cluster, "upgrade", &flags).await {
+    let again = match helmdeck_on(&cluster, "upgrade", &flags, args.timeout).await {
         Ok(o) if o.status.success() => {
             let after = cluster.marks("posthog");
             let moved: Vec<String> = before
