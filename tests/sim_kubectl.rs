@@ -956,10 +956,12 @@ fn kubectl_top_reads_usage_that_follows_requests_and_load() {
         &body,
     );
     assert_eq!(code, 200, "{answer}");
+    // Idle usage drifts between 20 % and 60 % of the 500m requested (100m to 300m); the
+    // load's 400m puts it above that whole range, however the drift moved meanwhile.
     let loaded = events_cpu(&sim);
     assert!(
-        loaded >= idle + 300,
-        "capture load raises CPU: {idle}m before, {loaded}m after"
+        loaded >= 400,
+        "capture load raises CPU past the idle range: {idle}m before, {loaded}m after"
     );
     let nodes = sim.run(&k, &["top", "node", "--no-headers"]);
     assert!(nodes.lines().count() >= 1 && nodes.contains('%'), "{nodes}");

@@ -140,15 +140,12 @@ pub enum Output {
     Json,
 }
 
-/// The values flags shared by render, plan, install and upgrade.
+/// Where the chart comes from, for every command that renders or installs one.
 #[derive(Debug, Clone, Args, Default)]
-pub struct ValuesArgs {
-    /// Cloud profile (`helmdeck profiles list`).
-    #[arg(long)]
-    pub profile: Option<String>,
+pub struct ChartArgs {
     /// Chart: a directory, a .tgz, a chart name with --repo, or oci://… (default: the
     /// profile's, the vendor's chart; the bundled stand-in on the simulated cluster and for
-    /// render).
+    /// render and verify).
     #[arg(long)]
     pub chart: Option<String>,
     /// Chart repository URL (default: $HELMDECK_CHART_REPO, then the profile's).
@@ -157,9 +154,11 @@ pub struct ValuesArgs {
     /// Chart version, from the chart repository; an upgrade to it goes stop by stop.
     #[arg(long, value_parser = parse_version)]
     pub version: Option<String>,
-    /// Answers to the profile's questions (YAML: `value.path: answer`).
-    #[arg(long)]
-    pub answers: Option<PathBuf>,
+}
+
+/// The user's values over the profile's: files, then Helm's `--set` family.
+#[derive(Debug, Clone, Args, Default)]
+pub struct OverrideArgs {
     /// Values file; repeatable, later files win.
     #[arg(short = 'f', long = "values")]
     pub values: Vec<PathBuf>,
@@ -178,6 +177,60 @@ pub struct ValuesArgs {
     /// Set a literal string value; repeatable.
     #[arg(long = "set-literal")]
     pub set_literal: Vec<String>,
+}
+
+impl OverrideArgs {
+    /// Every `--set…` in the order Helm applies them: by kind, then as given.
+    pub fn sets(&self) -> Vec<(crate::values::SetKind, String)> {
+        use crate::values::SetKind;
+        [
+            (SetKind::Set, &self.set),
+            (SetKind::SetString, &self.set_string),
+            (SetKind::SetJson, &self.set_json),
+            (SetKind::SetFile, &self.set_file),
+            (SetKind::SetLiteral, &self.set_literal),
+        ]
+        .into_iter()
+        .flat_map(|(kind, list)| list.iter().map(move |e| (kind, e.clone())))
+        .collect()
+    }
+
+    /// The same overrides as flags, for a child helmdeck.
+    pub fn to_flags(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        for f in &self.values {
+            v.push("-f".to_string());
+            v.push(f.display().to_string());
+        }
+        for (flag, list) in [
+            ("--set", &self.set),
+            ("--set-string", &self.set_string),
+            ("--set-json", &self.set_json),
+            ("--set-file", &self.set_file),
+            ("--set-literal", &self.set_literal),
+        ] {
+            for e in list {
+                v.push(flag.to_string());
+                v.push(e.clone());
+            }
+        }
+        v
+    }
+}
+
+/// The values flags shared by render, plan, install and upgrade.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ValuesArgs {
+    /// Cloud profile (`helmdeck profiles list`).
+    #[arg(long)]
+    pub profile: Option<String>,
+    #[command(flatten)]
+    pub source: ChartArgs,
+    /// Answers to the profile's questions (YAML: `value.path: answer`).
+    #[arg(long)]
+    pub answers: Option<PathBuf>,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
     /// Merge as this Helm major does (default: the helm found, else 4).
     #[arg(long, value_parser = ["3", "4"])]
     pub helm_major: Option<String>,

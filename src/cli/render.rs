@@ -4,7 +4,7 @@ use super::{Output, ProfilesAction, RenderArgs, ValuesArgs, exit};
 use crate::deploy::{Answers, ValuesIntent};
 use crate::profile::{self, ProfileSet};
 use crate::values::explain::{self, PrintOptions};
-use crate::values::{HelmMajor, Rendered, SetKind};
+use crate::values::{HelmMajor, Rendered};
 
 /// A failure before anything was done, with the exit code it maps to.
 #[derive(Debug)]
@@ -88,24 +88,14 @@ pub fn values_intent(args: &ValuesArgs) -> Result<ValuesIntent, CliError> {
         }
         None => None,
     };
-    let mut sets = Vec::new();
-    for (kind, list) in [
-        (SetKind::Set, &args.set),
-        (SetKind::SetString, &args.set_string),
-        (SetKind::SetJson, &args.set_json),
-        (SetKind::SetFile, &args.set_file),
-        (SetKind::SetLiteral, &args.set_literal),
-    ] {
-        sets.extend(list.iter().map(|e| (kind, e.clone())));
-    }
     Ok(ValuesIntent {
         profile: args.profile.clone(),
-        chart: args.chart.clone(),
-        repo: args.repo.clone(),
-        version: args.version.clone(),
+        chart: args.source.chart.clone(),
+        repo: args.source.repo.clone(),
+        version: args.source.version.clone(),
         answers,
-        values_files: args.values.clone(),
-        sets,
+        values_files: args.overrides.values.clone(),
+        sets: args.overrides.sets(),
         helm_major: match args.helm_major.as_deref() {
             Some("3") => Some(HelmMajor::V3),
             Some(_) => Some(HelmMajor::V4),

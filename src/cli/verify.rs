@@ -8,35 +8,24 @@ use std::sync::Arc;
 
 use clap::Args;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::{Output, exit, parse_repo, parse_version};
+use super::{Output, exit, parse_version};
 use crate::deploy::ValuesIntent;
 use crate::health::policy::{self, Finding};
 use crate::helm::driver::Helm;
 use crate::profile::Profile;
-use crate::values::SetKind;
 use crate::verdict::Verdict;
 
 #[derive(Debug, Clone, Args)]
 pub struct VerifyArgs {
-    /// Chart: a directory or .tgz (default: the bundled stand-in, or the profile's from
-    /// --repo/--version).
-    #[arg(long)]
-    pub chart: Option<String>,
-    #[arg(long, value_parser = parse_repo)]
-    pub repo: Option<String>,
-    #[arg(long, value_parser = parse_version)]
-    pub version: Option<String>,
+    #[command(flatten)]
+    pub source: super::ChartArgs,
     /// A profile to verify; repeatable (default: every profile).
     #[arg(long)]
     pub profile: Vec<String>,
-    /// Values file; repeatable, later files win.
-    #[arg(short = 'f', long = "values")]
-    pub values: Vec<PathBuf>,
-    /// Set a value (Helm syntax); repeatable.
-    #[arg(long = "set")]
-    pub set: Vec<String>,
+    #[command(flatten)]
+    pub overrides: super::OverrideArgs,
     /// A policy rule to leave out of the verdict, deliberately (reported as skipped).
     #[arg(long = "skip", value_parser = parse_rule)]
     pub skip: Vec<String>,
@@ -116,38 +105,16 @@ fn stage(stage: &'static str, verdict: Verdict, detail: impl Into<String>) -> St
 fn intent(args: &VerifyArgs, profile: &str, helm: &Helm) -> ValuesIntent {
     ValuesIntent {
         profile: Some(profile.to_string()),
-        chart: args.chart.clone(),
-        repo: args.repo.clone(),
-        version: args.version.clone(),
+        chart: args.source.chart.clone(),
+        repo: args.source.repo.clone(),
+        version: args.source.version.clone(),
         answers: None,
-        values_files: args.values.clone(),
-        sets: args.set.iter().map(|s| (SetKind::Set, s.clone())).collect(),
+        values_files: args.overrides.values.clone(),
+        sets: args.overrides.sets(),
         helm_major: Some(helm.major()),
         stand_in: true,
         app_pin: None,
     }
-}
-
-/// Runs helm with the values in a private file (0600) that is gone afterwards.
-async fn helm_with(
-    helm: &Helm,
-    values: &Map<String, Value>,
-    args: impl FnOnce(&str) -> Vec<String>,
-) -> Result<String, crate::helm::driver::HelmFailure> {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let file =
-        std::env::temp_dir().join(format!("helmdeck-verify-{}-{n}.json", std::process::id()));
-    crate::private_files::private_file(&file, &serde_json::to_vec(values).unwrap_or_default())
-        .map_err(|e| crate::helm::driver::HelmFailure {
-            command: "verify".into(),
-            kind: crate::helm::driver::FailureKind::Other,
-            message: format!("cannot write the values to {}: {e}", file.display()),
-            fix: "check the temp directory ($TMPDIR)".into(),
-        })?;
-    let r = helm.run(&args(&file.display().to_string()), |_| {}).await;
-    let _ = std::fs::remove_file(&file);
-    r
 }
 
 /// Lint, render and policy for one profile.
@@ -165,20 +132,14 @@ async fn verify_profile(
         findings: Vec::new(),
     };
     let intent = intent(&args, &profile.name, &helm);
-    let resolved = match intent.resolve_with(Some(profile.clone())) {
-        Ok(r) => r,
-        Err(e) => {
-            report
-                .stages
-                .push(stage("render", Verdict::Fail, e.to_string()));
-            return report;
-        }
-    };
-    report.chart = format!(
-        "{} {}",
-        resolved.chart.metadata.name, resolved.chart.metadata.version
-    );
-    let rendered = match resolved.request.render(&resolved.chart) {
+    let resolved = intent.resolve_with(Some(profile.clone()));
+    if let Ok(r) = &resolved {
+        report.chart = format!("{} {}", r.chart.metadata.name, r.chart.metadata.version);
+    }
+    let (resolved, rendered) = match resolved.and_then(|r| {
+        let rendered = r.request.render(&r.chart)?;
+        Ok((r, rendered))
+    }) {
         Ok(r) => r,
         Err(e) => {
             report
@@ -188,34 +149,26 @@ async fn verify_profile(
         }
     };
     let chart_path = resolved.chart_path.display().to_string();
-    let lint = helm_with(&helm, &rendered.user_values, |f| {
-        vec![
-            "lint".into(),
-            chart_path.clone(),
-            "--strict".into(),
-            "-f".into(),
-            f.into(),
-        ]
-    })
-    .await;
+    let lint = helm
+        .run_with_values(&rendered.user_values, |f| {
+            vec![
+                "lint".into(),
+                chart_path.clone(),
+                "--strict".into(),
+                "-f".into(),
+                f.display().to_string(),
+            ]
+        })
+        .await;
     report.stages.push(match lint {
         Ok(out) => stage("lint", Verdict::Pass, lint_summary(&out)),
         Err(e) => stage("lint", Verdict::Fail, e.message),
     });
-    let template = helm_with(&helm, &rendered.user_values, |f| {
-        vec![
-            "template".into(),
-            "posthog".into(),
-            chart_path.clone(),
-            "-n".into(),
-            "posthog".into(),
-            "-f".into(),
-            f.into(),
-            "--kube-version".into(),
-            kube.clone(),
-        ]
-    })
-    .await;
+    let template = helm
+        .run_with_values(&rendered.user_values, |f| {
+            Helm::template_args("posthog", &resolved.chart_path, "posthog", f, Some(&kube))
+        })
+        .await;
     let manifests = match template {
         Ok(text) => crate::deploy::plan::parse_manifest(&text),
         Err(e) => {
@@ -310,9 +263,9 @@ fn from_chart(
             "--from {from:?} is neither a chart path nor a version (30.0.0)"
         ));
     }
-    if args.repo.is_some() {
+    if args.source.repo.is_some() {
         let intent = ValuesIntent {
-            repo: args.repo.clone(),
+            repo: args.source.repo.clone(),
             version: Some(from.clone()),
             ..ValuesIntent::default()
         };
@@ -347,14 +300,7 @@ fn values_flags(args: &VerifyArgs, profile: &Profile, chart: &str) -> Vec<String
         "--set".into(),
         "ingress.hostname=posthog.example.com".into(),
     ];
-    for f in &args.values {
-        v.push("-f".into());
-        v.push(f.display().to_string());
-    }
-    for s in &args.set {
-        v.push("--set".into());
-        v.push(s.clone());
-    }
+    v.extend(args.overrides.to_flags());
     v
 }
 

@@ -169,7 +169,14 @@ pub fn object_rows(
             .collect(),
         ObjectKind::Services => service_rows(snap, release, now),
         ObjectKind::Claims => claim_rows(snap, &members, release, now),
-        ObjectKind::Events => return event_rows(snap, &members, release, now),
+        ObjectKind::Events => {
+            let others: Vec<(ObjectKind, Vec<ObjectRow>)> = ObjectKind::ALL
+                .into_iter()
+                .filter(|k| *k != ObjectKind::Events)
+                .map(|k| (k, object_rows(snap, release, k, now)))
+                .collect();
+            return event_rows(snap, &members, release, &others, now);
+        }
         ObjectKind::Jobs => job_rows(snap, release, now),
     };
     rows.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
@@ -441,22 +448,38 @@ fn job_rows(snap: &Snapshot, release: Option<&str>, now: SystemTime) -> Vec<Obje
         .collect()
 }
 
+/// Every resource view's rows at once, in `ObjectKind::ALL`'s order: the events view's filter
+/// reuses the other kinds' rows instead of listing them again.
+pub fn all_object_rows(
+    snap: &Snapshot,
+    release: Option<&str>,
+    now: SystemTime,
+) -> Vec<(ObjectKind, Vec<ObjectRow>)> {
+    let mut all: Vec<(ObjectKind, Vec<ObjectRow>)> = ObjectKind::ALL
+        .into_iter()
+        .filter(|k| *k != ObjectKind::Events)
+        .map(|k| (k, object_rows(snap, release, k, now)))
+        .collect();
+    let members = Members::of(snap, release);
+    let events = event_rows(snap, &members, release, &all, now);
+    all.push((ObjectKind::Events, events));
+    all.sort_by_key(|(k, _)| ObjectKind::ALL.iter().position(|a| a == k));
+    all
+}
+
 /// Events about the release's pods, workloads, claims, Services and Jobs, oldest first.
 fn event_rows(
     snap: &Snapshot,
     members: &Members,
     release: Option<&str>,
+    others: &[(ObjectKind, Vec<ObjectRow>)],
     now: SystemTime,
 ) -> Vec<ObjectRow> {
     let ours: std::collections::HashSet<(String, String)> = if release.is_some() {
-        let names = ObjectKind::ALL
-            .into_iter()
-            .filter(|k| *k != ObjectKind::Events)
-            .flat_map(|k| {
-                object_rows(snap, release, k, now)
-                    .into_iter()
-                    .map(move |r| (kind_name(k).to_string(), r.name))
-            });
+        let names = others.iter().flat_map(|(k, rows)| {
+            rows.iter()
+                .map(move |r| (kind_name(*k).to_string(), r.name.clone()))
+        });
         let pods = snap
             .pods
             .iter()

@@ -452,6 +452,60 @@ impl Helm {
         self.query(&args).await
     }
 
+    /// Runs helm with `values` in a private file (0600, `args_for` gets its path) that is gone
+    /// however this ends, a dropped future (Ctrl-C) included; each call has its own file, so
+    /// concurrent runs never read each other's values.
+    pub async fn run_with_values(
+        &self,
+        values: &serde_json::Map<String, Value>,
+        args_for: impl FnOnce(&Path) -> Vec<String>,
+    ) -> Result<String, HelmFailure> {
+        struct Gone(PathBuf);
+        impl Drop for Gone {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            Gone(std::env::temp_dir().join(format!("helmdeck-values-{}-{n}", std::process::id())));
+        let file = dir.0.join("values.json");
+        crate::private_files::private_file(&file, &serde_json::to_vec(values).unwrap_or_default())
+            .map_err(|e| HelmFailure {
+                command: "values".into(),
+                kind: FailureKind::Other,
+                message: format!("cannot write the values to {}: {e}", file.display()),
+                fix: "check the temp directory ($TMPDIR)".into(),
+            })?;
+        self.run(&args_for(&file), |_| {}).await
+    }
+
+    /// `helm template` of a chart with a values file, for a Kubernetes version when one is
+    /// given (`1.33.2`).
+    pub fn template_args(
+        release: &str,
+        chart: &Path,
+        ns: &str,
+        values_file: &Path,
+        kube_version: Option<&str>,
+    ) -> Vec<String> {
+        let mut a: Vec<String> = vec![
+            "template".into(),
+            release.into(),
+            chart.display().to_string(),
+            "-n".into(),
+            ns.into(),
+            "-f".into(),
+            values_file.display().to_string(),
+        ];
+        if let Some(v) = kube_version.filter(|v| !v.is_empty()) {
+            a.push("--kube-version".into());
+            a.push(v.into());
+        }
+        a
+    }
+
     /// `helm upgrade --install` with the flags that differ between majors.
     #[allow(clippy::too_many_arguments)]
     pub fn upgrade_install_args(

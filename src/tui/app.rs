@@ -366,6 +366,8 @@ impl App {
                 self.session.releases = list;
                 self.session.releases_error = None;
                 self.session.releases_listed = true;
+                // Whether the focused release is here decides what the panes scope to.
+                self.session.derive();
                 self.home.releases_changed(&self.session);
             }
             Err(e) => self.session.releases_error = Some(e),

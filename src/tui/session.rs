@@ -10,6 +10,7 @@ use crate::cluster::probe::ProbeRecord;
 use crate::cluster::releases::ReleaseInfo;
 use crate::cluster::watch::{Connection, Snapshot};
 use crate::deploy::Outcome;
+use crate::health::objects::{ObjectKind, ObjectRow};
 use crate::profile::Profile;
 
 /// What the app was started with.
@@ -59,6 +60,10 @@ pub struct Session {
     /// Rows derived from the snapshot once per change, not once per frame.
     pub pods: crate::health::PodsReport,
     pub disks: Vec<crate::health::disks::DiskRow>,
+    /// The resource views' rows, in `ObjectKind::ALL`'s order, computed once per snapshot.
+    pub objects: Vec<(ObjectKind, Vec<ObjectRow>)>,
+    /// The x-ray tree's rows, computed once per snapshot.
+    pub xray: Vec<crate::health::xray::XrayRow>,
     pub connection: Connection,
     pub probes: VecDeque<ProbeRecord>,
     /// The pods' usage by name (metrics-server's last measurement), or why there is none;
@@ -81,6 +86,8 @@ impl Session {
             snapshot: Snapshot::default(),
             pods: crate::health::pods_report(&Snapshot::default(), None, now),
             disks: Vec::new(),
+            objects: Vec::new(),
+            xray: Vec::new(),
             connection: Connection::Connecting,
             probes: VecDeque::new(),
             usage: None,
@@ -128,6 +135,24 @@ impl Session {
             crate::health::pods_report(&self.snapshot, self.release_here(), self.now)
         });
         self.disks = judged.disks.unwrap_or_default();
+        let release = self.release_here().map(str::to_string);
+        self.objects =
+            crate::health::objects::all_object_rows(&self.snapshot, release.as_deref(), self.now);
+        self.xray = crate::health::xray::xray(
+            &self.snapshot,
+            release.as_deref().unwrap_or("(namespace)"),
+            &self.pods,
+            &self.disks,
+            self.now,
+        );
+    }
+
+    /// A resource view's rows as last derived.
+    pub fn objects(&self, kind: ObjectKind) -> &[ObjectRow] {
+        self.objects
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(&[], |(_, rows)| rows)
     }
 
     /// The dashboard's verdicts on its snapshot, as `helmdeck check` and the engine's Verify

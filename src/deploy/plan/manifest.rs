@@ -2,7 +2,7 @@
 //! install, a server-side dry run for an upgrade), then storage, room, ingress, ownership and,
 //! for upgrades, immutable fields and the manifest diff.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use kube::api::Api;
 use serde::Deserialize;
@@ -125,30 +125,17 @@ pub(super) async fn judge(
     }
 }
 
-/// Runs helm with the user's values in a private file (`args_for` gets its path) and returns
-/// what it printed; the file is gone when this returns.
+/// Runs helm with the user's values in a private file and returns what it printed; helm has
+/// no request timeout, so a server dry run against an API server that went silent would never
+/// end: it gets helm's own --timeout, then is killed (it applies nothing).
 async fn helm_with_values(
     req: &DeployRequest,
     user_values: &Map<String, Value>,
-    kind: &str,
     args_for: impl FnOnce(&Path) -> Vec<String>,
 ) -> Option<String> {
-    /// Removes the values file however this ends, a dropped future (Ctrl-C) included.
-    struct Gone(PathBuf);
-    impl Drop for Gone {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    let dir = Gone(std::env::temp_dir().join(format!("helmdeck-{kind}-{}", std::process::id())));
-    let file = dir.0.join("values.json");
-    crate::private_files::private_file(&file, &serde_json::to_vec(user_values).unwrap_or_default())
-        .ok()?;
-    // helm has no request timeout: a server dry run against an API server that went silent
-    // would never end. It gets helm's own --timeout, then is killed (it applies nothing).
     tokio::time::timeout(
         std::time::Duration::from_secs(req.timeout_secs),
-        req.helm.run(&args_for(&file), |_| {}),
+        req.helm.run_with_values(user_values, args_for),
     )
     .await
     .ok()?
@@ -163,21 +150,14 @@ async fn template_objects(
 ) -> Option<Vec<Value>> {
     let version = server_version.trim_start_matches('v');
     let version = version.split(['-', '+']).next().unwrap_or(version);
-    let out = helm_with_values(req, user_values, "template", |file| {
-        let mut args: Vec<String> = vec![
-            "template".into(),
-            req.release.clone(),
-            req.chart_path.display().to_string(),
-            "-n".into(),
-            req.namespace.clone(),
-            "-f".into(),
-            file.display().to_string(),
-        ];
-        if !version.is_empty() {
-            args.push("--kube-version".into());
-            args.push(version.to_string());
-        }
-        args
+    let out = helm_with_values(req, user_values, |file| {
+        crate::helm::driver::Helm::template_args(
+            &req.release,
+            &req.chart_path,
+            &req.namespace,
+            file,
+            Some(version),
+        )
     })
     .await?;
     Some(parse_manifest(&out))
@@ -188,7 +168,7 @@ async fn dry_run_objects(
     req: &DeployRequest,
     user_values: &Map<String, Value>,
 ) -> Option<Vec<Value>> {
-    let out = helm_with_values(req, user_values, "dry", |file| {
+    let out = helm_with_values(req, user_values, |file| {
         req.helm.upgrade_install_args(
             &req.release,
             &req.chart_path,

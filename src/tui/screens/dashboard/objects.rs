@@ -8,9 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, List, ListItem, ListState, Paragraph, Row, Table, TableState, Wrap};
 
 use super::{Dashboard, Pane};
-use crate::health::objects::{ObjectKind, ObjectRow, object_rows};
+use crate::health::objects::{ObjectKind, ObjectRow};
 use crate::health::pods::State;
-use crate::health::xray::{Mark, XrayRow, xray};
+use crate::health::xray::{Mark, XrayRow};
 use crate::tui::session::Session;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{block, keep_end, keep_start, state_style, verdict_span, wrapped_rows};
@@ -18,21 +18,16 @@ use crate::tui::widgets::{block, keep_end, keep_start, state_style, verdict_span
 /// The rows of a resource view, `/`-filtered on every cell.
 pub fn visible_objects(dash: &Dashboard, s: &Session, kind: ObjectKind) -> Vec<ObjectRow> {
     let f = dash.filter.to_lowercase();
-    object_rows(&s.snapshot, s.release_here(), kind, s.now)
-        .into_iter()
+    s.objects(kind)
+        .iter()
         .filter(|r| f.is_empty() || r.cells.iter().any(|c| c.to_lowercase().contains(&f)))
+        .cloned()
         .collect()
 }
 
 /// The x-ray's rows (every pod of the namespace when it has no release).
-pub fn xray_rows(s: &Session) -> Vec<XrayRow> {
-    xray(
-        &s.snapshot,
-        s.release_here().unwrap_or("(namespace)"),
-        &s.pods,
-        &s.disks,
-        s.now,
-    )
+pub fn xray_rows(s: &Session) -> &[XrayRow] {
+    &s.xray
 }
 
 /// The columns that give way, first to last, when a view is narrower than its rows (as
@@ -248,7 +243,7 @@ pub(super) fn tab_title(kind: Option<ObjectKind>, s: &Session, t: &Theme) -> Lin
     let Some(kind) = kind else {
         return Line::from("X-ray");
     };
-    let rows = object_rows(&s.snapshot, s.release_here(), kind, s.now);
+    let rows = s.objects(kind);
     let worst = rows.iter().map(|r| r.state).max().unwrap_or(State::Ready);
     if kind == ObjectKind::Events {
         let warnings = rows.iter().filter(|r| r.state != State::Ready).count();
