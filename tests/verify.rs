@@ -9,13 +9,16 @@ use std::process::Output;
 use common::helm;
 use serde_json::Value;
 
+/// `helmdeck verify -o json ARGS`; a short load (2 users for 2 s) unless ARGS give one.
 fn verify(home: &Path, args: &[&str]) -> (Output, Value) {
-    let o = helmdeck_sim::testkit::isolated(common::helmdeck_bin(), home)
-        .env("HELMDECK_HELM", helm(4))
+    let mut c = helmdeck_sim::testkit::isolated(common::helmdeck_bin(), home);
+    c.env("HELMDECK_HELM", helm(4))
         .args(["verify", "-o", "json"])
-        .args(args)
-        .output()
-        .expect("run helmdeck verify");
+        .args(args);
+    if !args.contains(&"--load") {
+        c.args(["--load", "2x2"]);
+    }
+    let o = c.output().expect("run helmdeck verify");
     let doc = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|_| panic!("not JSON: {}", common::text(&o)));
     (o, doc)
@@ -47,13 +50,22 @@ fn findings(doc: &Value) -> Vec<(String, String, String, String, String)> {
 }
 
 fn stage(doc: &Value, profile: &str, stage: &str) -> String {
+    stage_field(doc, profile, stage, "verdict")
+}
+
+/// What a stage found, in words.
+fn detail(doc: &Value, profile: &str, stage: &str) -> String {
+    stage_field(doc, profile, stage, "detail")
+}
+
+fn stage_field(doc: &Value, profile: &str, stage: &str, field: &str) -> String {
     doc["reports"]
         .as_array()
         .into_iter()
         .flatten()
         .find(|r| r["profile"] == profile)
         .and_then(|r| r["stages"].as_array()?.iter().find(|s| s["stage"] == stage))
-        .and_then(|s| s["verdict"].as_str())
+        .and_then(|s| s[field].as_str())
         .unwrap_or("missing")
         .to_string()
 }
@@ -280,18 +292,104 @@ fn the_junit_report_has_the_common_schemas_shape() {
 #[test]
 fn the_stand_in_installs_upgrades_and_a_no_op_upgrade_changes_nothing() {
     let home = tempfile::tempdir().unwrap();
-    let (o, doc) = verify(home.path(), &["--profile", "local", "--profile", "gcp"]);
+    let (o, doc) = verify(
+        home.path(),
+        &["--profile", "aws", "--profile", "gcp", "--load", "4x3"],
+    );
     assert_eq!(o.status.code(), Some(0), "{doc:#}");
-    for p in ["local", "gcp"] {
-        for s in ["install", "upgrade", "no-op upgrade"] {
+    for p in ["aws", "gcp"] {
+        for s in ["install", "upgrade", "no-op upgrade", "load"] {
             assert_eq!(stage(&doc, p, s), "pass", "{p} {s}: {doc:#}");
         }
     }
-    let detail = doc.to_string();
+    let detail_text = doc.to_string();
     assert!(
-        detail.contains("the same upgrade again changed nothing"),
+        detail_text.contains("the same upgrade again changed nothing"),
         "{doc:#}"
     );
+    // aws: through its classic ELB (proxy protocol on both sides) and the chart's nginx.
+    assert_eq!(stage(&doc, "aws", "public path"), "pass", "{doc:#}");
+    let load = detail(&doc, "aws", "load");
+    assert!(
+        load.contains("users over 3 s via http://posthog.example.com")
+            && load.contains("0 failed")
+            && load.contains("accepted visible"),
+        "{load}"
+    );
+    // gcp: GKE's own load balancer is not simulated, and says so; the load goes through the
+    // API server's proxy.
+    assert_eq!(stage(&doc, "gcp", "public path"), "warn", "{doc:#}");
+    assert!(
+        detail(&doc, "gcp", "public path").contains("does not model"),
+        "{doc:#}"
+    );
+    assert!(
+        detail(&doc, "gcp", "load").contains("API server proxy"),
+        "{doc:#}"
+    );
+}
+
+/// The ingestion scenarios fail the run, each where it shows: events taken but never
+/// ingested fail the load stage (the install's own probe has no personal key to look with);
+/// capture refusing fails the install's Verify at once, not after kube's retries.
+#[test]
+fn ingestion_that_is_down_or_stalled_fails_naming_it() {
+    let home = tempfile::tempdir().unwrap();
+    let (o, doc) = verify(
+        home.path(),
+        &[
+            "--profile",
+            "local",
+            "--scenario",
+            "ingestion-stalled",
+            "--timeout",
+            "20",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{doc:#}");
+    assert_eq!(stage(&doc, "local", "no-op upgrade"), "pass", "{doc:#}");
+    assert_eq!(stage(&doc, "local", "load"), "fail", "{doc:#}");
+    let load = detail(&doc, "local", "load");
+    assert!(
+        load.contains("not in the events API") && load.contains("plugin server"),
+        "{load}"
+    );
+
+    let (o, doc) = verify(
+        home.path(),
+        &["--profile", "aws", "--scenario", "ingestion-down"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{doc:#}");
+    assert_eq!(stage(&doc, "aws", "install"), "fail", "{doc:#}");
+    assert!(
+        detail(&doc, "aws", "install").contains("capture answered 503"),
+        "{doc:#}"
+    );
+}
+
+/// Throughput is bounded by the events pods' CPU: a limit of 2m takes one event a second,
+/// so four users posting every second queue up until p90 passes a second and capture
+/// refuses, and the load stage fails naming the latency and the values to change.
+#[test]
+fn capture_starved_of_cpu_fails_the_load_stage_on_latency() {
+    let home = tempfile::tempdir().unwrap();
+    let (o, doc) = verify(
+        home.path(),
+        &[
+            "--profile",
+            "local",
+            "--set",
+            "events.resources.limits.cpu=2m",
+            "--load",
+            "4x4",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{doc:#}");
+    assert_eq!(stage(&doc, "local", "install"), "pass", "{doc:#}");
+    assert_eq!(stage(&doc, "local", "load"), "fail", "{doc:#}");
+    let load = detail(&doc, "local", "load");
+    assert!(load.contains("p90 capture latency"), "{load}");
+    assert!(load.contains("events.resources"), "{load}");
 }
 
 /// `--from` installs an older chart and upgrades from it: a chart change that alters a

@@ -1,7 +1,10 @@
 //! `helmdeck verify`: the vendor's CI matrix for a chart and values, offline — per profile,
 //! `helm lint --strict`, the render (values and manifests, schema included) and the policy
-//! rules (`health::policy`), reported as a table, JSON or JUnit XML. Profiles run concurrently,
-//! as many at a time as the machine has cores.
+//! rules (`health::policy`); then, on an embedded simulated cluster of the profile's flavour,
+//! install, upgrade and a no-op upgrade through the engine, the public path through the load
+//! balancer and the vendor CI's load test on capture (`cluster::load`, judged by
+//! `health::load`). Reported as a table, JSON or JUnit XML. Profiles run concurrently, as many
+//! at a time as the machine has cores.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -43,6 +46,10 @@ pub struct VerifyArgs {
     /// checks' deadline after it).
     #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(10..=86_400))]
     pub timeout: u64,
+    /// The load stage: virtual users × seconds posting events to capture (the vendor CI's
+    /// 20x30), or `off`.
+    #[arg(long, default_value = "20x30", value_parser = parse_load)]
+    pub load: Load,
     /// Put the simulated clusters in a situation (`helmdeck sim --scenario`), to rehearse a
     /// failure: `ingestion-down`, `crashloop:web`, …; repeatable.
     #[arg(long)]
@@ -52,6 +59,29 @@ pub struct VerifyArgs {
     pub junit: Option<PathBuf>,
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+}
+
+/// `--load`: how many virtual users for how long, or none.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Load {
+    Off,
+    Users { users: usize, seconds: u64 },
+}
+
+fn parse_load(s: &str) -> Result<Load, String> {
+    if s == "off" {
+        return Ok(Load::Off);
+    }
+    let bad = || format!("--load {s:?}: give USERSxSECONDS (20x30) or off");
+    let (u, t) = s.split_once('x').ok_or_else(bad)?;
+    let users: usize = u.parse().map_err(|_| bad())?;
+    let seconds: u64 = t.parse().map_err(|_| bad())?;
+    if !(1..=1_000).contains(&users) || !(1..=3_600).contains(&seconds) {
+        return Err(format!(
+            "--load {s:?}: 1 to 1000 users for 1 to 3600 seconds"
+        ));
+    }
+    Ok(Load::Users { users, seconds })
 }
 
 fn parse_rule(s: &str) -> Result<String, String> {
@@ -550,7 +580,124 @@ async fn install_stages(
         ),
         Err(e) => stage("no-op upgrade", Verdict::Fail, e),
     };
-    vec![installed, upgraded, again]
+    let mut out = vec![installed, upgraded, again];
+    out.extend(public_and_load(&cluster, args, profile).await);
+    out
+}
+
+/// Whether GKE's own controller (ingress-gce) is the one meant to serve an Ingress: its class
+/// annotation says `gce`, as the vendor chart's `ingress.type: clb` writes, or it names no
+/// class at all on GKE.
+async fn gce_ingress(client: &kube::Client, name: &str) -> bool {
+    use k8s_openapi::api::networking::v1::Ingress;
+    let api: kube::Api<Ingress> = kube::Api::namespaced(client.clone(), "posthog");
+    let Ok(Some(ing)) = api.get_opt(name).await else {
+        return false;
+    };
+    let annotated = ing
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("kubernetes.io/ingress.class"))
+        .map(String::as_str);
+    let named = ing
+        .spec
+        .as_ref()
+        .and_then(|s| s.ingress_class_name.as_deref());
+    annotated == Some("gce") || named == Some("gce") || (annotated.is_none() && named.is_none())
+}
+
+/// The keys the embedded cluster's capture and events API take (any, as a fresh project's).
+const PROJECT_KEY: &str = "phc_helmdeck_verify";
+const PERSONAL_KEY: &str = "phx_helmdeck_verify";
+
+/// The public path through the load balancer, then the load on capture: through that path
+/// when it answers (as users' SDKs and the vendor's k6 reach it), else through the API
+/// server's proxy.
+async fn public_and_load(
+    cluster: &super::sim::Embedded,
+    args: &VerifyArgs,
+    profile: &Profile,
+) -> Vec<StageResult> {
+    use crate::cluster::{load, probe, public_path};
+    let target = crate::cluster::Target {
+        kubeconfig: Some(cluster.kubeconfig().to_path_buf()),
+        context: None,
+    };
+    // Without kube's retries, so a refused capture counts as the failure it is.
+    let client = match target.probe_client().await {
+        Ok(c) => c,
+        Err(e) => return vec![stage("public path", Verdict::Fail, e.to_string())],
+    };
+    let via = cluster.public().and_then(|p| p.parse().ok());
+    let (public, transport) = match public_path::probe(
+        &client,
+        "posthog",
+        "posthog",
+        via,
+        Some(PROJECT_KEY),
+    )
+    .await
+    {
+        Ok(r) => {
+            let c = crate::health::public_path::check(&r);
+            let t = match crate::health::public_path::reached(&r) {
+                true => public_path::transport(&r).await,
+                false => None,
+            };
+            (stage("public path", c.verdict, c.message), t)
+        }
+        Err(public_path::NoPath::NoHostname) => (
+            stage(
+                "public path",
+                Verdict::Warn,
+                "the release has no Ingress with a hostname: nothing public to ask",
+            ),
+            None,
+        ),
+        Err(public_path::NoPath::NoAddress { hostname, ingress }) => (
+            if profile.provider == "gcp" && gce_ingress(&client, &ingress).await {
+                stage(
+                    "public path",
+                    Verdict::Warn,
+                    format!(
+                        "not verified: the Ingress {ingress} for {hostname} is GKE's (class gce), whose load balancer the simulated cluster does not model; the load goes through the API server's proxy"
+                    ),
+                )
+            } else {
+                stage(
+                    "public path",
+                    Verdict::Fail,
+                    format!(
+                        "the Ingress {ingress} for {hostname} got no load balancer address: no ingress controller serves its class"
+                    ),
+                )
+            },
+            None,
+        ),
+    };
+    let Load::Users { users, seconds } = args.load else {
+        return vec![public];
+    };
+    let transport = match transport {
+        Some(t) => t,
+        None => probe::Transport::proxy(client, "posthog", "posthog").await,
+    };
+    let settings = probe::settings_for(Some(profile));
+    let plan = load::LoadPlan {
+        users,
+        duration: std::time::Duration::from_secs(seconds),
+        pause: std::time::Duration::from_secs(1),
+        visible_within: std::time::Duration::from_secs(settings.timeout_seconds.min(args.timeout)),
+        poll_every: std::time::Duration::from_millis(500),
+    };
+    let record = load::run(Arc::new(transport), PROJECT_KEY, Some(PERSONAL_KEY), &plan).await;
+    let c = crate::health::load::check(&record);
+    let detail = match c.fix.is_empty() {
+        true => c.message,
+        false => format!("{}; fix: {}", c.message, c.fix),
+    };
+    vec![public, stage("load", c.verdict, detail)]
 }
 
 /// helm lint's own count line (`1 chart(s) linted, 0 chart(s) failed`) and its notes.
@@ -674,8 +821,17 @@ fn word(v: Verdict) -> &'static str {
 /// The report as a person reads it: a row per profile, then each finding with its fix.
 fn table(reports: &[ProfileReport]) -> String {
     let mut s = format!(
-        "{:<14} {:<26} {:<6} {:<6} {:<6} {:<7} {:<7} {:<5}\n",
-        "PROFILE", "CHART", "LINT", "RENDER", "POLICY", "INSTALL", "UPGRADE", "NO-OP"
+        "{:<14} {:<26} {:<6} {:<6} {:<6} {:<7} {:<7} {:<5} {:<6} {:<5}\n",
+        "PROFILE",
+        "CHART",
+        "LINT",
+        "RENDER",
+        "POLICY",
+        "INSTALL",
+        "UPGRADE",
+        "NO-OP",
+        "PUBLIC",
+        "LOAD"
     );
     let of = |r: &ProfileReport, name: &str| {
         r.stages
@@ -685,7 +841,7 @@ fn table(reports: &[ProfileReport]) -> String {
     };
     for r in reports {
         s.push_str(&format!(
-            "{:<14} {:<26} {:<6} {:<6} {:<6} {:<7} {:<7} {:<5}\n",
+            "{:<14} {:<26} {:<6} {:<6} {:<6} {:<7} {:<7} {:<5} {:<6} {:<5}\n",
             r.profile,
             r.chart,
             of(r, "lint"),
@@ -693,7 +849,9 @@ fn table(reports: &[ProfileReport]) -> String {
             of(r, "policy"),
             of(r, "install"),
             of(r, "upgrade"),
-            of(r, "no-op upgrade")
+            of(r, "no-op upgrade"),
+            of(r, "public path"),
+            of(r, "load")
         ));
     }
     for r in reports {

@@ -5,6 +5,7 @@
 pub mod connect;
 mod exec;
 pub mod forward;
+pub mod load;
 pub mod metrics;
 pub use crate::observed::podview;
 pub mod probe;

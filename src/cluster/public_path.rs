@@ -183,6 +183,17 @@ pub async fn probe(
     })
 }
 
+/// A transport that sends the stack's requests the way `r` reached it: to its hostname,
+/// through the load balancer (or `--connect-to`), as users' SDKs send them.
+pub async fn transport(r: &PublicPathRecord) -> Option<super::probe::Transport> {
+    let connect_to = r.connect_to.as_deref().and_then(|c| c.parse().ok());
+    let http = client_for(&r.hostname, &r.address, connect_to).await?;
+    Some(super::probe::Transport::Public {
+        http,
+        base: format!("http://{}", r.hostname),
+    })
+}
+
 /// A client that sends `http://HOSTNAME/…` to the load balancer (or `--connect-to`).
 async fn client_for(
     hostname: &str,

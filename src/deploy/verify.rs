@@ -140,7 +140,14 @@ async fn ingestion(
         f.namespace,
     )
     .await;
-    let transport = probe::Transport::proxy(client.clone(), f.namespace, f.release).await;
+    // Without kube's retries: a capture answering 503 is the finding, not a reason to ask
+    // again for minutes.
+    let probe_client = f
+        .target
+        .probe_client()
+        .await
+        .unwrap_or_else(|_| client.clone());
+    let transport = probe::Transport::proxy(probe_client, f.namespace, f.release).await;
     let record = probe::probe(
         &transport,
         project,

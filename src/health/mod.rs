@@ -4,6 +4,7 @@
 pub mod disks;
 pub mod encryption;
 pub mod ingestion;
+pub mod load;
 pub mod objects;
 pub mod pods;
 pub mod policy;

@@ -38,7 +38,10 @@ fn seen(e: &Exchange) -> Seen {
             Seen::NginxBadRequest
         }
         Some(404) if String::from_utf8_lossy(&e.body).contains("default backend") => Seen::NoRoute,
-        Some(502..=504) => Seen::NoBackend,
+        // nginx's own error pages are HTML; a JSON body is the app's answer (capture's 503).
+        Some(502..=504) if serde_json::from_slice::<serde_json::Value>(&e.body).is_err() => {
+            Seen::NoBackend
+        }
         Some(s) => Seen::App(s),
         None => {
             let err = e.error.as_deref().unwrap_or_default().to_ascii_lowercase();
@@ -258,6 +261,18 @@ mod tests {
         // The app's own 400 (a bad key) is an answer: the path works.
         let app400 = ex(Some(400), "{\"type\": \"validation_error\"}", None);
         assert_eq!(check(&rec(&[], Some(false), app400)).verdict, Verdict::Pass);
+        // So is capture's own 503 (JSON), unlike nginx's page for a route without a pod.
+        let app503 = ex(Some(503), "{\"type\": \"server_error\"}", None);
+        assert_eq!(check(&rec(&[], Some(false), app503)).verdict, Verdict::Pass);
+        let nginx503 = ex(
+            Some(503),
+            "<html><center><h1>503 Service Temporarily Unavailable</h1></center><hr><center>nginx</center></html>",
+            None,
+        );
+        assert_eq!(
+            check(&rec(&[], Some(false), nginx503)).verdict,
+            Verdict::Fail
+        );
         let refused = ex(
             None,
             "",

@@ -225,3 +225,28 @@ pub struct PublicPathRecord {
     /// `POST /e/` through the ingress (routed to events).
     pub capture: Exchange,
 }
+
+/// What a load run saw.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct LoadRecord {
+    /// Where the events went (the public URL, or the API server's proxy).
+    pub via: String,
+    /// The event name every event of this run carries, unique to it.
+    pub event: String,
+    pub users: usize,
+    pub seconds: u64,
+    pub sent: usize,
+    pub accepted: usize,
+    /// The first refusal or error, as the client saw it.
+    pub first_failure: Option<String>,
+    /// Every request's latency, sorted.
+    pub latencies_ms: Vec<u64>,
+    /// How many accepted events the events API shows (None: it was not asked).
+    pub visible: Option<usize>,
+    /// From the last event sent until the last one showed up.
+    pub visible_after_ms: Option<u64>,
+    /// How long the events API was asked.
+    pub waited_ms: u64,
+    /// Why arrival was not checked.
+    pub unchecked: Option<String>,
+}

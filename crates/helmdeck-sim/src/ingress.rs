@@ -512,6 +512,7 @@ async fn handle(
     else {
         return Ok(text(502, "502 Bad Gateway"));
     };
+    tokio::time::sleep(reply.wait).await;
     Ok(Response::builder()
         .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK))
         .header("Content-Type", reply.content_type)

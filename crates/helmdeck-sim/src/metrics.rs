@@ -17,7 +17,7 @@ use crate::selectors::{FieldSelector, LabelSelector};
 use crate::store::Store;
 
 /// CPU (cores) an events pod spends per event a second: the model's only load knob.
-const CORES_PER_EVENT_PER_SECOND: f64 = 0.002;
+pub const CORES_PER_EVENT_PER_SECOND: f64 = 0.002;
 /// What a container without requests uses.
 const IDLE_CORES: f64 = 0.005;
 const IDLE_BYTES: f64 = 48.0 * 1024.0 * 1024.0;

@@ -139,6 +139,7 @@ fn text(status: u16, content_type: &'static str, body: String) -> HttpReply {
         status,
         content_type,
         body: body.into_bytes(),
+        wait: std::time::Duration::ZERO,
     }
 }
 
@@ -232,6 +233,7 @@ pub fn answer(
                 content_type: "application/json; charset=UTF-8",
                 body: serde_json::to_vec(&json!({"database": "ok", "version": version}))
                     .unwrap_or_default(),
+                wait: std::time::Duration::ZERO,
             }
         }
         (Program::Prometheus, "/-/healthy") => text(

@@ -1132,6 +1132,7 @@ async fn proxy(
         None,
     )
     .ok_or_else(refused)?;
+    tokio::time::sleep(reply.wait).await;
     Ok(Response::builder()
         .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK))
         .header("Content-Type", reply.content_type)

@@ -4,6 +4,16 @@
 //! holds a new person's events for `BUFFER_CONVERSION_SECONDS` (shared/REFERENCE.md,
 //! "Health endpoints"). Knobs make ingestion slow, failing, lossy or unhealthy, so the real
 //! probe code is exercised end to end.
+//!
+//! Capture is a queue in front of the events pods' CPU: each event costs
+//! `metrics::CORES_PER_EVENT_PER_SECOND` core-seconds, so the serving events pods take as many
+//! events a second as their CPU limits allow (a container without a limit gets one core).
+//! A request waits for the events queued before it and answers after its own are taken, plus
+//! a base latency; a backlog longer than `CAPTURE_BACKLOG_LIMIT` is refused with 503 (the
+//! model's stand-in for the upstream timeouts an overloaded capture ends in). Taken events
+//! reach the events API after the pipeline's delay (Kafka, plugin server, ClickHouse). These
+//! figures are the model's, not measurements of PostHog. Requests through a port-forward
+//! answer at once (the forwarding stream does not model the wait).
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
@@ -35,12 +45,27 @@ pub struct Pipeline {
     pub app: Option<(u64, u64, u64)>,
     /// How long an async migration runs (already scaled by the time factor).
     pub migration_takes: Duration,
+    /// Events a second the serving events pods take (their CPU over the cost of an event).
+    pub capture_capacity: f64,
+    /// From an event taken by capture to queryable (already scaled by the time factor).
+    pub ingest_delay: Duration,
 }
+
+/// What a capture request costs when nothing is queued (parsing, writing to Kafka).
+pub const CAPTURE_BASE_LATENCY: Duration = Duration::from_millis(8);
+/// The longest backlog capture queues a request behind before it refuses it.
+pub const CAPTURE_BACKLOG_LIMIT: Duration = Duration::from_secs(5);
+/// Capture → Kafka → plugin server → ClickHouse, before the time factor.
+pub const INGEST_DELAY: Duration = Duration::from_secs(2);
+/// The CPU an events container without a limit gets, in the capture model.
+const UNLIMITED_CORES: f64 = 1.0;
 
 /// How far back the capture rate looks.
 const CAPTURE_WINDOW: Duration = Duration::from_secs(60);
 /// Arrivals kept for the rate (a minute at about 1,600 events a second).
 const MAX_ARRIVALS: usize = 100_000;
+/// Captured events kept for the events API, all namespaces together.
+const MAX_EVENTS: usize = 100_000;
 
 /// One captured event on its way to the events API.
 struct Captured {
@@ -56,6 +81,8 @@ pub struct HttpReply {
     pub status: u16,
     pub content_type: &'static str,
     pub body: Vec<u8>,
+    /// How long the program takes to answer: the server holds the response that long.
+    pub wait: Duration,
 }
 
 fn reply(status: u16, v: Value) -> HttpReply {
@@ -63,6 +90,7 @@ fn reply(status: u16, v: Value) -> HttpReply {
         status,
         content_type: "application/json",
         body: serde_json::to_vec(&v).unwrap_or_default(),
+        wait: Duration::ZERO,
     }
 }
 
@@ -116,6 +144,8 @@ pub struct Workloads {
     /// When each of the last minute's events was captured, by namespace: the load the
     /// events pods' CPU follows (`metrics`).
     arrivals: Mutex<VecDeque<(String, Instant)>>,
+    /// When each namespace's events pods will have taken every event queued so far.
+    capture_free_at: Mutex<std::collections::HashMap<String, Instant>>,
 }
 
 impl Workloads {
@@ -176,6 +206,7 @@ impl Workloads {
                 status: 200,
                 content_type: "text/plain",
                 body: b"ok".to_vec(),
+                wait: Duration::ZERO,
             },
             ("events", "POST", "/e" | "/capture" | "/batch" | "/i/v0/e" | "/track") => {
                 self.capture(req, &knobs)
@@ -231,6 +262,15 @@ impl Workloads {
             None => vec![body.clone()],
         };
         let ns = &req.pipeline.namespace;
+        let Some(taken_at) = self.queue(ns, batch.len(), req.pipeline.capture_capacity) else {
+            return HttpReply {
+                wait: CAPTURE_BASE_LATENCY,
+                ..reply(
+                    503,
+                    json!({"type": "server_error", "detail": "capture is overloaded: too many events queued"}),
+                )
+            };
+        };
         let buffer = req.pipeline.buffer;
         if let Ok(mut a) = self.arrivals.lock() {
             let now = Instant::now();
@@ -248,16 +288,37 @@ impl Workloads {
                 let held = if new_person { buffer } else { Duration::ZERO };
                 ev.push_back(Captured {
                     namespace: ns.clone(),
-                    ready_at: Instant::now() + knobs.delay + held,
+                    ready_at: taken_at + req.pipeline.ingest_delay + knobs.delay + held,
                     ingested: false,
                     event: e,
                 });
-                while ev.len() > 10_000 {
+                while ev.len() > MAX_EVENTS {
                     ev.pop_front();
                 }
             }
         }
-        reply(200, json!({"status": 1}))
+        HttpReply {
+            wait: CAPTURE_BASE_LATENCY + taken_at.saturating_duration_since(Instant::now()),
+            ..reply(200, json!({"status": 1}))
+        }
+    }
+
+    /// Queues `n` events behind what `namespace`'s capture has not taken yet; when they will
+    /// have been taken, or None when the backlog is past the limit (nothing is queued).
+    fn queue(&self, namespace: &str, n: usize, capacity: f64) -> Option<Instant> {
+        let now = Instant::now();
+        let mut q = self.capture_free_at.lock().ok()?;
+        let free = q
+            .get(namespace)
+            .copied()
+            .filter(|t| *t > now)
+            .unwrap_or(now);
+        if free.duration_since(now) > CAPTURE_BACKLOG_LIMIT {
+            return None;
+        }
+        let taken = free + Duration::from_secs_f64(n as f64 / capacity.max(0.001));
+        q.insert(namespace.to_string(), taken);
+        Some(taken)
     }
 
     fn events_api(&self, req: &HttpRequest) -> HttpReply {
@@ -412,9 +473,22 @@ pub fn pipeline(store: &crate::store::Store, namespace: &str, time_factor: f64) 
         .filter(|p| p["metadata"]["labels"]["role"] == "web" && serving(p, None))
         .filter_map(crate::async_migrations::app_of_pod)
         .max();
+    let capture_capacity = store
+        .iter_gr(&pods_gr(), Some(namespace))
+        .filter(|p| p["metadata"]["labels"]["role"] == "events" && serving(p, None))
+        .map(|p| {
+            p["spec"]["containers"][0]["resources"]["limits"]["cpu"]
+                .as_str()
+                .and_then(crate::quantity::milli)
+                .map_or(UNLIMITED_CORES, |m| m as f64 / 1000.0)
+        })
+        .sum::<f64>()
+        / crate::metrics::CORES_PER_EVENT_PER_SECOND;
     Pipeline {
         namespace: namespace.to_string(),
         plugin_server_running: plugin_pods.iter().any(|p| serving(p, None)),
+        capture_capacity,
+        ingest_delay: INGEST_DELAY.mul_f64(time_factor.max(0.0)),
         buffer: Duration::from_secs_f64((seconds * time_factor).max(0.0)),
         app,
         migration_takes: crate::async_migrations::DURATION.mul_f64(time_factor.max(0.0)),
@@ -480,5 +554,59 @@ mod job_output_tests {
         assert_eq!(secret["metadata"]["namespace"], "ing");
         assert!(secret["data"]["cert"].is_string());
         assert!(job_outputs(&job(json!(["patch", "--secret-name=adm"]))).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod capture_tests {
+    use super::*;
+
+    fn post(w: &Workloads, events: usize, capacity: f64) -> HttpReply {
+        let batch: Vec<Value> = (0..events)
+            .map(|i| json!({"event": "load", "distinct_id": format!("u{i}")}))
+            .collect();
+        w.answer(
+            &json!({"metadata": {"labels": {"role": "events"}}}),
+            &HttpRequest {
+                method: "POST".into(),
+                path: "/batch/".into(),
+                query: String::new(),
+                body: serde_json::to_vec(&json!({"api_key": "phc_x", "batch": batch})).unwrap(),
+                bearer: None,
+                pipeline: Pipeline {
+                    namespace: "posthog".into(),
+                    capture_capacity: capacity,
+                    ..Pipeline::default()
+                },
+            },
+        )
+    }
+
+    #[test]
+    fn capture_waits_behind_what_the_events_pods_cpu_has_not_taken_and_refuses_past_the_limit() {
+        let w = Workloads::default();
+        // 1,000 events a second (two cores): 100 events take a tenth of a second.
+        let first = post(&w, 100, 1_000.0);
+        assert_eq!(first.status, 200);
+        assert!(
+            first.wait >= CAPTURE_BASE_LATENCY + Duration::from_millis(90),
+            "{:?}",
+            first.wait
+        );
+        // The next request waits for the first's events too.
+        let second = post(&w, 100, 1_000.0);
+        assert!(
+            second.wait > first.wait,
+            "{:?} {:?}",
+            second.wait,
+            first.wait
+        );
+        // Six seconds' worth queues (the backlog was under the limit) ...
+        assert_eq!(post(&w, 6_000, 1_000.0).status, 200);
+        // ... and what comes behind it is refused, without being queued.
+        let refused = post(&w, 1, 1_000.0);
+        assert_eq!(refused.status, 503);
+        assert!(String::from_utf8_lossy(&refused.body).contains("overloaded"));
+        assert!((w.capture_rate("posthog") - 6_200.0 / 60.0).abs() < 0.01);
     }
 }
