@@ -444,3 +444,69 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// From a chart repository, verify upgrades from the release before the one under test, as the
+/// vendor's CI installed the latest release and upgraded it to the change; `--from none`
+/// installs the chart under test directly.
+#[test]
+fn a_repository_chart_is_upgraded_from_the_release_before_it() {
+    let home = tempfile::tempdir().unwrap();
+    let stand_in = common::root().join("assets/charts/posthog-mini");
+    let next = home.path().join("next");
+    copy_dir(&stand_in, &next);
+    let meta = next.join("Chart.yaml");
+    let text = std::fs::read_to_string(&meta).unwrap();
+    common::write(&meta, &text.replacen("version: 1.0.0", "version: 1.1.0", 1));
+    let packages = home.path().join("packages");
+    std::fs::create_dir_all(&packages).unwrap();
+    for chart in [&stand_in, &next] {
+        let o = std::process::Command::new(helm(4))
+            .arg("package")
+            .arg(chart)
+            .arg("-d")
+            .arg(&packages)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", common::text(&o));
+    }
+    let (_repo, url) = common::chart_repo(&packages);
+    let args = [
+        "--profile",
+        "local",
+        "--repo",
+        &url,
+        "--chart",
+        "posthog-mini",
+        "--version",
+        "1.1.0",
+        "--load",
+        "off",
+    ];
+    let (o, doc) = verify(home.path(), &args);
+    assert_eq!(o.status.code(), Some(0), "{doc:#}");
+    let installed = detail(&doc, "local", "install");
+    assert!(installed.contains("posthog-mini-1.0.0"), "{installed}");
+    // Off a terminal, progress is a line per stage on stderr, as CI logs want it.
+    let progress = String::from_utf8_lossy(&o.stderr);
+    for line in [
+        "local: lint…",
+        "local: install…",
+        "local: no-op upgrade…",
+        "local: warn",
+    ] {
+        assert!(progress.contains(line), "{line}: {progress}");
+    }
+    assert_eq!(stage(&doc, "local", "upgrade"), "pass", "{doc:#}");
+    assert_eq!(
+        stage(&doc, "local", "load"),
+        "missing",
+        "--load off: {doc:#}"
+    );
+
+    let mut direct = args.to_vec();
+    direct.extend(["--from", "none"]);
+    let (o, doc) = verify(home.path(), &direct);
+    assert_eq!(o.status.code(), Some(0), "{doc:#}");
+    let installed = detail(&doc, "local", "install");
+    assert!(installed.contains("the chart installed"), "{installed}");
+}

@@ -39,7 +39,8 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub no_install: bool,
     /// Install this chart first and upgrade from it to the chart under test: a version (the
-    /// same repository's, or `NAME-VERSION.tgz` beside a local chart) or a chart path.
+    /// same repository's, or `NAME-VERSION.tgz` beside a local chart), a chart path, or none
+    /// (default: with --repo, the release before the chart under test there).
     #[arg(long)]
     pub from: Option<String>,
     /// How long each install and upgrade may take, seconds (helm's --timeout, and the
@@ -92,6 +93,51 @@ fn parse_rule(s: &str) -> Result<String, String> {
             "{s:?} is not a policy rule; the rules: {}",
             policy::RULES.join(", ")
         ))
+    }
+}
+
+/// Where each profile is, for the person waiting: a spinner per profile on a terminal
+/// (indicatif), a line per stage otherwise, as CI logs want them.
+pub struct Progress {
+    multi: Option<indicatif::MultiProgress>,
+    bars: std::sync::Mutex<std::collections::HashMap<String, indicatif::ProgressBar>>,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            multi: std::io::stderr()
+                .is_terminal()
+                .then(indicatif::MultiProgress::new),
+            bars: Default::default(),
+        }
+    }
+
+    /// `profile` has begun `what`.
+    fn at(&self, profile: &str, what: &str) {
+        let Some(multi) = &self.multi else {
+            eprintln!("{profile}: {what}…");
+            return;
+        };
+        let Ok(mut bars) = self.bars.lock() else {
+            return;
+        };
+        let bar = bars.entry(profile.to_string()).or_insert_with(|| {
+            let b = multi.add(indicatif::ProgressBar::new_spinner());
+            b.enable_steady_tick(std::time::Duration::from_millis(120));
+            b
+        });
+        bar.set_message(format!("{profile:<13} {what}"));
+    }
+
+    /// `profile` is finished.
+    fn done(&self, profile: &str, v: Verdict) {
+        match self.bars.lock().ok().and_then(|mut b| b.remove(profile)) {
+            Some(bar) => bar.finish_with_message(format!("{profile:<13} {}", word(v))),
+            None if self.multi.is_none() => eprintln!("{profile}: {}", word(v)),
+            None => {}
+        }
     }
 }
 
@@ -153,7 +199,10 @@ async fn verify_profile(
     profile: Profile,
     helm: Arc<Helm>,
     kube: String,
+    progress: &Progress,
 ) -> ProfileReport {
+    let at = |what: &str| progress.at(&profile.name, what);
+    at("render");
     let mut report = ProfileReport {
         profile: profile.name.clone(),
         chart: String::new(),
@@ -179,6 +228,7 @@ async fn verify_profile(
         }
     };
     let chart_path = resolved.chart_path.display().to_string();
+    at("lint");
     let lint = helm
         .run_with_values(&rendered.user_values, |f| {
             vec![
@@ -194,6 +244,7 @@ async fn verify_profile(
         Ok(out) => stage("lint", Verdict::Pass, lint_summary(&out)),
         Err(e) => stage("lint", Verdict::Fail, e.message),
     });
+    at("template");
     let template = helm
         .run_with_values(&rendered.user_values, |f| {
             Helm::template_args("posthog", &resolved.chart_path, "posthog", f, Some(&kube))
@@ -260,7 +311,8 @@ async fn verify_profile(
         .all(|s| s.verdict != Verdict::Fail || s.stage == "policy");
     if !args.no_install && rendered_ok {
         let chart = resolved.chart_path.display().to_string();
-        let from = match from_chart(&args, &resolved.chart_path, &resolved.chart.metadata.name) {
+        let meta = &resolved.chart.metadata;
+        let from = match from_chart(&args, &resolved.chart_path, &meta.name, &meta.version) {
             Ok(f) => f,
             Err(e) => {
                 report.stages.push(stage("install", Verdict::Fail, e));
@@ -269,21 +321,31 @@ async fn verify_profile(
         };
         report
             .stages
-            .extend(install_stages(&args, &profile, &chart, from.as_deref()).await);
+            .extend(install_stages(&args, &profile, &chart, from.as_deref(), progress).await);
     }
     report
 }
 
 /// The chart `--from` names, as a path: a chart path as given; a version from the repository
 /// (fetched into the cache) or as `NAME-VERSION.tgz` beside the local chart under test.
+/// Without `--from`, a chart from `--repo` is upgraded from the release before it there, as
+/// the vendor's CI installed the latest release and upgraded it to the change; `--from none`
+/// installs the chart under test directly.
 fn from_chart(
     args: &VerifyArgs,
     target: &std::path::Path,
     name: &str,
+    version: &str,
 ) -> Result<Option<String>, String> {
-    let Some(from) = &args.from else {
-        return Ok(None);
+    let from = match &args.from {
+        Some(f) if f == "none" => return Ok(None),
+        Some(f) => f.clone(),
+        None => match previous_release(args, name, version)? {
+            Some(v) => v,
+            None => return Ok(None),
+        },
     };
+    let from = &from;
     let as_path = std::path::Path::new(from);
     if as_path.exists() {
         return Ok(Some(from.clone()));
@@ -295,6 +357,7 @@ fn from_chart(
     }
     if args.source.repo.is_some() {
         let intent = ValuesIntent {
+            chart: args.source.chart.clone(),
             repo: args.source.repo.clone(),
             version: Some(from.clone()),
             ..ValuesIntent::default()
@@ -317,6 +380,28 @@ fn from_chart(
             target.display()
         )),
     }
+}
+
+/// The newest release before `version` in `--repo`'s index (prereleases aside); None without
+/// `--repo` or when `version` is its first.
+fn previous_release(
+    args: &VerifyArgs,
+    name: &str,
+    version: &str,
+) -> Result<Option<String>, String> {
+    use crate::chart::repo;
+    let Some(url) = &args.source.repo else {
+        return Ok(None);
+    };
+    let listing = repo::versions_blocking(url, name, &crate::dirs::cache_dir())
+        .map_err(|e| format!("the release before {version}: {e}"))?;
+    Ok(listing
+        .versions
+        .iter()
+        .filter(|v| !v.version.contains('-'))
+        .filter(|v| repo::compare(&v.version, version) == std::cmp::Ordering::Less)
+        .max_by(|a, b| repo::compare(&a.version, &b.version))
+        .map(|v| v.version.clone()))
 }
 
 /// The flags that give a profile's values to `helmdeck install` and `upgrade`.
@@ -475,7 +560,10 @@ async fn install_stages(
     profile: &Profile,
     chart: &str,
     from: Option<&str>,
+    progress: &Progress,
 ) -> Vec<StageResult> {
+    let at = |what: &str| progress.at(&profile.name, what);
+    at("install");
     let cluster =
         match super::sim::Embedded::start(&profile.provider, &profile.name, &args.scenario).await {
             Ok(c) => c,
@@ -506,6 +594,7 @@ async fn install_stages(
     // one): it may roll pods; the vendor's chart 30.46.0 does on the first upgrade after an
     // install, its pods' `checksum/secrets.yaml` being of a second random key rendered at
     // install (`lookup` finds the first one only from then on).
+    at("upgrade");
     let upgraded = match helmdeck_on(&cluster, "upgrade", &flags, args.timeout).await {
         Ok(o) if o.status.success() => stage("upgrade", Verdict::Pass, "upgraded and verified"),
         Ok(o) => {
@@ -522,6 +611,7 @@ async fn install_stages(
     };
     let before = cluster.marks("posthog");
     let templates = cluster.templates("posthog");
+    at("no-op upgrade");
     let again = match helmdeck_on(&cluster, "upgrade", &flags, args.timeout).await {
         Ok(o) if o.status.success() => {
             let after = cluster.marks("posthog");
@@ -581,7 +671,8 @@ async fn install_stages(
         Err(e) => stage("no-op upgrade", Verdict::Fail, e),
     };
     let mut out = vec![installed, upgraded, again];
-    out.extend(public_and_load(&cluster, args, profile).await);
+    at("public path");
+    out.extend(public_and_load(&cluster, args, profile, progress).await);
     out
 }
 
@@ -618,6 +709,7 @@ async fn public_and_load(
     cluster: &super::sim::Embedded,
     args: &VerifyArgs,
     profile: &Profile,
+    progress: &Progress,
 ) -> Vec<StageResult> {
     use crate::cluster::{load, probe, public_path};
     let target = crate::cluster::Target {
@@ -691,6 +783,10 @@ async fn public_and_load(
         visible_within: std::time::Duration::from_secs(settings.timeout_seconds.min(args.timeout)),
         poll_every: std::time::Duration::from_millis(500),
     };
+    progress.at(
+        &profile.name,
+        &format!("load: {users} users × {seconds} s, then the events API"),
+    );
     let record = load::run(Arc::new(transport), PROJECT_KEY, Some(PERSONAL_KEY), &plan).await;
     let c = crate::health::load::check(&record);
     let detail = match c.fix.is_empty() {
@@ -760,20 +856,25 @@ pub fn verify(args: VerifyArgs) -> i32 {
     // Rendered for the Kubernetes the simulated cluster serves, where installs are verified.
     let kube = super::sim::kubernetes_version();
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let progress = Arc::new(Progress::new());
     let reports: Vec<ProfileReport> = rt.block_on(async {
         let gate = Arc::new(tokio::sync::Semaphore::new(cores));
         let tasks: Vec<_> = profiles
             .into_iter()
             .map(|p| {
-                let (args, helm, kube, gate) =
-                    (args.clone(), helm.clone(), kube.clone(), gate.clone());
+                let (args, helm, kube, gate, progress) = (
+                    args.clone(),
+                    helm.clone(),
+                    kube.clone(),
+                    gate.clone(),
+                    progress.clone(),
+                );
                 tokio::spawn(async move {
                     let _slot = gate.acquire_owned().await;
                     let name = p.name.clone();
-                    if args.output == Output::Text {
-                        eprintln!("verifying {name}…");
-                    }
-                    verify_profile(args, p, helm, kube).await
+                    let r = verify_profile(args, p, helm, kube, &progress).await;
+                    progress.done(&name, r.verdict());
+                    r
                 })
             })
             .collect();
