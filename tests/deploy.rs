@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::{Sim, helm, text, write};
-use helmdeck_sim::{Scenario, SimOptions};
+use helmdeck_sim::{Flavor, Scenario, SimOptions};
 use serde_json::Value;
 
 fn helmdeck(sim: &Sim, helm_bin: &Path, args: &[&str]) -> Output {
@@ -37,7 +37,19 @@ fn fresh_install_with_every_profile_the_simulated_cluster_meets() {
         ("digitalocean", 4),
         ("local", 3),
     ] {
-        let sim = Sim::start(SimOptions::default());
+        // Each cloud's profile on a cluster of that cloud: its load balancer is the one that
+        // sends (or not) the PROXY header the profile's nginx is told to expect.
+        let flavor = match profile {
+            "aws" => Flavor::Eks,
+            "gcp" => Flavor::Gke,
+            "azure" => Flavor::Aks,
+            "digitalocean" => Flavor::Doks,
+            _ => Flavor::Plain,
+        };
+        let sim = Sim::start(SimOptions {
+            flavor,
+            ..SimOptions::default()
+        });
         let o = helmdeck(
             &sim,
             &helm(major),
@@ -64,8 +76,10 @@ fn fresh_install_with_every_profile_the_simulated_cluster_meets() {
             "the release was verified: {}",
             text(&o)
         );
+        // The stack's four, and the profiles' own ingress-nginx where they turn it on.
         let deploys = sim.objects("apps", "deployments", Some("posthog"));
-        assert_eq!(deploys.len(), 4, "{profile}");
+        let nginx = usize::from(matches!(profile, "aws" | "azure" | "digitalocean"));
+        assert_eq!(deploys.len(), 4 + nginx, "{profile}");
         assert!(
             deploys
                 .iter()

@@ -138,6 +138,10 @@ fn split_top(s: &str) -> Vec<String> {
 pub struct FieldSelector(Vec<(String, bool, String)>);
 
 impl FieldSelector {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn parse(s: &str) -> Result<FieldSelector, String> {
         let mut out = Vec::new();
         for t in s.split(',') {

@@ -22,11 +22,17 @@ impl Store {
         gr: &Gr,
         ns: Option<&'a str>,
     ) -> impl Iterator<Item = &'a Value> + use<'a> {
+        use std::ops::Bound;
+        let start = match ns {
+            Some(n) => Bound::Included((n.to_string(), String::new())),
+            None => Bound::Unbounded,
+        };
+        // A namespace is one range of the keys: read it alone.
         self.objects
             .get(gr)
             .into_iter()
-            .flat_map(|m| m.iter())
-            .filter(move |((n, _), _)| ns.is_none_or(|want| want == n))
+            .flat_map(move |m| m.range((start.clone(), Bound::Unbounded)))
+            .take_while(move |((n, _), _)| ns.is_none_or(|want| want == n))
             .map(|(_, v)| v)
     }
 
@@ -100,6 +106,11 @@ impl Store {
         Ok(out)
     }
 
+    /// The items of one page, in key order. A page costs time in proportion to the page, not
+    /// to the collection: a namespaced list reads only its namespace's range, and the scan
+    /// stops at the first match past the limit. `remainingItemCount` is given only without
+    /// selectors, as the API server gives it; the first page counts the scope once and the
+    /// continue token carries that count and the offset on.
     #[allow(clippy::type_complexity)]
     pub(super) fn select<'a>(
         &'a self,
@@ -110,71 +121,93 @@ impl Store {
         limit: Option<usize>,
         continue_from: Option<&str>,
     ) -> Result<(Vec<&'a Value>, u64, Option<String>, Option<usize>), ApiError> {
+        use std::ops::Bound;
         let gr = (rt.group.clone(), rt.plural.clone());
-        let after: Option<(String, String)> = match continue_from {
-            Some(tok) if !tok.is_empty() => {
+        let token = match continue_from {
+            Some(tok) if !tok.is_empty() => Some(self.read_token(tok)?),
+            _ => None,
+        };
+        let selective = !labels.is_empty() || !fields.is_empty();
+        let mut items = Vec::new();
+        let mut last_key = None;
+        let mut more = false;
+        let Some(m) = self.objects.get(&gr) else {
+            return Ok((Vec::new(), self.rv, None, None));
+        };
+        let start = match (&token, ns) {
+            (Some(t), _) => Bound::Excluded(t.after.clone()),
+            (None, Some(n)) => Bound::Included((n.to_string(), String::new())),
+            (None, None) => Bound::Unbounded,
+        };
+        for (k, v) in m.range((start, Bound::Unbounded)) {
+            if ns.is_some_and(|want| want != k.0) {
+                break;
+            }
+            if !labels.matches(v) || !fields.matches(v) {
+                continue;
+            }
+            if limit.is_some_and(|l| items.len() >= l) {
+                more = true;
+                break;
+            }
+            items.push(v);
+            last_key = Some(k.clone());
+        }
+        // How many the scope holds: carried by the token after the first page.
+        let total = match (&token, limit, selective) {
+            (_, None, _) | (_, _, true) => None,
+            (Some(t), _, _) => t.total,
+            (None, Some(_), false) => Some(match ns {
+                Some(n) => m
+                    .range((
+                        Bound::Included((n.to_string(), String::new())),
+                        Bound::Unbounded,
+                    ))
+                    .take_while(|(k, _)| k.0 == n)
+                    .count(),
+                None => m.len(),
+            }),
+        };
+        let offset = token.as_ref().map_or(0, |t| t.offset) + items.len();
+        let remaining = total.map(|t| t.saturating_sub(offset)).filter(|_| more);
+        let continue_token = match (more, last_key) {
+            (true, Some((n, name))) => {
                 use base64::Engine;
-                let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .decode(tok)
-                    .map_err(|_| ApiError::bad_request("invalid continue token"))?;
-                let s = String::from_utf8_lossy(&raw).to_string();
-                let (rv, rest) = s
-                    .split_once('\n')
-                    .ok_or_else(|| ApiError::bad_request("invalid continue token"))?;
-                let rv: u64 = rv
-                    .parse()
-                    .map_err(|_| ApiError::bad_request("invalid continue token"))?;
-                if rv < self.oldest_rv {
-                    return Err(ApiError::gone(
-                        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
-                    ));
-                }
-                let (n, name) = rest.split_once('\n').unwrap_or(("", rest));
-                Some((n.to_string(), name.to_string()))
+                let total = total.map(|t| t.to_string()).unwrap_or_default();
+                Some(
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .encode(format!("{}\n{n}\n{name}\n{offset}\n{total}", self.rv)),
+                )
             }
             _ => None,
         };
-        let mut items = Vec::new();
-        let mut last_key = None;
-        let mut remaining = 0usize;
-        if let Some(m) = self.objects.get(&gr) {
-            let range: Box<dyn Iterator<Item = (&(String, String), &Value)>> = match &after {
-                Some(k) => Box::new(m.range((
-                    std::ops::Bound::Excluded(k.clone()),
-                    std::ops::Bound::Unbounded,
-                ))),
-                None => Box::new(m.iter()),
-            };
-            for (k, v) in range {
-                if ns.is_some_and(|want| want != k.0) {
-                    continue;
-                }
-                if !labels.matches(v) || !fields.matches(v) {
-                    continue;
-                }
-                if limit.is_some_and(|l| items.len() >= l) {
-                    remaining += 1;
-                    continue;
-                }
-                items.push(v);
-                last_key = Some(k.clone());
-            }
+        Ok((items, self.rv, continue_token, remaining.filter(|r| *r > 0)))
+    }
+
+    /// A continue token: where the last page ended, and how far into how many it was.
+    fn read_token(&self, tok: &str) -> Result<Continue, ApiError> {
+        use base64::Engine;
+        let bad = || ApiError::bad_request("invalid continue token");
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(tok)
+            .map_err(|_| bad())?;
+        let s = String::from_utf8_lossy(&raw).to_string();
+        let mut parts = s.split('\n');
+        let rv: u64 = parts.next().and_then(|r| r.parse().ok()).ok_or_else(bad)?;
+        if rv < self.oldest_rv {
+            return Err(ApiError::gone(
+                "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+            ));
         }
-        let continue_token = if remaining > 0 {
-            last_key.map(|(n, name)| {
-                use base64::Engine;
-                base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .encode(format!("{}\n{n}\n{name}", self.rv))
-            })
-        } else {
-            None
-        };
-        Ok((
-            items,
-            self.rv,
-            continue_token,
-            (remaining > 0).then_some(remaining),
-        ))
+        let ns = parts.next().ok_or_else(bad)?.to_string();
+        let name = parts.next().ok_or_else(bad)?.to_string();
+        let offset = parts.next().and_then(|o| o.parse().ok()).unwrap_or(0);
+        let total = parts.next().and_then(|t| t.parse().ok());
+        Ok(Continue {
+            after: (ns, name),
+            offset,
+            total,
+        })
     }
 
     /// Starts a watch: the events after `since` (410 if too old) and a live receiver.
@@ -220,4 +253,11 @@ pub fn list_body(rt: &ResourceType, res: ListResult) -> Value {
         "metadata": meta,
         "items": res.items,
     })
+}
+
+/// What a continue token says.
+struct Continue {
+    after: (String, String),
+    offset: usize,
+    total: Option<usize>,
 }

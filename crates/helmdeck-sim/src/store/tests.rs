@@ -452,3 +452,73 @@ fn one_storage_answers_in_the_version_asked_for() {
             .is_none()
     );
 }
+
+/// Pages read only their namespace's range and stop at the limit; the count of what remains
+/// rides in the continue token (given only without selectors, as the API server gives it).
+#[test]
+fn pages_walk_a_namespace_and_carry_the_remaining_count() {
+    use crate::selectors::{FieldSelector, LabelSelector};
+    let mut s = store_with_ns("a");
+    let t = cm_type(&s);
+    for ns in ["b", "c"] {
+        let nt = s.type_for_kind("v1", "Namespace").unwrap();
+        s.create(
+            &nt,
+            "",
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+            &WriteOpts::default(),
+        )
+        .unwrap();
+    }
+    for ns in ["a", "b", "c"] {
+        for i in 0..10 {
+            let mut c = cm(&format!("cm-{i:02}"), json!({}));
+            c["metadata"]["labels"] = json!({"even": (i % 2 == 0).to_string()});
+            s.create(&t, ns, c, &WriteOpts::default()).unwrap();
+        }
+    }
+    let all = LabelSelector::parse("").unwrap();
+    let fields = FieldSelector::parse("").unwrap();
+    let mut token = None;
+    let mut seen = Vec::new();
+    let mut remaining = Vec::new();
+    loop {
+        let page = s
+            .list(&t, Some("b"), &all, &fields, Some(4), token.as_deref())
+            .unwrap();
+        assert!(page.items.iter().all(|i| i["metadata"]["namespace"] == "b"));
+        seen.extend(page.items.iter().map(|i| i["metadata"]["name"].clone()));
+        remaining.push(page.remaining);
+        match page.continue_token {
+            Some(c) => token = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 10);
+    assert_eq!(remaining, vec![Some(6), Some(2), None]);
+    // Across namespaces: 30 in all.
+    let first = s.list(&t, None, &all, &fields, Some(25), None).unwrap();
+    assert_eq!(first.remaining, Some(5));
+    let rest = s
+        .list(
+            &t,
+            None,
+            &all,
+            &fields,
+            Some(25),
+            first.continue_token.as_deref(),
+        )
+        .unwrap();
+    assert_eq!((rest.items.len(), rest.continue_token), (5, None));
+    // With a selector the count is unknown, and left out.
+    let even = LabelSelector::parse("even=true").unwrap();
+    let page = s
+        .list(&t, Some("c"), &even, &fields, Some(2), None)
+        .unwrap();
+    assert_eq!(page.items.len(), 2);
+    assert!(page.continue_token.is_some() && page.remaining.is_none());
+    let ns_iter: Vec<_> = s
+        .iter_gr(&("".into(), "configmaps".into()), Some("b"))
+        .collect();
+    assert_eq!(ns_iter.len(), 10);
+}
