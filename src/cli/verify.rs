@@ -737,7 +737,7 @@ async fn public_and_load(
                 true => public_path::transport(&r).await,
                 false => None,
             };
-            (stage("public path", c.verdict, c.message), t)
+            (check_stage("public path", c), t)
         }
         Err(public_path::NoPath::NoHostname) => (
             stage(
@@ -788,12 +788,19 @@ async fn public_and_load(
         &format!("load: {users} users × {seconds} s, then the events API"),
     );
     let record = load::run(Arc::new(transport), PROJECT_KEY, Some(PERSONAL_KEY), &plan).await;
-    let c = crate::health::load::check(&record);
+    vec![
+        public,
+        check_stage("load", crate::health::load::check(&record)),
+    ]
+}
+
+/// A check as a stage: its verdict, its message and, when it has one, its fix.
+fn check_stage(name: &'static str, c: crate::verdict::Check) -> StageResult {
     let detail = match c.fix.is_empty() {
         true => c.message,
         false => format!("{}; fix: {}", c.message, c.fix),
     };
-    vec![public, stage("load", c.verdict, detail)]
+    stage(name, c.verdict, detail)
 }
 
 /// helm lint's own count line (`1 chart(s) linted, 0 chart(s) failed`) and its notes.
