@@ -152,7 +152,7 @@ fn main() {
     );
     let (code, full) = verify(&helmdeck, &helm, &tmp, &chart, false);
     println!(
-        "full matrix, 5 profiles (lint, render, policy, install, upgrade, no-op upgrade): {:.1} s against a 240 s target (exit {code})",
+        "full matrix, 5 profiles (lint, render, policy, install, upgrade, no-op upgrade, public path, load 20x30): {:.1} s against a 240 s target (exit {code})",
         full.as_secs_f64()
     );
     let _ = std::fs::remove_dir_all(&tmp);
