@@ -174,10 +174,9 @@ pub async fn run(
             rec.visible_after_ms = Some(sent_all.elapsed().as_millis() as u64);
             break;
         }
-        if Instant::now() + plan.poll_every > deadline {
+        if !super::probe::wait_before_asking_again(deadline, plan.poll_every).await {
             break;
         }
-        tokio::time::sleep(plan.poll_every).await;
     }
     rec.waited_ms = sent_all.elapsed().as_millis() as u64;
     rec

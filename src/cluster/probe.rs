@@ -437,6 +437,16 @@ pub fn key_hint(k: Option<&crate::profile::KeySource>) -> String {
     }
 }
 
+/// Waits `every` before the next ask, unless that ask would come after `deadline`: then says
+/// so at once (false). The probe's and the load's wait for events.
+pub(crate) async fn wait_before_asking_again(deadline: Instant, every: Duration) -> bool {
+    if Instant::now() + every > deadline {
+        return false;
+    }
+    tokio::time::sleep(every).await;
+    true
+}
+
 /// Sends one event and waits for it; probes the health endpoints too.
 pub async fn probe(
     t: &Transport,
@@ -519,10 +529,9 @@ pub async fn probe(
             rec.visible_after_ms = Some(sent.elapsed().as_millis() as u64);
             break;
         }
-        if Instant::now() + timing.poll_every > deadline {
+        if !wait_before_asking_again(deadline, timing.poll_every).await {
             break;
         }
-        tokio::time::sleep(timing.poll_every).await;
     }
     rec.waited_ms = sent.elapsed().as_millis() as u64;
     rec
