@@ -3,6 +3,7 @@
 //! The library holds everything; `main.rs` only parses the command line and hands over.
 
 pub mod assets;
+pub mod bundle;
 pub mod chart;
 pub mod cli;
 pub mod cluster;

@@ -630,3 +630,34 @@ fn shift_f_forwards_the_web_service_and_its_health_answers() {
     assert_eq!(t.exit_code(20), 0);
     t.assert_restored();
 }
+
+/// `helmdeck open` shows a support bundle's release offline, read-only, and gives the
+/// terminal back.
+#[test]
+fn open_shows_a_bundles_release_with_the_live_cluster_gone() {
+    let home = tempfile::tempdir().unwrap();
+    let bundle = home.path().join("support.tar.gz");
+    {
+        let sim = Sim::start(SimOptions::default());
+        common::install_stand_in(&sim, "local", &[]);
+        common::eventually(120, "the release's pods running", || {
+            let pods = sim.objects("", "pods", Some("posthog"));
+            (pods
+                .iter()
+                .filter(|p| p["status"]["phase"] == "Running")
+                .count()
+                >= 9)
+                .then_some(())
+        });
+        let o = common::helmdeck_on(&sim, &helm(4), &["bundle", "-o", bundle.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", common::text(&o));
+    }
+    let mut t = Tty::start_in(home.path(), None, &["open", bundle.to_str().unwrap()], &[]);
+    t.wait_for("releases (1)", 60);
+    t.wait_for("read-only", 10);
+    t.keys(b"d");
+    t.wait_for("posthog-web", 30);
+    t.keys(b"q");
+    assert_eq!(t.exit_code(20), 0);
+    t.assert_restored();
+}

@@ -273,67 +273,8 @@ async fn probing(args: &CheckArgs, w: &Watching) -> Result<Probing, Early> {
 /// Judges and reports, once or (`--watch`) every interval until ctrl-c; the exit code of the
 /// last report.
 async fn report_loop(args: &CheckArgs, w: &Watching, p: &Probing) -> i32 {
-    let (want_pods, want_disks, _) = wanted(args);
-    let release_filter = (!args.all_namespaces).then_some(args.release.as_str());
     loop {
-        let snap = w.watch.snapshot();
-        let now = SystemTime::now();
-        let ingestion = match &p.transport {
-            Some(t) => Some(
-                probe::probe(
-                    t,
-                    p.project_key.as_deref(),
-                    p.personal_key.as_deref(),
-                    &p.timing,
-                )
-                .await,
-            ),
-            None => None,
-        };
-        let asked = health::Asked {
-            release: release_filter,
-            rule: w.rule,
-            pods: want_pods,
-            disks: want_disks,
-            now,
-        };
-        let mut judged = health::Judgement::of(&snap, asked, ingestion.as_ref());
-        // Through the load balancer, as users' SDKs go (not when a public URL was given: that
-        // is the path already).
-        let public_path = match &p.transport {
-            Some(probe::Transport::Proxy { .. }) if !args.all_namespaces => {
-                crate::cluster::public_path::probe(
-                    &w.client,
-                    w.namespace.as_deref().unwrap_or("posthog"),
-                    &args.release,
-                    p.connect_to,
-                    p.project_key.as_deref(),
-                )
-                .await
-                .ok()
-            }
-            _ => None,
-        };
-        if let Some(r) = &public_path {
-            judged.checks.push(health::public_path::check(r));
-        }
-        if w.missing_release {
-            judged.checks.insert(0, missing_release(args));
-        }
-        let (connection, _) = w.watch.connection();
-        let report = CheckReport {
-            release: args.release.clone(),
-            namespace: w.namespace.clone(),
-            profile: w.profile.as_ref().map(|p| p.name.clone()),
-            profile_source: w.profile_source.clone(),
-            connection,
-            verdict: judged.verdict(),
-            pods: judged.pods,
-            disks: judged.disks,
-            ingestion,
-            public_path,
-            checks: judged.checks,
-        };
+        let report = report(args, w, p).await;
         match args.output {
             Output::Json => outln!("{}", serde_json::to_string(&report).unwrap_or_default()),
             Output::Yaml => super::emit(format_args!(
@@ -354,6 +295,78 @@ async fn report_loop(args: &CheckArgs, w: &Watching, p: &Probing) -> i32 {
             _ = tokio::time::sleep(p.interval) => {}
             _ = tokio::signal::ctrl_c() => return code,
         }
+    }
+}
+
+/// One report, as `check` with these arguments prints it; the exit code and the reason when
+/// it cannot start (for commands that carry a check's results, like `bundle`).
+pub(super) async fn once(args: &CheckArgs) -> Result<CheckReport, (i32, String)> {
+    let w = watching(args).await.map_err(|Early(c, m)| (c, m))?;
+    let p = probing(args, &w).await.map_err(|Early(c, m)| (c, m))?;
+    Ok(report(args, &w, &p).await)
+}
+
+/// Judges what the watchers hold now (and probes, when asked).
+async fn report(args: &CheckArgs, w: &Watching, p: &Probing) -> CheckReport {
+    let (want_pods, want_disks, _) = wanted(args);
+    let release_filter = (!args.all_namespaces).then_some(args.release.as_str());
+    let snap = w.watch.snapshot();
+    let now = SystemTime::now();
+    let ingestion = match &p.transport {
+        Some(t) => Some(
+            probe::probe(
+                t,
+                p.project_key.as_deref(),
+                p.personal_key.as_deref(),
+                &p.timing,
+            )
+            .await,
+        ),
+        None => None,
+    };
+    let asked = health::Asked {
+        release: release_filter,
+        rule: w.rule,
+        pods: want_pods,
+        disks: want_disks,
+        now,
+    };
+    let mut judged = health::Judgement::of(&snap, asked, ingestion.as_ref());
+    // Through the load balancer, as users' SDKs go (not when a public URL was given: that
+    // is the path already).
+    let public_path = match &p.transport {
+        Some(probe::Transport::Proxy { .. }) if !args.all_namespaces => {
+            crate::cluster::public_path::probe(
+                &w.client,
+                w.namespace.as_deref().unwrap_or("posthog"),
+                &args.release,
+                p.connect_to,
+                p.project_key.as_deref(),
+            )
+            .await
+            .ok()
+        }
+        _ => None,
+    };
+    if let Some(r) = &public_path {
+        judged.checks.push(health::public_path::check(r));
+    }
+    if w.missing_release {
+        judged.checks.insert(0, missing_release(args));
+    }
+    let (connection, _) = w.watch.connection();
+    CheckReport {
+        release: args.release.clone(),
+        namespace: w.namespace.clone(),
+        profile: w.profile.as_ref().map(|p| p.name.clone()),
+        profile_source: w.profile_source.clone(),
+        connection,
+        verdict: judged.verdict(),
+        pods: judged.pods,
+        disks: judged.disks,
+        ingestion,
+        public_path,
+        checks: judged.checks,
     }
 }
 

@@ -1,5 +1,6 @@
 //! The headless commands. Each returns a process exit code; see README "Exit codes".
 
+mod bundle;
 mod check;
 mod deploy;
 mod render;
@@ -112,6 +113,12 @@ pub enum Command {
     /// Lint, render and judge a chart's values for each profile, offline: the vendor's CI
     /// matrix; exits 1 when any profile fails.
     Verify(Box<verify::VerifyArgs>),
+    /// Gather a support bundle to send: the cluster's facts, the release's history, values
+    /// and manifests, pods, events and log tails, claims and volumes, check results and the
+    /// audit log's tail, every secret taken out.
+    Bundle(BundleArgs),
+    /// Open a support bundle as a read-only cluster and the app on it.
+    Open(OpenArgs),
     /// Run the simulated Kubernetes cluster (for demos, tests and trying helmdeck).
     Sim(SimArgs),
     /// Open the app on a simulated cluster started in-process, with the local profile ready.
@@ -401,6 +408,32 @@ pub struct CheckArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct BundleArgs {
+    #[arg(long, default_value = "posthog", value_parser = parse_release)]
+    pub release: String,
+    #[arg(short = 'n', long, default_value = "posthog", value_parser = parse_namespace)]
+    pub namespace: String,
+    /// The archive to write (never replaced if it exists).
+    #[arg(short = 'o', long = "output", value_name = "FILE.tar.gz")]
+    pub output: PathBuf,
+    /// The last lines of each container's log to keep.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub log_lines: u32,
+    /// kubeconfig context (default: the current one).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    /// A bundle written by `helmdeck bundle`.
+    pub bundle: PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub struct DemoArgs {
     /// A scenario for the simulated cluster (see `helmdeck sim --help`). Repeatable.
     #[arg(long = "scenario")]
@@ -454,6 +487,10 @@ pub struct SimArgs {
     /// The kubeconfig's user may read everything and change nothing (writes get 403).
     #[arg(long)]
     pub readonly_user: bool,
+    /// Serve a support bundle (`helmdeck bundle`) as a read-only cluster instead: its objects
+    /// and log tails as they were, nothing running, every change refused.
+    #[arg(long, value_name = "FILE")]
+    pub from_bundle: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -631,6 +668,8 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Rollback(a)) => deploy::rollback(a),
         Some(Command::Check(a)) => check::run(*a),
         Some(Command::Demo(a)) => sim::demo(a),
+        Some(Command::Bundle(a)) => bundle::run(a),
+        Some(Command::Open(a)) => sim::open(a),
         None => app(cli.app),
     }
 }

@@ -4,9 +4,10 @@ use std::io::Write;
 
 use std::time::Duration;
 
-use super::{DemoArgs, SimAction, SimArgs, exit};
+use super::{DemoArgs, OpenArgs, SimAction, SimArgs, exit};
 use helmdeck_sim::{
-    AuthOptions, Credential, Flavor, KubeVersion, Scenario, SimCluster, SimOptions,
+    AuthOptions, Credential, Flavor, KubeVersion, Recorded, RecordedLog, Scenario, SimCluster,
+    SimOptions,
 };
 
 /// `--scenario` values, or the exit code for a bad one.
@@ -96,6 +97,16 @@ pub fn run(args: SimArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     };
+    let (recorded, kubernetes_version) = match &args.from_bundle {
+        Some(path) => match recorded(path) {
+            Ok((r, v, _)) => (Some(r), v),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::BAD_INPUT;
+            }
+        },
+        None => (None, kubernetes_version),
+    };
     super::block_on(async move {
         let options = SimOptions {
             kubernetes_version,
@@ -105,6 +116,7 @@ pub fn run(args: SimArgs) -> i32 {
             scenarios,
             time_factor: args.time_factor,
             flavor,
+            recorded,
             ..Default::default()
         };
         let cluster = match SimCluster::start(options).await {
@@ -165,6 +177,100 @@ async fn wait_for_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// A support bundle as the simulated cluster replays it, the Kubernetes release it serves
+/// (the bundle's, or the nearest the simulator knows) and the bundle itself.
+fn recorded(
+    path: &std::path::Path,
+) -> Result<
+    (std::sync::Arc<Recorded>, KubeVersion, crate::bundle::Opened),
+    crate::bundle::BundleError,
+> {
+    let opened = crate::bundle::read(path)?;
+    let version = opened
+        .git_version
+        .parse::<KubeVersion>()
+        .unwrap_or_else(|_| nearest_version(&opened.git_version));
+    let r = Recorded {
+        objects: opened.objects.clone(),
+        logs: opened
+            .logs
+            .iter()
+            .map(|l| RecordedLog {
+                namespace: l.namespace.clone(),
+                pod: l.pod.clone(),
+                container: l.container.clone(),
+                previous: l.previous,
+                lines: l.lines.clone(),
+            })
+            .collect(),
+        source: format!("the support bundle {}", path.display()),
+    };
+    Ok((std::sync::Arc::new(r), version, opened))
+}
+
+/// A release outside the simulator's range is served as the nearest one it knows.
+fn nearest_version(git: &str) -> KubeVersion {
+    let minor: u32 = git
+        .trim_start_matches('v')
+        .split('.')
+        .nth(1)
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    let newest = KubeVersion::default();
+    if minor == 0 {
+        return newest;
+    }
+    (1..=minor)
+        .rev()
+        .find_map(|m| format!("1.{m}").parse().ok())
+        .or_else(|| (minor..minor + 40).find_map(|m| format!("1.{m}").parse().ok()))
+        .unwrap_or(newest)
+}
+
+/// `helmdeck open`: a support bundle as a read-only cluster in-process and the app on it,
+/// read-only too.
+pub fn open(args: OpenArgs) -> i32 {
+    let (recorded, kubernetes_version, opened) = match recorded(&args.bundle) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    super::block_on(async move {
+        let dir = std::env::temp_dir().join(format!("helmdeck-open-{}", std::process::id()));
+        let cluster = match SimCluster::start(SimOptions {
+            kubeconfig: Some(dir.join("kubeconfig")),
+            kubernetes_version,
+            recorded: Some(recorded),
+            ..Default::default()
+        })
+        .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::FAILED;
+            }
+        };
+        let code = crate::tui::run(crate::tui::Launch {
+            target: crate::cluster::Target {
+                kubeconfig: Some(cluster.kubeconfig.clone()),
+                context: None,
+            },
+            namespace: opened.namespace().to_string(),
+            release: opened.release().to_string(),
+            readonly: true,
+            profile: opened.check["profile"].as_str().map(str::to_string),
+            probe_key: None,
+        })
+        .await;
+        cluster.shutdown();
+        let _ = std::fs::remove_dir_all(&dir);
+        code
+    })
 }
 
 /// `helmdeck demo`: the simulated cluster in-process and the app on it.

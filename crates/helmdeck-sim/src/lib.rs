@@ -68,6 +68,30 @@ pub struct SimOptions {
     pub kubernetes_version: KubeVersion,
     /// HTTPS and credentials (default: plain HTTP, no authentication).
     pub auth: AuthOptions,
+    /// A cluster recorded elsewhere (a support bundle), served read-only instead of the
+    /// seeded one: no controllers run and every write is refused.
+    pub recorded: Option<Arc<Recorded>>,
+}
+
+/// What a recorded cluster holds: its objects as they were read, and its containers' last
+/// log lines. Nothing runs in it, so nothing changes.
+#[derive(Debug, Clone, Default)]
+pub struct Recorded {
+    /// Every object with its `apiVersion` and `kind`; uid, times and status are kept.
+    pub objects: Vec<serde_json::Value>,
+    pub logs: Vec<RecordedLog>,
+    /// Where it came from, named in every refusal (`the support bundle FILE`).
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RecordedLog {
+    pub namespace: String,
+    pub pod: String,
+    pub container: String,
+    /// The container's previous run (`kubectl logs --previous`).
+    pub previous: bool,
+    pub lines: Vec<String>,
 }
 
 impl Default for SimOptions {
@@ -81,6 +105,7 @@ impl Default for SimOptions {
             flavor: Flavor::Plain,
             kubernetes_version: KubeVersion::default(),
             auth: AuthOptions::default(),
+            recorded: None,
         }
     }
 }
@@ -143,7 +168,10 @@ impl SimState {
             workloads: workload::Workloads::default(),
             authority,
         };
-        seed(&state);
+        match &state.options.recorded {
+            Some(r) => seed_recorded(&state, r),
+            None => seed(&state),
+        }
         state
             .workloads
             .set_knobs(ingestion_knobs(&state.options.scenarios));
@@ -248,17 +276,22 @@ impl SimCluster {
         ));
         let cancel = CancellationToken::new();
         tokio::spawn(serve(listener, state.clone(), cancel.clone(), tls));
-        tokio::spawn(run_controllers(state.clone(), cancel.clone()));
-        // The internet's side of the cluster: every load balancer (and the scenario's ingress
-        // controller) is reached through this one port, by the request's host.
-        let l = TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .map_err(|source| SimError::Bind { port: 0, source })?;
-        let a = l
-            .local_addr()
-            .map_err(|source| SimError::Bind { port: 0, source })?;
-        let ingress_url = Some(format!("http://{a}"));
-        tokio::spawn(ingress::serve(l, state.clone(), cancel.clone()));
+        // A recorded cluster is a picture: nothing reconciles it and it has no public side.
+        let ingress_url = if options.recorded.is_some() {
+            None
+        } else {
+            tokio::spawn(run_controllers(state.clone(), cancel.clone()));
+            // The internet's side of the cluster: every load balancer (and the scenario's
+            // ingress controller) is reached through this one port, by the request's host.
+            let l = TcpListener::bind(("127.0.0.1", 0))
+                .await
+                .map_err(|source| SimError::Bind { port: 0, source })?;
+            let a = l
+                .local_addr()
+                .map_err(|source| SimError::Bind { port: 0, source })?;
+            tokio::spawn(ingress::serve(l, state.clone(), cancel.clone()));
+            Some(format!("http://{a}"))
+        };
         for s in &options.scenarios {
             if let Scenario::ApiRestart(d) = s {
                 // From the command line: the API goes away every minute for that long.
@@ -464,6 +497,39 @@ async fn run_controllers(state: Arc<SimState>, cancel: CancellationToken) {
             }
             _ = tokio::time::sleep_until(wake.unwrap_or(fallback).min(fallback)) => {}
             _ = cancel.cancelled() => return,
+        }
+    }
+}
+
+/// A recorded cluster's objects put back as they were read (namespaces and CRDs first, so
+/// what they scope or define is served), and its log lines.
+fn seed_recorded(state: &SimState, recorded: &Recorded) {
+    if let Ok(mut store) = state.store.lock() {
+        let rank = |o: &serde_json::Value| match o["kind"].as_str() {
+            Some("Namespace") => 0,
+            Some("CustomResourceDefinition") => 1,
+            _ => 2,
+        };
+        let mut objects: Vec<&serde_json::Value> = recorded.objects.iter().collect();
+        objects.sort_by_key(|o| rank(o));
+        for o in objects {
+            // An object of a kind this release does not serve is left out, as a restore
+            // into this cluster would leave it out.
+            let _ = store.restore(o.clone());
+        }
+        store.compact();
+    }
+    if let Ok(mut logs) = state.logs.lock() {
+        for l in &recorded.logs {
+            logs.insert(
+                (
+                    l.namespace.clone(),
+                    l.pod.clone(),
+                    l.container.clone(),
+                    l.previous,
+                ),
+                l.lines.clone(),
+            );
         }
     }
 }

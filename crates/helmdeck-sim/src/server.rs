@@ -183,6 +183,11 @@ async fn route(
             &target.namespace,
         ));
     }
+    if let Some(r) = &state.options.recorded
+        && !target.rt.review
+    {
+        recorded_refusal(r, verb, &target)?;
+    }
     if target.rt.computed {
         return computed(&state, &target, req.method(), watch, &q);
     }
@@ -1069,6 +1074,39 @@ async fn logs(
 
 /// `/api/v1/namespaces/NS/{services,pods}/NAME[:PORT]/proxy/PATH`: answered by the simulated
 /// workload of a ready pod behind the service, or of the named pod when its container runs.
+/// What a recorded cluster refuses: every change, as a read-only API server refuses a
+/// user without the verb (403), and the service proxy, as a service without ready endpoints
+/// answers (503): nothing runs in a recording.
+fn recorded_refusal(r: &crate::Recorded, verb: &str, t: &Target) -> Result<(), ApiError> {
+    let what = match &t.name {
+        Some(n) => format!("{} {n:?}", t.rt.plural),
+        None => t.rt.plural.clone(),
+    };
+    if t.sub.as_deref() == Some("proxy") {
+        return Err(ApiError::new(
+            503,
+            "ServiceUnavailable",
+            format!(
+                "no endpoints available for {what}: this cluster is {}, served read-only, and nothing runs in it",
+                r.source
+            ),
+        ));
+    }
+    if matches!(verb, "get" | "list" | "watch") {
+        return Ok(());
+    }
+    let mut e = ApiError::new(
+        403,
+        "Forbidden",
+        format!(
+            "{what} is forbidden: this cluster is {}, served read-only: it cannot {verb} anything",
+            r.source
+        ),
+    );
+    e.details = json!({"name": t.name.clone().unwrap_or_default(), "group": t.rt.group, "kind": t.rt.plural});
+    Err(e)
+}
+
 async fn proxy(
     state: Arc<SimState>,
     t: &Target,

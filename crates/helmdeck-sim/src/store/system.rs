@@ -89,6 +89,50 @@ impl Store {
         obj
     }
 
+    /// Puts back an object recorded elsewhere as it was (uid, times and status kept, a fresh
+    /// resourceVersion); a CRD's types become served. For clusters replayed from a bundle.
+    pub fn restore(&mut self, mut obj: Value) -> Result<Value, ApiError> {
+        let api = obj["apiVersion"].as_str().unwrap_or_default().to_string();
+        let kind = obj["kind"].as_str().unwrap_or_default().to_string();
+        let rt = self
+            .type_for_kind(&api, &kind)
+            .ok_or_else(|| ApiError::bad_request(format!("no type {api}/{kind} is served")))?;
+        let name = obj["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if name.is_empty() {
+            return Err(ApiError::bad_request(format!("a {kind} without a name")));
+        }
+        let ns = if rt.namespaced {
+            obj["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("default")
+                .to_string()
+        } else {
+            String::new()
+        };
+        if rt.kind == "CustomResourceDefinition" {
+            for t in resources::from_crd(&obj) {
+                if !self.types.contains(&t) {
+                    self.types.push(t);
+                }
+            }
+        }
+        if obj["metadata"]["uid"].is_null() {
+            obj["metadata"]["uid"] = json!(self.new_uid());
+        }
+        let gr = (rt.group.clone(), rt.plural.clone());
+        let rv = self.bump();
+        obj["metadata"]["resourceVersion"] = json!(rv.to_string());
+        self.objects
+            .entry(gr.clone())
+            .or_default()
+            .insert((ns.clone(), name), obj.clone());
+        self.emit(&gr, &ns, "ADDED", obj.clone());
+        Ok(obj)
+    }
+
     /// Creates an object owned by the system (controllers), bypassing body checks.
     pub fn create_system(
         &mut self,
