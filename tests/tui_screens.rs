@@ -365,6 +365,59 @@ fn a_namespace_without_the_release_shows_all_its_pods() {
     );
 }
 
+/// k9s's `0` and `:pods -A`: every namespace's pods, each with its namespace, no release
+/// focused and no probe; `:ns NAME` goes back to one namespace.
+#[test]
+fn every_namespace_shows_each_pod_with_its_namespace() {
+    let mut a = dashboard();
+    let effects = key(&mut a, KeyCode::Char('0'));
+    assert_eq!(
+        effects,
+        vec![Effect::SwitchNamespace(String::new())],
+        "every namespace is asked for"
+    );
+    let mut snap_all = snapshot();
+    for (ns, name) in [
+        ("kube-system", "coredns-5d78c9869d-x2x5w"),
+        ("ingress-nginx", "ingress-nginx-controller-7d9f-abcde"),
+    ] {
+        let mut p = pod(name, "", true, 0, None);
+        p["metadata"]["namespace"] = json!(ns);
+        p["metadata"]["labels"] = json!({"app": name.split('-').next().unwrap()});
+        snap_all.pods.push(arc(p));
+    }
+    a.update(Msg::Snapshot(Box::new(snap_all), Connection::Live));
+    assert_eq!(a.screen(), Route::Dashboard);
+    snap("dashboard_all_namespaces", &a);
+    let screen = render(&a, 160, 48);
+    assert!(screen.contains("ns all"), "{screen}");
+    assert!(screen.contains("pods · all namespaces (11)"), "{screen}");
+    // The `/` filter finds a namespace too.
+    key(&mut a, KeyCode::Char('/'));
+    typed(&mut a, "kube-sys");
+    key(&mut a, KeyCode::Enter);
+    let screen = render(&a, 160, 48);
+    assert!(screen.contains("coredns-5d78c9869d-x2x5w"), "{screen}");
+    assert!(!screen.contains("posthog-kafka-0"), "{screen}");
+
+    // The command forms, and back to one namespace.
+    for line in ["pods -A", "ns all"] {
+        key(&mut a, KeyCode::Char(':'));
+        typed(&mut a, line);
+        let effects = key(&mut a, KeyCode::Enter);
+        assert_eq!(
+            effects,
+            vec![Effect::SwitchNamespace(String::new())],
+            "{line}"
+        );
+    }
+    key(&mut a, KeyCode::Char(':'));
+    typed(&mut a, "ns posthog");
+    let effects = key(&mut a, KeyCode::Enter);
+    assert_eq!(effects, vec![Effect::SwitchNamespace("posthog".into())]);
+    assert!(render(&a, 160, 48).contains("ns posthog"));
+}
+
 /// ctrl-k on a pod (k9s's kill) asks first, then deletes it; read-only, it is not offered.
 #[test]
 fn ctrl_k_deletes_the_selected_pod_after_confirming() {

@@ -5,6 +5,7 @@
 pub mod constraint;
 pub mod digest;
 mod fetch;
+pub mod parsed;
 pub mod repo;
 mod scalar_text;
 pub mod upgrade_notes;
@@ -102,10 +103,11 @@ pub struct Chart {
     /// Value paths its templates read (`persistence.storageClass`), and whether a template
     /// takes the whole value (`toYaml .Values.controller.config`): keys a chart reads without
     /// listing them in `values.yaml` are still keys it has.
-    pub value_refs: BTreeMap<String, bool>,
+    pub value_refs: std::sync::Arc<BTreeMap<String, bool>>,
     /// The chart's own `crds/` files, as text: helm installs them on a first install and
     /// never upgrades them.
-    pub crds: Vec<(String, String)>,
+    /// Shared: a chart is copied for every render and a CRD can be most of its bytes.
+    pub crds: std::sync::Arc<Vec<(String, String)>>,
 }
 
 impl Chart {
@@ -125,27 +127,58 @@ impl Chart {
             .collect()
     }
 
+    /// As [`Chart::load`], with a packaged chart kept loaded in `cache_dir` by its digest
+    /// for the next run (see [`parsed`]).
+    pub fn load_cached(path: &Path, cache_dir: &Path) -> Result<Chart, ChartError> {
+        if path.is_dir() {
+            return Chart::load(path);
+        }
+        let bytes = read_archive(path)?;
+        let digest: String = {
+            use sha2::Digest;
+            sha2::Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
+        let origin = path.display().to_string();
+        if let Some(c) = parsed::load(cache_dir, &digest, &origin) {
+            return Ok(c);
+        }
+        let c = from_archive(&bytes, &origin)?;
+        parsed::store(cache_dir, &digest, &c);
+        Ok(c)
+    }
+
     /// Loads a chart directory or a packaged `.tgz`.
     pub fn load(path: &Path) -> Result<Chart, ChartError> {
         let meta = std::fs::metadata(path).map_err(|source| ChartError::Io {
             path: path.display().to_string(),
             source,
         })?;
-        let files = if meta.is_dir() {
-            read_dir_files(path)?
-        } else {
-            let limit = crate::limits::limit(crate::limits::CHART_DEFAULT);
-            let bytes =
-                crate::limits::read_bytes(path, limit).map_err(|message| ChartError::Invalid {
-                    path: path.display().to_string(),
-                    message: format!("cannot read the chart: {message}"),
-                })?;
-            read_tgz_files(&bytes, &path.display().to_string(), &mut 0)?
-        };
+        if !meta.is_dir() {
+            return from_archive(&read_archive(path)?, &path.display().to_string());
+        }
+        let files = read_dir_files(path)?;
         // One budget for the chart and every archive nested in it, however deep.
         let mut inflated = files.values().map(|b| b.len() as u64).sum::<u64>();
         from_files(&files, &path.display().to_string(), &mut inflated, 0)
     }
+}
+
+/// A packaged chart's bytes, within the size limit.
+fn read_archive(path: &Path) -> Result<Vec<u8>, ChartError> {
+    let limit = crate::limits::limit(crate::limits::CHART_DEFAULT);
+    crate::limits::read_bytes(path, limit).map_err(|message| ChartError::Invalid {
+        path: path.display().to_string(),
+        message: format!("cannot read the chart: {message}"),
+    })
+}
+
+fn from_archive(bytes: &[u8], origin: &str) -> Result<Chart, ChartError> {
+    let files = read_tgz_files(bytes, origin, &mut 0)?;
+    let mut inflated = files.values().map(|b| b.len() as u64).sum::<u64>();
+    from_files(&files, origin, &mut inflated, 0)
 }
 
 /// Chart files by path relative to the chart root.
@@ -533,8 +566,8 @@ fn from_files(
         })
         .collect();
     Ok(Chart {
-        crds,
-        value_refs: refs,
+        crds: std::sync::Arc::new(crds),
+        value_refs: std::sync::Arc::new(refs),
         metadata,
         values,
         schema,

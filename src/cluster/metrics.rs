@@ -57,7 +57,12 @@ pub async fn pod_usage(
     client: &kube::Client,
     namespace: &str,
 ) -> Result<Vec<PodUsage>, UsageError> {
-    let path = format!("/apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods");
+    // "" asks for every namespace's pods.
+    let path = if namespace.is_empty() {
+        "/apis/metrics.k8s.io/v1beta1/pods".to_string()
+    } else {
+        format!("/apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods")
+    };
     let req = http::Request::get(&path)
         .body(Vec::new())
         .map_err(|e| UsageError::Other(e.to_string()))?;

@@ -163,8 +163,9 @@ impl ValuesIntent {
     /// profiles).
     pub fn resolve_with(&self, profile: Option<Profile>) -> Result<ResolvedValues, ResolveError> {
         let chart_ref = self.chart_ref(profile.as_ref())?;
-        let chart_path = resolve_chart_ref(&chart_ref, &crate::dirs::cache_dir())?;
-        let chart = Chart::load(&chart_path)?;
+        let cache = crate::dirs::cache_dir();
+        let chart_path = resolve_chart_ref(&chart_ref, &cache)?;
+        let chart = Chart::load_cached(&chart_path, &cache)?;
         let missing = chart.missing_dependencies();
         if !missing.is_empty() {
             return Err(ResolveError::MissingDependencies {

@@ -20,7 +20,7 @@ use super::screens::rollback::RevisionPicker;
 use super::screens::run::{RunScreen, RunView};
 use super::screens::wizard::Walkthrough;
 use super::screens::{Confirm, Screen, Step, step};
-use super::session::Session;
+use super::session::{ALL_NAMESPACES, Session};
 use super::theme::Theme;
 use super::view;
 use crate::cluster::watch::{Connection, Snapshot};
@@ -678,6 +678,23 @@ impl App {
     }
 
     fn switch_namespace(&mut self, ns: String) -> Vec<Effect> {
+        if ns == ALL_NAMESPACES {
+            let s = &mut self.session;
+            s.opts.namespace = ns.clone();
+            s.snapshot = Snapshot::default();
+            s.probes.clear();
+            self.message = Some(
+                "every namespace: all pods, no release focused (no ingestion probe); :ns NAME goes back to one".into(),
+            );
+            if self.screen() != Route::Dashboard {
+                if self.screen() == Route::Run {
+                    self.leave();
+                }
+                self.show(Route::Dashboard);
+            }
+            self.dash.show(Pane::Pods, true);
+            return vec![Effect::SwitchNamespace(ns)];
+        }
         if let Err(why) = crate::deploy::names::namespace(&ns) {
             self.message = Some(why.to_string());
             return Vec::new();
@@ -784,6 +801,7 @@ impl App {
                     }
                 };
             }
+            Action::AllNamespaces => return self.switch_namespace(ALL_NAMESPACES.into()),
             Action::Install => return self.start_wizard(deploy::Action::Install),
             Action::Upgrade => return self.start_wizard(deploy::Action::Upgrade),
             Action::Rollback => {

@@ -34,7 +34,16 @@ pub fn parse(text: &str) -> Command {
     let arg = parts.next().map(str::to_string);
     match cmd {
         "q" | "quit" | "q!" => Command::Quit,
+        // k9s's `:ns all` and `:pods -A`: every namespace.
+        "ns" | "namespace" if arg.as_deref() == Some("all") => {
+            Command::Namespace(Some(crate::tui::session::ALL_NAMESPACES.into()))
+        }
         "ns" | "namespace" => Command::Namespace(arg),
+        "pods" | "pod" | "po"
+            if matches!(arg.as_deref(), Some("-A" | "--all-namespaces" | "all")) =>
+        {
+            Command::Namespace(Some(crate::tui::session::ALL_NAMESPACES.into()))
+        }
         "ctx" | "context" => Command::Context(arg),
         "pods" | "pod" | "po" => Command::Pane(Pane::Pods),
         "deploy" | "deployments" | "deployment" | "dp" => {

@@ -50,6 +50,8 @@ pub enum Action {
     DeletePod,
     /// Forward a local port to the selected pod or Service (k9s's shift-f).
     PortForward,
+    /// Every namespace's pods (k9s's `0`).
+    AllNamespaces,
 }
 
 impl Action {
@@ -208,6 +210,12 @@ pub const BINDINGS: &[Binding] = &[
         Ctx::Dashboard,
         Action::PortForward,
         "port-forward the selected pod or Service to a local port (shown below)",
+    ),
+    b(
+        "0",
+        Ctx::Dashboard,
+        Action::AllNamespaces,
+        "all namespaces (:ns NAME for one again)",
     ),
     b(
         "o",

@@ -613,7 +613,9 @@ fn start_workers(
     let (probe_settings, mut settings_rx) = tokio::sync::watch::channel(settings);
     let mut tasks = Vec::new();
     // Watchers → snapshots, coalesced so a burst of changes is one redraw.
-    let scope = Scope::everything(Some(namespace.clone()));
+    // "" is every namespace (`ALL_NAMESPACES`).
+    let all = namespace.is_empty();
+    let scope = Scope::everything((!all).then(|| namespace.clone()));
     let watch = SharedWatch::new(ClusterWatch::start(&watch_client, scope.clone()), scope);
     {
         let (shared, tx) = (watch.clone(), tx.clone());
@@ -663,8 +665,9 @@ fn start_workers(
             }
         }));
     }
-    // The ingestion probe, every interval or on demand.
-    {
+    // The ingestion probe, every interval or on demand; none across every namespace, where
+    // no release is focused.
+    if !all {
         let (ns, tx, now) = (namespace, tx, probe_now.clone());
         tasks.push(tokio::spawn(async move {
             let mut settings = settings_rx.borrow_and_update().clone();

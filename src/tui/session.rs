@@ -13,6 +13,10 @@ use crate::deploy::Outcome;
 use crate::health::objects::{ObjectKind, ObjectRow};
 use crate::profile::Profile;
 
+/// `opts.namespace` when every namespace is shown (k9s's `0`, `:pods -A`): no namespace is
+/// named "", so it cannot be mistaken for one.
+pub const ALL_NAMESPACES: &str = "";
+
 /// What the app was started with.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -96,6 +100,20 @@ impl Session {
         }
     }
 
+    /// Every namespace is shown: pods carry their namespace, no release scopes them.
+    pub fn all_namespaces(&self) -> bool {
+        self.opts.namespace == ALL_NAMESPACES
+    }
+
+    /// The namespace as the header and messages name it.
+    pub fn namespace_label(&self) -> &str {
+        if self.all_namespaces() {
+            "all"
+        } else {
+            &self.opts.namespace
+        }
+    }
+
     /// The release the app looks at, when it is installed.
     pub fn focused_release(&self) -> Option<&ReleaseInfo> {
         self.releases
@@ -119,6 +137,9 @@ impl Session {
     /// and it is not in this namespace (`:ns kube-system`), where every pod and claim of the
     /// namespace shows, as k9s shows a namespace.
     pub fn release_here(&self) -> Option<&str> {
+        if self.all_namespaces() {
+            return None;
+        }
         let release = self.opts.release.as_str();
         let known_absent = self.releases_listed
             && !self

@@ -62,11 +62,17 @@ pub fn header(
     if s.opts.tls_unverified {
         status.push(Span::styled("TLS unverified", t.warn));
     }
-    let (ctx, ns, release) = (&s.opts.context, &s.opts.namespace, &s.opts.release);
+    let (ctx, ns, release) = (&s.opts.context, s.namespace_label(), &s.opts.release);
     let status_width: usize = status.iter().map(|s| s.width() + 3).sum();
     let fits = |context: &str| 10 + context.chars().count() + status_width <= area.width as usize;
-    let long = format!("ctx {ctx} · ns {ns} · release {release}");
-    let short = format!("{ctx} {ns}/{release}");
+    let (long, short) = if s.all_namespaces() {
+        (format!("ctx {ctx} · ns all"), format!("{ctx} all"))
+    } else {
+        (
+            format!("ctx {ctx} · ns {ns} · release {release}"),
+            format!("{ctx} {ns}/{release}"),
+        )
+    };
     let mut spans = vec![Span::styled(" helmdeck ", t.title), Span::raw(" ")];
     let joined = |spans: &mut Vec<Span<'static>>, items: Vec<Span<'static>>| {
         for (i, item) in items.into_iter().enumerate() {

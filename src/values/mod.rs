@@ -485,7 +485,7 @@ mod tests {
     fn chart(values: Value) -> Chart {
         Chart {
             value_refs: Default::default(),
-            crds: Vec::new(),
+            crds: Default::default(),
             metadata: crate::chart::Metadata {
                 name: "t".into(),
                 version: "0.1.0".into(),

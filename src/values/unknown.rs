@@ -61,7 +61,7 @@ pub fn template_refs(chart: &crate::chart::Chart) -> BTreeMap<String, bool> {
 }
 
 fn collect(chart: &crate::chart::Chart, prefix: &str, out: &mut BTreeMap<String, bool>) {
-    for (p, whole) in &chart.value_refs {
+    for (p, whole) in chart.value_refs.iter() {
         let path = p
             .split('.')
             .fold(prefix.to_string(), |at, seg| super::join_path(&at, seg));

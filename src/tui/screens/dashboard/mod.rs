@@ -90,6 +90,8 @@ pub struct Dashboard {
     pub sort_reversed: bool,
     /// The pod whose details are open, and how far they are scrolled.
     pub detail: Option<String>,
+    /// The open pod's namespace (with every namespace shown, not the session's).
+    pub detail_namespace: String,
     pub detail_scroll: usize,
     /// A pod's logs or YAML, full screen.
     pub text: Option<PodText>,
@@ -106,6 +108,7 @@ impl Default for Dashboard {
             sort: PodSort::Component,
             sort_reversed: false,
             detail: None,
+            detail_namespace: String::new(),
             detail_scroll: 0,
             text: None,
             logs: Vec::new(),
@@ -209,7 +212,7 @@ impl Dashboard {
                     .map(|r| (r.namespace.clone(), ForwardTo::Service(r.name.clone())))
             }
             _ => match &self.detail {
-                Some(p) => Some((s.opts.namespace.clone(), ForwardTo::Pod(p.clone()))),
+                Some(p) => Some((self.detail_namespace.clone(), ForwardTo::Pod(p.clone()))),
                 None => visible_pods(self, s)
                     .get(self.selected)
                     .map(|p| (p.namespace.clone(), ForwardTo::Pod(p.name.clone()))),
@@ -231,6 +234,7 @@ impl Dashboard {
     fn open_pod(&mut self, namespace: String, pod: String) -> Step {
         self.pane = Pane::Pods;
         self.detail = Some(pod.clone());
+        self.detail_namespace = namespace.clone();
         self.detail_scroll = 0;
         self.logs.clear();
         Step::effect(Effect::Logs { namespace, pod })
@@ -253,7 +257,7 @@ impl Dashboard {
 
     fn open_text(&mut self, kind: TextKind, s: &Session) -> Step {
         let pod = match (&self.detail, self.pane) {
-            (Some(p), _) => Some((s.opts.namespace.clone(), p.clone())),
+            (Some(p), _) => Some((self.detail_namespace.clone(), p.clone())),
             // The x-ray's pods, and the pods events are about, show their logs and YAML too.
             (None, Pane::Xray) => objects::xray_rows(s)
                 .get(self.selected)
@@ -450,6 +454,7 @@ impl Screen for Dashboard {
                 Span::raw("Ingestion "),
                 match ing {
                     Some(v) => verdict_span(t, v),
+                    None if s.all_namespaces() => Span::styled("not probed", t.dim),
                     None => Span::styled("probing…", t.dim),
                 },
             ]),

@@ -36,6 +36,7 @@ pub fn visible_pods<'a>(dash: &Dashboard, session: &'a Session) -> Vec<&'a PodRo
         .filter(|p| {
             f.is_empty()
                 || p.name.to_lowercase().contains(&f)
+                || session.all_namespaces() && p.namespace.to_lowercase().contains(&f)
                 || p.component.to_lowercase().contains(&f)
                 || p.phase.to_lowercase().contains(&f)
                 || p.problem
@@ -143,7 +144,13 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, dash: &Dashboard, session: &S
     let node_full = widest(&|p| p.node.chars().count(), 4);
     let inner = pods_area.width.saturating_sub(2) as usize;
     let fixed = 5 + 3 + 4 + 6; // READY, RST, AGE and the gaps between seven columns
-    let mut left = inner.saturating_sub(fixed + name_w + status_w);
+    // Every namespace: which one each pod is in comes first, as k9s shows it.
+    let ns_w = if session.all_namespaces() {
+        widest(&|p| p.namespace.chars().count(), 9) + 1
+    } else {
+        0
+    };
+    let mut left = inner.saturating_sub(fixed + name_w + status_w + ns_w);
     // CPU and memory when metrics-server measures them; the shares of requests, then of
     // limits, only where the component and node still fit whole beside them.
     let measured = session.usage.as_ref().and_then(|u| u.as_ref().ok());
@@ -182,14 +189,18 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, dash: &Dashboard, session: &S
             None if p.is_ready() || p.completed => Span::styled(p.phase.clone(), t.ok),
             None => Span::styled(p.phase.clone(), t.warn),
         };
-        let mut cells = vec![
+        let mut cells = Vec::new();
+        if ns_w > 0 {
+            cells.push(Cell::from(p.namespace.clone()));
+        }
+        cells.extend([
             Cell::from(keep_end(&p.component, comp_w)),
             Cell::from(p.name.clone()),
             Cell::from(format!("{}/{}", p.ready, p.containers)),
             Cell::from(status),
             Cell::from(p.restarts.to_string()),
             Cell::from(age(p.age_secs)),
-        ];
+        ]);
         cells.extend(
             usage_cols
                 .iter()
@@ -198,27 +209,30 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, dash: &Dashboard, session: &S
         cells.push(Cell::from(keep_end(&p.node, node_w)));
         Row::new(cells)
     });
-    let sort = dash.sort.column().0.to_lowercase();
-    let filter = if dash.filter.is_empty() {
-        String::new()
-    } else {
-        format!(" · /{}", dash.filter)
-    };
-    let mut widths = vec![
+    let mut widths = Vec::new();
+    if ns_w > 0 {
+        widths.push(Constraint::Length(ns_w as u16 - 1));
+    }
+    widths.extend([
         Constraint::Length(comp_w as u16),
         Constraint::Length(name_w as u16),
         Constraint::Length(5),
         Constraint::Length(status_w as u16),
         Constraint::Length(3),
         Constraint::Length(4),
-    ];
+    ]);
     widths.extend(
         usage_cols
             .iter()
             .map(|(_, _, w)| Constraint::Length(*w as u16)),
     );
     widths.push(Constraint::Length(node_w as u16));
-    let mut headers = vec!["COMPONENT", "NAME", "READY", "STATUS", "RST", "AGE"];
+    let mut headers = if ns_w > 0 {
+        vec!["NAMESPACE"]
+    } else {
+        Vec::new()
+    };
+    headers.extend(["COMPONENT", "NAME", "READY", "STATUS", "RST", "AGE"]);
     headers.extend(usage_cols.iter().map(|(h, _, _)| *h));
     headers.push("NODE");
     let table = Table::new(shown, widths)
@@ -240,22 +254,7 @@ pub(super) fn draw_pods(f: &mut Frame, area: Rect, dash: &Dashboard, session: &S
             .style(t.header),
         )
         .row_highlight_style(t.selected)
-        .block(block(
-            match &dash.only {
-                Some(o) => format!(
-                    " pods of {} ({total}) · sort {sort}{filter} · esc: back ",
-                    o.of
-                ),
-                None => format!(
-                    " pods ({total}) · sort {sort}{filter} · enter: details{} ",
-                    match &session.usage {
-                        Some(Err(e)) => format!(" · no CPU/MEM: {e}"),
-                        _ => String::new(),
-                    }
-                ),
-            },
-            t,
-        ));
+        .block(block(pods_title(dash, session, total), t));
     let mut st = TableState::default().with_selected(Some(sel - offset));
     f.render_stateful_widget(table, pods_area, &mut st);
 }
@@ -384,4 +383,32 @@ pub(super) fn draw_detail(
             .block(block(format!(" pod {name}{more} · esc: back "), t)),
         area,
     );
+}
+
+/// The pods table's title: whose pods, how many, the sort and the filter.
+fn pods_title(dash: &Dashboard, session: &Session, total: usize) -> String {
+    let sort = dash.sort.column().0.to_lowercase();
+    let filter = if dash.filter.is_empty() {
+        String::new()
+    } else {
+        format!(" · /{}", dash.filter)
+    };
+    match &dash.only {
+        Some(o) => format!(
+            " pods of {} ({total}) · sort {sort}{filter} · esc: back ",
+            o.of
+        ),
+        None => format!(
+            " pods{} ({total}) · sort {sort}{filter} · enter: details{} ",
+            if session.all_namespaces() {
+                " · all namespaces"
+            } else {
+                ""
+            },
+            match &session.usage {
+                Some(Err(e)) => format!(" · no CPU/MEM: {e}"),
+                _ => String::new(),
+            }
+        ),
+    }
 }
