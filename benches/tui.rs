@@ -1,6 +1,7 @@
 //! The app's speed: time to first frame of the real binary in a pseudo-terminal, render time
 //! per frame with 10,000 pods in the pods pane (TestBackend, 160×48), and the app's CPU use
-//! while idle for 10 s. Run: `cargo bench --bench tui`.
+//! while idle for 10 s. Run: `cargo bench --bench tui`; `HELMDECK_BENCH_PODS=100000` for the
+//! on-call scale.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -16,7 +17,13 @@ use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-const PODS: usize = 10_000;
+/// The pods in the pane: `HELMDECK_BENCH_PODS`, else 10,000.
+fn pods() -> usize {
+    std::env::var("HELMDECK_BENCH_PODS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
+}
 
 fn cpu_ticks(pid: u32) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -28,7 +35,7 @@ fn cpu_ticks(pid: u32) -> u64 {
 }
 
 fn render_per_frame() -> (Duration, Duration) {
-    let pods: Vec<_> = (0..PODS)
+    let pods: Vec<_> = (0..pods())
         .map(|i| {
             let role = ["web", "events", "worker", "plugins"][i % 4];
             Arc::new(
@@ -94,7 +101,8 @@ fn render_per_frame() -> (Duration, Duration) {
 fn main() {
     let (median, p95) = render_per_frame();
     println!(
-        "render with {PODS} pods (160x48): median {:.2} ms, p95 {:.2} ms per frame",
+        "render with {} pods (160x48): median {:.2} ms, p95 {:.2} ms per frame",
+        pods(),
         median.as_secs_f64() * 1e3,
         p95.as_secs_f64() * 1e3
     );

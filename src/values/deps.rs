@@ -31,26 +31,48 @@ fn process_enabled(
         return Ok(());
     }
     let mut deps: Vec<Chart> = Vec::new();
+    // Which loaded chart each requirement takes; a chart is copied only when two
+    // requirements (aliases) take it, else moved: copying every subchart's values was most
+    // of this step on the vendor's chart.
+    let found: Vec<Option<usize>> = c
+        .metadata
+        .dependencies
+        .iter()
+        .map(|req| {
+            c.dependencies.iter().position(|d| {
+                d.name() == req.name && version_matches(&req.version, &d.metadata.version)
+            })
+        })
+        .collect();
+    let mut pool: Vec<Option<Chart>> = std::mem::take(&mut c.dependencies)
+        .into_iter()
+        .map(Some)
+        .collect();
     // Charts in charts/ that Chart.yaml does not mention are always kept.
-    for existing in &c.dependencies {
-        let declared = c.metadata.dependencies.iter().any(|r| {
-            r.name == existing.name() && version_matches(&r.version, &existing.metadata.version)
+    for slot in pool.iter_mut() {
+        let declared = slot.as_ref().is_some_and(|existing| {
+            c.metadata.dependencies.iter().any(|r| {
+                r.name == existing.name() && version_matches(&r.version, &existing.metadata.version)
+            })
         });
         if !declared {
-            deps.push(existing.clone());
+            deps.extend(slot.take());
         }
     }
-    for req in c.metadata.dependencies.iter_mut() {
-        if let Some(found) = c
-            .dependencies
-            .iter()
-            .find(|d| d.name() == req.name && version_matches(&req.version, &d.metadata.version))
-        {
-            let mut copy = found.clone();
-            if !req.alias.is_empty() {
-                copy.metadata.name = req.alias.clone();
+    for (n, req) in c.metadata.dependencies.iter_mut().enumerate() {
+        if let Some(i) = found[n] {
+            let last_use = !found[n + 1..].contains(&Some(i));
+            let taken = if last_use {
+                pool[i].take()
+            } else {
+                pool[i].clone()
+            };
+            if let Some(mut copy) = taken {
+                if !req.alias.is_empty() {
+                    copy.metadata.name = req.alias.clone();
+                }
+                deps.push(copy);
             }
-            deps.push(copy);
         }
         if !req.alias.is_empty() {
             req.name = req.alias.clone();
