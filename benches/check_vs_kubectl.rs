@@ -1,7 +1,8 @@
 //! `helmdeck check --pods -A` against `kubectl get pods -A` on the same simulated cluster with
 //! 10,000 pods, run alternately: wall time and peak RSS of each (measured from a small helper
 //! process, see `measure`).
-//! Run: `cargo bench --bench check_vs_kubectl` (RUNS=N to change the count).
+//! Run: `cargo bench --bench check_vs_kubectl` (RUNS=N to change the count,
+//! HELMDECK_BENCH_PODS=100000 for the on-call scale).
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -10,7 +11,13 @@ use std::time::{Duration, Instant};
 use helmdeck_sim::testkit::Sim;
 use helmdeck_sim::{Scenario, SimOptions};
 
-const PODS: usize = 10_000;
+/// The pods simulated: `HELMDECK_BENCH_PODS`, else 10,000.
+fn pods() -> usize {
+    std::env::var("HELMDECK_BENCH_PODS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
+}
 
 #[allow(clippy::zombie_processes)]
 /// Runs a command to completion; returns its wall time, peak RSS (KiB) and exit status.
@@ -91,7 +98,7 @@ fn main() {
         kubeconfig: Some(dir.join("kubeconfig")),
         scenarios: vec![Scenario::Scale {
             namespaces: 10,
-            pods: PODS,
+            pods: pods(),
         }],
         ..Default::default()
     });
@@ -152,7 +159,7 @@ fn main() {
         median(theirs.iter().map(|r| r.0).collect()),
         theirs.iter().map(|r| r.1).max().unwrap_or(0),
     );
-    println!("{PODS} pods, {runs} runs each, alternating");
+    println!("{} pods, {runs} runs each, alternating", pods());
     println!(
         "helmdeck check --pods -A : median {:>8.1} ms, peak RSS {:>6.1} MiB",
         ot.as_secs_f64() * 1e3,
