@@ -371,3 +371,83 @@ fn a_client_certificate_expiry_is_read_from_its_der() {
     );
     assert_eq!(certificate_not_after("no certificate"), None);
 }
+
+/// `check --all-contexts`: every context at once, each within its own deadline; one refused
+/// and one that never answers are reported as unreachable beside the live one's report.
+#[test]
+fn check_all_contexts_reports_each_and_names_the_unreachable_ones() {
+    let sim = Sim::start(SimOptions::default());
+    // Refused: a port nobody listens on. Silent: a listener that never answers.
+    let refused = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let kubeconfig = sim.home.path().join("many-contexts");
+    let cluster =
+        |name: &str, url: &str| format!("- name: {name}\n  cluster:\n    server: {url}\n");
+    let context =
+        |name: &str| format!("- name: {name}\n  context:\n    cluster: {name}\n    user: u\n");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n{}{}{}users:\n- name: u\n  user:\n    token: t\ncontexts:\n{}{}{}current-context: live\n",
+            cluster("live", &sim.url),
+            cluster("refused", &format!("http://127.0.0.1:{refused}")),
+            cluster("silent", &format!("http://127.0.0.1:{silent_port}")),
+            context("live"),
+            context("refused"),
+            context("silent"),
+        ),
+    )
+    .unwrap();
+    let o = helmdeck_sim::testkit::isolated(helmdeck_bin(), sim.home.path())
+        .args([
+            "check",
+            "--all-contexts",
+            "--pods",
+            "-A",
+            "--sync-timeout",
+            "2",
+            "-o",
+            "json",
+        ])
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .output()
+        .unwrap();
+    let reports: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+    let by = |name: &str| {
+        reports
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["context"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {reports}"))
+            .clone()
+    };
+    let live = by("live");
+    assert!(live["report"]["pods"].is_object(), "{live}");
+    assert!(live["error"].is_null());
+    for name in ["refused", "silent"] {
+        let r = by(name);
+        assert!(r["report"].is_null(), "{r}");
+        assert!(r["error"].as_str().is_some_and(|e| !e.is_empty()), "{r}");
+    }
+    assert!(
+        by("refused")["error"]
+            .as_str()
+            .unwrap()
+            .contains(&refused.to_string())
+    );
+    // Not every context could be checked: exit 4, unless the live one failed (1).
+    let want = if live["report"]["verdict"] == "fail" {
+        1
+    } else {
+        4
+    };
+    assert_eq!(o.status.code(), Some(want), "{}", text(&o));
+    drop(silent);
+}

@@ -43,7 +43,94 @@ fn err(code: i32, msg: impl std::fmt::Display) -> i32 {
 }
 
 pub fn run(args: CheckArgs) -> i32 {
+    if args.all_contexts {
+        return super::block_on(all_contexts(args));
+    }
     super::block_on(run_async(args))
+}
+
+/// One context's outcome in `check --all-contexts`.
+#[derive(Debug, Serialize)]
+struct ContextReport {
+    context: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<CheckReport>,
+    /// Why it has no report (unreachable, or no answer within --sync-timeout).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// `check --all-contexts`: every context concurrently, each bounded by its own deadline;
+/// exit 1 if any fails, else 4 if any could not be checked, else 0.
+async fn all_contexts(args: CheckArgs) -> i32 {
+    let target = Target {
+        kubeconfig: args.kubeconfig.clone(),
+        context: None,
+    };
+    let names: Vec<String> = match target.read_kubeconfig() {
+        Ok(k) => k.contexts.into_iter().map(|c| c.name).collect(),
+        Err(e) => return err(exit::BAD_INPUT, e),
+    };
+    if names.is_empty() {
+        return err(
+            exit::BAD_INPUT,
+            "the kubeconfig has no contexts: name a file with --kubeconfig, or add one with `kubectl config set-context`",
+        );
+    }
+    // The watchers' own deadline is --sync-timeout; probes and connecting get as long again.
+    let deadline = Duration::from_secs(args.sync_timeout.saturating_mul(2));
+    let checks = names.iter().map(|name| {
+        let mut a = args.clone();
+        a.all_contexts = false;
+        a.context = Some(name.clone());
+        async move {
+            let (report, error) = match tokio::time::timeout(deadline, once(&a)).await {
+                Ok(Ok(r)) => (Some(r), None),
+                Ok(Err((_, why))) => (None, Some(why)),
+                Err(_) => (
+                    None,
+                    Some(format!("no answer within {} s", deadline.as_secs())),
+                ),
+            };
+            ContextReport {
+                context: name.clone(),
+                report,
+                error,
+            }
+        }
+    });
+    let reports = futures::future::join_all(checks).await;
+    match args.output {
+        Output::Json => outln!("{}", serde_json::to_string(&reports).unwrap_or_default()),
+        Output::Yaml => super::emit(format_args!(
+            "{}",
+            serde_yaml::to_string(&reports).unwrap_or_default()
+        )),
+        Output::Text => {
+            for r in &reports {
+                let body = match (&r.report, &r.error) {
+                    (Some(rep), _) => text(rep, args.wide),
+                    (None, e) => {
+                        format!("UNREACHABLE: {}\n", e.as_deref().unwrap_or("not checked"))
+                    }
+                };
+                super::emit(format_args!("== context {} ==\n{body}\n", r.context));
+            }
+            true
+        }
+    };
+    let failed = reports.iter().any(|r| {
+        r.report
+            .as_ref()
+            .is_some_and(|x| x.verdict == Verdict::Fail)
+    });
+    if failed {
+        exit::FAILED
+    } else if reports.iter().any(|r| r.report.is_none()) {
+        exit::UNREACHABLE
+    } else {
+        exit::OK
+    }
 }
 
 fn read_key_file(p: &std::path::Path) -> Result<String, String> {

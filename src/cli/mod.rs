@@ -345,7 +345,7 @@ pub struct RollbackArgs {
     pub yes: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
     /// Check the pods (all three areas when none is named).
     #[arg(long)]
@@ -376,8 +376,12 @@ pub struct CheckArgs {
     /// Every namespace (pods and disks; the release filter is off).
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
-    #[arg(long)]
+    #[arg(long, conflicts_with = "all_contexts")]
     pub context: Option<String>,
+    /// Check in every context of the kubeconfig at once, each within --sync-timeout: one
+    /// that cannot be reached is reported as such and does not hold up the others.
+    #[arg(long, conflicts_with = "watch")]
+    pub all_contexts: bool,
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
     /// Public base URL of the stack (default: the profile's, else the service proxy).
