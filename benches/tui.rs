@@ -1,6 +1,7 @@
 //! The app's speed: time to first frame of the real binary in a pseudo-terminal, render time
-//! per frame with 10,000 pods in the pods pane (TestBackend, 160×48), and the app's CPU use
-//! while idle for 10 s. Run: `cargo bench --bench tui`; `HELMDECK_BENCH_PODS=100000` for the
+//! per frame with 10,000 pods in the pods pane (TestBackend, 160×48), the app's CPU use
+//! while idle for 10 s, and the home screen's first full list of 500 releases of 10 revisions
+//! each (`HELMDECK_BENCH_RELEASES=COUNT:REVISIONS`) with the app's peak memory. Run: `cargo bench --bench tui`; `HELMDECK_BENCH_PODS=100000` for the
 //! on-call scale.
 
 use std::io::Read;
@@ -183,6 +184,95 @@ fn main() {
         firsts[firsts.len() / 2].as_secs_f64() * 1e3
     );
     println!("idle CPU over 10 s on the home screen: {idle_pct:.2} %");
+    home_with_many_releases(&helmdeck, &root);
+}
+
+/// Peak resident memory of a process, from /proc.
+fn peak_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Start to the home screen listing every release, on a cluster holding many.
+fn home_with_many_releases(helmdeck: &PathBuf, root: &std::path::Path) {
+    let spec = std::env::var("HELMDECK_BENCH_RELEASES").unwrap_or_else(|_| "500:10".into());
+    let count: usize = spec
+        .split(':')
+        .next()
+        .and_then(|c| c.parse().ok())
+        .expect("HELMDECK_BENCH_RELEASES=COUNT:REVISIONS");
+    let dir = std::env::temp_dir().join(format!("helmdeck-tuibench-rel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let sim = Sim::start(SimOptions {
+        kubeconfig: Some(dir.join("kubeconfig")),
+        scenarios: vec![format!("releases:{spec}").parse().expect("scenario")],
+        ..Default::default()
+    });
+    let mut times = Vec::new();
+    let mut peak = 0;
+    for _ in 0..3 {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 48,
+                cols: 160,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("pty");
+        let mut cmd = CommandBuilder::new(helmdeck);
+        cmd.env("KUBECONFIG", &sim.kubeconfig);
+        cmd.env("HOME", &dir);
+        cmd.env("HELMDECK_DATA_DIR", dir.join("data"));
+        cmd.env("HELMDECK_HELM", root.join(".tools/bin/helm4"));
+        cmd.env("TERM", "xterm-256color");
+        let t = Instant::now();
+        let mut child = pair.slave.spawn_command(cmd).expect("spawn");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("reader");
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(48, 160, 0)));
+        let p2 = parser.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                p2.lock().expect("lock").process(&buf[..n]);
+            }
+        });
+        let want = format!("releases ({count})");
+        loop {
+            if parser
+                .lock()
+                .expect("lock")
+                .screen()
+                .contents()
+                .contains(&want)
+            {
+                break;
+            }
+            assert!(t.elapsed() < Duration::from_secs(60), "no full list");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        times.push(t.elapsed());
+        peak = peak.max(peak_rss_kb(child.process_id().expect("pid")));
+        let mut w = pair.master.take_writer().expect("writer");
+        let _ = w.write_all(b"q");
+        let _ = w.flush();
+        let _ = child.wait();
+    }
+    drop(sim);
+    let _ = std::fs::remove_dir_all(&dir);
+    times.sort();
+    println!(
+        "home screen, {spec} releases:revisions: full list {:.0} ms from start (median of 3), app peak RSS {:.1} MB",
+        times[1].as_secs_f64() * 1e3,
+        peak as f64 / 1024.0
+    );
 }
 
 use std::io::Write;

@@ -325,3 +325,30 @@ fn failing_migration_fails_the_install_with_backoff_exceeded() {
         .any(|c| c["type"] == "Failed" && c["reason"] == "BackoffLimitExceeded");
     assert!(failed, "{}", jobs[0]["status"]);
 }
+
+/// The `releases:COUNT:REVISIONS` scenario stores releases as helm stores them: both helms
+/// list each at its last revision, deployed, and show its whole history.
+#[test]
+fn seeded_releases_are_what_both_helms_list() {
+    let sim = Sim::start(SimOptions {
+        scenarios: vec!["releases:7:3".parse().unwrap()],
+        ..Default::default()
+    });
+    for major in [3, 4] {
+        let out = sim.run(&helm(major), &["list", "-A", "-o", "json"]);
+        let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let list = list.as_array().unwrap();
+        assert_eq!(list.len(), 7, "helm {major}: {out}");
+        assert!(
+            list.iter()
+                .all(|r| r["revision"] == "3" && r["status"] == "deployed"),
+            "helm {major}: {out}"
+        );
+        let hist = sim.run(
+            &helm(major),
+            &["history", "app-0002", "-n", "fleet-2", "-o", "json"],
+        );
+        let hist: serde_json::Value = serde_json::from_str(&hist).unwrap();
+        assert_eq!(hist.as_array().unwrap().len(), 3, "helm {major}");
+    }
+}

@@ -675,6 +675,13 @@ fn seed(state: &SimState) {
         );
     }
     for s in sc {
+        if let Scenario::Releases {
+            releases,
+            revisions,
+        } = s
+        {
+            seed_releases(&mut store, *releases, *revisions);
+        }
         if let Scenario::Scale { namespaces, pods } = s {
             seed_scale(&mut store, *namespaces, *pods);
         }
@@ -683,6 +690,44 @@ fn seed(state: &SimState) {
 }
 
 /// `scale:N:P`: P running, ready pods spread over N namespaces, created directly.
+/// Helm's storage Secrets for `releases` releases of `revisions` revisions each, the last one
+/// deployed: what `helm list` and helmdeck's home screen read on a busy cluster.
+fn seed_releases(store: &mut Store, releases: usize, revisions: usize) {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let spaces = releases.clamp(1, 50);
+    for n in 0..spaces {
+        let _ = store.create_system(("v1", "Namespace"), "", json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": format!("fleet-{n}")}}));
+    }
+    for i in 0..releases {
+        let (ns, name) = (format!("fleet-{}", i % spaces), format!("app-{i:04}"));
+        for v in 1..=revisions {
+            let status = if v == revisions {
+                "deployed"
+            } else {
+                "superseded"
+            };
+            let manifest: String = (0..20)
+                .map(|k| format!("---\n# Source: app/templates/part-{k}.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}-{k}\ndata:\n  revision: \"{v}\"\n"))
+                .collect();
+            let rel = json!({"name": name, "namespace": ns, "version": v,
+                "info": {"status": status, "first_deployed": "2026-11-01T10:00:00Z",
+                         "last_deployed": format!("2026-11-{:02}T10:00:00Z", v.min(28)),
+                         "description": if v == 1 { "Install complete" } else { "Upgrade complete" }},
+                "chart": {"metadata": {"name": "app", "version": format!("1.0.{v}"), "appVersion": "1.43.0", "apiVersion": "v2"},
+                          "values": {"replicaCount": 1, "image": {"repository": "example/app", "tag": "1.43.0"}}},
+                "config": {"replicaCount": v},
+                "manifest": manifest});
+            let secret = json!({"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
+                "metadata": {"name": format!("sh.helm.release.v1.{name}.v{v}"), "namespace": ns,
+                             "labels": {"name": name, "owner": "helm", "status": status, "version": v.to_string()}},
+                "data": {"release": b64.encode(b64.encode(rel.to_string()))}});
+            let _ = store.create_system(("v1", "Secret"), &ns, secret);
+        }
+        store.compact();
+    }
+}
+
 fn seed_scale(store: &mut Store, namespaces: usize, pods: usize) {
     for n in 0..namespaces {
         let _ = store.create_system(("v1", "Namespace"), "", json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": format!("scale-{n}")}}));

@@ -20,6 +20,9 @@ pub enum Scenario {
     Latency(Duration),
     /// Pods created directly: this many namespaces, this many pods in all.
     Scale { namespaces: usize, pods: usize },
+    /// Helm releases stored as helm stores them (a Secret per revision, uncompressed JSON,
+    /// which helm also reads), across 50 namespaces: this many, each with this many revisions.
+    Releases { releases: usize, revisions: usize },
     /// The capture endpoint answers 503.
     IngestionDown,
     /// Capture answers 200 but events never become visible.
@@ -103,8 +106,17 @@ impl std::str::FromStr for Scenario {
                     pods: num(p, "NAMESPACES:PODS")? as usize,
                 })
             }
+            "releases" => {
+                let (n, r) = arg
+                    .split_once(':')
+                    .ok_or_else(|| need("RELEASES:REVISIONS"))?;
+                Ok(Scenario::Releases {
+                    releases: num(n, "RELEASES:REVISIONS")? as usize,
+                    revisions: num(r, "RELEASES:REVISIONS")?.max(1) as usize,
+                })
+            }
             other => Err(format!(
-                "unknown scenario {other:?}; known: crashloop:ROLE, image-pull-error:ROLE, unencrypted-storage, small-nodes, failing-migration, api-restart:SECONDS, latency:MS, scale:NAMESPACES:PODS, ingestion-down, ingestion-stalled, ingestion-delay:MS, unhealthy, ingress-controller, aws-load-balancer-controller, metrics-server, async-migration-fails:MIGRATION, restored-volume:CLAIM"
+                "unknown scenario {other:?}; known: crashloop:ROLE, image-pull-error:ROLE, unencrypted-storage, small-nodes, failing-migration, api-restart:SECONDS, latency:MS, scale:NAMESPACES:PODS, releases:RELEASES:REVISIONS, ingestion-down, ingestion-stalled, ingestion-delay:MS, unhealthy, ingress-controller, aws-load-balancer-controller, metrics-server, async-migration-fails:MIGRATION, restored-volume:CLAIM"
             )),
         }
     }
