@@ -674,22 +674,24 @@ fn seed(state: &SimState) {
                                  "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["services"]}]}]}),
         );
     }
-    for s in sc {
-        if let Scenario::Releases {
-            releases,
-            revisions,
-        } = s
-        {
-            seed_releases(&mut store, *releases, *revisions);
-        }
-        if let Scenario::Scale { namespaces, pods } = s {
-            seed_scale(&mut store, *namespaces, *pods);
-        }
-    }
+    seed_at_scale(&mut store, sc);
     store.compact();
 }
 
-/// `scale:N:P`: P running, ready pods spread over N namespaces, created directly.
+/// The scenarios that fill the cluster with many objects.
+fn seed_at_scale(store: &mut Store, sc: &[Scenario]) {
+    for s in sc {
+        match s {
+            Scenario::Releases {
+                releases,
+                revisions,
+            } => seed_releases(store, *releases, *revisions),
+            Scenario::Scale { namespaces, pods } => seed_scale(store, *namespaces, *pods),
+            _ => {}
+        }
+    }
+}
+
 /// Helm's storage Secrets for `releases` releases of `revisions` revisions each, the last one
 /// deployed: what `helm list` and helmdeck's home screen read on a busy cluster.
 fn seed_releases(store: &mut Store, releases: usize, revisions: usize) {
@@ -728,6 +730,7 @@ fn seed_releases(store: &mut Store, releases: usize, revisions: usize) {
     }
 }
 
+/// `scale:N:P`: P running, ready pods spread over N namespaces, created directly.
 fn seed_scale(store: &mut Store, namespaces: usize, pods: usize) {
     for n in 0..namespaces {
         let _ = store.create_system(("v1", "Namespace"), "", json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": format!("scale-{n}")}}));
