@@ -123,35 +123,9 @@ fn main() {
     let mut firsts = Vec::new();
     let mut idle_pct = 0.0;
     for run in 0..runs {
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows: 48,
-                cols: 160,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("pty");
-        let mut cmd = CommandBuilder::new(&helmdeck);
-        cmd.env("KUBECONFIG", &kubeconfig);
-        cmd.env("HOME", &dir);
-        cmd.env("HELMDECK_DATA_DIR", dir.join("data"));
-        cmd.env("HELMDECK_HELM", root.join(".tools/bin/helm4"));
-        cmd.env("TERM", "xterm-256color");
         let t = Instant::now();
-        let mut child = pair.slave.spawn_command(cmd).expect("spawn");
-        drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().expect("reader");
-        let seen = Arc::new(Mutex::new(Vec::<u8>::new()));
-        let s2 = seen.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                s2.lock().expect("lock").extend_from_slice(&buf[..n]);
-            }
-        });
+        let app = Launched::start(&helmdeck, &kubeconfig, &dir, &root);
+        let seen = app.raw.clone();
         // The first frame is the one that draws the header.
         loop {
             if String::from_utf8_lossy(&seen.lock().expect("lock")).contains("helmdeck") {
@@ -162,7 +136,7 @@ fn main() {
         }
         firsts.push(t.elapsed());
         if run == runs - 1 {
-            let pid = child.process_id().expect("pid");
+            let pid = app.child.process_id().expect("pid");
             // Let the watchers list and settle, then measure 10 s of doing nothing.
             std::thread::sleep(Duration::from_secs(2));
             let (c0, t0) = (cpu_ticks(pid), Instant::now());
@@ -171,10 +145,7 @@ fn main() {
             let hz = 100.0; // USER_HZ on Linux
             idle_pct = (c1 - c0) as f64 / hz / el.as_secs_f64() * 100.0;
         }
-        let mut w = pair.master.take_writer().expect("writer");
-        let _ = w.write_all(b"q");
-        let _ = w.flush();
-        let _ = child.wait();
+        app.quit();
     }
     drop(sim);
     let _ = std::fs::remove_dir_all(&dir);
@@ -185,6 +156,69 @@ fn main() {
     );
     println!("idle CPU over 10 s on the home screen: {idle_pct:.2} %");
     home_with_many_releases(&helmdeck, &root);
+}
+
+/// The real binary in a 160×48 pseudo-terminal on a cluster, with what it wrote, raw and
+/// as a screen.
+struct Launched {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    master: Box<dyn portable_pty::MasterPty + Send>,
+    raw: Arc<Mutex<Vec<u8>>>,
+    screen: Arc<Mutex<vt100::Parser>>,
+}
+
+impl Launched {
+    fn start(
+        helmdeck: &std::path::Path,
+        kubeconfig: &std::path::Path,
+        dir: &std::path::Path,
+        root: &std::path::Path,
+    ) -> Launched {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 48,
+                cols: 160,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("pty");
+        let mut cmd = CommandBuilder::new(helmdeck);
+        cmd.env("KUBECONFIG", kubeconfig);
+        cmd.env("HOME", dir);
+        cmd.env("HELMDECK_DATA_DIR", dir.join("data"));
+        cmd.env("HELMDECK_HELM", root.join(".tools/bin/helm4"));
+        cmd.env("TERM", "xterm-256color");
+        let child = pair.slave.spawn_command(cmd).expect("spawn");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("reader");
+        let raw = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(48, 160, 0)));
+        let (r2, s2) = (raw.clone(), screen.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                r2.lock().expect("lock").extend_from_slice(&buf[..n]);
+                s2.lock().expect("lock").process(&buf[..n]);
+            }
+        });
+        Launched {
+            child,
+            master: pair.master,
+            raw,
+            screen,
+        }
+    }
+
+    /// `q`, and waits for it to exit.
+    fn quit(mut self) {
+        let mut w = self.master.take_writer().expect("writer");
+        let _ = w.write_all(b"q");
+        let _ = w.flush();
+        let _ = self.child.wait();
+    }
 }
 
 /// Peak resident memory of a process, from /proc.
@@ -198,7 +232,7 @@ fn peak_rss_kb(pid: u32) -> u64 {
 }
 
 /// Start to the home screen listing every release, on a cluster holding many.
-fn home_with_many_releases(helmdeck: &PathBuf, root: &std::path::Path) {
+fn home_with_many_releases(helmdeck: &std::path::Path, root: &std::path::Path) {
     let spec = std::env::var("HELMDECK_BENCH_RELEASES").unwrap_or_else(|_| "500:10".into());
     let count: usize = spec
         .split(':')
@@ -215,35 +249,9 @@ fn home_with_many_releases(helmdeck: &PathBuf, root: &std::path::Path) {
     let mut times = Vec::new();
     let mut peak = 0;
     for _ in 0..3 {
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows: 48,
-                cols: 160,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("pty");
-        let mut cmd = CommandBuilder::new(helmdeck);
-        cmd.env("KUBECONFIG", &sim.kubeconfig);
-        cmd.env("HOME", &dir);
-        cmd.env("HELMDECK_DATA_DIR", dir.join("data"));
-        cmd.env("HELMDECK_HELM", root.join(".tools/bin/helm4"));
-        cmd.env("TERM", "xterm-256color");
         let t = Instant::now();
-        let mut child = pair.slave.spawn_command(cmd).expect("spawn");
-        drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().expect("reader");
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(48, 160, 0)));
-        let p2 = parser.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                p2.lock().expect("lock").process(&buf[..n]);
-            }
-        });
+        let app = Launched::start(helmdeck, &sim.kubeconfig, &dir, root);
+        let parser = app.screen.clone();
         let want = format!("releases ({count})");
         loop {
             if parser
@@ -259,11 +267,8 @@ fn home_with_many_releases(helmdeck: &PathBuf, root: &std::path::Path) {
             std::thread::sleep(Duration::from_millis(1));
         }
         times.push(t.elapsed());
-        peak = peak.max(peak_rss_kb(child.process_id().expect("pid")));
-        let mut w = pair.master.take_writer().expect("writer");
-        let _ = w.write_all(b"q");
-        let _ = w.flush();
-        let _ = child.wait();
+        peak = peak.max(peak_rss_kb(app.child.process_id().expect("pid")));
+        app.quit();
     }
     drop(sim);
     let _ = std::fs::remove_dir_all(&dir);

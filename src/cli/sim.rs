@@ -187,22 +187,22 @@ fn recorded(
     (std::sync::Arc<Recorded>, KubeVersion, crate::bundle::Opened),
     crate::bundle::BundleError,
 > {
-    let opened = crate::bundle::read(path)?;
+    let mut opened = crate::bundle::read(path)?;
     let version = opened
         .git_version
         .parse::<KubeVersion>()
         .unwrap_or_else(|_| nearest_version(&opened.git_version));
+    // Moved, not copied: a bundle of a big namespace is most of what is in memory.
     let r = Recorded {
-        objects: opened.objects.clone(),
-        logs: opened
-            .logs
-            .iter()
+        objects: std::mem::take(&mut opened.objects),
+        logs: std::mem::take(&mut opened.logs)
+            .into_iter()
             .map(|l| RecordedLog {
-                namespace: l.namespace.clone(),
-                pod: l.pod.clone(),
-                container: l.container.clone(),
+                namespace: l.namespace,
+                pod: l.pod,
+                container: l.container,
                 previous: l.previous,
-                lines: l.lines.clone(),
+                lines: l.lines,
             })
             .collect(),
         source: format!("the support bundle {}", path.display()),
@@ -239,23 +239,13 @@ pub fn open(args: OpenArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     };
-    super::block_on(async move {
-        let dir = std::env::temp_dir().join(format!("helmdeck-open-{}", std::process::id()));
-        let cluster = match SimCluster::start(SimOptions {
-            kubeconfig: Some(dir.join("kubeconfig")),
-            kubernetes_version,
-            recorded: Some(recorded),
-            ..Default::default()
-        })
-        .await
-        {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::FAILED;
-            }
-        };
-        let code = crate::tui::run(crate::tui::Launch {
+    let options = SimOptions {
+        kubernetes_version,
+        recorded: Some(recorded),
+        ..Default::default()
+    };
+    super::block_on(app_on_sim("open", options, move |cluster| {
+        crate::tui::Launch {
             target: crate::cluster::Target {
                 kubeconfig: Some(cluster.kubeconfig.clone()),
                 context: None,
@@ -265,12 +255,30 @@ pub fn open(args: OpenArgs) -> i32 {
             readonly: true,
             profile: opened.check["profile"].as_str().map(str::to_string),
             probe_key: None,
-        })
-        .await;
-        cluster.shutdown();
-        let _ = std::fs::remove_dir_all(&dir);
-        code
-    })
+        }
+    }))
+}
+
+/// A simulated cluster started in-process and the app on it until it quits; the cluster
+/// and its directory (`helmdeck-TAG-PID` in the temp directory) go with it.
+async fn app_on_sim(
+    tag: &str,
+    mut options: SimOptions,
+    launch: impl FnOnce(&SimCluster) -> crate::tui::Launch,
+) -> i32 {
+    let dir = std::env::temp_dir().join(format!("helmdeck-{tag}-{}", std::process::id()));
+    options.kubeconfig = Some(dir.join("kubeconfig"));
+    let cluster = match SimCluster::start(options).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::FAILED;
+        }
+    };
+    let code = crate::tui::run(launch(&cluster)).await;
+    cluster.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+    code
 }
 
 /// `helmdeck demo`: the simulated cluster in-process and the app on it.
@@ -286,25 +294,16 @@ pub fn demo(args: DemoArgs) -> i32 {
             scenarios.push(s);
         }
     }
-    super::block_on(async move {
-        let dir = std::env::temp_dir().join(format!("helmdeck-demo-{}", std::process::id()));
-        let cluster = match SimCluster::start(SimOptions {
-            kubeconfig: Some(dir.join("kubeconfig")),
-            scenarios,
-            time_factor: args.time_factor,
-            // A k3s cluster, as someone trying the local profile would have.
-            flavor: Flavor::K3s,
-            ..Default::default()
-        })
-        .await
-        {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::FAILED;
-            }
-        };
-        // The demo's load balancers and ingress are reached through the cluster's public port.
+    let options = SimOptions {
+        scenarios,
+        time_factor: args.time_factor,
+        // A k3s cluster, as someone trying the local profile would have.
+        flavor: Flavor::K3s,
+        ..Default::default()
+    };
+    super::block_on(app_on_sim("demo", options, move |cluster| {
+        // The demo's load balancers and ingress are reached through the cluster's public
+        // port.
         if let Some(a) = cluster
             .ingress_url
             .as_deref()
@@ -312,7 +311,7 @@ pub fn demo(args: DemoArgs) -> i32 {
         {
             crate::cluster::public_path::connect_all_to(a);
         }
-        let code = crate::tui::run(crate::tui::Launch {
+        crate::tui::Launch {
             target: crate::cluster::Target {
                 kubeconfig: Some(cluster.kubeconfig.clone()),
                 context: None,
@@ -325,12 +324,8 @@ pub fn demo(args: DemoArgs) -> i32 {
                 project: "phc_helmdeck_demo".into(),
                 personal: "phx_helmdeck_demo".into(),
             }),
-        })
-        .await;
-        cluster.shutdown();
-        let _ = std::fs::remove_dir_all(&dir);
-        code
-    })
+        }
+    }))
 }
 
 /// The Kubernetes version the simulated cluster serves by default, as `--kube-version` takes

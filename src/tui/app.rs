@@ -678,24 +678,8 @@ impl App {
     }
 
     fn switch_namespace(&mut self, ns: String) -> Vec<Effect> {
-        if ns == ALL_NAMESPACES {
-            let s = &mut self.session;
-            s.opts.namespace = ns.clone();
-            s.snapshot = Snapshot::default();
-            s.probes.clear();
-            self.message = Some(
-                "every namespace: all pods, no release focused (no ingestion probe); :ns NAME goes back to one".into(),
-            );
-            if self.screen() != Route::Dashboard {
-                if self.screen() == Route::Run {
-                    self.leave();
-                }
-                self.show(Route::Dashboard);
-            }
-            self.dash.show(Pane::Pods, true);
-            return vec![Effect::SwitchNamespace(ns)];
-        }
-        if let Err(why) = crate::deploy::names::namespace(&ns) {
+        let all = ns == ALL_NAMESPACES;
+        if !all && let Err(why) = crate::deploy::names::namespace(&ns) {
             self.message = Some(why.to_string());
             return Vec::new();
         }
@@ -711,7 +695,11 @@ impl App {
             .filter(|r| r.namespace == ns)
             .map(|r| r.name.as_str())
             .collect();
-        if s.releases_error.is_none() && !here.contains(&s.opts.release.as_str()) {
+        if all {
+            self.message = Some(
+                "every namespace: all pods, no release focused (no ingestion probe); :ns NAME goes back to one".into(),
+            );
+        } else if s.releases_error.is_none() && !here.contains(&s.opts.release.as_str()) {
             self.message = Some(match here.as_slice() {
                 [] => format!(
                     "no Helm release in {ns}: the panes show its pods and disks only; :home lists the releases"
@@ -723,8 +711,9 @@ impl App {
                 ),
             });
         }
-        // As k9s's `:ns`: the namespace's pods, from wherever it was asked.
-        if self.screen() != Route::Dashboard {
+        // As k9s's `:ns`: the namespace's pods, from wherever it was asked (every
+        // namespace's from any pane too, as k9s's `0`).
+        if all || self.screen() != Route::Dashboard {
             if self.screen() == Route::Run {
                 self.leave();
             }
