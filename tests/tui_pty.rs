@@ -661,3 +661,69 @@ fn open_shows_a_bundles_release_with_the_live_cluster_gone() {
     assert_eq!(t.exit_code(20), 0);
     t.assert_restored();
 }
+
+/// `:ctx all` in a real terminal: the live context's releases are listed while a context
+/// that never answers is still being read, and a refused one says why; the silent one is
+/// given up at its deadline, not held forever.
+#[test]
+fn every_context_is_read_at_once_and_a_silent_one_holds_no_one_up() {
+    let sim = Sim::start(SimOptions {
+        scenarios: vec![helmdeck_sim::scenario::Scenario::Releases {
+            releases: 3,
+            revisions: 2,
+        }],
+        ..SimOptions::default()
+    });
+    let refused = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    // Accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let kubeconfig = sim.home.path().join("many-contexts");
+    let cluster =
+        |name: &str, url: &str| format!("- name: {name}\n  cluster:\n    server: {url}\n");
+    let context =
+        |name: &str| format!("- name: {name}\n  context:\n    cluster: {name}\n    user: u\n");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n{}{}{}users:\n- name: u\n  user:\n    token: t\ncontexts:\n{}{}{}current-context: live\n",
+            cluster("live", &sim.url),
+            cluster("refused", &format!("http://127.0.0.1:{refused}")),
+            cluster("silent", &format!("http://127.0.0.1:{silent_port}")),
+            context("live"),
+            context("refused"),
+            context("silent"),
+        ),
+    )
+    .unwrap();
+    // The silent context's deadline: long enough for the live one on a busy machine.
+    let mut t = Tty::start_in(
+        sim.home.path(),
+        Some(&kubeconfig),
+        &["--profile", "local"],
+        &[("HELMDECK_REQUEST_TIMEOUT", "15")],
+    );
+    t.wait_for("releases (3)", 30);
+    t.keys(b":ctx all\r");
+    t.wait_for("unreachable contexts", 30);
+    t.wait_for("2 of 3 contexts answered", 30);
+    let screen = t.screen();
+    assert!(screen.contains("*live"), "{screen}");
+    assert!(screen.contains("app-0002"), "{screen}");
+    assert!(screen.contains("reading…"), "the silent one: {screen}");
+    assert!(
+        screen.contains("refused: ") && screen.contains("nothing listens"),
+        "{screen}"
+    );
+    t.wait_for("3 of 3 contexts answered", 90);
+    assert!(!t.screen().contains("reading…"), "{}", t.screen());
+    t.keys(ESC);
+    t.wait_for("releases (3)", 10);
+    t.keys(b"q");
+    assert_eq!(t.exit_code(20), 0);
+    t.assert_restored();
+    drop(silent);
+}

@@ -1926,3 +1926,79 @@ fn the_pods_pane_shows_cpu_and_memory_when_metrics_server_measures_them() {
         "{without}"
     );
 }
+
+/// `:ctx all`: every context's releases as each answers; the unreachable one says why and
+/// holds no one up; enter on another context's release switches to it with it selected.
+#[test]
+fn every_context_lists_its_releases_and_names_the_unreachable_one() {
+    let mut a = app();
+    a.update(Msg::Releases(Ok(vec![release("deployed", 2)])));
+    key(&mut a, KeyCode::Char(':'));
+    typed(&mut a, "ctx all");
+    let effects = key(&mut a, KeyCode::Enter);
+    assert_eq!(effects, vec![Effect::ReadEveryContext]);
+    let names = ["helmdeck-sim", "staging", "prod-eu"].map(String::from);
+    a.update(Msg::Contexts(Ok(names.to_vec())));
+    a.update(Msg::ContextReleases(
+        "helmdeck-sim".into(),
+        Ok(vec![release("deployed", 2)]),
+    ));
+    // prod-eu has not answered: staging's rows are there already.
+    let mut staging = vec![release("failed", 7), release("deployed", 1)];
+    staging[1].name = "analytics".into();
+    staging[1].namespace = "team-b".into();
+    staging[1].chart = "posthog".into();
+    staging[1].chart_version = "30.46.0".into();
+    a.update(Msg::ContextReleases("staging".into(), Ok(staging)));
+    let reading = render(&a, 120, 30);
+    assert!(
+        reading.contains("reading…") && reading.contains("2 of 3 contexts answered"),
+        "{reading}"
+    );
+    let why = helmdeck::cluster::ClusterError::Unreachable(
+        "https://10.9.0.1:6443: Connection refused (os error 111)".into(),
+    )
+    .to_string();
+    a.update(Msg::ContextReleases("prod-eu".into(), Err(why)));
+    snap("home_every_context", &a);
+    let wide = render(&a, 160, 48);
+    assert!(
+        wide.contains("prod-eu: ") && wide.contains("https://10.9.0.1:6443"),
+        "{wide}"
+    );
+    // Another context's release: enter switches there and selects it once it is listed.
+    key(&mut a, KeyCode::Down);
+    key(&mut a, KeyCode::Down);
+    let effects = key(&mut a, KeyCode::Enter);
+    assert_eq!(effects, vec![Effect::SwitchContext("staging".into())]);
+    assert!(a.home.every.is_none(), "the view gives way to the context");
+    a.update(Msg::ContextSwitched(
+        "staging".into(),
+        Ok(helmdeck::tui::app::Switched {
+            tls_unverified: false,
+            simulated: false,
+            scope: "staging.example.com-01234567".into(),
+        }),
+    ));
+    let mut listed = vec![release("failed", 7), release("deployed", 1)];
+    listed[1].name = "analytics".into();
+    listed[1].namespace = "team-b".into();
+    a.update(Msg::Releases(Ok(listed)));
+    let selected = a.home.selected(&a.session).unwrap();
+    assert_eq!(
+        (selected.name.as_str(), selected.namespace.as_str()),
+        ("analytics", "team-b")
+    );
+    // Esc leaves the view for this cluster's list; ctrl-r reads every context again.
+    key(&mut a, KeyCode::Char(':'));
+    typed(&mut a, "ctx all");
+    key(&mut a, KeyCode::Enter);
+    let again = a.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('r'),
+        KeyModifiers::CONTROL,
+    )));
+    assert_eq!(again, vec![Effect::ReadEveryContext]);
+    key(&mut a, KeyCode::Esc);
+    assert!(a.home.every.is_none());
+    assert!(render(&a, 120, 30).contains(" releases (2) "));
+}

@@ -211,6 +211,10 @@ impl App {
                 self.choices(what, result);
                 Vec::new()
             }
+            Msg::Contexts(..) | Msg::ContextReleases(..) => {
+                let s = self.home.update(&msg, &self.session);
+                self.follow(s)
+            }
             Msg::PodText(..) => {
                 let s = self.dash.update(&msg, &self.session);
                 self.follow(s)
@@ -635,8 +639,17 @@ impl App {
             Command::Namespace(None) => self.pick(PickWhat::Namespace),
             Command::Context(None) => self.pick(PickWhat::Context),
             Command::Context(Some(c)) => {
+                self.home.every = None;
                 self.message = Some(format!("connecting to context {c}…"));
                 vec![Effect::SwitchContext(c)]
+            }
+            Command::EveryContext => {
+                self.routes.truncate(1);
+                self.message = Some(format!(
+                    "every context: enter switches to the row's context, ctrl-r reads again, esc goes back to {}",
+                    self.session.opts.context
+                ));
+                vec![self.home.every_context()]
             }
             Command::Pane(p) => self.open_dashboard(p),
             Command::Run => self.action(Action::ShowRun),
@@ -661,7 +674,7 @@ impl App {
             }
             Command::Unknown(text) => {
                 self.message = Some(format!(
-                    "unknown command :{text} — try :pods, :deploy, :sts, :svc, :pvc, :events, :jobs, :xray, :disks, :ingestion, :ns NAME, :ctx NAME, :run, :home, :q"
+                    "unknown command :{text} — try :pods, :deploy, :sts, :svc, :pvc, :events, :jobs, :xray, :disks, :ingestion, :ns NAME, :ctx NAME, :ctx all, :run, :home, :q"
                 ));
                 Vec::new()
             }
@@ -725,6 +738,11 @@ impl App {
 
     fn action(&mut self, a: Action) -> Vec<Effect> {
         self.message = None;
+        if self.screen() == Route::Home
+            && let Some(step) = self.home.every_context_act(a, &self.session)
+        {
+            return self.follow(step);
+        }
         match a {
             Action::Quit if self.busy() => {
                 self.overlay = Some(Overlay::Confirm(Confirm::QuitWhileRunning));

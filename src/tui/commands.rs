@@ -12,6 +12,8 @@ pub enum Command {
     Namespace(Option<String>),
     /// `:ctx NAME`, or the picker without a name.
     Context(Option<String>),
+    /// `:ctx all`: home lists the releases of every kubeconfig context.
+    EveryContext,
     /// A dashboard pane (k9s's resource aliases where helmdeck has the view).
     Pane(Pane),
     Run,
@@ -44,6 +46,7 @@ pub fn parse(text: &str) -> Command {
         {
             Command::Namespace(Some(crate::tui::session::ALL_NAMESPACES.into()))
         }
+        "ctx" | "context" if arg.as_deref() == Some("all") => Command::EveryContext,
         "ctx" | "context" => Command::Context(arg),
         "pods" | "pod" | "po" => Command::Pane(Pane::Pods),
         "deploy" | "deployments" | "deployment" | "dp" => {

@@ -37,6 +37,9 @@ pub enum Effect {
     SwitchNamespace(String),
     SwitchContext(String),
     RefreshReleases,
+    /// List the releases of every kubeconfig context, each on its own deadline
+    /// (`Msg::Contexts`, then one `Msg::ContextReleases` per context as it answers).
+    ReadEveryContext,
     /// List a chart repository's versions for the version picker.
     Versions {
         repo: String,
@@ -126,6 +129,10 @@ pub enum Msg {
     /// A `:ctx` switch connected (the app now shows that cluster) or failed (it stays).
     /// A `:ctx` switch finished: whether its TLS is unverified, or why it failed.
     ContextSwitched(String, Result<Switched, String>),
+    /// The kubeconfig's contexts, whose releases are being read (or why there are none).
+    Contexts(Result<Vec<String>, String>),
+    /// One context's releases, or why they could not be listed within its deadline.
+    ContextReleases(String, Result<Vec<ReleaseInfo>, String>),
     /// The namespaces or contexts to pick from.
     Choices(PickWhat, Result<Vec<String>, String>),
     /// A pod's text: (lines, the pod's containers), or why it could not be read.

@@ -49,11 +49,15 @@ impl Overlay {
 }
 
 /// The `:` commands, for the help screen.
-const COMMANDS: [(&str, &str); 12] = [
+const COMMANDS: [(&str, &str); 13] = [
     (":ns NAME", "switch namespace"),
     (
         ":ctx NAME",
         "switch kubeconfig context (the current one stays if it fails)",
+    ),
+    (
+        ":ctx all",
+        "the releases of every context at once; enter switches to the row's",
     ),
     (":pods :po", "pods pane"),
     (

@@ -400,6 +400,7 @@ impl Runtime {
                     });
                 }
             }
+            Effect::ReadEveryContext => self.read_every_context(),
             Effect::Versions { repo, chart } => self.versions(repo, chart),
             Effect::History { release, namespace } => {
                 if let Ok(Clients { api: c, .. }) = self.kube.clone() {
@@ -547,6 +548,41 @@ impl Runtime {
     }
 
     /// The namespaces or the kubeconfig's contexts for a picker.
+    /// Every context's releases, each read on its own task and deadline: one that does not
+    /// answer is reported when its deadline passes, while the others are shown as they come.
+    fn read_every_context(&self) {
+        let (tx, target) = (self.tx.clone(), self.target.clone());
+        tokio::spawn(async move {
+            let names: Vec<String> = match target.read_kubeconfig() {
+                Ok(k) => k.contexts.into_iter().map(|c| c.name).collect(),
+                Err(e) => {
+                    let _ = tx.send(Msg::Contexts(Err(e.to_string())));
+                    return;
+                }
+            };
+            let _ = tx.send(Msg::Contexts(Ok(names.clone())));
+            // Connecting and listing are each one request; a server that accepts and never
+            // answers is given both.
+            let deadline = crate::deadlines::request_timeout() * 2;
+            for name in names {
+                let (tx, mut t) = (tx.clone(), target.clone());
+                t.context = Some(name.clone());
+                tokio::spawn(async move {
+                    let read = async {
+                        let c = t.client().await.map_err(|e| e.to_string())?;
+                        list_releases(&c, t.entries().as_ref()).await
+                    };
+                    let r = tokio::time::timeout(deadline, read)
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(format!("no answer within {} s", deadline.as_secs()))
+                        });
+                    let _ = tx.send(Msg::ContextReleases(name, r));
+                });
+            }
+        });
+    }
+
     fn list_choices(&self, what: app::PickWhat) {
         let tx = self.tx.clone();
         let (client, target) = (self.kube.clone(), self.target.clone());

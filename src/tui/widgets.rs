@@ -123,6 +123,13 @@ pub(crate) fn keep_start(text: &str, width: usize) -> String {
     format!("{head}…")
 }
 
+/// Seconds since an RFC 3339 time (helm's `last_deployed`), None when it does not parse.
+pub(crate) fn since(rfc3339: &str, now: std::time::SystemTime) -> Option<u64> {
+    let at: k8s_openapi::jiff::Timestamp = rfc3339.parse().ok()?;
+    let now = now.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs() as i64;
+    u64::try_from(now - at.as_second()).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use ratatui::buffer::Buffer;

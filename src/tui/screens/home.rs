@@ -5,17 +5,23 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
+use super::every_context::{self, ContextRow, EveryContext};
 use super::{Screen, Step, step};
 use crate::cluster::releases::ReleaseInfo;
 use crate::tui::keymap::{Action, Ctx};
+use crate::tui::messages::{Effect, Msg};
 use crate::tui::session::Session;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{self, block};
 
-/// Home's state: which release is selected.
+/// Home's state: which release is selected, and the every-context view when it is on.
 #[derive(Debug, Clone, Default)]
 pub struct Home {
     pub sel: usize,
+    /// `:ctx all`: the releases of every kubeconfig context instead of this cluster's.
+    pub every: Option<EveryContext>,
+    /// A release chosen in another context, selected once that context's list arrives.
+    want: Option<(String, String)>,
 }
 
 impl Home {
@@ -23,9 +29,66 @@ impl Home {
         s.releases.get(self.sel)
     }
 
-    /// The list changed: the selection stays on a row.
+    /// The list changed: the selection stays on a row, or goes to the release chosen in the
+    /// every-context view.
     pub fn releases_changed(&mut self, s: &Session) {
+        if let Some((name, ns)) = &self.want
+            && let Some(i) = s
+                .releases
+                .iter()
+                .position(|r| &r.name == name && &r.namespace == ns)
+        {
+            self.sel = i;
+            self.want = None;
+        }
         self.sel = self.sel.min(s.releases.len().saturating_sub(1));
+    }
+
+    /// Shows every context's releases, all being read again.
+    pub fn every_context(&mut self) -> Effect {
+        self.every = Some(EveryContext::default());
+        self.sel = 0;
+        Effect::ReadEveryContext
+    }
+
+    /// A key in the every-context view. Moving, reading again and leaving stay here; acting
+    /// on a row of this cluster leaves the view on that release and lets the app go on
+    /// (`None`); a row of another context switches to it, its release selected once listed.
+    pub fn every_context_act(&mut self, a: Action, s: &Session) -> Option<Step> {
+        let every = self.every.as_mut()?;
+        if a.moves() {
+            self.sel = step(self.sel, every.rows().len(), a);
+            return Some(Step::default());
+        }
+        match a {
+            Action::Refresh => Some(Step::effect(self.every_context())),
+            Action::Back => {
+                self.every = None;
+                self.sel = 0;
+                Some(Step::default())
+            }
+            Action::Enter | Action::Dashboard | Action::Upgrade | Action::Rollback => {
+                let rows = every.rows();
+                let row = rows.get(self.sel)?;
+                let (context, release) = match row {
+                    ContextRow::Release(c, r) => (c.to_string(), Some(*r)),
+                    other => (other.context().to_string(), None),
+                };
+                let want = release.map(|r| (r.name.clone(), r.namespace.clone()));
+                self.every = None;
+                self.sel = 0;
+                if context == s.opts.context {
+                    self.want = want;
+                    self.releases_changed(s);
+                    return None;
+                }
+                self.want = want;
+                let mut step = Step::effect(Effect::SwitchContext(context.clone()));
+                step.say = Some(format!("connecting to context {context}…"));
+                Some(step)
+            }
+            _ => None,
+        }
     }
 }
 
@@ -35,8 +98,14 @@ impl Screen for Home {
     }
 
     fn offers(&self, a: Action, s: &Session) -> bool {
-        !matches!(a, Action::Upgrade | Action::Rollback | Action::Dashboard)
-            || !s.releases.is_empty()
+        let listed = match &self.every {
+            Some(every) => every
+                .rows()
+                .iter()
+                .any(|r| matches!(r, ContextRow::Release(..))),
+            None => !s.releases.is_empty(),
+        };
+        !matches!(a, Action::Upgrade | Action::Rollback | Action::Dashboard) || listed
     }
 
     fn act(&mut self, a: Action, s: &Session) -> Option<Step> {
@@ -46,8 +115,22 @@ impl Screen for Home {
         })
     }
 
+    fn update(&mut self, m: &Msg, _s: &Session) -> Step {
+        if let Some(every) = self.every.as_mut() {
+            match m {
+                Msg::Contexts(names) => every.named(names.clone()),
+                Msg::ContextReleases(context, r) => every.answered(context, r.clone()),
+                _ => {}
+            }
+        }
+        Step::default()
+    }
+
     fn draw(&self, f: &mut Frame, area: Rect, s: &Session, t: &Theme) {
-        draw_home(f, area, self, s, t)
+        match &self.every {
+            Some(every) => every_context::draw(f, area, every, self.sel, s, t),
+            None => draw_home(f, area, self, s, t),
+        }
     }
 }
 
@@ -179,7 +262,7 @@ fn draw_home(f: &mut Frame, area: Rect, home: &Home, s: &Session, t: &Theme) {
         let updated = if full_time {
             r.updated.get(..19).unwrap_or(&r.updated).replace('T', " ")
         } else {
-            since(&r.updated, s.now).map_or_else(|| "?".into(), widgets::age)
+            widgets::since(&r.updated, s.now).map_or_else(|| "?".into(), widgets::age)
         };
         Row::new(vec![
             Cell::from(r.name.clone()),
@@ -199,11 +282,4 @@ fn draw_home(f: &mut Frame, area: Rect, home: &Home, s: &Session, t: &Theme) {
         .block(block(format!(" releases ({}) ", s.releases.len()), t));
     let mut st = TableState::default().with_selected(Some(home.sel));
     f.render_stateful_widget(table, area, &mut st);
-}
-
-/// Seconds since an RFC 3339 time (helm's `last_deployed`), None when it does not parse.
-fn since(rfc3339: &str, now: std::time::SystemTime) -> Option<u64> {
-    let at: k8s_openapi::jiff::Timestamp = rfc3339.parse().ok()?;
-    let now = now.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs() as i64;
-    u64::try_from(now - at.as_second()).ok()
 }

@@ -4,6 +4,7 @@
 //! screen or the app that routes between them.
 
 pub mod dashboard;
+pub mod every_context;
 pub mod home;
 pub mod rollback;
 pub mod run;
