@@ -151,12 +151,16 @@ pub(super) fn kubelet(
         let turn = Turn::new(&pod, cs, now);
         turn.take(store, cs, state, scenarios);
     }
-    ephemeral(store);
+    ephemeral(store, cs);
 }
 
 /// Ephemeral containers (`kubectl debug`) start as soon as they are added, as every simulated
 /// container does: running, never ready (the kubelet gives them no probes).
-fn ephemeral(store: &mut Store) {
+fn ephemeral(store: &mut Store, cs: &mut ControllerState) {
+    let at = stamp(store, &[gr("", "pods")]);
+    if cs.quiet("ephemeral", at) {
+        return;
+    }
     let due: Vec<(String, String, Value)> = store
         .iter_gr(&gr("", "pods"), None)
         .filter(|p| {
@@ -185,6 +189,7 @@ fn ephemeral(store: &mut Store) {
             (ns.to_string(), name.to_string(), status)
         })
         .collect();
+    cs.settle("ephemeral", at, due.is_empty());
     for (ns, name, status) in due {
         store.set_status(&gr("", "pods"), &ns, &name, status);
     }
@@ -193,6 +198,10 @@ fn ephemeral(store: &mut Store) {
 /// Pods on a node that are neither finished nor settled. Pods created already running (scale
 /// scenarios, restored state) are left alone: found without copying them.
 fn candidates(store: &Store, cs: &mut ControllerState) -> Vec<Value> {
+    let at = stamp(store, &[gr("", "pods")]);
+    if cs.quiet("kubelet", at) {
+        return Vec::new();
+    }
     let mut already_running = Vec::new();
     let candidates: Vec<Value> = store
         .iter_gr(&gr("", "pods"), None)
@@ -212,6 +221,7 @@ fn candidates(store: &Store, cs: &mut ControllerState) -> Vec<Value> {
         .cloned()
         .collect();
     cs.steady.extend(already_running);
+    cs.settle("kubelet", at, candidates.is_empty());
     candidates
 }
 

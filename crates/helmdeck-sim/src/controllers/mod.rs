@@ -138,9 +138,33 @@ pub struct ControllerState {
     pub endpoints: HashSet<(String, String)>,
     /// The clock CronJobs' schedules run on (set on the first round).
     clock: Option<cronjobs::SimClock>,
+    /// Scans that found nothing to do, with the last write of the types they read then.
+    quiet: HashMap<&'static str, u64>,
+    /// The ingress-nginx controllers among the pods, as of the pods' last write.
+    nginx: Option<(u64, Vec<crate::ingress::Nginx>)>,
+}
+
+/// The latest write to any of these types.
+fn stamp(store: &Store, types: &[Gr]) -> u64 {
+    types.iter().map(|t| store.last_write(t)).max().unwrap_or(0)
 }
 
 impl ControllerState {
+    /// Whether the scan `what` would again find nothing: none of what it reads (`stamp`) was
+    /// written since it last found nothing.
+    fn quiet(&self, what: &'static str, stamp: u64) -> bool {
+        self.quiet.get(what) == Some(&stamp)
+    }
+
+    /// Remembers whether the scan `what` found nothing to do as of `stamp`.
+    fn settle(&mut self, what: &'static str, stamp: u64, idle: bool) {
+        if idle {
+            self.quiet.insert(what, stamp);
+        } else {
+            self.quiet.remove(what);
+        }
+    }
+
     fn wake_at(&mut self, t: Instant) {
         self.next_wake = Some(self.next_wake.map_or(t, |w| w.min(t)));
     }
@@ -179,7 +203,7 @@ pub fn reconcile(state: &SimState, cs: &mut ControllerState) {
         state.options.flavor,
         scenarios.contains(&crate::Scenario::AwsLoadBalancerController),
     );
-    services::ingresses(&mut store);
+    services::ingresses(&mut store, cs);
 }
 
 fn list(store: &Store, g: &Gr) -> Vec<Value> {

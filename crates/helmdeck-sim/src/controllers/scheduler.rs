@@ -20,11 +20,16 @@ fn requests(pod: &Value) -> (f64, f64) {
 
 pub(super) fn schedule(store: &mut Store, cs: &mut ControllerState) {
     let pods_gr = gr("", "pods");
+    let at = stamp(store, &[pods_gr.clone(), gr("", "nodes")]);
+    if cs.quiet("scheduler", at) {
+        return;
+    }
     let pending: Vec<Value> = store
         .iter_gr(&pods_gr, None)
         .filter(|p| p["spec"]["nodeName"].is_null() || p["spec"]["nodeName"] == "")
         .cloned()
         .collect();
+    cs.settle("scheduler", at, pending.is_empty());
     if pending.is_empty() {
         return;
     }

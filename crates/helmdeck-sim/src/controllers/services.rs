@@ -132,10 +132,16 @@ pub(super) fn services(
 /// An Ingress gets an address once a controller serves its class: an ingress-nginx controller
 /// running in the cluster gives it its `--publish-service`'s load balancer address (as
 /// ingress-nginx publishes it), the `ingress-controller` scenario's controller a fixed one.
-pub(super) fn ingresses(store: &mut Store) {
+pub(super) fn ingresses(store: &mut Store, cs: &mut ControllerState) {
     let ing_gr = gr("networking.k8s.io", "ingresses");
     let classes = list(store, &gr("networking.k8s.io", "ingressclasses"));
-    let controllers = crate::ingress::nginx_controllers(store);
+    // Found among the pods again only when a pod changed.
+    let at = stamp(store, &[gr("", "pods")]);
+    let controllers = match cs.nginx.take() {
+        Some((seen, found)) if seen == at => found,
+        _ => crate::ingress::nginx_controllers(store),
+    };
+    cs.nginx = Some((at, controllers.clone()));
     let served = |ing: &Value| crate::ingress::served(ing, &classes);
     for ing in list(store, &ing_gr) {
         let published = controllers

@@ -486,3 +486,47 @@ fn a_statefulset_recreated_after_an_orphaning_delete_adopts_its_pods() {
     assert_eq!(all.len(), 1, "{all:?}");
     assert_eq!(all[0]["metadata"]["uid"], first_uid);
 }
+
+/// A scan that found nothing is skipped while nothing it reads is written, and runs again
+/// at the next write: a pod created after quiet rounds is still scheduled and started.
+#[test]
+fn quiet_scans_are_skipped_until_what_they_read_is_written() {
+    let state = cluster(Vec::new());
+    let mut cs = ControllerState::default();
+    reconcile(&state, &mut cs);
+    reconcile(&state, &mut cs);
+    let pods_at = state
+        .store
+        .lock()
+        .expect("store")
+        .last_write(&(String::new(), "pods".into()));
+    for scan in ["scheduler", "kubelet", "ephemeral"] {
+        assert!(
+            cs.quiet.contains_key(scan),
+            "{scan} found nothing: {:?}",
+            cs.quiet
+        );
+    }
+    assert!(cs.quiet("kubelet", pods_at));
+    create(
+        &state,
+        "v1",
+        "Pod",
+        "app",
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "late", "namespace": "app"},
+               "spec": {"containers": [{"name": "c", "image": "busybox"}]}}),
+    );
+    // The same controller state, quiet until now, must see the new pod.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while get(&state, "v1", "Pod", "app", "late")["status"]["phase"] != "Running" {
+        assert!(Instant::now() < deadline, "the late pod never ran");
+        reconcile(&state, &mut cs);
+        if let Some(w) = cs.next_wake {
+            std::thread::park_timeout(w.saturating_duration_since(Instant::now()));
+        }
+    }
+    assert_ne!(
+        get(&state, "v1", "Pod", "app", "late")["spec"]["nodeName"],
+        Value::Null
+    );
+}

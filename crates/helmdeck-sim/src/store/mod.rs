@@ -71,6 +71,8 @@ pub struct Store {
     pub changed: Arc<Notify>,
     /// The cluster CA every namespace's `kube-root-ca.crt` carries.
     root_ca: Option<String>,
+    /// Each type's last write (its resourceVersion).
+    last_write: HashMap<Gr, u64>,
 }
 
 /// An object as read through one version of its type: every version of a type shares one
@@ -156,6 +158,7 @@ impl Store {
             uid_counter: 0,
             changed: Arc::new(Notify::new()),
             root_ca: None,
+            last_write: HashMap::new(),
         }
     }
 
@@ -173,6 +176,13 @@ impl Store {
 
     pub fn current_rv(&self) -> u64 {
         self.rv
+    }
+
+    /// The resourceVersion of the last write to a type, 0 if it was never written: a
+    /// controller that found nothing to do skips its next scan while nothing it reads changed
+    /// (each scan of 100,000 pods holds the store for a tenth of a second).
+    pub fn last_write(&self, gr: &Gr) -> u64 {
+        self.last_write.get(gr).copied().unwrap_or(0)
     }
 
     /// Forgets watch history, as an API server restart or compaction does.
@@ -215,6 +225,12 @@ impl Store {
     }
 
     fn emit(&mut self, gr: &Gr, namespace: &str, etype: &'static str, object: Value) {
+        match self.last_write.get_mut(gr) {
+            Some(at) => *at = self.rv,
+            None => {
+                self.last_write.insert(gr.clone(), self.rv);
+            }
+        }
         let ev = Arc::new(WatchEvent {
             rv: self.rv,
             gr: gr.clone(),
