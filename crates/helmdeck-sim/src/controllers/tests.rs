@@ -294,6 +294,13 @@ fn new_namespaces_get_a_default_service_account_the_root_ca_and_pods_the_token_v
         p["spec"]["containers"][0]["volumeMounts"][0]["mountPath"],
         "/var/run/secrets/kubernetes.io/serviceaccount"
     );
+    // A list the pod does not have is left out, as the API server omits it, not written null.
+    assert!(
+        p["spec"]
+            .as_object()
+            .is_some_and(|s| !s.contains_key("initContainers")),
+        "{p}"
+    );
     let quiet = get(&state, "v1", "Pod", "app", "quiet");
     assert!(quiet["spec"]["volumes"].is_null(), "{quiet}");
 }

@@ -156,7 +156,7 @@ impl Store {
             None => spec["volumes"] = json!([projected]),
         }
         for l in ["containers", "initContainers"] {
-            if let Some(cs) = spec[l].as_array_mut() {
+            if let Some(cs) = spec.get_mut(l).and_then(Value::as_array_mut) {
                 for c in cs {
                     let m = json!({"name": volume, "readOnly": true, "mountPath": PATH});
                     match c["volumeMounts"].as_array_mut() {
