@@ -2,6 +2,7 @@
 //!
 //! The library holds everything; `main.rs` only parses the command line and hands over.
 
+pub mod arena;
 pub mod assets;
 pub mod bundle;
 pub mod chart;

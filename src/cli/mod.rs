@@ -678,6 +678,14 @@ pub fn run(cli: Cli) -> i32 {
     }
 }
 
+impl Cli {
+    /// A command that computes, prints and exits (no cluster watch, no app): it may take its
+    /// memory from [`crate::arena`].
+    pub fn one_shot(&self) -> bool {
+        matches!(self.command, Some(Command::Render(_)))
+    }
+}
+
 /// Values may nest as deep as helm accepts (10,000 levels, the parser's limit), and every walk
 /// over them (merge, provenance, diff, redaction) recurses: a command runs on a thread whose
 /// stack holds that, and so do the runtime's threads. Only the pages used are committed.
