@@ -53,8 +53,45 @@ fn in_region(p: *mut u8) -> bool {
     base != 0 && (p as usize) >= base && (p as usize) < base + RESERVE
 }
 
-/// `layout` carved from the region, or null when it is off or full.
+/// Each thread carves its small blocks from a slice of the region of its own, so a block
+/// costs no atomic operation.
+const SLICE: usize = 256 << 10;
+/// Blocks from this size up are carved from the region directly.
+const LARGE: usize = 16 << 10;
+
+thread_local! {
+    /// This thread's slice: the next free byte and the end.
+    static SLICE_AT: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// `layout` carved from this thread's slice (a new slice when it is used up), or null when
+/// the region is off or full.
 fn bump(layout: Layout) -> *mut u8 {
+    if layout.size() >= LARGE || BASE.load(Ordering::Relaxed) == 0 {
+        return carve(layout);
+    }
+    SLICE_AT
+        .try_with(|at| {
+            let (next, end) = at.get();
+            let start = (next + layout.align() - 1) & !(layout.align() - 1);
+            if next != 0 && start + layout.size() <= end {
+                at.set((start + layout.size(), end));
+                return start as *mut u8;
+            }
+            // SAFETY: a valid layout (SLICE is a power-of-two multiple of any small alignment).
+            let slice = carve(unsafe { Layout::from_size_align_unchecked(SLICE, 4096) });
+            if slice.is_null() {
+                return carve(layout);
+            }
+            let start = slice as usize;
+            at.set((start + layout.size(), start + SLICE));
+            slice
+        })
+        .unwrap_or_else(|_| carve(layout))
+}
+
+/// `layout` carved from the region itself, or null when it is off or full.
+fn carve(layout: Layout) -> *mut u8 {
     let base = BASE.load(Ordering::Acquire);
     if base == 0 {
         return std::ptr::null_mut();
@@ -111,9 +148,23 @@ unsafe impl GlobalAlloc for Allocator {
             // SAFETY: it came from the system allocator with this layout.
             return unsafe { System.realloc(p, layout, new_size) };
         }
-        // The last block carved grows (or shrinks) where it is.
+        // The last block of this thread's slice, or of the region, grows (or shrinks) where
+        // it is.
         let end = p as usize + layout.size();
         let base = BASE.load(Ordering::Acquire);
+        let grown_in_slice = SLICE_AT
+            .try_with(|at| {
+                let (next, slice_end) = at.get();
+                let fits = next == end && p as usize + new_size <= slice_end;
+                if fits {
+                    at.set((p as usize + new_size, slice_end));
+                }
+                fits
+            })
+            .unwrap_or(false);
+        if grown_in_slice {
+            return p;
+        }
         if let Some(new_end) = (p as usize)
             .checked_add(new_size)
             .filter(|e| *e <= base + RESERVE)
@@ -163,6 +214,18 @@ mod tests {
             let z = a.alloc_zeroed(Layout::from_size_align(64, 8).unwrap());
             assert!((0..64).all(|i| *z.add(i) == 0));
             a.dealloc(moved, Layout::from_size_align(48, 8).unwrap());
+            // A large block comes from the region itself; small ones fill a fresh slice
+            // when this thread's is used up.
+            let big = Layout::from_size_align(LARGE, 8).unwrap();
+            let b = a.alloc(big);
+            assert!(in_region(b));
+            let mut last = a.alloc(l) as usize;
+            for _ in 0..(SLICE / 24 + 1) {
+                let next = a.alloc(l) as usize;
+                assert!(in_region(next as *mut u8));
+                assert!(next >= last + 24 || next < last, "blocks never overlap");
+                last = next;
+            }
             // Memory from before the region is the system's, and goes back to it.
             let outside = System.alloc(l);
             assert!(!in_region(outside));
