@@ -46,7 +46,7 @@ pub fn run(args: CheckArgs) -> i32 {
     if args.all_contexts {
         return super::block_on(all_contexts(args));
     }
-    super::block_on(run_async(args))
+    super::block_on_then_exit(run_async(args))
 }
 
 /// One context's outcome in `check --all-contexts`.

@@ -731,6 +731,23 @@ pub(crate) fn block_on(f: impl std::future::Future<Output = i32>) -> i32 {
     }
 }
 
+/// [`block_on`] for a command whose last act is its report: the runtime, its watchers and
+/// their caches are left for the process's exit to reclaim. Tearing them down freed 100,000
+/// cached pods one by one, a fifth of `check --pods -A` at that scale.
+pub(crate) fn block_on_then_exit(f: impl std::future::Future<Output = i32>) -> i32 {
+    match runtime() {
+        Ok(rt) => {
+            let code = rt.block_on(f);
+            std::mem::forget(rt);
+            code
+        }
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            e.code
+        }
+    }
+}
+
 /// No cluster named anywhere kubectl would look: no flag, no $KUBECONFIG, no ~/.kube/config.
 fn no_cluster_configured(a: &AppArgs) -> bool {
     let env_set = std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty());
