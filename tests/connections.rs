@@ -377,31 +377,7 @@ fn a_client_certificate_expiry_is_read_from_its_der() {
 #[test]
 fn check_all_contexts_reports_each_and_names_the_unreachable_ones() {
     let sim = Sim::start(SimOptions::default());
-    // Refused: a port nobody listens on. Silent: a listener that never answers.
-    let refused = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let silent_port = silent.local_addr().unwrap().port();
-    let kubeconfig = sim.home.path().join("many-contexts");
-    let cluster =
-        |name: &str, url: &str| format!("- name: {name}\n  cluster:\n    server: {url}\n");
-    let context =
-        |name: &str| format!("- name: {name}\n  context:\n    cluster: {name}\n    user: u\n");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n{}{}{}users:\n- name: u\n  user:\n    token: t\ncontexts:\n{}{}{}current-context: live\n",
-            cluster("live", &sim.url),
-            cluster("refused", &format!("http://127.0.0.1:{refused}")),
-            cluster("silent", &format!("http://127.0.0.1:{silent_port}")),
-            context("live"),
-            context("refused"),
-            context("silent"),
-        ),
-    )
-    .unwrap();
+    let (kubeconfig, refused, silent) = common::live_refused_and_silent_contexts(&sim);
     let o = helmdeck_sim::testkit::isolated(helmdeck_bin(), sim.home.path())
         .args([
             "check",

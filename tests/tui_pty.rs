@@ -691,31 +691,7 @@ fn every_context_is_read_at_once_and_a_silent_one_holds_no_one_up() {
         }],
         ..SimOptions::default()
     });
-    let refused = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    // Accepts connections and never answers.
-    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let silent_port = silent.local_addr().unwrap().port();
-    let kubeconfig = sim.home.path().join("many-contexts");
-    let cluster =
-        |name: &str, url: &str| format!("- name: {name}\n  cluster:\n    server: {url}\n");
-    let context =
-        |name: &str| format!("- name: {name}\n  context:\n    cluster: {name}\n    user: u\n");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n{}{}{}users:\n- name: u\n  user:\n    token: t\ncontexts:\n{}{}{}current-context: live\n",
-            cluster("live", &sim.url),
-            cluster("refused", &format!("http://127.0.0.1:{refused}")),
-            cluster("silent", &format!("http://127.0.0.1:{silent_port}")),
-            context("live"),
-            context("refused"),
-            context("silent"),
-        ),
-    )
-    .unwrap();
+    let (kubeconfig, _refused, silent) = common::live_refused_and_silent_contexts(&sim);
     // The silent context is given up no sooner than this: long enough for the live one to
     // be listed on a busy machine while the silent one is still being read.
     let mut t = Tty::start_in(

@@ -67,8 +67,8 @@ async fn all_contexts(args: CheckArgs) -> i32 {
         kubeconfig: args.kubeconfig.clone(),
         context: None,
     };
-    let names: Vec<String> = match target.read_kubeconfig() {
-        Ok(k) => k.contexts.into_iter().map(|c| c.name).collect(),
+    let names = match target.context_names() {
+        Ok(names) => names,
         Err(e) => return err(exit::BAD_INPUT, e),
     };
     if names.is_empty() {

@@ -166,6 +166,16 @@ impl Target {
         }
     }
 
+    /// The kubeconfig's context names, in its order.
+    pub fn context_names(&self) -> Result<Vec<String>, ClusterError> {
+        Ok(self
+            .read_kubeconfig()?
+            .contexts
+            .into_iter()
+            .map(|c| c.name)
+            .collect())
+    }
+
     /// kube-rs reads a kubeconfig whole and without bound: `/dev/zero` or a FIFO given as one
     /// would eat memory or hang. Each file is checked first, as every other input is.
     fn check_kubeconfig(&self) -> Result<(), ClusterError> {

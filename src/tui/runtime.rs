@@ -547,14 +547,13 @@ impl Runtime {
         });
     }
 
-    /// The namespaces or the kubeconfig's contexts for a picker.
     /// Every context's releases, each read on its own task and deadline: one that does not
     /// answer is reported when its deadline passes, while the others are shown as they come.
     fn read_every_context(&self) {
         let (tx, target) = (self.tx.clone(), self.target.clone());
         tokio::spawn(async move {
-            let names: Vec<String> = match target.read_kubeconfig() {
-                Ok(k) => k.contexts.into_iter().map(|c| c.name).collect(),
+            let names = match target.context_names() {
+                Ok(names) => names,
                 Err(e) => {
                     let _ = tx.send(Msg::Contexts(Err(e.to_string())));
                     return;
@@ -583,6 +582,7 @@ impl Runtime {
         });
     }
 
+    /// The namespaces or the kubeconfig's contexts for a picker.
     fn list_choices(&self, what: app::PickWhat) {
         let tx = self.tx.clone();
         let (client, target) = (self.kube.clone(), self.target.clone());
@@ -603,10 +603,7 @@ impl Runtime {
                     }
                     Err(e) => Err(e),
                 },
-                app::PickWhat::Context => target
-                    .read_kubeconfig()
-                    .map(|k| k.contexts.into_iter().map(|c| c.name).collect())
-                    .map_err(|e| e.to_string()),
+                app::PickWhat::Context => target.context_names().map_err(|e| e.to_string()),
             };
             let _ = tx.send(Msg::Choices(what, result));
         });

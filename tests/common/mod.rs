@@ -313,3 +313,34 @@ pub fn install_vendor_chart(sim: &Sim, url: &str, version: &str) {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
+
+/// A kubeconfig (in the cluster's home) with three contexts: `live` (this cluster, current),
+/// `refused` (the returned port, where nobody listens) and `silent` (the returned listener,
+/// which accepts and never answers while it is kept).
+pub fn live_refused_and_silent_contexts(sim: &Sim) -> (PathBuf, u16, std::net::TcpListener) {
+    let refused = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let kubeconfig = sim.home.path().join("many-contexts");
+    let cluster =
+        |name: &str, url: &str| format!("- name: {name}\n  cluster:\n    server: {url}\n");
+    let context =
+        |name: &str| format!("- name: {name}\n  context:\n    cluster: {name}\n    user: u\n");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n{}{}{}users:\n- name: u\n  user:\n    token: t\ncontexts:\n{}{}{}current-context: live\n",
+            cluster("live", &sim.url),
+            cluster("refused", &format!("http://127.0.0.1:{refused}")),
+            cluster("silent", &format!("http://127.0.0.1:{silent_port}")),
+            context("live"),
+            context("refused"),
+            context("silent"),
+        ),
+    )
+    .unwrap();
+    (kubeconfig, refused, silent)
+}

@@ -74,15 +74,13 @@ impl Home {
                     ContextRow::Release(c, r) => (c.to_string(), Some(*r)),
                     other => (other.context().to_string(), None),
                 };
-                let want = release.map(|r| (r.name.clone(), r.namespace.clone()));
+                self.want = release.map(|r| (r.name.clone(), r.namespace.clone()));
                 self.every = None;
                 self.sel = 0;
                 if context == s.opts.context {
-                    self.want = want;
                     self.releases_changed(s);
                     return None;
                 }
-                self.want = want;
                 let mut step = Step::effect(Effect::SwitchContext(context.clone()));
                 step.say = Some(format!("connecting to context {context}…"));
                 Some(step)
