@@ -421,17 +421,8 @@ fn unreachable_cluster_exits_4() {
 fn watchers_report_reconnecting_then_recover_with_the_same_state() {
     let sim = sim(vec![]);
     install(&sim, "local", &[]);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let kc = kube::config::Kubeconfig::read_from(&sim.kubeconfig).unwrap();
-        let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
-            .await
-            .unwrap();
-        let client = kube::Client::try_from(cfg).unwrap();
+    common::runtime().block_on(async {
+        let client = common::kube_client(&sim).await;
         let watch = helmdeck::cluster::watch::ClusterWatch::start(
             &client,
             helmdeck::cluster::watch::Scope::everything(Some("posthog".into())),
@@ -478,6 +469,84 @@ fn watchers_report_reconnecting_then_recover_with_the_same_state() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(names(&watch), before);
+    });
+}
+
+/// The pods a watch holds, by namespace and name.
+fn pod_names(
+    w: &helmdeck::cluster::watch::ClusterWatch,
+) -> std::collections::BTreeSet<(String, String)> {
+    w.snapshot()
+        .pods
+        .iter()
+        .map(|p| {
+            (
+                p.metadata.namespace.clone().unwrap_or_default(),
+                p.metadata.name.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_list_of_many_pages_lands_whole_and_each_change_after_it_follows() {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, DeleteParams, ListParams, PostParams};
+    // 1,234 pods: three pages of 500, each asked for while the one before is decoded.
+    let sim = sim(vec![Scenario::Scale {
+        namespaces: 3,
+        pods: 1234,
+    }]);
+    common::runtime().block_on(async {
+        let client = common::kube_client(&sim).await;
+        let watch = helmdeck::cluster::watch::ClusterWatch::start(
+            &client,
+            helmdeck::cluster::watch::Scope::everything(None),
+        );
+        assert!(watch.synced(Duration::from_secs(60)).await, "first list");
+        let pods: Api<Pod> = Api::all(client.clone());
+        let direct: std::collections::BTreeSet<(String, String)> = pods
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .map(|p| {
+                (
+                    p.metadata.namespace.clone().unwrap_or_default(),
+                    p.metadata.name.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert!(direct.len() >= 1234, "{}", direct.len());
+        assert_eq!(pod_names(&watch), direct);
+        // After the list, the watch: a pod deleted goes, a pod created comes.
+        let (ns, gone) = direct.iter().next().unwrap().clone();
+        Api::<Pod>::namespaced(client.clone(), &ns)
+            .delete(&gone, &DeleteParams::default().grace_period(0))
+            .await
+            .unwrap();
+        let new: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "newcomer", "namespace": ns},
+            "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}
+        }))
+        .unwrap();
+        Api::<Pod>::namespaced(client.clone(), &ns)
+            .create(&PostParams::default(), &new)
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let now = pod_names(&watch);
+            if !now.contains(&(ns.clone(), gone.clone()))
+                && now.contains(&(ns.clone(), "newcomer".to_string()))
+            {
+                assert_eq!(now.len(), direct.len());
+                break;
+            }
+            assert!(Instant::now() < deadline, "the watch never caught up");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     });
 }
 

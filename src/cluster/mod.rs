@@ -4,6 +4,7 @@
 
 pub mod connect;
 mod exec;
+mod follow;
 pub mod forward;
 pub mod load;
 pub mod metrics;

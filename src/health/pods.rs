@@ -176,8 +176,8 @@ pub fn pod_row(p: &Pod, events: &[std::sync::Arc<Event>], now: SystemTime) -> Po
     let phase = status
         .and_then(|s| s.phase.clone())
         .unwrap_or_else(|| "Pending".into());
-    let cs = status
-        .and_then(|s| s.container_statuses.clone())
+    let cs: &[_] = status
+        .and_then(|s| s.container_statuses.as_deref())
         .unwrap_or_default();
     let declared = p.spec.as_ref().map(|s| s.containers.len()).unwrap_or(0) as u32;
     let containers = declared.max(cs.len() as u32);
@@ -364,7 +364,6 @@ pub fn moving_tag(image: &str) -> bool {
 pub fn unpinned_images(snap: &Snapshot, members: &Members) -> Vec<(String, Vec<String>)> {
     let mut by_image: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
     for p in snap.pods.iter().filter(|p| members.pod(p)) {
-        let component = component_of(p.metadata.labels.as_ref());
         // The images the kubelet reports running (the pod view keeps no spec images).
         let statuses = p
             .status
@@ -375,7 +374,7 @@ pub fn unpinned_images(snap: &Snapshot, members: &Members) -> Vec<(String, Vec<S
                 by_image
                     .entry(c.image.clone())
                     .or_default()
-                    .insert(component.clone());
+                    .insert(component_of(p.metadata.labels.as_ref()));
             }
         }
     }
@@ -393,7 +392,8 @@ pub fn pod_rows(snap: &Snapshot, members: &Members, now: SystemTime) -> Vec<PodR
         .filter(|p| members.pod(p))
         .map(|p| pod_row(p, &snap.events, now))
         .collect();
-    rows.sort_by(|a, b| {
+    // Names are unique within a namespace, so no two rows tie.
+    rows.sort_unstable_by(|a, b| {
         (&a.namespace, &a.component, &a.name).cmp(&(&b.namespace, &b.component, &b.name))
     });
     rows

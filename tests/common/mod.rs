@@ -344,3 +344,21 @@ pub fn live_refused_and_silent_contexts(sim: &Sim) -> (PathBuf, u16, std::net::T
     .unwrap();
     (kubeconfig, refused, silent)
 }
+
+/// A two-worker runtime for tests that drive kube-rs themselves.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A kube-rs client for the simulated cluster, from its kubeconfig.
+pub async fn kube_client(sim: &Sim) -> kube::Client {
+    let kc = kube::config::Kubeconfig::read_from(&sim.kubeconfig).unwrap();
+    let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap();
+    kube::Client::try_from(cfg).unwrap()
+}
