@@ -19,7 +19,10 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/charts/posthog-mini");
+    // Read when the script runs, not when it was compiled: a script built for another
+    // checkout sharing this target directory would otherwise read that checkout's chart.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest).join("assets/charts/posthog-mini");
     println!("cargo:rerun-if-changed=assets/charts/posthog-mini");
     let mut files = Vec::new();
     collect(&root, &root, &mut files);
