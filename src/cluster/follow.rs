@@ -90,7 +90,6 @@ pub enum Progress {
 /// How a followed kind is asked for.
 pub struct Follow<K> {
     pub api: Api<K>,
-    pub client: kube::Client,
     /// Objects per page.
     pub page: u32,
     /// Seconds each watch request lasts.
@@ -326,12 +325,12 @@ impl<K: Resource + DeserializeOwned + Send + 'static> Decode<K> {
 struct Fetch(tokio::task::JoinHandle<Result<String, kube::Error>>);
 
 impl Fetch {
-    fn start<K: Resource>(f: &Follow<K>, lp: &ListParams) -> Result<Fetch, kube::Error> {
+    fn start<K: Resource + Clone>(f: &Follow<K>, lp: &ListParams) -> Result<Fetch, kube::Error> {
         let mut req = kube::core::Request::new(f.api.resource_url())
             .list(lp)
             .map_err(kube::Error::BuildRequest)?;
         req.extensions_mut().insert("list");
-        let client = f.client.clone();
+        let client = f.api.clone().into_client();
         Ok(Fetch(tokio::spawn(async move {
             client.request_text(req).await
         })))

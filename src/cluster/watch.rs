@@ -10,7 +10,7 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event, PersistentVolume, PersistentVolumeClaim, Service};
 
-use super::follow::{Cache as Store, Follow, Progress};
+use super::follow::{Cache, Follow, Progress};
 use crate::observed::podview::PodView;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::Resource;
@@ -127,15 +127,15 @@ impl PartialEq for SharedWatch {
 
 /// The running watchers. Dropping it stops them.
 pub struct ClusterWatch {
-    pods: Store<PodView>,
-    pvcs: Store<PersistentVolumeClaim>,
-    pvs: Store<PersistentVolume>,
-    storage_classes: Store<StorageClass>,
-    events: Store<Event>,
-    jobs: Store<Job>,
-    deployments: Store<Deployment>,
-    statefulsets: Store<StatefulSet>,
-    services: Store<Service>,
+    pods: Cache<PodView>,
+    pvcs: Cache<PersistentVolumeClaim>,
+    pvs: Cache<PersistentVolume>,
+    storage_classes: Cache<StorageClass>,
+    events: Cache<Event>,
+    jobs: Cache<Job>,
+    deployments: Cache<Deployment>,
+    statefulsets: Cache<StatefulSet>,
+    services: Cache<Service>,
     state: watch::Receiver<[Connection; KINDS]>,
     changes: watch::Receiver<u64>,
     cancel: CancellationToken,
@@ -151,6 +151,39 @@ struct Shared {
     state: watch::Sender<[Connection; KINDS]>,
     changes: watch::Sender<u64>,
     cancel: CancellationToken,
+}
+
+impl Shared {
+    /// Records how a kind's watcher is doing. Only a real change bumps `changes`: a watch
+    /// re-opened on a quiet cluster (every window, per kind) or a failure already shown must
+    /// not make the app rebuild its views.
+    fn report(&self, index: usize, p: Progress) {
+        let changed = match p {
+            // Live once the first full list has landed, or once the server answers again.
+            Progress::Listed | Progress::Watching => {
+                let flipped = self.state.send_if_modified(|s| {
+                    let was = s[index] != Connection::Live;
+                    s[index] = Connection::Live;
+                    was
+                });
+                flipped || matches!(p, Progress::Listed)
+            }
+            Progress::Changed => true,
+            Progress::Failed(reason) => self.state.send_if_modified(|s| match &s[index] {
+                Connection::Reconnecting { .. } => false,
+                _ => {
+                    s[index] = Connection::Reconnecting {
+                        since: SystemTime::now(),
+                        reason: short(&reason),
+                    };
+                    true
+                }
+            }),
+        };
+        if changed {
+            self.changes.send_modify(|n| *n += 1);
+        }
+    }
 }
 
 fn api<K>(client: &kube::Client, scope: &Scope, namespaced: bool) -> Api<K>
@@ -173,17 +206,16 @@ fn spawn_kind<K>(
     shared: Arc<Shared>,
     wanted: bool,
     trim: fn(&mut K),
-) -> Store<K>
+) -> Cache<K>
 where
     K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
-    let cache = Store::default();
+    let cache = Cache::default();
     if !wanted {
         shared.state.send_modify(|s| s[index] = Connection::Live);
         return cache;
     }
     let follow = Follow {
-        client: api.clone().into_client(),
         api,
         page: 500,
         window: super::WATCH_WINDOW_SECS,
@@ -191,32 +223,7 @@ where
     };
     let reader = cache.clone();
     tokio::spawn(async move {
-        let report = |p: Progress| {
-            match p {
-                // Live once the first full list has landed, or once the server answers again.
-                Progress::Listed | Progress::Watching => {
-                    shared.state.send_if_modified(|s| {
-                        let was = s[index] != Connection::Live;
-                        s[index] = Connection::Live;
-                        was
-                    });
-                }
-                Progress::Changed => {}
-                Progress::Failed(reason) => {
-                    shared.state.send_if_modified(|s| match &s[index] {
-                        Connection::Reconnecting { .. } => false,
-                        _ => {
-                            s[index] = Connection::Reconnecting {
-                                since: SystemTime::now(),
-                                reason: short(&reason),
-                            };
-                            true
-                        }
-                    });
-                }
-            }
-            shared.changes.send_modify(|n| *n += 1);
-        };
+        let report = |p: Progress| shared.report(index, p);
         tokio::select! {
             _ = follow.run(cache, report) => {}
             _ = shared.cancel.cancelled() => {}
@@ -421,5 +428,41 @@ impl ClusterWatch {
         )
         .await
         .is_ok_and(|r| r.is_ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_what_changes_the_view_bumps_changes() {
+        let (state, _s) = watch::channel(std::array::from_fn(|_| Connection::Connecting));
+        let (changes, seen) = watch::channel(0u64);
+        let shared = Shared {
+            state,
+            changes,
+            cancel: CancellationToken::new(),
+        };
+        let bumps = |p: Progress| {
+            let before = *seen.borrow();
+            shared.report(0, p);
+            *seen.borrow() - before
+        };
+        assert_eq!(bumps(Progress::Listed), 1, "a full list replaces the data");
+        assert_eq!(
+            bumps(Progress::Watching),
+            0,
+            "a re-opened watch changes nothing"
+        );
+        assert_eq!(bumps(Progress::Changed), 1);
+        assert_eq!(
+            bumps(Progress::Failed("gone".into())),
+            1,
+            "now reconnecting"
+        );
+        assert_eq!(bumps(Progress::Failed("gone".into())), 0, "already shown");
+        assert_eq!(bumps(Progress::Watching), 1, "live again");
+        assert_eq!(bumps(Progress::Watching), 0);
     }
 }
