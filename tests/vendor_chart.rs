@@ -945,3 +945,58 @@ fn the_vendor_charts_exporters_answer_from_their_backends() {
             .then_some(())
     });
 }
+
+/// Kafka's retention against its claim, judged by preflight on the vendor's chart and on the
+/// bundled one: the vendor's defaults fit one topic on its 20Gi claim; a claim shrunk below
+/// one topic's retention warns with both values and the fix, and nothing stops the plan.
+#[test]
+fn retention_larger_than_the_kafka_claim_is_caught_by_preflight_on_both_charts() {
+    let sim = Sim::start(SimOptions {
+        flavor: Flavor::Eks,
+        ..Default::default()
+    });
+    if let Some(dir) = common::shared_charts("posthog") {
+        let (code, t) = aws_with_vendor_chart(&sim, &dir, &["plan"], &[]);
+        assert_eq!(code, Some(0), "{t}");
+        assert!(
+            t.contains("[pass] kafka-retention: one Kafka topic at its retention limit takes 75 % of kafka.persistence.size 20Gi"),
+            "{t}"
+        );
+        let (code, t) = aws_with_vendor_chart(
+            &sim,
+            &dir,
+            &["plan"],
+            &["--set", "kafka.persistence.size=10Gi"],
+        );
+        assert_eq!(code, Some(0), "{t}");
+        assert!(
+            t.contains("[WARN] kafka-retention: one Kafka topic at its retention limit needs 15.0Gi (kafka.logRetentionBytes _15_000_000_000 per partition")
+                && t.contains("more than the broker's claim kafka.persistence.size 10Gi"),
+            "{t}"
+        );
+        assert!(
+            t.contains(
+                "lower kafka.logRetentionBytes to at most _9_663_676_416 or raise kafka.persistence.size to at least 15Gi"
+            ),
+            "{t}"
+        );
+    }
+    let o = common::helmdeck_on(
+        &sim,
+        &helm(4),
+        &[
+            "plan",
+            "--profile",
+            "local",
+            "--set",
+            "kafka.persistence.size=3Gi",
+        ],
+    );
+    let t = common::text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("[WARN] kafka-retention: one Kafka topic at its retention limit needs 4.7Gi (kafka.logRetentionBytes _4_000_000_000 per partition")
+            && t.contains("to at most _2_147_483_648 or raise kafka.persistence.size to at least 5Gi"),
+        "{t}"
+    );
+}

@@ -212,6 +212,42 @@ fn a_values_file_without_the_web_readiness_probe_fails() {
     );
 }
 
+/// A Kafka claim smaller than one topic's retention is a warning of the policy stage, naming
+/// the value; `--strict` fails it (and passes the profile's own sizes).
+#[test]
+fn retention_larger_than_the_kafka_claim_warns() {
+    let home = tempfile::tempdir().unwrap();
+    let args = [
+        "--no-install",
+        "--profile",
+        "local",
+        "--set",
+        "kafka.persistence.size=3Gi",
+    ];
+    let (o, doc) = verify(home.path(), &args);
+    assert_eq!(o.status.code(), Some(0), "{doc:#}");
+    let found: Vec<_> = findings(&doc)
+        .into_iter()
+        .filter(|f| f.1 == "kafka-retention")
+        .collect();
+    assert_eq!(found.len(), 1, "{doc:#}");
+    assert_eq!(
+        (
+            found[0].2.as_str(),
+            found[0].3.as_str(),
+            found[0].4.as_str()
+        ),
+        ("warn", "values", "kafka.logRetentionBytes")
+    );
+    // The stand-in's one known gap skipped, `--strict` passes the profile as it is and fails
+    // the shrunk claim.
+    let strict = ["--strict", "--skip", "worker-probes"];
+    let (o, doc) = verify(home.path(), &[&args[..3], &strict[..]].concat());
+    assert_eq!(o.status.code(), Some(0), "{doc:#}");
+    let (o, _) = verify(home.path(), &[&args[..], &strict[..]].concat());
+    assert_eq!(o.status.code(), Some(1));
+}
+
 /// The JUnit report has the common schema's shape: testsuites › testsuite › testcase, each
 /// suite's counts matching its cases, failures and skips, every element closed.
 #[test]

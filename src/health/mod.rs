@@ -10,6 +10,7 @@ pub mod pods;
 pub mod policy;
 pub mod preflight;
 pub mod public_path;
+pub mod retention;
 pub mod room;
 pub mod usage;
 pub mod xray;

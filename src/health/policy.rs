@@ -34,7 +34,7 @@ pub struct Finding {
 }
 
 /// The rules' ids, for `--skip` and the report.
-pub const RULES: [&str; 8] = [
+pub const RULES: [&str; 9] = [
     "encryption",
     "exposed-datastore",
     "kubernetes-range",
@@ -43,6 +43,7 @@ pub const RULES: [&str; 8] = [
     "proxy-protocol",
     "worker-probes",
     "resource-requests",
+    "kafka-retention",
 ];
 
 /// What is judged.
@@ -112,6 +113,12 @@ pub fn judge(r: &Rendered) -> Vec<Finding> {
                     "ingress-nginx.controller.config.use-proxy-protocol",
                 )
             }),
+    );
+    out.extend(
+        super::retention::kafka(r.values, None)
+            .into_iter()
+            .filter(|c| c.verdict != Verdict::Pass)
+            .map(|c| of_check(c, "values", "kafka.logRetentionBytes")),
     );
     out
 }

@@ -606,6 +606,7 @@ pub fn run(
                 .any(|w| w == AWS_LBC_SERVICE_WEBHOOK),
     ));
     out.extend(app_image(chart, values));
+    out.extend(super::retention::kafka(values, None));
     match release_status {
         Some(s) if s.is_pending() => out.push(check("release-state", Verdict::Fail, format!("the release is stuck in {s}: a previous helm run was cut short"), "run `helmdeck rollback` to return to the last deployed revision (or uninstall a first install that never deployed)")),
         Some(s) => out.push(check("release-state", Verdict::Pass, format!("release status: {s}"), "")),
