@@ -114,11 +114,11 @@ fn render_values(args: &ValuesArgs) -> Result<Rendered, CliError> {
         .map_err(CliError::bad_input)?;
     let rendered = resolved
         .request
-        .render(&resolved.chart)
+        .render_owned(resolved.chart)
         .map_err(CliError::bad_input);
-    // The process ends after printing: freeing a big chart's tree value by value costs more
-    // than the exit does (a tenth of rendering the vendor's chart).
-    std::mem::forget(resolved);
+    // The process ends after printing: freeing a big tree value by value costs more than the
+    // exit does (a tenth of rendering the vendor's chart).
+    std::mem::forget(resolved.request);
     rendered
 }
 

@@ -9,12 +9,12 @@ use crate::chart::{Chart, version_matches};
 /// `ProcessDependenciesWithMerge`: returns the chart with disabled subcharts removed and
 /// import-values applied to its defaults.
 pub fn process_dependencies(
-    chart: &Chart,
+    chart: Chart,
     user: &Map<String, Value>,
     major: HelmMajor,
     warn: &mut Warnings,
 ) -> Result<Chart, super::coalesce::NotAMapping> {
-    let mut c = chart.clone();
+    let mut c = chart;
     process_enabled(&mut c, user, "", major, warn)?;
     process_import_values(&mut c, major, warn)?;
     Ok(c)

@@ -279,7 +279,10 @@ pub fn desired(chi: &Value) -> Vec<Value> {
 pub fn reconcile(store: &mut Store) {
     let chi_gr = gr(GROUP, "clickhouseinstallations");
     let sts_gr = gr("apps", "statefulsets");
-    let chis: Vec<Value> = store.iter_gr(&chi_gr, None).cloned().collect();
+    let chis: Vec<Value> = store
+        .iter_gr(&chi_gr, None)
+        .map(std::borrow::Cow::into_owned)
+        .collect();
     for chi in chis {
         if !chi["metadata"]["deletionTimestamp"].is_null() {
             continue;
@@ -302,7 +305,7 @@ pub fn reconcile(store: &mut Store) {
                 "StatefulSet" => (("apps/v1", "StatefulSet"), sts_gr.clone()),
                 _ => (("v1", "Service"), gr("", "services")),
             };
-            match store.get_gr(&g, &ns, obj_name).cloned() {
+            match store.get_gr(&g, &ns, obj_name) {
                 None => {
                     let _ = store.create_system(api, &ns, obj.clone());
                 }

@@ -256,15 +256,16 @@ pub fn path_for(state: &SimState, store: &crate::store::Store, host: &str) -> Pa
         .iter_gr(&gr("", "services"), None)
         .filter(|s| s["spec"]["type"] == "LoadBalancer")
         .filter_map(
-            |s| match crate::load_balancers::provision(flavor, s, aws_controller) {
-                crate::load_balancers::Provisioned::Ready(lb) => Some((s.clone(), lb)),
+            |s| match crate::load_balancers::provision(flavor, &s, aws_controller) {
+                crate::load_balancers::Provisioned::Ready(lb) => Some((s.into_owned(), lb)),
                 crate::load_balancers::Provisioned::Pending(_) => None,
             },
         )
         .collect();
     // DNS: the load balancer's own address, else the address of an Ingress naming the host.
-    let ingresses: Vec<&Value> = store
+    let ingresses: Vec<Value> = store
         .iter_gr(&gr("networking.k8s.io", "ingresses"), None)
+        .map(std::borrow::Cow::into_owned)
         .collect();
     let named = |a: &str| a.eq_ignore_ascii_case(host);
     let target = lbs
@@ -489,10 +490,13 @@ async fn handle(
             return Ok(text(500, "internal error"));
         };
         let gr = |r: &str| ("networking.k8s.io".to_string(), r.to_string());
-        let ingresses: Vec<Value> = store.iter_gr(&gr("ingresses"), None).cloned().collect();
+        let ingresses: Vec<Value> = store
+            .iter_gr(&gr("ingresses"), None)
+            .map(std::borrow::Cow::into_owned)
+            .collect();
         let classes: Vec<Value> = store
             .iter_gr(&gr("ingressclasses"), None)
-            .cloned()
+            .map(std::borrow::Cow::into_owned)
             .collect();
         let Some((ns, svc)) = route(&ingresses, &classes, &host, &path) else {
             return Ok(text(404, "default backend - 404"));
@@ -500,7 +504,7 @@ async fn handle(
         let services = (String::new(), "services".to_string());
         store
             .get_gr(&services, &ns, &svc)
-            .and_then(|s| crate::workload::ready_pod_behind(&store, s))
+            .and_then(|s| crate::workload::ready_pod_behind(&store, &s))
     };
     // ingress-nginx answers 503 when the backend has no ready endpoint.
     let Some(pod) = pod else {

@@ -144,6 +144,10 @@ pub fn serve(
     let everything = LabelSelector::default();
     let any_field = FieldSelector::default();
     let (all_pods, _) = store.list_refs(&pods_rt, None, &everything, &any_field)?;
+    let all_pods: Vec<Value> = all_pods
+        .into_iter()
+        .map(|p| p.read(false).into_owned())
+        .collect();
     // Capture load is shared by the namespace's running events pods.
     let rate_of = |ns: &str| {
         let pods = all_pods
@@ -159,8 +163,9 @@ pub fn serve(
         "pods" => {
             let (pods, _) = store.list_refs(&pods_rt, namespace, labels, fields)?;
             pods.into_iter()
+                .map(|p| p.read(false).into_owned())
                 .filter(|p| name.is_none_or(|n| p["metadata"]["name"] == n))
-                .filter_map(|p| pod_metrics(p, &rate_of, now))
+                .filter_map(|p| pod_metrics(&p, &rate_of, now))
                 .collect()
         }
         _ => {
@@ -170,8 +175,9 @@ pub fn serve(
             let (nodes, _) = store.list_refs(&nodes_rt, None, labels, fields)?;
             nodes
                 .into_iter()
+                .map(|n| n.read(false).into_owned())
                 .filter(|n| name.is_none_or(|want| n["metadata"]["name"] == want))
-                .map(|n| node_metrics(n, &all_pods, &rate_of, now))
+                .map(|n| node_metrics(&n, &all_pods, &rate_of, now))
                 .collect()
         }
     };
@@ -199,7 +205,7 @@ pub fn serve(
 
 fn node_metrics(
     node: &Value,
-    pods: &[&Value],
+    pods: &[Value],
     rate_of: &dyn Fn(&str) -> (f64, usize),
     now: u64,
 ) -> Value {

@@ -131,7 +131,7 @@ fn ready_behind(store: &Store, ns: &str, host: &str) -> usize {
     let services = (String::new(), "services".to_string());
     store
         .get_gr(&services, ns, svc)
-        .map_or(0, |s| crate::workload::ready_pods_behind(store, s).count())
+        .map_or(0, |s| crate::workload::ready_pods_behind(store, &s).count())
 }
 
 fn text(status: u16, content_type: &'static str, body: String) -> HttpReply {

@@ -18,7 +18,7 @@ use super::discovery;
 use super::errors::ApiError;
 use super::resources::ResourceType;
 use super::selectors::{FieldSelector, LabelSelector};
-use super::store::{Propagation, WriteOpts, served_as, served_ref};
+use super::store::{Propagation, WriteOpts, served_as};
 
 pub type Body = BoxBody<Bytes, Infallible>;
 
@@ -812,9 +812,19 @@ fn list(
         .unwrap_or_else(|_| Response::new(full(""))))
 }
 
+/// One watch event, written around the object (not copied into a new document).
 fn event_line(etype: &str, obj: &Value) -> Bytes {
-    let mut line = serde_json::to_vec(&json!({"type": etype, "object": obj})).unwrap_or_default();
-    line.push(b'\n');
+    let mut line = format!("{{\"type\":\"{etype}\",\"object\":").into_bytes();
+    let _ = serde_json::to_writer(&mut line, obj);
+    line.extend_from_slice(b"}\n");
+    Bytes::from(line)
+}
+
+/// [`event_line`] of an object as the store keeps it, from its bytes.
+fn stored_event_line(etype: &str, rt: &ResourceType, obj: &super::store::Stored) -> Bytes {
+    let mut line = format!("{{\"type\":\"{etype}\",\"object\":").into_bytes();
+    super::store::write_served(&mut line, rt, obj);
+    line.extend_from_slice(b"}\n");
     Bytes::from(line)
 }
 
@@ -867,7 +877,7 @@ fn start_watch(
             let (refs, rv) = store.list_refs(&rt, ns.as_deref(), &labels, &fields)?;
             let lines: Vec<Bytes> = refs
                 .into_iter()
-                .map(|o| event_line("ADDED", &served_ref(&rt, o)))
+                .map(|o| stored_event_line("ADDED", &rt, o))
                 .collect();
             let rx = store.subscribe();
             (lines, Vec::new(), rx, rv)
@@ -893,7 +903,13 @@ fn start_watch(
     tokio::spawn(async move {
         let gr = (rt.group.clone(), rt.plural.clone());
         let mut last_rv = start_rv;
-        let line = |etype: &str, o: &Value| event_line(etype, &served_ref(&rt, o));
+        let line = |etype: &str, o: &Value| {
+            if o["apiVersion"].as_str() == Some(rt.api_version().as_str()) {
+                event_line(etype, o)
+            } else {
+                event_line(etype, &served_as(&rt, o.clone()))
+            }
+        };
         for l in initial {
             if tx.send(l).await.is_err() {
                 return;
@@ -1138,7 +1154,6 @@ async fn proxy(
             let pods = (String::new(), "pods".to_string());
             let pod = store
                 .get_gr(&pods, &t.namespace, &name)
-                .cloned()
                 .ok_or_else(|| ApiError::not_found("", "pods", &name))?;
             (pod, port)
         }

@@ -515,9 +515,9 @@ pub(crate) fn listening(state: &crate::SimState, ns: &str, pod: &str, port: &str
     let Some(p) = store.get_gr(&pods, ns, pod) else {
         return false;
     };
-    crate::workload::serving(p, Some(port))
-        && crate::programs::container_on(p, Some(port))
-            .is_some_and(|c| crate::programs::program_of(p, c).is_some())
+    crate::workload::serving(&p, Some(port))
+        && crate::programs::container_on(&p, Some(port))
+            .is_some_and(|c| crate::programs::program_of(&p, c).is_some())
 }
 
 pub(crate) struct Request {
@@ -581,7 +581,7 @@ pub(crate) fn respond(
 ) -> Vec<u8> {
     let pod_obj = state.store.lock().ok().and_then(|s| {
         let pods = (String::new(), "pods".to_string());
-        s.get_gr(&pods, ns, pod).cloned()
+        s.get_gr(&pods, ns, pod)
     });
     let reply = pod_obj.and_then(|p| {
         crate::workload::answer_pod(

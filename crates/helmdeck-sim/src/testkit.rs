@@ -150,7 +150,7 @@ impl Sim {
         let store = self.state.store.lock().expect("store");
         store
             .iter_gr(&(group.to_string(), plural.to_string()), ns)
-            .cloned()
+            .map(std::borrow::Cow::into_owned)
             .collect()
     }
 }

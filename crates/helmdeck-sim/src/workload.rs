@@ -413,14 +413,16 @@ fn is_ready(p: &Value) -> bool {
 
 /// A ready pod the Service selects, as its endpoints would list it.
 pub fn ready_pod_behind(store: &crate::store::Store, svc: &Value) -> Option<Value> {
-    ready_pods_behind(store, svc).next().cloned()
+    ready_pods_behind(store, svc)
+        .next()
+        .map(std::borrow::Cow::into_owned)
 }
 
 /// The ready pods a Service selects (none for a Service without a selector).
 pub fn ready_pods_behind<'a>(
     store: &'a crate::store::Store,
     svc: &'a Value,
-) -> impl Iterator<Item = &'a Value> + 'a {
+) -> impl Iterator<Item = std::borrow::Cow<'a, Value>> + 'a {
     let sel = svc["spec"]["selector"]
         .as_object()
         .filter(|s| !s.is_empty());
@@ -452,7 +454,7 @@ pub fn serving(pod: &Value, port: Option<&str>) -> bool {
 /// conversion buffer it runs with (its `BUFFER_CONVERSION_SECONDS`, else the default), scaled
 /// by the cluster's time factor as every simulated delay is.
 pub fn pipeline(store: &crate::store::Store, namespace: &str, time_factor: f64) -> Pipeline {
-    let plugin_pods: Vec<&Value> = store
+    let plugin_pods: Vec<Value> = store
         .iter_gr(&pods_gr(), Some(namespace))
         .filter(|p| {
             matches!(
@@ -460,6 +462,7 @@ pub fn pipeline(store: &crate::store::Store, namespace: &str, time_factor: f64) 
                 Some("plugins" | "plugins-ingestion")
             )
         })
+        .map(std::borrow::Cow::into_owned)
         .collect();
     let seconds = plugin_pods
         .iter()
@@ -471,7 +474,7 @@ pub fn pipeline(store: &crate::store::Store, namespace: &str, time_factor: f64) 
     let app = store
         .iter_gr(&pods_gr(), Some(namespace))
         .filter(|p| p["metadata"]["labels"]["role"] == "web" && serving(p, None))
-        .filter_map(crate::async_migrations::app_of_pod)
+        .filter_map(|p| crate::async_migrations::app_of_pod(&p))
         .max();
     let capture_capacity = store
         .iter_gr(&pods_gr(), Some(namespace))

@@ -9,7 +9,7 @@ pub(super) fn default_class(store: &Store) -> Option<Value> {
         .find(|sc| {
             sc["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
         })
-        .cloned()
+        .map(std::borrow::Cow::into_owned)
 }
 
 pub(super) fn claims(store: &mut Store, scenarios: &[crate::scenario::Scenario]) {
@@ -47,9 +47,7 @@ fn expand(store: &mut Store, pvc: &Value) {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let sc = store
-        .get_gr(&gr("storage.k8s.io", "storageclasses"), "", &class)
-        .cloned();
+    let sc = store.get_gr(&gr("storage.k8s.io", "storageclasses"), "", &class);
     let bigger = crate::quantity::milli(request.as_str().unwrap_or("0")).unwrap_or(0)
         > crate::quantity::milli(pvc["status"]["capacity"]["storage"].as_str().unwrap_or("0"))
             .unwrap_or(0);
@@ -64,7 +62,7 @@ fn expand(store: &mut Store, pvc: &Value) {
                 .as_str()
                 .unwrap_or_default()
                 .to_string();
-            if let Some(mut pv) = store.get_gr(&pv_gr, "", &pv_name).cloned() {
+            if let Some(mut pv) = store.get_gr(&pv_gr, "", &pv_name) {
                 pv["spec"]["capacity"]["storage"] = request.clone();
                 store.put_raw(&pv_gr, "", &pv_name, pv);
             }
@@ -156,9 +154,7 @@ fn provision(store: &mut Store, pvc: &Value, restored: bool) {
     let (ns, name) = (ns_of(pvc), name_of(pvc));
     let request = pvc["spec"]["resources"]["requests"]["storage"].clone();
     let sc = match pvc["spec"]["storageClassName"].as_str() {
-        Some(c) => store
-            .get_gr(&gr("storage.k8s.io", "storageclasses"), "", c)
-            .cloned(),
+        Some(c) => store.get_gr(&gr("storage.k8s.io", "storageclasses"), "", c),
         None => default_class(store),
     };
     let Some(sc) = sc else {
@@ -210,7 +206,7 @@ fn provision(store: &mut Store, pvc: &Value, restored: bool) {
             "csi": {"driver": provisioner, "volumeHandle": format!("vol-{}", &hash_of(&json!(pv_name))[..10]), "fsType": "ext4", "volumeAttributes": attrs},
         },
     });
-    if store.get_gr(&pv_gr, "", &pv_name).is_none()
+    if !store.has(&pv_gr, "", &pv_name)
         && store
             .create_system(("v1", "PersistentVolume"), "", pv)
             .is_err()

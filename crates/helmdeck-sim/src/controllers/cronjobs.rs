@@ -263,7 +263,7 @@ pub(super) fn cronjobs(store: &mut Store, cs: &mut ControllerState, clock: &SimC
         let mut jobs: Vec<Value> = store
             .iter_gr(&job_gr, Some(&ns))
             .filter(|j| owned_by(j, &uid))
-            .cloned()
+            .map(std::borrow::Cow::into_owned)
             .collect();
         jobs.sort_by(|a, b| {
             a["metadata"]["creationTimestamp"]
@@ -273,7 +273,7 @@ pub(super) fn cronjobs(store: &mut Store, cs: &mut ControllerState, clock: &SimC
         trim_history(store, &cj, &jobs);
         let mut active: Vec<&Value> = jobs
             .iter()
-            .filter(|j| finished(j).is_none() && store.get_gr(&job_gr, &ns, &name_of(j)).is_some())
+            .filter(|j| finished(j).is_none() && store.has(&job_gr, &ns, &name_of(j)))
             .collect();
         let last_success = jobs
             .iter()
@@ -421,7 +421,7 @@ fn start_job(store: &mut Store, cj: &Value, at: u64) {
                      "annotations": annotations,
                      "ownerReferences": [owner_ref(cj)]},
         "spec": template["spec"].clone()});
-    if store.get_gr(&gr("batch", "jobs"), &ns, &job_name).is_none()
+    if !store.has(&gr("batch", "jobs"), &ns, &job_name)
         && store.create_system(("batch/v1", "Job"), &ns, job).is_ok()
     {
         store.record_event(

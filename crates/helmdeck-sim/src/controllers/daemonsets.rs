@@ -4,7 +4,10 @@ use super::*;
 
 pub(super) fn daemonsets(store: &mut Store) {
     let ds_gr = gr("apps", "daemonsets");
-    let nodes: Vec<String> = store.iter_gr(&gr("", "nodes"), None).map(name_of).collect();
+    let nodes: Vec<String> = store
+        .iter_gr(&gr("", "nodes"), None)
+        .map(|n| name_of(&n))
+        .collect();
     for d in list(store, &ds_gr) {
         let (ns, name, uid) = (ns_of(&d), name_of(&d), uid_of(&d));
         let revision = hash_of(&d["spec"]["template"])[..10].to_string();

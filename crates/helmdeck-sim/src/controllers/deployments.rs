@@ -59,7 +59,7 @@ fn rollout(store: &mut Store, d: &Value) {
     let owned: Vec<Value> = store
         .iter_gr(&rs_gr, Some(&ns))
         .filter(|r| owned_by(r, &uid))
-        .cloned()
+        .map(std::borrow::Cow::into_owned)
         .collect();
     let new_rs = owned
         .iter()
@@ -254,7 +254,7 @@ fn write_status(store: &mut Store, d: &Value, new_rs: &Value, desired: i64, unav
     let all: Vec<Value> = store
         .iter_gr(&gr("apps", "replicasets"), Some(&ns))
         .filter(|r| owned_by(r, &uid))
-        .cloned()
+        .map(std::borrow::Cow::into_owned)
         .collect();
     let sum = |f: &str| -> i64 {
         all.iter()

@@ -41,7 +41,7 @@ enum Missing {
 
 /// The first Secret, ConfigMap or key a pod needs (not marked optional) that does not exist.
 fn missing_reference(store: &Store, ns: &str, pod: &Value) -> Option<Missing> {
-    let exists = |plural: &str, name: &str| store.get_gr(&gr("", plural), ns, name).cloned();
+    let exists = |plural: &str, name: &str| store.get_gr(&gr("", plural), ns, name);
     let not_optional = |r: &Value| r["optional"] != true;
     let spec = &pod["spec"];
     for v in spec["volumes"].as_array().into_iter().flatten() {
@@ -218,7 +218,7 @@ fn candidates(store: &Store, cs: &mut ControllerState) -> Vec<Value> {
             }
             waiting
         })
-        .cloned()
+        .map(std::borrow::Cow::into_owned)
         .collect();
     cs.steady.extend(already_running);
     cs.settle("kubelet", at, candidates.is_empty());

@@ -207,14 +207,17 @@ pub fn reconcile(state: &SimState, cs: &mut ControllerState) {
 }
 
 fn list(store: &Store, g: &Gr) -> Vec<Value> {
-    store.iter_gr(g, None).cloned().collect()
+    store
+        .iter_gr(g, None)
+        .map(std::borrow::Cow::into_owned)
+        .collect()
 }
 
 fn pods_owned(store: &Store, ns: &str, uid: &str) -> Vec<Value> {
     store
         .iter_gr(&gr("", "pods"), Some(ns))
         .filter(|p| owned_by(p, uid))
-        .cloned()
+        .map(std::borrow::Cow::into_owned)
         .collect()
 }
 
@@ -241,7 +244,7 @@ fn adopt_orphans(store: &mut Store, s: &Value) {
                 .is_some_and(|o| o.parse::<u32>().is_ok());
             free && matches && ordinal && p["metadata"]["deletionTimestamp"].is_null()
         })
-        .cloned()
+        .map(std::borrow::Cow::into_owned)
         .collect();
     for mut p in orphans {
         let pname = name_of(&p);
@@ -283,7 +286,7 @@ fn new_pod_from_template(owner: &Value, template: &Value, name: String, ns: &str
 fn record_revision(store: &mut Store, owner: &Value, name: &str) {
     let ns = ns_of(owner);
     let cr_gr = gr("apps", "controllerrevisions");
-    if store.get_gr(&cr_gr, &ns, name).is_some() {
+    if store.has(&cr_gr, &ns, name) {
         return;
     }
     let uid = uid_of(owner);

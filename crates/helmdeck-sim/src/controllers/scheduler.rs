@@ -27,19 +27,22 @@ pub(super) fn schedule(store: &mut Store, cs: &mut ControllerState) {
     let pending: Vec<Value> = store
         .iter_gr(&pods_gr, None)
         .filter(|p| p["spec"]["nodeName"].is_null() || p["spec"]["nodeName"] == "")
-        .cloned()
+        .map(std::borrow::Cow::into_owned)
         .collect();
     cs.settle("scheduler", at, pending.is_empty());
     if pending.is_empty() {
         return;
     }
-    let nodes: Vec<Value> = store.iter_gr(&gr("", "nodes"), None).cloned().collect();
+    let nodes: Vec<Value> = store
+        .iter_gr(&gr("", "nodes"), None)
+        .map(std::borrow::Cow::into_owned)
+        .collect();
     let mut used: HashMap<String, (f64, f64)> = HashMap::new();
     for p in store.iter_gr(&pods_gr, None) {
         if let Some(n) = p["spec"]["nodeName"].as_str().filter(|n| !n.is_empty())
-            && !is_terminal(p)
+            && !is_terminal(&p)
         {
-            let (c, m) = requests(p);
+            let (c, m) = requests(&p);
             let e = used.entry(n.to_string()).or_default();
             e.0 += c;
             e.1 += m;

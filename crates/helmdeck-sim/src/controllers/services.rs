@@ -15,7 +15,7 @@ pub(super) fn services(
     let gone: Vec<(String, String)> = cs
         .endpoints
         .iter()
-        .filter(|(ns, name)| store.get_gr(&svc_gr, ns, name).is_none())
+        .filter(|(ns, name)| !store.has(&svc_gr, ns, name))
         .cloned()
         .collect();
     for (ns, name) in gone {
@@ -43,7 +43,7 @@ pub(super) fn services(
         let matching: Vec<Value> = store
             .iter_gr(&gr("", "pods"), Some(&ns))
             .filter(|p| !p["status"]["podIP"].is_null() && selector.matches(p) && !is_terminal(p))
-            .map(slim)
+            .map(|p| slim(&p))
             .collect();
         let matching: Vec<&Value> = matching.iter().collect();
         let addr = |p: &Value| json!({"ip": p["status"]["podIP"], "nodeName": p["spec"]["nodeName"], "targetRef": {"kind": "Pod", "namespace": ns, "name": p["metadata"]["name"], "uid": p["metadata"]["uid"]}});
@@ -78,7 +78,7 @@ pub(super) fn services(
         let ep = json!({"apiVersion": "v1", "kind": "Endpoints",
             "metadata": {"name": name, "namespace": ns, "labels": svc["metadata"]["labels"]},
             "subsets": subsets});
-        match store.get_gr(&ep_gr, &ns, &name).cloned() {
+        match store.get_gr(&ep_gr, &ns, &name) {
             None => {
                 if store.create_system(("v1", "Endpoints"), &ns, ep).is_ok() {
                     cs.endpoints.insert((ns.clone(), name.clone()));
@@ -99,7 +99,7 @@ pub(super) fn services(
                             "nodeName": p["spec"]["nodeName"], "targetRef": {"kind": "Pod", "namespace": ns, "name": p["metadata"]["name"], "uid": p["metadata"]["uid"]}}))
             .collect();
         let es_ports: Vec<Value> = ports.clone();
-        match store.get_gr(&es_gr, &ns, &es_name).cloned() {
+        match store.get_gr(&es_gr, &ns, &es_name) {
             None => {
                 let es = json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
                     "metadata": {"name": es_name, "namespace": ns, "labels": {"kubernetes.io/service-name": name, "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"},

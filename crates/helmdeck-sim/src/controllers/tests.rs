@@ -43,7 +43,7 @@ fn get(state: &SimState, api: &str, kind: &str, ns: &str, name: &str) -> Value {
 fn pods(state: &SimState, ns: &str) -> Vec<Value> {
     let s = state.store.lock().expect("store");
     s.iter_gr(&(String::new(), "pods".into()), Some(ns))
-        .cloned()
+        .map(std::borrow::Cow::into_owned)
         .collect()
 }
 

@@ -14,7 +14,7 @@ impl Store {
     ) -> Result<Value, ApiError> {
         let ns = if rt.namespaced { ns } else { "" };
         let gr = (rt.group.clone(), rt.plural.clone());
-        let Some(mut obj) = self.get_gr(&gr, ns, name).cloned() else {
+        let Some(mut obj) = self.get_gr(&gr, ns, name) else {
             return Err(ApiError::not_found(&rt.group, &rt.plural, name));
         };
         if opts.dry_run {
@@ -52,10 +52,7 @@ impl Store {
                 obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
                 let rv = self.bump();
                 obj["metadata"]["resourceVersion"] = json!(rv.to_string());
-                self.objects
-                    .entry(gr.clone())
-                    .or_default()
-                    .insert((ns.to_string(), name.to_string()), obj.clone());
+                self.put(&gr, (ns.to_string(), name.to_string()), &obj);
                 self.emit(&gr, ns, "MODIFIED", obj.clone());
             }
             return Ok(obj);
@@ -76,7 +73,9 @@ impl Store {
         let mut obj = self
             .objects
             .get_mut(&gr)?
-            .remove(&(ns.to_string(), name.to_string()))?;
+            .remove(&(ns.to_string(), name.to_string()))?
+            .read(false)
+            .into_owned();
         let rv = self.bump();
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
         self.emit(&gr, ns, "DELETED", obj.clone());
@@ -94,7 +93,9 @@ impl Store {
         }
         let mut dependents = Vec::new();
         for (gr, objs) in &self.objects {
-            for ((ns, name), o) in objs {
+            // Only an object whose text holds the uid can name it: the rest are not parsed.
+            for ((ns, name), o) in objs.iter().filter(|(_, o)| o.json().contains(&uid)) {
+                let o = o.read(false);
                 if o["metadata"]["ownerReferences"]
                     .as_array()
                     .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid.as_str()))
@@ -114,16 +115,13 @@ impl Store {
             };
             match propagation {
                 Propagation::Orphan => {
-                    if let Some(mut o) = self.get_gr(&gr, &ns, &name).cloned() {
+                    if let Some(mut o) = self.get_gr(&gr, &ns, &name) {
                         if let Some(refs) = o["metadata"]["ownerReferences"].as_array_mut() {
                             refs.retain(|r| r["uid"] != uid.as_str());
                         }
                         let rv = self.bump();
                         o["metadata"]["resourceVersion"] = json!(rv.to_string());
-                        self.objects
-                            .entry(gr.clone())
-                            .or_default()
-                            .insert((ns.clone(), name.clone()), o.clone());
+                        self.put(&gr, (ns.clone(), name.clone()), &o);
                         self.emit(&gr, &ns, "MODIFIED", o);
                     }
                 }

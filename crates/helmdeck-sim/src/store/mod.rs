@@ -56,9 +56,56 @@ pub enum Propagation {
     Orphan,
 }
 
+/// An object as the store keeps it: its JSON text, as etcd keeps an object's bytes, and the
+/// parsed object while its type has few enough objects. Parsed, a pod takes ten times its JSON
+/// (serde_json's maps and strings): 100,000 pods must fit in 1.2 GB, so a big collection is
+/// kept as text only and each read parses a copy. Lists are written from the text as it is.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    json: Box<str>,
+    parsed: std::sync::OnceLock<Value>,
+}
+
+/// Up to this many objects of a type are also kept parsed: reads borrow them, as controllers
+/// scan them on every change.
+pub const PARSED_UP_TO: usize = 5_000;
+
+impl Stored {
+    fn new(v: &Value, keep_parsed: bool) -> Stored {
+        let parsed = std::sync::OnceLock::new();
+        if keep_parsed {
+            let _ = parsed.set(v.clone());
+        }
+        Stored {
+            json: serde_json::to_string(v)
+                .unwrap_or_default()
+                .into_boxed_str(),
+            parsed,
+        }
+    }
+
+    /// The object: borrowed when kept parsed (or `keep`, then kept from now on), else parsed.
+    pub fn read(&self, keep: bool) -> std::borrow::Cow<'_, Value> {
+        use std::borrow::Cow;
+        match self.parsed.get() {
+            Some(v) => Cow::Borrowed(v),
+            None if keep => Cow::Borrowed(self.parsed.get_or_init(|| parse(&self.json))),
+            None => Cow::Owned(parse(&self.json)),
+        }
+    }
+
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+}
+
+fn parse(json: &str) -> Value {
+    serde_json::from_str(json).unwrap_or(Value::Null)
+}
+
 pub struct Store {
     types: Vec<ResourceType>,
-    objects: HashMap<Gr, BTreeMap<(String, String), Value>>,
+    objects: HashMap<Gr, BTreeMap<(String, String), Stored>>,
     rv: u64,
     log: VecDeque<Arc<WatchEvent>>,
     log_cap: usize,
@@ -87,15 +134,15 @@ pub fn served_as(rt: &ResourceType, mut v: Value) -> Value {
     v
 }
 
-/// [`served_as`] for a borrowed object: copied only when its version differs (lists and
-/// watches at scale serialize straight from the store).
-pub fn served_ref<'a>(rt: &ResourceType, v: &'a Value) -> std::borrow::Cow<'a, Value> {
-    if v.get("apiVersion")
-        .is_some_and(|a| a.as_str() != Some(rt.api_version().as_str()))
-    {
-        std::borrow::Cow::Owned(served_as(rt, v.clone()))
+/// An object's JSON as read through `rt`'s version: its bytes as kept when it was stored in
+/// that version (nearly always), else parsed and re-versioned.
+pub fn write_served(out: &mut Vec<u8>, rt: &ResourceType, v: &Stored) {
+    let json = v.json();
+    let head = format!("{{\"apiVersion\":\"{}\"", rt.api_version());
+    if json.starts_with(&head) {
+        out.extend_from_slice(json.as_bytes());
     } else {
-        std::borrow::Cow::Borrowed(v)
+        let _ = serde_json::to_writer(out, &served_as(rt, v.read(false).into_owned()));
     }
 }
 
@@ -251,6 +298,24 @@ impl Store {
     fn bump(&mut self) -> u64 {
         self.rv += 1;
         self.rv
+    }
+
+    /// Keeps `obj` under its key. A type that grows past [`PARSED_UP_TO`] objects stops
+    /// keeping them parsed.
+    pub(super) fn put(&mut self, gr: &Gr, key: (String, String), obj: &Value) {
+        let m = self.objects.entry(gr.clone()).or_default();
+        let keep = m.len() < PARSED_UP_TO;
+        if m.len() == PARSED_UP_TO {
+            for s in m.values_mut() {
+                s.parsed = std::sync::OnceLock::new();
+            }
+        }
+        m.insert(key, Stored::new(obj, keep));
+    }
+
+    /// Whether objects of this type are kept parsed.
+    pub(super) fn keeps_parsed(&self, gr: &Gr) -> bool {
+        self.objects.get(gr).is_none_or(|m| m.len() <= PARSED_UP_TO)
     }
 }
 

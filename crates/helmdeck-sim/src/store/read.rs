@@ -1,27 +1,56 @@
 //! Reads: one object, lists filtered by label and field selectors and paged, and the event
 //! log watches start from.
 
+use std::borrow::Cow;
+
 use super::*;
 
 impl Store {
     pub fn get(&self, rt: &ResourceType, ns: &str, name: &str) -> Result<Value, ApiError> {
         self.get_gr(&(rt.group.clone(), rt.plural.clone()), ns, name)
-            .map(|v| served_as(rt, v.clone()))
+            .map(|v| served_as(rt, v))
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))
     }
 
-    pub fn get_gr(&self, gr: &Gr, ns: &str, name: &str) -> Option<&Value> {
+    /// An object, a copy to change.
+    pub fn get_gr(&self, gr: &Gr, ns: &str, name: &str) -> Option<Value> {
+        self.peek_gr(gr, ns, name).map(Cow::into_owned)
+    }
+
+    /// An object to read: borrowed where the store keeps it parsed.
+    pub fn peek_gr(&self, gr: &Gr, ns: &str, name: &str) -> Option<Cow<'_, Value>> {
+        let keep = self.keeps_parsed(gr);
+        self.stored(gr, ns, name).map(|s| s.read(keep))
+    }
+
+    /// Whether an object exists (nothing parsed).
+    pub fn has(&self, gr: &Gr, ns: &str, name: &str) -> bool {
+        self.stored(gr, ns, name).is_some()
+    }
+
+    pub(super) fn stored(&self, gr: &Gr, ns: &str, name: &str) -> Option<&Stored> {
         self.objects
             .get(gr)
             .and_then(|m| m.get(&(ns.to_string(), name.to_string())))
     }
 
-    /// All objects of a type (any namespace when `ns` is None).
+    /// All objects of a type (any namespace when `ns` is None): borrowed where the store keeps
+    /// them parsed, else each parsed as it is reached.
     pub fn iter_gr<'a>(
         &'a self,
         gr: &Gr,
         ns: Option<&'a str>,
-    ) -> impl Iterator<Item = &'a Value> + use<'a> {
+    ) -> impl Iterator<Item = Cow<'a, Value>> + use<'a> {
+        let keep = self.keeps_parsed(gr);
+        self.iter_stored(gr, ns).map(move |(_, v)| v.read(keep))
+    }
+
+    /// All objects of a type as kept, with their keys.
+    pub(super) fn iter_stored<'a>(
+        &'a self,
+        gr: &Gr,
+        ns: Option<&'a str>,
+    ) -> impl Iterator<Item = (&'a (String, String), &'a Stored)> + use<'a> {
         use std::ops::Bound;
         let start = match ns {
             Some(n) => Bound::Included((n.to_string(), String::new())),
@@ -33,7 +62,6 @@ impl Store {
             .into_iter()
             .flat_map(move |m| m.range((start.clone(), Bound::Unbounded)))
             .take_while(move |((n, _), _)| ns.is_none_or(|want| want == n))
-            .map(|(_, v)| v)
     }
 
     pub fn list(
@@ -48,26 +76,30 @@ impl Store {
         let (refs, rv, continue_token, remaining) =
             self.select(rt, ns, labels, fields, limit, continue_from)?;
         Ok(ListResult {
-            items: refs.into_iter().map(|v| served_as(rt, v.clone())).collect(),
+            items: refs
+                .into_iter()
+                .map(|v| served_as(rt, v.read(false).into_owned()))
+                .collect(),
             rv,
             continue_token,
             remaining,
         })
     }
 
-    /// The objects a list would return, by reference (no copies: watches at scale).
+    /// The objects a list would return, as kept (a watch's initial events are written from
+    /// their bytes).
     pub fn list_refs(
         &self,
         rt: &ResourceType,
         ns: Option<&str>,
         labels: &LabelSelector,
         fields: &FieldSelector,
-    ) -> Result<(Vec<&Value>, u64), ApiError> {
+    ) -> Result<(Vec<&Stored>, u64), ApiError> {
         let (refs, rv, _, _) = self.select(rt, ns, labels, fields, None, None)?;
         Ok((refs, rv))
     }
 
-    /// A list response serialized straight from the store, without copying the objects.
+    /// A list response written straight from the objects' bytes.
     #[allow(clippy::too_many_arguments)]
     pub fn list_json(
         &self,
@@ -95,12 +127,12 @@ impl Store {
             return Ok(head);
         }
         let mut out = head;
-        out.reserve(refs.len() * 2048);
+        out.reserve(refs.iter().map(|r| r.json().len() + 1).sum());
         for (i, item) in refs.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            let _ = serde_json::to_writer(&mut out, served_ref(rt, item).as_ref());
+            write_served(&mut out, rt, item);
         }
         out.extend_from_slice(b"]}");
         Ok(out)
@@ -120,7 +152,7 @@ impl Store {
         fields: &FieldSelector,
         limit: Option<usize>,
         continue_from: Option<&str>,
-    ) -> Result<(Vec<&'a Value>, u64, Option<String>, Option<usize>), ApiError> {
+    ) -> Result<(Vec<&'a Stored>, u64, Option<String>, Option<usize>), ApiError> {
         use std::ops::Bound;
         let gr = (rt.group.clone(), rt.plural.clone());
         let token = match continue_from {
@@ -128,6 +160,7 @@ impl Store {
             _ => None,
         };
         let selective = !labels.is_empty() || !fields.is_empty();
+        let keep = self.keeps_parsed(&gr);
         let mut items = Vec::new();
         let mut last_key = None;
         let mut more = false;
@@ -143,8 +176,11 @@ impl Store {
             if ns.is_some_and(|want| want != k.0) {
                 break;
             }
-            if !labels.matches(v) || !fields.matches(v) {
-                continue;
+            if selective {
+                let parsed = v.read(keep);
+                if !labels.matches(&parsed) || !fields.matches(&parsed) {
+                    continue;
+                }
             }
             if limit.is_some_and(|l| items.len() >= l) {
                 more = true;

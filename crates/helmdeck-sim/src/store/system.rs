@@ -13,13 +13,12 @@ impl Store {
         let gr = (String::new(), "events".to_string());
         let iuid = involved["metadata"]["uid"].clone();
         // Repeated events are counted, as the event recorder does.
-        let existing = self.objects.get(&gr).and_then(|m| {
-            m.iter()
-                .find(|((n, _), e)| {
-                    *n == ns && e["involvedObject"]["uid"] == iuid && e["reason"] == reason
-                })
-                .map(|(k, v)| (k.clone(), v.clone()))
-        });
+        let existing = self
+            .iter_stored(&gr, Some(&ns))
+            .filter(|(_, e)| iuid.as_str().is_none_or(|u| e.json().contains(u)))
+            .map(|(k, e)| (k, e.read(false)))
+            .find(|(_, e)| e["involvedObject"]["uid"] == iuid && e["reason"] == reason)
+            .map(|(k, e)| (k.clone(), e.into_owned()));
         let now = now_rfc3339();
         if let Some((key, mut ev)) = existing
             && ev["message"] == message
@@ -28,10 +27,7 @@ impl Store {
             ev["lastTimestamp"] = json!(now);
             let rv = self.bump();
             ev["metadata"]["resourceVersion"] = json!(rv.to_string());
-            self.objects
-                .entry(gr.clone())
-                .or_default()
-                .insert(key, ev.clone());
+            self.put(&gr, key, &ev);
             self.emit(&gr, &ns, "MODIFIED", ev);
             return;
         }
@@ -66,25 +62,23 @@ impl Store {
         new["status"] = status;
         let rv = self.bump();
         new["metadata"]["resourceVersion"] = json!(rv.to_string());
-        self.objects
-            .entry(gr.clone())
-            .or_default()
-            .insert((ns.to_string(), name.to_string()), new.clone());
+        self.put(gr, (ns.to_string(), name.to_string()), &new);
         self.emit(gr, ns, "MODIFIED", new.clone());
         Some(new)
     }
 
     /// Replaces an object wholesale (controllers: labels, spec.nodeName, …).
     pub fn put_raw(&mut self, gr: &Gr, ns: &str, name: &str, mut obj: Value) -> Value {
-        if self.get_gr(gr, ns, name) == Some(&obj) {
+        let keep = self.keeps_parsed(gr);
+        if self
+            .stored(gr, ns, name)
+            .is_some_and(|s| *s.read(keep) == obj)
+        {
             return obj;
         }
         let rv = self.bump();
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
-        self.objects
-            .entry(gr.clone())
-            .or_default()
-            .insert((ns.to_string(), name.to_string()), obj.clone());
+        self.put(gr, (ns.to_string(), name.to_string()), &obj);
         self.emit(gr, ns, "MODIFIED", obj.clone());
         obj
     }
@@ -125,10 +119,7 @@ impl Store {
         let gr = (rt.group.clone(), rt.plural.clone());
         let rv = self.bump();
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
-        self.objects
-            .entry(gr.clone())
-            .or_default()
-            .insert((ns.clone(), name), obj.clone());
+        self.put(&gr, (ns.clone(), name), &obj);
         self.emit(&gr, &ns, "ADDED", obj.clone());
         Ok(obj)
     }

@@ -56,7 +56,7 @@ impl Store {
         }
         self.check_namespace(rt, ns)?;
         let gr = (rt.group.clone(), rt.plural.clone());
-        if self.get_gr(&gr, ns, &name).is_some() {
+        if self.has(&gr, ns, &name) {
             return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
         }
         let uid = self.new_uid();
@@ -106,10 +106,7 @@ impl Store {
         }
         let rv = self.bump();
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
-        self.objects
-            .entry(gr.clone())
-            .or_default()
-            .insert((ns.to_string(), name.clone()), obj.clone());
+        self.put(&gr, (ns.to_string(), name.clone()), &obj);
         self.emit(&gr, ns, "ADDED", obj.clone());
         if rt.kind == "Namespace" && rt.group.is_empty() {
             self.furnish_namespace(&name);
@@ -136,7 +133,7 @@ impl Store {
             ));
         }
         let gr = (rt.group.clone(), rt.plural.clone());
-        let Some(old) = self.get_gr(&gr, ns, name).cloned() else {
+        let Some(old) = self.get_gr(&gr, ns, name) else {
             return Err(ApiError::not_found(&rt.group, &rt.plural, name));
         };
         if let Some(want) = obj["metadata"]["resourceVersion"]
@@ -271,10 +268,7 @@ impl Store {
         }
         let rv = self.bump();
         new["metadata"]["resourceVersion"] = json!(rv.to_string());
-        self.objects
-            .entry(gr.clone())
-            .or_default()
-            .insert((ns.to_string(), name.to_string()), new.clone());
+        self.put(gr, (ns.to_string(), name.to_string()), &new);
         self.emit(gr, ns, "MODIFIED", new.clone());
         Ok(new)
     }
@@ -293,7 +287,7 @@ impl Store {
     ) -> Result<Value, ApiError> {
         let ns = if rt.namespaced { ns } else { "" };
         let gr = (rt.group.clone(), rt.plural.clone());
-        let Some(old) = self.get_gr(&gr, ns, name).cloned() else {
+        let Some(old) = self.get_gr(&gr, ns, name) else {
             return Err(ApiError::not_found(&rt.group, &rt.plural, name));
         };
         let patched = match content_type {
@@ -365,7 +359,7 @@ impl Store {
             json!({"manager": manager, "operation": "Apply", "apiVersion": rt.api_version(),
                    "time": time, "fieldsType": "FieldsV1", "fieldsV1": fs})
         };
-        let Some(live) = self.get_gr(&gr, ns, name).cloned() else {
+        let Some(live) = self.get_gr(&gr, ns, name) else {
             let mut obj = applied;
             obj["metadata"]["managedFields"] = json!([entry(now_rfc3339(), &new_set)]);
             return self.create(rt, ns, obj, opts);
