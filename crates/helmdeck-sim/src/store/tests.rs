@@ -522,3 +522,69 @@ fn pages_walk_a_namespace_and_carry_the_remaining_count() {
         .collect();
     assert_eq!(ns_iter.len(), 10);
 }
+
+/// Past [`super::PARSED_UP_TO`] objects a type is kept as text only: every read, list, update
+/// and delete still sees the same objects, and the list's bytes are the objects' own.
+#[test]
+fn a_big_collection_kept_as_text_reads_and_writes_as_a_small_one() {
+    use super::PARSED_UP_TO;
+    let mut s = store_with_ns("big");
+    let t = cm_type(&s);
+    let gr = (String::new(), "configmaps".to_string());
+    // The namespace's own kube-root-ca.crt, if any, counts too.
+    let before = s.iter_gr(&gr, None).count();
+    for i in 0..=PARSED_UP_TO {
+        s.create(
+            &t,
+            "big",
+            cm(&format!("cm-{i:05}"), json!({"i": i.to_string()})),
+            &WriteOpts::default(),
+        )
+        .expect("create");
+    }
+    assert!(!s.keeps_parsed(&gr));
+    assert!(s.objects[&gr].values().all(|o| o.parsed.get().is_none()));
+    let got = s.get(&t, "big", "cm-00042").expect("get");
+    assert_eq!(got["data"]["i"], "42");
+    let mut changed = got.clone();
+    changed["data"]["i"] = json!("forty-two");
+    s.update(&t, "big", "cm-00042", changed, false, &WriteOpts::default())
+        .expect("update");
+    assert_eq!(
+        s.get(&t, "big", "cm-00042").expect("get")["data"]["i"],
+        "forty-two"
+    );
+    s.delete(
+        &t,
+        "big",
+        "cm-00007",
+        Propagation::Background,
+        &WriteOpts::default(),
+    )
+    .expect("delete");
+    assert!(s.get(&t, "big", "cm-00007").is_err());
+    let all = s
+        .list(
+            &t,
+            Some("big"),
+            &Default::default(),
+            &Default::default(),
+            None,
+            None,
+        )
+        .expect("list");
+    assert_eq!(all.items.len() + 1, before + PARSED_UP_TO + 1);
+    let body = s
+        .list_json(
+            &t,
+            Some("big"),
+            &Default::default(),
+            &Default::default(),
+            Some(3),
+            None,
+        )
+        .expect("list");
+    let page: Value = serde_json::from_slice(&body).expect("a JSON list");
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(3));
+    assert_eq!(page["items"][0], all.items[0]);
+}
