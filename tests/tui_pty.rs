@@ -672,6 +672,8 @@ fn open_shows_a_bundles_release_with_the_live_cluster_gone() {
     let mut t = Tty::start_in(home.path(), None, &["open", bundle.to_str().unwrap()], &[]);
     t.wait_for("releases (1)", 60);
     t.wait_for("read-only", 10);
+    // The header names the bundle, not the simulated cluster serving it.
+    t.wait_for("ctx bundle:support.tar.gz", 10);
     t.keys(b"d");
     t.wait_for("posthog-web", 30);
     t.keys(b"q");

@@ -206,6 +206,10 @@ fn recorded(
             })
             .collect(),
         source: format!("the support bundle {}", path.display()),
+        context: format!(
+            "bundle:{}",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        ),
     };
     Ok((std::sync::Arc::new(r), version, opened))
 }

@@ -82,6 +82,10 @@ pub struct Recorded {
     pub logs: Vec<RecordedLog>,
     /// Where it came from, named in every refusal (`the support bundle FILE`).
     pub source: String,
+    /// The kubeconfig's context name, which the app's header and kubectl's
+    /// `config current-context` show: the bundle's, not a live cluster's. (The cluster keeps
+    /// the simulated cluster's name, which tells helmdeck where it is.)
+    pub context: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -268,7 +272,11 @@ impl SimCluster {
             None
         };
         let url = format!("{}://{addr}", if tls.is_some() { "https" } else { "http" });
-        write_kubeconfig(&kubeconfig, &url, &authority)?;
+        let context = options
+            .recorded
+            .as_ref()
+            .map_or("helmdeck-sim", |r| r.context.as_str());
+        write_kubeconfig(&kubeconfig, &url, &authority, context)?;
         let state = Arc::new(SimState::with_authority(
             options.clone(),
             addr.to_string(),
@@ -353,11 +361,13 @@ fn restart(state: &SimState, down: Duration) {
 }
 
 /// The kubeconfig for this cluster's user, with the credential the options ask for (and the
-/// private files it needs beside it: the client key, the exec plugin's token key).
+/// private files it needs beside it: the client key, the exec plugin's token key), its
+/// context called `name`.
 fn write_kubeconfig(
     path: &std::path::Path,
     url: &str,
     authority: &auth::Authority,
+    name: &str,
 ) -> Result<(), SimError> {
     use base64::Engine;
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
@@ -409,8 +419,8 @@ fn write_kubeconfig(
         "apiVersion": "v1", "kind": "Config",
         "clusters": [{"name": "helmdeck-sim", "cluster": cluster}],
         "users": [{"name": "helmdeck-sim", "user": user}],
-        "contexts": [{"name": "helmdeck-sim", "context": {"cluster": "helmdeck-sim", "user": "helmdeck-sim", "namespace": "default"}}],
-        "current-context": "helmdeck-sim",
+        "contexts": [{"name": name, "context": {"cluster": "helmdeck-sim", "user": "helmdeck-sim", "namespace": "default"}}],
+        "current-context": name,
         "preferences": {},
     });
     let text = serde_yaml::to_string(&config).unwrap_or_default();
