@@ -238,7 +238,7 @@ impl RenderRequest {
     pub fn render_owned(&self, chart: Chart) -> Result<Rendered, ValuesError> {
         let user = self.user_values()?;
         let mut warnings = Vec::new();
-        let refs = unknown::template_refs(&chart);
+        let refs = unknown::TemplateRefs::of(&chart);
         let name = chart.name().to_string();
         let processed = deps::process_dependencies(chart, &user, self.major, &mut warnings)?;
         let mut values = user.clone();
@@ -273,8 +273,12 @@ impl RenderRequest {
         )
         .is_ok()
         {
-            let notes = crate::chart::upgrade_notes::for_chart(&name);
-            for u in unknown::unknown_keys(&defaults, &user)
+            let unknown = unknown::unknown_keys(&defaults, &user);
+            let (refs, notes) = match unknown.is_empty() {
+                true => (Default::default(), None),
+                false => (refs.joined(), crate::chart::upgrade_notes::for_chart(&name)),
+            };
+            for u in unknown
                 .into_iter()
                 .filter(|u| !unknown::read_by_templates(&refs, &u.path))
             {

@@ -55,21 +55,44 @@ const SUGGESTIONS: usize = 200;
 /// Every value path the chart's templates and its subcharts' read, qualified by subchart
 /// (`postgresql.persistence.storageClass`), with whether it is read whole.
 pub fn template_refs(chart: &crate::chart::Chart) -> BTreeMap<String, bool> {
-    let mut out = BTreeMap::new();
-    collect(chart, "", &mut out);
-    out
+    TemplateRefs::of(chart).joined()
 }
 
-fn collect(chart: &crate::chart::Chart, prefix: &str, out: &mut BTreeMap<String, bool>) {
-    for (p, whole) in chart.value_refs.iter() {
-        let path = p
-            .split('.')
-            .fold(prefix.to_string(), |at, seg| super::join_path(&at, seg));
-        let e = out.entry(path).or_insert(false);
-        *e |= *whole;
+/// Each chart's template value paths with its subchart prefix, not yet joined: taken from the
+/// chart as loaded (a subchart its condition turns off still reads its values) and joined
+/// only when some key is unknown, which most renders never need (joining the vendor chart's
+/// was a fourteenth of rendering it).
+pub struct TemplateRefs(Vec<(String, std::sync::Arc<BTreeMap<String, bool>>)>);
+
+impl TemplateRefs {
+    pub fn of(chart: &crate::chart::Chart) -> TemplateRefs {
+        fn gather(
+            chart: &crate::chart::Chart,
+            prefix: String,
+            out: &mut Vec<(String, std::sync::Arc<BTreeMap<String, bool>>)>,
+        ) {
+            for d in &chart.dependencies {
+                gather(d, super::join_path(&prefix, d.name()), out);
+            }
+            out.push((prefix, chart.value_refs.clone()));
+        }
+        let mut out = Vec::new();
+        gather(chart, String::new(), &mut out);
+        TemplateRefs(out)
     }
-    for d in &chart.dependencies {
-        collect(d, &super::join_path(prefix, d.name()), out);
+
+    pub fn joined(&self) -> BTreeMap<String, bool> {
+        let mut out = BTreeMap::new();
+        for (prefix, refs) in &self.0 {
+            for (p, whole) in refs.iter() {
+                let path = p
+                    .split('.')
+                    .fold(prefix.clone(), |at, seg| super::join_path(&at, seg));
+                let e = out.entry(path).or_insert(false);
+                *e |= *whole;
+            }
+        }
+        out
     }
 }
 
