@@ -112,14 +112,16 @@ fn render_values(args: &ValuesArgs) -> Result<Rendered, CliError> {
     let resolved = values_intent(args)?
         .resolve()
         .map_err(CliError::bad_input)?;
-    let rendered = resolved
-        .request
-        .render_owned(resolved.chart)
-        .map_err(CliError::bad_input);
+    let rendered = resolved.request.render_owned(resolved.chart);
     // The process ends after printing: freeing a big tree value by value costs more than the
     // exit does (a tenth of rendering the vendor's chart).
     std::mem::forget(resolved.request);
     rendered
+        .map(|(r, trees)| {
+            std::mem::forget(trees);
+            r
+        })
+        .map_err(CliError::bad_input)
 }
 
 pub fn render(args: RenderArgs) -> i32 {

@@ -230,12 +230,16 @@ impl RenderRequest {
 
     /// Renders the values the chart's templates will see, validated against its schemas.
     pub fn render(&self, chart: &Chart) -> Result<Rendered, ValuesError> {
-        self.render_owned(chart.clone())
+        self.render_owned(chart.clone()).map(|(r, _)| r)
     }
 
     /// [`render`](Self::render) of a chart the caller is done with: its values are processed
-    /// in place rather than copied (a tenth of rendering the vendor's chart).
-    pub fn render_owned(&self, chart: Chart) -> Result<Rendered, ValuesError> {
+    /// in place rather than copied (a tenth of rendering the vendor's chart). Also gives back
+    /// the trees it worked with, for a caller about to exit to leave unfreed.
+    pub fn render_owned(
+        &self,
+        chart: Chart,
+    ) -> Result<(Rendered, impl Sized + use<>), ValuesError> {
         let user = self.user_values()?;
         let mut warnings = Vec::new();
         let refs = unknown::TemplateRefs::of(&chart);
@@ -313,13 +317,14 @@ impl RenderRequest {
                 ));
             }
         }
-        Ok(Rendered {
+        let rendered = Rendered {
             values,
             user_values: user,
             layers,
             provenance,
             warnings,
-        })
+        };
+        Ok((rendered, (processed, defaults)))
     }
 
     fn provenance(
