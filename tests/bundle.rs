@@ -309,9 +309,36 @@ fn a_bundle_holds_the_release_without_its_secrets_and_replays_as_a_read_only_clu
         web_log.contains("ordinary line about postgresql"),
         "{web_log}"
     );
+    // The kubelets' summaries of the nodes the claims are mounted on: this namespace's pods.
+    let stats: Vec<Value> = files
+        .iter()
+        .filter(|(n, _)| n.starts_with("node-stats/"))
+        .map(|(n, _)| json_file(&files, n))
+        .collect();
+    assert!(!stats.is_empty(), "node stats in the bundle");
+    let measured: Vec<&Value> = stats
+        .iter()
+        .flat_map(|s| s["pods"].as_array().unwrap())
+        .inspect(|p| assert_eq!(p["podRef"]["namespace"], "posthog", "{p}"))
+        .flat_map(|p| p["volume"].as_array().into_iter().flatten())
+        .filter(|v| v["pvcRef"].is_object())
+        .collect();
+    assert_eq!(
+        measured.len(),
+        claims.as_array().unwrap().len(),
+        "every claim measured: {measured:?}"
+    );
     let check = json_file(&files, "check.json");
     assert_eq!(check["verdict"], "pass", "{check}");
     assert!(check["pods"].is_object() && check["disks"].is_array());
+    assert!(
+        check["disks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["usage"]["verdict"] == "pass"),
+        "{check}"
+    );
     assert!(file(&files, "check.txt").contains("PODS"));
     let audit = file(&files, "audit.jsonl");
     assert_eq!(
@@ -346,11 +373,14 @@ fn a_bundle_holds_the_release_without_its_secrets_and_replays_as_a_read_only_clu
     assert!(!other.exists());
 
     // Replayed: check judges as it judged the live cluster.
-    let live = helmdeck_on(
-        &sim,
-        &helm(4),
-        &["check", "--pods", "--disks", "-o", "json"],
-    );
+    // With no earlier samples, as the replay has none: one reading each, no growth.
+    let fresh = tempfile::tempdir().expect("cache");
+    let live = sim
+        .cmd(helmdeck_bin())
+        .env("HELMDECK_CACHE_DIR", fresh.path())
+        .args(["check", "--pods", "--disks", "-o", "json"])
+        .output()
+        .expect("run helmdeck");
     let r = replay(&sim, &out);
     let replayed = on_replay(
         &sim,
@@ -364,6 +394,17 @@ fn a_bundle_holds_the_release_without_its_secrets_and_replays_as_a_read_only_clu
         serde_json::from_slice(&replayed.stdout).unwrap(),
     );
     assert_eq!(verdicts(&live), verdicts(&replayed));
+    // The disks' usage reads as it was recorded.
+    let used = |v: &Value| -> Vec<Value> {
+        v["disks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["usage"]["capacity_bytes"].clone())
+            .collect()
+    };
+    assert!(used(&replayed).iter().all(Value::is_u64), "{replayed}");
+    assert_eq!(used(&live), used(&replayed));
     assert_eq!(live["verdict"], replayed["verdict"]);
     assert_eq!(live["profile"], replayed["profile"]);
 

@@ -801,6 +801,7 @@ fn check_verify_and_the_dashboard_judge_one_cluster_state_alike() {
             pods: true,
             disks: true,
             now,
+            volumes: None,
         },
         None,
     );
@@ -826,6 +827,8 @@ fn check_verify_and_the_dashboard_judge_one_cluster_state_alike() {
         checked.verdict_of(&["disk", "disks"])
     );
     // The binary's report, read from its own watchers: the same checks with the same verdicts.
+    // (It also measures the disks' usage from the kubelets, which a snapshot does not hold:
+    // `a_filling_kafka_disk_…` tests those checks.)
     let pairs = |checks: Vec<(String, String)>| {
         let mut c = checks;
         c.sort();
@@ -836,6 +839,7 @@ fn check_verify_and_the_dashboard_judge_one_cluster_state_alike() {
             .as_array()
             .expect("checks")
             .iter()
+            .filter(|c| c["id"] != "disk-usage")
             .map(|c| {
                 (
                     c["id"].as_str().unwrap_or_default().to_string(),
@@ -860,4 +864,181 @@ fn check_verify_and_the_dashboard_judge_one_cluster_state_alike() {
             .collect(),
     );
     assert_eq!(binary, ours);
+}
+
+/// The kafka claim's usage and the check on it, from one `check --disks` with its own cache
+/// (no earlier samples, so no growth) or with the sim's.
+fn kafka_usage(sim: &Sim, fresh: bool) -> (Output, Value, Value) {
+    let cache = tempfile::tempdir().expect("cache");
+    let mut c = sim.cmd(common::helmdeck_bin());
+    if fresh {
+        c.env("HELMDECK_CACHE_DIR", cache.path());
+    }
+    let o = c
+        .args(["check", "--disks", "-o", "json"])
+        .output()
+        .expect("run helmdeck check");
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+    let usage = disk(&v, "kafka-0")
+        .map(|d| d["usage"].clone())
+        .unwrap_or(Value::Null);
+    (o, v, usage)
+}
+
+/// `disk-filling:kafka:…` on an installed release: `check --disks` reads the claim's usage from
+/// its node's kubelet and warns above 80 %, fails above 90 % with the next step for its class;
+/// with an earlier run's samples it knows the growth and fails on the time to full; the full
+/// broker crash-loops with Kafka's own error.
+#[test]
+fn a_filling_kafka_disk_warns_then_fails_and_its_broker_crash_loops_when_full() {
+    // From 81 % at 50 MB a simulated minute (about 16 MB a real second at the default time
+    // factor): about half a minute above 80 %, as long again to full.
+    let sim = sim(vec!["disk-filling:kafka:50:81".parse().expect("scenario")]);
+    install(&sim, "local", &[]);
+    let every_claim_measured = |v: &Value| {
+        v["disks"]
+            .as_array()
+            .is_some_and(|d| d.len() == 5 && d.iter().all(|d| d["usage"]["percent"].is_number()))
+    };
+    let (o, v, usage) = eventually(60, "the kafka claim measured above 80 %", || {
+        let (o, v, u) = kafka_usage(&sim, true);
+        (u["percent"].as_f64().is_some_and(|p| p > 80.0) && every_claim_measured(&v))
+            .then_some((o, v, u))
+    });
+    let percent = usage["percent"].as_f64().unwrap();
+    let row = disk(&v, "kafka-0").unwrap();
+    let expands = row["expansion"] == true;
+    if percent <= 90.0 {
+        assert_eq!(usage["verdict"], "warn", "{usage}");
+        assert!(
+            usage["message"]
+                .as_str()
+                .unwrap()
+                .ends_with(" %, above 80 %)"),
+            "{usage}"
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "a warning exits 0: {}",
+            stderr(&o)
+        );
+    }
+    assert!(
+        usage["growth_bytes_per_hour"].is_null(),
+        "one sample: {usage}"
+    );
+    assert_eq!(usage["capacity_bytes"], 5u64 << 30);
+    let fix = usage["fix"].as_str().unwrap();
+    if expands {
+        assert!(
+            fix.contains(
+                "helmdeck upgrade --release posthog -n posthog --set kafka.persistence.size="
+            ) && fix.contains("--resize-disks"),
+            "{fix}"
+        );
+    } else {
+        assert!(fix.contains("does not allow expansion"), "{fix}");
+    }
+    assert!(fix.contains("kafka.logRetentionBytes"), "{fix}");
+    // The other claims are measured and nowhere near full.
+    for d in v["disks"].as_array().unwrap() {
+        if !d["claim"].as_str().unwrap().ends_with("kafka-0") {
+            assert_eq!(d["usage"]["verdict"], "pass", "{d}");
+        }
+    }
+    let checks = v["checks"].as_array().unwrap();
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["id"] == "disk-usage" && c["fix"] == fix),
+        "{checks:?}"
+    );
+
+    // Two runs keeping their samples: the second knows the growth and the time to full.
+    kafka_usage(&sim, false);
+    let (o, _, usage) = eventually(30, "a second sample later than the first", || {
+        let (o, v, u) = kafka_usage(&sim, false);
+        u["full_in_seconds"].is_u64().then_some((o, v, u))
+    });
+    assert_eq!(usage["verdict"], "fail", "{usage}");
+    assert!(
+        usage["full_in_seconds"].as_u64().unwrap() < 24 * 3600,
+        "{usage}"
+    );
+    assert!(
+        usage["growth_bytes_per_hour"].as_f64().unwrap() > 0.0,
+        "{usage}"
+    );
+    assert!(
+        usage["message"].as_str().unwrap().contains("full in "),
+        "{usage}"
+    );
+    assert_eq!(o.status.code(), Some(1));
+
+    // Above 90 % fails on the percentage alone.
+    let usage = eventually(90, "the kafka claim above 90 %", || {
+        let (_, _, u) = kafka_usage(&sim, true);
+        u["percent"].as_f64().is_some_and(|p| p > 90.0).then_some(u)
+    });
+    assert_eq!(usage["verdict"], "fail", "{usage}");
+    assert!(
+        usage["message"]
+            .as_str()
+            .unwrap()
+            .contains(" %, above 90 %)"),
+        "{usage}"
+    );
+
+    // Full: the broker crash-loops, and its log says why.
+    let (_, v) = check_until(&sim, &["--pods"], "kafka crash-looping", |v| {
+        pod_with_problem(v, "CrashLoopBackOff")
+            .is_some_and(|p| p["name"].as_str().is_some_and(|n| n.contains("kafka")))
+    });
+    let pod = pod_with_problem(&v, "CrashLoopBackOff").unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let logs = sim.run(
+        &common::kubectl(),
+        &["logs", "-n", "posthog", &pod, "--previous"],
+    );
+    assert!(
+        logs.contains("java.io.IOException: No space left on device"),
+        "{logs}"
+    );
+    let node = sim.run(
+        &common::kubectl(),
+        &[
+            "get",
+            "pod",
+            "-n",
+            "posthog",
+            &pod,
+            "-o",
+            "jsonpath={.spec.nodeName}",
+        ],
+    );
+    // kubectl reads the same summary through the node proxy.
+    let raw = sim.run(
+        &common::kubectl(),
+        &[
+            "get",
+            "--raw",
+            &format!("/api/v1/nodes/{node}/proxy/stats/summary"),
+        ],
+    );
+    let summary: Value = serde_json::from_str(&raw).expect("json");
+    let full = summary["pods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["volume"].as_array().into_iter().flatten())
+        .find(|v| {
+            v["pvcRef"]["name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with("kafka-0"))
+        })
+        .expect("the kafka claim in its node's summary");
+    assert_eq!(full["availableBytes"], 0, "{full}");
 }

@@ -2002,3 +2002,59 @@ fn every_context_lists_its_releases_and_names_the_unreachable_one() {
     assert!(a.home.every.is_none());
     assert!(render(&a, 120, 30).contains(" releases (2) "));
 }
+
+/// The disks pane with the kubelets' measurements: each claim's use and time to full, and the
+/// selected claim's fill over the samples as a small chart with its next step.
+#[test]
+fn dashboard_disk_usage() {
+    use helmdeck::cluster::disk_usage::ClaimUsage;
+    use helmdeck::health::fill::Sample;
+    let mut a = dashboard();
+    key(&mut a, KeyCode::Tab);
+    const G: u64 = 1 << 30;
+    let at = |claim: &str, minute: u64, used: u64| ClaimUsage {
+        namespace: "posthog".into(),
+        claim: claim.into(),
+        sample: Sample {
+            at_ms: 1_796_292_000_000 + minute * 60_000,
+            used,
+            capacity: 20 * G,
+        },
+    };
+    // Kafka grows 1 GiB every ten minutes; ClickHouse holds still.
+    for m in 0..12 {
+        a.update(Msg::Volumes(
+            vec![
+                at("data-posthog-kafka-0", m * 10, 6 * G + m * G),
+                at("data-posthog-clickhouse-0", m * 10, 8 * G),
+            ],
+            Vec::new(),
+        ));
+    }
+    let kafka = a
+        .session
+        .disks
+        .iter()
+        .position(|d| d.claim == "data-posthog-kafka-0")
+        .expect("kafka's claim");
+    while a.dash.selected < kafka {
+        key(&mut a, KeyCode::Char('j'));
+    }
+    let text = render(&a, 160, 48);
+    assert!(text.contains("85%"), "{text}");
+    assert!(text.contains("full in 30m, within 24 h"), "{text}");
+    assert!(
+        text.contains("class gp2 does not allow expansion"),
+        "{text}"
+    );
+    snap("dashboard_disk_usage", &a);
+    // A kubelet that cannot be read is said so under the evidence.
+    a.update(Msg::Volumes(
+        Vec::new(),
+        vec![
+            "node sim-node-2: volume usage needs `get` on nodes/proxy, which this user lacks"
+                .into(),
+        ],
+    ));
+    assert!(render(&a, 160, 48).contains("usage not read: node sim-node-2"));
+}

@@ -163,7 +163,52 @@ pub async fn gather(
     g.releases
         .sort_by_key(|r| r["version"].as_u64().unwrap_or_default());
     g.logs = logs(client, namespace, &g, log_lines).await;
+    g.node_stats = node_stats(client, namespace, &mut g.skipped).await;
     Ok(g)
+}
+
+/// The kubelet's summary of each node the namespace's claims are mounted on, the namespace's
+/// pods only (other namespaces' are other people's).
+async fn node_stats(
+    client: &kube::Client,
+    namespace: &str,
+    skipped: &mut Vec<Skipped>,
+) -> Vec<(String, Value)> {
+    let pods = match crate::cluster::disk_usage::list_pods(client, Some(namespace)).await {
+        Ok(p) => p,
+        Err(e) => {
+            skipped.push(Skipped {
+                what: "node stats".into(),
+                why: why(&e),
+            });
+            return Vec::new();
+        }
+    };
+    let mut nodes: Vec<String> = pods
+        .iter()
+        .filter_map(|p| {
+            let spec = p.spec.as_ref()?;
+            (!spec.claims.is_empty()).then(|| spec.node_name.clone())?
+        })
+        .collect();
+    nodes.sort();
+    nodes.dedup();
+    let mut out = Vec::new();
+    for node in nodes {
+        match get(client, &format!("/api/v1/nodes/{node}/proxy/stats/summary")).await {
+            Ok(mut summary) => {
+                if let Some(pods) = summary["pods"].as_array_mut() {
+                    pods.retain(|p| p["podRef"]["namespace"] == namespace);
+                }
+                out.push((node, summary));
+            }
+            Err(e) => skipped.push(Skipped {
+                what: format!("node stats of {node}"),
+                why: why(&e),
+            }),
+        }
+    }
+    out
 }
 
 /// The last `lines` lines of every container (and of its previous run when it restarted).

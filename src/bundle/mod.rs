@@ -11,6 +11,9 @@
 //! - `release/`: `history.json`, and per revision `release.json` (helm's record without the
 //!   chart's templates), `values.yaml` and `manifest.yaml`
 //! - `logs/NS/POD/CONTAINER[.previous].log`: each container's last lines
+//! - `node-stats/NODE.json`: the kubelet's summary of each node the namespace's claims are
+//!   mounted on (`/api/v1/nodes/NODE/proxy/stats/summary`), the namespace's pods only: how full
+//!   each disk was
 //! - `check.json`, `check.txt`: `helmdeck check --pods --disks` at the time
 //! - `audit.jsonl`: this release's last records from helmdeck's audit log
 
@@ -56,6 +59,8 @@ pub struct Gathered {
     /// helm's records of the release, oldest first.
     pub releases: Vec<Value>,
     pub logs: Vec<LogTail>,
+    /// Each node's kubelet summary, the namespace's pods only.
+    pub node_stats: Vec<(String, Value)>,
     pub skipped: Vec<Skipped>,
 }
 
@@ -146,6 +151,9 @@ pub fn assemble(mut g: Gathered, meta: &Meta, extras: Extras) -> Vec<(String, Ve
             format!("logs/{}/{}/{}{suffix}.log", l.namespace, l.pod, l.container),
             text.join("\n") + "\n",
         ));
+    }
+    for (node, summary) in &g.node_stats {
+        files.push((format!("node-stats/{node}.json"), json(summary)));
     }
     let mut audit = String::new();
     for mut a in extras.audit {
@@ -285,6 +293,8 @@ pub struct Opened {
     /// Every object, helm's release records rebuilt as the Secrets helm stores them in.
     pub objects: Vec<Value>,
     pub logs: Vec<LogTail>,
+    /// Each node's kubelet summary as recorded.
+    pub node_stats: Vec<(String, Value)>,
     pub check: Value,
 }
 
@@ -361,6 +371,10 @@ fn take(out: &mut Opened, rel: &str, text: &str) -> Result<(), String> {
             }
         }
         ["release", "revisions", _, "release.json"] => out.objects.push(release_secret(&parse()?)),
+        ["node-stats", file] if file.ends_with(".json") => {
+            out.node_stats
+                .push((file.trim_end_matches(".json").to_string(), parse()?));
+        }
         ["logs", ns, pod, file] => {
             let (container, previous) = match file.strip_suffix(".previous.log") {
                 Some(c) => (c, true),

@@ -411,14 +411,28 @@ async fn report(args: &CheckArgs, w: &Watching, p: &Probing) -> CheckReport {
         ),
         None => None,
     };
+    let (history, unread) = if want_disks {
+        volume_history(w, &snap).await
+    } else {
+        (None, Vec::new())
+    };
     let asked = health::Asked {
         release: release_filter,
         rule: w.rule,
         pods: want_pods,
         disks: want_disks,
         now,
+        volumes: history.as_ref(),
     };
     let mut judged = health::Judgement::of(&snap, asked, ingestion.as_ref());
+    if !unread.is_empty() {
+        judged.checks.push(Check {
+            id: "disk-usage",
+            verdict: Verdict::Warn,
+            message: format!("volume usage not read: {}", unread.join("; ")),
+            fix: "grant `get` on nodes/proxy (the kubelet's summary, as `kubectl get --raw /api/v1/nodes/NODE/proxy/stats/summary` reads it), or check the nodes' kubelets".into(),
+        });
+    }
     // Through the load balancer, as users' SDKs go (not when a public URL was given: that
     // is the path already).
     let public_path = match &p.transport {
@@ -455,6 +469,48 @@ async fn report(args: &CheckArgs, w: &Watching, p: &Probing) -> CheckReport {
         public_path,
         checks: judged.checks,
     }
+}
+
+/// The claims' usage read from their nodes' kubelets now, added to what earlier runs measured
+/// (kept in the cache directory per cluster, so a second run knows the growth); what could
+/// not be read.
+async fn volume_history(
+    w: &Watching,
+    snap: &crate::observed::Snapshot,
+) -> (Option<crate::health::fill::History>, Vec<String>) {
+    use crate::cluster::disk_usage;
+    let nodes = if snap.pods.is_empty() && !snap.pvcs.is_empty() {
+        // `--disks` alone watches no pods: the claims' pods are listed once.
+        let mut with_pods = crate::observed::Snapshot {
+            pvcs: snap.pvcs.clone(),
+            ..Default::default()
+        };
+        match disk_usage::list_pods(&w.client, w.namespace.as_deref()).await {
+            Ok(pods) => with_pods.pods = pods,
+            Err(e) => return (None, vec![format!("the pods that mount the claims: {e}")]),
+        }
+        disk_usage::nodes_of(&with_pods)
+    } else {
+        disk_usage::nodes_of(snap)
+    };
+    if nodes.is_empty() {
+        return (None, Vec::new());
+    }
+    let (usage, unread) = disk_usage::read(&w.client, &nodes).await;
+    let path = crate::dirs::cache_dir()
+        .join("volume-usage")
+        .join(format!("{}.json", w.target.scope_key()));
+    let mut history = crate::health::fill::History::load(&path);
+    disk_usage::record(&mut history, &usage);
+    let week_ago = crate::health::fill::epoch_ms(SystemTime::now()).saturating_sub(7 * 86_400_000);
+    history.forget_older_than(week_ago);
+    if let Err(e) = history.save(&path) {
+        eprintln!(
+            "warning: the volume usage history was not kept ({}: {e}); the next run cannot tell the growth",
+            path.display()
+        );
+    }
+    (Some(history), unread)
 }
 
 /// What `check` says when the release it was asked about is not installed.
@@ -552,6 +608,9 @@ pub fn text(r: &CheckReport, wide: bool) -> String {
                 row.storage_class,
                 row.message
             );
+            if let Some(u) = &row.usage {
+                let _ = writeln!(s, "         [{}] usage: {}", mark(u.verdict), u.message);
+            }
             if wide {
                 for e in &row.evidence {
                     let _ = writeln!(s, "         {e}");

@@ -463,7 +463,9 @@ pub struct SimArgs {
     pub kubeconfig: Option<PathBuf>,
     /// A scenario: crashloop:ROLE, image-pull-error:ROLE, unencrypted-storage, small-nodes,
     /// failing-migration, api-restart:SECONDS, latency:MS, scale:NAMESPACES:PODS,
-    /// ingestion-down, ingestion-stalled, ingestion-delay:MS, unhealthy. Repeatable.
+    /// ingestion-down, ingestion-stalled, ingestion-delay:MS, unhealthy,
+    /// disk-filling:ROLE:MB_PER_MIN[:FROM_PERCENT] (and the rest the error for an unknown one
+    /// lists). Repeatable.
     #[arg(long = "scenario")]
     pub scenarios: Vec<String>,
     /// Multiplies simulated delays (readiness probe delays, container start, job run time).

@@ -205,6 +205,7 @@ fn recorded(
                 lines: l.lines,
             })
             .collect(),
+        node_stats: std::mem::take(&mut opened.node_stats).into_iter().collect(),
         source: format!("the support bundle {}", path.display()),
         context: format!(
             "bundle:{}",

@@ -3,6 +3,7 @@
 //! the rules that judge them.
 
 pub mod connect;
+pub mod disk_usage;
 mod exec;
 mod follow;
 pub mod forward;

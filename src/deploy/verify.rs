@@ -121,6 +121,7 @@ pub fn verify_checks(
         pods: true,
         disks: true,
         now,
+        volumes: None,
     };
     crate::health::Judgement::of(snap, asked, None).checks
 }

@@ -34,6 +34,9 @@ pub struct DiskRow {
     pub message: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub fix: String,
+    /// How full it is, when the kubelet's summary was read (`health::fill`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<super::fill::Fill>,
 }
 
 fn class_params(sc: &StorageClass) -> Map<String, Value> {
@@ -282,6 +285,7 @@ pub fn disk_row(
         verdict,
         message,
         fix,
+        usage: None,
     }
 }
 
@@ -374,6 +378,22 @@ fn verdict_message(encryption: EncryptionVerdict, why: &str, verdict: Verdict) -
 fn component_from_claim(claim: &str) -> String {
     let base = claim.rsplit_once('-').map(|(b, _)| b).unwrap_or(claim);
     base.rsplit('-').next().unwrap_or(base).to_string()
+}
+
+/// Attaches each claim's fill, as its samples judge it, to its row.
+pub fn attach_usage(rows: &mut [DiskRow], history: &super::fill::History, release: Option<&str>) {
+    for r in rows {
+        let disk = super::fill::Disk {
+            claim: &r.claim,
+            namespace: &r.namespace,
+            component: &r.component,
+            storage_class: &r.storage_class,
+            expansion: r.expansion,
+        };
+        r.usage = history
+            .of(&r.namespace, &r.claim)
+            .and_then(|s| super::fill::judge(s, disk, release));
+    }
 }
 
 /// One row per claim in the snapshot, sorted by namespace and name.

@@ -3,6 +3,7 @@
 
 pub mod disks;
 pub mod encryption;
+pub mod fill;
 pub mod ingestion;
 pub mod load;
 pub mod objects;
@@ -214,6 +215,21 @@ pub fn disk_checks(rows: &[disks::DiskRow]) -> Vec<Check> {
         .collect()
 }
 
+/// One check per claim whose usage was measured.
+pub fn usage_checks(rows: &[disks::DiskRow]) -> Vec<Check> {
+    rows.iter()
+        .filter_map(|r| {
+            let u = r.usage.as_ref()?;
+            Some(Check {
+                id: "disk-usage",
+                verdict: u.verdict,
+                message: format!("{}: {}", r.claim, u.message),
+                fix: u.fix.clone(),
+            })
+        })
+        .collect()
+}
+
 pub fn ingestion_checks(r: &ProbeRecord) -> Vec<Check> {
     let mut out = vec![ingestion::ingestion_check(r)];
     out.extend(ingestion::endpoint_checks(r));
@@ -243,6 +259,8 @@ pub struct Asked<'a> {
     pub pods: bool,
     pub disks: bool,
     pub now: SystemTime,
+    /// The claims' measured usage, when it was read: the disks get their fill and its checks.
+    pub volumes: Option<&'a fill::History>,
 }
 
 /// The verdicts on one cluster state: `helmdeck check`, the engine's Verify step and the
@@ -265,9 +283,16 @@ impl Judgement {
             checks.push(pods_check(p));
             checks.extend(image_check(p));
         }
-        let disks = asked.disks.then(|| disks_report(snap, asked.rule));
+        let disks = asked.disks.then(|| {
+            let mut rows = disks_report(snap, asked.rule);
+            if let Some(h) = asked.volumes {
+                disks::attach_usage(&mut rows, h, asked.release);
+            }
+            rows
+        });
         if let Some(d) = &disks {
             checks.extend(disk_checks(d));
+            checks.extend(usage_checks(d));
         }
         if let Some(r) = probe {
             checks.extend(ingestion_checks(r));

@@ -195,6 +195,16 @@ impl App {
     }
 
     /// Handles one message; returns what the runtime must do.
+    /// The kubelets' latest measurements of the claims: the disks pane's fill and growth.
+    fn volumes_measured(
+        &mut self,
+        usage: &[crate::cluster::disk_usage::ClaimUsage],
+        unread: &[String],
+    ) -> Vec<Effect> {
+        self.session.measured(usage, unread);
+        Vec::new()
+    }
+
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::Key(k) => self.key(k),
@@ -258,6 +268,7 @@ impl App {
                     Some(u.map(|pods| pods.into_iter().map(|p| (p.name.clone(), p)).collect()));
                 Vec::new()
             }
+            Msg::Volumes(usage, unread) => self.volumes_measured(&usage, &unread),
             Msg::Engine(_) if self.walkthrough.planning() => {
                 let s = self.walkthrough.update(&msg, &self.session);
                 self.follow(s)

@@ -105,6 +105,8 @@ pub enum Msg {
     Probe(Box<ProbeRecord>),
     /// The namespace's pod usage from metrics-server, or why there is none.
     Usage(Result<Vec<crate::observed::PodUsage>, String>),
+    /// The claims' usage from their nodes' kubelets, and the nodes that could not be read.
+    Volumes(Vec<crate::cluster::disk_usage::ClaimUsage>, Vec<String>),
     Engine(deploy::Event),
     /// A helm run left going by an earlier helmdeck, now followed (or why there is none).
     Reattached(Result<Box<crate::helm::runs::LiveRun>, String>),

@@ -145,6 +145,32 @@ impl deploy::Pilot for AppPilot {
     }
 }
 
+/// The claims' usage from the kubelets of the nodes their pods run on, every 15 s as the pod
+/// usage (the kubelet measures volumes about once a minute; asking sooner shows a filling
+/// disk's growth sooner).
+fn spawn_volume_usage(
+    client: kube::Client,
+    tx: tokio::sync::mpsc::UnboundedSender<Msg>,
+    shared: SharedWatch,
+) -> tokio::task::JoinHandle<()> {
+    use crate::cluster::disk_usage;
+    tokio::spawn(async move {
+        loop {
+            let nodes = disk_usage::nodes_of(&shared.get().snapshot());
+            let every = if nodes.is_empty() {
+                2
+            } else {
+                let (usage, unread) = disk_usage::read(&client, &nodes).await;
+                if tx.send(Msg::Volumes(usage, unread)).is_err() {
+                    return;
+                }
+                15
+            };
+            tokio::time::sleep(Duration::from_secs(every)).await;
+        }
+    })
+}
+
 fn save_draft(intent: &deploy::Intent) -> Result<(), String> {
     let data_dir = crate::dirs::data_dir().ok_or("no data directory: set HELMDECK_DATA_DIR")?;
     let draft = data_dir
@@ -698,6 +724,11 @@ fn start_workers(
             }
         }));
     }
+    tasks.push(spawn_volume_usage(
+        client.clone(),
+        tx.clone(),
+        watch.clone(),
+    ));
     // The ingestion probe, every interval or on demand; none across every namespace, where
     // no release is focused.
     if !all {

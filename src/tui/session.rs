@@ -73,6 +73,10 @@ pub struct Session {
     /// The pods' usage by name (metrics-server's last measurement), or why there is none;
     /// None until asked.
     pub usage: Option<Result<std::collections::HashMap<String, crate::observed::PodUsage>, String>>,
+    /// The claims' usage measured since the app started: the disks pane's fill and growth.
+    pub volumes: crate::health::fill::History,
+    /// The nodes whose kubelet could not be read, when some could not.
+    pub volumes_error: Option<String>,
     pub now: SystemTime,
     /// Each release's last operation in this session, shown on Home (even when helm
     /// uninstalled the release).
@@ -95,6 +99,8 @@ impl Session {
             connection: Connection::Connecting,
             probes: VecDeque::new(),
             usage: None,
+            volumes: Default::default(),
+            volumes_error: None,
             now,
             last_ops: Vec::new(),
         }
@@ -189,8 +195,22 @@ impl Session {
             pods: true,
             disks: true,
             now: self.now,
+            volumes: Some(&self.volumes),
         };
         crate::health::Judgement::of(&self.snapshot, asked, self.probes.back())
+    }
+
+    /// Keeps the kubelets' latest measurements (and which nodes could not be read).
+    pub fn measured(
+        &mut self,
+        usage: &[crate::cluster::disk_usage::ClaimUsage],
+        unread: &[String],
+    ) {
+        crate::cluster::disk_usage::record(&mut self.volumes, usage);
+        self.volumes_error = (!unread.is_empty()).then(|| unread.join("; "));
+        if !usage.is_empty() {
+            self.derive();
+        }
     }
 
     /// Keeps a probe's result, the oldest dropped past the pane's history.

@@ -22,6 +22,10 @@ pub(super) fn verdict_tone(v: Verdict) -> (Tone, &'static str) {
     }
 }
 
+pub(super) fn verdict_style(t: &Theme, v: Verdict) -> Style {
+    t.style(verdict_tone(v).0)
+}
+
 pub(super) fn verdict_span(t: &Theme, v: Verdict) -> Span<'static> {
     let (tone, word) = verdict_tone(v);
     Span::styled(word, t.style(tone))

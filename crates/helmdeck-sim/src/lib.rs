@@ -31,6 +31,7 @@ mod table_kinds;
 #[cfg(feature = "test-kit")]
 pub mod testkit;
 pub mod validation;
+pub mod volumes;
 mod websocket;
 pub mod workload;
 
@@ -80,6 +81,8 @@ pub struct Recorded {
     /// Every object with its `apiVersion` and `kind`; uid, times and status are kept.
     pub objects: Vec<serde_json::Value>,
     pub logs: Vec<RecordedLog>,
+    /// Each node's kubelet summary as it was read (`stats/summary` through the node proxy).
+    pub node_stats: std::collections::HashMap<String, serde_json::Value>,
     /// Where it came from, named in every refusal (`the support bundle FILE`).
     pub source: String,
     /// The kubeconfig's context name, which the app's header and kubectl's
@@ -138,6 +141,8 @@ pub struct SimState {
     pub restarts: tokio::sync::watch::Sender<u64>,
     pub logs: Mutex<HashMap<LogKey, Vec<String>>>,
     pub workloads: workload::Workloads,
+    /// When each volume was first mounted: how much the disk-filling scenario wrote.
+    pub volumes: volumes::Volumes,
     /// The store's change signal (held here so log writers need not take the store lock).
     changed: Arc<tokio::sync::Notify>,
     /// The cluster's CA and the credentials it accepts.
@@ -170,6 +175,7 @@ impl SimState {
             restarts,
             logs: Mutex::new(HashMap::new()),
             workloads: workload::Workloads::default(),
+            volumes: volumes::Volumes::default(),
             authority,
         };
         match &state.options.recorded {

@@ -46,6 +46,15 @@ pub enum Scenario {
     /// flavour has it without asking, as k3s ships it; other clusters have it only when it is
     /// installed (this scenario, or its chart).
     MetricsServer,
+    /// The volumes of pods with this role (as `crashloop:ROLE` matches them) fill at this many
+    /// MB (10^6 bytes) a minute of the simulated clock, on top of what ingestion writes,
+    /// starting this full (a percentage: data restored or kept from before); a full one makes
+    /// its pod crash-loop with the program's "No space left on device".
+    DiskFilling {
+        role: String,
+        mb_per_minute: u64,
+        from_percent: u8,
+    },
 }
 
 impl std::str::FromStr for Scenario {
@@ -93,6 +102,36 @@ impl std::str::FromStr for Scenario {
             "restored-volume" => Err(format!(
                 "scenario {name} needs a claim, e.g. {name}:data-posthog-posthog-kafka-0"
             )),
+            "disk-filling" => {
+                let usage = || {
+                    format!(
+                        "scenario {name} needs ROLE:MB_PER_MIN[:FROM_PERCENT], e.g. {name}:kafka:500 or {name}:kafka:500:75"
+                    )
+                };
+                let mut parts = arg.split(':');
+                let role = parts.next().filter(|r| !r.is_empty()).ok_or_else(usage)?;
+                let mb_per_minute = parts
+                    .next()
+                    .and_then(|r| r.parse::<u64>().ok())
+                    .filter(|r| *r > 0)
+                    .ok_or_else(usage)?;
+                let from_percent = match parts.next() {
+                    None => 0,
+                    Some(p) => p
+                        .parse::<u8>()
+                        .ok()
+                        .filter(|p| *p < 100)
+                        .ok_or_else(usage)?,
+                };
+                if parts.next().is_some() {
+                    return Err(usage());
+                }
+                Ok(Scenario::DiskFilling {
+                    role: role.into(),
+                    mb_per_minute,
+                    from_percent,
+                })
+            }
             "async-migration-fails" if !arg.is_empty() => {
                 Ok(Scenario::AsyncMigrationFails(arg.into()))
             }
@@ -116,7 +155,7 @@ impl std::str::FromStr for Scenario {
                 })
             }
             other => Err(format!(
-                "unknown scenario {other:?}; known: crashloop:ROLE, image-pull-error:ROLE, unencrypted-storage, small-nodes, failing-migration, api-restart:SECONDS, latency:MS, scale:NAMESPACES:PODS, releases:RELEASES:REVISIONS, ingestion-down, ingestion-stalled, ingestion-delay:MS, unhealthy, ingress-controller, aws-load-balancer-controller, metrics-server, async-migration-fails:MIGRATION, restored-volume:CLAIM"
+                "unknown scenario {other:?}; known: crashloop:ROLE, image-pull-error:ROLE, unencrypted-storage, small-nodes, failing-migration, api-restart:SECONDS, latency:MS, scale:NAMESPACES:PODS, releases:RELEASES:REVISIONS, ingestion-down, ingestion-stalled, ingestion-delay:MS, unhealthy, ingress-controller, aws-load-balancer-controller, metrics-server, async-migration-fails:MIGRATION, restored-volume:CLAIM, disk-filling:ROLE:MB_PER_MIN[:FROM_PERCENT]"
             )),
         }
     }

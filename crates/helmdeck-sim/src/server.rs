@@ -1098,7 +1098,14 @@ fn recorded_refusal(r: &crate::Recorded, verb: &str, t: &Target) -> Result<(), A
         Some(n) => format!("{} {n:?}", t.rt.plural),
         None => t.rt.plural.clone(),
     };
-    if t.sub.as_deref() == Some("proxy") {
+    // The kubelets' summaries were recorded: they read as they were then.
+    let recorded_summary = t.rt.kind == "Node"
+        && verb == "get"
+        && t.rest.trim_end_matches('/') == "stats/summary"
+        && t.name
+            .as_ref()
+            .is_some_and(|n| r.node_stats.contains_key(n));
+    if t.sub.as_deref() == Some("proxy") && !recorded_summary {
         return Err(ApiError::new(
             503,
             "ServiceUnavailable",
@@ -1137,6 +1144,9 @@ async fn proxy(
     let query_string = req.uri().query().unwrap_or("").to_string();
     let path = format!("/{}", t.rest);
     let (_, body) = read_body(req).await?;
+    if t.rt.kind == "Node" {
+        return node_proxy(&state, &name, &path, &method);
+    }
     let (pod, port) = {
         let store = state.store.lock().map_err(poisoned)?;
         if t.rt.kind == "Service" {
@@ -1190,6 +1200,50 @@ async fn proxy(
         .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK))
         .header("Content-Type", reply.content_type)
         .body(full(reply.body))
+        .unwrap_or_else(|_| Response::new(full(""))))
+}
+
+/// `/api/v1/nodes/NODE/proxy/PATH`: the node's kubelet. It serves its Summary API
+/// (`stats/summary`, `volumes`) and answers anything else as the kubelet's mux does, 404.
+fn node_proxy(
+    state: &SimState,
+    node: &str,
+    path: &str,
+    method: &str,
+) -> Result<Response<Body>, ApiError> {
+    if let Some(r) = &state.options.recorded
+        && method == "GET"
+        && path.trim_end_matches('/') == "/stats/summary"
+        && let Some(summary) = r.node_stats.get(node)
+    {
+        return Ok(Response::builder()
+            .status(200)
+            .header("Content-Type", "application/json")
+            .body(full(summary.to_string()))
+            .unwrap_or_else(|_| Response::new(full(""))));
+    }
+    let store = state.store.lock().map_err(poisoned)?;
+    if !store.has(&(String::new(), "nodes".to_string()), "", node) {
+        return Err(ApiError::not_found("", "nodes", node));
+    }
+    let (status, content_type, body) = match (method, path.trim_end_matches('/')) {
+        ("GET", "/stats/summary") => (
+            200,
+            "application/json",
+            super::volumes::summary(state, &store, node)?.to_string(),
+        ),
+        ("GET", "/healthz") => (200, "text/plain; charset=utf-8", "ok".to_string()),
+        _ => (
+            404,
+            "text/plain; charset=utf-8",
+            "404 page not found\n".to_string(),
+        ),
+    };
+    drop(store);
+    Ok(Response::builder()
+        .status(status)
+        .header("Content-Type", content_type)
+        .body(full(body))
         .unwrap_or_else(|_| Response::new(full(""))))
 }
 

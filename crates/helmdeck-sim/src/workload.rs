@@ -146,6 +146,8 @@ pub struct Workloads {
     arrivals: Mutex<VecDeque<(String, Instant)>>,
     /// When each namespace's events pods will have taken every event queued so far.
     capture_free_at: Mutex<std::collections::HashMap<String, Instant>>,
+    /// What each namespace's captured events wrote to its disks (`volumes`).
+    written: Mutex<std::collections::HashMap<String, crate::volumes::Written>>,
 }
 
 impl Workloads {
@@ -169,6 +171,15 @@ impl Workloads {
         }
         let n = a.iter().filter(|(ns, _)| ns == namespace).count();
         n as f64 / CAPTURE_WINDOW.as_secs_f64()
+    }
+
+    /// What the events captured in `namespace` wrote to Kafka and ClickHouse.
+    pub fn written(&self, namespace: &str) -> crate::volumes::Written {
+        self.written
+            .lock()
+            .ok()
+            .and_then(|w| w.get(namespace).copied())
+            .unwrap_or_default()
     }
 
     fn knobs(&self) -> IngestionKnobs {
@@ -277,6 +288,17 @@ impl Workloads {
             a.extend(std::iter::repeat_n((ns.clone(), now), batch.len()));
             while a.len() > MAX_ARRIVALS {
                 a.pop_front();
+            }
+        }
+        if let Ok(mut w) = self.written.lock() {
+            let bytes: u64 = batch
+                .iter()
+                .map(|e| serde_json::to_string(e).map_or(0, |s| s.len() as u64))
+                .sum();
+            let w = w.entry(ns.clone()).or_default();
+            w.kafka += bytes;
+            if !knobs.silently_drop {
+                w.clickhouse += bytes;
             }
         }
         if !knobs.silently_drop

@@ -147,11 +147,71 @@ pub(super) fn kubelet(
     scenarios: &[Scenario],
 ) {
     let now = Instant::now();
+    if scenarios
+        .iter()
+        .any(|s| matches!(s, Scenario::DiskFilling { .. }))
+    {
+        disks_full(store, cs, state, scenarios, now);
+    }
     for pod in candidates(store, cs) {
         let turn = Turn::new(&pod, cs, now);
         turn.take(store, cs, state, scenarios);
     }
     ephemeral(store, cs);
+}
+
+/// The pods of a `disk-filling` role whose volume filled up crash from now on, and those given
+/// room again (a grown claim) recover; the rest are woken when theirs will be full.
+fn disks_full(
+    store: &mut Store,
+    cs: &mut ControllerState,
+    state: &SimState,
+    scenarios: &[Scenario],
+    now: Instant,
+) {
+    let roles: Vec<&str> = scenarios
+        .iter()
+        .filter_map(|s| match s {
+            Scenario::DiskFilling { role, .. } => Some(role.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut flips = Vec::new();
+    for pod in store.iter_gr(&gr("", "pods"), None) {
+        if pod["status"]["phase"] != "Running"
+            || !roles.contains(&scenario_role(&pod["metadata"]["labels"]).as_str())
+        {
+            continue;
+        }
+        let uid = uid_of(&pod);
+        let mut full = false;
+        for m in crate::volumes::mounted(store, &pod) {
+            match crate::volumes::full_at(state, store, &pod, &m, now) {
+                Some(t) if t <= now => full = true,
+                Some(t) => cs.wake_at(t),
+                None => {}
+            }
+        }
+        if full != cs.disk_full.contains(&uid) {
+            flips.push((uid, full));
+        }
+    }
+    for (uid, full) in flips {
+        if full {
+            cs.disk_full.insert(uid.clone());
+        } else {
+            cs.disk_full.remove(&uid);
+        }
+        // Back under the kubelet's care: a settled pod gets a clock again, already running.
+        cs.steady.remove(&uid);
+        cs.quiet.remove("kubelet");
+        let long_ago = now.checked_sub(Duration::from_secs(3600)).unwrap_or(now);
+        cs.clocks.entry(uid).or_insert(PodClock {
+            scheduled: long_ago,
+            running: Some(now),
+            last_crash: None,
+        });
+    }
 }
 
 /// Ephemeral containers (`kubectl debug`) start as soon as they are added, as every simulated
@@ -413,7 +473,8 @@ impl<'a> Turn<'a> {
         if self.missing(store, cs) {
             return;
         }
-        let fate = Fate::of(scenarios, &self.role);
+        let mut fate = Fate::of(scenarios, &self.role);
+        fate.crashloop |= cs.disk_full.contains(&self.uid);
         let create_at = self.clock.scheduled + scaled(state, 2.0);
         if self.now < create_at {
             cs.wake_at(create_at);
@@ -641,9 +702,21 @@ impl<'a> Turn<'a> {
         let name = &self.name;
         let waiting = |c: &Value| json!({"waiting": {"reason": "CrashLoopBackOff", "message": format!("back-off 10s restarting failed container={} pod={name}", c["name"].as_str().unwrap_or_default())}});
         let containers = container_statuses(self.pod, false, &waiting, restarts + 1, &last);
+        // A full disk's error is also what `kubectl logs` shows while the container waits to
+        // restart: the kubelet serves the last run's log.
+        let (lines, current) = if cs.disk_full.contains(&self.uid) {
+            (crate::volumes::full_disk_log(&self.role), true)
+        } else {
+            (vec!["Traceback (most recent call last): django.core.exceptions.ImproperlyConfigured: connection refused".into()], false)
+        };
         for c in self.containers() {
             let cname = c["name"].as_str().unwrap_or_default();
-            state.append_log(&self.ns, &self.name, cname, true, "Traceback (most recent call last): django.core.exceptions.ImproperlyConfigured: connection refused");
+            for line in &lines {
+                state.append_log(&self.ns, &self.name, cname, true, line);
+                if current {
+                    state.append_log(&self.ns, &self.name, cname, false, line);
+                }
+            }
         }
         store.record_event(
             self.pod,

@@ -142,6 +142,8 @@ pub struct ControllerState {
     quiet: HashMap<&'static str, u64>,
     /// The ingress-nginx controllers among the pods, as of the pods' last write.
     nginx: Option<(u64, Vec<crate::ingress::Nginx>)>,
+    /// Pods whose volume is full: they crash-loop until it has room again.
+    pub disk_full: HashSet<String>,
 }
 
 /// The latest write to any of these types.
@@ -314,7 +316,7 @@ fn record_revision(store: &mut Store, owner: &Value, name: &str) {
 /// else the common `app.kubernetes.io/component` label, else `clickhouse` for the ClickHouse
 /// operator's hosts (labelled by installation only), so every component of the vendor's chart
 /// can be made to fail.
-fn scenario_role(labels: &Value) -> String {
+pub fn scenario_role(labels: &Value) -> String {
     if labels["clickhouse.altinity.com/chi"].is_string() {
         return "clickhouse".into();
     }

@@ -537,3 +537,66 @@ fn quiet_scans_are_skipped_until_what_they_read_is_written() {
         Value::Null
     );
 }
+
+/// A `disk-filling` role's volume fills (the clock at time factor 0 fills it at once): the
+/// kubelet's summary reports it full and its pod crash-loops with Kafka's own error.
+#[test]
+fn a_full_kafka_volume_is_reported_by_the_summary_and_crash_loops_its_broker() {
+    let state = cluster(vec![Scenario::DiskFilling {
+        role: "kafka".into(),
+        mb_per_minute: 100,
+        from_percent: 0,
+    }]);
+    let mut set = statefulset("1Gi");
+    set["spec"]["template"]["metadata"]["labels"]["role"] = json!("kafka");
+    create(&state, "apps/v1", "StatefulSet", "app", set);
+    let waiting = |s: &SimState| {
+        pods(s, "app").first().map(|p| {
+            p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+    };
+    reconcile_until(&state, "db-0 crash-loops", |s| {
+        waiting(s).as_deref() == Some("CrashLoopBackOff")
+    });
+    let logs = state.logs.lock().expect("logs");
+    let previous = &logs[&(
+        "app".to_string(),
+        "db-0".to_string(),
+        "db".to_string(),
+        true,
+    )];
+    assert!(
+        previous
+            .iter()
+            .any(|l| l == "java.io.IOException: No space left on device"),
+        "{previous:?}"
+    );
+    drop(logs);
+    let node = pods(&state, "app")[0]["spec"]["nodeName"]
+        .as_str()
+        .expect("scheduled")
+        .to_string();
+    let store = state.store.lock().expect("store");
+    // The kubelet reports only running pods' volumes: the broker runs between crashes.
+    let summary = crate::volumes::summary(&state, &store, &node).expect("summary");
+    let volumes: Vec<&Value> = summary["pods"]
+        .as_array()
+        .expect("pods")
+        .iter()
+        .flat_map(|p| p["volume"].as_array().into_iter().flatten())
+        .collect();
+    assert_eq!(volumes.len(), 1, "{summary}");
+    let v = volumes[0];
+    assert_eq!(
+        v["pvcRef"],
+        json!({"name": "data-db-0", "namespace": "app"})
+    );
+    assert_eq!(v["name"], "data");
+    assert_eq!(v["capacityBytes"], 1_073_741_824u64);
+    assert_eq!(v["usedBytes"], v["capacityBytes"]);
+    assert_eq!(v["availableBytes"], 0);
+    assert!(crate::volumes::summary(&state, &store, "nowhere").is_err());
+}

@@ -4,25 +4,19 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row, Sparkline, Table, TableState, Wrap};
 
 use super::Dashboard;
 use crate::tui::session::Session;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{block, keep_end, keep_start, verdict_span};
+use crate::tui::widgets::{block, keep_end, keep_start, verdict_span, verdict_style};
 use crate::verdict::Verdict;
 
 pub(super) fn draw(f: &mut Frame, area: Rect, dash: &Dashboard, session: &Session, t: &Theme) {
     // The selected claim's verdict, its fix and every line of its evidence: as tall as they
     // wrap to, leaving the table at least its header and three rows.
     let chosen = session.disks.get(dash.selected);
-    let ev_text: Vec<String> = match chosen {
-        Some(d) => std::iter::once(d.message.clone())
-            .chain((!d.fix.is_empty()).then(|| format!("fix: {}", d.fix)))
-            .chain(d.evidence.iter().map(|e| format!("  {e}")))
-            .collect(),
-        None => vec!["no volumes in this namespace".into()],
-    };
+    let ev_text = evidence_text(chosen, session);
     let inner = area.width.saturating_sub(2);
     let needed: u16 = ev_text
         .iter()
@@ -30,8 +24,15 @@ pub(super) fn draw(f: &mut Frame, area: Rect, dash: &Dashboard, session: &Sessio
         .sum::<u16>()
         + 2;
     let evidence_height = needed.clamp(7, area.height.saturating_sub(6).max(7));
-    let [table_area, evidence_area] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(evidence_height)]).areas(area);
+    // The selected claim's fill over the samples taken, as a small chart above its evidence.
+    let fill = chosen.and_then(|d| d.usage.as_ref());
+    let fill_height = if fill.is_some() { 4 } else { 0 };
+    let [table_area, fill_area, evidence_area] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(fill_height),
+        Constraint::Length(evidence_height),
+    ])
+    .areas(area);
     let encryption = |d: &crate::health::disks::DiskRow| {
         serde_json::to_value(d.encryption)
             .ok()
@@ -43,7 +44,10 @@ pub(super) fn draw(f: &mut Frame, area: Rect, dash: &Dashboard, session: &Sessio
     let enc_w = widest(10, session.disks.iter().map(|d| encryption(d).len()));
     // Claim names share long prefixes (data-<release>-<release>-…): when the row is short
     // the claim keeps its end, which tells them apart, and the class gives way first.
-    let avail = (area.width as usize).saturating_sub(2 + 5 + size_w + enc_w + 4 + 7 + 6);
+    // USE and FULL IN: how full the disk is and when it fills, from the kubelets' samples.
+    let (use_w, full_w) = (4, 7);
+    let avail =
+        (area.width as usize).saturating_sub(2 + 5 + size_w + use_w + full_w + enc_w + 4 + 7 + 8);
     let claim_full = widest(5, session.disks.iter().map(|d| d.claim.chars().count()));
     let class_full = widest(
         5,
@@ -55,14 +59,29 @@ pub(super) fn draw(f: &mut Frame, area: Rect, dash: &Dashboard, session: &Sessio
     let (claim_w, class_w) = if claim_full + class_full <= avail {
         (claim_full, class_full)
     } else {
-        let claim = avail.saturating_sub(class_full).max(claim_full.min(24));
-        (claim, avail.saturating_sub(claim).max(8))
+        // The class keeps its start (at most 8), the claim the rest: the row never overflows.
+        let class = class_full.min(8).min(avail / 3);
+        (avail.saturating_sub(class).max(8), class)
     };
     let rows = session.disks.iter().map(|d| {
         Row::new(vec![
             Cell::from(verdict_span(t, d.verdict)),
             Cell::from(keep_end(&d.claim, claim_w)),
             Cell::from(d.size.clone()),
+            match &d.usage {
+                Some(u) => Cell::from(Span::styled(
+                    format!("{:.0}%", u.percent),
+                    verdict_style(t, u.verdict),
+                )),
+                None => Cell::from("-"),
+            },
+            Cell::from(
+                d.usage
+                    .as_ref()
+                    .and_then(|u| u.full_in_seconds)
+                    .map(crate::health::fill::span_text)
+                    .unwrap_or_else(|| "-".into()),
+            ),
             Cell::from(keep_start(&d.storage_class, class_w)),
             Cell::from(encryption(d)),
             Cell::from(match d.expansion {
@@ -83,6 +102,8 @@ pub(super) fn draw(f: &mut Frame, area: Rect, dash: &Dashboard, session: &Sessio
             Constraint::Length(5),
             Constraint::Length(claim_w as u16),
             Constraint::Length(size_w as u16),
+            Constraint::Length(use_w as u16),
+            Constraint::Length(full_w as u16),
             Constraint::Length(class_w as u16),
             Constraint::Length(enc_w as u16),
             Constraint::Length(4),
@@ -94,6 +115,8 @@ pub(super) fn draw(f: &mut Frame, area: Rect, dash: &Dashboard, session: &Sessio
             "",
             "CLAIM",
             "SIZE",
+            "USE",
+            "FULL IN",
             "CLASS",
             "ENCRYPTION",
             "GROW",
@@ -111,6 +134,9 @@ pub(super) fn draw(f: &mut Frame, area: Rect, dash: &Dashboard, session: &Sessio
     ));
     let mut st = TableState::default().with_selected(Some(dash.selected));
     f.render_stateful_widget(table, table_area, &mut st);
+    if let Some(u) = fill {
+        draw_fill(f, fill_area, u, t);
+    }
     // The fix right under the verdict: on a short screen the evidence's end is what gives way.
     let ev: Vec<Line> = match chosen {
         Some(d) => ev_text
@@ -133,5 +159,51 @@ pub(super) fn draw(f: &mut Frame, area: Rect, dash: &Dashboard, session: &Sessio
             .wrap(Wrap { trim: false })
             .block(block(" evidence ", t)),
         evidence_area,
+    );
+}
+
+/// The selected claim's verdict, its fixes and every line of its evidence.
+fn evidence_text(chosen: Option<&crate::health::disks::DiskRow>, session: &Session) -> Vec<String> {
+    match chosen {
+        Some(d) => std::iter::once(d.message.clone())
+            .chain((!d.fix.is_empty()).then(|| format!("fix: {}", d.fix)))
+            .chain(
+                d.usage
+                    .as_ref()
+                    .filter(|u| !u.fix.is_empty())
+                    .map(|u| format!("disk filling: {}", u.fix)),
+            )
+            .chain(
+                session
+                    .volumes_error
+                    .as_ref()
+                    .map(|e| format!("usage not read: {e}")),
+            )
+            .chain(d.evidence.iter().map(|e| format!("  {e}")))
+            .collect(),
+        None => vec!["no volumes in this namespace".into()],
+    }
+}
+
+/// The claim's fill over the samples taken: as many of the latest as the width holds.
+fn draw_fill(f: &mut Frame, fill_area: Rect, u: &crate::health::fill::Fill, t: &Theme) {
+    let percents: Vec<u64> = u
+        .percents
+        .iter()
+        .rev()
+        .take(fill_area.width.saturating_sub(2) as usize)
+        .rev()
+        .copied()
+        .collect();
+    f.render_widget(
+        Sparkline::default()
+            .data(&percents)
+            .max(100)
+            .style(verdict_style(t, u.verdict))
+            .block(block(
+                format!(" fill · {} · {} samples ", u.message, u.percents.len()),
+                t,
+            )),
+        fill_area,
     );
 }
