@@ -241,6 +241,11 @@ fn release(status: &str, revision: u64) -> ReleaseInfo {
         app_version: "1.43.0".into(),
         updated: "2026-11-25T11:40:00.123Z".into(),
         user_values: values,
+        // The vendor's retention on a 20Gi claim.
+        kafka: Some(
+            json!({"enabled": true, "logRetentionBytes": "_15_000_000_000",
+            "logRetentionHours": 24, "persistence": {"enabled": true, "size": "20Gi"}}),
+        ),
     }
 }
 
@@ -2045,6 +2050,13 @@ fn dashboard_disk_usage() {
     assert!(text.contains("full in 30m, within 24 h"), "{text}");
     assert!(
         text.contains("class gp2 does not allow expansion"),
+        "{text}"
+    );
+    // At the growth measured, a day of retention is more than the claim holds.
+    assert!(
+        text.contains(
+            "kafka retention: Kafka writes 102.4Mi/min; kafka.logRetentionHours 24 keeps 144Gi"
+        ),
         "{text}"
     );
     snap("dashboard_disk_usage", &a);

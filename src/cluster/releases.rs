@@ -22,6 +22,10 @@ pub struct ReleaseInfo {
     /// The values the user gave (`helm get values`).
     #[serde(skip)]
     pub user_values: Map<String, Value>,
+    /// The Kafka section as it applies (the chart's defaults, the user's values over them):
+    /// what the dashboard's retention check reads, without keeping every default.
+    #[serde(skip)]
+    pub kafka: Option<Value>,
 }
 
 /// Decodes one release Secret's `release` payload.
@@ -60,7 +64,17 @@ fn info(v: &Value) -> ReleaseInfo {
         app_version: s(&meta["appVersion"]),
         updated: s(&v["info"]["last_deployed"]),
         user_values: v["config"].as_object().cloned().unwrap_or_default(),
+        kafka: kafka_section(v),
     }
+}
+
+/// The release's `kafka` values: the user's over the chart's defaults, as Helm merges maps.
+fn kafka_section(v: &Value) -> Option<Value> {
+    let mut kafka = v["chart"]["values"]["kafka"].as_object()?.clone();
+    if let Some(user) = v["config"]["kafka"].as_object() {
+        crate::values::coalesce::merge_maps(&mut kafka, user.clone());
+    }
+    Some(Value::Object(kafka))
 }
 
 /// The newest revision of every release (in one namespace, or all), sorted by namespace
@@ -164,6 +178,21 @@ mod tests {
             "data": {"release": base64::engine::general_purpose::STANDARD.encode(payload)},
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn the_kafka_section_is_the_users_values_over_the_charts() {
+        let rel = serde_json::json!({"name": "ph", "version": 1,
+            "chart": {"values": {"kafka": {"enabled": true, "logRetentionHours": 24,
+                                           "persistence": {"enabled": true, "size": "20Gi"}}}},
+            "config": {"kafka": {"persistence": {"size": "5Gi"}}}});
+        assert_eq!(
+            info(&rel).kafka,
+            Some(serde_json::json!({"enabled": true, "logRetentionHours": 24,
+                                    "persistence": {"enabled": true, "size": "5Gi"}}))
+        );
+        let no_kafka = serde_json::json!({"name": "other", "chart": {"values": {}}});
+        assert_eq!(info(&no_kafka).kafka, None);
     }
 
     #[test]

@@ -108,24 +108,9 @@ pub struct Fill {
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
-/// Bytes as `df -h` would say them, in binary units.
+/// Bytes as the claims' sizes are written, in binary units.
 pub fn bytes_text(b: u64) -> String {
-    if b == 0 {
-        return "0".into();
-    }
-    let b = b as f64;
-    let (v, unit) = if b >= GIB {
-        (b / GIB, "Gi")
-    } else if b >= 1024.0 * 1024.0 {
-        (b / 1024.0 / 1024.0, "Mi")
-    } else {
-        (b / 1024.0, "Ki")
-    };
-    if v >= 100.0 {
-        format!("{v:.0}{unit}")
-    } else {
-        format!("{v:.1}{unit}")
-    }
+    crate::quantity::format_bytes(b as f64)
 }
 
 /// A span as an on-call engineer reads it: `45m`, `7h`, `3d`.
@@ -308,7 +293,7 @@ mod tests {
         assert_eq!(at(8 * G).verdict, Verdict::Pass, "80 % is not above 80 %");
         let w = at(8 * G + G / 2);
         assert_eq!(w.verdict, Verdict::Warn);
-        assert_eq!(w.message, "8.5Gi of 10.0Gi used (85 %, above 80 %)");
+        assert_eq!(w.message, "8.5Gi of 10Gi used (85 %, above 80 %)");
         assert!(
             w.growth_bytes_per_hour.is_none(),
             "one sample has no growth"
@@ -319,8 +304,8 @@ mod tests {
         );
         let f = at(9 * G + G / 2);
         assert_eq!(f.verdict, Verdict::Fail);
-        assert_eq!(f.message, "9.5Gi of 10.0Gi used (95 %, above 90 %)");
-        assert_eq!(at(0).message, "0 of 10.0Gi used (0 %)");
+        assert_eq!(f.message, "9.5Gi of 10Gi used (95 %, above 90 %)");
+        assert_eq!(at(0).message, "0 of 10Gi used (0 %)");
     }
 
     #[test]
@@ -333,7 +318,7 @@ mod tests {
         assert_eq!(f.verdict, Verdict::Fail);
         assert_eq!(
             f.message,
-            "5.0Gi of 10.0Gi used (50 %), growing 1.0Gi/h: full in 5h, within 24 h"
+            "5Gi of 10Gi used (50 %), growing 1Gi/h: full in 5h, within 24 h"
         );
         assert!(f.fix.starts_with("class gp3 does not allow expansion: free room; or keep less: lower kafka.logRetentionBytes"), "{}", f.fix);
         assert_eq!(f.percents, vec![40, 50]);

@@ -64,6 +64,8 @@ pub struct Session {
     /// Rows derived from the snapshot once per change, not once per frame.
     pub pods: crate::health::PodsReport,
     pub disks: Vec<crate::health::disks::DiskRow>,
+    /// The focused release's Kafka retention against its disk, computed once per change.
+    pub retention: Vec<crate::verdict::Check>,
     /// The resource views' rows, in `ObjectKind::ALL`'s order, computed once per snapshot.
     pub objects: Vec<(ObjectKind, Vec<ObjectRow>)>,
     /// The x-ray tree's rows, computed once per snapshot.
@@ -94,6 +96,7 @@ impl Session {
             snapshot: Snapshot::default(),
             pods: crate::health::pods_report(&Snapshot::default(), None, now),
             disks: Vec::new(),
+            retention: Vec::new(),
             objects: Vec::new(),
             xray: Vec::new(),
             connection: Connection::Connecting,
@@ -162,6 +165,7 @@ impl Session {
             crate::health::pods_report(&self.snapshot, self.release_here(), self.now)
         });
         self.disks = judged.disks.unwrap_or_default();
+        self.retention = self.retention_checks();
         let release = self.release_here().map(str::to_string);
         self.objects =
             crate::health::objects::all_object_rows(&self.snapshot, release.as_deref(), self.now);
@@ -172,6 +176,24 @@ impl Session {
             &self.disks,
             self.now,
         );
+    }
+
+    /// The focused release's Kafka retention against its claim (`health::retention`), and its
+    /// retention hours against the write rate its Kafka disks' growth shows.
+    fn retention_checks(&self) -> Vec<crate::verdict::Check> {
+        let Some(kafka) = self.focused_release().and_then(|r| r.kafka.clone()) else {
+            return Vec::new();
+        };
+        let values = serde_json::Map::from_iter([("kafka".to_string(), kafka)]);
+        // The busiest broker's disk: bytes a second.
+        let rate = self
+            .disks
+            .iter()
+            .filter(|d| d.component == "kafka")
+            .filter_map(|d| d.usage.as_ref()?.growth_bytes_per_hour)
+            .reduce(f64::max)
+            .map(|g| g / 3600.0);
+        crate::health::retention::kafka(&values, rate)
     }
 
     /// A resource view's rows as last derived.

@@ -173,6 +173,17 @@ fn evidence_text(chosen: Option<&crate::health::disks::DiskRow>, session: &Sessi
                     .filter(|u| !u.fix.is_empty())
                     .map(|u| format!("disk filling: {}", u.fix)),
             )
+            // A Kafka claim carries the release's retention against it.
+            .chain(
+                session
+                    .retention
+                    .iter()
+                    .filter(|_| d.component == "kafka")
+                    .flat_map(|c| {
+                        std::iter::once(format!("kafka retention: {}", c.message))
+                            .chain((!c.fix.is_empty()).then(|| format!("fix: {}", c.fix)))
+                    }),
+            )
             .chain(
                 session
                     .volumes_error

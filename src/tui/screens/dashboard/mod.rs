@@ -443,7 +443,14 @@ impl Screen for Dashboard {
             .probes
             .back()
             .map(|p| health::overall(&health::ingestion_checks(p)));
-        let disk = health::overall(&health::disk_checks(&s.disks));
+        let disk = health::overall(
+            &[
+                health::disk_checks(&s.disks),
+                health::usage_checks(&s.disks),
+                s.retention.clone(),
+            ]
+            .concat(),
+        );
         let titles = vec![
             Line::from(vec![
                 Span::raw("Pods "),
