@@ -138,7 +138,7 @@ impl Nginx {
             return false;
         };
         store
-            .get_gr(&(String::new(), "configmaps".to_string()), ns, name)
+            .peek_gr(&(String::new(), "configmaps".to_string()), ns, name)
             .is_some_and(|cm| cm["data"]["use-proxy-protocol"] == "true")
     }
 }
@@ -503,7 +503,7 @@ async fn handle(
         };
         let services = (String::new(), "services".to_string());
         store
-            .get_gr(&services, &ns, &svc)
+            .peek_gr(&services, &ns, &svc)
             .and_then(|s| crate::workload::ready_pod_behind(&store, &s))
     };
     // ingress-nginx answers 503 when the backend has no ready endpoint.

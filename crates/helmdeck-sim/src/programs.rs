@@ -130,7 +130,7 @@ fn ready_behind(store: &Store, ns: &str, host: &str) -> usize {
     let ns = parts.next().unwrap_or(ns);
     let services = (String::new(), "services".to_string());
     store
-        .get_gr(&services, ns, svc)
+        .peek_gr(&services, ns, svc)
         .map_or(0, |s| crate::workload::ready_pods_behind(store, &s).count())
 }
 

@@ -821,9 +821,14 @@ fn event_line(etype: &str, obj: &Value) -> Bytes {
 }
 
 /// [`event_line`] of an object as the store keeps it, from its bytes.
-fn stored_event_line(etype: &str, rt: &ResourceType, obj: &super::store::Stored) -> Bytes {
+fn stored_event_line(
+    etype: &str,
+    rt: &ResourceType,
+    head: &str,
+    obj: &super::store::Stored,
+) -> Bytes {
     let mut line = format!("{{\"type\":\"{etype}\",\"object\":").into_bytes();
-    super::store::write_served(&mut line, rt, obj);
+    super::store::write_served(&mut line, rt, head, obj);
     line.extend_from_slice(b"}\n");
     Bytes::from(line)
 }
@@ -875,9 +880,10 @@ fn start_watch(
             // The current state as ADDED lines, serialized under the lock: bytes, not copies
             // of every object.
             let (refs, rv) = store.list_refs(&rt, ns.as_deref(), &labels, &fields)?;
+            let head = super::store::served_head(&rt);
             let lines: Vec<Bytes> = refs
                 .into_iter()
-                .map(|o| stored_event_line("ADDED", &rt, o))
+                .map(|o| stored_event_line("ADDED", &rt, &head, o))
                 .collect();
             let rx = store.subscribe();
             (lines, Vec::new(), rx, rv)

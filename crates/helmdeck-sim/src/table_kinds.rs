@@ -219,7 +219,7 @@ pub fn crd_columns(store: &crate::store::Store, rt: &ResourceType) -> Vec<Value>
         "apiextensions.k8s.io".to_string(),
         "customresourcedefinitions".to_string(),
     );
-    let Some(crd) = store.get_gr(&crds, "", &format!("{}.{}", rt.plural, rt.group)) else {
+    let Some(crd) = store.peek_gr(&crds, "", &format!("{}.{}", rt.plural, rt.group)) else {
         return Vec::new();
     };
     crd["spec"]["versions"]

@@ -242,7 +242,7 @@ fn release_volumes(store: &mut Store) {
             continue;
         }
         let exists = store
-            .get_gr(
+            .peek_gr(
                 &pvc_gr,
                 cr["namespace"].as_str().unwrap_or_default(),
                 cr["name"].as_str().unwrap_or_default(),

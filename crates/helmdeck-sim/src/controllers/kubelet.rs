@@ -41,7 +41,7 @@ enum Missing {
 
 /// The first Secret, ConfigMap or key a pod needs (not marked optional) that does not exist.
 fn missing_reference(store: &Store, ns: &str, pod: &Value) -> Option<Missing> {
-    let exists = |plural: &str, name: &str| store.get_gr(&gr("", plural), ns, name);
+    let exists = |plural: &str, name: &str| store.peek_gr(&gr("", plural), ns, name);
     let not_optional = |r: &Value| r["optional"] != true;
     let spec = &pod["spec"];
     for v in spec["volumes"].as_array().into_iter().flatten() {
@@ -519,7 +519,7 @@ impl<'a> Turn<'a> {
                     .as_str()
                     .is_some_and(|c| {
                         store
-                            .get_gr(&gr("", "persistentvolumeclaims"), &self.ns, c)
+                            .peek_gr(&gr("", "persistentvolumeclaims"), &self.ns, c)
                             .is_none_or(|pvc| pvc["status"]["phase"] != "Bound")
                     })
             })

@@ -46,7 +46,7 @@ fn make_claims(store: &mut Store, s: &Value, want: i64) {
             for t in vcts {
                 let claim = format!("{}-{name}-{i}", name_of(t));
                 if store
-                    .get_gr(&gr("", "persistentvolumeclaims"), &ns, &claim)
+                    .peek_gr(&gr("", "persistentvolumeclaims"), &ns, &claim)
                     .is_none()
                 {
                     let mut labels = t["metadata"]["labels"].clone();

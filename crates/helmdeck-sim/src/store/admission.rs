@@ -54,7 +54,7 @@ impl Store {
         if now > was && !old["spec"]["volumeName"].is_null() {
             let class = old["spec"]["storageClassName"].as_str().unwrap_or_default();
             let expandable = self
-                .get_gr(
+                .peek_gr(
                     &("storage.k8s.io".into(), "storageclasses".into()),
                     "",
                     class,
@@ -118,7 +118,7 @@ impl Store {
         spec["serviceAccountName"] = json!(sa);
         spec["serviceAccount"] = json!(sa);
         let sa_automount = self
-            .get_gr(&(String::new(), "serviceaccounts".into()), ns, &sa)
+            .peek_gr(&(String::new(), "serviceaccounts".into()), ns, &sa)
             .map(|a| a["automountServiceAccountToken"].clone())
             .unwrap_or(Value::Null);
         let automount = match &spec["automountServiceAccountToken"] {

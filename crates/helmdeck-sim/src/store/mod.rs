@@ -134,12 +134,18 @@ pub fn served_as(rt: &ResourceType, mut v: Value) -> Value {
     v
 }
 
+/// How an object stored in `rt`'s version starts: made once per list or watch, not per
+/// object.
+pub fn served_head(rt: &ResourceType) -> String {
+    format!("{{\"apiVersion\":\"{}\"", rt.api_version())
+}
+
 /// An object's JSON as read through `rt`'s version: its bytes as kept when it was stored in
-/// that version (nearly always), else parsed and re-versioned.
-pub fn write_served(out: &mut Vec<u8>, rt: &ResourceType, v: &Stored) {
+/// that version (it starts with `head`, [`served_head`]: nearly always), else parsed and
+/// re-versioned.
+pub fn write_served(out: &mut Vec<u8>, rt: &ResourceType, head: &str, v: &Stored) {
     let json = v.json();
-    let head = format!("{{\"apiVersion\":\"{}\"", rt.api_version());
-    if json.starts_with(&head) {
+    if json.starts_with(head) {
         out.extend_from_slice(json.as_bytes());
     } else {
         let _ = serde_json::to_writer(out, &served_as(rt, v.read(false).into_owned()));

@@ -128,11 +128,12 @@ impl Store {
         }
         let mut out = head;
         out.reserve(refs.iter().map(|r| r.json().len() + 1).sum());
+        let head = super::served_head(rt);
         for (i, item) in refs.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            write_served(&mut out, rt, item);
+            write_served(&mut out, rt, &head, item);
         }
         out.extend_from_slice(b"]}");
         Ok(out)
