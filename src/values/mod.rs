@@ -413,12 +413,22 @@ fn chart_defaults_tree(chart: &Chart) -> Map<String, Value> {
 
 /// Escapes a key for a dotted path the way `--set` reads it back.
 pub fn escape_key(k: &str) -> String {
+    // Nearly every key has nothing to escape: one copy, not two replacements.
+    if !k.contains(['\\', '.']) {
+        return k.to_string();
+    }
     k.replace('\\', "\\\\").replace('.', "\\.")
 }
 
 pub fn join_path(parent: &str, key: &str) -> String {
     if parent.is_empty() {
         escape_key(key)
+    } else if !key.contains(['\\', '.']) {
+        let mut p = String::with_capacity(parent.len() + 1 + key.len());
+        p.push_str(parent);
+        p.push('.');
+        p.push_str(key);
+        p
     } else {
         format!("{parent}.{}", escape_key(key))
     }

@@ -85,9 +85,16 @@ impl TemplateRefs {
         let mut out = BTreeMap::new();
         for (prefix, refs) in &self.0 {
             for (p, whole) in refs.iter() {
-                let path = p
-                    .split('.')
-                    .fold(prefix.clone(), |at, seg| super::join_path(&at, seg));
+                // A dotted reference is already a path when nothing in it needs escaping and
+                // it has no leading empty segment: joined in one go.
+                let path = if p.contains('\\') || p.starts_with('.') {
+                    p.split('.')
+                        .fold(prefix.clone(), |at, seg| super::join_path(&at, seg))
+                } else if prefix.is_empty() {
+                    p.clone()
+                } else {
+                    format!("{prefix}.{p}")
+                };
                 let e = out.entry(path).or_insert(false);
                 *e |= *whole;
             }
@@ -146,6 +153,42 @@ fn walk(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one-go join gives what joining segment by segment gives, and the segment-wise join
+    /// still takes what it must (escapes, leading empty segments).
+    #[test]
+    fn template_paths_join_as_segment_by_segment() {
+        let refs: BTreeMap<String, bool> = [
+            ("image.tag", true),
+            ("a..b", false),
+            (".lead", false),
+            ("back\\slash.x", true),
+            ("plain", false),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let refs = std::sync::Arc::new(refs);
+        let t = TemplateRefs(vec![
+            (String::new(), refs.clone()),
+            ("kafka".to_string(), refs.clone()),
+        ]);
+        let by_segment = |prefix: &str, p: &str| {
+            p.split('.').fold(prefix.to_string(), |at, seg| {
+                crate::values::join_path(&at, seg)
+            })
+        };
+        let mut want = BTreeMap::new();
+        for prefix in ["", "kafka"] {
+            for (p, w) in refs.iter() {
+                *want.entry(by_segment(prefix, p)).or_insert(false) |= *w;
+            }
+        }
+        assert_eq!(t.joined(), want);
+        assert!(want.contains_key("kafka.image.tag") && want.contains_key("lead"));
+        assert_eq!(crate::values::join_path("a", "b.c"), "a.b\\.c");
+        assert_eq!(crate::values::escape_key("x\\y"), "x\\\\y");
+    }
     use serde_json::json;
 
     fn map(v: Value) -> Map<String, Value> {
