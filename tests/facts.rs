@@ -349,3 +349,71 @@ fn the_profiles_load_balancer_settings_are_the_vendors_ci() {
         assert_eq!(ours["cloud"], ci["cloud"], "{profile}");
     }
 }
+
+/// The key the disk-filling step tells a user to raise sizes that component's claim in every
+/// package: set to an unusual size, the size shows up in a claim of that component's object
+/// (a StatefulSet's claim template, a claim, or the ClickHouseInstallation's claim template).
+/// A package older than an upgrade note that renamed the key is tested under the note's old
+/// name, which checks the note too.
+#[test]
+fn each_components_size_key_sizes_its_claim() {
+    let Some(pkgs) = packages() else { return };
+    let components = ["kafka", "clickhouse", "postgresql", "zookeeper", "redis"];
+    let notes = kube_notes();
+    let book = helmdeck::chart::upgrade_notes::for_chart("posthog").expect("notes");
+    for (v, path, _) in &pkgs {
+        let lo = notes
+            .iter()
+            .rev()
+            .find(|(n, _, _)| ver(n) <= ver(v))
+            .map(|(_, lo, _)| *lo)
+            .expect("a note");
+        let kube = format!("1.{lo}.0");
+        let key_of = |c: &str| {
+            let mut key = helmdeck::health::fill::size_key(c).expect("a size key");
+            for n in book.notes.iter().rev().filter(|n| ver(&n.version) > ver(v)) {
+                if let Some(r) = n.renamed.iter().find(|r| r.to == key) {
+                    key = &r.from;
+                }
+            }
+            key
+        };
+        let mut cmd = std::process::Command::new(common::helm(4));
+        cmd.args(["template", "posthog"])
+            .arg(path)
+            .args(["-n", "posthog", "--kube-version", &kube])
+            .args([
+                "--set",
+                "cloud=aws",
+                "--set",
+                "ingress.hostname=ph.example.com",
+            ]);
+        for (i, c) in components.iter().enumerate() {
+            cmd.args(["--set", &format!("{}={}Gi", key_of(c), 31 + i)]);
+        }
+        let o = cmd.output().expect("helm template");
+        assert!(
+            o.status.success(),
+            "chart {v}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let docs: Vec<Value> = String::from_utf8_lossy(&o.stdout)
+            .split("\n---")
+            .filter_map(|d| serde_yaml::from_str::<Value>(d).ok())
+            .filter(|d| d.is_object())
+            .collect();
+        for (i, c) in components.iter().enumerate() {
+            let size = format!("\"storage\":\"{}Gi\"", 31 + i);
+            let sized: Vec<String> = docs
+                .iter()
+                .filter(|d| d.to_string().contains(&size))
+                .map(|d| format!("{}/{}", d["kind"], d["metadata"]["name"]).to_lowercase())
+                .collect();
+            assert!(
+                !sized.is_empty() && sized.iter().all(|n| n.contains(c)),
+                "chart {v}: {} sizes {sized:?}, not {c}'s claim",
+                key_of(c)
+            );
+        }
+    }
+}

@@ -79,9 +79,14 @@ impl History {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let tmp = path.with_extension("tmp");
+        // Per process: two `check` runs on one cluster must not write into each other's file.
+        let tmp = path.with_extension(format!("{}.part", std::process::id()));
         std::fs::write(&tmp, serde_json::to_vec(self).unwrap_or_default())?;
-        std::fs::rename(tmp, path)
+        let renamed = std::fs::rename(&tmp, path);
+        if renamed.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        renamed
     }
 }
 
@@ -111,16 +116,6 @@ const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 /// Bytes as the claims' sizes are written, in binary units.
 pub fn bytes_text(b: u64) -> String {
     crate::quantity::format_bytes(b as f64)
-}
-
-/// A span as an on-call engineer reads it: `45m`, `7h`, `3d`.
-pub fn span_text(secs: u64) -> String {
-    match secs {
-        s if s < 60 => format!("{s}s"),
-        s if s < 3600 => format!("{}m", s / 60),
-        s if s < 2 * 86_400 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
 }
 
 /// The chart's value that sizes a component's claim (shared/REFERENCE.md, "Persistence").
@@ -192,7 +187,7 @@ pub fn judge(samples: &VecDeque<Sample>, row: Disk<'_>, release: Option<&str>) -
         (Some(g), Some(s)) => message.push_str(&format!(
             ", growing {}/h: full in {}{}",
             bytes_text(g as u64),
-            span_text(s),
+            crate::time::short_age(s),
             if soon { ", within 24 h" } else { "" }
         )),
         (Some(_), None) => message.push_str(", not growing"),

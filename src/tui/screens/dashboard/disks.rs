@@ -79,7 +79,7 @@ pub(super) fn draw(f: &mut Frame, area: Rect, dash: &Dashboard, session: &Sessio
                 d.usage
                     .as_ref()
                     .and_then(|u| u.full_in_seconds)
-                    .map(crate::health::fill::span_text)
+                    .map(crate::time::short_age)
                     .unwrap_or_else(|| "-".into()),
             ),
             Cell::from(keep_start(&d.storage_class, class_w)),
