@@ -245,25 +245,33 @@ fn the_probe_finds_components_by_selector_and_the_ingress_routes_as_assumed() {
 }
 
 /// A profile's answers as a user who takes every default and gives a hostname.
-fn answers(p: &Profile) -> helmdeck::values::UserLayer {
-    let given = json!({"ingress.hostname": "ph.example.com"});
+fn answers(p: &Profile, monitoring: bool) -> helmdeck::values::UserLayer {
+    let mut given = json!({"ingress.hostname": "ph.example.com"});
+    if monitoring {
+        given["prometheus.enabled"] = json!(true);
+    }
     helmdeck::profile::answers_layer("facts", given.as_object().expect("map"), Some(p))
         .expect("answers")
 }
 
 /// Every value key a profile, its questions and its `follows` set is one the chart has (or
 /// its templates read), for every package; the only exceptions are keys an upgrade note of a
-/// later version renames to (the chart did not have them yet).
+/// later version renames to (the chart did not have them yet). The monitoring question's yes
+/// is answered on the packages with Loki 3 (27.0.0 on, shared/UPGRADE-NOTES.md), whose claim
+/// keys the profiles set; on older ones helmdeck warns that helm ignores them.
 #[test]
 fn every_key_a_profile_or_question_sets_is_the_charts() {
     let Some(pkgs) = packages() else { return };
     let book = helmdeck::chart::upgrade_notes::for_chart("posthog").expect("notes");
     let profiles = ProfileSet::load(None).expect("profiles");
     for p in profiles.iter() {
-        for (v, _, chart) in &pkgs {
+        for ((v, _, chart), monitoring) in pkgs
+            .iter()
+            .flat_map(|pkg| [(pkg, false), (pkg, ver(&pkg.0) >= (27, 0, 0))])
+        {
             let req = helmdeck::values::RenderRequest {
                 profile: Some(p.layer()),
-                answers: Some(answers(p)),
+                answers: Some(answers(p, monitoring)),
                 follows: p.follows.clone(),
                 ..Default::default()
             };
@@ -286,7 +294,7 @@ fn every_key_a_profile_or_question_sets_is_the_charts() {
                 });
                 assert!(
                     later_rename,
-                    "profile {} sets {key}, which chart {v} does not have: {w}",
+                    "profile {} (monitoring {monitoring}) sets {key}, which chart {v} does not have: {w}",
                     p.name
                 );
             }
@@ -312,7 +320,7 @@ fn the_profiles_load_balancer_settings_are_the_vendors_ci() {
         let p = profiles.get(profile).expect("profile");
         let req = helmdeck::values::RenderRequest {
             profile: Some(p.layer()),
-            answers: Some(answers(p)),
+            answers: Some(answers(p, false)),
             follows: p.follows.clone(),
             ..Default::default()
         };

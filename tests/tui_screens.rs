@@ -2070,3 +2070,47 @@ fn dashboard_disk_usage() {
     ));
     assert!(render(&a, 160, 48).contains("usage not read: node sim-node-2"));
 }
+
+/// A release that turned the chart's monitoring on gets, under the ingestion pane, each
+/// part's pods ready (a part with no pod fails) and the command that opens Grafana.
+#[test]
+fn dashboard_monitoring() {
+    let mut a = dashboard();
+    let mut r = release("deployed", 2);
+    for key in ["prometheus", "grafana", "loki"] {
+        r.user_values.insert(key.into(), json!({"enabled": true}));
+    }
+    a.update(Msg::Releases(Ok(vec![r])));
+    let mut s = snapshot();
+    let labelled = |name: &str, labels: Value, ready: bool| {
+        let mut p = pod(name, "x", ready, 0, None);
+        p["metadata"]["labels"] = labels;
+        arc(p)
+    };
+    s.pods.push(labelled(
+        "posthog-prometheus-server-1",
+        json!({"app": "prometheus", "component": "server", "release": "posthog"}),
+        true,
+    ));
+    s.pods.push(labelled(
+        "posthog-grafana-1",
+        json!({"app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "posthog"}),
+        true,
+    ));
+    s.services.push(arc(json!({
+        "metadata": {"name": "posthog-grafana", "namespace": "posthog"},
+        "spec": {"selector": {"app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "posthog"},
+                 "ports": [{"name": "service", "port": 80, "targetPort": 3000}]}
+    })));
+    a.update(Msg::Snapshot(Box::new(s), Connection::Live));
+    key(&mut a, KeyCode::Tab);
+    key(&mut a, KeyCode::Tab);
+    let text = render(&a, 160, 48);
+    assert!(text.contains("prometheus 1/1 PASS"), "{text}");
+    assert!(text.contains("loki 0/0 FAIL"), "{text}");
+    assert!(
+        text.contains("kubectl -n posthog port-forward svc/posthog-grafana 3000:80"),
+        "{text}"
+    );
+    snap("dashboard_monitoring", &a);
+}

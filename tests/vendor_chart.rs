@@ -1000,3 +1000,164 @@ fn retention_larger_than_the_kafka_claim_is_caught_by_preflight_on_both_charts()
         "{t}"
     );
 }
+
+/// The monitoring question answered yes on the aws profile: plan lists what it adds; the
+/// install brings up the vendor chart's Prometheus, Grafana, Loki, promtail and the four
+/// exporters, their claims on the profile's encrypted class, and Verify and `check` say each
+/// part is ready; the Grafana command `check` prints opens Grafana through a port-forward.
+/// With Grafana scaled to nothing, `check` fails monitoring naming it.
+#[test]
+fn monitoring_answered_yes_installs_the_vendor_charts_monitoring_which_check_shows_ready() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let Some(dir) = common::shared_charts("posthog") else {
+        return;
+    };
+    let sim = Sim::start(SimOptions {
+        flavor: Flavor::Eks,
+        ..Default::default()
+    });
+    let answers = sim.home.path().join("answers.yaml");
+    common::write(
+        &answers,
+        "ingress.hostname: posthog.example.com\nprometheus.enabled: true\n",
+    );
+    let chart = dir.join("posthog-30.46.0.tgz");
+    let run = |verb: &[&str]| {
+        let mut args = verb.to_vec();
+        args.extend([
+            "--profile",
+            "aws",
+            "--chart",
+            chart.to_str().expect("utf-8"),
+            "--answers",
+            answers.to_str().expect("utf-8"),
+        ]);
+        let o = common::helmdeck_on(&sim, &helm(4), &args);
+        (o.status.code(), common::text(&o))
+    };
+    let (code, t) = run(&["plan"]);
+    assert_eq!(code, Some(0), "{t}");
+    assert!(
+        t.contains("[pass] monitoring: adds 12 workload(s): DaemonSet posthog-prometheus-node-exporter, DaemonSet posthog-promtail, Deployment posthog-grafana"),
+        "{t}"
+    );
+    assert!(t.contains("(38Gi in all)"), "{t}");
+    let (code, t) = run(&["install", "--yes"]);
+    assert!(
+        t.contains("[pass] monitoring: all ready: prometheus 1/1, grafana 1/1, loki 2/2, promtail 3/3, kafka-exporter 1/1, postgres-exporter 1/1, redis-exporter 1/1, statsd-exporter 1/1"),
+        "{code:?} {t}"
+    );
+    for claim in [
+        "posthog-prometheus-server",
+        "data-posthog-loki-write-0",
+        "export-0-posthog-minio-0",
+    ] {
+        assert!(
+            t.contains(&format!(
+                "[pass] disk: {claim}: encrypted by the class parameter"
+            )),
+            "{claim}: {t}"
+        );
+    }
+    let check = || {
+        let o = common::helmdeck_on(
+            &sim,
+            &helm(4),
+            &["check", "-n", "posthog", "--pods", "--output", "json"],
+        );
+        let v: serde_json::Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", common::text(&o)));
+        v["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .find(|c| c["id"] == "monitoring")
+            .cloned()
+            .unwrap_or_else(|| panic!("no monitoring check: {v}"))
+    };
+    let c = check();
+    assert_eq!(c["verdict"], "pass", "{c}");
+    let message = c["message"].as_str().expect("a message");
+    let forward = message
+        .split("Grafana: kubectl -n posthog port-forward ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .unwrap_or_else(|| panic!("no port-forward in {message}"));
+    assert_eq!(forward, "svc/posthog-grafana 3000:80");
+    // As printed, but on a free local port.
+    let mut pf = sim
+        .cmd(&common::kubectl())
+        .args([
+            "-n",
+            "posthog",
+            "port-forward",
+            "svc/posthog-grafana",
+            ":80",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start kubectl port-forward");
+    let mut lines = BufReader::new(pf.stdout.take().expect("stdout")).lines();
+    let line = lines
+        .next()
+        .and_then(Result::ok)
+        .expect("kubectl port-forward says where it listens");
+    let port: u16 = line
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no local port in {line:?}"));
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        s,
+        "GET /api/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut health = String::new();
+    s.read_to_string(&mut health).expect("read");
+    let _ = pf.kill();
+    let _ = pf.wait();
+    assert!(
+        health.starts_with("HTTP/1.1 200") && health.contains("\"database\":\"ok\""),
+        "{health}"
+    );
+    // The password is where the command says.
+    let password = sim.run(
+        &common::kubectl(),
+        &[
+            "-n",
+            "posthog",
+            "get",
+            "secret",
+            "posthog-grafana",
+            "-o",
+            "jsonpath={.data.admin-password}",
+        ],
+    );
+    assert!(!password.trim().is_empty());
+
+    sim.run(
+        &common::kubectl(),
+        &[
+            "-n",
+            "posthog",
+            "scale",
+            "deployment/posthog-grafana",
+            "--replicas=0",
+        ],
+    );
+    let c = common::eventually(60, "monitoring fails without Grafana", || {
+        let c = check();
+        (c["verdict"] == "fail").then_some(c)
+    });
+    assert!(
+        c["message"].as_str().unwrap().contains("grafana 0/0"),
+        "{c}"
+    );
+    assert!(
+        c["fix"].as_str().unwrap().contains("grafana.enabled"),
+        "{c}"
+    );
+}

@@ -170,6 +170,8 @@ struct Watching {
     /// The release was looked for and is not in the namespace (`None`: not looked for, or the
     /// list failed).
     missing_release: bool,
+    /// The release's user values, when it was found: which monitoring parts it turns on.
+    user_values: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// What the areas asked for are, as `check --pods/--disks/--ingestion` picked them (none:
@@ -235,6 +237,7 @@ async fn watching(args: &CheckArgs) -> Result<Watching, Early> {
     );
     let profile_source = profile_source.to_string();
     let profile = profile.cloned();
+    let user_values = release.map(|r| r.user_values);
     let rule = profile
         .as_ref()
         .map(|p| p.storage.encryption)
@@ -275,6 +278,7 @@ async fn watching(args: &CheckArgs) -> Result<Watching, Early> {
         profile_source,
         rule,
         missing_release,
+        user_values,
     })
 }
 
@@ -451,6 +455,11 @@ async fn report(args: &CheckArgs, w: &Watching, p: &Probing) -> CheckReport {
     };
     if let Some(r) = &public_path {
         judged.checks.push(health::public_path::check(r));
+    }
+    if let (true, Some(values), Some(ns)) = (want_pods, &w.user_values, &w.namespace) {
+        judged
+            .checks
+            .extend(health::monitoring::judged(values, &snap, &args.release, ns));
     }
     if w.missing_release {
         judged.checks.insert(0, missing_release(args));

@@ -45,6 +45,7 @@ pub(super) async fn verify(
     }
     let snap = watch.snapshot();
     let mut checks = verify_checks(&snap, f.release, rule, std::time::SystemTime::now());
+    checks.extend(monitoring(client, f, &snap).await);
     for c in &checks {
         send(tx, Event::Check(c.clone()));
     }
@@ -124,6 +125,20 @@ pub fn verify_checks(
         volumes: None,
     };
     crate::health::Judgement::of(snap, asked, None).checks
+}
+
+/// The chart's monitoring parts the release as installed turns on (its stored user values),
+/// each judged by its pods.
+async fn monitoring(
+    client: &kube::Client,
+    f: &Following<'_>,
+    snap: &crate::cluster::watch::Snapshot,
+) -> Option<Check> {
+    let releases = crate::cluster::releases::list(client, Some(f.namespace))
+        .await
+        .ok()?;
+    let r = releases.iter().find(|r| r.name == f.release)?;
+    crate::health::monitoring::judged(&r.user_values, snap, f.release, f.namespace)
 }
 
 /// Sends one event through capture (by the API server's proxy) and waits for it in the

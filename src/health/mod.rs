@@ -6,6 +6,7 @@ pub mod encryption;
 pub mod fill;
 pub mod ingestion;
 pub mod load;
+pub mod monitoring;
 pub mod objects;
 pub mod pods;
 pub mod policy;

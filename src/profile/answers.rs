@@ -196,6 +196,7 @@ pub fn answers_layer(
             message: why.to_string(),
         })?;
         if !typed.is_null() {
+            brought(&mut out, q, &typed, given);
             values::set_path(&mut out, &q.path, typed);
         }
     }
@@ -204,7 +205,10 @@ pub fn answers_layer(
             continue;
         }
         match &q.default {
-            Some(d) => values::set_path(&mut out, &q.path, d.clone()),
+            Some(d) => {
+                brought(&mut out, q, d, given);
+                values::set_path(&mut out, &q.path, d.clone())
+            }
             None if q.required => {
                 return Err(AnswerError::Invalid {
                     origin: origin.to_string(),
@@ -223,6 +227,18 @@ pub fn answers_layer(
     })
 }
 
+/// The values a yes to `q` brings, except those answered in their own right.
+fn brought(out: &mut Map<String, Value>, q: &Question, answer: &Value, given: &Map<String, Value>) {
+    if answer != &Value::Bool(true) {
+        return;
+    }
+    for (path, v) in &q.also {
+        if !given.contains_key(path) {
+            values::set_path(out, path, v.clone());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,7 +253,52 @@ mod tests {
             choices: vec!["x".into(), "y".into()],
             required: true,
             help: None,
+            also: Default::default(),
         }
+    }
+
+    /// A yes brings the question's companions, a no or no answer brings none, and a
+    /// companion answered in its own right keeps that answer.
+    #[test]
+    fn a_yes_brings_its_companions() {
+        let mut m = q(Validation::Boolean);
+        m.path = "prometheus.enabled".into();
+        m.required = false;
+        m.also = [
+            ("grafana.enabled".to_string(), json!(true)),
+            (
+                "prometheus-redis-exporter.rbac.pspEnabled".to_string(),
+                json!(false),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let local = crate::profile::ProfileSet::load(None)
+            .unwrap()
+            .get("local")
+            .unwrap()
+            .clone();
+        let profile = |q: &Question| Profile {
+            questions: vec![q.clone()],
+            ..local.clone()
+        };
+        let layer = |given: Value, q: &Question| {
+            answers_layer("t", given.as_object().unwrap(), Some(&profile(q)))
+                .unwrap()
+                .values
+        };
+        assert_eq!(
+            Value::Object(layer(json!({"prometheus.enabled": true}), &m)),
+            json!({"prometheus": {"enabled": true}, "grafana": {"enabled": true},
+                   "prometheus-redis-exporter": {"rbac": {"pspEnabled": false}}})
+        );
+        assert_eq!(
+            Value::Object(layer(json!({"prometheus.enabled": "no"}), &m)),
+            json!({"prometheus": {"enabled": false}})
+        );
+        assert_eq!(Value::Object(layer(json!({}), &m)), json!({}));
+        m.default = Some(json!(true));
+        assert_eq!(layer(json!({}), &m)["grafana"], json!({"enabled": true}));
     }
 
     /// An answer to a question on a secret-looking path is never echoed in its error.

@@ -149,6 +149,11 @@ pub struct Question {
     pub required: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// Values a yes brings with it (dotted paths, `\.` escaped): one answer can turn on a
+    /// set of the chart's parts and the settings they need. A path the user answers or sets
+    /// in a later layer wins.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub also: BTreeMap<String, Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]

@@ -66,6 +66,9 @@ pub struct Session {
     pub disks: Vec<crate::health::disks::DiskRow>,
     /// The focused release's Kafka retention against its disk, computed once per change.
     pub retention: Vec<crate::verdict::Check>,
+    /// The monitoring parts the focused release turns on, and how to open its Grafana.
+    pub monitoring: Vec<crate::health::monitoring::Row>,
+    pub grafana: Option<String>,
     /// The resource views' rows, in `ObjectKind::ALL`'s order, computed once per snapshot.
     pub objects: Vec<(ObjectKind, Vec<ObjectRow>)>,
     /// The x-ray tree's rows, computed once per snapshot.
@@ -97,6 +100,8 @@ impl Session {
             pods: crate::health::pods_report(&Snapshot::default(), None, now),
             disks: Vec::new(),
             retention: Vec::new(),
+            monitoring: Vec::new(),
+            grafana: None,
             objects: Vec::new(),
             xray: Vec::new(),
             connection: Connection::Connecting,
@@ -166,6 +171,17 @@ impl Session {
         });
         self.disks = judged.disks.unwrap_or_default();
         self.retention = self.retention_checks();
+        let (release, ns) = (self.opts.release.as_str(), self.opts.namespace.as_str());
+        self.monitoring = self
+            .focused_release()
+            .map(|r| crate::health::monitoring::rows(&r.user_values, &self.snapshot, release))
+            .unwrap_or_default();
+        self.grafana = self
+            .monitoring
+            .iter()
+            .any(|r| r.name == "grafana")
+            .then(|| crate::health::monitoring::grafana_access(&self.snapshot, release, ns))
+            .flatten();
         let release = self.release_here().map(str::to_string);
         self.objects =
             crate::health::objects::all_object_rows(&self.snapshot, release.as_deref(), self.now);

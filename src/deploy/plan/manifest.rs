@@ -98,6 +98,11 @@ pub(super) async fn judge(
                 (field(&o["kind"]), field(&o["metadata"]["name"]))
             })
             .collect();
+        checks.extend(crate::health::monitoring::plan_check(
+            &desired,
+            &rendered.values,
+            &ours,
+        ));
         checks.extend(
             ownership::conflicts(
                 client,

@@ -13,6 +13,15 @@ use crate::tui::widgets::{block, verdict_span};
 use crate::verdict::Verdict;
 
 pub(super) fn draw(f: &mut Frame, area: Rect, session: &Session, t: &Theme) {
+    let area = match monitoring_height(session, area.width) {
+        0 => area,
+        h => {
+            let [rest, below] =
+                Layout::vertical([Constraint::Min(6), Constraint::Length(h)]).areas(area);
+            draw_monitoring(f, below, session, t);
+            rest
+        }
+    };
     let Some(last) = session.probes.back() else {
         f.render_widget(
             Paragraph::new(
@@ -100,5 +109,48 @@ pub(super) fn draw(f: &mut Frame, area: Rect, session: &Session, t: &Theme) {
             t,
         )),
         b,
+    );
+}
+
+/// The lines the monitoring block wraps to at `width`, borders included; 0 when the release
+/// turns no monitoring on.
+fn monitoring_height(session: &Session, width: u16) -> u16 {
+    if session.monitoring.is_empty() {
+        return 0;
+    }
+    let inner = width.saturating_sub(2).max(1) as usize;
+    let parts: usize = session.monitoring.iter().map(|r| r.name.len() + 12).sum();
+    let grafana = session.grafana.as_ref().map_or(0, |g| g.len() + 9);
+    (2 + parts.div_ceil(inner) + grafana.div_ceil(inner)) as u16
+}
+
+/// The chart's monitoring parts the release turns on, each with its pods ready, and the
+/// command that opens Grafana.
+fn draw_monitoring(f: &mut Frame, area: Rect, session: &Session, t: &Theme) {
+    let mut parts = Vec::new();
+    for (i, r) in session.monitoring.iter().enumerate() {
+        if i > 0 {
+            parts.push(Span::styled(" · ", t.dim));
+        }
+        parts.push(Span::raw(format!("{} {}/{} ", r.name, r.ready, r.pods)));
+        parts.push(verdict_span(t, r.verdict));
+    }
+    let mut lines = vec![Line::from(parts)];
+    if let Some(g) = &session.grafana {
+        lines.push(Line::from(vec![
+            Span::styled("Grafana: ", t.dim),
+            Span::raw(g.clone()),
+        ]));
+    }
+    let worst = session.monitoring.iter().map(|r| r.verdict).max();
+    let title = match worst {
+        Some(Verdict::Pass) => " monitoring · all ready ".to_string(),
+        _ => " monitoring · not all ready ".to_string(),
+    };
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block(title, t)),
+        area,
     );
 }

@@ -55,6 +55,7 @@ pub(super) fn fields_for(p: &Profile, current: &Map<String, Value>) -> Vec<Field
                 validate: crate::profile::Validation::Text,
                 choices: Vec::new(),
                 required: false,
+                also: Default::default(),
                 help: Some(format!(
                     "lets Verify see an event arrive and an upgrade read the async migrations; stored as Secret {} (key {}) in the release's namespace, never shown",
                     secret.name, secret.key
