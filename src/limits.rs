@@ -6,6 +6,12 @@
 use std::io::Read;
 use std::path::Path;
 
+/// Values may nest as deep as helm accepts (10,000 levels, the parser's limit), and every walk
+/// over them (merge, provenance, diff, redaction) recurses: a command runs on a thread whose
+/// stack holds that, and so do the runtime's threads and the render's helper. Only the pages
+/// used are committed.
+pub const DEEP_STACK: usize = 256 << 20;
+
 /// A values file, profile, answers file or `--set-file` (8 MiB by default).
 pub const TEXT_DEFAULT: u64 = 8 << 20;
 /// A packaged chart as stored (32 MiB) and what its files inflate to in all (256 MiB).

@@ -77,13 +77,23 @@ tablekey:
 "#,
     );
     write(&c.join("templates/dump.yaml"), DUMP);
+    // A subchart with a subchart of its own, which its condition (under the subchart's
+    // section) or a tag turns off: decided on the copy helm coalesces at each level.
     write(
         &c.join("charts/sub/Chart.yaml"),
-        "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+        "apiVersion: v2\nname: sub\nversion: 0.1.0\ndependencies:\n  - name: deep\n    version: 0.1.0\n    condition: deep.enabled\n    tags: [deeptag]\n",
+    );
+    write(
+        &c.join("charts/sub/charts/deep/Chart.yaml"),
+        "apiVersion: v2\nname: deep\nversion: 0.1.0\n",
+    );
+    write(
+        &c.join("charts/sub/charts/deep/values.yaml"),
+        "deepval: 1\nstr: from-deep\nnested:\n  a: deep\n",
     );
     write(
         &c.join("charts/sub/values.yaml"),
-        "subval: 1\nnested:\n  x: 1\n  y: [1]\n  n: ~\nglobal:\n  subonly: true\n  region: sub-default\n  g:\n    y: 2\nexports:\n  data:\n    exported: 42\n    over: sub\n",
+        "deep:\n  enabled: true\nstr: from-sub\nsubval: 1\nnested:\n  x: 1\n  y: [1]\n  n: ~\nglobal:\n  subonly: true\n  region: sub-default\n  g:\n    y: 2\nexports:\n  data:\n    exported: 42\n    over: sub\n",
     );
     let packed_src = dir.join("packed-src");
     write(
@@ -279,6 +289,21 @@ const CASES: &[Case] = &[
     Case {
         name: "subchart disabled by tag",
         files: &["tags:\n  extras: false\n"],
+        sets: &[],
+    },
+    Case {
+        name: "nested subchart off by its condition",
+        files: &["sub:\n  deep:\n    enabled: false\n"],
+        sets: &[],
+    },
+    Case {
+        name: "nested subchart's condition beats its tag",
+        files: &["tags:\n  deeptag: false\n"],
+        sets: &[],
+    },
+    Case {
+        name: "nested subchart off by tag",
+        files: &["tags:\n  deeptag: false\nsub:\n  deep:\n    enabled: null\n"],
         sets: &[],
     },
     Case {

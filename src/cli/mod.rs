@@ -688,10 +688,7 @@ impl Cli {
     }
 }
 
-/// Values may nest as deep as helm accepts (10,000 levels, the parser's limit), and every walk
-/// over them (merge, provenance, diff, redaction) recurses: a command runs on a thread whose
-/// stack holds that, and so do the runtime's threads. Only the pages used are committed.
-const DEEP_STACK: usize = 256 << 20;
+use crate::limits::DEEP_STACK;
 const WORKER_STACK: usize = 64 << 20;
 
 /// [`run`] on a thread with [`DEEP_STACK`]; the exit code.

@@ -108,11 +108,11 @@ pub fn values_intent(args: &ValuesArgs) -> Result<ValuesIntent, CliError> {
     })
 }
 
-fn render_values(args: &ValuesArgs) -> Result<Rendered, CliError> {
+fn render_values(args: &ValuesArgs, explain: bool) -> Result<Rendered, CliError> {
     let resolved = values_intent(args)?
         .resolve()
         .map_err(CliError::bad_input)?;
-    let rendered = resolved.request.render_owned(resolved.chart);
+    let rendered = resolved.request.render_traced(resolved.chart, explain);
     // The process ends after printing: freeing a big tree value by value costs more than the
     // exit does (a tenth of rendering the vendor's chart).
     std::mem::forget(resolved.request);
@@ -125,7 +125,7 @@ fn render_values(args: &ValuesArgs) -> Result<Rendered, CliError> {
 }
 
 pub fn render(args: RenderArgs) -> i32 {
-    let result = render_values(&args.values);
+    let result = render_values(&args.values, args.explain);
     let rendered = match result {
         Ok(r) => r,
         Err(e) => return report(e),

@@ -81,7 +81,7 @@ fn process_enabled(
     }
     c.dependencies = deps;
 
-    let mut cvals = v.clone();
+    let mut cvals = below_root(c, v, path);
     coalesce(c, &mut cvals, "", false, major, warn)?;
 
     // Tags first, then conditions, which win.
@@ -138,6 +138,32 @@ fn process_enabled(
         process_enabled(sub, &cvals, &sub_path, major, warn)?;
     }
     Ok(())
+}
+
+/// The copy of `v` a subchart's level coalesces into. Helm copies the whole tree at every
+/// level; below the root only some top-level keys can matter: `tags`, the subchart's own
+/// section (every condition below reads under it), `global`, and each key that coalescing
+/// this chart or a chart below it writes (their values' keys and their subcharts' names).
+/// Every other key would come out as it went in, unread: copying them was most of this step
+/// on the vendor's chart.
+fn below_root(c: &Chart, v: &Map<String, Value>, path: &str) -> Map<String, Value> {
+    fn touched<'a>(c: &'a Chart, out: &mut std::collections::HashSet<&'a str>) {
+        out.extend(c.values.keys().map(String::as_str));
+        for d in &c.dependencies {
+            out.insert(d.name());
+            touched(d, out);
+        }
+    }
+    if path.is_empty() {
+        return v.clone();
+    }
+    let own = path.split('.').next().unwrap_or_default();
+    let mut keep: std::collections::HashSet<&str> = ["tags", "global", own].into();
+    touched(c, &mut keep);
+    v.iter()
+        .filter(|(k, _)| keep.contains(k.as_str()))
+        .map(|(k, x)| (k.clone(), x.clone()))
+        .collect()
 }
 
 /// `Values.PathValue`: a non-table value at a dotted path.

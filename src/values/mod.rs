@@ -240,82 +240,71 @@ impl RenderRequest {
         &self,
         chart: Chart,
     ) -> Result<(Rendered, impl Sized + use<>), ValuesError> {
+        self.render_traced(chart, true)
+    }
+
+    /// [`render_owned`](Self::render_owned); without `trace_defaults` the provenance covers
+    /// only the leaves the user's layers wrote, which is all a print of the values without
+    /// `--explain` reads (for the unknown keys' warnings): tracing every default was a tenth
+    /// of rendering the vendor's chart.
+    pub fn render_traced(
+        &self,
+        chart: Chart,
+        trace_defaults: bool,
+    ) -> Result<(Rendered, impl Sized + use<>), ValuesError> {
         let user = self.user_values()?;
         let mut warnings = Vec::new();
         let refs = unknown::TemplateRefs::of(&chart);
         let name = chart.name().to_string();
         let processed = deps::process_dependencies(chart, &user, self.major, &mut warnings)?;
-        let mut values = user.clone();
-        coalesce::coalesce(
-            &processed,
-            &mut values,
-            "",
-            false,
-            self.major,
-            &mut warnings,
-        )?;
-        let values = Value::Object(values);
-        let violations = schema::validate_chart(&processed, &values);
-        if !violations.is_empty() {
-            return Err(ValuesError::Schema(violations));
-        }
-        let values = match values {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        };
-        let (layers, provenance) = self.provenance(&processed, &values)?;
-        // What the chart would see with no user values at all: the keys it has.
-        let mut defaults = Map::new();
-        let mut ignored = Vec::new();
-        if coalesce::coalesce(
-            &processed,
-            &mut defaults,
-            "",
-            false,
-            self.major,
-            &mut ignored,
-        )
-        .is_ok()
-        {
-            let unknown = unknown::unknown_keys(&defaults, &user);
-            let (refs, notes) = match unknown.is_empty() {
-                true => (Default::default(), None),
-                false => (refs.joined(), crate::chart::upgrade_notes::for_chart(&name)),
+        // The chart's own keys (its defaults coalesced with no user values), the user keys
+        // it lacks and the templates' paths are worked out beside the values themselves: on
+        // a second core that is a fifth of rendering the vendor's chart off the clock.
+        let major = self.major;
+        let keys = || chart_keys(&processed, &user, &refs, &name, major);
+        let (main, side) = std::thread::scope(|s| {
+            let side = std::thread::Builder::new()
+                .stack_size(crate::limits::DEEP_STACK)
+                .spawn_scoped(s, keys);
+            let main = self.coalesced(&processed, &user, trace_defaults, &mut warnings);
+            (main, side.ok().and_then(|h| h.join().ok()))
+        });
+        let (values, layers, provenance) = main?;
+        let ChartKeys {
+            defaults,
+            unknown,
+            notes,
+        } = side.unwrap_or_else(keys);
+        for u in unknown {
+            // The leaf itself, else the first leaf below it (an ordered lookup: a scan per
+            // key is quadratic with thousands of unknown keys).
+            let below = format!("{}.", u.path);
+            let by = provenance
+                .get(&u.path)
+                .or_else(|| {
+                    provenance
+                        .range(below.clone()..)
+                        .next()
+                        .filter(|(p, _)| p.starts_with(&below))
+                        .map(|(_, pv)| pv)
+                })
+                .and_then(|pv| layers.get(pv.layer))
+                .map(LayerSource::label)
+                .unwrap_or_else(|| "your values".into());
+            // A key an upgrade note renamed says where it went; else the nearest key.
+            let near = match notes.as_ref().and_then(|b| b.renamed_from(&u.path)) {
+                Some((version, to)) => {
+                    format!("; chart {version} renamed it to {to}: set that instead")
+                }
+                None => u
+                    .nearest
+                    .map(|n| format!("; did you mean {n}?"))
+                    .unwrap_or_default(),
             };
-            for u in unknown
-                .into_iter()
-                .filter(|u| !unknown::read_by_templates(&refs, &u.path))
-            {
-                // The leaf itself, else the first leaf below it (an ordered lookup: a scan per
-                // key is quadratic with thousands of unknown keys).
-                let below = format!("{}.", u.path);
-                let by = provenance
-                    .get(&u.path)
-                    .or_else(|| {
-                        provenance
-                            .range(below.clone()..)
-                            .next()
-                            .filter(|(p, _)| p.starts_with(&below))
-                            .map(|(_, pv)| pv)
-                    })
-                    .and_then(|pv| layers.get(pv.layer))
-                    .map(LayerSource::label)
-                    .unwrap_or_else(|| "your values".into());
-                // A key an upgrade note renamed says where it went; else the nearest key.
-                let near = match notes.as_ref().and_then(|b| b.renamed_from(&u.path)) {
-                    Some((version, to)) => {
-                        format!("; chart {version} renamed it to {to}: set that instead")
-                    }
-                    None => u
-                        .nearest
-                        .map(|n| format!("; did you mean {n}?"))
-                        .unwrap_or_default(),
-                };
-                warnings.push(format!(
-                    "{by} sets {}, which chart {} does not have: helm ignores it{near}",
-                    u.path, name
-                ));
-            }
+            warnings.push(format!(
+                "{by} sets {}, which chart {} does not have: helm ignores it{near}",
+                u.path, name
+            ));
         }
         let rendered = Rendered {
             values,
@@ -327,10 +316,43 @@ impl RenderRequest {
         Ok((rendered, (processed, defaults)))
     }
 
+    /// The values the templates see, validated against the chart's schemas, with where each
+    /// leaf came from.
+    #[allow(clippy::type_complexity)]
+    fn coalesced(
+        &self,
+        processed: &Chart,
+        user: &Map<String, Value>,
+        trace_defaults: bool,
+        warnings: &mut Vec<String>,
+    ) -> Result<
+        (
+            Map<String, Value>,
+            Vec<LayerSource>,
+            BTreeMap<String, Provenance>,
+        ),
+        ValuesError,
+    > {
+        let mut values = user.clone();
+        coalesce::coalesce(processed, &mut values, "", false, self.major, warnings)?;
+        let values = Value::Object(values);
+        let violations = schema::validate_chart(processed, &values);
+        if !violations.is_empty() {
+            return Err(ValuesError::Schema(violations));
+        }
+        let values = match values {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        let (layers, provenance) = self.provenance(processed, &values, trace_defaults)?;
+        Ok((values, layers, provenance))
+    }
+
     fn provenance(
         &self,
         chart: &Chart,
         values: &Map<String, Value>,
+        trace_defaults: bool,
     ) -> Result<(Vec<LayerSource>, BTreeMap<String, Provenance>), ValuesError> {
         let mut layers = vec![LayerSource::ChartDefaults {
             chart: chart.name().to_string(),
@@ -342,7 +364,9 @@ impl RenderRequest {
                 history.entry(path.to_string()).or_default().push(i)
             });
         };
-        record(0, &chart_defaults_tree(chart));
+        if trace_defaults {
+            record(0, &chart_defaults_tree(chart));
+        }
         for l in self.user_layers() {
             layers.push(l.source.clone());
             record(layers.len() - 1, &l.values);
@@ -372,6 +396,14 @@ impl RenderRequest {
             }
         }
         let mut out = BTreeMap::new();
+        if !trace_defaults {
+            for (path, writers) in history {
+                let layer = *writers.last().unwrap_or(&0);
+                let overrode = writers.iter().rev().skip(1).find(|w| **w != layer).copied();
+                out.insert(path, Provenance { layer, overrode });
+            }
+            return Ok((layers, out));
+        }
         for_each_leaf(values, &mut |path, _| {
             // The most specific written path at or above this leaf.
             let mut probe = Some(path.to_string());
@@ -389,6 +421,48 @@ impl RenderRequest {
             out.insert(path.to_string(), Provenance { layer, overrode });
         });
         Ok((layers, out))
+    }
+}
+
+/// What the chart has, against what the user set.
+struct ChartKeys {
+    /// The chart's values with no user values (kept for the caller to leave unfreed).
+    defaults: Map<String, Value>,
+    /// The user's keys the chart lacks and no template reads.
+    unknown: Vec<unknown::UnknownKey>,
+    /// The chart's upgrade notes, when some key is unknown (a renamed key says where it went).
+    notes: Option<crate::chart::upgrade_notes::NoteBook>,
+}
+
+fn chart_keys(
+    processed: &Chart,
+    user: &Map<String, Value>,
+    refs: &unknown::TemplateRefs,
+    name: &str,
+    major: HelmMajor,
+) -> ChartKeys {
+    let mut defaults = Map::new();
+    let mut ignored = Vec::new();
+    if coalesce::coalesce(processed, &mut defaults, "", false, major, &mut ignored).is_err() {
+        return ChartKeys {
+            defaults,
+            unknown: Vec::new(),
+            notes: None,
+        };
+    }
+    let unknown = unknown::unknown_keys(&defaults, user);
+    let (refs, notes) = match unknown.is_empty() {
+        true => (Default::default(), None),
+        false => (refs.joined(), crate::chart::upgrade_notes::for_chart(name)),
+    };
+    let unknown = unknown
+        .into_iter()
+        .filter(|u| !unknown::read_by_templates(&refs, &u.path))
+        .collect();
+    ChartKeys {
+        defaults,
+        unknown,
+        notes,
     }
 }
 

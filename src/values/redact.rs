@@ -113,35 +113,41 @@ fn random_bytes() -> Vec<u8> {
 
 /// A copy with every non-null leaf under a secret-looking key replaced by its redaction.
 pub fn redact(m: &Map<String, Value>) -> Map<String, Value> {
-    fn walk(v: &Value, secret: bool) -> Value {
-        match v {
-            Value::Object(m) => {
-                // An env entry (`{name: SECRET_KEY, value: …}`): its value is as secret as its
-                // name says, though the key holding it is only `value`.
-                let named_secret = m
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .is_some_and(is_secret_key);
-                Value::Object(
-                    m.iter()
-                        .map(|(k, v)| {
-                            let s = secret || is_secret_key(k) || (named_secret && k == "value");
-                            (k.clone(), walk(v, s))
-                        })
-                        .collect(),
-                )
-            }
-            Value::Array(a) if secret && !a.is_empty() => Value::String(redaction(v)),
-            Value::Array(a) => Value::Array(a.iter().map(|x| walk(x, secret)).collect()),
-            Value::Null => Value::Null,
-            Value::String(s) if s.is_empty() => Value::String(String::new()),
-            other if secret => Value::String(redaction(other)),
-            other => other.clone(),
-        }
-    }
-    match walk(&Value::Object(m.clone()), false) {
-        Value::Object(m) => m,
-        _ => Map::new(),
+    m.iter()
+        .map(|(k, v)| (k.clone(), redact_entry(m, k, v)))
+        .collect()
+}
+
+/// One entry of `parent`, redacted as [`redact`] of the whole would redact it: the entries of
+/// a map can be redacted apart (and in parallel).
+pub fn redact_entry(parent: &Map<String, Value>, k: &str, v: &Value) -> Value {
+    walk(v, entry_secret(parent, k, false))
+}
+
+/// Whether `k` of `m` holds a secret: under one already, by its own name, or as the `value` of
+/// an env entry (`{name: SECRET_KEY, value: …}`) whose name says so.
+fn entry_secret(m: &Map<String, Value>, k: &str, secret: bool) -> bool {
+    let named_secret = || {
+        m.get("name")
+            .and_then(Value::as_str)
+            .is_some_and(is_secret_key)
+    };
+    secret || is_secret_key(k) || (k == "value" && named_secret())
+}
+
+fn walk(v: &Value, secret: bool) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), walk(v, entry_secret(m, k, secret))))
+                .collect(),
+        ),
+        Value::Array(a) if secret && !a.is_empty() => Value::String(redaction(v)),
+        Value::Array(a) => Value::Array(a.iter().map(|x| walk(x, secret)).collect()),
+        Value::Null => Value::Null,
+        Value::String(s) if s.is_empty() => Value::String(String::new()),
+        other if secret => Value::String(redaction(other)),
+        other => other.clone(),
     }
 }
 
