@@ -150,6 +150,16 @@ fn the_stops_pins_and_image_rule_name_what_the_packages_run() {
     }
 }
 
+/// The lowest Kubernetes minor the upgrade notes give for chart version `v`.
+fn lowest_minor(notes: &[(String, u64, Option<u64>)], v: &str) -> u64 {
+    notes
+        .iter()
+        .rev()
+        .find(|(n, _, _)| ver(n) <= ver(v))
+        .map(|(_, lo, _)| *lo)
+        .expect("a note")
+}
+
 /// Renders a package as helm does (helm 4 `template`), on the lowest Kubernetes it supports.
 fn rendered(path: &std::path::Path, kube: &str) -> Vec<Value> {
     let o = std::process::Command::new(common::helm(4))
@@ -181,12 +191,7 @@ fn the_probe_finds_components_by_selector_and_the_ingress_routes_as_assumed() {
     let Some(pkgs) = packages() else { return };
     let notes = kube_notes();
     for (v, path, _) in &pkgs {
-        let lo = notes
-            .iter()
-            .rev()
-            .find(|(n, _, _)| ver(n) <= ver(v))
-            .map(|(_, lo, _)| *lo)
-            .expect("a note");
+        let lo = lowest_minor(&notes, v);
         let docs = rendered(path, &format!("1.{lo}.0"));
         let kind = |k: &'static str| docs.iter().filter(move |d| d["kind"] == k);
         let services: Vec<k8s_openapi::api::core::v1::Service> = kind("Service")
@@ -370,12 +375,7 @@ fn each_components_size_key_sizes_its_claim() {
     let notes = kube_notes();
     let book = helmdeck::chart::upgrade_notes::for_chart("posthog").expect("notes");
     for (v, path, _) in &pkgs {
-        let lo = notes
-            .iter()
-            .rev()
-            .find(|(n, _, _)| ver(n) <= ver(v))
-            .map(|(_, lo, _)| *lo)
-            .expect("a note");
+        let lo = lowest_minor(&notes, v);
         let kube = format!("1.{lo}.0");
         let key_of = |c: &str| {
             let mut key = helmdeck::health::fill::size_key(c).expect("a size key");

@@ -763,7 +763,6 @@ spec:
 /// panic; `create token` gets a token for the account.
 #[test]
 fn port_forward_reaches_the_web_service_and_exec_attach_debug_fail_clearly() {
-    use std::io::{Read, Write};
     let sim = Sim::start(SimOptions::default());
     let k = kubectl();
     let file = sim.home.path().join("web.yaml");
@@ -778,42 +777,8 @@ fn port_forward_reaches_the_web_service_and_exec_attach_debug_fail_clearly() {
             "--timeout=60s",
         ],
     );
-    let mut forward = sim
-        .cmd(&k)
-        .args(["port-forward", "svc/posthog-web", ":8000"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start kubectl port-forward");
-    let stdout = forward.stdout.take().expect("its stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let line = rx
-        .recv_timeout(std::time::Duration::from_secs(60))
-        .expect("kubectl port-forward says where it listens");
-    let port: u16 = line
-        .split("127.0.0.1:")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no local port in {line:?}"));
-    let ask = |path: &str| {
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-        )
-        .expect("send");
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).expect("read");
-        answer
-    };
+    let (mut forward, port) = common::port_forward(&sim, &["svc/posthog-web", ":8000"]);
+    let ask = |path: &str| common::http_get(port, path);
     let live = ask("/_livez");
     assert!(
         live.starts_with("HTTP/1.1 200") && live.contains("\"http\":true"),

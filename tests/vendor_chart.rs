@@ -1008,7 +1008,6 @@ fn retention_larger_than_the_kafka_claim_is_caught_by_preflight_on_both_charts()
 /// With Grafana scaled to nothing, `check` fails monitoring naming it.
 #[test]
 fn monitoring_answered_yes_installs_the_vendor_charts_monitoring_which_check_shows_ready() {
-    use std::io::{BufRead, BufReader, Read, Write};
     let Some(dir) = common::shared_charts("posthog") else {
         return;
     };
@@ -1085,38 +1084,9 @@ fn monitoring_answered_yes_installs_the_vendor_charts_monitoring_which_check_sho
         .unwrap_or_else(|| panic!("no port-forward in {message}"));
     assert_eq!(forward, "svc/posthog-grafana 3000:80");
     // As printed, but on a free local port.
-    let mut pf = sim
-        .cmd(&common::kubectl())
-        .args([
-            "-n",
-            "posthog",
-            "port-forward",
-            "svc/posthog-grafana",
-            ":80",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start kubectl port-forward");
-    let mut lines = BufReader::new(pf.stdout.take().expect("stdout")).lines();
-    let line = lines
-        .next()
-        .and_then(Result::ok)
-        .expect("kubectl port-forward says where it listens");
-    let port: u16 = line
-        .split("127.0.0.1:")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no local port in {line:?}"));
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(
-        s,
-        "GET /api/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut health = String::new();
-    s.read_to_string(&mut health).expect("read");
+    let (mut pf, port) =
+        common::port_forward(&sim, &["-n", "posthog", "svc/posthog-grafana", ":80"]);
+    let health = common::http_get(port, "/api/health");
     let _ = pf.kill();
     let _ = pf.wait();
     assert!(

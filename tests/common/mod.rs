@@ -362,3 +362,54 @@ pub async fn kube_client(sim: &Sim) -> kube::Client {
         .unwrap();
     kube::Client::try_from(cfg).unwrap()
 }
+
+/// `kubectl port-forward ARGS` on the simulated cluster, once it says where it listens (within
+/// a minute): the process, to kill when done, and the local port.
+#[allow(dead_code)]
+pub fn port_forward(sim: &Sim, args: &[&str]) -> (std::process::Child, u16) {
+    use std::io::BufRead;
+    let mut forward = sim
+        .cmd(&kubectl())
+        .arg("port-forward")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start kubectl port-forward");
+    let stdout = forward.stdout.take().expect("its stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Read to the end: kubectl prints a line per connection, and a closed pipe would end it.
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("kubectl port-forward says where it listens");
+    let port = line
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no local port in {line:?}"));
+    (forward, port)
+}
+
+/// One `GET path` to 127.0.0.1:`port`, the whole answer as text.
+#[allow(dead_code)]
+pub fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("read");
+    answer
+}
